@@ -1,0 +1,134 @@
+/**
+ * The runtime shape of a node's configuration: what the rest of the code reads. The YAML keys are
+ * snake_case with duration strings (see schema.ts); here every key is camelCase and every duration
+ * is a number of milliseconds whose unit is in its name. Objects are deep-frozen after loading.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal'
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+export interface CommonConfig {
+  readonly nodeId: string
+  readonly region: string
+  readonly logLevel: LogLevel
+  /** Absent: logs go to stdout. */
+  readonly logFile?: string
+  /** One line per closed flow at info level. */
+  readonly accessLog: boolean
+  readonly adminAddr: HostPort
+  /** Required for POST endpoints when the admin server is bound beyond loopback. */
+  readonly adminToken?: string
+  readonly stateDir: string
+  readonly drainTimeoutMs: number
+}
+
+export interface ListenerConfig {
+  readonly name: string
+  readonly bind: HostPort
+  /** Connections beyond this are closed at accept and counted. */
+  readonly maxConnections: number
+  /** A flow with no bytes moving in either direction for this long is closed. */
+  readonly idleTimeoutMs: number
+  readonly backlog: number
+}
+
+export interface RouteMatch {
+  readonly port?: number
+  readonly listener?: string
+  /** Source address ranges, IPv4 or IPv6, in CIDR notation. */
+  readonly sourceCidrs?: readonly string[]
+}
+
+export type LbAlgorithm = 'round_robin' | 'least_conn' | 'random_two' | 'source_hash' | 'first'
+
+export interface EndpointConfig {
+  /** `host:port` as written: the key by which stats, logs and health refer to this endpoint. */
+  readonly address: string
+  readonly host: string
+  readonly port: number
+  readonly weight: number
+}
+
+export interface HealthCheckConfig {
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  /** Consecutive successes that bring an unhealthy endpoint back. */
+  readonly rise: number
+  /** Consecutive failures that mark a healthy endpoint down. */
+  readonly fall: number
+}
+
+export interface OutlierDetectionConfig {
+  /** Consecutive connect failures that eject an endpoint. */
+  readonly consecutiveFailures: number
+  /** The first ejection lasts this long; each further one lasts one base longer. */
+  readonly baseEjectionMs: number
+  readonly maxEjectionMs: number
+  /** At most this share of a route's endpoints is ejected at once. */
+  readonly maxEjectedPercent: number
+}
+
+/** Where a route sends its flows: straight to endpoints, or (mesh) through peers. */
+export type RouteTarget =
+  | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointConfig[] }
+  | { readonly kind: 'peer'; readonly peer: string }
+  | { readonly kind: 'via'; readonly via: readonly string[]; readonly endpoints: readonly EndpointConfig[] }
+
+export interface RouteConfig {
+  readonly name: string
+  readonly match: RouteMatch
+  readonly target: RouteTarget
+  readonly lb: LbAlgorithm
+  readonly connectTimeoutMs: number
+  /** Further endpoints tried after a failed connect, within one flow. */
+  readonly retries: number
+  readonly healthCheck?: HealthCheckConfig
+  readonly outlierDetection: OutlierDetectionConfig
+}
+
+export interface SchedulerConfig {
+  /** `embedded` runs the scheduler in this process; otherwise replicas to fail over between. */
+  readonly addresses: readonly HostPort[] | 'embedded'
+  readonly connectTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly retryIntervalMs: number
+  readonly maxRetries: number
+  readonly heartbeatIntervalMs: number
+}
+
+export type PeerTransport = 'tcp' | 'tls'
+
+export interface PeerConfig {
+  readonly name: string
+  readonly address: HostPort
+  readonly type: PeerTransport
+  readonly region?: string
+}
+
+export interface MeshTlsConfig {
+  readonly certFile: string
+  readonly keyFile: string
+  readonly caFile: string
+}
+
+export interface MeshConfig {
+  readonly bind: HostPort
+  readonly tls?: MeshTlsConfig
+  readonly token?: string
+  /** CIDR[:port] entries a relay may reach besides the targets named by its routes. */
+  readonly allowTargets: readonly string[]
+  readonly maxHops: number
+}
+
+export interface NodeConfig {
+  readonly common: CommonConfig
+  readonly listeners: readonly ListenerConfig[]
+  readonly routes: readonly RouteConfig[]
+  readonly scheduler?: SchedulerConfig
+  readonly peers: readonly PeerConfig[]
+  readonly mesh?: MeshConfig
+}

@@ -1,0 +1,1 @@
+import { DynproxyError } from './base.ts'

@@ -1,0 +1,123 @@
+/**
+ * The read-only views a node gives of itself: the seed's `getStats()`, `getListeners()`,
+ * `getPeers()`, and what the admin API serves. Plain JSON-able data, computed on request, so that
+ * nothing on the data path pays for observability.
+ */
+
+export type DecisionSource = 'instruction' | 'cached_instruction' | 'static'
+
+export type NodeState = 'starting' | 'running' | 'draining' | 'stopped'
+
+export interface NodeInfo {
+  readonly id: string
+  readonly region: string
+  readonly version: string
+  readonly pid: number
+  readonly startedAt: string
+  readonly uptimeSeconds: number
+  readonly state: NodeState
+}
+
+export interface TrafficTotals {
+  /** Bytes received from downstream clients (and forwarded upstream). */
+  readonly bytesIn: number
+  /** Bytes sent to downstream clients (received from upstream). */
+  readonly bytesOut: number
+}
+
+export interface ConnectionTotals {
+  readonly active: number
+  readonly total: number
+  /** Closed at accept: listener full, no route, node draining. */
+  readonly rejected: number
+  /** Accepted but no upstream could be reached. */
+  readonly failed: number
+}
+
+export interface NodeStats {
+  readonly node: NodeInfo
+  readonly connections: ConnectionTotals
+  readonly traffic: TrafficTotals
+  readonly routeMatches: Readonly<Record<string, Readonly<Record<DecisionSource, number>>>>
+}
+
+export type RejectReason = 'max_connections' | 'no_route' | 'draining'
+
+export interface ListenerStatus extends TrafficTotals {
+  readonly name: string
+  readonly bind: string
+  readonly state: 'listening' | 'draining' | 'closed'
+  readonly maxConnections: number
+  readonly activeConnections: number
+  readonly totalConnections: number
+  readonly rejected: Readonly<Record<RejectReason, number>>
+}
+
+export type EndpointHealth = 'healthy' | 'unhealthy' | 'unchecked'
+
+export interface EndpointStatus {
+  readonly address: string
+  readonly weight: number
+  readonly health: EndpointHealth
+  readonly ejected: boolean
+  /** ISO time the current ejection ends, when ejected. */
+  readonly ejectedUntil?: string
+  readonly ejections: number
+  readonly activeConnections: number
+  readonly totalConnections: number
+  readonly connectFailures: number
+}
+
+export interface RouteStatus {
+  readonly name: string
+  readonly match: {
+    readonly port?: number
+    readonly listener?: string
+    readonly sourceCidrs?: readonly string[]
+  }
+  readonly lb: string
+  readonly target: string
+  readonly matches: Readonly<Record<DecisionSource, number>>
+  readonly endpoints: readonly EndpointStatus[]
+}
+
+export type FlowState = 'accepted' | 'routing' | 'connecting' | 'established' | 'closing' | 'closed'
+
+export interface FlowInfo extends TrafficTotals {
+  readonly id: string
+  readonly listener: string
+  readonly source: string
+  readonly route?: string
+  readonly target?: string
+  readonly state: FlowState
+  readonly startedAt: string
+  readonly durationMs: number
+}
+
+export type PeerState = 'unknown' | 'up' | 'down'
+
+export interface PeerStatus {
+  readonly name: string
+  readonly address: string
+  readonly type: string
+  readonly region?: string
+  readonly state: PeerState
+  readonly rttMs?: number
+  readonly jitterMs?: number
+  readonly loss?: number
+  readonly lastSeen?: string
+  readonly activeFlows: number
+}
+
+/** What the admin server and metrics need from a node; ProxyNode implements it. */
+export interface NodeView {
+  getStats(): NodeStats
+  getListeners(): ListenerStatus[]
+  getRoutes(): RouteStatus[]
+  getFlows(): FlowInfo[]
+  getPeers(): PeerStatus[]
+  /** Ready: every listener bound and not draining. */
+  isReady(): boolean
+  /** Stop accepting and let active flows finish, up to the drain timeout. */
+  drain(): void
+}
