@@ -1,1 +1,80 @@
 import { DynproxyError } from './base.ts'
+
+const BIND_HINTS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'another process holds this port: stop it or change common.admin_addr',
+  EACCES: 'ports below 1024 need privileges: change common.admin_addr',
+  EADDRNOTAVAIL: 'the address is not on this host: change common.admin_addr',
+}
+
+function errnoCode(cause: unknown): string | undefined {
+  if (cause instanceof Error && 'code' in cause && typeof cause.code === 'string') return cause.code
+  return undefined
+}
+
+export class AdminBindError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_BIND'
+  constructor(address: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    const hint = BIND_HINTS[errnoCode(cause) ?? ''] ?? 'check common.admin_addr'
+    super(`failed to bind the admin api to ${address}: ${reason} (hint: ${hint})`, { cause })
+  }
+}
+
+export class AdminNotFoundError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_NOT_FOUND'
+  constructor(method: string, path: string) {
+    super(`no admin endpoint for ${method} ${path} (hint: see docs/admin-api.md for the endpoints)`)
+  }
+}
+
+export class AdminMethodNotAllowedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_METHOD_NOT_ALLOWED'
+  constructor(method: string, path: string, allowed: readonly string[]) {
+    super(`method ${method} is not allowed on ${path} (hint: use ${allowed.join(' or ')})`)
+  }
+}
+
+export class AdminBadRequestError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_BAD_REQUEST'
+  constructor(method: string, path: string, detail: string) {
+    super(`bad request ${method} ${path}: ${detail}`)
+  }
+}
+
+export class AdminUnauthorizedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_UNAUTHORIZED'
+  constructor(method: string, path: string, tokenSent: boolean) {
+    const what = tokenSent ? 'wrong bearer token' : 'missing bearer token'
+    super(
+      `${what} for ${method} ${path} (hint: send the header "Authorization: Bearer <common.admin_token>")`,
+    )
+  }
+}
+
+export class AdminTokenRequiredError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_TOKEN_REQUIRED'
+  constructor(method: string, path: string, bind: string) {
+    super(
+      `refusing ${method} ${path}: the admin api is bound to ${bind}, beyond loopback, without a token ` +
+        '(hint: set common.admin_token, or bind common.admin_addr to 127.0.0.1)',
+    )
+  }
+}
+
+export class AdminNotReadyError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_NOT_READY'
+  constructor(state: string) {
+    super(
+      `node is not ready: state ${state} (hint: a starting node is ready once every listener is bound; ` +
+        'a draining node stays not ready)',
+    )
+  }
+}
+
+export class AdminInternalError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_INTERNAL'
+  constructor(method: string, path: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    super(`failed to serve ${method} ${path}: ${reason} (hint: the node log has the stack)`, { cause })
+  }
+}

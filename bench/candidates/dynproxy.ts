@@ -1,0 +1,36 @@
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type RunContext, SCRIPT_EXT } from '../context.ts'
+import { HOST } from '../sys/net.ts'
+import { startProxyProcess } from './spawned.ts'
+import type { Candidate } from './types.ts'
+
+/** One node, one listener, one static route: the shortest dynproxy path. */
+export function dynproxyConfig(port: number, targetPort: number): string {
+  return [
+    'common: { node_id: bench, admin_addr: "127.0.0.1:0", access_log: false, log_level: warn }',
+    `listeners: [{ name: bench, bind: "${HOST}:${port}" }]`,
+    `routes: [{ name: bench, match: { listener: bench }, target: "${HOST}:${targetPort}" }]`,
+    '',
+  ].join('\n')
+}
+
+/** The CLI matching how the harness runs: from source under bench/run.ts, from dist when built. */
+function cliPath(ctx: RunContext): string {
+  return SCRIPT_EXT === '.ts'
+    ? join(ctx.repoRoot, 'src', 'cli', 'main.ts')
+    : join(ctx.repoRoot, 'dist', 'src', 'cli', 'main.js')
+}
+
+export const dynproxy: Candidate = {
+  name: 'dynproxy',
+  description: 'one dynproxy node, static route',
+  unavailable: (ctx) =>
+    existsSync(cliPath(ctx)) ? undefined : `${cliPath(ctx)} does not exist (hint: npm run build)`,
+  start: (ctx, targetPort) =>
+    startProxyProcess(ctx, 'dynproxy', process.execPath, (port) => {
+      const file = join(ctx.tmpDir, `dynproxy-${port}.yaml`)
+      writeFileSync(file, dynproxyConfig(port, targetPort))
+      return [cliPath(ctx), '-c', file]
+    }),
+}

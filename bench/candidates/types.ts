@@ -1,0 +1,20 @@
+import type { RunContext } from '../context.ts'
+
+export const CANDIDATE_NAMES = ['direct', 'haproxy', 'node-pipe', 'dynproxy'] as const
+export type CandidateName = (typeof CANDIDATE_NAMES)[number]
+
+export interface RunningProxy {
+  /** Where the load generator connects. */
+  readonly port: number
+  /** The process whose CPU and memory are measured; undefined when there is no proxy. */
+  readonly pid: number | undefined
+  stop(): Promise<void>
+}
+
+export interface Candidate {
+  readonly name: CandidateName
+  readonly description: string
+  /** Why it cannot run on this machine, or undefined when it can. */
+  unavailable(ctx: RunContext): string | undefined
+  start(ctx: RunContext, targetPort: number): Promise<RunningProxy>
+}

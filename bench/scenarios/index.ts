@@ -1,0 +1,6 @@
+import { keepalive, newconn } from './http.ts'
+import { idle } from './idle.ts'
+import { throughput } from './throughput.ts'
+import type { Scenario } from './types.ts'
+
+export const SCENARIOS: readonly Scenario[] = [throughput, keepalive, newconn, idle]

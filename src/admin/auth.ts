@@ -1,0 +1,44 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { BlockList, isIPv4, isIPv6 } from 'node:net'
+
+const loopback = new BlockList()
+loopback.addSubnet('127.0.0.0', 8, 'ipv4')
+loopback.addAddress('::1', 'ipv6')
+
+/** Only 127.0.0.0/8, ::1 and `localhost` count: a hostname may resolve anywhere. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  if (isIPv4(bare)) return loopback.check(bare, 'ipv4')
+  if (isIPv6(bare)) return loopback.check(bare, 'ipv6')
+  return false
+}
+
+export type MutationVerdict = 'allow' | 'token_required' | 'token_missing' | 'token_wrong'
+
+export interface MutationPolicy {
+  /** Absent: mutations are open, but only to a server bound to loopback. */
+  readonly token?: string
+  readonly boundToLoopback: boolean
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i
+
+/** Hashing first gives equal lengths, so the comparison leaks neither the token nor its length. */
+function sameSecret(sent: string, expected: string): boolean {
+  const a = createHash('sha256').update(sent).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+export function authorizeMutation(
+  policy: MutationPolicy,
+  authorization: string | undefined,
+): MutationVerdict {
+  if (policy.token === undefined || policy.token === '') {
+    return policy.boundToLoopback ? 'allow' : 'token_required'
+  }
+  const sent = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]
+  if (sent === undefined) return 'token_missing'
+  return sameSecret(sent, policy.token) ? 'allow' : 'token_wrong'
+}

@@ -1,0 +1,17 @@
+export type { AllowTarget, Cidr, HostPortOptions } from './address.ts'
+export { formatHostPort, isWildcardHost, readAllowTarget, readCidr, readHostPort } from './address.ts'
+export { formatDuration, MAX_DURATION_MS, parseDuration, readDuration } from './duration.ts'
+export { configJsonSchema } from './json-schema.ts'
+export type { EffectiveConfigOptions, LoadOptions, ValidatedConfig } from './load.ts'
+export {
+  effectiveConfigYaml,
+  loadConfig,
+  loadConfigText,
+  readConfigSources,
+  renderEffectiveConfig,
+  validateConfig,
+} from './load.ts'
+export type { Read } from './read.ts'
+export type { ConfigDocument } from './schema.ts'
+export type { ConfigSource } from './source.ts'
+export type * from './types.ts'

@@ -1,0 +1,135 @@
+/**
+ * The validated document → the runtime NodeConfig: camelCase keys, milliseconds, parsed addresses,
+ * resolved targets, deep-frozen. Runs only on documents that passed schema and semantic checks, so
+ * a failure here is a bug in those checks, not in the user's file.
+ */
+import { readHostPort } from './address.ts'
+import { parseDuration } from './duration.ts'
+import type { ConfigDocument, RouteDocument } from './schema.ts'
+import { resolveTarget } from './target.ts'
+import type {
+  CommonConfig,
+  HostPort,
+  ListenerConfig,
+  MeshConfig,
+  NodeConfig,
+  PeerConfig,
+  RouteConfig,
+  SchedulerConfig,
+} from './types.ts'
+
+export function normalize(doc: ConfigDocument, defaultNodeId: string): NodeConfig {
+  const peers = new Set(doc.peers.map((p) => p.name))
+  const config: NodeConfig = {
+    common: common(doc.common, defaultNodeId),
+    listeners: doc.listeners.map(listener),
+    routes: doc.routes.map((r) => route(r, peers)),
+    peers: doc.peers.map(peer),
+    ...(doc.scheduler && { scheduler: scheduler(doc.scheduler) }),
+    ...(doc.mesh && { mesh: mesh(doc.mesh) }),
+  }
+  return deepFreeze(config)
+}
+
+function hostPort(text: string): HostPort {
+  const result = readHostPort(text, { allowPortZero: true })
+  if ('error' in result) throw new TypeError(`unvalidated address reached normalize: ${result.error}`)
+  return result.value
+}
+
+function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfig {
+  return {
+    nodeId: c.node_id ?? defaultNodeId,
+    region: c.region,
+    logLevel: c.log_level,
+    ...(c.log_file !== undefined && { logFile: c.log_file }),
+    accessLog: c.access_log,
+    adminAddr: hostPort(c.admin_addr),
+    ...(c.admin_token !== undefined && { adminToken: c.admin_token }),
+    stateDir: c.state_dir,
+    drainTimeoutMs: parseDuration(c.drain_timeout),
+  }
+}
+
+function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
+  return {
+    name: l.name,
+    bind: hostPort(l.bind),
+    maxConnections: l.max_connections,
+    idleTimeoutMs: parseDuration(l.idle_timeout),
+    backlog: l.backlog,
+  }
+}
+
+function route(r: RouteDocument, peers: ReadonlySet<string>): RouteConfig {
+  const target = resolveTarget(r, peers)
+  if (!('value' in target)) throw new TypeError(`unvalidated target reached normalize: ${target.message}`)
+  const { port, listener: listenerName, source_cidrs } = r.match
+  const od = r.outlier_detection
+  return {
+    name: r.name,
+    match: {
+      ...(port !== undefined && { port }),
+      ...(listenerName !== undefined && { listener: listenerName }),
+      ...(source_cidrs !== undefined && { sourceCidrs: source_cidrs }),
+    },
+    target: target.value,
+    lb: r.lb,
+    connectTimeoutMs: parseDuration(r.connect_timeout),
+    retries: r.retries,
+    ...(r.health_check && {
+      healthCheck: {
+        intervalMs: parseDuration(r.health_check.interval),
+        timeoutMs: parseDuration(r.health_check.timeout),
+        rise: r.health_check.rise,
+        fall: r.health_check.fall,
+      },
+    }),
+    outlierDetection: {
+      consecutiveFailures: od.consecutive_failures,
+      baseEjectionMs: parseDuration(od.base_ejection_time),
+      maxEjectionMs: parseDuration(od.max_ejection_time),
+      maxEjectedPercent: od.max_ejected_percent,
+    },
+  }
+}
+
+function scheduler(s: NonNullable<ConfigDocument['scheduler']>): SchedulerConfig {
+  const addresses = typeof s.address === 'string' ? [s.address] : s.address
+  return {
+    addresses: s.address === 'embedded' ? 'embedded' : addresses.map(hostPort),
+    connectTimeoutMs: parseDuration(s.connect_timeout),
+    requestTimeoutMs: parseDuration(s.request_timeout),
+    retryIntervalMs: parseDuration(s.retry_interval),
+    maxRetries: s.max_retries,
+    heartbeatIntervalMs: parseDuration(s.heartbeat_interval),
+  }
+}
+
+function peer(p: ConfigDocument['peers'][number]): PeerConfig {
+  return {
+    name: p.name,
+    address: hostPort(p.address),
+    type: p.type,
+    ...(p.region !== undefined && { region: p.region }),
+  }
+}
+
+function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
+  return {
+    bind: hostPort(m.bind),
+    ...(m.tls && { tls: { certFile: m.tls.cert, keyFile: m.tls.key, caFile: m.tls.ca } }),
+    ...(m.token !== undefined && { token: m.token }),
+    allowTargets: m.allow_targets,
+    maxHops: m.max_hops,
+  }
+}
+
+/** Readers get snapshots nobody can change under them; freezing also catches accidental writes. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,187 @@
+/**
+ * The YAML config as written: snake_case keys, duration and address strings, unknown keys refused,
+ * defaults filled. Checks that need the whole document (names that must exist, duplicates) live in
+ * semantic.ts; turning this into the runtime NodeConfig lives in normalize.ts. Defaults are written
+ * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
+ */
+import { z } from 'zod'
+import { readAllowTarget, readCidr, readHostPort } from './address.ts'
+import { readDuration } from './duration.ts'
+import { show } from './issues.ts'
+import type { Read } from './read.ts'
+
+/** A schema-level message for a wrong type: "expected <what>, got <value>". */
+function expected(what: string) {
+  return (issue: { code?: string; input?: unknown }) => {
+    if (issue.code !== 'invalid_type' && issue.code !== 'invalid_union') return undefined
+    return issue.input === undefined ? 'missing required key' : `expected ${what}, got ${show(issue.input)}`
+  }
+}
+
+/** A string checked by a reader from address.ts or duration.ts, failing with the reader's reason. */
+function textOf(what: string, read: (text: string) => Read<unknown>) {
+  const reason = (text: unknown): string => {
+    const result = typeof text === 'string' ? read(text) : undefined
+    return result && 'error' in result ? result.error : `invalid ${what}`
+  }
+  return z
+    .string({ error: expected(what) })
+    .refine((text) => !('error' in read(text)), { error: (issue) => reason(issue.input) })
+}
+
+const duration = (options: { allowZero?: boolean } = {}) =>
+  textOf('a duration string such as "30s"', (text) => {
+    const result = readDuration(text)
+    if ('value' in result && result.value === 0 && options.allowZero !== true) {
+      return { error: `duration must be above zero, got ${JSON.stringify(text)}` }
+    }
+    return result
+  }).meta({ examples: ['250ms', '30s', '1h30m'] })
+
+const hostPort = (options: { allowPortZero?: boolean } = {}) =>
+  textOf('host:port', (text) => readHostPort(text, options)).meta({
+    examples: options.allowPortZero ? ['0.0.0.0:8080', '[::1]:0'] : ['backend:8080', '[::1]:80'],
+  })
+
+const cidr = textOf('a CIDR range', readCidr).meta({ examples: ['10.0.0.0/8', 'fd00::/8'] })
+const allowTarget = textOf('a CIDR range with an optional :port', readAllowTarget).meta({
+  examples: ['10.0.0.0/8', '10.1.2.0/24:443', 'fd00::/8:443'],
+})
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+const name = z
+  .string({ error: expected('a name') })
+  .regex(NAME, { error: (issue) => `names use letters, digits, ".", "_" and "-", got ${show(issue.input)}` })
+
+const int = (min: number, max: number) => z.int().min(min).max(max)
+
+const common = z
+  .strictObject({
+    node_id: name.optional().describe('Unique id of this node in the mesh. Default: the host name.'),
+    region: z.string().min(1).default('default'),
+    log_level: z.enum(['debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    log_file: z.string().min(1).optional().describe('Absent: logs go to stdout.'),
+    access_log: z.boolean().default(true).describe('One line per closed flow.'),
+    admin_addr: hostPort({ allowPortZero: true }).default('127.0.0.1:8888'),
+    admin_token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Needed by POST endpoints when bound beyond loopback.'),
+    state_dir: z
+      .string()
+      .min(1)
+      .default('./dynproxy-state')
+      .describe('Where the instruction cache persists.'),
+    drain_timeout: duration({ allowZero: true }).default('30s'),
+  })
+  .prefault({})
+
+const listener = z.strictObject({
+  name,
+  bind: hostPort({ allowPortZero: true }).describe('Port 0 picks an ephemeral port.'),
+  max_connections: int(1, 10_000_000).default(10_000),
+  idle_timeout: duration().default('1h'),
+  backlog: int(1, 65_535).default(511),
+})
+
+const endpoint = z.strictObject({
+  address: hostPort(),
+  weight: int(0, 1000).default(1),
+})
+
+const target = z
+  .union(
+    [
+      z.string(),
+      z.array(z.union([hostPort(), endpoint], { error: expected('host:port or {address, weight}') })).min(1),
+    ],
+    {
+      error: expected('host:port, a peer name, or a list of endpoints'),
+    },
+  )
+  .describe('host:port, the name of a peer (proxy chain), or a list of host:port / {address, weight}.')
+
+const healthCheck = z.strictObject({
+  interval: duration().default('5s'),
+  timeout: duration().default('1s'),
+  rise: int(1, 100).default(2),
+  fall: int(1, 100).default(3),
+})
+
+const outlierDetection = z
+  .strictObject({
+    consecutive_failures: int(1, 1000).default(5),
+    base_ejection_time: duration().default('30s'),
+    max_ejection_time: duration().default('300s'),
+    max_ejected_percent: int(0, 100).default(50),
+  })
+  .prefault({})
+
+const route = z.strictObject({
+  name,
+  match: z
+    .strictObject({
+      port: int(1, 65_535).optional().describe("The listener's port."),
+      listener: name.optional(),
+      source_cidrs: z.array(cidr).min(1).optional(),
+    })
+    .prefault({})
+    .describe('Every condition given must hold; none given matches every flow.'),
+  target,
+  via: z
+    .array(name)
+    .min(1)
+    .optional()
+    .describe('Peers to relay through, in order; target must be host:port.'),
+  lb: z.enum(['round_robin', 'least_conn', 'random_two', 'source_hash', 'first']).default('round_robin'),
+  connect_timeout: duration().default('5s'),
+  retries: int(0, 100).default(2).describe('Further endpoints tried after a failed connect.'),
+  health_check: healthCheck.optional(),
+  outlier_detection: outlierDetection,
+})
+
+const schedulerAddress = z.union(
+  [
+    textOf('host:port or "embedded"', (text) => (text === 'embedded' ? { value: text } : readHostPort(text))),
+    z.array(hostPort()).min(1),
+  ],
+  { error: expected('host:port, a list of them, or "embedded"') },
+)
+
+const scheduler = z.strictObject({
+  address: schedulerAddress,
+  connect_timeout: duration().default('10s'),
+  request_timeout: duration().default('10s'),
+  retry_interval: duration().default('5s'),
+  max_retries: int(0, 1000).default(3),
+  heartbeat_interval: duration().default('30s'),
+})
+
+const peer = z.strictObject({
+  name,
+  address: hostPort(),
+  type: z.enum(['tcp', 'tls']).default('tcp'),
+  region: z.string().min(1).optional(),
+})
+
+const mesh = z.strictObject({
+  bind: hostPort({ allowPortZero: true }).describe('Where peers connect to this node.'),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1) }).optional(),
+  token: z.string().min(16).optional().describe('Shared secret authenticating peers when there is no mTLS.'),
+  allow_targets: z.array(allowTarget).default([]),
+  max_hops: int(1, 255).default(8),
+})
+
+export const configSchema = z.strictObject({
+  common,
+  listeners: z.array(listener).default([]),
+  routes: z.array(route).default([]).describe('Static routes, used when no scheduler instruction applies.'),
+  scheduler: scheduler.optional().describe('Absent: static routes only.'),
+  peers: z.array(peer).default([]),
+  mesh: mesh.optional(),
+})
+
+/** The validated document, defaults filled, still in the file's own keys and notations. */
+export type ConfigDocument = z.output<typeof configSchema>
+export type RouteDocument = ConfigDocument['routes'][number]

@@ -1,0 +1,128 @@
+/**
+ * Checks that need more than one key at a time: names that must exist or be unique, binds that
+ * would collide at startup, timeouts that contradict each other. They run on a document that
+ * passed the schema, so every value here already has its type and its default.
+ */
+import { formatHostPort, isWildcardHost, readHostPort } from './address.ts'
+import { readDuration } from './duration.ts'
+import type { PathIssue } from './issues.ts'
+import { formatPath, type KeyPath } from './path.ts'
+import type { ConfigDocument, RouteDocument } from './schema.ts'
+import { resolveTarget } from './target.ts'
+import type { HostPort } from './types.ts'
+
+export function semanticIssues(doc: ConfigDocument): PathIssue[] {
+  return [
+    ...needsAnEntryPoint(doc),
+    ...duplicateNames(doc.listeners, 'listeners', 'listener'),
+    ...duplicateNames(doc.routes, 'routes', 'route'),
+    ...duplicateNames(doc.peers, 'peers', 'peer'),
+    ...collidingBinds(doc),
+    ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),
+    ...meshIssues(doc),
+  ]
+}
+
+function needsAnEntryPoint(doc: ConfigDocument): PathIssue[] {
+  if (doc.listeners.length > 0 || doc.mesh) return []
+  return [{ path: ['listeners'], message: 'a node needs at least one listener or mesh.bind' }]
+}
+
+function duplicateNames(items: readonly { name: string }[], key: string, what: string): PathIssue[] {
+  const first = new Map<string, number>()
+  const out: PathIssue[] = []
+  items.forEach((item, i) => {
+    const seen = first.get(item.name)
+    if (seen === undefined) first.set(item.name, i)
+    else
+      out.push({
+        path: [key, i, 'name'],
+        message: `duplicate ${what} name "${item.name}" (also ${key}[${seen}])`,
+      })
+  })
+  return out
+}
+
+interface Bind {
+  readonly path: KeyPath
+  readonly at: HostPort
+}
+
+function collidingBinds(doc: ConfigDocument): PathIssue[] {
+  const binds: Bind[] = []
+  const add = (path: KeyPath, text: string) => {
+    const hp = readHostPort(text, { allowPortZero: true })
+    if ('value' in hp && hp.value.port !== 0) binds.push({ path, at: hp.value })
+  }
+  add(['common', 'admin_addr'], doc.common.admin_addr)
+  for (const [i, l] of doc.listeners.entries()) add(['listeners', i, 'bind'], l.bind)
+  if (doc.mesh) add(['mesh', 'bind'], doc.mesh.bind)
+  const out: PathIssue[] = []
+  binds.forEach((bind, i) => {
+    const earlier = binds.slice(0, i).find((b) => collides(b.at, bind.at))
+    if (earlier) {
+      const message = `${formatHostPort(bind.at)} collides with ${formatPath(earlier.path)} (${formatHostPort(earlier.at)})`
+      out.push({ path: bind.path, message })
+    }
+  })
+  return out
+}
+
+function collides(a: HostPort, b: HostPort): boolean {
+  if (a.port !== b.port) return false
+  return a.host.toLowerCase() === b.host.toLowerCase() || isWildcardHost(a.host) || isWildcardHost(b.host)
+}
+
+function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): PathIssue[] {
+  const out: PathIssue[] = []
+  const listeners = doc.listeners.map((l) => l.name)
+  const peers = new Set(doc.peers.map((p) => p.name))
+  const wanted = route.match.listener
+  if (wanted !== undefined && !listeners.includes(wanted)) {
+    out.push({
+      path: [...path, 'match', 'listener'],
+      message: `no listener named "${wanted}"${knownList('listeners', listeners)}`,
+    })
+  }
+  route.via?.forEach((name, i) => {
+    if (!peers.has(name))
+      out.push({
+        path: [...path, 'via', i],
+        message: `no peer named "${name}"${knownList('peers', [...peers])}`,
+      })
+  })
+  const target = resolveTarget(route, peers)
+  if ('message' in target) out.push({ path: [...path, 'target', ...target.at], message: target.message })
+  else if (target.value.kind !== 'peer' && target.value.endpoints.every((e) => e.weight === 0)) {
+    out.push({ path: [...path, 'target'], message: 'every endpoint has weight 0, so none can be picked' })
+  }
+  const hc = route.health_check
+  if (hc && ms(hc.timeout) > ms(hc.interval)) {
+    out.push({
+      path: [...path, 'health_check', 'timeout'],
+      message: `${hc.timeout} exceeds interval ${hc.interval}`,
+    })
+  }
+  const od = route.outlier_detection
+  if (ms(od.max_ejection_time) < ms(od.base_ejection_time)) {
+    const message = `${od.max_ejection_time} is below base_ejection_time ${od.base_ejection_time}`
+    out.push({ path: [...path, 'outlier_detection', 'max_ejection_time'], message })
+  }
+  return out
+}
+
+function knownList(what: string, names: readonly string[]): string {
+  return names.length === 0 ? ` (no ${what} are configured)` : ` (${what}: ${[...new Set(names)].join(', ')})`
+}
+
+function ms(duration: string): number {
+  const result = readDuration(duration)
+  return 'value' in result ? result.value : Number.NaN
+}
+
+function meshIssues(doc: ConfigDocument): PathIssue[] {
+  if (!doc.mesh || doc.mesh.tls || doc.mesh.token) return []
+  const message =
+    'a mesh port without tls or token would relay for anyone (hint: set mesh.token to a secret of 16+ characters, or mesh.tls)'
+  return [{ path: ['mesh'], message }]
+}

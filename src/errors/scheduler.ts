@@ -1,1 +1,0 @@
-import { DynproxyError } from './base.ts'

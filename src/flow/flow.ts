@@ -1,0 +1,87 @@
+/**
+ * One flow: a downstream connection accepted on a listener and what it caused upstream.
+ *
+ *   accepted ─▶ routing ─▶ connecting ─▶ established ─▶ closing ─▶ closed
+ *                  │            │                                      ▲
+ *                  └─ no_route  └─ upstream_unavailable / downstream gone ┘
+ *
+ * Byte counts are read from the sockets when asked or when the flow ends: nothing is counted per
+ * chunk.
+ */
+import type { Socket } from 'node:net'
+import type { FlowInfo, FlowState } from '../node/api.ts'
+
+export type CloseReason =
+  | 'downstream_closed'
+  | 'upstream_closed'
+  | 'downstream_reset'
+  | 'upstream_reset'
+  | 'idle_timeout'
+  | 'no_route'
+  | 'upstream_unavailable'
+  | 'drain_timeout'
+  | 'aborted'
+
+/** Whoever lent the flow its upstream endpoint, told when the flow is over. */
+export interface EndpointLender {
+  release(endpoint: string): void
+}
+
+export interface ListenerRef {
+  readonly name: string
+  readonly idleTimeoutMs: number
+  readonly counters: { active: number; closedBytesIn: number; closedBytesOut: number }
+}
+
+export class Flow {
+  readonly id: string
+  readonly listener: ListenerRef
+  readonly downstream: Socket
+  readonly startedAt: number
+  state: FlowState = 'accepted'
+  route: string | undefined = undefined
+  target: string | undefined = undefined
+  upstream: Socket | undefined = undefined
+  lender: EndpointLender | undefined = undefined
+  /** Why the flow could not start, for the access log. */
+  error: Error | undefined = undefined
+  closeReason: CloseReason | undefined = undefined
+  endedAt = 0
+  /** Which side sent its FIN first: the close reason of an orderly end. */
+  firstEnd: 'downstream' | 'upstream' | undefined = undefined
+  openSockets = 1
+
+  constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number) {
+    this.id = id
+    this.listener = listener
+    this.downstream = downstream
+    this.startedAt = startedAt
+  }
+
+  get bytesIn(): number {
+    return this.downstream.bytesRead
+  }
+
+  get bytesOut(): number {
+    return this.upstream?.bytesRead ?? 0
+  }
+
+  durationMs(now: number): number {
+    return (this.endedAt || now) - this.startedAt
+  }
+
+  info(now: number): FlowInfo {
+    return {
+      id: this.id,
+      listener: this.listener.name,
+      source: `${this.downstream.remoteAddress}:${this.downstream.remotePort}`,
+      route: this.route,
+      target: this.target,
+      state: this.state,
+      startedAt: new Date(this.startedAt).toISOString(),
+      durationMs: this.durationMs(now),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    }
+  }
+}

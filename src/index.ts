@@ -1,0 +1,6 @@
+/** The package's public API: load a config, create a node, read its state. */
+export { loadConfig, loadConfigText } from './config/index.ts'
+export type * from './config/types.ts'
+export * from './errors/index.ts'
+export type * from './node/api.ts'
+export { createNode, type NodeOptions, ProxyNode } from './node/node.ts'

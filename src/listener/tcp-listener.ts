@@ -1,0 +1,98 @@
+/**
+ * A TCP listener: accepts downstream connections for one `listeners[]` entry and hands each to
+ * the node. Connections beyond `max_connections` are closed by Node at accept (its `drop` event)
+ * and counted; draining closes the listening socket and leaves accepted flows alone.
+ */
+import net from 'node:net'
+import type { ListenerConfig } from '../config/types.ts'
+import { ListenerBindError } from '../errors/index.ts'
+import type { ListenerStatus, RejectReason } from '../node/api.ts'
+import { formatHostPort } from '../util/host-port.ts'
+
+export interface ListenerCounters {
+  active: number
+  total: number
+  readonly rejected: Record<RejectReason, number>
+  /** Bytes of flows that have ended; live flows are added when asked. */
+  closedBytesIn: number
+  closedBytesOut: number
+}
+
+export type ConnectionHandler = (socket: net.Socket, listener: TcpListener) => void
+
+export class TcpListener {
+  readonly config: ListenerConfig
+  readonly name: string
+  readonly idleTimeoutMs: number
+  readonly counters: ListenerCounters = {
+    active: 0,
+    total: 0,
+    rejected: { max_connections: 0, no_route: 0, draining: 0 },
+    closedBytesIn: 0,
+    closedBytesOut: 0,
+  }
+  state: ListenerStatus['state'] | 'idle' = 'idle'
+  /** The bound port: differs from the configured one when that is 0. */
+  port: number
+  readonly #server: net.Server
+
+  constructor(config: ListenerConfig, onConnection: ConnectionHandler) {
+    this.config = config
+    this.name = config.name
+    this.idleTimeoutMs = config.idleTimeoutMs
+    this.port = config.bind.port
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+      onConnection(socket, this),
+    )
+    this.#server.maxConnections = config.maxConnections
+    this.#server.on('drop', () => this.counters.rejected.max_connections++)
+  }
+
+  get address(): string {
+    return formatHostPort(this.config.bind.host, this.port)
+  }
+
+  listen(): Promise<void> {
+    const { host, port } = this.config.bind
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        this.state = 'closed'
+        reject(new ListenerBindError(this.name, formatHostPort(host, port), err))
+      }
+      this.#server.once('error', onError)
+      this.#server.listen({ host, port, backlog: this.config.backlog }, () => {
+        this.#server.off('error', onError)
+        this.#server.on('error', () => {})
+        this.port = (this.#server.address() as net.AddressInfo).port
+        this.state = 'listening'
+        resolve()
+      })
+    })
+  }
+
+  /** Stop accepting; flows already accepted go on. */
+  stopAccepting(): void {
+    if (this.state === 'listening') this.state = 'draining'
+    if (this.#server.listening) this.#server.close()
+  }
+
+  markClosed(): void {
+    this.stopAccepting()
+    this.state = 'closed'
+  }
+
+  status(live: { bytesIn: number; bytesOut: number }): ListenerStatus {
+    const c = this.counters
+    return {
+      name: this.name,
+      bind: this.address,
+      state: this.state === 'idle' ? 'closed' : this.state,
+      maxConnections: this.config.maxConnections,
+      activeConnections: c.active,
+      totalConnections: c.total,
+      rejected: { ...c.rejected },
+      bytesIn: c.closedBytesIn + live.bytesIn,
+      bytesOut: c.closedBytesOut + live.bytesOut,
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Shared-token authentication of open requests (used when the mesh has no mTLS). The MAC proves
+ * the sender knows the token and that no header byte changed; the timestamp window and the replay
+ * cache stop a captured header from opening a second flow.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import { computeMac, macInput } from './mac.ts'
+import type { ReplayCache } from './replay-cache.ts'
+import type { DecodedOpenRequest } from './request.ts'
+import { MAC_WINDOW_MS } from './wire.ts'
+
+/** Each outcome other than `ok` is also the response status to send. */
+export type AuthOutcome = 'ok' | 'unauthorized' | 'expired' | 'replayed' | 'overloaded'
+
+/**
+ * Checks the MAC first, so that nobody without the token can make the receiver remember a nonce,
+ * then the timestamp, then the nonce. `raw` is the header exactly as received.
+ */
+export function verifyRequestAuth(
+  raw: Buffer,
+  request: DecodedOpenRequest,
+  token: string,
+  now: number,
+  replayCache: ReplayCache,
+): AuthOutcome {
+  const auth = request.auth
+  if (auth === undefined || raw.length < auth.signedLength) return 'unauthorized'
+  const expected = computeMac(token, macInput(raw, auth.signedLength))
+  if (expected.length !== auth.mac.length || !timingSafeEqual(expected, auth.mac)) return 'unauthorized'
+  if (Math.abs(now - auth.timestampMs) > MAC_WINDOW_MS) return 'expired'
+  switch (replayCache.remember(auth.nonce, auth.timestampMs + MAC_WINDOW_MS)) {
+    case 'fresh':
+      return 'ok'
+    case 'replayed':
+      return 'replayed'
+    case 'full':
+      return 'overloaded'
+  }
+}

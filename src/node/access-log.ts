@@ -1,0 +1,31 @@
+import type { Flow } from '../flow/index.ts'
+
+/** The fields of the access-log line written for every closed flow. */
+export interface AccessLogLine {
+  readonly flow: string
+  readonly listener: string
+  readonly source: string
+  readonly route: string | undefined
+  readonly target: string | undefined
+  readonly bytes_in: number
+  readonly bytes_out: number
+  readonly duration_ms: number
+  readonly reason: string | undefined
+  readonly error?: string
+}
+
+export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
+  const down = flow.downstream
+  const line: AccessLogLine = {
+    flow: flow.id,
+    listener: flow.listener.name,
+    source: `${down.remoteAddress}:${down.remotePort}`,
+    route: flow.route,
+    target: flow.target,
+    bytes_in: flow.bytesIn,
+    bytes_out: flow.bytesOut,
+    duration_ms: durationMs,
+    reason: flow.closeReason,
+  }
+  return flow.error ? { ...line, error: flow.error.message } : line
+}

@@ -1,0 +1,88 @@
+/**
+ * DynamicRouteEngine's decision: which route a new flow takes. Pure: no sockets, no clocks. Routes
+ * are compiled once (CIDR lists into BlockLists, one frozen decision object per route) so that a
+ * decision allocates nothing on the accept path.
+ */
+import { BlockList, isIPv4 } from 'node:net'
+import type { RouteConfig } from '../config/types.ts'
+import type { DecisionSource } from '../node/api.ts'
+
+export interface FlowContext {
+  readonly listener: string
+  /** The port the flow arrived on: the listener's bound port. */
+  readonly localPort: number
+  readonly sourceIp: string
+}
+
+export interface ForwardDecision {
+  readonly kind: 'forward'
+  readonly route: RouteConfig
+  readonly source: DecisionSource
+}
+
+export interface RejectDecision {
+  readonly kind: 'reject'
+  readonly reason: 'no_route'
+}
+
+export type RouteDecision = ForwardDecision | RejectDecision
+
+interface CompiledRoute {
+  readonly route: RouteConfig
+  readonly sources: BlockList | undefined
+  readonly decision: ForwardDecision
+}
+
+export interface RouteTable {
+  readonly routes: readonly CompiledRoute[]
+}
+
+const NO_ROUTE: RejectDecision = Object.freeze({ kind: 'reject', reason: 'no_route' })
+
+export function compileRoutes(routes: readonly RouteConfig[], source: DecisionSource): RouteTable {
+  return {
+    routes: routes.map((route) => ({
+      route,
+      sources: route.match.sourceCidrs ? blockListOf(route.match.sourceCidrs) : undefined,
+      decision: Object.freeze({ kind: 'forward', route, source }),
+    })),
+  }
+}
+
+/** The first route, in configured order, whose every match condition holds. */
+export function decide(ctx: FlowContext, table: RouteTable): RouteDecision {
+  for (const compiled of table.routes) {
+    if (matches(compiled, ctx)) return compiled.decision
+  }
+  return NO_ROUTE
+}
+
+function matches(compiled: CompiledRoute, ctx: FlowContext): boolean {
+  const { match } = compiled.route
+  if (match.port !== undefined && match.port !== ctx.localPort) return false
+  if (match.listener !== undefined && match.listener !== ctx.listener) return false
+  if (compiled.sources !== undefined && !sourceAllowed(compiled.sources, ctx.sourceIp)) return false
+  return true
+}
+
+const V4_MAPPED_PREFIX = '::ffff:'
+
+/** A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; match them against IPv4 ranges too. */
+function sourceAllowed(list: BlockList, ip: string): boolean {
+  if (ip.startsWith(V4_MAPPED_PREFIX)) {
+    const v4 = ip.slice(V4_MAPPED_PREFIX.length)
+    if (isIPv4(v4) && list.check(v4, 'ipv4')) return true
+  }
+  return list.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')
+}
+
+function blockListOf(cidrs: readonly string[]): BlockList {
+  const list = new BlockList()
+  for (const cidr of cidrs) {
+    const [network = '', prefix] = cidr.split('/')
+    const family = isIPv4(network) ? 'ipv4' : 'ipv6'
+    const bits = prefix === undefined ? (family === 'ipv4' ? 32 : 128) : Number(prefix)
+    list.addSubnet(network, bits, family)
+  }
+  return list
+}

@@ -1,0 +1,15 @@
+export {
+  UpstreamCluster,
+  type UpstreamClusterDeps,
+  type UpstreamConnection,
+  type UpstreamLogger,
+} from './cluster.ts'
+export { type ConnectFailureReason, classifyConnectError, connectTcp, formatAddress } from './connect.ts'
+export {
+  HealthChecker,
+  type HealthCheckerOptions,
+  type HealthState,
+  type HealthTarget,
+  nextHealth,
+} from './health.ts'
+export { type Balancer, createBalancer, type LbEndpoint, type RandomSource } from './lb.ts'

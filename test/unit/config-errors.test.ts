@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { loadConfigText } from '../../src/config/index.ts'
+import { ConfigInvalidError, type ConfigIssue, formatConfigIssue } from '../../src/errors/config.ts'
+
+/** Every formatted issue loading `text` raises; fails the test if it loads. */
+function issuesOf(text: string): string[] {
+  try {
+    loadConfigText(text, 'config.yaml', { defaultNodeId: 'test' })
+  } catch (err) {
+    assert.ok(err instanceof ConfigInvalidError, `unexpected ${String(err)}`)
+    assert.equal(err.code, 'DYN_ERR_CONFIG_INVALID')
+    assert.equal(
+      err.message,
+      `invalid config (${issueCount(err.issues)}):\n${err.issues.map(formatConfigIssue).join('\n')}`,
+    )
+    return err.issues.map(formatConfigIssue)
+  }
+  assert.fail('the config loaded')
+}
+
+function issueCount(issues: readonly ConfigIssue[]): string {
+  return issues.length === 1 ? '1 problem' : `${issues.length} problems`
+}
+
+const LISTENER = 'listeners:\n  - name: in\n    bind: "127.0.0.1:0"\n'
+
+describe('schema errors name file, line and key path', () => {
+  it('reports every problem at once, not just the first', () => {
+    const text = `common:
+  log_level: verbose
+  drain_timeout: 30
+listeners:
+  - name: a
+    bind: "0.0.0.0:8080"
+  - name: b
+    bind: "0.0.0.0"
+  - bind: "127.0.0.1:99999"
+    backlog: 1.5
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:2: common.log_level: expected one of "debug", "info", "warn", "error", "fatal", got "verbose"',
+      'config.yaml:3: common.drain_timeout: expected a duration string such as "30s", got 30',
+      'config.yaml:8: listeners[1].bind: expected host:port, got "0.0.0.0"',
+      'config.yaml:9: listeners[2].name: missing required key',
+      'config.yaml:9: listeners[2].bind: port must be 0..65535, got "99999" in "127.0.0.1:99999"',
+      'config.yaml:10: listeners[2].backlog: expected an integer, got 1.5',
+    ])
+  })
+
+  it('names unknown keys by their full path, with a did-you-mean for close names', () => {
+    const text = `${LISTENER}routes:
+  - name: r
+    match:
+      prot: 80
+    target: ["a:1", {address: "b:2", wieght: 2}]
+    conect_timeout: 5s
+    colour: blue
+common:
+  maxConnections: 5
+extra: 1
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:7: routes[0].match.prot: unknown key (did you mean "port"?)',
+      'config.yaml:8: routes[0].target[1].wieght: unknown key (did you mean "weight"?)',
+      'config.yaml:9: routes[0].conect_timeout: unknown key (did you mean "connect_timeout"?)',
+      'config.yaml:10: routes[0].colour: unknown key',
+      'config.yaml:12: common.maxConnections: unknown key',
+      'config.yaml:13: extra: unknown key',
+    ])
+  })
+
+  it('suggests the snake_case spelling of a camelCase key', () => {
+    assert.deepEqual(issuesOf(`${LISTENER.replace('bind:', 'maxConnections: 5\n    bind:')}`), [
+      'config.yaml:3: listeners[0].maxConnections: unknown key (did you mean "max_connections"?)',
+    ])
+  })
+
+  it('explains bad durations, bad targets and bad CIDRs', () => {
+    const text = `${LISTENER}routes:
+  - name: r
+    match:
+      source_cidrs: ["10.0.0.0/33", "10.0.0.1", "fd00::/8"]
+    target: ["a:1", 5, "nohost"]
+    connect_timeout: 5x
+    health_check: {interval: 0s, timeout: 1.5ms}
+  - name: r2
+    target: {address: "a:1"}
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:7: routes[0].match.source_cidrs[0]: CIDR prefix length must be 0..32, got "10.0.0.0/33"',
+      'config.yaml:7: routes[0].match.source_cidrs[1]: expected a CIDR range, got the address "10.0.0.1" (hint: write "10.0.0.1/32")',
+      'config.yaml:8: routes[0].target[1]: expected host:port or {address, weight}, got 5',
+      'config.yaml:8: routes[0].target[2]: expected host:port, got "nohost"',
+      'config.yaml:9: routes[0].connect_timeout: unknown duration unit "x" in "5x" (hint: the units are ms, s, m and h)',
+      'config.yaml:10: routes[0].health_check.interval: duration must be above zero, got "0s"',
+      'config.yaml:10: routes[0].health_check.timeout: duration "1.5ms" is not a whole number of milliseconds',
+      'config.yaml:12: routes[1].target: expected host:port, a peer name, or a list of endpoints, got {"address":"a:1"}',
+    ])
+  })
+
+  it('checks ranges, names and the mesh token length without echoing the token', () => {
+    const text = `${LISTENER}peers:
+  - name: "bad name"
+    address: "[::1]:0"
+    type: udp
+mesh:
+  bind: "127.0.0.1:7000"
+  token: "s3cret"
+  max_hops: 0
+scheduler:
+  address: [embedded]
+`
+    const issues = issuesOf(text)
+    assert.deepEqual(issues, [
+      'config.yaml:5: peers[0].name: names use letters, digits, ".", "_" and "-", got "bad name"',
+      'config.yaml:6: peers[0].address: port must be 1..65535, got "0" in "[::1]:0"',
+      'config.yaml:7: peers[0].type: expected one of "tcp", "tls", got "udp"',
+      'config.yaml:10: mesh.token: must be at least 16 characters long',
+      'config.yaml:11: mesh.max_hops: must be at least 1, got 0',
+      'config.yaml:13: scheduler.address[0]: expected host:port, got "embedded"',
+    ])
+    assert.ok(issues.every((line) => !line.includes('s3cret')))
+  })
+
+  it('reports a document that is not a mapping at line 1', () => {
+    assert.deepEqual(issuesOf('- a\n- b\n'), ['config.yaml:1: expected a mapping, got ["a","b"]'])
+  })
+})
+
+describe('cross-key checks', () => {
+  it('needs a listener or mesh.bind', () => {
+    assert.deepEqual(issuesOf('common:\n  region: x\n'), [
+      'config.yaml:1: listeners: a node needs at least one listener or mesh.bind',
+    ])
+    assert.doesNotThrow(() =>
+      loadConfigText('mesh:\n  bind: "127.0.0.1:0"\n  token: "0123456789abcdef"\n', 'c.yaml', {
+        defaultNodeId: 'n',
+      }),
+    )
+  })
+
+  it('refuses duplicate names and colliding binds', () => {
+    const text = `common:
+  admin_addr: "127.0.0.1:9000"
+listeners:
+  - name: a
+    bind: "0.0.0.0:8080"
+  - name: a
+    bind: "127.0.0.1:8080"
+  - name: c
+    bind: "127.0.0.1:0"
+  - name: d
+    bind: "127.0.0.1:0"
+  - name: e
+    bind: "[::1]:8081"
+  - name: f
+    bind: "127.0.0.1:8081"
+routes:
+  - {name: r, target: "a:1"}
+  - {name: r, target: "a:1"}
+peers:
+  - {name: p, address: "10.0.0.1:1"}
+  - {name: p, address: "10.0.0.2:1"}
+mesh:
+  bind: "[::]:9000"
+  token: "0123456789abcdef"
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:6: listeners[1].name: duplicate listener name "a" (also listeners[0])',
+      'config.yaml:7: listeners[1].bind: 127.0.0.1:8080 collides with listeners[0].bind (0.0.0.0:8080)',
+      'config.yaml:18: routes[1].name: duplicate route name "r" (also routes[0])',
+      'config.yaml:21: peers[1].name: duplicate peer name "p" (also peers[0])',
+      'config.yaml:23: mesh.bind: [::]:9000 collides with common.admin_addr (127.0.0.1:9000)',
+    ])
+  })
+
+  it('refuses names that point nowhere', () => {
+    const text = `${LISTENER}peers:
+  - {name: p1, address: "10.0.0.1:7000"}
+routes:
+  - name: r1
+    match: {listener: nope}
+    target: peerx
+  - name: r2
+    via: [p1, p2]
+    target: "10.0.0.9:80"
+  - name: r3
+    via: [p1]
+    target: p1
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:8: routes[0].match.listener: no listener named "nope" (listeners: in)',
+      'config.yaml:9: routes[0].target: target "peerx" is neither host:port nor the name of a peer (peers: p1)',
+      'config.yaml:11: routes[1].via[1]: no peer named "p2" (peers: p1)',
+      'config.yaml:15: routes[2].target: with via, target must be host:port endpoints, got the peer "p1"',
+    ])
+  })
+
+  it('refuses contradictory timings and unpickable endpoints', () => {
+    const text = `${LISTENER}routes:
+  - name: r
+    target: [{address: "a:1", weight: 0}]
+    health_check:
+      interval: 1s
+      timeout: 2s
+    outlier_detection:
+      base_ejection_time: 1m
+      max_ejection_time: 30s
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:6: routes[0].target: every endpoint has weight 0, so none can be picked',
+      'config.yaml:9: routes[0].health_check.timeout: 2s exceeds interval 1s',
+      'config.yaml:12: routes[0].outlier_detection.max_ejection_time: 30s is below base_ejection_time 1m',
+    ])
+  })
+
+  it('refuses a mesh port that would relay for anyone', () => {
+    assert.deepEqual(issuesOf(`${LISTENER}mesh:\n  bind: "127.0.0.1:7000"\n`), [
+      'config.yaml:4: mesh: a mesh port without tls or token would relay for anyone (hint: set mesh.token to a secret of 16+ characters, or mesh.tls)',
+    ])
+  })
+})
+
+describe('file-level errors', () => {
+  it('reports YAML syntax errors with file, line and column', () => {
+    assert.throws(
+      () => loadConfigText('listeners:\n  - name: a\n    bind: [1, 2\nroutes: []\n', 'bad.yaml'),
+      {
+        code: 'DYN_ERR_CONFIG_SYNTAX',
+        message: /^bad\.yaml:4:1: invalid YAML: /,
+      },
+    )
+  })
+
+  it('treats duplicate keys as a syntax error', () => {
+    assert.throws(() => loadConfigText('common:\n  region: a\n  region: b\n', 'dup.yaml'), {
+      code: 'DYN_ERR_CONFIG_SYNTAX',
+      message: /^dup\.yaml:3:3: invalid YAML: Map keys must be unique/,
+    })
+  })
+})
