@@ -29,9 +29,11 @@ export function ratio(candidate: Spread | undefined, reference: Spread | undefin
 }
 
 /** Three significant digits, thousands grouped: 41,234 · 512 · 5.12 · 0.0421. */
-export function formatNumber(value: number): string {
+export function formatNumber(raw: number): string {
+  if (Math.abs(raw) >= 1000) return Math.round(raw).toLocaleString('en-US')
+  // rounding first keeps 9.999 from printing as "10.00"
+  const value = Number(raw.toPrecision(3))
   const abs = Math.abs(value)
-  if (abs >= 1000) return Math.round(value).toLocaleString('en-US')
   if (abs >= 100) return value.toFixed(0)
   if (abs >= 10) return value.toFixed(1)
   if (abs >= 1 || abs === 0) return value.toFixed(2)

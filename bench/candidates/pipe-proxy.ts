@@ -1,5 +1,6 @@
 /**
  * The reference for where plain Node starts: a socket.pipe proxy with nothing else in the way.
+ * Half-open is allowed so a reply still flows after the client's FIN, as in any TCP proxy.
  * Usage: node pipe-proxy.ts LISTEN_PORT TARGET_PORT (both on 127.0.0.1).
  */
 import net from 'node:net'
@@ -8,13 +9,14 @@ const [listenPort, targetPort] = process.argv.slice(2).map(Number)
 const host = '127.0.0.1'
 
 net
-  .createServer({ noDelay: true }, (down) => {
-    const up = net.connect({ host, port: targetPort as number, noDelay: true })
+  .createServer({ allowHalfOpen: true, noDelay: true }, (down) => {
+    const up = net.connect({ host, port: targetPort as number, allowHalfOpen: true, noDelay: true })
     down.pipe(up).pipe(down)
-    const close = (): void => {
+    const abort = (): void => {
       down.destroy()
       up.destroy()
     }
-    for (const socket of [down, up]) socket.on('error', close).on('close', close)
+    down.on('error', abort)
+    up.on('error', abort)
   })
   .listen(listenPort, host, () => console.log(`listening on ${host}:${listenPort}`))

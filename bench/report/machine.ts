@@ -11,18 +11,22 @@ export interface MachineInfo {
   readonly tools: Readonly<Record<string, string>>
 }
 
-/** First line of `tool args` (stdout or stderr: nginx prints its version on stderr). */
-function versionLine(tool: string, args: readonly string[]): string {
-  const path = findExecutable(tool)
-  if (!path) return 'not installed'
-  const result = spawnSync(path, args, { encoding: 'utf8', timeout: 5_000 })
-  const text = `${result.stdout ?? ''}\n${result.stderr ?? ''}`
-  return (
-    text
+/** The first dotted version number in a tool's banner, or the banner's first line. */
+export function versionOf(banner: string): string {
+  const line =
+    banner
       .split('\n')
       .map((l) => l.trim())
       .find(Boolean) ?? 'unknown'
-  )
+  return /\d+\.\d+(?:\.\d+)?/.exec(line)?.[0] ?? line
+}
+
+/** Runs `tool args`, reading stdout and stderr: nginx prints its version on stderr. */
+function toolVersion(tool: string, args: readonly string[]): string {
+  const path = findExecutable(tool)
+  if (!path) return 'not installed'
+  const result = spawnSync(path, args, { encoding: 'utf8', timeout: 5_000 })
+  return versionOf(`${result.stdout ?? ''}\n${result.stderr ?? ''}`)
 }
 
 export function machineInfo(): MachineInfo {
@@ -33,10 +37,10 @@ export function machineInfo(): MachineInfo {
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
     tools: {
-      haproxy: versionLine('haproxy', ['-v']),
-      nginx: versionLine('nginx', ['-v']),
-      iperf3: versionLine('iperf3', ['--version']),
-      wrk: versionLine('wrk', ['-v']),
+      haproxy: toolVersion('haproxy', ['-v']),
+      nginx: toolVersion('nginx', ['-v']),
+      iperf3: toolVersion('iperf3', ['--version']),
+      wrk: toolVersion('wrk', ['-v']),
     },
   }
 }

@@ -20,7 +20,8 @@ function header(metric: MetricSpec): string {
 function runLine(result: ScenarioResult): string {
   const { rounds, durationS, quick } = result.settings
   const day = result.date.slice(0, 10)
-  return `_${day}, ${quick ? 'quick mode, ' : ''}${rounds} round${rounds === 1 ? '' : 's'} of ${durationS} s runs, candidates in turn; median (min–max); × HAProxy = median ÷ HAProxy's median; ↑ higher is better, ↓ lower is better._`
+  const runs = result.scenario === 'idle' ? '' : ` of ${durationS} s runs`
+  return `_${day}, ${quick ? 'quick mode, ' : ''}${rounds} round${rounds === 1 ? '' : 's'}${runs}, candidates in turn; median (min–max); × HAProxy = median ÷ HAProxy's median; ↑ higher is better, ↓ lower is better._`
 }
 
 function footnotes(result: ScenarioResult): string[] {
@@ -49,7 +50,9 @@ export function scenarioMarkdown(result: ScenarioResult): string {
 }
 
 export function machineLine(machine: MachineInfo): string {
-  const tools = Object.values(machine.tools).join('; ')
+  const tools = Object.entries(machine.tools)
+    .map(([tool, version]) => `${tool} ${version}`)
+    .join(', ')
   return `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}; ${tools}`
 }
 

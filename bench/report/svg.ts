@@ -18,6 +18,8 @@ const TITLE_H = 22
 const LABEL_H = 30
 /** Room above the tallest whisker for its value label. */
 const HEADROOM = 1.18
+/** Wide enough for the subtitle when there is a single panel. */
+const MIN_WIDTH = 560
 
 export function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -60,10 +62,10 @@ function panel(result: ScenarioResult, metric: MetricSpec, x0: number): string[]
 }
 
 export function scenarioSvg(result: ScenarioResult): string {
-  const width = GAP + result.metrics.length * (PANEL_W + GAP)
+  const width = Math.max(MIN_WIDTH, GAP + result.metrics.length * (PANEL_W + GAP))
   const height = TOP + TITLE_H + PLOT_H + LABEL_H
   const { rounds, durationS, quick } = result.settings
-  const subtitle = `${result.date.slice(0, 10)} · ${quick ? 'quick, ' : ''}${rounds} round(s) of ${durationS} s · median, whisker = min–max · ${result.machine.cores} cores`
+  const subtitle = `${result.date.slice(0, 10)} · ${quick ? 'quick, ' : ''}${rounds} round(s)${result.scenario === 'idle' ? '' : ` of ${durationS} s`} · median, whisker = min–max · ${result.machine.cores} cores`
   const body = result.error
     ? [text(width / 2, TOP + 40, `not measured: ${result.error}`, 'class="h"')]
     : result.metrics.flatMap((m, i) => panel(result, m, GAP + i * (PANEL_W + GAP)))

@@ -36,7 +36,7 @@ function httpScenario(name: ScenarioName, title: string, close: boolean): Scenar
       `${ctx.settings.durationS} s after a ${ctx.settings.httpWarmupS} s warm-up → proxy → nginx, 1 KiB file`,
     tools: ['wrk', 'nginx'],
     metrics: [
-      { key: 'rps', label: 'requests/s', unit: 'req/s', better: 'higher' },
+      { key: 'rps', label: 'requests', unit: 'req/s', better: 'higher' },
       { key: 'p50_ms', label: 'p50', unit: 'ms', better: 'lower' },
       { key: 'p99_ms', label: 'p99', unit: 'ms', better: 'lower' },
       { key: 'cpu_us_per_req', label: 'proxy CPU', unit: 'µs/req', better: 'lower' },

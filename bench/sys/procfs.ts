@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 
 export interface StatFields {
+  /** R, S, D, Z (zombie: exited, not yet reaped) … */
+  readonly state: string
   readonly ppid: number
   /** utime + stime, in clock ticks. */
   readonly cpuTicks: number
@@ -20,7 +22,7 @@ export function parseStat(text: string): StatFields {
   if (!Number.isFinite(ppid) || !Number.isFinite(utime) || !Number.isFinite(stime)) {
     throw new RangeError(`unexpected /proc stat line: ${text.slice(0, 120)}`)
   }
-  return { ppid, cpuTicks: utime + stime }
+  return { state: rest[0] ?? '?', ppid, cpuTicks: utime + stime }
 }
 
 export function parseVmRssKiB(statusText: string): number {
@@ -71,12 +73,13 @@ function allStats(): Map<number, StatFields> {
     const pid = Number(name)
     if (!Number.isInteger(pid)) continue
     const stat = readStat(pid)
-    if (stat) stats.set(pid, stat)
+    // a zombie has exited: it uses no CPU or memory any more and cannot be killed again
+    if (stat && stat.state !== 'Z') stats.set(pid, stat)
   }
   return stats
 }
 
-/** The PID and all its live descendants. */
+/** The PID and all its live descendants; empty once the PID has exited. */
 export function processTree(pid: number): number[] {
   const stats = allStats()
   return stats.has(pid) ? treeOf(pid, childrenIndex(stats)) : []

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net'
 import type { Read } from './read.ts'
-import type { HostPort } from './types.ts'
+import type { AllowTarget, Cidr, HostPort } from './types.ts'
 
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
@@ -52,12 +52,6 @@ export function isWildcardHost(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]'
 }
 
-export interface Cidr {
-  readonly address: string
-  readonly prefix: number
-  readonly family: 'ipv4' | 'ipv6'
-}
-
 /** `10.0.0.0/8`, `2001:db8::/32`; a bare address is refused so that every range is explicit. */
 export function readCidr(text: string): Read<Cidr> {
   const quoted = JSON.stringify(text)
@@ -76,12 +70,6 @@ export function readCidr(text: string): Read<Cidr> {
     return { error: `CIDR prefix length must be 0..${max}, got ${quoted}` }
   }
   return { value: { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' } }
-}
-
-export interface AllowTarget {
-  readonly cidr: Cidr
-  /** Absent: every port. */
-  readonly port?: number
 }
 
 /** A mesh allow-list entry: `CIDR` or `CIDR:port` (`10.0.0.0/8:443`, `fd00::/8:443`). */

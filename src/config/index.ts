@@ -1,4 +1,4 @@
-export type { AllowTarget, Cidr, HostPortOptions } from './address.ts'
+export type { HostPortOptions } from './address.ts'
 export { formatHostPort, isWildcardHost, readAllowTarget, readCidr, readHostPort } from './address.ts'
 export { formatDuration, MAX_DURATION_MS, parseDuration, readDuration } from './duration.ts'
 export { configJsonSchema } from './json-schema.ts'

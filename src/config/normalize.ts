@@ -3,11 +3,12 @@
  * resolved targets, deep-frozen. Runs only on documents that passed schema and semantic checks, so
  * a failure here is a bug in those checks, not in the user's file.
  */
-import { readHostPort } from './address.ts'
+import { readAllowTarget, readHostPort } from './address.ts'
 import { parseDuration } from './duration.ts'
 import type { ConfigDocument, RouteDocument } from './schema.ts'
 import { resolveTarget } from './target.ts'
 import type {
+  AllowTarget,
   CommonConfig,
   HostPort,
   ListenerConfig,
@@ -34,6 +35,13 @@ export function normalize(doc: ConfigDocument, defaultNodeId: string): NodeConfi
 function hostPort(text: string): HostPort {
   const result = readHostPort(text, { allowPortZero: true })
   if ('error' in result) throw new TypeError(`unvalidated address reached normalize: ${result.error}`)
+  return result.value
+}
+
+function allowTarget(text: string): AllowTarget {
+  const result = readAllowTarget(text)
+  if ('error' in result)
+    throw new TypeError(`unvalidated allow_targets entry reached normalize: ${result.error}`)
   return result.value
 }
 
@@ -120,8 +128,15 @@ function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
     bind: hostPort(m.bind),
     ...(m.tls && { tls: { certFile: m.tls.cert, keyFile: m.tls.key, caFile: m.tls.ca } }),
     ...(m.token !== undefined && { token: m.token }),
-    allowTargets: m.allow_targets,
+    allowTargets: m.allow_targets.map(allowTarget),
     maxHops: m.max_hops,
+    probeIntervalMs: parseDuration(m.probe_interval),
+    probeTimeoutMs: parseDuration(m.probe_timeout),
+    probeRise: m.probe_rise,
+    probeFall: m.probe_fall,
+    connectTimeoutMs: parseDuration(m.connect_timeout),
+    warmConnections: m.warm_connections,
+    warmIdleTimeoutMs: parseDuration(m.warm_idle_timeout),
   }
 }
 

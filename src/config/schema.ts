@@ -128,12 +128,13 @@ const route = z.strictObject({
     })
     .prefault({})
     .describe('Every condition given must hold; none given matches every flow.'),
-  target,
-  via: z
-    .array(name)
+  target: target.optional(),
+  via: z.array(name).min(1).optional().describe('Peers to relay through, in order, before the target.'),
+  paths: z
+    .array(z.strictObject({ via: z.array(name).min(1).optional(), target }))
     .min(1)
     .optional()
-    .describe('Peers to relay through, in order; target must be host:port.'),
+    .describe('Alternative ways through the mesh, tried in order; instead of target/via.'),
   lb: z.enum(['round_robin', 'least_conn', 'random_two', 'source_hash', 'first']).default('round_robin'),
   connect_timeout: duration().default('5s'),
   retries: int(0, 100).default(2).describe('Further endpoints tried after a failed connect.'),
@@ -171,6 +172,13 @@ const mesh = z.strictObject({
   token: z.string().min(16).optional().describe('Shared secret authenticating peers when there is no mTLS.'),
   allow_targets: z.array(allowTarget).default([]),
   max_hops: int(1, 255).default(8),
+  probe_interval: duration().default('1s'),
+  probe_timeout: duration().default('1s'),
+  probe_rise: int(1, 100).default(2),
+  probe_fall: int(1, 100).default(3),
+  connect_timeout: duration().default('3s'),
+  warm_connections: int(0, 64).default(2),
+  warm_idle_timeout: duration().default('5s'),
 })
 
 export const configSchema = z.strictObject({

@@ -84,18 +84,24 @@ function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
       message: `no listener named "${wanted}"${knownList('listeners', listeners)}`,
     })
   }
-  route.via?.forEach((name, i) => {
-    if (!peers.has(name))
+  const viaLists: [readonly (string | number)[], readonly string[] | undefined][] = [
+    [['via'], route.via],
+    ...(route.paths ?? []).map((p, i): [readonly (string | number)[], readonly string[] | undefined] => [
+      ['paths', i, 'via'],
+      p.via,
+    ]),
+  ]
+  // Only the first hop must be this node's peer; each later hop is a peer of the hop before it.
+  for (const [at, via] of viaLists) {
+    const first = via?.[0]
+    if (first !== undefined && !peers.has(first))
       out.push({
-        path: [...path, 'via', i],
-        message: `no peer named "${name}"${knownList('peers', [...peers])}`,
+        path: [...path, ...at, 0],
+        message: `no peer named "${first}"${knownList('peers', [...peers])} (the first hop must be a peer of this node)`,
       })
-  })
-  const target = resolveTarget(route, peers)
-  if ('message' in target) out.push({ path: [...path, 'target', ...target.at], message: target.message })
-  else if (target.value.kind !== 'peer' && target.value.endpoints.every((e) => e.weight === 0)) {
-    out.push({ path: [...path, 'target'], message: 'every endpoint has weight 0, so none can be picked' })
   }
+  const target = resolveTarget(route, peers)
+  if ('message' in target) out.push({ path: [...path, ...target.at], message: target.message })
   const hc = route.health_check
   if (hc && ms(hc.timeout) > ms(hc.interval)) {
     out.push({

@@ -72,11 +72,24 @@ export interface OutlierDetectionConfig {
   readonly maxEjectedPercent: number
 }
 
-/** Where a route sends its flows: straight to endpoints, or (mesh) through peers. */
+/** One way through the mesh. */
+export interface MeshPathConfig {
+  /** Peers to traverse in order; the first is this node's next hop. Empty: connect directly. */
+  readonly via: readonly string[]
+  /**
+   * Endpoints the last hop connects to. Absent: the last peer routes the flow by its own routes,
+   * as if it had arrived on a listener with the same port (the seed's proxy chain).
+   */
+  readonly endpoints?: readonly EndpointConfig[]
+}
+
+/**
+ * Where a route sends its flows: straight to endpoints, or through the mesh along one of several
+ * paths, tried in order (a `target: <peer>` or `via:` route is one path).
+ */
 export type RouteTarget =
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointConfig[] }
-  | { readonly kind: 'peer'; readonly peer: string }
-  | { readonly kind: 'via'; readonly via: readonly string[]; readonly endpoints: readonly EndpointConfig[] }
+  | { readonly kind: 'mesh'; readonly paths: readonly MeshPathConfig[] }
 
 export interface RouteConfig {
   readonly name: string
@@ -115,13 +128,38 @@ export interface MeshTlsConfig {
   readonly caFile: string
 }
 
+export interface Cidr {
+  readonly address: string
+  readonly prefix: number
+  readonly family: 'ipv4' | 'ipv6'
+}
+
+/** An entry of `mesh.allow_targets`: an address range, and a port unless every port is allowed. */
+export interface AllowTarget {
+  readonly cidr: Cidr
+  readonly port?: number
+}
+
 export interface MeshConfig {
   readonly bind: HostPort
   readonly tls?: MeshTlsConfig
   readonly token?: string
-  /** CIDR[:port] entries a relay may reach besides the targets named by its routes. */
-  readonly allowTargets: readonly string[]
+  /** Ranges a relay may reach for others, besides the targets named by its routes. */
+  readonly allowTargets: readonly AllowTarget[]
   readonly maxHops: number
+  /** Control-channel probes to each peer: RTT, jitter, loss, up/down. */
+  readonly probeIntervalMs: number
+  readonly probeTimeoutMs: number
+  /** Consecutive answered probes that bring a down peer up. */
+  readonly probeRise: number
+  /** Consecutive unanswered probes that take an up peer down (a closed channel does at once). */
+  readonly probeFall: number
+  /** Dialing a peer (TCP connect plus TLS handshake). */
+  readonly connectTimeoutMs: number
+  /** Pre-connected idle data connections kept per peer that is up. */
+  readonly warmConnections: number
+  /** A warm connection unused for this long is closed. */
+  readonly warmIdleTimeoutMs: number
 }
 
 export interface NodeConfig {

@@ -53,3 +53,40 @@ export class MeshConnectionClosedError extends DynproxyError {
     )
   }
 }
+
+/** A hop of a mesh path answered with a refusal; `status` is the wire status it sent. */
+export class MeshPathRefusedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_MESH_PATH_REFUSED'
+  readonly status: string
+  readonly refusedBy: string | undefined
+  constructor(path: string, status: string, refusedBy: string | undefined, detail: string | undefined) {
+    super(
+      `path ${path}: refused by ${refusedBy ?? 'the next hop'} with ${status}${detail ? `: ${detail}` : ''}`,
+    )
+    this.status = status
+    this.refusedBy = refusedBy
+  }
+}
+
+/** Every path of a mesh route failed for one flow; the message lists why each did. */
+export class MeshPathsUnavailableError extends DynproxyError {
+  override readonly code = 'DYN_ERR_MESH_PATHS_UNAVAILABLE'
+  /** The status to pass back when this node is itself a relay: the first refusal's, if any. */
+  readonly status: string
+  constructor(route: string, failures: readonly { path: string; error: Error }[]) {
+    const list = failures.map((f) => `${f.path}: ${f.error.message}`).join('; ')
+    super(`route "${route}": no path worked (${failures.length} tried): ${list}`)
+    const refused = failures.map((f) => f.error).find((e) => e instanceof MeshPathRefusedError)
+    this.status = refused?.status ?? 'target_unreachable'
+  }
+}
+
+/** A relayed flow asked this node to route it by its ingress port, and no route takes that port. */
+export class MeshNoRouteError extends DynproxyError {
+  override readonly code = 'DYN_ERR_MESH_NO_ROUTE'
+  constructor(nodeId: string, port: number) {
+    super(
+      `${nodeId} has no route for ingress port ${port} (hint: add a route matching port ${port} on ${nodeId})`,
+    )
+  }
+}

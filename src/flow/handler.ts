@@ -5,25 +5,29 @@
 import type { Socket } from 'node:net'
 import type { RouteConfig } from '../config/types.ts'
 import type { DecisionSource } from '../node/api.ts'
-import { decide, type RouteTable } from '../router/index.ts'
-import type { Flow, ListenerRef } from './flow.ts'
+import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
+import type { EndpointLender, Flow, ListenerRef } from './flow.ts'
 import type { FlowManager } from './manager.ts'
 import { endBeforeUpstream, startRelay } from './relay.ts'
 
 export interface UpstreamConnection {
   readonly socket: Socket
+  /** What the flow is connected to, as logs and /flows show it. */
   readonly endpoint: string
+  /** Told when the flow ends; the route itself when absent. */
+  readonly lender?: EndpointLender
 }
 
-export interface RouteRuntime {
+export interface RouteRuntime extends EndpointLender {
   readonly config: RouteConfig
   readonly matches: Record<DecisionSource, number>
-  connect(sourceIp: string): Promise<UpstreamConnection>
-  release(endpoint: string): void
+  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection>
 }
 
 export interface AcceptingListener extends ListenerRef {
   readonly port: number
+  /** Every flow from this listener starts at this node with the full hop budget. */
+  readonly origin: FlowOrigin
   readonly counters: ListenerRef['counters'] & { total: number; rejected: { no_route: number } }
 }
 
@@ -44,11 +48,11 @@ export function createFlowHandler(
     if (flow.state === 'closed') {
       // The client left while we were connecting.
       conn.socket.destroy()
-      route.release(conn.endpoint)
+      ;(conn.lender ?? route).release(conn.endpoint)
       return
     }
     flow.target = conn.endpoint
-    flow.lender = route
+    flow.lender = conn.lender ?? route
     startRelay(flow, conn.socket)
   }
 
@@ -78,7 +82,7 @@ export function createFlowHandler(
     route.matches[decision.source]++
     flow.route = route.config.name
     flow.state = 'connecting'
-    route.connect(sourceIp).then(
+    route.connect(sourceIp, listener.origin).then(
       (conn) => established(flow, route, conn),
       (error: Error) => failed(flow, error),
     )

@@ -7,6 +7,7 @@ import net from 'node:net'
 import type { ListenerConfig } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
 import type { ListenerStatus, RejectReason } from '../node/api.ts'
+import type { FlowOrigin } from '../router/index.ts'
 import { formatHostPort } from '../util/host-port.ts'
 
 export interface ListenerCounters {
@@ -34,13 +35,20 @@ export class TcpListener {
   state: ListenerStatus['state'] | 'idle' = 'idle'
   /** The bound port: differs from the configured one when that is 0. */
   port: number
+  /** Shared by every flow of this listener, so that a flow allocates no origin of its own. */
+  origin: FlowOrigin
   readonly #server: net.Server
 
-  constructor(config: ListenerConfig, onConnection: ConnectionHandler) {
+  constructor(
+    config: ListenerConfig,
+    onConnection: ConnectionHandler,
+    start: Omit<FlowOrigin, 'ingressPort'>,
+  ) {
     this.config = config
     this.name = config.name
     this.idleTimeoutMs = config.idleTimeoutMs
     this.port = config.bind.port
+    this.origin = { ...start, ingressPort: this.port }
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
       onConnection(socket, this),
     )
@@ -64,6 +72,7 @@ export class TcpListener {
         this.#server.off('error', onError)
         this.#server.on('error', () => {})
         this.port = (this.#server.address() as net.AddressInfo).port
+        this.origin = { ...this.origin, ingressPort: this.port }
         this.state = 'listening'
         resolve()
       })

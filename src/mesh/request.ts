@@ -51,8 +51,13 @@ export interface OpenRequest {
   readonly visited: readonly string[]
   /** Peers still to traverse after the receiver; empty: the receiver is the egress. */
   readonly remainingPath: readonly string[]
-  /** `host:port` the egress connects to. */
-  readonly target: string
+  /**
+   * `host:port` the egress connects to. Absent: the egress routes the flow by its own routes, as
+   * if it had arrived on a listener bound to `ingressPort` (the seed's proxy chain).
+   */
+  readonly target?: string
+  /** The port the flow arrived on at the ingress; required when `target` is absent. */
+  readonly ingressPort?: number
   readonly routeId?: string
   /** Opaque, signed by the scheduler; relays verify it. */
   readonly pathToken?: Buffer
@@ -123,14 +128,24 @@ function requestTlvs(req: OpenRequest): TlvOut[] {
   if (req.remainingPath.length > 0) {
     items.push({ type: ReqTlv.remainingPath, value: encodeNameList('remainingPath', req.remainingPath) })
   }
-  if (!isValidTarget(req.target)) {
-    throw new MeshFieldError(
-      'target',
-      `${JSON.stringify(req.target)} is not host:port`,
-      'write [v6addr]:port for IPv6',
-    )
+  if (req.target !== undefined) {
+    if (!isValidTarget(req.target)) {
+      throw new MeshFieldError(
+        'target',
+        `${JSON.stringify(req.target)} is not host:port`,
+        'write [v6addr]:port for IPv6',
+      )
+    }
+    items.push({ type: ReqTlv.target, value: encodeString('target', req.target, MAX_TARGET_BYTES) })
   }
-  items.push({ type: ReqTlv.target, value: encodeString('target', req.target, MAX_TARGET_BYTES) })
+  if (req.ingressPort !== undefined) {
+    const value = Buffer.allocUnsafe(2)
+    value.writeUInt16BE(uint('ingressPort', req.ingressPort, 0xffff))
+    items.push({ type: ReqTlv.ingressPort, value })
+  }
+  if ((req.target === undefined) === (req.ingressPort === undefined)) {
+    throw new MeshFieldError('target', 'exactly one of target and ingressPort must be given')
+  }
   if (req.routeId !== undefined) {
     items.push({ type: ReqTlv.routeId, value: encodeString('routeId', req.routeId, MAX_ROUTE_ID_BYTES) })
   }
@@ -279,6 +294,10 @@ function readRequestField(
     case ReqTlv.target:
       req.target = readTarget(buf, at, length)
       return
+    case ReqTlv.ingressPort:
+      expectLength('ingressPort', length, 2, 2)
+      req.ingressPort = buf.readUInt16BE(at)
+      return
     case ReqTlv.routeId:
       req.routeId = readString('routeId', buf, at, length, MAX_ROUTE_ID_BYTES)
       return
@@ -326,8 +345,11 @@ function readTimestamp(buf: Buffer, at: number, length: number): number {
 }
 
 function finishRequest(req: Partial<MutableRequest>, auth: AuthParts): DecodedOpenRequest {
-  for (const field of ['flowId', 'sourceNodeId', 'remainingHops', 'target'] as const) {
+  for (const field of ['flowId', 'sourceNodeId', 'remainingHops'] as const) {
     if (req[field] === undefined) throw new MeshHeaderError(field, 'is missing')
+  }
+  if ((req.target === undefined) === (req.ingressPort === undefined)) {
+    throw new MeshHeaderError('target', 'exactly one of target and ingress port must be present')
   }
   const parts = [auth.timestampMs, auth.nonce, auth.mac].filter((p) => p !== undefined).length
   if (parts === 3) {

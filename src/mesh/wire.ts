@@ -51,6 +51,7 @@ export const ReqTlv = {
   timestamp: 0x0c,
   nonce: 0x0d,
   mac: 0x0e,
+  ingressPort: 0x0f,
 } as const
 
 /** TLV types of a response. */

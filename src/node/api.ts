@@ -68,6 +68,13 @@ export interface EndpointStatus {
   readonly connectFailures: number
 }
 
+/** One way through the mesh of a mesh route, and how its first hop is doing. */
+export interface RoutePathStatus {
+  readonly path: string
+  readonly firstHop?: string
+  readonly firstHopState?: PeerState
+}
+
 export interface RouteStatus {
   readonly name: string
   readonly match: {
@@ -79,6 +86,8 @@ export interface RouteStatus {
   readonly target: string
   readonly matches: Readonly<Record<DecisionSource, number>>
   readonly endpoints: readonly EndpointStatus[]
+  /** Mesh routes: their paths in configured order; empty for endpoint routes. */
+  readonly paths: readonly RoutePathStatus[]
 }
 
 export type FlowState = 'accepted' | 'routing' | 'connecting' | 'established' | 'closing' | 'closed'

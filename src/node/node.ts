@@ -8,14 +8,12 @@
  */
 import { createAdminServer } from '../admin/index.ts'
 import type { NodeConfig } from '../config/types.ts'
-import { NodeStartError } from '../errors/index.ts'
-import { createFlowHandler, type Flow, FlowManager, type RouteRuntime } from '../flow/index.ts'
+import { createFlowHandler, type Flow, FlowManager } from '../flow/index.ts'
 import { TcpListener } from '../listener/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import { compileRoutes, type RouteTable } from '../router/index.ts'
-import { UpstreamCluster } from '../upstream/index.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { accessLogLine } from './access-log.ts'
 import type {
@@ -29,15 +27,13 @@ import type {
   RouteStatus,
 } from './api.ts'
 import { describeTarget } from './describe.ts'
+import { NodeMesh } from './mesh.ts'
+import { createRouteRuntime, type ManagedRoute } from './route-runtime.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
 export interface NodeOptions {
   readonly logger?: Logger
   readonly clock?: Clock
-}
-
-interface ClusterRoute extends RouteRuntime {
-  readonly cluster: UpstreamCluster
 }
 
 type AdminServer = ReturnType<typeof createAdminServer>
@@ -49,9 +45,10 @@ export class ProxyNode implements NodeView {
   readonly #clock: Clock
   readonly #flows: FlowManager
   readonly #listeners: TcpListener[]
-  readonly #routes = new Map<string, ClusterRoute>()
+  readonly #routes = new Map<string, ManagedRoute>()
   readonly #table: RouteTable
   readonly #metrics: Metrics
+  readonly #mesh: NodeMesh | undefined
   #admin: AdminServer | undefined
   #adminAddress: string | undefined
   #state: NodeState = 'starting'
@@ -65,15 +62,32 @@ export class ProxyNode implements NodeView {
     this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
     this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow))
-    for (const route of config.routes) this.#routes.set(route.name, this.#clusterRoute(route))
     this.#table = compileRoutes(config.routes, 'static')
+    this.#mesh = config.mesh
+      ? new NodeMesh(config, {
+          clock: this.#clock,
+          logger: this.#logger,
+          flows: this.#flows,
+          table: () => this.#table,
+          routes: this.#routes,
+        })
+      : undefined
+    const routeDeps = {
+      nodeId: config.common.nodeId,
+      clock: this.#clock,
+      logger: this.#logger,
+      peers: this.#mesh,
+      token: config.mesh?.token,
+    }
+    for (const route of config.routes) this.#routes.set(route.name, createRouteRuntime(route, routeDeps))
     const onConnection = createFlowHandler({
       manager: this.#flows,
       table: () => this.#table,
       routes: this.#routes,
       onUpstreamFailure: () => this.#failedFlows++,
     })
-    this.#listeners = config.listeners.map((l) => new TcpListener(l, onConnection))
+    const start = { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 }
+    this.#listeners = config.listeners.map((l) => new TcpListener(l, onConnection, start))
     this.#metrics = createMetrics(this, {
       nodeId: config.common.nodeId,
       region: config.common.region,
@@ -81,27 +95,12 @@ export class ProxyNode implements NodeView {
     })
   }
 
-  #clusterRoute(route: NodeConfig['routes'][number]): ClusterRoute {
-    if (route.target.kind !== 'endpoints') {
-      throw new NodeStartError(
-        `route "${route.name}": target ${describeTarget(route.target)} needs the peer mesh, which this version does not run yet`,
-      )
-    }
-    const cluster = new UpstreamCluster(route, { clock: this.#clock, logger: this.#logger })
-    return {
-      config: route,
-      cluster,
-      matches: { instruction: 0, cached_instruction: 0, static: 0 },
-      connect: (sourceIp) => cluster.connect(sourceIp),
-      release: (endpoint) => cluster.release(endpoint),
-    }
-  }
-
   /** Binds every listener and the admin server; on any failure releases what it bound and rejects. */
   async start(): Promise<void> {
     this.#startedAt = this.#clock.now()
     try {
       await Promise.all(this.#listeners.map((l) => l.listen()))
+      await this.#mesh?.start()
       this.#admin = createAdminServer({
         view: this,
         metrics: this.#metrics,
@@ -115,10 +114,14 @@ export class ProxyNode implements NodeView {
       this.#state = 'stopped'
       throw err
     }
-    for (const route of this.#routes.values()) route.cluster.start()
+    for (const route of this.#routes.values()) route.start()
     this.#state = 'running'
     this.#logger.info(
-      { listeners: this.#listeners.map((l) => `${l.name}=${l.address}`), admin: this.#adminAddress },
+      {
+        listeners: this.#listeners.map((l) => `${l.name}=${l.address}`),
+        mesh: this.#mesh?.address,
+        admin: this.#adminAddress,
+      },
       'node listening',
     )
   }
@@ -126,6 +129,11 @@ export class ProxyNode implements NodeView {
   /** The admin server's bound address (its port differs from the config's when that is 0). */
   get adminAddress(): string | undefined {
     return this.#adminAddress
+  }
+
+  /** The mesh port's bound address, when the node runs a mesh. */
+  get meshAddress(): string | undefined {
+    return this.#mesh?.address
   }
 
   /** Bound port of a listener by name. */
@@ -139,6 +147,7 @@ export class ProxyNode implements NodeView {
     if (this.#state !== 'running' && this.#state !== 'starting') return
     this.#state = 'draining'
     for (const listener of this.#listeners) listener.stopAccepting()
+    this.#mesh?.stopAccepting()
     this.#logger.info({ activeFlows: this.#flows.activeCount }, 'draining: no longer accepting')
   }
 
@@ -181,7 +190,8 @@ export class ProxyNode implements NodeView {
 
   async #release(): Promise<void> {
     for (const listener of this.#listeners) listener.markClosed()
-    for (const route of this.#routes.values()) route.cluster.close()
+    for (const route of this.#routes.values()) route.close()
+    await this.#mesh?.close()
     await this.#admin?.close()
   }
 
@@ -242,13 +252,14 @@ export class ProxyNode implements NodeView {
   }
 
   getRoutes(): RouteStatus[] {
-    return [...this.#routes.values()].map(({ config, matches, cluster }) => ({
-      name: config.name,
-      match: config.match,
-      lb: config.lb,
-      target: describeTarget(config.target),
-      matches: { ...matches },
-      endpoints: cluster.status(),
+    return [...this.#routes.values()].map((route) => ({
+      name: route.config.name,
+      match: route.config.match,
+      lb: route.config.lb,
+      target: describeTarget(route.config.target),
+      matches: { ...route.matches },
+      endpoints: route.endpoints(),
+      paths: route.paths(),
     }))
   }
 
@@ -257,7 +268,7 @@ export class ProxyNode implements NodeView {
   }
 
   getPeers(): PeerStatus[] {
-    return []
+    return this.#mesh?.status() ?? []
   }
 }
 

@@ -1,1 +1,3 @@
 export * from './decide.ts'
+export * from './origin.ts'
+export * from './path-order.ts'

@@ -50,6 +50,7 @@ export const ROUTES: RouteStatus[] = [
     lb: 'round_robin',
     target: '127.0.0.1:9001',
     matches: { instruction: 0, cached_instruction: 0, static: 10 },
+    paths: [],
     endpoints: [
       {
         address: '127.0.0.1:9001',

@@ -270,7 +270,7 @@ describe('UpstreamCluster.connect', () => {
   test('construction rejects peer targets and duplicate endpoints', () => {
     const deps = { clock: realClock, logger: recorder().logger }
     assert.throws(
-      () => new UpstreamCluster({ ...route([]), target: { kind: 'peer', peer: 'n2' } }, deps),
+      () => new UpstreamCluster({ ...route([]), target: { kind: 'mesh', paths: [{ via: ['n2'] }] } }, deps),
       (e: unknown) => (e as { code?: string }).code === 'DYN_ERR_UPSTREAM_TARGET_KIND',
     )
     assert.throws(

@@ -183,17 +183,20 @@ routes:
     match: {listener: nope}
     target: peerx
   - name: r2
-    via: [p1, p2]
+    via: [p2, p1]
     target: "10.0.0.9:80"
   - name: r3
     via: [p1]
     target: p1
+  - name: r4
+    via: [p1, p3]
+    target: "10.0.0.9:80"
 `
     assert.deepEqual(issuesOf(text), [
       'config.yaml:8: routes[0].match.listener: no listener named "nope" (listeners: in)',
       'config.yaml:9: routes[0].target: target "peerx" is neither host:port nor the name of a peer (peers: p1)',
-      'config.yaml:11: routes[1].via[1]: no peer named "p2" (peers: p1)',
-      'config.yaml:15: routes[2].target: with via, target must be host:port endpoints, got the peer "p1"',
+      'config.yaml:11: routes[1].via[0]: no peer named "p2" (peers: p1) (the first hop must be a peer of this node)',
+      'config.yaml:15: routes[2].target: the path visits peer "p1" twice',
     ])
   })
 

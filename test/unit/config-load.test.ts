@@ -79,7 +79,7 @@ describe('the seed configs load unchanged', () => {
 
   it('loads the proxy-chain snippet on top of the full config, its target resolved to the peer', async () => {
     const config = await loadConfig([fixture('seed-full.yaml'), fixture('seed-chain.yaml')])
-    assert.deepEqual(config.routes[0]?.target, { kind: 'peer', peer: 'proxy-node-2' })
+    assert.deepEqual(config.routes[0]?.target, { kind: 'mesh', paths: [{ via: ['proxy-node-2'] }] })
     assert.deepEqual(
       config.peers.map((p) => p.name),
       ['proxy-node-2'],
@@ -165,6 +165,13 @@ mesh:
       token: '0123456789abcdef',
       allowTargets: [],
       maxHops: 8,
+      probeIntervalMs: 1000,
+      probeTimeoutMs: 1000,
+      probeRise: 2,
+      probeFall: 3,
+      connectTimeoutMs: 3000,
+      warmConnections: 2,
+      warmIdleTimeoutMs: 5000,
     })
   })
 
@@ -176,6 +183,11 @@ routes:
   - {name: weighted, target: ["a:1", {address: "[::1]:2", weight: 5}], lb: least_conn}
   - {name: chain, target: relay}
   - {name: via, via: [relay], target: "10.0.0.9:80", match: {listener: in, source_cidrs: ["10.0.0.0/8", "fd00::/8"]}}
+  - name: paths
+    paths:
+      - {via: [relay], target: "10.0.0.9:80"}
+      - {target: "10.0.0.10:80"}
+      - {target: relay}
 `
     const config = loadConfigText(text)
     assert.deepEqual(config.routes[0]?.target, {
@@ -186,11 +198,19 @@ routes:
       ],
     })
     assert.equal(config.routes[0]?.lb, 'least_conn')
-    assert.deepEqual(config.routes[1]?.target, { kind: 'peer', peer: 'relay' })
+    assert.deepEqual(config.routes[1]?.target, { kind: 'mesh', paths: [{ via: ['relay'] }] })
+    const ninePort80 = [{ address: '10.0.0.9:80', host: '10.0.0.9', port: 80, weight: 1 }]
     assert.deepEqual(config.routes[2]?.target, {
-      kind: 'via',
-      via: ['relay'],
-      endpoints: [{ address: '10.0.0.9:80', host: '10.0.0.9', port: 80, weight: 1 }],
+      kind: 'mesh',
+      paths: [{ via: ['relay'], endpoints: ninePort80 }],
+    })
+    assert.deepEqual(config.routes[3]?.target, {
+      kind: 'mesh',
+      paths: [
+        { via: ['relay'], endpoints: ninePort80 },
+        { via: [], endpoints: [{ address: '10.0.0.10:80', host: '10.0.0.10', port: 80, weight: 1 }] },
+        { via: ['relay'] },
+      ],
     })
     assert.deepEqual(config.routes[2]?.match, { listener: 'in', sourceCidrs: ['10.0.0.0/8', 'fd00::/8'] })
     assert.deepEqual(config.scheduler?.addresses, [

@@ -49,6 +49,7 @@ function fakeView(): FakeView {
         lb: 'round_robin',
         target: '127.0.0.1:9001,127.0.0.1:9002',
         matches: { instruction: 0, cached_instruction: 0, static: 18 },
+        paths: [],
         endpoints: [
           {
             address: '127.0.0.1:9001',

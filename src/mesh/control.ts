@@ -1,0 +1,229 @@
+/**
+ * The control-channel hello (kind 2): the first bytes of the one persistent connection a node
+ * keeps to each peer it lists. Same prefix and TLV rules as the open request, so the mesh server
+ * tells the two apart by the kind byte. Pure codec, no I/O. Framed messages follow in
+ * control-frames.ts.
+ *
+ *   magic "DYNP" | version u8 | kind u8 = 2 | tlv_length u16 BE | TLVs…  [MAC TLV last]
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
+import type { AuthOutcome } from './auth.ts'
+import { computeMac, macInput } from './mac.ts'
+import type { ReplayCache } from './replay-cache.ts'
+import type { DecodeResult } from './request.ts'
+import {
+  encodeString,
+  expectLength,
+  forEachTlv,
+  hex,
+  readBytes,
+  readString,
+  tlvBytes,
+  writeTlvHead,
+  writeTlvs,
+} from './tlv.ts'
+import {
+  MAC_BYTES,
+  MAC_WINDOW_MS,
+  MAX_NAME_BYTES,
+  MESH_MAGIC,
+  MESH_VERSION,
+  NONCE_BYTES,
+  REQUEST_FIXED_BYTES,
+  TLV_HEAD_BYTES,
+} from './wire.ts'
+
+export const KIND_CONTROL = 2
+
+/** Two names and the auth TLVs fit with room to spare; a hello is never larger. */
+export const MAX_HELLO_TLV_BYTES = 1024
+export const MAX_HELLO_BYTES = REQUEST_FIXED_BYTES + MAX_HELLO_TLV_BYTES
+
+/** TLV types of a hello; the auth types keep the numbers they have in an open request. */
+export const HelloTlv = {
+  sourceNode: 0x01,
+  expectedNode: 0x02,
+  timestamp: 0x0c,
+  nonce: 0x0d,
+  mac: 0x0e,
+} as const
+
+export interface ControlHello {
+  /** The dialing node. */
+  readonly sourceNodeId: string
+  /** The peer name the dialing node means to reach: the answering node's id. */
+  readonly expectedNodeId: string
+}
+
+export interface HelloAuthFields {
+  readonly timestampMs: number
+  readonly nonce: Buffer
+  readonly mac: Buffer
+  /** The MAC covers `raw[0, signedLength)`. */
+  readonly signedLength: number
+}
+
+export interface DecodedControlHello extends ControlHello {
+  readonly auth?: HelloAuthFields
+}
+
+export interface HelloAuthInput {
+  readonly token: string
+  readonly now: number
+  /** 16 bytes; random when absent. */
+  readonly nonce?: Buffer
+}
+
+const AUTH_TLV_BYTES = 3 * TLV_HEAD_BYTES + 8 + NONCE_BYTES + MAC_BYTES
+
+export function encodeControlHello(hello: ControlHello, auth?: HelloAuthInput): Buffer {
+  const items = [
+    { type: HelloTlv.sourceNode, value: encodeString('sourceNodeId', hello.sourceNodeId, MAX_NAME_BYTES) },
+    {
+      type: HelloTlv.expectedNode,
+      value: encodeString('expectedNodeId', hello.expectedNodeId, MAX_NAME_BYTES),
+    },
+  ]
+  const tlvLength = tlvBytes(items) + (auth ? AUTH_TLV_BYTES : 0)
+  const buf = Buffer.allocUnsafe(REQUEST_FIXED_BYTES + tlvLength)
+  MESH_MAGIC.copy(buf, 0)
+  buf[4] = MESH_VERSION
+  buf[5] = KIND_CONTROL
+  buf.writeUInt16BE(tlvLength, 6)
+  const off = writeTlvs(buf, REQUEST_FIXED_BYTES, items)
+  if (auth) writeHelloAuth(buf, off, auth)
+  return buf
+}
+
+function writeHelloAuth(buf: Buffer, offset: number, auth: HelloAuthInput): void {
+  const nonce = auth.nonce ?? randomBytes(NONCE_BYTES)
+  if (nonce.length !== NONCE_BYTES) {
+    throw new MeshFieldError('nonce', `has ${nonce.length} bytes, expected ${NONCE_BYTES}`)
+  }
+  if (!Number.isSafeInteger(auth.now) || auth.now < 0) {
+    throw new MeshFieldError('timestamp', `is ${auth.now}, expected a non-negative integer`)
+  }
+  let off = writeTlvHead(buf, offset, HelloTlv.timestamp, 8)
+  buf.writeBigUInt64BE(BigInt(auth.now), off)
+  off = writeTlvHead(buf, off + 8, HelloTlv.nonce, NONCE_BYTES)
+  off += nonce.copy(buf, off)
+  // The kind byte is inside the MAC, so a signed hello can never pass as an open request.
+  const mac = computeMac(auth.token, macInput(buf, off))
+  off = writeTlvHead(buf, off, HelloTlv.mac, MAC_BYTES)
+  mac.copy(buf, off)
+}
+
+/**
+ * Decodes a hello from the start of `buf`: `{ need }` while incomplete; throws MeshHeaderError or
+ * MeshVersionError as soon as the bytes seen cannot begin a valid hello.
+ */
+export function decodeControlHello(buf: Buffer): DecodeResult<'hello', DecodedControlHello> {
+  const n = Math.min(buf.length, MESH_MAGIC.length)
+  if (!buf.subarray(0, n).equals(MESH_MAGIC.subarray(0, n))) {
+    throw new MeshHeaderError('magic', `0x${buf.subarray(0, n).toString('hex')} is not "DYNP"`)
+  }
+  if (buf.length < 5) return { need: REQUEST_FIXED_BYTES - buf.length }
+  if (buf[4] !== MESH_VERSION) throw new MeshVersionError(buf[4]!, MESH_VERSION)
+  if (buf.length < 6) return { need: REQUEST_FIXED_BYTES - buf.length }
+  if (buf[5] !== KIND_CONTROL) throw new MeshHeaderError('kind', `${hex(buf[5]!)} is not control (0x02)`)
+  if (buf.length < REQUEST_FIXED_BYTES) return { need: REQUEST_FIXED_BYTES - buf.length }
+  const tlvLength = buf.readUInt16BE(6)
+  if (tlvLength > MAX_HELLO_TLV_BYTES) {
+    throw new MeshHeaderError('tlv length', `${tlvLength} exceeds max ${MAX_HELLO_TLV_BYTES} for a hello`)
+  }
+  const end = REQUEST_FIXED_BYTES + tlvLength
+  if (buf.length < end) return { need: end - buf.length }
+  return { hello: parseHelloTlvs(buf, end), consumed: end }
+}
+
+interface HelloParts {
+  sourceNodeId?: string
+  expectedNodeId?: string
+  timestampMs?: number
+  nonce?: Buffer
+  mac?: Buffer
+  signedLength: number
+}
+
+const KNOWN_HELLO_TYPES = new Set<number>(Object.values(HelloTlv))
+
+function parseHelloTlvs(buf: Buffer, end: number): DecodedControlHello {
+  const p: HelloParts = { signedLength: 0 }
+  forEachTlv(
+    buf,
+    REQUEST_FIXED_BYTES,
+    end,
+    (type) => KNOWN_HELLO_TYPES.has(type),
+    (type, at, length, isLast) => {
+      switch (type) {
+        case HelloTlv.sourceNode:
+          p.sourceNodeId = readString('sourceNodeId', buf, at, length, MAX_NAME_BYTES)
+          return
+        case HelloTlv.expectedNode:
+          p.expectedNodeId = readString('expectedNodeId', buf, at, length, MAX_NAME_BYTES)
+          return
+        case HelloTlv.timestamp:
+          p.timestampMs = readTimestamp(buf, at, length)
+          return
+        case HelloTlv.nonce:
+          p.nonce = readBytes('nonce', buf, at, length, NONCE_BYTES, NONCE_BYTES)
+          return
+        case HelloTlv.mac:
+          if (!isLast) throw new MeshHeaderError('mac', 'is not the last tlv')
+          p.mac = readBytes('mac', buf, at, length, MAC_BYTES, MAC_BYTES)
+          p.signedLength = at - TLV_HEAD_BYTES
+      }
+    },
+  )
+  return finishHello(p)
+}
+
+function readTimestamp(buf: Buffer, at: number, length: number): number {
+  expectLength('timestamp', length, 8, 8)
+  const value = buf.readBigUInt64BE(at)
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new MeshHeaderError('timestamp', `${value} is beyond any clock`)
+  }
+  return Number(value)
+}
+
+function finishHello(p: HelloParts): DecodedControlHello {
+  if (p.sourceNodeId === undefined) throw new MeshHeaderError('sourceNodeId', 'is missing')
+  if (p.expectedNodeId === undefined) throw new MeshHeaderError('expectedNodeId', 'is missing')
+  const hello = { sourceNodeId: p.sourceNodeId, expectedNodeId: p.expectedNodeId }
+  const { timestampMs, nonce, mac } = p
+  if (timestampMs !== undefined && nonce !== undefined && mac !== undefined) {
+    return { ...hello, auth: { timestampMs, nonce, mac, signedLength: p.signedLength } }
+  }
+  if (timestampMs !== undefined || nonce !== undefined || mac !== undefined) {
+    throw new MeshHeaderError('auth', 'needs timestamp, nonce and mac together')
+  }
+  return hello
+}
+
+/**
+ * Token authentication of a hello, in the order open requests use (MAC, then timestamp, then
+ * nonce), so nobody without the token can make the receiver remember a nonce.
+ */
+export function verifyHelloAuth(
+  raw: Buffer,
+  hello: DecodedControlHello,
+  token: string,
+  now: number,
+  replayCache: ReplayCache,
+): AuthOutcome {
+  const auth = hello.auth
+  if (auth === undefined || raw.length < auth.signedLength) return 'unauthorized'
+  const expected = computeMac(token, macInput(raw, auth.signedLength))
+  if (expected.length !== auth.mac.length || !timingSafeEqual(expected, auth.mac)) return 'unauthorized'
+  if (Math.abs(now - auth.timestampMs) > MAC_WINDOW_MS) return 'expired'
+  switch (replayCache.remember(auth.nonce, auth.timestampMs + MAC_WINDOW_MS)) {
+    case 'fresh':
+      return 'ok'
+    case 'replayed':
+      return 'replayed'
+    case 'full':
+      return 'overloaded'
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * A data connection another node opened to this one: read and check its header, connect onward
+ * (the next peer of a pinned path, the final target, or this node's own route for the ingress
+ * port), and only then answer `ok` and splice. Every refusal is answered with its own status,
+ * logged and counted, and nothing is forwarded for a request that is not authenticated.
+ *
+ *   header ─▶ authenticate ─▶ policy (loop, hops, next hop, allowed target) ─▶ connect onward
+ *      │            │                     │                                        │
+ *   bad_header   unauthorized /        loop / hop_limit / no_route /        ok ─▶ relay
+ *   unsupported  expired / replayed    target_not_allowed                   else its status
+ */
+import type { Socket } from 'node:net'
+import {
+  MeshHeaderError,
+  MeshPathRefusedError,
+  MeshPathsUnavailableError,
+  MeshVersionError,
+} from '../errors/index.ts'
+import type { FlowManager, ListenerRef, UpstreamConnection } from '../flow/index.ts'
+import { startRelay } from '../flow/index.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Clock } from '../util/clock.ts'
+import { verifyRequestAuth } from './auth.ts'
+import { readOpenRequest, writeResponse } from './io.ts'
+import { checkOpenRequest, type RelayPolicy } from './policy.ts'
+import type { ReplayCache } from './replay-cache.ts'
+import type { DecodedOpenRequest } from './request.ts'
+import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire.ts'
+
+export const HEADER_TIMEOUT_MS = 10_000
+/** A refused connection is given this long to read its answer before it is cut. */
+const LINGER_MS = 2_000
+
+export interface InboundDeps {
+  readonly policy: RelayPolicy
+  readonly token: string | undefined
+  /** mTLS: the certificate's node id must be the request's source node. */
+  readonly tls: boolean
+  readonly replayCache: ReplayCache
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly flows: FlowManager
+  /** The pseudo-listener relayed flows are counted under. */
+  readonly listener: ListenerRef & { readonly counters: { total: number } }
+  /** Refusals by status, for stats and metrics. */
+  readonly refusals: Record<MeshStatus, number>
+  readonly connectOnward: (request: DecodedOpenRequest, sourceIp: string) => Promise<UpstreamConnection>
+}
+
+export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity: string | undefined) => void {
+  const { policy, logger } = deps
+  const nodeId = policy.nodeId
+
+  function refuse(socket: Socket, status: MeshStatus, message: string, source?: string): void {
+    deps.refusals[status]++
+    logger.warn(
+      { peer: `${socket.remoteAddress}:${socket.remotePort}`, source, status, why: message },
+      'mesh request refused',
+    )
+    writeResponse(socket, status, message, nodeId)
+    socket.end()
+    socket.setTimeout(LINGER_MS, () => socket.destroy())
+  }
+
+  function authenticate(
+    request: DecodedOpenRequest,
+    raw: Buffer,
+    identity: string | undefined,
+  ): [MeshStatus, string] | undefined {
+    if (deps.tls && identity !== request.sourceNodeId) {
+      return [
+        'unauthorized',
+        `certificate names ${identity ?? 'nobody'}, request claims ${request.sourceNodeId}`,
+      ]
+    }
+    if (deps.token !== undefined) {
+      const outcome = verifyRequestAuth(raw, request, deps.token, deps.clock.now(), deps.replayCache)
+      if (outcome !== 'ok') return [outcome, `token check: ${outcome}`]
+    }
+    return undefined
+  }
+
+  async function handle(socket: Socket, identity: string | undefined): Promise<void> {
+    let received: Awaited<ReturnType<typeof readOpenRequest>>
+    try {
+      received = await readOpenRequest(socket, {
+        maxBytes: MAX_REQUEST_HEADER_BYTES,
+        timeoutMs: HEADER_TIMEOUT_MS,
+      })
+    } catch (err) {
+      if (err instanceof MeshVersionError) refuse(socket, 'unsupported_version', err.message)
+      else if (err instanceof MeshHeaderError) refuse(socket, 'bad_header', err.message)
+      else {
+        deps.refusals.bad_header++
+        socket.destroy()
+      }
+      return
+    }
+    const { request, raw } = received
+    const denied = authenticate(request, raw, identity)
+    if (denied) return refuse(socket, denied[0], denied[1], request.sourceNodeId)
+    const refusal = checkOpenRequest(request, policy)
+    if (refusal) return refuse(socket, refusal.status, refusal.message, request.sourceNodeId)
+    relay(socket, request)
+  }
+
+  function relay(socket: Socket, request: DecodedOpenRequest): void {
+    const flow = deps.flows.open(socket, deps.listener)
+    deps.listener.counters.active++
+    deps.listener.counters.total++
+    flow.route = request.routeId ?? 'relay'
+    flow.state = 'connecting'
+    deps.connectOnward(request, socket.remoteAddress ?? '').then(
+      (conn) => {
+        if (flow.state === 'closed') {
+          conn.socket.destroy()
+          conn.lender?.release(conn.endpoint)
+          return
+        }
+        flow.target = conn.endpoint
+        flow.lender = conn.lender
+        writeResponse(socket, 'ok')
+        startRelay(flow, conn.socket)
+      },
+      (error: Error) => {
+        flow.error = error
+        const [status, refusedBy] = failureStatus(error, nodeId)
+        deps.refusals[status]++
+        flow.closeReason = 'upstream_unavailable'
+        writeResponse(socket, status, error.message, refusedBy)
+        // Not destroyed: the answer must reach the previous hop; the flow ends when the socket closes.
+        socket.end()
+        socket.setTimeout(LINGER_MS)
+      },
+    )
+  }
+
+  return (socket, identity) => {
+    handle(socket, identity).catch((err: unknown) => {
+      logger.error({ err }, 'mesh request failed unexpectedly')
+      socket.destroy()
+    })
+  }
+}
+
+/** The status to pass back for a failed onward connect, and the node that failed it. */
+function failureStatus(error: Error, nodeId: string): [MeshStatus, string] {
+  if (error instanceof MeshPathRefusedError || error instanceof MeshPathsUnavailableError) {
+    const status = error.status as MeshStatus
+    const refusedBy = error instanceof MeshPathRefusedError ? (error.refusedBy ?? nodeId) : nodeId
+    return [status in MESH_STATUS ? status : 'target_unreachable', refusedBy]
+  }
+  if ((error as { code?: string }).code === 'DYN_ERR_MESH_NO_ROUTE') return ['no_route', nodeId]
+  return ['target_unreachable', nodeId]
+}

@@ -1,0 +1,217 @@
+/**
+ * A node's part in the mesh: the mesh port, the peer manager, and what a relay does with a flow
+ * another node sends it. For a relayed flow the next step is, in order: the next peer of a pinned
+ * path; the final target named by the ingress (if this node may reach it); or this node's own
+ * route for the flow's ingress port (the seed's proxy chain), which may itself lead on through
+ * the mesh.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
+import type { MeshConfig, NodeConfig } from '../config/types.ts'
+import { MeshNoRouteError } from '../errors/index.ts'
+import type { FlowManager, UpstreamConnection } from '../flow/index.ts'
+import type { Logger } from '../log/logger.ts'
+import { createOpenHandler } from '../mesh/inbound.ts'
+import { openThroughPeer } from '../mesh/outbound.ts'
+import { targetAllowList } from '../mesh/policy.ts'
+import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/replay-cache.ts'
+import type { DecodedOpenRequest } from '../mesh/request.ts'
+import { MeshServer } from '../mesh/server.ts'
+import { ID_BYTES, MESH_STATUS, type MeshStatus } from '../mesh/wire.ts'
+import { PeerManager } from '../peer/index.ts'
+import { loadMeshTls, type MeshTlsMaterial, meshServerTlsOptions } from '../pki/index.ts'
+import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
+import { connectTcp } from '../upstream/index.ts'
+import type { Clock } from '../util/clock.ts'
+import type { PeerState, PeerStatus } from './api.ts'
+import type { ManagedRoute, MeshPeers } from './route-runtime.ts'
+
+export interface NodeMeshDeps {
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly flows: FlowManager
+  readonly table: () => RouteTable
+  readonly routes: ReadonlyMap<string, ManagedRoute>
+}
+
+/** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
+export const MESH_LISTENER = 'mesh'
+
+export class NodeMesh implements MeshPeers {
+  readonly refusals: Record<MeshStatus, number>
+  readonly listener = {
+    name: MESH_LISTENER,
+    idleTimeoutMs: 0,
+    counters: { active: 0, total: 0, closedBytesIn: 0, closedBytesOut: 0 },
+  }
+  readonly #config: NodeConfig
+  readonly #mesh: MeshConfig
+  readonly #deps: NodeMeshDeps
+  readonly #replayCache: ReplayCache
+  /** Both exist once start() has read the TLS material (if any). */
+  #peers: PeerManager | undefined
+  #server: MeshServer | undefined
+
+  constructor(config: NodeConfig, deps: NodeMeshDeps) {
+    if (config.mesh === undefined) throw new TypeError('NodeMesh needs a mesh section')
+    this.#config = config
+    this.#mesh = config.mesh
+    this.#deps = deps
+    this.listener.idleTimeoutMs = Math.max(0, ...config.listeners.map((l) => l.idleTimeoutMs))
+    this.refusals = Object.fromEntries(Object.keys(MESH_STATUS).map((s) => [s, 0])) as Record<
+      MeshStatus,
+      number
+    >
+    this.#replayCache = new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: deps.clock })
+  }
+
+  get address(): string | undefined {
+    return this.#server?.address
+  }
+
+  /** Connections to the mesh port refused before any header was read (garbage, TLS failures). */
+  get rejectedConnections(): number {
+    return this.#server?.rejected ?? 0
+  }
+
+  async start(): Promise<void> {
+    const tls = this.#mesh.tls ? await this.#loadTls() : undefined
+    const { common, peers } = this.#config
+    this.#peers = new PeerManager({
+      nodeId: common.nodeId,
+      peers,
+      mesh: this.#mesh,
+      ...(tls && { tls }),
+      clock: this.#deps.clock,
+      logger: this.#deps.logger,
+    })
+    this.#server = new MeshServer({
+      bind: this.#mesh.bind,
+      ...(tls && { tls: meshServerTlsOptions(tls) }),
+      onOpen: this.#openHandler(tls !== undefined),
+      onControl: (socket, identity) => this.#peers?.acceptControl(socket, identity),
+      logger: this.#deps.logger,
+    })
+    await this.#server.listen()
+    this.#peers.start()
+  }
+
+  async #loadTls(): Promise<MeshTlsMaterial> {
+    const material = await loadMeshTls(this.#mesh.tls!, {
+      nodeId: this.#config.common.nodeId,
+      clock: this.#deps.clock,
+    })
+    for (const warning of material.warnings) this.#deps.logger.warn(warning)
+    return material
+  }
+
+  #openHandler(tls: boolean): ReturnType<typeof createOpenHandler> {
+    const { common, peers, routes } = this.#config
+    return createOpenHandler({
+      policy: {
+        nodeId: common.nodeId,
+        maxHops: this.#mesh.maxHops,
+        peers: new Set(peers.map((p) => p.name)),
+        targetAllowed: targetAllowList(routes, this.#mesh.allowTargets),
+      },
+      token: this.#mesh.token,
+      tls,
+      replayCache: this.#replayCache,
+      clock: this.#deps.clock,
+      logger: this.#deps.logger,
+      flows: this.#deps.flows,
+      listener: this.listener,
+      refusals: this.refusals,
+      connectOnward: (request, sourceIp) => this.#connectOnward(request, sourceIp),
+    })
+  }
+
+  stopAccepting(): void {
+    this.#server?.close()
+  }
+
+  async close(): Promise<void> {
+    this.#server?.close()
+    await this.#peers?.close()
+  }
+
+  status(): PeerStatus[] {
+    return this.#peers?.status() ?? []
+  }
+
+  state(peer: string): PeerState | undefined {
+    return this.#peers?.state(peer)
+  }
+
+  dial(peer: string): Promise<Socket> {
+    if (this.#peers === undefined) return Promise.reject(new Error('the mesh has not started'))
+    return this.#peers.dial(peer)
+  }
+
+  flowStarted(peer: string): void {
+    this.#peers?.flowStarted(peer)
+  }
+
+  flowEnded(peer: string): void {
+    this.#peers?.flowEnded(peer)
+  }
+  #connectOnward(request: DecodedOpenRequest, sourceIp: string): Promise<UpstreamConnection> {
+    const nodeId = this.#config.common.nodeId
+    const mesh = this.#config.mesh!
+    const crossed = [...request.visited, nodeId]
+    const [next, ...rest] = request.remainingPath
+    if (next !== undefined) return this.#forward(next, { ...request, visited: crossed, remainingPath: rest })
+    if (request.target !== undefined) {
+      const target = request.target
+      const colon = target.lastIndexOf(':')
+      const host = target.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+      return connectTcp(host, Number(target.slice(colon + 1)), mesh.connectTimeoutMs).then((socket) => ({
+        socket,
+        endpoint: target,
+      }))
+    }
+    return this.#routeByPort(request, crossed, sourceIp)
+  }
+
+  async #forward(next: string, request: DecodedOpenRequest): Promise<UpstreamConnection> {
+    const mesh = this.#config.mesh!
+    const socket = await openThroughPeer(
+      next,
+      { ...request, sourceNodeId: this.#config.common.nodeId, remainingHops: request.remainingHops - 1 },
+      {
+        dial: (peer) => this.dial(peer),
+        token: mesh.token,
+        now: () => this.#deps.clock.now(),
+        responseTimeoutMs: mesh.connectTimeoutMs * (request.remainingPath.length + 2),
+      },
+    )
+    this.flowStarted(next)
+    return {
+      socket,
+      endpoint: [next, ...request.remainingPath, request.target ?? 'its routes'].join(' → '),
+      lender: { release: () => this.flowEnded(next) },
+    }
+  }
+
+  #routeByPort(
+    request: DecodedOpenRequest,
+    crossed: string[],
+    sourceIp: string,
+  ): Promise<UpstreamConnection> {
+    const port = request.ingressPort ?? 0
+    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.table())
+    const route = decision.kind === 'forward' ? this.#deps.routes.get(decision.route.name) : undefined
+    if (decision.kind === 'reject' || route === undefined) {
+      return Promise.reject(new MeshNoRouteError(this.#config.common.nodeId, port))
+    }
+    route.matches[decision.source]++
+    const origin: FlowOrigin = {
+      crossed,
+      remainingHops: request.remainingHops,
+      ingressPort: port,
+      flowId: request.flowId ?? randomBytes(ID_BYTES),
+      ...(request.traceId && { traceId: request.traceId }),
+    }
+    return route.connect(sourceIp, origin).then((conn) => ({ ...conn, lender: conn.lender ?? route }))
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * What a route does with a flow it takes: connect it to an endpoint (an upstream cluster), or
+ * through the mesh along the first of its paths that works. Paths whose first hop is down are
+ * tried last (local failover); a path answers only once it works end to end, so a failed path
+ * costs the flow nothing but the attempt.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
+import type { EndpointConfig, MeshPathConfig, RouteConfig } from '../config/types.ts'
+import { MeshPathRefusedError, MeshPathsUnavailableError, NodeStartError } from '../errors/index.ts'
+import type { EndpointLender, RouteRuntime, UpstreamConnection } from '../flow/index.ts'
+import type { Logger } from '../log/logger.ts'
+import { openThroughPeer } from '../mesh/outbound.ts'
+import { ID_BYTES } from '../mesh/wire.ts'
+import { type FlowOrigin, orderPaths } from '../router/index.ts'
+import { type Balancer, createBalancer, UpstreamCluster } from '../upstream/index.ts'
+import type { Clock } from '../util/clock.ts'
+import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from './api.ts'
+import { describePath } from './describe.ts'
+
+/** The part of the peer manager that routes use. */
+export interface MeshPeers {
+  state(peer: string): PeerState | undefined
+  dial(peer: string): Promise<Socket>
+  flowStarted(peer: string): void
+  flowEnded(peer: string): void
+}
+
+export interface RouteRuntimeDeps {
+  readonly nodeId: string
+  readonly clock: Clock
+  readonly logger: Logger
+  /** Absent when the node runs no mesh: then a mesh route cannot be used. */
+  readonly peers: MeshPeers | undefined
+  readonly token: string | undefined
+}
+
+export interface ManagedRoute extends RouteRuntime {
+  start(): void
+  close(): void
+  endpoints(): EndpointStatus[]
+  paths(): RoutePathStatus[]
+}
+
+export function createRouteRuntime(route: RouteConfig, deps: RouteRuntimeDeps): ManagedRoute {
+  return route.target.kind === 'endpoints' ? new ClusterRoute(route, deps) : new MeshRoute(route, deps)
+}
+
+function newMatches(): Record<DecisionSource, number> {
+  return { instruction: 0, cached_instruction: 0, static: 0 }
+}
+
+class ClusterRoute implements ManagedRoute {
+  readonly config: RouteConfig
+  readonly matches = newMatches()
+  readonly #cluster: UpstreamCluster
+
+  constructor(route: RouteConfig, deps: RouteRuntimeDeps) {
+    this.config = route
+    this.#cluster = new UpstreamCluster(route, { clock: deps.clock, logger: deps.logger })
+  }
+
+  connect(sourceIp: string): Promise<UpstreamConnection> {
+    return this.#cluster.connect(sourceIp)
+  }
+
+  release(endpoint: string): void {
+    this.#cluster.release(endpoint)
+  }
+
+  start(): void {
+    this.#cluster.start()
+  }
+
+  close(): void {
+    this.#cluster.close()
+  }
+
+  endpoints(): EndpointStatus[] {
+    return this.#cluster.status()
+  }
+
+  paths(): RoutePathStatus[] {
+    return []
+  }
+}
+
+interface PathRuntime extends EndpointLender {
+  readonly via: readonly string[]
+  readonly description: string
+  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection>
+}
+
+class MeshRoute implements ManagedRoute {
+  readonly config: RouteConfig
+  readonly matches = newMatches()
+  readonly #paths: PathRuntime[]
+  readonly #clusters: UpstreamCluster[] = []
+  readonly #peers: MeshPeers
+
+  constructor(route: RouteConfig, deps: RouteRuntimeDeps) {
+    if (route.target.kind !== 'mesh') throw new TypeError(`route "${route.name}" is not a mesh route`)
+    if (deps.peers === undefined) {
+      throw new NodeStartError(
+        `route "${route.name}" goes through peers, but this node runs no mesh (hint: add a mesh section with bind and token or tls)`,
+      )
+    }
+    this.config = route
+    this.#peers = deps.peers
+    this.#paths = route.target.paths.map((path) => {
+      if (path.via.length > 0) return new PeerPath(route, path, deps, this.#peers)
+      const cluster = new UpstreamCluster(
+        { ...route, target: { kind: 'endpoints', endpoints: path.endpoints ?? [] } },
+        { clock: deps.clock, logger: deps.logger },
+      )
+      this.#clusters.push(cluster)
+      return directPath(path, cluster)
+    })
+  }
+
+  async connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
+    const failures: { path: string; error: Error }[] = []
+    for (const path of orderPaths(this.#paths, (peer) => this.#peers.state(peer))) {
+      try {
+        return await path.connect(sourceIp, origin)
+      } catch (error) {
+        failures.push({ path: path.description, error: error as Error })
+      }
+    }
+    throw new MeshPathsUnavailableError(this.config.name, failures)
+  }
+
+  /** Connections are lent by the paths themselves; nothing is lent by the route. */
+  release(): void {}
+
+  start(): void {
+    for (const cluster of this.#clusters) cluster.start()
+  }
+
+  close(): void {
+    for (const cluster of this.#clusters) cluster.close()
+  }
+
+  endpoints(): EndpointStatus[] {
+    return this.#clusters.flatMap((c) => c.status())
+  }
+
+  paths(): RoutePathStatus[] {
+    return this.#paths.map((p) => {
+      const first = p.via[0]
+      return first === undefined
+        ? { path: p.description }
+        : { path: p.description, firstHop: first, firstHopState: this.#peers.state(first) }
+    })
+  }
+}
+
+function directPath(path: MeshPathConfig, cluster: UpstreamCluster): PathRuntime {
+  return {
+    via: path.via,
+    description: describePath(path),
+    connect: async (sourceIp) => {
+      const conn = await cluster.connect(sourceIp)
+      return { socket: conn.socket, endpoint: conn.endpoint, lender: cluster }
+    },
+    release: (endpoint) => cluster.release(endpoint),
+  }
+}
+
+class PeerPath implements PathRuntime {
+  readonly via: readonly string[]
+  readonly description: string
+  readonly #route: RouteConfig
+  readonly #deps: RouteRuntimeDeps
+  readonly #peers: MeshPeers
+  readonly #endpoints: readonly EndpointConfig[] | undefined
+  readonly #balancer: Balancer | undefined
+  readonly #load: { weight: number; active: number }[]
+  readonly #eligible: Uint8Array
+
+  constructor(route: RouteConfig, path: MeshPathConfig, deps: RouteRuntimeDeps, peers: MeshPeers) {
+    this.via = path.via
+    this.description = describePath(path)
+    this.#route = route
+    this.#deps = deps
+    this.#peers = peers
+    this.#endpoints = path.endpoints
+    const endpoints = path.endpoints ?? []
+    this.#balancer =
+      endpoints.length > 0
+        ? createBalancer(
+            route.lb,
+            endpoints.map((e) => e.address),
+            Math.random,
+          )
+        : undefined
+    this.#load = endpoints.map((e) => ({ weight: e.weight, active: 0 }))
+    this.#eligible = new Uint8Array(endpoints.length).fill(1)
+  }
+
+  async connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
+    const [first, ...rest] = this.via as [string, ...string[]]
+    if (origin.remainingHops < this.via.length) {
+      throw new MeshPathRefusedError(
+        this.description,
+        'hop_limit',
+        this.#deps.nodeId,
+        `${this.via.length} hops needed, ${origin.remainingHops} left`,
+      )
+    }
+    const target = this.#pickTarget(sourceIp)
+    const socket = await openThroughPeer(
+      first,
+      {
+        flowId: origin.flowId ?? randomBytes(ID_BYTES),
+        sourceNodeId: this.#deps.nodeId,
+        remainingHops: origin.remainingHops - 1,
+        visited: origin.crossed,
+        remainingPath: rest,
+        ...(target === undefined ? { ingressPort: origin.ingressPort } : { target }),
+        routeId: this.#route.name,
+        mode: 'raw',
+        subflowIndex: 0,
+        ...(origin.traceId && { traceId: origin.traceId }),
+      },
+      {
+        dial: (peer) => this.#peers.dial(peer),
+        token: this.#deps.token,
+        now: () => this.#deps.clock.now(),
+        responseTimeoutMs: this.#route.connectTimeoutMs,
+      },
+    )
+    this.#peers.flowStarted(first)
+    return { socket, endpoint: `${this.via.join(' → ')} → ${target ?? 'its routes'}`, lender: this }
+  }
+
+  release(): void {
+    this.#peers.flowEnded(this.via[0] as string)
+  }
+
+  #pickTarget(sourceIp: string): string | undefined {
+    if (this.#endpoints === undefined || this.#balancer === undefined) return undefined
+    const index = this.#balancer.pick(this.#load, this.#eligible, sourceIp)
+    return this.#endpoints[Math.max(index, 0)]?.address
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Certificate creation for a development mesh PKI: one self-signed CA and, per node, one
+ * certificate whose identity is the node id. ECDSA P-256 with SHA-256 throughout: small keys,
+ * fast handshakes, accepted by every TLS stack Node links against.
+ */
+import './reflect-metadata.ts'
+import {
+  createPrivateKey,
+  type KeyObject,
+  X509Certificate as NodeX509Certificate,
+  randomBytes,
+  type webcrypto,
+} from 'node:crypto'
+import {
+  AuthorityKeyIdentifierExtension,
+  BasicConstraintsExtension,
+  ExtendedKeyUsage,
+  ExtendedKeyUsageExtension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  PemConverter,
+  SubjectAlternativeNameExtension,
+  SubjectKeyIdentifierExtension,
+  X509Certificate,
+  X509CertificateGenerator,
+} from '@peculiar/x509'
+import { PkiInvalidError } from '../errors/pki.ts'
+import { type Clock, systemClock } from '../util/clock.ts'
+import { assertCaName, assertNodeId, assertValidDays, sanEntryOf } from './names.ts'
+
+export interface PemPair {
+  readonly certPem: string
+  readonly keyPem: string
+}
+
+export interface CreateCaOptions {
+  readonly name: string
+  readonly validDays: number
+  readonly clock?: Clock
+}
+
+export interface IssueNodeCertOptions {
+  readonly ca: PemPair
+  readonly nodeId: string
+  readonly validDays: number
+  /** Extra SAN entries: IP addresses become IP SANs, anything else a DNS SAN. */
+  readonly hosts?: readonly string[]
+  readonly clock?: Clock
+}
+
+const ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
+const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
+const DAY_MS = 86_400_000
+/** Backdating tolerates clocks that run behind the issuer's on other nodes. */
+const CLOCK_SKEW_MS = 5 * 60_000
+
+function subtleCrypto(): webcrypto.Crypto {
+  return globalThis.crypto
+}
+
+function validity(clock: Clock, validDays: number): { notBefore: Date; notAfter: Date } {
+  const now = clock.now()
+  return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + validDays * DAY_MS) }
+}
+
+/** 16 random bytes with the top bit clear and the next set: a positive, minimally encoded INTEGER. */
+function serialNumber(): string {
+  const bytes = randomBytes(16)
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40
+  return bytes.toString('hex')
+}
+
+async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
+  return subtleCrypto().subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])
+}
+
+async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  const pkcs8 = await subtleCrypto().subtle.exportKey('pkcs8', key)
+  return withNewline(PemConverter.encode(pkcs8, 'PRIVATE KEY'))
+}
+
+/** PEM files end with a newline so that they concatenate into bundles and print cleanly. */
+function withNewline(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`
+}
+
+export async function createCa(options: CreateCaOptions): Promise<PemPair> {
+  assertCaName(options.name)
+  assertValidDays(options.validDays)
+  const crypto = subtleCrypto()
+  const keys = await generateKeys()
+  const cert = await X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: serialNumber(),
+      name: [{ CN: [options.name] }],
+      keys,
+      signingAlgorithm: SIGNING,
+      ...validity(options.clock ?? systemClock, options.validDays),
+      extensions: [
+        // pathLength 0: this CA signs node certificates only, never another CA.
+        new BasicConstraintsExtension(true, 0, true),
+        new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
+        await SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  )
+  return { certPem: withNewline(cert.toString('pem')), keyPem: await privateKeyPem(keys.privateKey) }
+}
+
+export interface CaPemNames {
+  readonly cert: string
+  readonly key: string
+}
+
+const CA_HINT = 'use the ca.pem and ca-key.pem written by dynproxy cert ca'
+
+function parseNodeCert(pem: string, name: string): NodeX509Certificate {
+  try {
+    return new NodeX509Certificate(pem)
+  } catch (err) {
+    throw new PkiInvalidError(name, 'not a PEM certificate', CA_HINT, { cause: err })
+  }
+}
+
+function parsePrivateKey(pem: string, name: string): KeyObject {
+  try {
+    return createPrivateKey(pem)
+  } catch (err) {
+    throw new PkiInvalidError(name, 'not a PEM private key', CA_HINT, { cause: err })
+  }
+}
+
+/**
+ * Checks that a CA pair can sign node certificates: a CA certificate and its own ECDSA P-256 key.
+ * `names` say where each came from, for the error.
+ */
+export function checkCaPair(
+  ca: PemPair,
+  names: CaPemNames = { cert: 'CA certificate', key: 'CA key' },
+): KeyObject {
+  const cert = parseNodeCert(ca.certPem, names.cert)
+  if (!cert.ca)
+    throw new PkiInvalidError(names.cert, 'not a CA certificate (basic constraints CA:false)', CA_HINT)
+  const key = parsePrivateKey(ca.keyPem, names.key)
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new PkiInvalidError(names.key, 'not an ECDSA P-256 key', CA_HINT)
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new PkiInvalidError(names.key, `the key does not belong to the ${names.cert}`, CA_HINT)
+  }
+  return key
+}
+
+export async function issueNodeCert(options: IssueNodeCertOptions): Promise<PemPair> {
+  assertNodeId('nodeId', options.nodeId)
+  assertValidDays(options.validDays)
+  const extra = (options.hosts ?? []).map(sanEntryOf).filter((e) => e.value !== options.nodeId)
+  const crypto = subtleCrypto()
+  const caKey = checkCaPair(options.ca).toCryptoKey(ALGORITHM, false, ['sign'])
+  const caCert = new X509Certificate(options.ca.certPem)
+  const keys = await generateKeys()
+  const cert = await X509CertificateGenerator.create(
+    {
+      serialNumber: serialNumber(),
+      subject: [{ CN: [options.nodeId] }],
+      issuer: caCert.subjectName,
+      publicKey: keys.publicKey,
+      signingKey: caKey,
+      signingAlgorithm: SIGNING,
+      ...validity(options.clock ?? systemClock, options.validDays),
+      extensions: [
+        new BasicConstraintsExtension(false, undefined, true),
+        new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
+        // Both purposes: the same certificate serves a node when it dials and when it accepts.
+        new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
+        // The node id first: nodeIdentityOf() reads the first DNS entry.
+        new SubjectAlternativeNameExtension([{ type: 'dns', value: options.nodeId }, ...extra]),
+        await SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        await AuthorityKeyIdentifierExtension.create(caCert.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  )
+  return { certPem: withNewline(cert.toString('pem')), keyPem: await privateKeyPem(keys.privateKey) }
+}

@@ -1,0 +1,444 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import net, { type Socket } from 'node:net'
+import { afterEach, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pino from 'pino'
+import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { encodeControlHello } from '../../src/mesh/control.ts'
+import { readOpenResponse } from '../../src/mesh/io.ts'
+import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
+import type { PeerState } from '../../src/node/api.ts'
+import { PeerManager } from '../../src/peer/index.ts'
+import { type ControlServer, startControlServer } from '../../src/testing/control-server.ts'
+import { startLinkEmulator } from '../../src/testing/link-emulator.ts'
+import { refusedPort } from '../../src/testing/tcp-servers.ts'
+import { systemClock } from '../../src/util/clock.ts'
+
+const TOKEN = 'integration token, 16+ chars'
+
+function meshConfig(overrides: Partial<MeshConfig> = {}): MeshConfig {
+  return {
+    bind: { host: '127.0.0.1', port: 0 },
+    token: TOKEN,
+    allowTargets: [],
+    maxHops: 8,
+    probeIntervalMs: 100,
+    probeTimeoutMs: 150,
+    probeRise: 2,
+    probeFall: 3,
+    connectTimeoutMs: 500,
+    warmConnections: 2,
+    warmIdleTimeoutMs: 5_000,
+    ...overrides,
+  }
+}
+
+function peer(name: string, port: number): PeerConfig {
+  return { name, address: { host: '127.0.0.1', port }, type: 'tcp' }
+}
+
+/** Log lines of one manager, to check what it says about its peers. */
+function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }
+  return { logger: pino({ level: 'info' }, stream), lines }
+}
+
+interface Node {
+  readonly id: string
+  readonly manager: PeerManager
+  readonly server: ControlServer
+  close(): Promise<void>
+}
+
+/** A node's mesh port comes first (peers need its port); its manager is made with `connect`. */
+async function meshPort(id: string, mesh: MeshConfig) {
+  let manager: PeerManager | undefined
+  const server = await startControlServer({
+    acceptControl: (socket, identity) => {
+      if (manager) manager.acceptControl(socket, identity)
+      else socket.destroy()
+    },
+  })
+  return {
+    server,
+    connect(peers: readonly PeerConfig[], logger = silentLogger()): Node {
+      manager = new PeerManager({ nodeId: id, peers, mesh, clock: systemClock, logger })
+      const m = manager
+      return {
+        id,
+        manager: m,
+        server,
+        async close() {
+          await m.close()
+          await server.close()
+        },
+      }
+    },
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)
+    await sleep(10)
+  }
+}
+
+const stateOf = (m: PeerManager, name: string, want: PeerState) => () => m.state(name) === want || undefined
+
+// Every test's nodes are closed right after it, so the last test sees only its own handles.
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function pair(meshA = meshConfig(), meshB = meshConfig()) {
+  const portA = await meshPort('node-a', meshA)
+  const portB = await meshPort('node-b', meshB)
+  const a = portA.connect([peer('node-b', portB.server.port)])
+  const b = portB.connect([peer('node-a', portA.server.port)])
+  cleanups.push(
+    () => a.close(),
+    () => b.close(),
+  )
+  return { a, b }
+}
+
+describe('PeerManager over real loopback', () => {
+  test('two managers see each other up with an RTT > 0, and report it', async () => {
+    const { a, b } = await pair()
+    a.manager.start()
+    b.manager.start()
+    a.manager.start()
+    await waitFor('a sees b up', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor('b sees a up', stateOf(b.manager, 'node-a', 'up'))
+    const [status] = a.manager.status()
+    assert.ok(status)
+    assert.equal(status.name, 'node-b')
+    assert.equal(status.state, 'up')
+    assert.ok((status.rttMs ?? 0) > 0, `rtt ${status.rttMs}`)
+    assert.ok((status.rttMs ?? 99) < 50)
+    assert.equal(typeof status.jitterMs, 'number')
+    assert.equal(status.loss, 0)
+    assert.ok(status.lastSeen && Date.now() - Date.parse(status.lastSeen) < 1_000)
+    assert.equal(a.manager.isUp('node-b'), true)
+    assert.equal(a.manager.isUp('nobody'), false)
+    assert.equal(a.manager.state('nobody'), undefined)
+    a.manager.flowStarted('node-b')
+    a.manager.flowStarted('node-b')
+    a.manager.flowEnded('node-b')
+    assert.equal(a.manager.status()[0]?.activeFlows, 1)
+    // One control channel each way: each node probes only the peers it lists.
+    assert.equal(a.server.accepted.control, 1)
+    assert.equal(b.server.accepted.control, 1)
+  })
+
+  test('with 20 ms each way, the RTT is within 5 ms of 40 ms', async () => {
+    const portB = await meshPort('node-b', meshConfig())
+    const link = await startLinkEmulator({
+      target: { host: '127.0.0.1', port: portB.server.port },
+      delayMs: 20,
+    })
+    const a = (await meshPort('node-a', meshConfig())).connect([peer('node-b', link.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => link.close(),
+      () => b.close(),
+    )
+    a.manager.start()
+    await waitFor('b up through the link', stateOf(a.manager, 'node-b', 'up'))
+    await sleep(1_200)
+    const rtt = a.manager.status()[0]?.rttMs ?? 0
+    assert.ok(Math.abs(rtt - 40) <= 5, `rtt ${rtt}`)
+    assert.equal(a.manager.status()[0]?.loss, 0)
+  })
+
+  test('the far side closing takes the peer down at once, logged with its reason', async () => {
+    const log = capturingLogger()
+    const portA = await meshPort('node-a', meshConfig())
+    const portB = await meshPort('node-b', meshConfig())
+    const a = portA.connect([peer('node-b', portB.server.port)], log.logger)
+    const b = portB.connect([])
+    cleanups.push(() => a.close())
+    a.manager.start()
+    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
+    const t0 = Date.now()
+    await b.close()
+    await waitFor('down', stateOf(a.manager, 'node-b', 'down'), 1_000)
+    assert.ok(Date.now() - t0 < 1_000)
+    const changes = log.lines.filter((l) => l.peer === 'node-b' && typeof l.state === 'string')
+    assert.deepEqual(
+      changes.map((l) => l.state),
+      ['up', 'down'],
+    )
+    assert.match(String(changes[1]?.reason), /channel (closed|error)/)
+    assert.equal(
+      log.lines.filter((l) => l.level === 30).length,
+      2,
+      'info lines are the two changes only, nothing per probe',
+    )
+  })
+
+  test('a blackholed link is down after probeFall × probeInterval, and up again after restore', async () => {
+    const portB = await meshPort('node-b', meshConfig())
+    const link = await startLinkEmulator({ target: { host: '127.0.0.1', port: portB.server.port } })
+    const a = (await meshPort('node-a', meshConfig())).connect([peer('node-b', link.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => link.close(),
+      () => b.close(),
+    )
+    a.manager.start()
+    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
+    const t0 = Date.now()
+    link.blackhole()
+    await waitFor('down', stateOf(a.manager, 'node-b', 'down'), 2_000)
+    const took = Date.now() - t0
+    // Three probes must go unanswered: the first one sent after the cut times out 150 ms after
+    // it left, the third 200 ms later.
+    assert.ok(took >= 250 && took <= 700, `down after ${took}ms`)
+    await sleep(300)
+    assert.equal(a.manager.state('node-b'), 'down')
+    link.restore()
+    await waitFor('up again', stateOf(a.manager, 'node-b', 'up'), 8_000)
+  })
+
+  test('a wrong token is refused as unauthorized and the peer is never up', async () => {
+    const log = capturingLogger()
+    const portA = await meshPort('node-a', meshConfig({ token: 'another token of 16+ chars' }))
+    const portB = await meshPort('node-b', meshConfig())
+    const a = portA.connect([peer('node-b', portB.server.port)], log.logger)
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    a.manager.start()
+    await waitFor('down', stateOf(a.manager, 'node-b', 'down'))
+    await sleep(700)
+    assert.equal(a.manager.state('node-b'), 'down')
+    assert.ok(b.server.accepted.control >= 2, 'it retried')
+    const refusals = log.lines.filter((l) => l.msg === 'peer refused the control channel')
+    assert.equal(refusals.length, 1, 'a repeated refusal is logged once')
+    assert.match(JSON.stringify(refusals[0]), /unauthorized/)
+    assert.ok(!log.lines.some((l) => l.state === 'up'))
+  })
+
+  test('a peer listed under a name its node does not have is refused', async () => {
+    const portB = await meshPort('node-b', meshConfig())
+    const a = (await meshPort('node-a', meshConfig())).connect([peer('node-c', portB.server.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    a.manager.start()
+    await waitFor('down', stateOf(a.manager, 'node-c', 'down'))
+    await sleep(300)
+    assert.equal(a.manager.state('node-c'), 'down')
+  })
+
+  test('hellos: a replay, a wrong expected node and garbage get their status', async () => {
+    const portB = await meshPort('node-b', meshConfig())
+    const b = portB.connect([])
+    cleanups.push(() => b.close())
+    const ask = async (bytes: Buffer) => {
+      const socket = net.connect({ host: '127.0.0.1', port: b.server.port })
+      socket.on('error', () => {})
+      try {
+        await once(socket, 'connect')
+        socket.write(bytes)
+        return (await readOpenResponse(socket, { maxBytes: MAX_RESPONSE_HEADER_BYTES, timeoutMs: 2_000 }))
+          .response
+      } finally {
+        socket.destroy()
+      }
+    }
+    const hello = encodeControlHello(
+      { sourceNodeId: 'node-a', expectedNodeId: 'node-b' },
+      { token: TOKEN, now: Date.now() },
+    )
+    assert.deepEqual(await ask(hello), { status: 'ok', nodeId: 'node-b' })
+    const replayed = await ask(hello)
+    assert.equal(replayed.status, 'replayed')
+    const wrongNode = encodeControlHello(
+      { sourceNodeId: 'node-a', expectedNodeId: 'node-x' },
+      { token: TOKEN, now: Date.now() },
+    )
+    const r = await ask(wrongNode)
+    assert.equal(r.status, 'unauthorized')
+    assert.match(r.message ?? '', /this is node node-b, not node-x/)
+    const unsigned = encodeControlHello({ sourceNodeId: 'node-a', expectedNodeId: 'node-b' })
+    assert.equal((await ask(unsigned)).status, 'unauthorized')
+    const stale = encodeControlHello(
+      { sourceNodeId: 'node-a', expectedNodeId: 'node-b' },
+      { token: TOKEN, now: Date.now() - 60_000 },
+    )
+    assert.equal((await ask(stale)).status, 'expired')
+    const garbage = Buffer.from('DYNP\x01\x02\xff\xff')
+    assert.equal((await ask(garbage)).status, 'bad_header')
+  })
+
+  test('after the hello, a bad frame closes the channel', async () => {
+    const portB = await meshPort('node-b', meshConfig())
+    const b = portB.connect([])
+    cleanups.push(() => b.close())
+    const socket = net.connect({ host: '127.0.0.1', port: b.server.port })
+    socket.on('error', () => {})
+    try {
+      await once(socket, 'connect')
+      socket.write(
+        encodeControlHello(
+          { sourceNodeId: 'node-a', expectedNodeId: 'node-b' },
+          { token: TOKEN, now: Date.now() },
+        ),
+      )
+      socket.write(Buffer.from([1, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9]))
+      const chunks: Buffer[] = []
+      socket.on('data', (c: Buffer) => chunks.push(c))
+      await sleep(100)
+      const got = Buffer.concat(chunks)
+      // ok response (4 bytes + node id TLV) then the PONG echoing seq 1 and 9.
+      assert.deepEqual(
+        got.subarray(got.length - 15),
+        Buffer.from([2, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9]),
+      )
+      socket.write(Buffer.from([0x7f, 0, 0]))
+      await Promise.race([once(socket, 'close'), sleep(2_000).then(() => assert.fail('not closed'))])
+    } finally {
+      socket.destroy()
+    }
+  })
+})
+
+describe('PeerManager.dial and the warm pool', () => {
+  async function echoOver(socket: Socket, text: string): Promise<string> {
+    socket.write(text)
+    let got = ''
+    for await (const chunk of socket) {
+      got += String(chunk)
+      if (got.length >= text.length) break
+    }
+    return got
+  }
+
+  test('dial() serves warm sockets first, refills, and the pool stays bounded', async () => {
+    const { a, b } = await pair(meshConfig({ warmConnections: 2 }))
+    a.manager.start()
+    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor('pool full', () => a.manager.warmStats('node-b')?.idle === 2 || undefined)
+    assert.equal(b.server.accepted.data, 0, 'warm sockets send nothing until used')
+    const socket = await a.manager.dial('node-b')
+    socket.on('error', () => {})
+    try {
+      assert.equal(
+        await echoOver(socket, 'DYNP hello through a warm socket'),
+        'DYNP hello through a warm socket',
+      )
+    } finally {
+      socket.destroy()
+    }
+    assert.equal(a.manager.warmStats('node-b')?.hits, 1)
+    const taken: Socket[] = []
+    try {
+      for (let i = 0; i < 6; i++) taken.push(await a.manager.dial('node-b'))
+      const stats = a.manager.warmStats('node-b')
+      assert.ok(stats)
+      assert.ok(stats.idle + stats.opening <= 2, JSON.stringify(stats))
+      assert.ok(stats.misses >= 1, 'dials beyond the pool are fresh')
+      assert.equal(stats.hits + stats.misses, 7)
+      await waitFor('refilled', () => a.manager.warmStats('node-b')?.idle === 2 || undefined)
+      assert.equal(a.manager.warmStats('node-b')?.opened, 2 + stats.hits)
+    } finally {
+      for (const s of taken) s.destroy()
+    }
+  })
+
+  test('idle warm sockets close after warmIdleTimeoutMs, and a dead one is never handed out', async () => {
+    const { a, b } = await pair(meshConfig({ warmConnections: 1, warmIdleTimeoutMs: 300 }))
+    a.manager.start()
+    await waitFor('pool full', () => a.manager.warmStats('node-b')?.idle === 1 || undefined)
+    await waitFor('expired', () => a.manager.warmStats('node-b')?.expired === 1 || undefined, 1_000)
+    assert.equal(a.manager.warmStats('node-b')?.idle, 0)
+    // Take one to refill, then kill the far side of the new warm socket: it is discarded.
+    ;(await a.manager.dial('node-b')).destroy()
+    await waitFor('refilled', () => a.manager.warmStats('node-b')?.idle === 1 || undefined)
+    const discardedBefore = a.manager.warmStats('node-b')?.discarded ?? 0
+    await b.server.close()
+    await waitFor(
+      'discarded',
+      () => (a.manager.warmStats('node-b')?.discarded ?? 0) > discardedBefore || undefined,
+    )
+    assert.equal(a.manager.warmStats('node-b')?.idle, 0)
+  })
+
+  test('the pool empties when the peer goes down', async () => {
+    const portA = await meshPort('node-a', meshConfig())
+    const portB = await meshPort('node-b', meshConfig())
+    const a = portA.connect([peer('node-b', portB.server.port)])
+    const b = portB.connect([])
+    cleanups.push(() => a.close())
+    a.manager.start()
+    await waitFor('pool full', () => a.manager.warmStats('node-b')?.idle === 2 || undefined)
+    await b.manager.close()
+    await waitFor('down', stateOf(a.manager, 'node-b', 'down'))
+    assert.equal(a.manager.warmStats('node-b')?.idle, 0)
+    await b.server.close()
+  })
+
+  test('dial() errors name the peer, its address and the cause', async () => {
+    const port = await refusedPort()
+    const m = new PeerManager({
+      nodeId: 'node-a',
+      peers: [peer('node-z', port)],
+      mesh: meshConfig(),
+      clock: systemClock,
+      logger: silentLogger(),
+    })
+    try {
+      await assert.rejects(m.dial('nobody'), {
+        code: 'DYN_ERR_PEER_UNKNOWN',
+        message: /"nobody" \(peers: node-z\)/,
+      })
+      await assert.rejects(m.dial('node-z'), {
+        code: 'DYN_ERR_PEER_DIAL',
+        message: new RegExp(`node-z at 127\\.0\\.0\\.1:${port} failed: ECONNREFUSED`),
+      })
+      m.start()
+      await waitFor('down', stateOf(m, 'node-z', 'down'))
+    } finally {
+      await m.close()
+    }
+    await assert.rejects(m.dial('node-z'), { code: 'DYN_ERR_PEER_DIAL', message: /closed/ })
+  })
+
+  test('close() leaves no socket or timer behind', async () => {
+    const before = process.getActiveResourcesInfo().sort()
+    const portB = await meshPort('node-b', meshConfig())
+    const link = await startLinkEmulator({ target: { host: '127.0.0.1', port: portB.server.port } })
+    const portA = await meshPort('node-a', meshConfig())
+    const a = portA.connect([peer('node-b', portB.server.port), peer('node-c', link.port)])
+    const b = portB.connect([peer('node-a', portA.server.port)])
+    a.manager.start()
+    b.manager.start()
+    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor('b up', stateOf(b.manager, 'node-a', 'up'))
+    link.blackhole()
+    const warm = await a.manager.dial('node-b')
+    await Promise.all([a.manager.close(), b.manager.close(), a.manager.close()])
+    warm.destroy()
+    await a.server.close()
+    await b.server.close()
+    await link.close()
+    await sleep(20)
+    assert.deepEqual(process.getActiveResourcesInfo().sort(), before)
+  })
+})
