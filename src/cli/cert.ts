@@ -2,6 +2,7 @@
  * `dynproxy cert`: a development PKI for mesh mTLS. `cert ca` creates the CA once; `cert node`
  * issues each node its certificate and prints the `mesh.tls` section that uses it.
  */
+import { X509Certificate } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { stringify } from 'yaml'
@@ -93,7 +94,8 @@ export async function runCertNode(
     ],
     options.force,
   )
-  output.err(`wrote ${files.cert} and ${files.key} for node ${options.id}\n`)
+  const notAfter = new X509Certificate(pair.certPem).validToDate.toISOString()
+  output.err(`wrote ${files.cert} and ${files.key} for node ${options.id}, valid until ${notAfter}\n`)
   output.out(
     `# mesh.tls for node ${options.id}; peers dial it with peers[].name: ${options.id}, type: tls\n` +
       meshTlsSnippet(files.cert, files.key, caFilesIn(caDir).cert),

@@ -42,11 +42,6 @@ function readPort(text: string, allowZero: boolean): Read<number> {
   return { value: port }
 }
 
-/** `host:port` back to text, bracketing IPv6 hosts. */
-export function formatHostPort(hp: HostPort): string {
-  return isIP(hp.host) === 6 ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`
-}
-
 /** Hosts that stand for every local address: a bind on one collides with any bind on its port. */
 export function isWildcardHost(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]'

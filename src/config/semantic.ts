@@ -3,7 +3,8 @@
  * would collide at startup, timeouts that contradict each other. They run on a document that
  * passed the schema, so every value here already has its type and its default.
  */
-import { formatHostPort, isWildcardHost, readHostPort } from './address.ts'
+import { formatHostPort } from '../util/host-port.ts'
+import { isWildcardHost, readHostPort } from './address.ts'
 import { readDuration } from './duration.ts'
 import type { PathIssue } from './issues.ts'
 import { formatPath, type KeyPath } from './path.ts'
@@ -61,7 +62,7 @@ function collidingBinds(doc: ConfigDocument): PathIssue[] {
   binds.forEach((bind, i) => {
     const earlier = binds.slice(0, i).find((b) => collides(b.at, bind.at))
     if (earlier) {
-      const message = `${formatHostPort(bind.at)} collides with ${formatPath(earlier.path)} (${formatHostPort(earlier.at)})`
+      const message = `${formatHostPort(bind.at.host, bind.at.port)} collides with ${formatPath(earlier.path)} (${formatHostPort(earlier.at.host, earlier.at.port)})`
       out.push({ path: bind.path, message })
     }
   })

@@ -4,6 +4,7 @@ import tls from 'node:tls'
 import type { PeerConfig } from '../config/types.ts'
 import { PeerDialError } from '../errors/peer.ts'
 import { meshClientTlsOptions } from '../pki/tls-options.ts'
+import { formatHostPort } from '../util/host-port.ts'
 import type { PeerTlsOptions } from './tls.ts'
 
 export interface DialOptions {
@@ -16,8 +17,7 @@ export interface DialOptions {
 }
 
 export function peerAddress(peer: PeerConfig): string {
-  const { host, port } = peer.address
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`
+  return formatHostPort(peer.address.host, peer.address.port)
 }
 
 /**

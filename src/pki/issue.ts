@@ -115,7 +115,7 @@ export interface CaPemNames {
 
 const CA_HINT = 'use the ca.pem and ca-key.pem written by dynproxy cert ca'
 
-function parseNodeCert(pem: string, name: string): NodeX509Certificate {
+function parseCaCert(pem: string, name: string): NodeX509Certificate {
   try {
     return new NodeX509Certificate(pem)
   } catch (err) {
@@ -132,16 +132,24 @@ function parsePrivateKey(pem: string, name: string): KeyObject {
 }
 
 /**
- * Checks that a CA pair can sign node certificates: a CA certificate and its own ECDSA P-256 key.
- * `names` say where each came from, for the error.
+ * Checks that a CA pair can sign node certificates now: an unexpired CA certificate and its own
+ * ECDSA P-256 key. `names` say where each came from, for the error.
  */
 export function checkCaPair(
   ca: PemPair,
   names: CaPemNames = { cert: 'CA certificate', key: 'CA key' },
+  clock: Clock = systemClock,
 ): KeyObject {
-  const cert = parseNodeCert(ca.certPem, names.cert)
+  const cert = parseCaCert(ca.certPem, names.cert)
   if (!cert.ca)
     throw new PkiInvalidError(names.cert, 'not a CA certificate (basic constraints CA:false)', CA_HINT)
+  if (cert.validToDate.getTime() <= clock.now()) {
+    throw new PkiInvalidError(
+      names.cert,
+      `expired on ${cert.validToDate.toISOString()}`,
+      'create a new CA with dynproxy cert ca (see "Renew and rotate" in docs/mtls.md)',
+    )
+  }
   const key = parsePrivateKey(ca.keyPem, names.key)
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new PkiInvalidError(names.key, 'not an ECDSA P-256 key', CA_HINT)
@@ -157,8 +165,10 @@ export async function issueNodeCert(options: IssueNodeCertOptions): Promise<PemP
   assertValidDays(options.validDays)
   const extra = (options.hosts ?? []).map(sanEntryOf).filter((e) => e.value !== options.nodeId)
   const crypto = subtleCrypto()
-  const caKey = checkCaPair(options.ca).toCryptoKey(ALGORITHM, false, ['sign'])
+  const clock = options.clock ?? systemClock
+  const caKey = checkCaPair(options.ca, undefined, clock).toCryptoKey(ALGORITHM, false, ['sign'])
   const caCert = new X509Certificate(options.ca.certPem)
+  const { notBefore, notAfter } = validity(clock, options.validDays)
   const keys = await generateKeys()
   const cert = await X509CertificateGenerator.create(
     {
@@ -168,7 +178,9 @@ export async function issueNodeCert(options: IssueNodeCertOptions): Promise<PemP
       publicKey: keys.publicKey,
       signingKey: caKey,
       signingAlgorithm: SIGNING,
-      ...validity(options.clock ?? systemClock, options.validDays),
+      notBefore,
+      // Verifiers reject a certificate once its CA expires: claiming more would mislead.
+      notAfter: notAfter < caCert.notAfter ? notAfter : caCert.notAfter,
       extensions: [
         new BasicConstraintsExtension(false, undefined, true),
         new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),

@@ -8,6 +8,7 @@ import {
   UpstreamConnectError,
   UpstreamConnectTimeoutError,
 } from '../errors/upstream.ts'
+import { formatHostPort } from '../util/host-port.ts'
 
 export type { ConnectFailureReason }
 
@@ -33,11 +34,6 @@ const REASONS: ReadonlyMap<string, ConnectFailureReason> = new Map(
 
 export function classifyConnectError(code: string | undefined): ConnectFailureReason {
   return (code !== undefined && REASONS.get(code)) || 'other'
-}
-
-/** `host:port`, with IPv6 hosts bracketed. */
-export function formatAddress(host: string, port: number): string {
-  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`
 }
 
 /**
@@ -71,7 +67,7 @@ export function connectTcp(
     const onTimeout = (): void => {
       detach()
       socket.destroy()
-      reject(new UpstreamConnectTimeoutError(formatAddress(host, port), timeoutMs))
+      reject(new UpstreamConnectTimeoutError(formatHostPort(host, port), timeoutMs))
     }
     socket.once('connect', onConnect)
     socket.once('error', onError)
@@ -81,9 +77,14 @@ export function connectTcp(
 
 function connectError(host: string, port: number, err: Error): UpstreamConnectError {
   const errno = errnoOf(err)
-  return new UpstreamConnectError(formatAddress(host, port), classifyConnectError(errno), errno ?? err.name, {
-    cause: err,
-  })
+  return new UpstreamConnectError(
+    formatHostPort(host, port),
+    classifyConnectError(errno),
+    errno ?? err.name,
+    {
+      cause: err,
+    },
+  )
 }
 
 /** With happy eyeballs (autoSelectFamily) every address failing gives an AggregateError: use the first. */

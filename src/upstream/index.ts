@@ -4,7 +4,7 @@ export {
   type UpstreamConnection,
   type UpstreamLogger,
 } from './cluster.ts'
-export { type ConnectFailureReason, classifyConnectError, connectTcp, formatAddress } from './connect.ts'
+export { type ConnectFailureReason, classifyConnectError, connectTcp } from './connect.ts'
 export {
   HealthChecker,
   type HealthCheckerOptions,

@@ -1,8 +1,18 @@
+import '../../src/pki/reflect-metadata.ts'
 import assert from 'node:assert/strict'
+import { createPrivateKey, type webcrypto } from 'node:crypto'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { before, describe, it } from 'node:test'
 import tls from 'node:tls'
+import {
+  ExtendedKeyUsage,
+  ExtendedKeyUsageExtension,
+  PemConverter,
+  SubjectAlternativeNameExtension,
+  X509Certificate,
+  X509CertificateGenerator,
+} from '@peculiar/x509'
 import { PkiPeerIdentityError } from '../../src/errors/pki.ts'
 import { nodeIdentityOf } from '../../src/pki/identity.ts'
 import { type MeshTlsKeys, meshClientTlsOptions, meshServerTlsOptions } from '../../src/pki/tls-options.ts'
@@ -77,6 +87,30 @@ function clientError(outcome: Outcome): Error {
   return outcome.client.error
 }
 
+const EC: webcrypto.EcKeyImportParams = { name: 'ECDSA', namedCurve: 'P-256' }
+
+/** A certificate from the mesh CA for `nodeId` that is good for one purpose only. */
+async function singlePurposeKeys(
+  pki: TestPki,
+  nodeId: string,
+  usage: ExtendedKeyUsage,
+): Promise<MeshTlsKeys> {
+  const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify'])
+  const cert = await X509CertificateGenerator.create({
+    subject: [{ CN: [nodeId] }],
+    issuer: new X509Certificate(pki.ca.certPem).subjectName,
+    publicKey: keys.publicKey,
+    signingKey: createPrivateKey(pki.ca.keyPem).toCryptoKey(EC, false, ['sign']),
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: [
+      new ExtendedKeyUsageExtension([usage]),
+      new SubjectAlternativeNameExtension([{ type: 'dns', value: nodeId }]),
+    ],
+  })
+  const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey)
+  return { key: PemConverter.encode(pkcs8, 'PRIVATE KEY'), cert: cert.toString('pem'), ca: pki.ca.certPem }
+}
+
 describe('mesh mTLS on loopback', () => {
   let pki: TestPki
   let foreign: TestPki
@@ -131,5 +165,17 @@ describe('mesh mTLS on loopback', () => {
     const outcome = await connect(pki.keysOf('node-b'), client)
     assert.match(clientError(outcome).message, /protocol version|unsupported protocol/i)
     assert.deepEqual(outcome.serverPeers, [])
+  })
+
+  it('rejects a client certificate not meant for TLS clients', async () => {
+    const serverOnly = await singlePurposeKeys(pki, 'node-a', ExtendedKeyUsage.serverAuth)
+    const outcome = await connect(pki.keysOf('node-b'), meshClientTlsOptions(serverOnly, 'node-b'))
+    assertRefusedByServer(outcome)
+  })
+
+  it('rejects a server certificate not meant for TLS servers', async () => {
+    const clientOnly = await singlePurposeKeys(pki, 'node-b', ExtendedKeyUsage.clientAuth)
+    const outcome = await connect(clientOnly, meshClientTlsOptions(pki.keysOf('node-a'), 'node-b'))
+    assert.equal((clientError(outcome) as NodeJS.ErrnoException).code, 'INVALID_PURPOSE')
   })
 })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { formatHostPort, readAllowTarget, readCidr, readHostPort } from '../../src/config/address.ts'
+import { readAllowTarget, readCidr, readHostPort } from '../../src/config/address.ts'
+import { formatHostPort } from '../../src/util/host-port.ts'
 
 describe('readHostPort', () => {
   const good: [string, string, number][] = [
@@ -41,8 +42,8 @@ describe('readHostPort', () => {
   })
 
   it('formats IPv6 hosts in brackets', () => {
-    assert.equal(formatHostPort({ host: '::1', port: 80 }), '[::1]:80')
-    assert.equal(formatHostPort({ host: 'a.b', port: 1 }), 'a.b:1')
+    assert.equal(formatHostPort('::1', 80), '[::1]:80')
+    assert.equal(formatHostPort('a.b', 1), 'a.b:1')
   })
 })
 

@@ -138,6 +138,16 @@ describe('issueNodeCert', () => {
     assert.ok(c.validFromDate.getTime() <= now)
   })
 
+  it('ends no later than its CA, and is not issued by an expired CA', async () => {
+    const c = await issueNodeCert({ ca, nodeId: 'n', validDays: 365 })
+    assert.equal(new X509Certificate(c.certPem).validTo, caCert.validTo)
+    const later = fixedClock(new Date(caCert.validToDate.getTime() + 1000).toISOString())
+    await assert.rejects(
+      issueNodeCert({ ca, nodeId: 'n', validDays: 1, clock: later }),
+      /^PkiInvalidError: invalid CA certificate: expired on \d{4}-.* \(hint: create a new CA/,
+    )
+  })
+
   it('does not repeat the node id when it is also given as a host', async () => {
     const c = await issueNodeCert({ ca, nodeId: 'n2', validDays: 1, hosts: ['n2'] })
     assert.equal(new X509Certificate(c.certPem).subjectAltName, 'DNS:n2')

@@ -1,6 +1,6 @@
 import '../../src/pki/reflect-metadata.ts'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -60,6 +60,14 @@ describe('loadMeshTls', () => {
     assert.equal(material.identity, 'node-a')
     assert.ok(material.notAfter.getTime() > Date.now())
     assert.deepEqual(material.warnings, [])
+  })
+
+  it('reads what createTestPki wrote, keys private to their owner', async () => {
+    assert.equal((await stat(good.keyFile)).mode & 0o777, 0o600)
+    assert.equal((await stat(files.caKeyFile)).mode & 0o777, 0o600)
+    assert.equal(await readFile(files.caFile, 'utf8'), pki.ca.certPem)
+    assert.deepEqual(Object.keys(files.nodes), ['node-a', 'node-b'])
+    assert.throws(() => pki.keysOf('node-z'), { code: 'DYN_ERR_PKI_INVALID_ARGUMENT' })
   })
 
   it('names the config key and the file that is missing', async () => {

@@ -7,8 +7,9 @@ import {
   UpstreamTargetKindError,
   UpstreamUnavailableError,
 } from '../../src/errors/upstream.ts'
-import { classifyConnectError, formatAddress } from '../../src/upstream/connect.ts'
+import { classifyConnectError } from '../../src/upstream/connect.ts'
 import { type Candidate, markEligible, markUntried } from '../../src/upstream/eligible.ts'
+import { formatHostPort } from '../../src/util/host-port.ts'
 
 const candidates: Candidate[] = [
   { weight: 1, health: 'healthy', ejectedUntil: 0 },
@@ -58,9 +59,9 @@ describe('connect failure classification', () => {
   })
 
   test('IPv6 addresses are bracketed', () => {
-    assert.equal(formatAddress('::1', 80), '[::1]:80')
-    assert.equal(formatAddress('127.0.0.1', 80), '127.0.0.1:80')
-    assert.equal(formatAddress('db.internal', 5432), 'db.internal:5432')
+    assert.equal(formatHostPort('::1', 80), '[::1]:80')
+    assert.equal(formatHostPort('127.0.0.1', 80), '127.0.0.1:80')
+    assert.equal(formatHostPort('db.internal', 5432), 'db.internal:5432')
   })
 })
 
