@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander'
 import { PACKAGE_VERSION } from '../node/version.ts'
+import { registerCertCommands } from './cert.ts'
 import { runCheck, runSchema } from './check.ts'
 import { runDemo } from './demo.ts'
 import { EXIT, exitWith } from './exit.ts'
@@ -50,5 +51,7 @@ program
   .action(async () => {
     await runDemo()
   })
+
+registerCertCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => exitWith(err, EXIT.failure))

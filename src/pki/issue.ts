@@ -180,7 +180,7 @@ export async function issueNodeCert(options: IssueNodeCertOptions): Promise<PemP
       signingAlgorithm: SIGNING,
       notBefore,
       // Verifiers reject a certificate once its CA expires: claiming more would mislead.
-      notAfter: notAfter < caCert.notAfter ? notAfter : caCert.notAfter,
+      notAfter: new Date(Math.min(notAfter.getTime(), caCert.notAfter.getTime())),
       extensions: [
         new BasicConstraintsExtension(false, undefined, true),
         new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),

@@ -127,12 +127,9 @@ describe('issueNodeCert', () => {
 
   it('is valid for the days asked', async () => {
     const now = Date.parse('2031-06-01T12:00:00Z')
-    const dated = await issueNodeCert({
-      ca,
-      nodeId: 'n',
-      validDays: 3,
-      clock: fixedClock('2031-06-01T12:00:00Z'),
-    })
+    const clock = fixedClock('2031-06-01T12:00:00Z')
+    const datedCa = await createCa({ name: 'ca', validDays: 10, clock })
+    const dated = await issueNodeCert({ ca: datedCa, nodeId: 'n', validDays: 3, clock })
     const c = new X509Certificate(dated.certPem)
     assert.equal(c.validToDate.getTime(), now + 3 * DAY_MS)
     assert.ok(c.validFromDate.getTime() <= now)
