@@ -8,7 +8,6 @@ import type { Command } from 'commander'
 import { stringify } from 'yaml'
 import { PkiArgumentError } from '../errors/pki.ts'
 import { CERT_MODE, caFilesIn, KEY_MODE, nodeFilesIn, readCaDir, writeNewFiles } from '../pki/files.ts'
-import { createCa, issueNodeCert } from '../pki/issue.ts'
 import { assertCaName, assertNodeId, assertValidDays } from '../pki/names.ts'
 
 /** Where the commands report: the `mesh.tls` snippet goes to `out`, progress to `err`. */
@@ -59,6 +58,8 @@ export async function runCertCa(options: CertCaOptions, output: CertOutput = pro
   assertCaName(options.name, '--name')
   const dir = resolve(options.out)
   const files = caFilesIn(dir)
+  // Loaded on use: the X.509 library is large, and a running node never needs it.
+  const { createCa } = await import('../pki/issue.ts')
   const ca = await createCa({ name: options.name, validDays: options.days })
   await writeNewFiles(
     [
@@ -86,6 +87,7 @@ export async function runCertNode(
   const caDir = resolve(options.ca)
   const ca = await readCaDir(caDir, '--ca')
   const files = nodeFilesIn(resolve(options.out), options.id)
+  const { issueNodeCert } = await import('../pki/issue.ts')
   const pair = await issueNodeCert({ ca, nodeId: options.id, validDays: options.days, hosts: options.hosts })
   await writeNewFiles(
     [

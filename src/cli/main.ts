@@ -3,6 +3,7 @@
  * The `dynproxy` command: argv, environment and signals only; everything else is in the
  * components it starts.
  */
+import './v8-tuning.ts'
 import { Command } from 'commander'
 import { PACKAGE_VERSION } from '../node/version.ts'
 import { registerCertCommands } from './cert.ts'

@@ -3,7 +3,7 @@
  * certificate whose identity is the node id. ECDSA P-256 with SHA-256 throughout: small keys,
  * fast handshakes, accepted by every TLS stack Node links against.
  */
-import './reflect-metadata.ts'
+import 'reflect-metadata'
 import {
   createPrivateKey,
   type KeyObject,

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { parse } from 'yaml'
 import { type CertOutput, registerCertCommands } from '../../src/cli/cert.ts'
@@ -42,6 +44,23 @@ async function fails(args: string[], code: string, message: RegExp): Promise<voi
     assert.equal(err.code, code)
     assert.match(err.message, message)
     return true
+  })
+}
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const PROCESS_TIMEOUT_MS = 20_000
+
+interface Exit extends Run {
+  readonly code: number
+}
+
+/** Runs the real `dynproxy` entry point in a child process. */
+function spawnDynproxy(...args: string[]): Promise<Exit> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { timeout: PROCESS_TIMEOUT_MS }, (err, out, errText) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
+      resolve({ code, out, err: errText })
+    })
   })
 }
 
@@ -212,5 +231,45 @@ describe('dynproxy cert', () => {
       code: 'commander.missingMandatoryOptionValue',
     })
     await assert.rejects(dynproxy('cert', 'ca'), { code: 'commander.missingMandatoryOptionValue' })
+  })
+
+  it('runs as the dynproxy command: exit 0 and the YAML on stdout, or a coded error and a non-zero exit', async () => {
+    const spawned = join(dir, 'spawned')
+    const ca = await spawnDynproxy('cert', 'ca', '--out', join(spawned, 'ca'))
+    assert.equal(ca.code, 0, ca.err)
+    const node = await spawnDynproxy(
+      'cert',
+      'node',
+      '--ca',
+      join(spawned, 'ca'),
+      '--id',
+      'edge-1',
+      '--out',
+      spawned,
+    )
+    assert.equal(node.code, 0, node.err)
+    assert.deepEqual(parse(node.out), {
+      mesh: {
+        tls: {
+          cert: join(spawned, 'edge-1.pem'),
+          key: join(spawned, 'edge-1-key.pem'),
+          ca: join(spawned, 'ca', 'ca.pem'),
+        },
+      },
+    })
+    assert.equal(await modeOf(join(spawned, 'edge-1-key.pem')), 0o600)
+    const again = await spawnDynproxy(
+      'cert',
+      'node',
+      '--ca',
+      join(spawned, 'ca'),
+      '--id',
+      'edge-1',
+      '--out',
+      spawned,
+    )
+    assert.notEqual(again.code, 0)
+    assert.equal(again.out, '')
+    assert.match(again.err, /^dynproxy: DYN_ERR_PKI_FILE_EXISTS: refusing to overwrite .*edge-1\.pem/)
   })
 })

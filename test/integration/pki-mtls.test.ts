@@ -1,4 +1,4 @@
-import '../../src/pki/reflect-metadata.ts'
+import 'reflect-metadata'
 import assert from 'node:assert/strict'
 import { createPrivateKey, type webcrypto } from 'node:crypto'
 import { once } from 'node:events'

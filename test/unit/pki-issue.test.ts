@@ -1,4 +1,4 @@
-import '../../src/pki/reflect-metadata.ts'
+import 'reflect-metadata'
 import assert from 'node:assert/strict'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { before, describe, it } from 'node:test'

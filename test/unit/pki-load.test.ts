@@ -1,4 +1,4 @@
-import '../../src/pki/reflect-metadata.ts'
+import 'reflect-metadata'
 import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -1,0 +1,172 @@
+/**
+ * scheduler.yaml → a frozen SchedulerConfig, or one ConfigInvalidError listing every problem with
+ * file, line and key path, worded as the node's config errors are (same readers and messages).
+ */
+import { readFile } from 'node:fs/promises'
+import { isLoopbackHost } from '../../admin/auth.ts'
+import { readHostPort } from '../../config/address.ts'
+import { readDuration } from '../../config/duration.ts'
+import { fromZodIssues, locateAll, type PathIssue, zodMessage } from '../../config/issues.ts'
+import { formatPath } from '../../config/path.ts'
+import { parseSource } from '../../config/source.ts'
+import type { HostPort } from '../../config/types.ts'
+import { ConfigInvalidError, ConfigReadError } from '../../errors/config.ts'
+import {
+  readRatio,
+  type SchedulerDocument,
+  type ServiceDocument,
+  schedulerConfigSchema,
+  serviceSchema,
+} from './schema.ts'
+import type { SchedulerConfig, SchedulerSettings, ServiceSpec } from './types.ts'
+
+export async function loadSchedulerConfig(file: string): Promise<SchedulerConfig> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (cause) {
+    throw new ConfigReadError(file, cause)
+  }
+  return schedulerConfigFromText(text, file)
+}
+
+export function schedulerConfigFromText(text: string, file = 'scheduler.yaml'): SchedulerConfig {
+  return normalizeScheduler(validateSchedulerDocument(text, file))
+}
+
+export function validateSchedulerDocument(text: string, file = 'scheduler.yaml'): SchedulerDocument {
+  const parsed = parseSource({ file, text })
+  const data = parsed.data === null ? {} : parsed.data
+  const result = schedulerConfigSchema.safeParse(data, { reportInput: true, error: zodMessage })
+  const issues = result.success
+    ? semanticIssues(result.data)
+    : fromZodIssues(result.error.issues, schedulerConfigSchema)
+  if (issues.length > 0 || !result.success)
+    throw new ConfigInvalidError(locateAll(issues, parsed.locations, [file]))
+  return result.data
+}
+
+/** A service from outside the file (REST, ctl): the same schema; problems as `key.path: message`. */
+export function validateService(data: unknown): { value: ServiceDocument } | { problems: string[] } {
+  const result = serviceSchema.safeParse(data, { reportInput: true, error: zodMessage })
+  if (!result.success) {
+    const issues = fromZodIssues(result.error.issues, serviceSchema)
+    return { problems: issues.map(formatIssue) }
+  }
+  const problems = serviceIssues(result.data, []).map(formatIssue)
+  return problems.length > 0 ? { problems } : { value: result.data }
+}
+
+function formatIssue(issue: PathIssue): string {
+  const path = formatPath(issue.path)
+  return path === '' ? issue.message : `${path}: ${issue.message}`
+}
+
+function semanticIssues(doc: SchedulerDocument): PathIssue[] {
+  const out: PathIssue[] = []
+  const api = mustHostPort(doc.scheduler.api)
+  if (!isLoopbackHost(api.host) && doc.scheduler.api_token === undefined) {
+    out.push({
+      path: ['scheduler', 'api'],
+      message: `the api is bound beyond loopback (${doc.scheduler.api}) without scheduler.api_token (hint: set api_token, or bind 127.0.0.1)`,
+    })
+  }
+  const seen = new Map<string, number>()
+  doc.services.forEach((service, i) => {
+    const first = seen.get(service.name)
+    if (first === undefined) seen.set(service.name, i)
+    else
+      out.push({
+        path: ['services', i, 'name'],
+        message: `duplicate service name "${service.name}" (also services[${first}])`,
+      })
+    out.push(...serviceIssues(service, ['services', i]))
+  })
+  return out
+}
+
+function serviceIssues(service: ServiceDocument, base: PropertyKey[]): PathIssue[] {
+  const out: PathIssue[] = []
+  const { avoid_regions: avoid, require_regions: require } = service.constraints
+  for (const [i, region] of require.entries()) {
+    if (avoid.includes(region)) {
+      out.push({
+        path: [...base, 'constraints', 'require_regions', i],
+        message: `region "${region}" is both required and avoided`,
+      })
+    }
+  }
+  const entries = new Set<string>()
+  service.ingress.forEach((point, i) => {
+    const key = `${point.node}/${'listener' in point ? point.listener : point.port}`
+    if (entries.has(key)) out.push({ path: [...base, 'ingress', i], message: `duplicate ingress ${key}` })
+    entries.add(key)
+  })
+  return out
+}
+
+function mustHostPort(text: string): HostPort {
+  const hp = readHostPort(text, { allowPortZero: true })
+  if ('error' in hp) throw new Error(hp.error)
+  return hp.value
+}
+
+function mustDuration(text: string): number {
+  const d = readDuration(text)
+  if ('error' in d) throw new Error(d.error)
+  return d.value
+}
+
+function ratioOf(value: string | number): number {
+  if (typeof value === 'number') return value
+  const r = readRatio(value)
+  if ('error' in r) throw new Error(r.error)
+  return r.value
+}
+
+function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
+  const s = doc.scheduler
+  const settings: SchedulerSettings = {
+    id: s.id,
+    listen: mustHostPort(s.listen),
+    api: mustHostPort(s.api),
+    ...(s.api_token !== undefined && { apiToken: s.api_token }),
+    store: { type: s.store.type, path: s.store.path },
+    instructionTtlMs: mustDuration(s.instruction_ttl),
+    heartbeatIntervalMs: mustDuration(s.heartbeat_interval),
+    reportIntervalMs: mustDuration(s.report_interval),
+    pushDebounceMs: mustDuration(s.push_debounce),
+    hysteresis: {
+      relative: ratioOf(s.hysteresis.relative),
+      absolute: mustDuration(s.hysteresis.absolute),
+      minDwellMs: mustDuration(s.hysteresis.min_dwell),
+    },
+    linkCosts: s.link_costs.map((c) => ({
+      fromRegion: c.from_region,
+      toRegion: c.to_region,
+      perGb: c.per_gb,
+    })),
+    logLevel: s.log_level,
+    ...(s.log_file !== undefined && { logFile: s.log_file }),
+  }
+  return Object.freeze({ scheduler: Object.freeze(settings), services: doc.services })
+}
+
+export function normalizeService(doc: ServiceDocument): ServiceSpec {
+  return {
+    name: doc.name,
+    ingress: doc.ingress.map((p) =>
+      'listener' in p ? { node: p.node, listener: p.listener } : { node: p.node, port: p.port },
+    ),
+    egress: [...new Set(doc.egress)],
+    targets: doc.targets.map((t) => (typeof t === 'string' ? { address: t, weight: 1 } : { ...t })),
+    objective: doc.objective,
+    constraints: {
+      avoidRegions: doc.constraints.avoid_regions,
+      requireRegions: doc.constraints.require_regions,
+      ...(doc.constraints.max_hops !== undefined && { maxHops: doc.constraints.max_hops }),
+    },
+    alternatives: doc.alternatives,
+    ...(doc.multipath && { multipath: { mode: doc.multipath.mode, paths: doc.multipath.paths } }),
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * scheduler.yaml as written: snake_case keys, durations and addresses as strings, unknown keys
+ * refused, defaults filled here once. The service schema is shared with the REST API, so a
+ * service PUT over HTTP is checked exactly as one in the file.
+ */
+import { z } from 'zod'
+import { readHostPort } from '../../config/address.ts'
+import { readDuration } from '../../config/duration.ts'
+import { show } from '../../config/issues.ts'
+import type { Read } from '../../config/read.ts'
+
+function expected(what: string) {
+  return (issue: { code?: string; input?: unknown }) => {
+    if (issue.code !== 'invalid_type' && issue.code !== 'invalid_union') return undefined
+    return issue.input === undefined ? 'missing required key' : `expected ${what}, got ${show(issue.input)}`
+  }
+}
+
+/** A string checked by one of config/'s readers, failing with the reader's own reason. */
+function textOf(what: string, read: (text: string) => Read<unknown>) {
+  const reason = (text: unknown): string => {
+    const result = typeof text === 'string' ? read(text) : undefined
+    return result && 'error' in result ? result.error : `invalid ${what}`
+  }
+  return z
+    .string({ error: expected(what) })
+    .refine((text) => !('error' in read(text)), { error: (issue) => reason(issue.input) })
+}
+
+const duration = (options: { allowZero?: boolean } = {}) =>
+  textOf('a duration string such as "5s"', (text) => {
+    const result = readDuration(text)
+    if ('value' in result && result.value === 0 && options.allowZero !== true) {
+      return { error: `duration must be above zero, got ${JSON.stringify(text)}` }
+    }
+    return result
+  })
+
+const hostPort = (options: { allowPortZero?: boolean } = {}) =>
+  textOf('host:port', (text) => readHostPort(text, options))
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+const name = z
+  .string({ error: expected('a name') })
+  .regex(NAME, { error: (issue) => `names use letters, digits, ".", "_" and "-", got ${show(issue.input)}` })
+
+const int = (min: number, max: number) => z.int().min(min).max(max)
+
+/** "10%" or a ratio such as 0.1. */
+export function readRatio(text: string): Read<number> {
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(text)
+  if (!m) return { error: `expected a percentage such as "10%", got ${JSON.stringify(text)}` }
+  const ratio = Number(m[1]) / 100
+  if (ratio > 1) return { error: `a percentage must be 0%..100%, got ${JSON.stringify(text)}` }
+  return { value: ratio }
+}
+
+const ratio = z.union([textOf('a percentage such as "10%"', readRatio), z.number().min(0).max(1)], {
+  error: expected('a percentage such as "10%" or a ratio 0..1'),
+})
+
+const ingress = z.union(
+  [z.strictObject({ node: name, listener: name }), z.strictObject({ node: name, port: int(1, 65_535) })],
+  { error: expected('{node, listener} or {node, port}') },
+)
+
+const endpoint = z.strictObject({ address: hostPort(), weight: int(0, 1000).default(1) })
+
+export const serviceSchema = z.strictObject({
+  name,
+  ingress: z.array(ingress).min(1).describe('Where flows enter: a listener (by name or port) of a node.'),
+  egress: z.array(name).min(1).describe('Nodes that may connect to the targets.'),
+  targets: z
+    .array(z.union([hostPort(), endpoint], { error: expected('host:port or {address, weight}') }))
+    .min(1),
+  objective: z.enum(['latency', 'throughput', 'cost']).default('latency'),
+  constraints: z
+    .strictObject({
+      avoid_regions: z.array(z.string().min(1)).default([]),
+      require_regions: z.array(z.string().min(1)).default([]),
+      max_hops: int(1, 32).optional(),
+    })
+    .prefault({}),
+  alternatives: int(1, 8).default(2).describe('Paths pushed per route: the best, then fallbacks.'),
+  multipath: z
+    .strictObject({
+      mode: z.enum(['stripe', 'redundant', 'failover']),
+      paths: int(2, 8).default(2),
+    })
+    .optional()
+    .describe('Carry one flow over several disjoint paths at once.'),
+})
+
+const linkCost = z.strictObject({
+  from_region: z.string().min(1),
+  to_region: z.string().min(1),
+  per_gb: z.number().min(0),
+})
+
+const scheduler = z
+  .strictObject({
+    id: name.default('scheduler'),
+    listen: hostPort({ allowPortZero: true }).default('127.0.0.1:9999').describe('gRPC (h2c) for nodes.'),
+    api: hostPort({ allowPortZero: true }).default('127.0.0.1:9998').describe('REST for operators.'),
+    api_token: z.string().min(16).optional().describe('Needed by mutations; required beyond loopback.'),
+    store: z
+      .strictObject({
+        type: z.literal('embedded'),
+        path: z.string().min(1).default('./scheduler-state.json'),
+      })
+      .prefault({ type: 'embedded' }),
+    instruction_ttl: duration().default('5m'),
+    heartbeat_interval: duration().default('5s'),
+    report_interval: duration().default('2s'),
+    push_debounce: duration({ allowZero: true }).default('200ms'),
+    hysteresis: z
+      .strictObject({
+        relative: ratio.default('10%'),
+        absolute: duration({ allowZero: true }).default('5ms'),
+        min_dwell: duration({ allowZero: true }).default('10s'),
+      })
+      .prefault({}),
+    link_costs: z.array(linkCost).default([]),
+    log_level: z.enum(['debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    log_file: z.string().min(1).optional(),
+  })
+  .prefault({})
+
+export const schedulerConfigSchema = z.strictObject({
+  scheduler,
+  services: z.array(serviceSchema).default([]),
+})
+
+export type SchedulerDocument = z.output<typeof schedulerConfigSchema>
+/** A service in the file's own keys, defaults filled: what the store keeps and the API returns. */
+export type ServiceDocument = z.output<typeof serviceSchema>

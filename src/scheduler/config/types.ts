@@ -1,0 +1,67 @@
+/** The scheduler's config as its code uses it: camelCase, milliseconds, parsed addresses. */
+import type { HostPort, LogLevel } from '../../config/types.ts'
+import type { Objective } from '../paths/types.ts'
+import type { ServiceDocument } from './schema.ts'
+
+export interface HysteresisSettings {
+  /** A candidate must be better by this ratio of the current path's cost (0.1 = 10 %)... */
+  readonly relative: number
+  /** ...and by at least this much in the objective's unit (ms for latency). */
+  readonly absolute: number
+  /** The current path is kept at least this long before a switch. */
+  readonly minDwellMs: number
+}
+
+export interface LinkCost {
+  readonly fromRegion: string
+  readonly toRegion: string
+  readonly perGb: number
+}
+
+export interface SchedulerSettings {
+  readonly id: string
+  readonly listen: HostPort
+  readonly api: HostPort
+  readonly apiToken?: string
+  readonly store: { readonly type: 'embedded'; readonly path: string }
+  readonly instructionTtlMs: number
+  readonly heartbeatIntervalMs: number
+  readonly reportIntervalMs: number
+  readonly pushDebounceMs: number
+  readonly hysteresis: HysteresisSettings
+  readonly linkCosts: readonly LinkCost[]
+  readonly logLevel: LogLevel
+  readonly logFile?: string
+}
+
+export type IngressPoint =
+  | { readonly node: string; readonly listener: string }
+  | { readonly node: string; readonly port: number }
+
+export interface ServiceTarget {
+  readonly address: string
+  readonly weight: number
+}
+
+export type MultipathMode = 'stripe' | 'redundant' | 'failover'
+
+export interface ServiceSpec {
+  readonly name: string
+  readonly ingress: readonly IngressPoint[]
+  readonly egress: readonly string[]
+  readonly targets: readonly ServiceTarget[]
+  readonly objective: Objective
+  readonly constraints: {
+    readonly avoidRegions: readonly string[]
+    readonly requireRegions: readonly string[]
+    readonly maxHops?: number
+  }
+  readonly alternatives: number
+  readonly multipath?: { readonly mode: MultipathMode; readonly paths: number }
+}
+
+export interface SchedulerConfig {
+  readonly scheduler: SchedulerSettings
+  /** In the file's own shape: the store keeps services as written, so GET and PUT round-trip. */
+  readonly services: readonly ServiceDocument[]
+}

@@ -1,0 +1,389 @@
+/**
+ * The scheduler's state machine, free of gRPC and HTTP: nodes attach with a hello and a sink to
+ * send them sets, reports and acks come in, and every change that can move a path triggers a
+ * recompute that pushes each connected node its set when its content changed.
+ *
+ * Recompute triggers: a node attaching or detaching and a service change run it at once; report
+ * arrivals go through a throttle (at most one per push_debounce); a periodic tick times out silent
+ * nodes and renews sets that have lived half their TTL.
+ */
+import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import type { DynproxyError } from '../errors/base.ts'
+import {
+  SchedulerNodeSupersededError,
+  SchedulerNodeTimeoutError,
+  SchedulerStoppingError,
+} from '../errors/scheduler.ts'
+import {
+  compareVersions,
+  formatVersion,
+  type InstructionRoute,
+  type InstructionSet,
+  type InstructionVersion,
+} from '../instructions/types.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Clock } from '../util/clock.ts'
+import { normalizeService } from './config/load.ts'
+import type { ServiceDocument } from './config/schema.ts'
+import type { SchedulerSettings, ServiceSpec } from './config/types.ts'
+import { buildGraph } from './graph.ts'
+import type { PathEngine } from './plan/engine.ts'
+import {
+  buildInstructionSet,
+  contentKeyOf,
+  type LastPushed,
+  needsPush,
+  type PathSigner,
+} from './plan/instructions.ts'
+import { type Plan, type PlanContext, plan, planIngress, selectionKey } from './plan/planner.ts'
+import { type NodeHello, type NodeLoad, NodeRegistry, silentNodes } from './registry.ts'
+import type { NodeAckRecord, SchedulerStore } from './store/types.ts'
+import { type LinkSample, LinkTable } from './telemetry.ts'
+import { Throttle, type Timers } from './throttle.ts'
+
+/** Where a node's sets go: the gRPC stream, in production. */
+export interface NodeSink {
+  send(set: InstructionSet): void
+  /** Ends the stream with this error. */
+  close(err: DynproxyError): void
+}
+
+export interface NodeSession {
+  readonly nodeId: string
+  readonly session: number
+}
+
+export interface Welcome {
+  readonly schedulerId: string
+  readonly epoch: number
+  readonly heartbeatIntervalMs: number
+  readonly reportIntervalMs: number
+}
+
+export interface RecomputeStats {
+  readonly count: number
+  readonly pushes: number
+  readonly lastAt?: number
+  readonly lastDurationMs?: number
+  readonly lastReason?: string
+}
+
+export interface CoreOptions {
+  readonly settings: SchedulerSettings
+  readonly store: SchedulerStore
+  readonly engine: PathEngine
+  readonly signer: PathSigner
+  readonly epoch: number
+  readonly acks: ReadonlyMap<string, NodeAckRecord>
+  readonly services: readonly ServiceDocument[]
+  readonly logger: Logger
+  readonly clock: Clock
+  readonly timers: Timers
+}
+
+/** Silent this many heartbeat intervals: the node is hung or cut off. */
+export const MISSED_HEARTBEATS = 3
+/** Link data older than this many report intervals counts as down. */
+export const STALE_REPORTS = 3
+
+export class SchedulerCore {
+  readonly registry = new NodeRegistry()
+  readonly links = new LinkTable()
+  readonly epoch: number
+  readonly startedAt: number
+  readonly #o: CoreOptions
+  readonly #services = new Map<string, { doc: ServiceDocument; spec: ServiceSpec }>()
+  readonly #sinks = new Map<string, { session: number; sink: NodeSink }>()
+  readonly #lastPushed = new Map<string, LastPushed>()
+  readonly #throttle: Throttle
+  readonly #unwatch: () => void
+  #counter = 0
+  #plan: Plan = { routes: new Map(), selections: [], choices: new Map() }
+  #stats: RecomputeStats = { count: 0, pushes: 0 }
+  #tick: unknown
+  #stopped = false
+
+  constructor(o: CoreOptions) {
+    this.#o = o
+    this.epoch = o.epoch
+    this.startedAt = o.clock.now()
+    for (const [id, ack] of o.acks) this.#lastPushed.set(id, ack)
+    for (const doc of o.services) this.#services.set(doc.name, { doc, spec: normalizeService(doc) })
+    this.#throttle = new Throttle(
+      o.settings.pushDebounceMs,
+      () => this.recompute('report'),
+      o.timers,
+      () => o.clock.now(),
+    )
+    this.#unwatch = o.store.watchServices((change) => {
+      if (change.kind === 'put') {
+        this.#services.set(change.service.name, {
+          doc: change.service,
+          spec: normalizeService(change.service),
+        })
+      } else this.#services.delete(change.name)
+      this.#recomputeNow(
+        `service ${change.kind === 'put' ? change.service.name : change.name} ${change.kind}`,
+      )
+    })
+  }
+
+  get counter(): number {
+    return this.#counter
+  }
+
+  get stats(): RecomputeStats {
+    return this.#stats
+  }
+
+  get currentPlan(): Plan {
+    return this.#plan
+  }
+
+  start(): void {
+    const { heartbeatIntervalMs, instructionTtlMs } = this.#o.settings
+    const every = Math.max(50, Math.min(heartbeatIntervalMs / 2, instructionTtlMs / 4))
+    const loop = () => {
+      this.tick()
+      if (!this.#stopped) this.#tick = this.#o.timers.setTimeout(loop, every)
+    }
+    this.#tick = this.#o.timers.setTimeout(loop, every)
+  }
+
+  welcome(): Welcome {
+    const s = this.#o.settings
+    return {
+      schedulerId: s.id,
+      epoch: this.epoch,
+      heartbeatIntervalMs: s.heartbeatIntervalMs,
+      reportIntervalMs: s.reportIntervalMs,
+    }
+  }
+
+  /** Registers a node whose stream just said hello; sends its set unless it already has it. */
+  attach(hello: NodeHello, sink: NodeSink): NodeSession {
+    if (this.#stopped) {
+      sink.close(new SchedulerStoppingError())
+      return { nodeId: hello.id, session: 0 }
+    }
+    const previous = this.#sinks.get(hello.id)
+    const session = this.registry.hello(hello, this.#now())
+    this.#sinks.set(hello.id, { session, sink })
+    previous?.sink.close(new SchedulerNodeSupersededError(hello.id))
+    const last = this.#lastPushed.get(hello.id)
+    const resumes =
+      last !== undefined &&
+      hello.appliedVersion !== undefined &&
+      compareVersions(last.version, hello.appliedVersion) === 0
+    if (resumes) this.registry.resumed(hello.id, session, last.version)
+    else this.#lastPushed.delete(hello.id)
+    this.#o.logger.info(
+      {
+        node: hello.id,
+        region: hello.region,
+        applied: hello.appliedVersion && formatVersion(hello.appliedVersion),
+        resumes,
+      },
+      'node connected',
+    )
+    this.#recomputeNow(`node ${hello.id} connected`)
+    return { nodeId: hello.id, session }
+  }
+
+  detach(s: NodeSession, reason: string): void {
+    const current = this.#sinks.get(s.nodeId)
+    if (current?.session === s.session) this.#sinks.delete(s.nodeId)
+    if (!this.registry.disconnect(s.nodeId, s.session, this.#now(), reason)) return
+    this.links.nodeGone(s.nodeId)
+    this.#o.logger.info({ node: s.nodeId, reason }, 'node disconnected')
+    if (!this.#stopped) this.#recomputeNow(`node ${s.nodeId} disconnected`)
+  }
+
+  heartbeat(s: NodeSession, load: NodeLoad | undefined): void {
+    this.registry.heartbeat(s.nodeId, s.session, this.#now(), load)
+  }
+
+  report(s: NodeSession, links: readonly LinkSample[], load: NodeLoad | undefined): void {
+    if (!this.#isCurrent(s)) return
+    const now = this.#now()
+    this.registry.seen(s.nodeId, s.session, now)
+    if (load) this.registry.load(s.nodeId, s.session, load)
+    this.links.record(s.nodeId, links, now)
+    this.#throttle.request()
+  }
+
+  ack(s: NodeSession, version: InstructionVersion): void {
+    if (!this.#isCurrent(s)) return
+    this.registry.seen(s.nodeId, s.session, this.#now())
+    this.registry.ack(s.nodeId, s.session, version)
+    const last = this.#lastPushed.get(s.nodeId)
+    if (last && compareVersions(last.version, version) === 0) {
+      this.#o.store.setNodeAck(s.nodeId, last).catch((err: unknown) => {
+        this.#o.logger.error({ err, node: s.nodeId }, 'failed to persist an ack')
+      })
+    }
+  }
+
+  nack(s: NodeSession, version: InstructionVersion, error: string): void {
+    if (!this.#isCurrent(s)) return
+    const now = this.#now()
+    this.registry.seen(s.nodeId, s.session, now)
+    this.registry.nack(s.nodeId, s.session, { version, error, at: now })
+    this.#o.logger.warn(
+      { node: s.nodeId, version: formatVersion(version), error },
+      'node refused an instruction set',
+    )
+  }
+
+  /** Times out silent nodes and renews sets at half their TTL. */
+  tick(): void {
+    const now = this.#now()
+    const limit = MISSED_HEARTBEATS * this.#o.settings.heartbeatIntervalMs
+    for (const node of silentNodes(this.registry.connected(), now, limit)) {
+      const err = new SchedulerNodeTimeoutError(node.id, now - node.lastSeenAt)
+      this.#o.logger.warn({ node: node.id, code: err.code }, err.message)
+      this.#sinks.get(node.id)?.sink.close(err)
+      this.detach({ nodeId: node.id, session: node.session }, 'heartbeat timeout')
+    }
+    const half = this.#o.settings.instructionTtlMs / 2
+    const due = this.registry
+      .connected()
+      .some((n) => now - (this.#lastPushed.get(n.id)?.issuedAt ?? Number.NEGATIVE_INFINITY) >= half)
+    if (due) this.#recomputeNow('renewal')
+  }
+
+  recompute(reason: string): void {
+    if (this.#stopped) return
+    const started = performance.now()
+    const now = this.#now()
+    this.#plan = plan(this.specs(), this.#planContext(now), this.#plan.choices)
+    let pushes = 0
+    for (const node of this.registry.connected()) {
+      if (this.#push(node.id, node.session, now)) pushes++
+    }
+    this.#stats = {
+      count: this.#stats.count + 1,
+      pushes: this.#stats.pushes + pushes,
+      lastAt: now,
+      lastDurationMs: performance.now() - started,
+      lastReason: reason,
+    }
+    this.#o.logger.debug({ reason, pushes }, 'recomputed paths')
+  }
+
+  /** The route a node should use for a flow on (listener, port), computed now from the services. */
+  resolve(
+    nodeId: string,
+    listener: string,
+    port: number,
+  ): { route?: InstructionRoute; version?: InstructionVersion } {
+    const node = this.registry.get(nodeId)
+    const own = node?.listeners.find(
+      (l) => (listener !== '' && l.name === listener) || (port !== 0 && l.port === port),
+    )
+    const names = new Set([listener, own?.name].filter((n): n is string => n !== undefined && n !== ''))
+    const ports = new Set([port, own?.port].filter((p): p is number => p !== undefined && p !== 0))
+    const version = this.#lastPushed.get(nodeId)?.version
+    const ctx = this.#planContext(this.#now())
+    for (const { spec } of this.#services.values()) {
+      for (const point of spec.ingress) {
+        if (point.node !== nodeId) continue
+        if ('listener' in point ? !names.has(point.listener) : !ports.has(point.port)) continue
+        const selection = planIngress(
+          spec,
+          point,
+          ctx,
+          this.#plan.choices.get(selectionKey(spec.name, point)),
+        )
+        if (!selection.route) continue
+        const set = buildInstructionSet(
+          [selection.route],
+          this.#buildOptions(nodeId, version ?? { epoch: this.epoch, counter: this.#counter }),
+        )
+        return { ...(set.routes[0] && { route: set.routes[0] }), ...(version && { version }) }
+      }
+    }
+    return version ? { version } : {}
+  }
+
+  specs(): ServiceSpec[] {
+    return [...this.#services.values()].map((s) => s.spec).sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  serviceDocuments(): ServiceDocument[] {
+    return [...this.#services.values()].map((s) => s.doc).sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  lastPushed(nodeId: string): LastPushed | undefined {
+    return this.#lastPushed.get(nodeId)
+  }
+
+  /** Ends every stream with `unavailable`-like errors and stops the timers; idempotent. */
+  stop(): void {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#unwatch()
+    this.#throttle.cancel()
+    if (this.#tick !== undefined) this.#o.timers.clearTimeout(this.#tick)
+    const sinks = [...this.#sinks.entries()]
+    this.#sinks.clear()
+    for (const [nodeId, { session, sink }] of sinks) {
+      sink.close(new SchedulerStoppingError())
+      this.registry.disconnect(nodeId, session, this.#now(), 'scheduler stopping')
+    }
+  }
+
+  #recomputeNow(reason: string): void {
+    this.#throttle.ranNow()
+    this.recompute(reason)
+  }
+
+  #push(nodeId: string, session: number, now: number): boolean {
+    const target = this.#sinks.get(nodeId)
+    if (target?.session !== session) return false
+    const routes = this.#plan.routes.get(nodeId) ?? []
+    const contentKey = contentKeyOf(routes, this.#o.signer.publicKey)
+    if (!needsPush(this.#lastPushed.get(nodeId), contentKey, now, this.#o.settings.instructionTtlMs))
+      return false
+    const version = { epoch: this.epoch, counter: ++this.#counter }
+    const set = buildInstructionSet(routes, this.#buildOptions(nodeId, version))
+    this.#lastPushed.set(nodeId, { version, contentKey, issuedAt: now })
+    this.registry.sent(nodeId, session, version)
+    target.sink.send(set)
+    return true
+  }
+
+  #buildOptions(node: string, version: InstructionVersion) {
+    const s = this.#o.settings
+    return {
+      node,
+      version,
+      nonce: randomUUID(),
+      ttlMs: s.instructionTtlMs,
+      reportIntervalMs: s.reportIntervalMs,
+      issuedAt: this.#now(),
+      signer: this.#o.signer,
+    }
+  }
+
+  #planContext(now: number): PlanContext {
+    const s = this.#o.settings
+    const nodes = this.registry.list().map((n) => ({ id: n.id, region: n.region, connected: n.connected }))
+    const links = this.links.list(now, STALE_REPORTS * s.reportIntervalMs)
+    return {
+      graph: buildGraph(nodes, links, s.linkCosts),
+      engine: this.#o.engine,
+      now,
+      hysteresis: s.hysteresis,
+    }
+  }
+
+  #isCurrent(s: NodeSession): boolean {
+    return this.#sinks.get(s.nodeId)?.session === s.session
+  }
+
+  #now(): number {
+    return this.#o.clock.now()
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Single-pair searches over a compiled graph, the building block of Yen's algorithm. Labels are
+ * compared lexicographically (primary weight, secondary weight, hops): the hop count makes every
+ * cycle strictly worse, so the best walk found is always a loopless path. Without a hop limit the
+ * search is Dijkstra with a binary heap and stops at the target; with a limit below the node count
+ * it is a Bellman-Ford over hop layers, which is exact where Dijkstra would not be.
+ */
+import type { CompiledGraph } from './compiled.ts'
+import { BinaryHeap } from './heap.ts'
+
+export interface SearchSpace {
+  readonly g: CompiledGraph
+  /** Nodes that may relay; the target needs no entry. */
+  readonly relay: Uint8Array
+  readonly bannedNodes: Uint8Array
+  readonly bannedEdges: Uint8Array
+}
+
+export interface AdditiveWeights {
+  readonly primary: Float64Array
+  /** Breaks ties of the primary weight. */
+  readonly secondary?: Float64Array
+  /** Edges with less capacity are skipped (the throughput objective's floor). */
+  readonly minCapacity: number
+}
+
+/** Node and edge indexes from the source to the target. */
+export interface Walk {
+  readonly nodes: readonly number[]
+  readonly edges: readonly number[]
+}
+
+const EPSILON = 1e-9
+
+/** Primary weights within this relative distance tie (sums of floats drift). */
+export function near(x: number, y: number): boolean {
+  return x === y || Math.abs(x - y) <= EPSILON * Math.max(1, Math.abs(x), Math.abs(y))
+}
+
+export function labelLess(a1: number, b1: number, h1: number, a2: number, b2: number, h2: number): boolean {
+  if (!near(a1, a2)) return a1 < a2
+  if (!near(b1, b2)) return b1 < b2
+  return h1 < h2
+}
+
+function admits(space: SearchSpace, source: number, target: number, e: number, v: number): boolean {
+  if (space.bannedEdges[e] === 1 || space.bannedNodes[v] === 1 || v === source) return false
+  return v === target || space.relay[v] === 1
+}
+
+interface Entry {
+  readonly v: number
+  readonly a: number
+  readonly b: number
+  readonly h: number
+}
+
+const entryLess = (x: Entry, y: Entry): boolean => labelLess(x.a, x.b, x.h, y.a, y.b, y.h)
+
+export function shortestWalk(
+  space: SearchSpace,
+  w: AdditiveWeights,
+  source: number,
+  target: number,
+  maxHops: number,
+): Walk | undefined {
+  const n = space.g.ids.length
+  if (maxHops < n - 1) return layeredShortest(space, w, source, target, maxHops)
+  const { offsets, heads, capacity } = space.g
+  const da = new Float64Array(n)
+  const db = new Float64Array(n)
+  const dh = new Int32Array(n)
+  const reached = new Uint8Array(n)
+  const done = new Uint8Array(n)
+  const via = new Int32Array(n).fill(-1)
+  const heap = new BinaryHeap<Entry>(entryLess)
+  reached[source] = 1
+  heap.push({ v: source, a: 0, b: 0, h: 0 })
+  for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
+    const u = top.v
+    if (done[u] === 1) continue
+    done[u] = 1
+    if (u === target) return unwind(space.g, via, source, target)
+    for (let e = offsets[u]!; e < offsets[u + 1]!; e++) {
+      const v = heads[e]!
+      if (done[v] === 1 || capacity[e]! < w.minCapacity || !admits(space, source, target, e, v)) continue
+      const a = top.a + w.primary[e]!
+      const b = top.b + (w.secondary ? w.secondary[e]! : 0)
+      const h = top.h + 1
+      if (reached[v] === 1 && !labelLess(a, b, h, da[v]!, db[v]!, dh[v]!)) continue
+      reached[v] = 1
+      da[v] = a
+      db[v] = b
+      dh[v] = h
+      via[v] = e
+      heap.push({ v, a, b, h })
+    }
+  }
+  return undefined
+}
+
+function unwind(g: CompiledGraph, via: Int32Array, source: number, target: number): Walk {
+  const nodes = [target]
+  const edges: number[] = []
+  for (let v = target; v !== source; ) {
+    const e = via[v]!
+    edges.push(e)
+    v = g.tails[e]!
+    nodes.push(v)
+  }
+  return { nodes: nodes.reverse(), edges: edges.reverse() }
+}
+
+/** Layer L holds the best walk of at most L hops; `via` −1 means "same as layer L − 1". */
+function layeredShortest(
+  space: SearchSpace,
+  w: AdditiveWeights,
+  source: number,
+  target: number,
+  maxHops: number,
+): Walk | undefined {
+  const { g } = space
+  const n = g.ids.length
+  let a = new Float64Array(n).fill(Number.POSITIVE_INFINITY)
+  let b = new Float64Array(n)
+  let h = new Int32Array(n)
+  const via = new Int32Array((maxHops + 1) * n).fill(-1)
+  a[source] = 0
+  let frontier = [source]
+  for (let layer = 1; layer <= maxHops && frontier.length > 0; layer++) {
+    const na = a.slice()
+    const nb = b.slice()
+    const nh = h.slice()
+    const next: number[] = []
+    for (const u of frontier) {
+      if (u === target) continue
+      for (let e = g.offsets[u]!; e < g.offsets[u + 1]!; e++) {
+        const v = g.heads[e]!
+        if (g.capacity[e]! < w.minCapacity || !admits(space, source, target, e, v)) continue
+        const ca = a[u]! + w.primary[e]!
+        const cb = b[u]! + (w.secondary ? w.secondary[e]! : 0)
+        const ch = h[u]! + 1
+        if (na[v] !== Number.POSITIVE_INFINITY && !labelLess(ca, cb, ch, na[v]!, nb[v]!, nh[v]!)) continue
+        if (via[layer * n + v] === -1) next.push(v)
+        na[v] = ca
+        nb[v] = cb
+        nh[v] = ch
+        via[layer * n + v] = e
+      }
+    }
+    a = na
+    b = nb
+    h = nh
+    frontier = next
+  }
+  if (a[target] === Number.POSITIVE_INFINITY) return undefined
+  return unwindLayers(g, via, n, maxHops, source, target)
+}
+
+function unwindLayers(
+  g: CompiledGraph,
+  via: Int32Array,
+  n: number,
+  maxHops: number,
+  source: number,
+  target: number,
+): Walk {
+  const nodes = [target]
+  const edges: number[] = []
+  let layer = maxHops
+  for (let v = target; v !== source; layer--) {
+    while (via[layer * n + v] === -1) layer--
+    const e = via[layer * n + v]!
+    edges.push(e)
+    v = g.tails[e]!
+    nodes.push(v)
+  }
+  return { nodes: nodes.reverse(), edges: edges.reverse() }
+}
+
+interface WideEntry {
+  readonly v: number
+  readonly width: number
+}
+
+/** The largest bottleneck capacity of any admissible path; −Infinity when there is none. */
+export function widestBottleneck(
+  space: SearchSpace,
+  source: number,
+  target: number,
+  maxHops: number,
+): number {
+  const { g } = space
+  const n = g.ids.length
+  if (maxHops < n - 1) return layeredWidest(space, source, target, maxHops)
+  const best = new Float64Array(n).fill(Number.NEGATIVE_INFINITY)
+  const done = new Uint8Array(n)
+  const heap = new BinaryHeap<WideEntry>((x, y) => x.width > y.width)
+  best[source] = Number.POSITIVE_INFINITY
+  heap.push({ v: source, width: Number.POSITIVE_INFINITY })
+  for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
+    const u = top.v
+    if (done[u] === 1) continue
+    done[u] = 1
+    if (u === target) return top.width
+    for (let e = g.offsets[u]!; e < g.offsets[u + 1]!; e++) {
+      const v = g.heads[e]!
+      if (done[v] === 1 || !admits(space, source, target, e, v)) continue
+      const width = Math.min(top.width, g.capacity[e]!)
+      if (width <= best[v]!) continue
+      best[v] = width
+      heap.push({ v, width })
+    }
+  }
+  return Number.NEGATIVE_INFINITY
+}
+
+function layeredWidest(space: SearchSpace, source: number, target: number, maxHops: number): number {
+  const { g } = space
+  let best = new Float64Array(g.ids.length).fill(Number.NEGATIVE_INFINITY)
+  best[source] = Number.POSITIVE_INFINITY
+  let frontier = [source]
+  for (let layer = 1; layer <= maxHops && frontier.length > 0; layer++) {
+    const next = best.slice()
+    const improved = new Set<number>()
+    for (const u of frontier) {
+      if (u === target) continue
+      for (let e = g.offsets[u]!; e < g.offsets[u + 1]!; e++) {
+        const v = g.heads[e]!
+        if (!admits(space, source, target, e, v)) continue
+        const width = Math.min(best[u]!, g.capacity[e]!)
+        if (width <= next[v]!) continue
+        next[v] = width
+        improved.add(v)
+      }
+    }
+    best = next
+    frontier = [...improved]
+  }
+  return best[target]!
+}

@@ -1,0 +1,107 @@
+/**
+ * Yen's k shortest loopless paths. Each next path deviates from an accepted one at some spur
+ * node: for every spur node of the last accepted path, ban the root's nodes and the edges accepted
+ * paths with the same root take next, search the best spur, and keep the best candidate seen.
+ */
+import { BinaryHeap } from './heap.ts'
+import {
+  type Candidate,
+  checkCount,
+  compareCandidates,
+  makeProblem,
+  type Problem,
+  search,
+  singleNode,
+  toCandidate,
+  widthOf,
+} from './problem.ts'
+import type { ComputedPath, Graph, Objective, PathConstraints } from './types.ts'
+
+/**
+ * Up to `k` loopless paths from `from` to `to`, best first by `objective`. `from === to` gives the
+ * one-node path. Unknown, down or excluded ends give none.
+ */
+export function kBestPaths(
+  graph: Graph,
+  from: string,
+  to: string,
+  k: number,
+  objective: Objective,
+  constraints: PathConstraints = {},
+): ComputedPath[] {
+  checkCount('k', k)
+  const p = makeProblem(graph, from, to, objective, constraints)
+  return p ? rankedPaths(p, k).map((c) => c.path) : []
+}
+
+/**
+ * Up to `k` paths from `from` to any of `egresses`, best first: for a service several nodes can
+ * reach the target from.
+ */
+export function bestPathsToAny(
+  graph: Graph,
+  from: string,
+  egresses: readonly string[],
+  k: number,
+  objective: Objective,
+  constraints: PathConstraints = {},
+): ComputedPath[] {
+  checkCount('k', k)
+  const all: Candidate[] = []
+  for (const egress of new Set(egresses)) {
+    const p = makeProblem(graph, from, egress, objective, constraints)
+    if (p) all.push(...rankedPaths(p, k))
+  }
+  return all
+    .sort(compareCandidates)
+    .slice(0, k)
+    .map((c) => c.path)
+}
+
+export function rankedPaths(p: Problem, k: number): Candidate[] {
+  if (p.source === p.target) return [singleNode(p)]
+  p.bannedNodes.fill(0)
+  p.bannedEdges.fill(0)
+  const first = search(p, p.source, p.maxHops, Number.POSITIVE_INFINITY)
+  if (!first) return []
+  const accepted = [toCandidate(p, first)]
+  const seen = new Set([accepted[0]!.id])
+  const pending = new BinaryHeap<Candidate>((x, y) => compareCandidates(x, y) < 0)
+  while (accepted.length < k) {
+    for (const c of spurCandidates(p, accepted)) {
+      if (seen.has(c.id)) continue
+      seen.add(c.id)
+      pending.push(c)
+    }
+    const next = pending.pop()
+    if (!next) break
+    accepted.push(next)
+  }
+  return accepted
+}
+
+function spurCandidates(p: Problem, accepted: readonly Candidate[]): Candidate[] {
+  const last = accepted[accepted.length - 1]!.walk
+  const found: Candidate[] = []
+  for (let i = 0; i < last.edges.length; i++) {
+    p.bannedNodes.fill(0)
+    p.bannedEdges.fill(0)
+    for (let j = 0; j < i; j++) p.bannedNodes[last.nodes[j]!] = 1
+    for (const c of accepted) {
+      if (sharesRoot(c.walk.nodes, last.nodes, i)) p.bannedEdges[c.walk.edges[i]!] = 1
+    }
+    const rootEdges = last.edges.slice(0, i)
+    const spur = search(p, last.nodes[i]!, p.maxHops - i, widthOf(p, rootEdges))
+    if (!spur) continue
+    const nodes = [...last.nodes.slice(0, i), ...spur.nodes]
+    found.push(toCandidate(p, { nodes, edges: [...rootEdges, ...spur.edges] }))
+  }
+  return found
+}
+
+/** Whether `a` starts with the first `i + 1` nodes of `b` and goes on from there. */
+function sharesRoot(a: readonly number[], b: readonly number[], i: number): boolean {
+  if (a.length <= i + 1) return false
+  for (let j = 0; j <= i; j++) if (a[j] !== b[j]) return false
+  return true
+}

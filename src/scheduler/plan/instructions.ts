@@ -1,0 +1,93 @@
+/**
+ * Planned routes → the InstructionSet one node receives, and the rule for when to send it.
+ *
+ * A set is pushed when its content differs from the last one the node got, where content leaves
+ * out what changes on every build (version, nonce, token signatures and expiries), or when the
+ * last set has lived half its TTL: its tokens and its freshness on the node must be renewed
+ * before they run out.
+ */
+import type { InstructionSet, InstructionVersion } from '../../instructions/types.ts'
+import type { PlannedRoute } from './planner.ts'
+
+/** What a path token vouches for; relays check it before forwarding. */
+export interface PathClaims {
+  readonly route: string
+  readonly ingress: string
+  readonly hops: readonly string[]
+  readonly targets: readonly string[]
+  readonly expiresAt: number
+}
+
+export interface PathSigner {
+  /** Base64 raw Ed25519 public key, sent in every set. */
+  readonly publicKey: string
+  sign(claims: PathClaims): Buffer
+}
+
+export interface LastPushed {
+  readonly version: InstructionVersion
+  readonly contentKey: string
+  readonly issuedAt: number
+}
+
+export function contentKeyOf(routes: readonly PlannedRoute[], publicKey: string): string {
+  return JSON.stringify({
+    key: publicKey,
+    routes: routes.map((r) => ({
+      name: r.name,
+      service: r.service,
+      match: r.match,
+      multipath: r.multipath ?? '',
+      paths: r.paths.map((p) => ({ hops: p.hops, targets: p.targets, weight: p.weight })),
+    })),
+  })
+}
+
+export function needsPush(
+  last: LastPushed | undefined,
+  contentKey: string,
+  now: number,
+  ttlMs: number,
+): boolean {
+  if (last === undefined || last.contentKey !== contentKey) return true
+  return now - last.issuedAt >= ttlMs / 2
+}
+
+export interface BuildOptions {
+  readonly node: string
+  readonly version: InstructionVersion
+  readonly nonce: string
+  readonly ttlMs: number
+  readonly reportIntervalMs: number
+  readonly issuedAt: number
+  readonly signer: PathSigner
+}
+
+export function buildInstructionSet(routes: readonly PlannedRoute[], o: BuildOptions): InstructionSet {
+  const expiresAt = o.issuedAt + o.ttlMs
+  return {
+    version: o.version,
+    nonce: o.nonce,
+    ttlMs: o.ttlMs,
+    reportIntervalMs: o.reportIntervalMs,
+    pathTokenKey: o.signer.publicKey,
+    routes: routes.map((r) => ({
+      name: r.name,
+      service: r.service,
+      match: r.match,
+      ...(r.multipath && { multipath: r.multipath }),
+      paths: r.paths.map((p) => ({
+        hops: p.hops,
+        targets: p.targets,
+        weight: p.weight,
+        token: o.signer.sign({
+          route: r.name,
+          ingress: o.node,
+          hops: p.hops,
+          targets: p.targets.map((t) => t.address),
+          expiresAt,
+        }),
+      })),
+    })),
+  }
+}

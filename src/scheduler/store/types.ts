@@ -1,0 +1,45 @@
+/**
+ * The scheduler's durable state, behind an interface an etcd store can implement too: every
+ * method is async, and service changes are observable through `watchServices`, so a replica
+ * learns of a change made through another one.
+ *
+ * Invariant: `nextEpoch()` persists the new epoch before returning it, so (epoch, counter)
+ * versions handed out after it are greater than any handed out before, across restarts.
+ */
+import type { ServiceDocument } from '../config/schema.ts'
+
+export interface StoredVersion {
+  readonly epoch: number
+  readonly counter: number
+}
+
+/** What a node last acknowledged: enough to resume it after a restart without resending. */
+export interface NodeAckRecord {
+  readonly version: StoredVersion
+  /** The content key of the acknowledged set (see instructions.ts). */
+  readonly contentKey: string
+  /** Epoch ms when the set was issued: its path tokens expire a TTL after this. */
+  readonly issuedAt: number
+}
+
+export type ServiceChange =
+  | { readonly kind: 'put'; readonly service: ServiceDocument }
+  | { readonly kind: 'delete'; readonly name: string }
+
+export interface SchedulerStore {
+  /** Increments the epoch, persists it, then returns it. Called once per scheduler start. */
+  nextEpoch(): Promise<number>
+  /** The serialized Ed25519 signing key; absent until the first start stores one. */
+  getSigningKey(): Promise<string | undefined>
+  setSigningKey(key: string): Promise<void>
+  listServices(): Promise<ServiceDocument[]>
+  putService(service: ServiceDocument): Promise<void>
+  /** False when there was no such service. */
+  deleteService(name: string): Promise<boolean>
+  /** Calls `listener` after each change is persisted; returns the unsubscribe function. */
+  watchServices(listener: (change: ServiceChange) => void): () => void
+  getNodeAcks(): Promise<ReadonlyMap<string, NodeAckRecord>>
+  setNodeAck(nodeId: string, record: NodeAckRecord): Promise<void>
+  /** Waits for pending writes; later calls fail. */
+  close(): Promise<void>
+}
