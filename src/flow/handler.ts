@@ -34,15 +34,14 @@ export interface AcceptingListener extends ListenerRef {
 export interface FlowHandlerDeps {
   readonly manager: FlowManager
   /** The current table: read per flow so that a new instruction set applies to the next flow. */
-  readonly table: () => RouteTable
-  readonly routes: ReadonlyMap<string, RouteRuntime>
+  readonly table: () => RouteTable<RouteRuntime>
   readonly onUpstreamFailure: (flow: Flow, error: Error) => void
 }
 
 export function createFlowHandler(
   deps: FlowHandlerDeps,
 ): (socket: Socket, listener: AcceptingListener) => void {
-  const { manager, table, routes, onUpstreamFailure } = deps
+  const { manager, table, onUpstreamFailure } = deps
 
   function established(flow: Flow, route: RouteRuntime, conn: UpstreamConnection): void {
     if (flow.state === 'closed') {
@@ -74,11 +73,7 @@ export function createFlowHandler(
       endBeforeUpstream(flow, 'no_route')
       return
     }
-    const route = routes.get(decision.route.name)
-    if (route === undefined) {
-      endBeforeUpstream(flow, 'no_route')
-      return
-    }
+    const route = decision.handler
     route.matches[decision.source]++
     flow.route = route.config.name
     flow.state = 'connecting'

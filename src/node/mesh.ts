@@ -31,8 +31,7 @@ export interface NodeMeshDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly flows: FlowManager
-  readonly table: () => RouteTable
-  readonly routes: ReadonlyMap<string, ManagedRoute>
+  readonly table: () => RouteTable<ManagedRoute>
 }
 
 /** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
@@ -201,10 +200,10 @@ export class NodeMesh implements MeshPeers {
   ): Promise<UpstreamConnection> {
     const port = request.ingressPort ?? 0
     const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.table())
-    const route = decision.kind === 'forward' ? this.#deps.routes.get(decision.route.name) : undefined
-    if (decision.kind === 'reject' || route === undefined) {
+    if (decision.kind === 'reject') {
       return Promise.reject(new MeshNoRouteError(this.#config.common.nodeId, port))
     }
+    const route = decision.handler
     route.matches[decision.source]++
     const origin: FlowOrigin = {
       crossed,

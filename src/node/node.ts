@@ -46,7 +46,7 @@ export class ProxyNode implements NodeView {
   readonly #flows: FlowManager
   readonly #listeners: TcpListener[]
   readonly #routes = new Map<string, ManagedRoute>()
-  readonly #table: RouteTable
+  #table: RouteTable<ManagedRoute>
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
   #admin: AdminServer | undefined
@@ -62,14 +62,12 @@ export class ProxyNode implements NodeView {
     this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
     this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow))
-    this.#table = compileRoutes(config.routes, 'static')
     this.#mesh = config.mesh
       ? new NodeMesh(config, {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
           table: () => this.#table,
-          routes: this.#routes,
         })
       : undefined
     const routeDeps = {
@@ -80,10 +78,13 @@ export class ProxyNode implements NodeView {
       token: config.mesh?.token,
     }
     for (const route of config.routes) this.#routes.set(route.name, createRouteRuntime(route, routeDeps))
+    this.#table = compileRoutes(
+      [...this.#routes.values()].map((runtime) => ({ route: runtime.config, handler: runtime })),
+      'static',
+    )
     const onConnection = createFlowHandler({
       manager: this.#flows,
       table: () => this.#table,
-      routes: this.#routes,
       onUpstreamFailure: () => this.#failedFlows++,
     })
     const start = { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 }

@@ -1,7 +1,8 @@
 /**
  * DynamicRouteEngine's decision: which route a new flow takes. Pure: no sockets, no clocks. Routes
  * are compiled once (CIDR lists into BlockLists, one frozen decision object per route) so that a
- * decision allocates nothing on the accept path.
+ * decision allocates nothing on the accept path. Each route carries an opaque `handler` (the node
+ * puts the route's runtime there), so acting on a decision needs no lookup either.
  */
 import { BlockList, isIPv4 } from 'node:net'
 import type { RouteConfig } from '../config/types.ts'
@@ -14,10 +15,11 @@ export interface FlowContext {
   readonly sourceIp: string
 }
 
-export interface ForwardDecision {
+export interface ForwardDecision<H = unknown> {
   readonly kind: 'forward'
   readonly route: RouteConfig
   readonly source: DecisionSource
+  readonly handler: H
 }
 
 export interface RejectDecision {
@@ -25,39 +27,49 @@ export interface RejectDecision {
   readonly reason: 'no_route'
 }
 
-export type RouteDecision = ForwardDecision | RejectDecision
+export type RouteDecision<H = unknown> = ForwardDecision<H> | RejectDecision
 
-interface CompiledRoute {
+interface CompiledRoute<H> {
   readonly route: RouteConfig
   readonly sources: BlockList | undefined
-  readonly decision: ForwardDecision
+  readonly decision: ForwardDecision<H>
 }
 
-export interface RouteTable {
-  readonly routes: readonly CompiledRoute[]
+export interface RouteTable<H = unknown> {
+  readonly routes: readonly CompiledRoute<H>[]
+}
+
+export interface RouteEntry<H> {
+  readonly route: RouteConfig
+  readonly handler: H
 }
 
 const NO_ROUTE: RejectDecision = Object.freeze({ kind: 'reject', reason: 'no_route' })
 
-export function compileRoutes(routes: readonly RouteConfig[], source: DecisionSource): RouteTable {
+export function compileRoutes<H>(entries: readonly RouteEntry<H>[], source: DecisionSource): RouteTable<H> {
   return {
-    routes: routes.map((route) => ({
+    routes: entries.map(({ route, handler }) => ({
       route,
       sources: route.match.sourceCidrs ? blockListOf(route.match.sourceCidrs) : undefined,
-      decision: Object.freeze({ kind: 'forward', route, source }),
+      decision: Object.freeze({ kind: 'forward', route, source, handler }),
     })),
   }
 }
 
+/** One table that tries `first`'s routes, then `then`'s: instructions before static routes. */
+export function chainTables<H>(first: RouteTable<H>, then: RouteTable<H>): RouteTable<H> {
+  return { routes: [...first.routes, ...then.routes] }
+}
+
 /** The first route, in configured order, whose every match condition holds. */
-export function decide(ctx: FlowContext, table: RouteTable): RouteDecision {
+export function decide<H>(ctx: FlowContext, table: RouteTable<H>): RouteDecision<H> {
   for (const compiled of table.routes) {
     if (matches(compiled, ctx)) return compiled.decision
   }
   return NO_ROUTE
 }
 
-function matches(compiled: CompiledRoute, ctx: FlowContext): boolean {
+function matches(compiled: CompiledRoute<unknown>, ctx: FlowContext): boolean {
   const { match } = compiled.route
   if (match.port !== undefined && match.port !== ctx.localPort) return false
   if (match.listener !== undefined && match.listener !== ctx.listener) return false

@@ -299,7 +299,7 @@ export class SchedulerCore {
         if (!selection.route) continue
         const set = buildInstructionSet(
           [selection.route],
-          this.#buildOptions(nodeId, version ?? { epoch: this.epoch, counter: this.#counter }),
+          this.#buildOptions(version ?? { epoch: this.epoch, counter: this.#counter }),
         )
         return { ...(set.routes[0] && { route: set.routes[0] }), ...(version && { version }) }
       }
@@ -347,17 +347,16 @@ export class SchedulerCore {
     if (!needsPush(this.#lastPushed.get(nodeId), contentKey, now, this.#o.settings.instructionTtlMs))
       return false
     const version = { epoch: this.epoch, counter: ++this.#counter }
-    const set = buildInstructionSet(routes, this.#buildOptions(nodeId, version))
+    const set = buildInstructionSet(routes, this.#buildOptions(version))
     this.#lastPushed.set(nodeId, { version, contentKey, issuedAt: now })
     this.registry.sent(nodeId, session, version)
     target.sink.send(set)
     return true
   }
 
-  #buildOptions(node: string, version: InstructionVersion) {
+  #buildOptions(version: InstructionVersion) {
     const s = this.#o.settings
     return {
-      node,
       version,
       nonce: randomUUID(),
       ttlMs: s.instructionTtlMs,

@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { RouteConfig, RouteMatch } from '../../src/config/types.ts'
-import { compileRoutes, decide } from '../../src/router/index.ts'
+import type { DecisionSource } from '../../src/node/api.ts'
+import {
+  chainTables,
+  compileRoutes as compileEntries,
+  decide,
+  type RouteTable,
+} from '../../src/router/index.ts'
+
+function compileRoutes(routes: RouteConfig[], source: DecisionSource): RouteTable {
+  return compileEntries(
+    routes.map((r) => ({ route: r, handler: r.name })),
+    source,
+  )
+}
 
 function route(name: string, match: RouteMatch): RouteConfig {
   return {
@@ -25,7 +38,7 @@ function route(name: string, match: RouteMatch): RouteConfig {
 
 const ctx = { listener: 'web', localPort: 8080, sourceIp: '10.1.2.3' }
 
-function routeName(table: ReturnType<typeof compileRoutes>, c = ctx): string | undefined {
+function routeName(table: RouteTable, c = ctx): string | undefined {
   const d = decide(c, table)
   return d.kind === 'forward' ? d.route.name : undefined
 }
@@ -58,11 +71,20 @@ describe('decide', () => {
     assert.deepEqual(d, { kind: 'reject', reason: 'no_route' })
   })
 
-  test('the decision carries its source and is the same object every time', () => {
+  test('the decision carries its source and handler and is the same object every time', () => {
     const table = compileRoutes([route('a', {})], 'cached_instruction')
     const first = decide(ctx, table)
     assert.equal(first.kind === 'forward' && first.source, 'cached_instruction')
+    assert.equal(first.kind === 'forward' && first.handler, 'a')
     assert.equal(decide(ctx, table), first)
+  })
+
+  test('chained tables try the first table before the second', () => {
+    const instructions = compileRoutes([route('from-scheduler', { port: 8080 })], 'instruction')
+    const fallback = compileRoutes([route('static', {})], 'static')
+    const chained = chainTables(instructions, fallback)
+    assert.equal(routeName(chained), 'from-scheduler')
+    assert.equal(routeName(chained, { ...ctx, localPort: 1 }), 'static')
   })
 
   test('source ranges: IPv4, IPv6, single addresses and v4-mapped clients', () => {

@@ -2,7 +2,7 @@
  * What the planner needs from path computation, as one injectable object: the planner's tests
  * give it fixed answers, the scheduler gives it the real algorithms (real-engine.ts).
  */
-import type { HysteresisSettings } from '../config/types.ts'
+import type { HysteresisPolicy, PathSelection } from '../paths/hysteresis.ts'
 import type { ComputedPath, Graph, Objective, PathConstraints } from '../paths/types.ts'
 
 export interface PathQuery {
@@ -15,22 +15,18 @@ export interface PathQuery {
   readonly count: number
 }
 
-/** The path a (service, ingress) currently uses, and since when: hysteresis needs both. */
-export interface PathChoice {
-  readonly nodes: readonly string[]
-  readonly since: number
-}
-
 export interface PathEngine {
   /** Up to `count` loopless paths, best first. */
   best(query: PathQuery): ComputedPath[]
-  /** Up to `count` node-disjoint paths (beyond the ingress and the egress), best first. */
+  /** Up to `count` paths sharing no relay and no link, best first. */
   disjoint(query: PathQuery): ComputedPath[]
-  /** Keeps `current` unless a candidate beats it by the hysteresis margins after the dwell time. */
+  /** `nodes` as it measures now; undefined when it no longer works. */
+  evaluate(query: PathQuery, nodes: readonly string[]): ComputedPath | undefined
+  /** Keeps `current` unless a candidate beats it by the policy's margins; undefined: no path. */
   choose(
-    current: PathChoice | undefined,
+    current: PathSelection | undefined,
     candidates: readonly ComputedPath[],
+    policy: HysteresisPolicy,
     now: number,
-    hysteresis: HysteresisSettings,
-  ): PathChoice | undefined
+  ): PathSelection | undefined
 }

@@ -7,21 +7,13 @@
  * before they run out.
  */
 import type { InstructionSet, InstructionVersion } from '../../instructions/types.ts'
+import type { PathTokenClaims } from '../../mesh/path-token.ts'
 import type { PlannedRoute } from './planner.ts'
-
-/** What a path token vouches for; relays check it before forwarding. */
-export interface PathClaims {
-  readonly route: string
-  readonly ingress: string
-  readonly hops: readonly string[]
-  readonly targets: readonly string[]
-  readonly expiresAt: number
-}
 
 export interface PathSigner {
   /** Base64 raw Ed25519 public key, sent in every set. */
   readonly publicKey: string
-  sign(claims: PathClaims): Buffer
+  sign(claims: PathTokenClaims): Buffer
 }
 
 export interface LastPushed {
@@ -54,7 +46,6 @@ export function needsPush(
 }
 
 export interface BuildOptions {
-  readonly node: string
   readonly version: InstructionVersion
   readonly nonce: string
   readonly ttlMs: number
@@ -82,8 +73,7 @@ export function buildInstructionSet(routes: readonly PlannedRoute[], o: BuildOpt
         weight: p.weight,
         token: o.signer.sign({
           route: r.name,
-          ingress: o.node,
-          hops: p.hops,
+          nodes: p.nodes,
           targets: p.targets.map((t) => t.address),
           expiresAt,
         }),

@@ -14,8 +14,9 @@ import type {
   ServiceSpec,
   ServiceTarget,
 } from '../config/types.ts'
-import type { ComputedPath, Graph, PathConstraints } from '../paths/types.ts'
-import type { PathChoice, PathEngine } from './engine.ts'
+import type { HysteresisPolicy, PathSelection } from '../paths/hysteresis.ts'
+import type { ComputedPath, Graph, Objective, PathConstraints } from '../paths/types.ts'
+import type { PathEngine, PathQuery } from './engine.ts'
 
 export interface PlannedPath {
   /** Ingress first, egress last. */
@@ -41,7 +42,7 @@ export interface Selection {
   readonly service: string
   readonly ingress: IngressPoint
   readonly candidates: readonly ComputedPath[]
-  readonly choice?: PathChoice
+  readonly choice?: PathSelection
   /** Absent when no path reaches an egress (or the ingress node is down). */
   readonly route?: PlannedRoute
 }
@@ -57,7 +58,7 @@ export interface Plan {
   /** Routes per ingress node that is up; nodes with none are absent. */
   readonly routes: ReadonlyMap<string, readonly PlannedRoute[]>
   readonly selections: readonly Selection[]
-  readonly choices: ReadonlyMap<string, PathChoice>
+  readonly choices: ReadonlyMap<string, PathSelection>
 }
 
 export function selectionKey(service: string, point: IngressPoint): string {
@@ -89,16 +90,38 @@ function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i])
 }
 
+/** hysteresis.absolute is a duration: it is the margin of the latency objective only. */
+export function policyOf(objective: Objective, h: HysteresisSettings): HysteresisPolicy {
+  return {
+    objective,
+    relativeThreshold: h.relative,
+    minDwellMs: h.minDwellMs,
+    ...(objective === 'latency' && { absoluteThreshold: h.absolute }),
+  }
+}
+
+/** The current path competes while it still works, even when it fell out of the top k. */
+function withCurrent(
+  engine: PathEngine,
+  query: PathQuery,
+  candidates: ComputedPath[],
+  current: PathSelection | undefined,
+): ComputedPath[] {
+  if (!current || candidates.some((c) => samePath(c.nodes, current.path.nodes))) return candidates
+  const fresh = engine.evaluate(query, current.path.nodes)
+  return fresh ? [...candidates, fresh].sort((a, b) => a.cost - b.cost) : candidates
+}
+
 export function planIngress(
   service: ServiceSpec,
   point: IngressPoint,
   ctx: PlanContext,
-  previous: PathChoice | undefined,
+  previous: PathSelection | undefined,
 ): Selection {
   const key = selectionKey(service.name, point)
   const base = { key, service: service.name, ingress: point }
   if (ctx.graph.nodes.get(point.node)?.up !== true) return { ...base, candidates: [] }
-  const query = {
+  const query: PathQuery = {
     graph: ctx.graph,
     from: point.node,
     to: service.egress,
@@ -106,11 +129,13 @@ export function planIngress(
     constraints: constraintsOf(service),
     count: service.multipath?.paths ?? service.alternatives,
   }
-  const candidates = service.multipath ? ctx.engine.disjoint(query) : ctx.engine.best(query)
-  const choice = ctx.engine.choose(previous, candidates, ctx.now, ctx.hysteresis)
-  const chosen = choice && candidates.find((c) => samePath(c.nodes, choice.nodes))
-  if (!choice || !chosen) return { ...base, candidates }
-  const ordered = [chosen, ...candidates.filter((c) => c !== chosen)].slice(0, query.count)
+  const found = service.multipath ? ctx.engine.disjoint(query) : ctx.engine.best(query)
+  const candidates = withCurrent(ctx.engine, query, found, previous)
+  const choice = ctx.engine.choose(previous, candidates, policyOf(service.objective, ctx.hysteresis), ctx.now)
+  if (!choice) return { ...base, candidates }
+  const chosen = choice.path
+  const others = candidates.filter((c) => !samePath(c.nodes, chosen.nodes))
+  const ordered = [chosen, ...others].slice(0, query.count)
   const multipath = service.multipath !== undefined
   const route: PlannedRoute = {
     name: service.name,
@@ -131,10 +156,10 @@ export function planIngress(
 export function plan(
   services: readonly ServiceSpec[],
   ctx: PlanContext,
-  previous: ReadonlyMap<string, PathChoice>,
+  previous: ReadonlyMap<string, PathSelection>,
 ): Plan {
   const selections: Selection[] = []
-  const choices = new Map<string, PathChoice>()
+  const choices = new Map<string, PathSelection>()
   const routes = new Map<string, PlannedRoute[]>()
   for (const service of services) {
     for (const point of service.ingress) {

@@ -1,0 +1,136 @@
+/**
+ * The operators' REST API (fastify): read the scheduler's view of the mesh, change services.
+ * Loopback by default; mutations need `scheduler.api_token` when it is set (config refuses a bind
+ * beyond loopback without one). Every error is `{error: {code, message}}`.
+ */
+import type { AddressInfo } from 'node:net'
+import { type FastifyError, type FastifyReply, type FastifyRequest, fastify } from 'fastify'
+import { authorizeMutation, isLoopbackHost } from '../admin/auth.ts'
+import { DynproxyError } from '../errors/base.ts'
+import {
+  SchedulerApiBadRequestError,
+  SchedulerApiInternalError,
+  SchedulerApiNotFoundError,
+  SchedulerApiUnauthorizedError,
+  SchedulerBindError,
+  SchedulerServiceInvalidError,
+  SchedulerServiceNotFoundError,
+} from '../errors/scheduler.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Clock } from '../util/clock.ts'
+import { formatHostPort } from '../util/host-port.ts'
+import { validateService } from './config/load.ts'
+import type { SchedulerSettings } from './config/types.ts'
+import type { SchedulerCore } from './core.ts'
+import type { SchedulerStore } from './store/types.ts'
+import { linksView, nodesView, pathsView, statusView } from './views.ts'
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  DYN_ERR_SCHEDULER_API_BAD_REQUEST: 400,
+  DYN_ERR_SCHEDULER_SERVICE_INVALID: 400,
+  DYN_ERR_SCHEDULER_API_UNAUTHORIZED: 401,
+  DYN_ERR_SCHEDULER_API_NOT_FOUND: 404,
+  DYN_ERR_SCHEDULER_SERVICE_NOT_FOUND: 404,
+}
+
+export interface ApiOptions {
+  readonly core: SchedulerCore
+  readonly store: SchedulerStore
+  readonly settings: SchedulerSettings
+  readonly logger: Logger
+  readonly clock: Clock
+}
+
+export interface ApiServer {
+  readonly address: string
+  close(): Promise<void>
+}
+
+function send(reply: FastifyReply, err: DynproxyError, status: number): FastifyReply {
+  return reply.code(status).send({ error: { code: err.code, message: err.message } })
+}
+
+function errorFor(
+  err: FastifyError | DynproxyError,
+  request: FastifyRequest,
+): { err: DynproxyError; status: number } {
+  const path = request.url.split('?')[0] ?? request.url
+  if (err instanceof DynproxyError) return { err, status: STATUS_BY_CODE[err.code] ?? 500 }
+  const status = err.statusCode
+  if (status !== undefined && status >= 400 && status < 500) {
+    const detail = err.message.charAt(0).toLowerCase() + err.message.slice(1)
+    return { err: new SchedulerApiBadRequestError(request.method, path, detail), status }
+  }
+  return { err: new SchedulerApiInternalError(request.method, path, err), status: 500 }
+}
+
+export async function listenApi(o: ApiOptions): Promise<ApiServer> {
+  const { core, store, settings, logger, clock } = o
+  const app = fastify({ logger: false })
+  const policy = { token: settings.apiToken, boundToLoopback: isLoopbackHost(settings.api.host) }
+
+  const authorize = (request: FastifyRequest): void => {
+    const verdict = authorizeMutation(policy, request.headers.authorization)
+    if (verdict === 'allow') return
+    const path = request.url.split('?')[0] ?? request.url
+    throw new SchedulerApiUnauthorizedError(request.method, path, verdict === 'token_wrong')
+  }
+
+  app.get('/nodes', async () => nodesView(core))
+  app.get('/links', async () => linksView(core, clock.now(), settings.reportIntervalMs))
+  app.get('/paths', async () => pathsView(core))
+  app.get('/services', async () => core.serviceDocuments())
+  app.get('/status', async () => statusView(core, settings.id))
+  app.get<{ Params: { name: string } }>('/services/:name', async (request) => {
+    const found = core.serviceDocuments().find((s) => s.name === request.params.name)
+    if (!found) throw new SchedulerServiceNotFoundError(request.params.name)
+    return found
+  })
+  app.put<{ Params: { name: string } }>('/services/:name', async (request) => {
+    authorize(request)
+    const { name } = request.params
+    const body = request.body
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new SchedulerServiceInvalidError(name, ['expected a JSON object with the service keys'])
+    }
+    const given = (body as Record<string, unknown>).name
+    if (given !== undefined && given !== name) {
+      throw new SchedulerServiceInvalidError(name, [
+        `name: ${JSON.stringify(given)} differs from the URL's "${name}"`,
+      ])
+    }
+    const checked = validateService({ ...body, name })
+    if ('problems' in checked) throw new SchedulerServiceInvalidError(name, checked.problems)
+    await store.putService(checked.value)
+    logger.info({ service: name }, 'service stored')
+    return checked.value
+  })
+  app.delete<{ Params: { name: string } }>('/services/:name', async (request, reply) => {
+    authorize(request)
+    const { name } = request.params
+    if (!(await store.deleteService(name))) throw new SchedulerServiceNotFoundError(name)
+    logger.info({ service: name }, 'service deleted')
+    return reply.code(204).send()
+  })
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, new SchedulerApiNotFoundError(request.method, request.url.split('?')[0] ?? request.url), 404),
+  )
+  app.setErrorHandler((error: FastifyError | DynproxyError, request, reply) => {
+    const { err, status } = errorFor(error, request)
+    if (status >= 500) logger.error({ err: error, url: request.url }, 'scheduler api request failed')
+    if (status === 401) reply.header('www-authenticate', 'Bearer')
+    return send(reply, err, status)
+  })
+
+  const wanted = formatHostPort(settings.api.host, settings.api.port)
+  try {
+    await app.listen({ host: settings.api.host, port: settings.api.port })
+  } catch (cause) {
+    await app.close()
+    throw new SchedulerBindError('scheduler.api', wanted, cause)
+  }
+  const bound = app.server.address() as AddressInfo
+  const address = formatHostPort(bound.address, bound.port)
+  logger.info({ address }, 'scheduler api listening')
+  return { address, close: () => app.close() }
+}

@@ -1,0 +1,6 @@
+export { loadSchedulerConfig, schedulerConfigFromText, validateService } from './config/load.ts'
+export type { ServiceDocument } from './config/schema.ts'
+export type { SchedulerConfig, SchedulerSettings, ServiceSpec } from './config/types.ts'
+export { type RunningScheduler, type StartSchedulerOptions, startScheduler } from './server.ts'
+export { EmbeddedStore } from './store/embedded.ts'
+export type { SchedulerStore } from './store/types.ts'

@@ -1,0 +1,91 @@
+/**
+ * startScheduler: store → epoch and key → core → gRPC for nodes and REST for operators. Used by
+ * `dynproxy scheduler`, by tests, by the demo and by nodes with `scheduler.address: embedded`.
+ *
+ * Order on start: the epoch is taken (and persisted) before any version is handed out; the file's
+ * services are written to the store (the file wins for the services it names, services added
+ * through the API stay); the gRPC port opens last but one, the API last. Stop is the reverse:
+ * streams end with `unavailable` so nodes reconnect elsewhere, then the ports close, then the store.
+ */
+import type { Logger } from '../log/logger.ts'
+import { type Clock, systemClock } from '../util/clock.ts'
+import { type ApiServer, listenApi } from './api.ts'
+import type { SchedulerConfig } from './config/types.ts'
+import { SchedulerCore } from './core.ts'
+import { type GrpcServer, listenGrpc } from './grpc.ts'
+import type { PathEngine } from './plan/engine.ts'
+import { realPathEngine } from './plan/real-engine.ts'
+import { loadSigner } from './signer.ts'
+import { EmbeddedStore } from './store/embedded.ts'
+import type { SchedulerStore } from './store/types.ts'
+import { systemTimers, type Timers } from './throttle.ts'
+
+export interface StartSchedulerOptions {
+  readonly logger: Logger
+  readonly clock?: Clock
+  readonly timers?: Timers
+  /** Default: an EmbeddedStore on `scheduler.store.path`. */
+  readonly store?: SchedulerStore
+  readonly engine?: PathEngine
+}
+
+export interface RunningScheduler {
+  /** `host:port` of the gRPC endpoint nodes connect to (the real port when 0 was asked). */
+  readonly grpcAddress: string
+  readonly apiAddress: string
+  readonly epoch: number
+  readonly core: SchedulerCore
+  /** Ends node streams, closes both ports and the store; idempotent. */
+  close(): Promise<void>
+}
+
+export async function startScheduler(
+  config: SchedulerConfig,
+  options: StartSchedulerOptions,
+): Promise<RunningScheduler> {
+  const { logger } = options
+  const settings = config.scheduler
+  const store = options.store ?? (await EmbeddedStore.open(settings.store.path))
+  let grpc: GrpcServer | undefined
+  let api: ApiServer | undefined
+  let core: SchedulerCore | undefined
+  const shutdown = async () => {
+    core?.stop()
+    await api?.close()
+    await grpc?.close()
+    await store.close()
+  }
+  try {
+    const epoch = await store.nextEpoch()
+    const signer = await loadSigner(store)
+    for (const service of config.services) await store.putService(service)
+    core = new SchedulerCore({
+      settings,
+      store,
+      engine: options.engine ?? realPathEngine,
+      signer,
+      epoch,
+      acks: await store.getNodeAcks(),
+      services: await store.listServices(),
+      logger,
+      clock: options.clock ?? systemClock,
+      timers: options.timers ?? systemTimers,
+    })
+    grpc = await listenGrpc(core, settings.listen, logger)
+    api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })
+    core.start()
+    logger.info({ id: settings.id, epoch, grpc: grpc.address, api: api.address }, 'scheduler started')
+  } catch (err) {
+    await shutdown()
+    throw err
+  }
+  let closing: Promise<void> | undefined
+  const running = { grpcAddress: grpc.address, apiAddress: api.address, epoch: core.epoch, core }
+  return {
+    ...running,
+    close() {
+      closing ??= shutdown().then(() => logger.info('scheduler stopped'))
+      return closing
+    },
+  }
+}

@@ -1,0 +1,80 @@
+/** What the REST API and `dynproxy ctl` show: plain JSON built from the core's state. */
+import { formatVersion, type InstructionVersion } from '../instructions/types.ts'
+import type { SchedulerCore } from './core.ts'
+import { STALE_REPORTS } from './core.ts'
+import type { PathMetrics } from './paths/types.ts'
+import { isSynced } from './registry.ts'
+import type { LinkView } from './telemetry.ts'
+
+function version(v: InstructionVersion | undefined): string | null {
+  return v === undefined ? null : formatVersion(v)
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString()
+}
+
+export function nodesView(core: SchedulerCore) {
+  return core.registry.list().map((n) => ({
+    id: n.id,
+    region: n.region,
+    connected: n.connected,
+    synced: isSynced(n),
+    meshAddress: n.meshAddress,
+    listeners: n.listeners,
+    peers: n.peers,
+    capabilities: n.capabilities,
+    softwareVersion: n.softwareVersion,
+    appliedVersion: version(n.appliedVersion),
+    pendingVersion: version(n.pendingVersion),
+    lastNack: n.lastNack
+      ? { version: formatVersion(n.lastNack.version), error: n.lastNack.error, at: iso(n.lastNack.at) }
+      : null,
+    connectedAt: iso(n.connectedAt),
+    disconnectedAt: iso(n.disconnectedAt),
+    disconnectReason: n.disconnectReason ?? null,
+    lastSeenAt: iso(n.lastSeenAt),
+    lastHeartbeatAt: iso(n.lastHeartbeatAt),
+    load: n.load ?? null,
+  }))
+}
+
+export function linksView(core: SchedulerCore, now: number, reportIntervalMs: number): LinkView[] {
+  return core.links.list(now, STALE_REPORTS * reportIntervalMs)
+}
+
+function pathView(nodes: readonly string[], cost: number, metrics: PathMetrics) {
+  return { nodes, cost, ...metrics }
+}
+
+export function pathsView(core: SchedulerCore) {
+  return core.currentPlan.selections.map((s) => ({
+    service: s.service,
+    ingress: s.ingress,
+    chosen: s.choice ? pathView(s.choice.path.nodes, s.choice.path.cost, s.choice.path.metrics) : null,
+    since: iso(s.choice?.since),
+    candidates: s.candidates.map((c) => pathView(c.nodes, c.cost, c.metrics)),
+    pushed: s.route ? s.route.paths.map((p) => ({ hops: p.hops, weight: p.weight })) : [],
+  }))
+}
+
+export function statusView(core: SchedulerCore, schedulerId: string) {
+  const nodes = core.registry.list()
+  const connected = nodes.filter((n) => n.connected)
+  const synced = connected.filter(isSynced).length
+  const stats = core.stats
+  return {
+    id: schedulerId,
+    epoch: core.epoch,
+    counter: core.counter,
+    startedAt: iso(core.startedAt),
+    services: core.specs().length,
+    nodes: { known: nodes.length, connected: connected.length, synced, stale: connected.length - synced },
+    recomputes: stats.count,
+    pushes: stats.pushes,
+    lastRecompute:
+      stats.lastAt === undefined
+        ? null
+        : { at: iso(stats.lastAt), durationMs: stats.lastDurationMs ?? 0, reason: stats.lastReason ?? '' },
+  }
+}
