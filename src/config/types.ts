@@ -81,6 +81,8 @@ export interface MeshPathConfig {
    * as if it had arrived on a listener with the same port (the seed's proxy chain).
    */
   readonly endpoints?: readonly EndpointConfig[]
+  /** Scheduler-issued paths only: the signed token relays check. */
+  readonly token?: Buffer
 }
 
 /**

@@ -58,12 +58,13 @@ export class FlowManager implements FlowSink {
     return out
   }
 
-  /** Bytes moved so far by flows still open, for totals that include them. */
-  activeBytes(listener?: string): { bytesIn: number; bytesOut: number } {
+  /** Bytes moved so far by flows still open (of one listener, or all but `except`'s). */
+  activeBytes(listener?: string, except?: string): { bytesIn: number; bytesOut: number } {
     let bytesIn = 0
     let bytesOut = 0
     for (const flow of this.#active) {
       if (listener !== undefined && flow.listener.name !== listener) continue
+      if (except !== undefined && flow.listener.name === except) continue
       bytesIn += flow.bytesIn
       bytesOut += flow.bytesOut
     }

@@ -181,10 +181,55 @@ const nodeFamilies: ScrapedFamily[] = [
   },
 ]
 
+const meshFamilies: ScrapedFamily[] = [
+  {
+    name: 'dynproxy_mesh_relayed_active',
+    help: 'Flows this node relays for other nodes, open now.',
+    kind: 'gauge',
+    labelNames: [],
+    read: (s) => {
+      const mesh = s.stats().mesh
+      return mesh ? [{ labels: {}, value: mesh.relayedActive }] : []
+    },
+  },
+  {
+    name: 'dynproxy_mesh_relayed_total',
+    help: 'Flows this node accepted to relay for other nodes.',
+    kind: 'counter',
+    labelNames: [],
+    read: (s) => {
+      const mesh = s.stats().mesh
+      return mesh ? [{ labels: {}, value: mesh.relayedTotal }] : []
+    },
+  },
+  {
+    name: 'dynproxy_mesh_refusals_total',
+    help: 'Mesh open requests refused or failed onward, by wire status (unauthorized, target_not_allowed, ...).',
+    kind: 'counter',
+    labelNames: ['status'],
+    read: (s) =>
+      Object.entries(s.stats().mesh?.refusals ?? {}).map(([status, value]) => ({
+        labels: { status },
+        value,
+      })),
+  },
+  {
+    name: 'dynproxy_mesh_rejected_connections_total',
+    help: 'Connections to the mesh port closed before a mesh header: garbage, other protocols, TLS failures.',
+    kind: 'counter',
+    labelNames: [],
+    read: (s) => {
+      const mesh = s.stats().mesh
+      return mesh ? [{ labels: {}, value: mesh.rejectedConnections }] : []
+    },
+  },
+]
+
 export const SCRAPED_FAMILIES: readonly ScrapedFamily[] = [
   ...listenerFamilies,
   ...routeFamilies,
   ...upstreamFamilies,
   ...peerFamilies,
   ...nodeFamilies,
+  ...meshFamilies,
 ]

@@ -34,11 +34,25 @@ export interface ConnectionTotals {
   readonly failed: number
 }
 
+/** What a node did for others as a relay; absent when it runs no mesh. */
+export interface MeshStats {
+  readonly bind: string | undefined
+  /** Relayed flows open now, and relayed flows accepted. */
+  readonly relayedActive: number
+  readonly relayedTotal: number
+  /** Open requests refused (or failed onward), by wire status. */
+  readonly refusals: Readonly<Record<string, number>>
+  /** Connections closed before they sent a mesh header: garbage, other protocols, TLS failures. */
+  readonly rejectedConnections: number
+}
+
 export interface NodeStats {
   readonly node: NodeInfo
+  /** Flows accepted on this node's listeners (relayed flows are under `mesh`). */
   readonly connections: ConnectionTotals
   readonly traffic: TrafficTotals
   readonly routeMatches: Readonly<Record<string, Readonly<Record<DecisionSource, number>>>>
+  readonly mesh?: MeshStats
 }
 
 export type RejectReason = 'max_connections' | 'no_route' | 'draining'

@@ -24,7 +24,7 @@ import { meshServerTlsOptions } from '../pki/tls-options.ts'
 import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
 import { connectTcp } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
-import type { PeerState, PeerStatus } from './api.ts'
+import type { MeshStats, PeerState, PeerStatus } from './api.ts'
 import type { ManagedRoute, MeshPeers } from './route-runtime.ts'
 
 export interface NodeMeshDeps {
@@ -133,6 +133,16 @@ export class NodeMesh implements MeshPeers {
   async close(): Promise<void> {
     this.#server?.close()
     await this.#peers?.close()
+  }
+
+  stats(): MeshStats {
+    return {
+      bind: this.address,
+      relayedActive: this.listener.counters.active,
+      relayedTotal: this.listener.counters.total,
+      refusals: { ...this.refusals },
+      rejectedConnections: this.rejectedConnections,
+    }
   }
 
   status(): PeerStatus[] {

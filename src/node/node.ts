@@ -27,7 +27,7 @@ import type {
   RouteStatus,
 } from './api.ts'
 import { describeTarget } from './describe.ts'
-import { NodeMesh } from './mesh.ts'
+import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { createRouteRuntime, type ManagedRoute } from './route-runtime.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
@@ -217,7 +217,7 @@ export class ProxyNode implements NodeView {
 
   getStats(): NodeStats {
     const now = this.#clock.now()
-    const live = this.#flows.activeBytes()
+    const live = this.#flows.activeBytes(undefined, this.#mesh ? MESH_LISTENER : undefined)
     let active = 0
     let total = 0
     let rejected = 0
@@ -245,6 +245,7 @@ export class ProxyNode implements NodeView {
       connections: { active, total, rejected, failed: this.#failedFlows },
       traffic: { bytesIn, bytesOut },
       routeMatches,
+      ...(this.#mesh && { mesh: this.#mesh.stats() }),
     }
   }
 

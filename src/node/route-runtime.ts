@@ -177,9 +177,11 @@ class PeerPath implements PathRuntime {
   readonly #balancer: Balancer | undefined
   readonly #load: { weight: number; active: number }[]
   readonly #eligible: Uint8Array
+  readonly #token: Buffer | undefined
 
   constructor(route: RouteConfig, path: MeshPathConfig, deps: RouteRuntimeDeps, peers: MeshPeers) {
     this.via = path.via
+    this.#token = path.token
     this.description = describePath(path)
     this.#route = route
     this.#deps = deps
@@ -219,6 +221,7 @@ class PeerPath implements PathRuntime {
         remainingPath: rest,
         ...(target === undefined ? { ingressPort: origin.ingressPort } : { target }),
         routeId: this.#route.name,
+        ...(this.#token && { pathToken: this.#token }),
         mode: 'raw',
         subflowIndex: 0,
         ...(origin.traceId && { traceId: origin.traceId }),

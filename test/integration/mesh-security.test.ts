@@ -198,6 +198,21 @@ describe('mesh security: a relay forwards only what it should', () => {
     )
     const line = relay.logs.find((l) => l.msg === 'mesh request refused' && l.status === 'target_not_allowed')
     assert.ok(line, 'a log line for target_not_allowed')
+    const refusals = relay.node.getStats().mesh?.refusals ?? {}
+    for (const status of [
+      'unauthorized',
+      'expired',
+      'replayed',
+      'target_not_allowed',
+      'loop',
+      'hop_limit',
+      'no_route',
+    ]) {
+      assert.ok((refusals[status] ?? 0) >= 1, `${status} counted`)
+    }
+    const metrics = await (await fetch(`${relay.admin}/metrics`)).text()
+    assert.match(metrics, /dynproxy_mesh_refusals_total\{status="unauthorized"\} [1-9]/)
+    assert.match(metrics, /dynproxy_mesh_relayed_total [1-9]/)
   })
 
   test('garbage, truncated and oversized headers are closed; the node keeps serving and leaks nothing', async () => {
