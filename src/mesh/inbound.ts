@@ -9,6 +9,8 @@
  *   bad_header   unauthorized /        loop / hop_limit / no_route /        ok ─▶ relay
  *   unsupported  expired / replayed    target_not_allowed                   else its status
  */
+
+import type { KeyObject } from 'node:crypto'
 import type { Socket } from 'node:net'
 import {
   MeshHeaderError,
@@ -22,7 +24,8 @@ import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
 import { verifyRequestAuth } from './auth.ts'
 import { readOpenRequest, writeResponse } from './io.ts'
-import { checkOpenRequest, type RelayPolicy } from './policy.ts'
+import { verifyPathToken } from './path-token.ts'
+import { checkOpenRequest, type Refusal, type RelayPolicy } from './policy.ts'
 import type { ReplayCache } from './replay-cache.ts'
 import type { DecodedOpenRequest } from './request.ts'
 import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire.ts'
@@ -45,6 +48,8 @@ export interface InboundDeps {
   /** Refusals by status, for stats and metrics. */
   readonly refusals: Record<MeshStatus, number>
   readonly connectOnward: (request: DecodedOpenRequest, sourceIp: string) => Promise<UpstreamConnection>
+  /** The scheduler's path-token key, once an instruction set has named it. */
+  readonly pathTokenKey: () => KeyObject | undefined
 }
 
 export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity: string | undefined) => void {
@@ -99,9 +104,26 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     const { request, raw } = received
     const denied = authenticate(request, raw, identity)
     if (denied) return refuse(socket, denied[0], denied[1], request.sourceNodeId)
-    const refusal = checkOpenRequest(request, policy)
+    const refusal = checkOpenRequest(request, policy) ?? checkPathToken(request)
     if (refusal) return refuse(socket, refusal.status, refusal.message, request.sourceNodeId)
     relay(socket, request)
+  }
+
+  /**
+   * A path the scheduler issued carries its signed token; a relay that knows the scheduler's key
+   * refuses a token that is forged, expired or for another path. Static routes carry none.
+   */
+  function checkPathToken(request: DecodedOpenRequest): Refusal | undefined {
+    const key = deps.pathTokenKey()
+    if (request.pathToken === undefined || key === undefined) return undefined
+    const verdict = verifyPathToken(request.pathToken, key, {
+      nodeId,
+      remainingPath: request.remainingPath,
+      ...(request.target !== undefined && { target: request.target }),
+      previousNode: request.sourceNodeId,
+      now: deps.clock.now(),
+    })
+    return verdict === 'ok' ? undefined : { status: 'path_token_invalid', message: `path token ${verdict}` }
   }
 
   function relay(socket: Socket, request: DecodedOpenRequest): void {

@@ -72,6 +72,7 @@ export function verifyPathToken(
 }
 
 function signatureValid(token: Buffer, bodyLength: number, publicKey: KeyObject): boolean {
+  if (publicKey.asymmetricKeyType !== 'ed25519') return false
   const message = Buffer.concat([PATH_TOKEN_CONTEXT, token.subarray(0, bodyLength)])
   try {
     return verify(null, message, publicKey, token.subarray(bodyLength))

@@ -5,7 +5,7 @@
  * route for the flow's ingress port (the seed's proxy chain), which may itself lead on through
  * the mesh.
  */
-import { randomBytes } from 'node:crypto'
+import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { MeshConfig, NodeConfig } from '../config/types.ts'
 import { MeshNoRouteError } from '../errors/index.ts'
@@ -13,6 +13,7 @@ import type { FlowManager, UpstreamConnection } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { createOpenHandler } from '../mesh/inbound.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
+import { importPublicKey } from '../mesh/path-token.ts'
 import { targetAllowList } from '../mesh/policy.ts'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/replay-cache.ts'
 import type { DecodedOpenRequest } from '../mesh/request.ts'
@@ -48,6 +49,7 @@ export class NodeMesh implements MeshPeers {
   readonly #mesh: MeshConfig
   readonly #deps: NodeMeshDeps
   readonly #replayCache: ReplayCache
+  #pathTokenKey: KeyObject | undefined
   /** Both exist once start() has read the TLS material (if any). */
   #peers: PeerManager | undefined
   #server: MeshServer | undefined
@@ -123,7 +125,13 @@ export class NodeMesh implements MeshPeers {
       listener: this.listener,
       refusals: this.refusals,
       connectOnward: (request, sourceIp) => this.#connectOnward(request, sourceIp),
+      pathTokenKey: () => this.#pathTokenKey,
     })
+  }
+
+  /** The scheduler's key for path tokens, from the instruction set in force (base64, raw 32 bytes). */
+  setPathTokenKey(base64: string | undefined): void {
+    this.#pathTokenKey = base64 === undefined ? undefined : importPublicKey(base64)
   }
 
   stopAccepting(): void {
