@@ -8,9 +8,11 @@ import { Command } from 'commander'
 import { PACKAGE_VERSION } from '../node/version.ts'
 import { registerCertCommands } from './cert.ts'
 import { runCheck, runSchema } from './check.ts'
+import { registerCtlCommand } from './ctl.ts'
 import { runDemo } from './demo.ts'
 import { EXIT, exitWith } from './exit.ts'
 import { runNode } from './run-node.ts'
+import { registerSchedulerCommand } from './scheduler.ts'
 
 const DEFAULT_CONFIG = 'config.yaml'
 
@@ -54,5 +56,7 @@ program
   })
 
 registerCertCommands(program)
+registerSchedulerCommand(program)
+registerCtlCommand(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => exitWith(err, EXIT.failure))

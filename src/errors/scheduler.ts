@@ -144,3 +144,12 @@ export class SchedulerCtlRequestError extends DynproxyError {
     super(`request to ${url} failed: ${reason} (hint: is the scheduler running? pass its api with --api URL)`)
   }
 }
+
+export class SchedulerCtlResponseError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_CTL_RESPONSE'
+  readonly status: number
+  constructor(url: string, status: number, detail: string) {
+    super(`the scheduler refused ${url} with ${status}: ${detail}`)
+    this.status = status
+  }
+}

@@ -57,11 +57,6 @@ export function validateInstructionRoute(
   return guard(() => readRoute(msg, ctx, at))
 }
 
-/** A proto version as a domain one; both halves must fit a JS number exactly. */
-export function validateVersion(msg: ProtoVersion | undefined, at = 'version'): Checked<InstructionVersion> {
-  return guard(() => readVersion(msg, at))
-}
-
 function guard<T>(read: () => T): Checked<T> {
   try {
     return { ok: deepFreeze(read()) }

@@ -10,8 +10,13 @@
  * after its TTL) and keeps retrying at the capped delay. Nothing here throws after start().
  */
 import type { HostPort } from '../config/types.ts'
-import { InstructionsInvalidError, SchedulerClientNoAddressError } from '../errors/scheduler-client.ts'
+import {
+  InstructionsInvalidError,
+  SchedulerClientNoAddressError,
+  SchedulerStreamError,
+} from '../errors/scheduler-client.ts'
 import type {
+  NodeMessage,
   InstructionSet as ProtoSet,
   SchedulerMessage,
   Welcome,
@@ -167,8 +172,9 @@ export class SchedulerClient {
     this.#stream = stream
     this.#address = stream.address
     try {
-      const hello = helloMessage(this.#remember(this.#o.hello()), this.#o.cache.version())
-      return await stream.run(hello, {
+      const hello = this.#hello(stream)
+      if ('error' in hello) return { welcomed: false, error: hello.error }
+      return await stream.run(hello.message, {
         onWelcome: (welcome) => this.#welcomed(stream, welcome),
         onMessage: (message) => this.#handle(stream, message),
       })
@@ -177,6 +183,17 @@ export class SchedulerClient {
       this.#stopTimers()
       this.#stream = undefined
       this.#connectedSince = undefined
+    }
+  }
+
+  #hello(
+    stream: SchedulerStream,
+  ): { readonly message: NodeMessage } | { readonly error: SchedulerStreamError } {
+    try {
+      return { message: helloMessage(this.#remember(this.#o.hello()), this.#o.cache.version()) }
+    } catch (e) {
+      const reason = `describing this node for the hello failed: ${e instanceof Error ? e.message : String(e)}`
+      return { error: new SchedulerStreamError(stream.address, reason, { cause: e }) }
     }
   }
 
@@ -244,7 +261,12 @@ export class SchedulerClient {
         return this.#instructions(stream, message.msg.value)
       case 'directive': {
         const directive = directiveOf(message.msg.value)
-        if (directive !== undefined) this.#o.onDirective?.(directive)
+        if (directive === undefined) return
+        try {
+          this.#o.onDirective?.(directive)
+        } catch (err) {
+          this.#log.error({ err, directive }, 'directive handler failed')
+        }
         return
       }
       case 'welcome':

@@ -4,9 +4,10 @@
  * sharing it. Hello goes first; the Welcome must arrive within connect_timeout, which covers the
  * dial and the handshake too. HTTP/2 PINGs notice a scheduler that hangs with the socket open.
  */
+import type { Http2Session } from 'node:http2'
 import { createClient } from '@connectrpc/connect'
 import { createWritableIterable } from '@connectrpc/connect/protocol'
-import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
+import { createGrpcTransport, type GrpcTransportOptions, Http2SessionManager } from '@connectrpc/connect-node'
 import type { HostPort } from '../config/types.ts'
 import { DynproxyError } from '../errors/base.ts'
 import {
@@ -60,7 +61,7 @@ export class SchedulerStream {
     })
     this.#rpc = createClient(
       TrafficSchedulerService,
-      createGrpcTransport({ baseUrl, sessionManager: this.#manager }),
+      createGrpcTransport({ baseUrl, sessionManager: guardSessions(this.#manager) }),
     )
   }
 
@@ -137,5 +138,29 @@ export class SchedulerStream {
     if (reason instanceof DynproxyError) return reason
     if (e instanceof DynproxyError) return e
     return new SchedulerStreamError(this.address, e instanceof Error ? e.message : String(e), { cause: e })
+  }
+}
+
+type SessionManager = NonNullable<GrpcTransportOptions['sessionManager']>
+
+/**
+ * Keeps an 'error' listener on every HTTP/2 session for its whole life. connect-node removes its
+ * own listener when the manager is aborted, but a session destroyed by a PING timeout emits its
+ * error only later, on close: without this, a hung scheduler would crash the node.
+ */
+function guardSessions(manager: Http2SessionManager): SessionManager {
+  const guarded = new WeakSet<Http2Session>()
+  return {
+    authority: manager.authority,
+    async request(method, path, headers, options) {
+      const stream = await manager.request(method, path, headers, options)
+      const { session } = stream
+      if (session !== undefined && !guarded.has(session)) {
+        guarded.add(session)
+        session.on('error', () => undefined)
+      }
+      return stream
+    },
+    notifyResponseByteRead: (stream) => manager.notifyResponseByteRead(stream),
   }
 }

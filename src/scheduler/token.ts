@@ -36,7 +36,9 @@ export function exportPublicKey(publicKey: KeyObject): string {
       `is ${publicKey.asymmetricKeyType ?? 'a secret key'}, not Ed25519`,
     )
   }
-  const { x } = createPublicKey(publicKey).export({ format: 'jwk' })
+  const { x } = (publicKey.type === 'public' ? publicKey : createPublicKey(publicKey)).export({
+    format: 'jwk',
+  })
   return Buffer.from(x ?? '', 'base64url').toString('base64')
 }
 
@@ -67,12 +69,10 @@ export function signPathToken(claims: PathTokenClaims, privateKey: KeyObject): B
   const body = encodeClaims(claims)
   const size = body.length + PATH_TOKEN_SIGNATURE_BYTES
   if (size > PATH_TOKEN_MAX_BYTES) throw new PathTokenTooLargeError(size, PATH_TOKEN_MAX_BYTES)
-  let signature: Buffer
-  try {
-    signature = sign(null, Buffer.concat([PATH_TOKEN_CONTEXT, body]), privateKey)
-  } catch (cause) {
-    throw new PathTokenKeyError('private key', 'cannot sign (is it an Ed25519 private key?)', { cause })
+  if (privateKey.asymmetricKeyType !== 'ed25519' || privateKey.type !== 'private') {
+    throw new PathTokenKeyError('signing key', 'is not an Ed25519 private key')
   }
+  const signature = sign(null, Buffer.concat([PATH_TOKEN_CONTEXT, body]), privateKey)
   return Buffer.concat([body, signature])
 }
 

@@ -26,7 +26,7 @@ function declaredCodes(): Map<string, string[]> {
 
 function documentedCodes(): string[] {
   const doc = readFileSync(join(root, 'docs', 'errors.md'), 'utf8')
-  return [...doc.matchAll(/^\| `(DYN_ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1] as string)
+  return [...doc.matchAll(/^\| `(DYN_ERR_[A-Z0-9_]+)` +\|/gm)].map((m) => m[1] as string)
 }
 
 test('every error code is declared once and well formed', () => {

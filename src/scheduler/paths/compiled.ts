@@ -14,6 +14,9 @@ export interface CompiledGraph {
   readonly offsets: Int32Array
   readonly tails: Int32Array
   readonly heads: Int32Array
+  /** Edges into node v are `reverseEdges[reverseOffsets[v] .. reverseOffsets[v + 1]]`. */
+  readonly reverseOffsets: Int32Array
+  readonly reverseEdges: Int32Array
   readonly links: readonly GraphLink[]
   readonly latency: Float64Array
   readonly cost: Float64Array
@@ -56,6 +59,7 @@ function build(graph: Graph): CompiledGraph {
     }
   })
   offsets[ids.length] = edges.length
+  const reverse = reverseIndex(ids.length, heads)
   return {
     ids,
     index,
@@ -64,11 +68,26 @@ function build(graph: Graph): CompiledGraph {
     offsets,
     tails: Int32Array.from(tails),
     heads: Int32Array.from(heads),
+    reverseOffsets: reverse.offsets,
+    reverseEdges: reverse.edges,
     links: edges,
     latency: Float64Array.from(edges, latencyWeight),
     cost: Float64Array.from(edges, (l) => l.costPerGb),
     capacity: Float64Array.from(edges, (l) => l.throughputBps),
   }
+}
+
+function reverseIndex(n: number, heads: readonly number[]): { offsets: Int32Array; edges: Int32Array } {
+  const offsets = new Int32Array(n + 1)
+  for (const head of heads) offsets[head + 1] = offsets[head + 1]! + 1
+  for (let v = 0; v < n; v++) offsets[v + 1] = offsets[v + 1]! + offsets[v]!
+  const next = offsets.slice(0, n)
+  const edges = new Int32Array(heads.length)
+  heads.forEach((head, e) => {
+    edges[next[head]!] = e
+    next[head] = next[head]! + 1
+  })
+  return { offsets, edges }
 }
 
 /** Which nodes may be a path's ends, and which may relay, under some constraints. */

@@ -4,14 +4,9 @@
  */
 import { PathArgumentError } from '../../errors/paths.ts'
 import { type CompiledGraph, compile, nodeMasks } from './compiled.ts'
-import {
-  type AdditiveWeights,
-  labelLess,
-  type SearchSpace,
-  shortestWalk,
-  type Walk,
-  widestBottleneck,
-} from './search.ts'
+import { labelLess } from './label.ts'
+import { additivePotential, widestPotential } from './potential.ts'
+import { type SearchSpace, shortestWalk, type Walk, widestBottleneck } from './search.ts'
 import type { ComputedPath, Graph, Objective, PathConstraints } from './types.ts'
 import { measureLinks, objectiveCost, pathKey } from './weights.ts'
 
@@ -32,6 +27,8 @@ export interface Candidate {
   readonly path: ComputedPath
   readonly id: string
   readonly rank: readonly [number, number, number]
+  /** Where it left the path it was derived from (Yen's spur index; 0 for a first path). */
+  readonly deviation: number
 }
 
 /** Undefined when no path can exist: an end unknown, down or excluded by the constraints. */
@@ -69,27 +66,51 @@ const NO_FLOOR = Number.NEGATIVE_INFINITY
  */
 export function search(p: Problem, start: number, hopsLeft: number, rootWidth: number): Walk | undefined {
   if (hopsLeft < 1) return undefined
-  const { g } = p
-  if (p.objective === 'latency') {
-    return shortestWalk(p.space, { primary: g.latency, minCapacity: NO_FLOOR }, start, p.target, hopsLeft)
-  }
+  const { g, target } = p
+  // Potentials serve the Dijkstra path only; hop-limited searches are layered and exhaustive.
+  const aStar = hopsLeft >= g.ids.length - 1
   if (p.objective === 'cost') {
-    const weights: AdditiveWeights = { primary: g.cost, secondary: g.latency, minCapacity: NO_FLOOR }
-    return shortestWalk(p.space, weights, start, p.target, hopsLeft)
+    const potential = aStar ? additivePotential(g, target, 'cost') : undefined
+    const weights = { primary: g.cost, secondary: g.latency, minCapacity: NO_FLOOR, potential }
+    return shortestWalk(p.space, weights, start, target, hopsLeft)
   }
-  const widest = widestBottleneck(p.space, start, p.target, hopsLeft)
+  const potential = aStar ? additivePotential(g, target, 'latency') : undefined
+  if (p.objective === 'latency') {
+    return shortestWalk(
+      p.space,
+      { primary: g.latency, minCapacity: NO_FLOOR, potential },
+      start,
+      target,
+      hopsLeft,
+    )
+  }
+  const bound = potential ? { width: widestPotential(g, target), latency: potential.a } : undefined
+  if (bound) {
+    // Optimistic first: if a path as wide as the unbanned graph allows still exists, it is the
+    // answer, and a latency search restricted to that width finds it without a widest search.
+    const hope = Math.min(bound.width[start]!, rootWidth)
+    const walk = shortestWalk(
+      p.space,
+      { primary: g.latency, minCapacity: hope, potential },
+      start,
+      target,
+      hopsLeft,
+    )
+    if (walk) return walk
+  }
+  const widest = widestBottleneck(p.space, start, target, hopsLeft, bound)
   if (widest === Number.NEGATIVE_INFINITY) return undefined
-  const floor = Math.min(widest, rootWidth)
-  return shortestWalk(p.space, { primary: g.latency, minCapacity: floor }, start, p.target, hopsLeft)
+  const minCapacity = Math.min(widest, rootWidth)
+  return shortestWalk(p.space, { primary: g.latency, minCapacity, potential }, start, target, hopsLeft)
 }
 
-export function toCandidate(p: Problem, walk: Walk): Candidate {
+export function toCandidate(p: Problem, walk: Walk, deviation = 0): Candidate {
   const links = walk.edges.map((e) => p.g.links[e]!)
   const { metrics, latency } = measureLinks(links)
   const nodes = walk.nodes.map((v) => p.g.ids[v]!)
   const hops = links.length
   const path: ComputedPath = { nodes, cost: objectiveCost(p.objective, metrics, latency, hops), metrics }
-  return { walk, path, id: pathKey(nodes), rank: rankOf(p.objective, path, latency, hops) }
+  return { walk, path, id: pathKey(nodes), rank: rankOf(p.objective, path, latency, hops), deviation }
 }
 
 function rankOf(objective: Objective, path: ComputedPath, latency: number, hops: number) {

@@ -2,11 +2,14 @@
  * Single-pair searches over a compiled graph, the building block of Yen's algorithm. Labels are
  * compared lexicographically (primary weight, secondary weight, hops): the hop count makes every
  * cycle strictly worse, so the best walk found is always a loopless path. Without a hop limit the
- * search is Dijkstra with a binary heap and stops at the target; with a limit below the node count
+ * search is A* (Dijkstra guided by lower bounds to the target) with a binary heap and stops at the
+ * target; with a limit below the node count
  * it is a Bellman-Ford over hop layers, which is exact where Dijkstra would not be.
  */
 import type { CompiledGraph } from './compiled.ts'
 import { BinaryHeap } from './heap.ts'
+import { labelLess } from './label.ts'
+import type { AdditivePotential } from './potential.ts'
 
 export interface SearchSpace {
   readonly g: CompiledGraph
@@ -22,6 +25,8 @@ export interface AdditiveWeights {
   readonly secondary?: Float64Array
   /** Edges with less capacity are skipped (the throughput objective's floor). */
   readonly minCapacity: number
+  /** Lower bounds to the target (A*); used by the unlimited-hops search only. */
+  readonly potential?: AdditivePotential
 }
 
 /** Node and edge indexes from the source to the target. */
@@ -30,32 +35,23 @@ export interface Walk {
   readonly edges: readonly number[]
 }
 
-const EPSILON = 1e-9
-
-/** Primary weights within this relative distance tie (sums of floats drift). */
-export function near(x: number, y: number): boolean {
-  return x === y || Math.abs(x - y) <= EPSILON * Math.max(1, Math.abs(x), Math.abs(y))
-}
-
-export function labelLess(a1: number, b1: number, h1: number, a2: number, b2: number, h2: number): boolean {
-  if (!near(a1, a2)) return a1 < a2
-  if (!near(b1, b2)) return b1 < b2
-  return h1 < h2
-}
-
 function admits(space: SearchSpace, source: number, target: number, e: number, v: number): boolean {
   if (space.bannedEdges[e] === 1 || space.bannedNodes[v] === 1 || v === source) return false
   return v === target || space.relay[v] === 1
 }
 
+/** A reached node: its label, and the label plus its potential that orders the heap. */
 interface Entry {
   readonly v: number
   readonly a: number
   readonly b: number
   readonly h: number
+  readonly fa: number
+  readonly fb: number
+  readonly fh: number
 }
 
-const entryLess = (x: Entry, y: Entry): boolean => labelLess(x.a, x.b, x.h, y.a, y.b, y.h)
+const entryLess = (x: Entry, y: Entry): boolean => labelLess(x.fa, x.fb, x.fh, y.fa, y.fb, y.fh)
 
 export function shortestWalk(
   space: SearchSpace,
@@ -74,8 +70,11 @@ export function shortestWalk(
   const done = new Uint8Array(n)
   const via = new Int32Array(n).fill(-1)
   const heap = new BinaryHeap<Entry>(entryLess)
+  const pa = w.potential?.a
+  const pb = w.potential?.b
+  const ph = w.potential?.h
   reached[source] = 1
-  heap.push({ v: source, a: 0, b: 0, h: 0 })
+  heap.push({ v: source, a: 0, b: 0, h: 0, fa: 0, fb: 0, fh: 0 })
   for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
     const u = top.v
     if (done[u] === 1) continue
@@ -88,12 +87,14 @@ export function shortestWalk(
       const b = top.b + (w.secondary ? w.secondary[e]! : 0)
       const h = top.h + 1
       if (reached[v] === 1 && !labelLess(a, b, h, da[v]!, db[v]!, dh[v]!)) continue
+      const fa = a + (pa ? pa[v]! : 0)
+      if (fa === Number.POSITIVE_INFINITY) continue
       reached[v] = 1
       da[v] = a
       db[v] = b
       dh[v] = h
       via[v] = e
-      heap.push({ v, a, b, h })
+      heap.push({ v, a, b, h, fa, fb: b + (pb ? pb[v]! : 0), fh: h + (ph ? ph[v]! : 0) })
     }
   }
   return undefined
@@ -181,23 +182,40 @@ function unwindLayers(
 interface WideEntry {
   readonly v: number
   readonly width: number
+  /** The width bounded by what the node can still reach: the heap's order. */
+  readonly key: number
+  /** Latency so far; with the latency potential it orders equal keys, heading for the target. */
+  readonly lat: number
+  readonly tie: number
 }
 
-/** The largest bottleneck capacity of any admissible path; −Infinity when there is none. */
+/** A* bounds for the widest search: the widest reach and the latency to the target per node. */
+export interface WidestBounds {
+  readonly width: Float64Array
+  readonly latency: Float64Array
+}
+
+const wideLess = (x: WideEntry, y: WideEntry): boolean => x.key > y.key || (x.key === y.key && x.tie < y.tie)
+
+/**
+ * The largest bottleneck capacity of any admissible path; −Infinity when there is none. `bound`,
+ * the widest bottleneck and the latency from each node ignoring bans, makes it an A* search.
+ */
 export function widestBottleneck(
   space: SearchSpace,
   source: number,
   target: number,
   maxHops: number,
+  bound?: WidestBounds,
 ): number {
   const { g } = space
   const n = g.ids.length
   if (maxHops < n - 1) return layeredWidest(space, source, target, maxHops)
   const best = new Float64Array(n).fill(Number.NEGATIVE_INFINITY)
   const done = new Uint8Array(n)
-  const heap = new BinaryHeap<WideEntry>((x, y) => x.width > y.width)
+  const heap = new BinaryHeap<WideEntry>(wideLess)
   best[source] = Number.POSITIVE_INFINITY
-  heap.push({ v: source, width: Number.POSITIVE_INFINITY })
+  heap.push({ v: source, width: Number.POSITIVE_INFINITY, key: Number.POSITIVE_INFINITY, lat: 0, tie: 0 })
   for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
     const u = top.v
     if (done[u] === 1) continue
@@ -208,8 +226,11 @@ export function widestBottleneck(
       if (done[v] === 1 || !admits(space, source, target, e, v)) continue
       const width = Math.min(top.width, g.capacity[e]!)
       if (width <= best[v]!) continue
+      const key = bound ? Math.min(width, bound.width[v]!) : width
+      if (key === Number.NEGATIVE_INFINITY) continue
       best[v] = width
-      heap.push({ v, width })
+      const lat = top.lat + g.latency[e]!
+      heap.push({ v, width, key, lat, tie: lat + (bound ? bound.latency[v]! : 0) })
     }
   }
   return Number.NEGATIVE_INFINITY

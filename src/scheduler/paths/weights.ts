@@ -1,7 +1,7 @@
 /**
  * Edge weights and path costs per objective (docs/path-computation.md explains the choices).
  */
-import type { ComputedPath, GraphLink, Objective, PathMetrics } from './types.ts'
+import type { GraphLink, Objective, PathMetrics } from './types.ts'
 
 /**
  * What one lost segment costs on top of the round trip that detects it: Linux's TCP_RTO_MIN.
@@ -71,8 +71,4 @@ export function measureLinks(links: readonly GraphLink[]): { metrics: PathMetric
 /** A path's identity: its node sequence. */
 export function pathKey(nodes: readonly string[]): string {
   return nodes.join('\u0000')
-}
-
-export function samePath(a: ComputedPath, b: ComputedPath): boolean {
-  return a.nodes.length === b.nodes.length && a.nodes.every((id, i) => id === b.nodes[i])
 }

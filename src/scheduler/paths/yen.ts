@@ -81,9 +81,11 @@ export function rankedPaths(p: Problem, k: number): Candidate[] {
 }
 
 function spurCandidates(p: Problem, accepted: readonly Candidate[]): Candidate[] {
-  const last = accepted[accepted.length - 1]!.walk
+  const newest = accepted[accepted.length - 1]!
+  const last = newest.walk
   const found: Candidate[] = []
-  for (let i = 0; i < last.edges.length; i++) {
+  // Lawler: deviations before the newest path's own were searched when its parent was.
+  for (let i = newest.deviation; i < last.edges.length; i++) {
     p.bannedNodes.fill(0)
     p.bannedEdges.fill(0)
     for (let j = 0; j < i; j++) p.bannedNodes[last.nodes[j]!] = 1
@@ -94,7 +96,7 @@ function spurCandidates(p: Problem, accepted: readonly Candidate[]): Candidate[]
     const spur = search(p, last.nodes[i]!, p.maxHops - i, widthOf(p, rootEdges))
     if (!spur) continue
     const nodes = [...last.nodes.slice(0, i), ...spur.nodes]
-    found.push(toCandidate(p, { nodes, edges: [...rootEdges, ...spur.edges] }))
+    found.push(toCandidate(p, { nodes, edges: [...rootEdges, ...spur.edges] }, i))
   }
   return found
 }

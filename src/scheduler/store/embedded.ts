@@ -49,9 +49,8 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   async nextEpoch(): Promise<number> {
-    this.#state = { ...this.#state, epoch: this.#state.epoch + 1 }
-    await this.#persist()
-    return this.#state.epoch
+    const state = await this.#change((s) => ({ ...s, epoch: s.epoch + 1 }))
+    return state.epoch
   }
 
   async getSigningKey(): Promise<string | undefined> {
@@ -59,8 +58,7 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   async setSigningKey(key: string): Promise<void> {
-    this.#state = { ...this.#state, signingKey: key }
-    await this.#persist()
+    await this.#change((s) => ({ ...s, signingKey: key }))
   }
 
   async listServices(): Promise<ServiceDocument[]> {
@@ -68,18 +66,19 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   async putService(service: ServiceDocument): Promise<void> {
-    this.#state = { ...this.#state, services: { ...this.#state.services, [service.name]: service } }
-    await this.#persist()
+    await this.#change((s) => ({ ...s, services: { ...s.services, [service.name]: service } }))
     this.#emit({ kind: 'put', service })
   }
 
   async deleteService(name: string): Promise<boolean> {
-    if (!Object.hasOwn(this.#state.services, name)) return false
-    const { [name]: _gone, ...rest } = this.#state.services
-    this.#state = { ...this.#state, services: rest }
-    await this.#persist()
-    this.#emit({ kind: 'delete', name })
-    return true
+    let found = false
+    await this.#change((s) => {
+      found = Object.hasOwn(s.services, name)
+      const { [name]: _gone, ...rest } = s.services
+      return found ? { ...s, services: rest } : s
+    })
+    if (found) this.#emit({ kind: 'delete', name })
+    return found
   }
 
   watchServices(listener: (change: ServiceChange) => void): () => void {
@@ -92,27 +91,37 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   async setNodeAck(nodeId: string, record: NodeAckRecord): Promise<void> {
-    this.#state = { ...this.#state, nodes: { ...this.#state.nodes, [nodeId]: record } }
-    await this.#persist()
+    await this.#change((s) => ({ ...s, nodes: { ...s.nodes, [nodeId]: record } }))
   }
 
   async close(): Promise<void> {
     this.#closed = true
     this.#listeners.clear()
-    await this.#writing
+    await this.#writing.catch(() => undefined)
   }
 
   #emit(change: ServiceChange): void {
     for (const listener of this.#listeners) listener(change)
   }
 
-  #persist(): Promise<void> {
+  /**
+   * Changes are queued: each is computed from the state the previous one left and takes effect
+   * in memory only once it is on disk, so a failed write changes nothing.
+   */
+  #change(change: (state: State) => State): Promise<State> {
     if (this.#closed)
       return Promise.reject(new SchedulerStoreWriteError(this.file, new Error('store is closed')))
-    const text = `${JSON.stringify(this.#state, null, 2)}\n`
-    // Each write waits for the previous one: renames must land in the order the changes were made.
-    const next = this.#writing.catch(() => undefined).then(() => writeAtomically(this.file, text))
-    this.#writing = next
+    const next = this.#writing
+      .catch(() => undefined)
+      .then(async () => {
+        const state = change(this.#state)
+        if (state !== this.#state) {
+          await writeAtomically(this.file, `${JSON.stringify(state, null, 2)}\n`)
+          this.#state = state
+        }
+        return state
+      })
+    this.#writing = next.then(() => undefined)
     return next
   }
 }

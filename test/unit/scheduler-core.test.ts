@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { DynproxyError } from '../../src/errors/base.ts'
+import type { InstructionSet } from '../../src/instructions/types.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { schedulerConfigFromText, validateService } from '../../src/scheduler/config/load.ts'
+import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
+import { SchedulerCore } from '../../src/scheduler/core.ts'
+import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
+import type { NodeAckRecord, SchedulerStore, ServiceChange } from '../../src/scheduler/store/types.ts'
+
+/** An in-memory store: the interface's contract without a file. */
+class MemoryStore implements SchedulerStore {
+  services = new Map<string, ServiceDocument>()
+  acks = new Map<string, NodeAckRecord>()
+  readonly listeners = new Set<(c: ServiceChange) => void>()
+  async nextEpoch() {
+    return 1
+  }
+  async getSigningKey() {
+    return undefined
+  }
+  async setSigningKey() {}
+  async listServices() {
+    return [...this.services.values()]
+  }
+  async putService(s: ServiceDocument) {
+    this.services.set(s.name, s)
+    for (const l of this.listeners) l({ kind: 'put', service: s })
+  }
+  async deleteService(name: string) {
+    const had = this.services.delete(name)
+    if (had) for (const l of this.listeners) l({ kind: 'delete', name })
+    return had
+  }
+  watchServices(l: (c: ServiceChange) => void) {
+    this.listeners.add(l)
+    return () => this.listeners.delete(l)
+  }
+  async getNodeAcks() {
+    return this.acks
+  }
+  async setNodeAck(id: string, r: NodeAckRecord) {
+    this.acks.set(id, r)
+  }
+  async close() {}
+}
+
+/** Paths follow whatever `route` says at the time of the call. */
+function switchableEngine(route: { nodes: string[] }): PathEngine {
+  const current = () => ({
+    nodes: route.nodes,
+    cost: 1,
+    metrics: { rttMs: 1, bottleneckBps: 0, loss: 0, costPerGb: 0 },
+  })
+  return {
+    best: () => [current()],
+    disjoint: () => [current()],
+    evaluate: () => undefined,
+    choose: (_c, candidates, _p, now) =>
+      candidates[0] ? { path: candidates[0], since: now, left: [] } : undefined,
+  }
+}
+
+function sinkFor() {
+  const sets: InstructionSet[] = []
+  const closed: DynproxyError[] = []
+  return {
+    sets,
+    closed,
+    sink: { send: (s: InstructionSet) => sets.push(s), close: (e: DynproxyError) => closed.push(e) },
+  }
+}
+
+function web(): ServiceDocument {
+  const r = validateService({
+    name: 'web',
+    ingress: [{ node: 'a', listener: 'web' }],
+    egress: ['c'],
+    targets: ['10.0.0.5:80'],
+  })
+  assert.ok('value' in r)
+  return r.value
+}
+
+function makeCore(options: { acks?: Map<string, NodeAckRecord>; services?: ServiceDocument[] } = {}) {
+  const clock = { t: 1000, now: () => clock.t }
+  const store = new MemoryStore()
+  if (options.acks) store.acks = options.acks
+  const route = { nodes: ['a', 'b', 'c'] }
+  const settings = schedulerConfigFromText(
+    'scheduler: { instruction_ttl: 60s, heartbeat_interval: 1s, push_debounce: 0s }',
+  ).scheduler
+  const core = new SchedulerCore({
+    settings,
+    store,
+    engine: switchableEngine(route),
+    signer: { publicKey: 'PUB', sign: (c) => Buffer.from(`${c.route}:${c.nodes.join('>')}:${c.expiresAt}`) },
+    epoch: 4,
+    acks: store.acks,
+    services: options.services ?? [web()],
+    logger: silentLogger(),
+    clock,
+    timers: { setTimeout: () => 0, clearTimeout: () => undefined },
+  })
+  return { core, clock, store, route }
+}
+
+const hello = (id: string, extra = {}) => ({
+  id,
+  region: 'r1',
+  meshAddress: '',
+  listeners: [{ name: 'web', bind: '127.0.0.1:8080', port: 8080 }],
+  peers: [],
+  capabilities: [],
+  softwareVersion: 'test',
+  ...extra,
+})
+
+test('every connected node gets a set: the ingress its route, relays an empty one with the token key', () => {
+  const { core } = makeCore()
+  const a = sinkFor()
+  const b = sinkFor()
+  core.attach(hello('a'), a.sink)
+  core.attach(hello('b'), b.sink)
+  const setA = a.sets.at(-1)
+  assert.deepEqual(
+    setA?.routes.map((r) => [r.name, r.match, r.paths.map((p) => p.hops)]),
+    [['web', { listener: 'web' }, [['b', 'c']]]],
+  )
+  assert.equal(setA?.pathTokenKey, 'PUB')
+  assert.equal(String(setA?.routes[0]?.paths[0]?.token), `web:a>b>c:${1000 + 60_000}`)
+  assert.deepEqual(b.sets.at(-1)?.routes, [])
+  assert.equal(b.sets.at(-1)?.pathTokenKey, 'PUB')
+  assert.equal(setA?.version.epoch, 4)
+})
+
+test('a node is pushed a new set only when its content changed, with a growing counter', () => {
+  const { core, route, clock } = makeCore()
+  const a = sinkFor()
+  core.attach(hello('a'), a.sink)
+  assert.equal(a.sets.length, 1)
+  clock.t += 1000
+  core.recompute('test')
+  core.recompute('test')
+  assert.equal(a.sets.length, 1, 'same content: nothing sent')
+  route.nodes = ['a', 'c']
+  core.recompute('test')
+  assert.equal(a.sets.length, 2)
+  assert.ok((a.sets[1]?.version.counter ?? 0) > (a.sets[0]?.version.counter ?? 0))
+  assert.deepEqual(a.sets[1]?.routes[0]?.paths[0]?.hops, ['c'])
+  assert.deepEqual(core.registry.get('a')?.pendingVersion, a.sets[1]?.version)
+})
+
+test('a set is renewed once it has lived half its TTL, though unchanged', () => {
+  const { core, clock } = makeCore()
+  const a = sinkFor()
+  core.attach(hello('a'), a.sink)
+  core.heartbeat({ nodeId: 'a', session: 1 }, undefined)
+  clock.t += 29_000
+  core.heartbeat({ nodeId: 'a', session: 1 }, undefined)
+  core.tick()
+  assert.equal(a.sets.length, 1)
+  clock.t += 1000
+  core.heartbeat({ nodeId: 'a', session: 1 }, undefined)
+  core.tick()
+  assert.equal(a.sets.length, 2)
+})
+
+test('acks are recorded and persisted; nacks are recorded with their reason', async () => {
+  const { core, store } = makeCore()
+  const a = sinkFor()
+  const s = core.attach(hello('a'), a.sink)
+  const set = a.sets[0]
+  assert.ok(set)
+  assert.equal(core.registry.get('a')?.appliedVersion, undefined)
+  core.ack(s, set.version)
+  assert.deepEqual(core.registry.get('a')?.appliedVersion, set.version)
+  await Promise.resolve()
+  assert.deepEqual(store.acks.get('a')?.version, set.version)
+  core.nack(s, set.version, 'route web: bad target')
+  assert.equal(core.registry.get('a')?.lastNack?.error, 'route web: bad target')
+})
+
+test('a node reconnecting with the version it would be sent gets nothing; with another, it gets the set', () => {
+  const first = makeCore()
+  const a = sinkFor()
+  const s = first.core.attach(hello('a'), a.sink)
+  const set = a.sets[0]
+  assert.ok(set)
+  first.core.ack(s, set.version)
+  const record = first.core.lastPushed('a')
+  assert.ok(record)
+
+  const resumed = makeCore({ acks: new Map([['a', record]]) })
+  const again = sinkFor()
+  resumed.core.attach(hello('a', { appliedVersion: set.version }), again.sink)
+  assert.equal(again.sets.length, 0, 'resumed: nothing resent')
+  assert.deepEqual(resumed.core.registry.get('a')?.appliedVersion, set.version)
+
+  const other = makeCore({ acks: new Map([['a', record]]) })
+  const fresh = sinkFor()
+  other.core.attach(hello('a', { appliedVersion: { epoch: 1, counter: 99 } }), fresh.sink)
+  assert.equal(fresh.sets.length, 1)
+})
+
+test('a silent node is disconnected after three heartbeat intervals; its stream is closed with a code', () => {
+  const { core, clock } = makeCore()
+  const a = sinkFor()
+  core.attach(hello('a'), a.sink)
+  clock.t += 3000
+  core.tick()
+  assert.equal(core.registry.get('a')?.connected, true)
+  clock.t += 1
+  core.tick()
+  assert.equal(core.registry.get('a')?.connected, false)
+  assert.equal(a.closed[0]?.code, 'DYN_ERR_SCHEDULER_NODE_TIMEOUT')
+})
+
+test('a second hello for one id supersedes the first stream; the old stream ending does not disconnect the new', () => {
+  const { core } = makeCore()
+  const first = sinkFor()
+  const second = sinkFor()
+  const s1 = core.attach(hello('a'), first.sink)
+  core.attach(hello('a'), second.sink)
+  assert.equal(first.closed[0]?.code, 'DYN_ERR_SCHEDULER_NODE_SUPERSEDED')
+  core.detach(s1, 'stream closed')
+  assert.equal(core.registry.get('a')?.connected, true)
+})
+
+test('service changes from the store reach the nodes', async () => {
+  const { core, store } = makeCore({ services: [] })
+  const a = sinkFor()
+  core.attach(hello('a'), a.sink)
+  assert.deepEqual(a.sets[0]?.routes, [])
+  await store.putService(web())
+  assert.deepEqual(
+    a.sets[1]?.routes.map((r) => r.name),
+    ['web'],
+  )
+  await store.deleteService('web')
+  assert.deepEqual(a.sets[2]?.routes, [])
+})
+
+test('resolve answers a flow by listener or by port from the services', () => {
+  const { core } = makeCore()
+  core.attach(hello('a'), sinkFor().sink)
+  assert.deepEqual(
+    core.resolve('a', '', 8080).route?.paths.map((p) => p.hops),
+    [['b', 'c']],
+  )
+  assert.equal(core.resolve('a', 'web', 0).route?.name, 'web')
+  assert.equal(core.resolve('a', 'other', 9).route, undefined)
+})
