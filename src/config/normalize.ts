@@ -106,6 +106,7 @@ function scheduler(s: NonNullable<ConfigDocument['scheduler']>): SchedulerConfig
   const addresses = typeof s.address === 'string' ? [s.address] : s.address
   return {
     addresses: s.address === 'embedded' ? 'embedded' : addresses.map(hostPort),
+    ...(s.config !== undefined && { embeddedConfigFile: s.config }),
     connectTimeoutMs: parseDuration(s.connect_timeout),
     requestTimeoutMs: parseDuration(s.request_timeout),
     retryIntervalMs: parseDuration(s.retry_interval),

@@ -152,6 +152,11 @@ const schedulerAddress = z.union(
 
 const scheduler = z.strictObject({
   address: schedulerAddress,
+  config: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('With address "embedded": the scheduler.yaml of the scheduler this node runs in-process.'),
   connect_timeout: duration().default('10s'),
   request_timeout: duration().default('10s'),
   retry_interval: duration().default('5s'),

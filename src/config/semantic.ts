@@ -21,7 +21,25 @@ export function semanticIssues(doc: ConfigDocument): PathIssue[] {
     ...collidingBinds(doc),
     ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),
     ...meshIssues(doc),
+    ...schedulerIssues(doc),
   ]
+}
+
+function schedulerIssues(doc: ConfigDocument): PathIssue[] {
+  const s = doc.scheduler
+  if (s === undefined) return []
+  if (s.address === 'embedded' && s.config === undefined) {
+    return [
+      {
+        path: ['scheduler', 'config'],
+        message: 'address "embedded" needs the scheduler.yaml to run (hint: config: ./scheduler.yaml)',
+      },
+    ]
+  }
+  if (s.address !== 'embedded' && s.config !== undefined) {
+    return [{ path: ['scheduler', 'config'], message: 'only used with address "embedded"' }]
+  }
+  return []
 }
 
 function needsAnEntryPoint(doc: ConfigDocument): PathIssue[] {

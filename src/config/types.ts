@@ -108,6 +108,8 @@ export interface RouteConfig {
 export interface SchedulerConfig {
   /** `embedded` runs the scheduler in this process; otherwise replicas to fail over between. */
   readonly addresses: readonly HostPort[] | 'embedded'
+  /** With `embedded`: the scheduler.yaml of the scheduler run in this process. */
+  readonly embeddedConfigFile?: string
   readonly connectTimeoutMs: number
   readonly requestTimeoutMs: number
   readonly retryIntervalMs: number

@@ -27,6 +27,14 @@ export interface EndpointLender {
   release(endpoint: string): void
 }
 
+/** Per-route totals, added to when a flow of the route ends. */
+export interface RouteTraffic {
+  bytesIn: number
+  bytesOut: number
+  /** Flows of the route for which no upstream could be reached. */
+  failures: number
+}
+
 export interface ListenerRef {
   readonly name: string
   readonly idleTimeoutMs: number
@@ -43,6 +51,8 @@ export class Flow {
   target: string | undefined = undefined
   upstream: Socket | undefined = undefined
   lender: EndpointLender | undefined = undefined
+  /** The totals of the route the flow took, once it took one. */
+  traffic: RouteTraffic | undefined = undefined
   /** Why the flow could not start, for the access log. */
   error: Error | undefined = undefined
   closeReason: CloseReason | undefined = undefined

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net'
 import type { RouteConfig } from '../config/types.ts'
 import type { DecisionSource } from '../node/api.ts'
 import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
-import type { EndpointLender, Flow, ListenerRef } from './flow.ts'
+import type { EndpointLender, Flow, ListenerRef, RouteTraffic } from './flow.ts'
 import type { FlowManager } from './manager.ts'
 import { endBeforeUpstream, startRelay } from './relay.ts'
 
@@ -21,6 +21,7 @@ export interface UpstreamConnection {
 export interface RouteRuntime extends EndpointLender {
   readonly config: RouteConfig
   readonly matches: Record<DecisionSource, number>
+  readonly traffic: RouteTraffic
   connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection>
 }
 
@@ -31,17 +32,29 @@ export interface AcceptingListener extends ListenerRef {
   readonly counters: ListenerRef['counters'] & { total: number; rejected: { no_route: number } }
 }
 
+/** What an on-demand resolve is asked about a flow that matches no route. */
+export interface ResolveQuery {
+  readonly listener: string
+  readonly port: number
+  readonly sourceIp: string
+}
+
 export interface FlowHandlerDeps {
   readonly manager: FlowManager
   /** The current table: read per flow so that a new instruction set applies to the next flow. */
   readonly table: () => RouteTable<RouteRuntime>
   readonly onUpstreamFailure: (flow: Flow, error: Error) => void
+  /**
+   * Asks the scheduler for a route for a flow no route takes; resolves within its own deadline,
+   * undefined when there is none. Absent: such flows are closed at once.
+   */
+  readonly resolve?: (query: ResolveQuery) => Promise<RouteRuntime | undefined>
 }
 
 export function createFlowHandler(
   deps: FlowHandlerDeps,
 ): (socket: Socket, listener: AcceptingListener) => void {
-  const { manager, table, onUpstreamFailure } = deps
+  const { manager, table, onUpstreamFailure, resolve } = deps
 
   function established(flow: Flow, route: RouteRuntime, conn: UpstreamConnection): void {
     if (flow.state === 'closed') {
@@ -61,6 +74,38 @@ export function createFlowHandler(
     endBeforeUpstream(flow, 'upstream_unavailable')
   }
 
+  function connect(flow: Flow, route: RouteRuntime, sourceIp: string, origin: FlowOrigin): void {
+    flow.route = route.config.name
+    flow.traffic = route.traffic
+    flow.state = 'connecting'
+    route.connect(sourceIp, origin).then(
+      (conn) => established(flow, route, conn),
+      (error: Error) => failed(flow, error),
+    )
+  }
+
+  function noRoute(flow: Flow, listener: AcceptingListener): void {
+    listener.counters.rejected.no_route++
+    endBeforeUpstream(flow, 'no_route')
+  }
+
+  function resolveThenConnect(
+    flow: Flow,
+    listener: AcceptingListener,
+    sourceIp: string,
+    ask: NonNullable<typeof resolve>,
+  ): void {
+    ask({ listener: listener.name, port: listener.port, sourceIp }).then(
+      (route) => {
+        if (flow.state === 'closed') return
+        if (route === undefined) return noRoute(flow, listener)
+        route.matches.instruction++
+        connect(flow, route, sourceIp, listener.origin)
+      },
+      () => noRoute(flow, listener),
+    )
+  }
+
   return function onConnection(socket: Socket, listener: AcceptingListener): void {
     listener.counters.total++
     listener.counters.active++
@@ -69,17 +114,12 @@ export function createFlowHandler(
     const sourceIp = socket.remoteAddress ?? ''
     const decision = decide({ listener: listener.name, localPort: listener.port, sourceIp }, table())
     if (decision.kind === 'reject') {
-      listener.counters.rejected.no_route++
-      endBeforeUpstream(flow, 'no_route')
+      if (resolve === undefined) noRoute(flow, listener)
+      else resolveThenConnect(flow, listener, sourceIp, resolve)
       return
     }
     const route = decision.handler
     route.matches[decision.source]++
-    flow.route = route.config.name
-    flow.state = 'connecting'
-    route.connect(sourceIp, listener.origin).then(
-      (conn) => established(flow, route, conn),
-      (error: Error) => failed(flow, error),
-    )
+    connect(flow, route, sourceIp, listener.origin)
   }
 }

@@ -24,8 +24,8 @@ import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
 import { verifyRequestAuth } from './auth.ts'
 import { readOpenRequest, writeResponse } from './io.ts'
-import { verifyPathToken } from './path-token.ts'
-import { checkOpenRequest, type Refusal, type RelayPolicy } from './policy.ts'
+import { type PathTokenVerdict, verifyPathToken } from './path-token.ts'
+import { checkOpenRequest, type RelayPolicy } from './policy.ts'
 import type { ReplayCache } from './replay-cache.ts'
 import type { DecodedOpenRequest } from './request.ts'
 import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire.ts'
@@ -104,7 +104,11 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     const { request, raw } = received
     const denied = authenticate(request, raw, identity)
     if (denied) return refuse(socket, denied[0], denied[1], request.sourceNodeId)
-    const refusal = checkOpenRequest(request, policy) ?? checkPathToken(request)
+    const token = checkPathToken(request)
+    if (token !== 'ok' && token !== 'none') {
+      return refuse(socket, 'path_token_invalid', `path token ${token}`, request.sourceNodeId)
+    }
+    const refusal = checkOpenRequest(request, policy, token === 'ok')
     if (refusal) return refuse(socket, refusal.status, refusal.message, request.sourceNodeId)
     relay(socket, request)
   }
@@ -113,17 +117,16 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
    * A path the scheduler issued carries its signed token; a relay that knows the scheduler's key
    * refuses a token that is forged, expired or for another path. Static routes carry none.
    */
-  function checkPathToken(request: DecodedOpenRequest): Refusal | undefined {
+  function checkPathToken(request: DecodedOpenRequest): PathTokenVerdict | 'none' {
     const key = deps.pathTokenKey()
-    if (request.pathToken === undefined || key === undefined) return undefined
-    const verdict = verifyPathToken(request.pathToken, key, {
+    if (request.pathToken === undefined || key === undefined) return 'none'
+    return verifyPathToken(request.pathToken, key, {
       nodeId,
       remainingPath: request.remainingPath,
       ...(request.target !== undefined && { target: request.target }),
       previousNode: request.sourceNodeId,
       now: deps.clock.now(),
     })
-    return verdict === 'ok' ? undefined : { status: 'path_token_invalid', message: `path token ${verdict}` }
   }
 
   function relay(socket: Socket, request: DecodedOpenRequest): void {

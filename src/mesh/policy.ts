@@ -20,7 +20,11 @@ export interface RelayPolicy {
   readonly targetAllowed: (target: string) => boolean
 }
 
-export function checkOpenRequest(req: OpenRequest, policy: RelayPolicy): Refusal | undefined {
+/**
+ * `issued`: the request carries a path token this node verified, so the scheduler has authorised
+ * its target; otherwise the target must be one this node's own config allows.
+ */
+export function checkOpenRequest(req: OpenRequest, policy: RelayPolicy, issued = false): Refusal | undefined {
   const { nodeId } = policy
   if (req.sourceNodeId === nodeId || req.visited.includes(nodeId)) {
     return { status: 'loop', message: `flow already crossed ${nodeId} (visited: ${req.visited.join(', ')})` }
@@ -42,7 +46,7 @@ export function checkOpenRequest(req: OpenRequest, policy: RelayPolicy): Refusal
       return { status: 'no_route', message: `next hop "${next}" is not a peer of ${nodeId}` }
     return undefined
   }
-  if (req.target !== undefined && !policy.targetAllowed(req.target)) {
+  if (req.target !== undefined && !issued && !policy.targetAllowed(req.target)) {
     return {
       status: 'target_not_allowed',
       message: `${nodeId} may not connect to ${req.target} (hint: name it in a route or in mesh.allow_targets)`,

@@ -46,6 +46,21 @@ export interface MeshStats {
   readonly rejectedConnections: number
 }
 
+/** The node's link to the Traffic Scheduler; absent when it has no scheduler section. */
+export interface SchedulerLinkStats {
+  readonly state: 'connecting' | 'connected' | 'degraded' | 'stopped'
+  readonly address?: string
+  readonly connectedSince?: string
+  readonly consecutiveFailures: number
+  /** `epoch.counter` of the instruction set in force. */
+  readonly appliedVersion?: string
+  /** Whether the set in force counts as fresh (else its routes are decided as cached_instruction). */
+  readonly fresh: boolean
+  readonly lastNack?: { readonly version: string; readonly error: string; readonly at: string }
+  /** The scheduler this node runs in-process, with `scheduler.address: embedded`. */
+  readonly embedded?: { readonly grpc: string; readonly api: string }
+}
+
 export interface NodeStats {
   readonly node: NodeInfo
   /** Flows accepted on this node's listeners (relayed flows are under `mesh`). */
@@ -53,6 +68,7 @@ export interface NodeStats {
   readonly traffic: TrafficTotals
   readonly routeMatches: Readonly<Record<string, Readonly<Record<DecisionSource, number>>>>
   readonly mesh?: MeshStats
+  readonly scheduler?: SchedulerLinkStats
 }
 
 export type RejectReason = 'max_connections' | 'no_route' | 'draining'
@@ -99,6 +115,11 @@ export interface RouteStatus {
   readonly lb: string
   readonly target: string
   readonly matches: Readonly<Record<DecisionSource, number>>
+  /** Bytes of the route's ended flows: in = from clients, out = to clients. */
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** Flows of the route for which no upstream (or no path) could be reached. */
+  readonly failedFlows: number
   readonly endpoints: readonly EndpointStatus[]
   /** Mesh routes: their paths in configured order; empty for endpoint routes. */
   readonly paths: readonly RoutePathStatus[]

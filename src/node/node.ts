@@ -8,12 +8,17 @@
  */
 import { createAdminServer } from '../admin/index.ts'
 import type { NodeConfig } from '../config/types.ts'
-import { createFlowHandler, type Flow, FlowManager } from '../flow/index.ts'
+import {
+  createFlowHandler,
+  type Flow,
+  FlowManager,
+  type ResolveQuery,
+  type RouteRuntime,
+} from '../flow/index.ts'
 import { TcpListener } from '../listener/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
-import { compileRoutes, type RouteTable } from '../router/index.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { accessLogLine } from './access-log.ts'
 import type {
@@ -26,9 +31,11 @@ import type {
   PeerStatus,
   RouteStatus,
 } from './api.ts'
+import { NodeControlPlane } from './control-plane.ts'
 import { describeTarget } from './describe.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
-import { createRouteRuntime, type ManagedRoute } from './route-runtime.ts'
+import { DynamicRouteEngine } from './route-engine.ts'
+import { helloInfo, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
 export interface NodeOptions {
@@ -38,6 +45,8 @@ export interface NodeOptions {
 
 type AdminServer = ReturnType<typeof createAdminServer>
 
+const FRESHNESS_CHECK_MS = 250
+
 export class ProxyNode implements NodeView {
   readonly config: NodeConfig
   readonly #logger: Logger
@@ -45,10 +54,11 @@ export class ProxyNode implements NodeView {
   readonly #clock: Clock
   readonly #flows: FlowManager
   readonly #listeners: TcpListener[]
-  readonly #routes = new Map<string, ManagedRoute>()
-  #table: RouteTable<ManagedRoute>
+  readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
+  readonly #controlPlane: NodeControlPlane | undefined
+  #freshnessTimer: NodeJS.Timeout | undefined
   #admin: AdminServer | undefined
   #adminAddress: string | undefined
   #state: NodeState = 'starting'
@@ -67,25 +77,22 @@ export class ProxyNode implements NodeView {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
-          table: () => this.#table,
+          table: () => this.#engine.table(),
         })
       : undefined
-    const routeDeps = {
+    this.#engine = new DynamicRouteEngine(config.routes, {
       nodeId: config.common.nodeId,
       clock: this.#clock,
       logger: this.#logger,
       peers: this.#mesh,
       token: config.mesh?.token,
-    }
-    for (const route of config.routes) this.#routes.set(route.name, createRouteRuntime(route, routeDeps))
-    this.#table = compileRoutes(
-      [...this.#routes.values()].map((runtime) => ({ route: runtime.config, handler: runtime })),
-      'static',
-    )
+    })
+    this.#controlPlane = config.scheduler ? this.#newControlPlane(config) : undefined
     const onConnection = createFlowHandler({
       manager: this.#flows,
-      table: () => this.#table,
+      table: () => this.#engine.table(),
       onUpstreamFailure: () => this.#failedFlows++,
+      ...(this.#controlPlane && { resolve: (query) => this.#resolve(query) }),
     })
     const start = { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 }
     this.#listeners = config.listeners.map((l) => new TcpListener(l, onConnection, start))
@@ -94,6 +101,29 @@ export class ProxyNode implements NodeView {
       region: config.common.region,
       version: PACKAGE_VERSION,
     })
+  }
+
+  #newControlPlane(config: NodeConfig): NodeControlPlane {
+    return new NodeControlPlane(config, {
+      clock: this.#clock,
+      logger: this.#logger,
+      hello: () => helloInfo(this.config, this.#listeners, this.#mesh?.address),
+      report: () => reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount),
+      onInstructions: (applied) => {
+        this.#engine.applyInstructions(applied.set.routes)
+        this.#mesh?.setPathTokenKey(applied.set.pathTokenKey)
+        this.#engine.setFresh(this.#controlPlane?.isFresh() ?? false)
+      },
+      onDirective: (directive) => {
+        if (directive.kind === 'drain') this.drain()
+      },
+    })
+  }
+
+  /** A flow no route takes: ask the scheduler, at most `request_timeout`, for a route just for it. */
+  async #resolve(query: ResolveQuery): Promise<RouteRuntime | undefined> {
+    const route = await this.#controlPlane?.resolve(query.listener, query.port, query.sourceIp)
+    return route && this.#engine.resolvedRoute(route)
   }
 
   /** Binds every listener and the admin server; on any failure releases what it bound and rejects. */
@@ -110,12 +140,14 @@ export class ProxyNode implements NodeView {
         logger: this.#logger,
       })
       this.#adminAddress = await this.#admin.listen()
+      await this.#controlPlane?.start()
     } catch (err) {
       await this.#release()
       this.#state = 'stopped'
       throw err
     }
-    for (const route of this.#routes.values()) route.start()
+    this.#engine.start()
+    this.#watchFreshness()
     this.#state = 'running'
     this.#logger.info(
       {
@@ -125,6 +157,14 @@ export class ProxyNode implements NodeView {
       },
       'node listening',
     )
+  }
+
+  /** Instructions go stale when the scheduler goes away: re-checked every 250 ms, off the data path. */
+  #watchFreshness(): void {
+    const control = this.#controlPlane
+    if (control === undefined) return
+    this.#freshnessTimer = setInterval(() => this.#engine.setFresh(control.isFresh()), FRESHNESS_CHECK_MS)
+    this.#freshnessTimer.unref()
   }
 
   /** The admin server's bound address (its port differs from the config's when that is 0). */
@@ -191,7 +231,9 @@ export class ProxyNode implements NodeView {
 
   async #release(): Promise<void> {
     for (const listener of this.#listeners) listener.markClosed()
-    for (const route of this.#routes.values()) route.close()
+    clearInterval(this.#freshnessTimer)
+    await this.#controlPlane?.close()
+    this.#engine.close()
     await this.#mesh?.close()
     await this.#admin?.close()
   }
@@ -201,6 +243,11 @@ export class ProxyNode implements NodeView {
     counters.active--
     counters.closedBytesIn += flow.bytesIn
     counters.closedBytesOut += flow.bytesOut
+    if (flow.traffic !== undefined) {
+      flow.traffic.bytesIn += flow.bytesIn
+      flow.traffic.bytesOut += flow.bytesOut
+      if (flow.closeReason === 'upstream_unavailable') flow.traffic.failures++
+    }
     if (flow.lender !== undefined && flow.target !== undefined) flow.lender.release(flow.target)
     const durationMs = flow.durationMs(this.#clock.now())
     this.#metrics.observeFlowDuration(flow.listener.name, durationMs / 1000)
@@ -231,7 +278,7 @@ export class ProxyNode implements NodeView {
       bytesOut += c.closedBytesOut
     }
     const routeMatches: Record<string, Record<DecisionSource, number>> = {}
-    for (const [name, route] of this.#routes) routeMatches[name] = { ...route.matches }
+    for (const route of this.#engine.routes()) routeMatches[route.config.name] = { ...route.matches }
     return {
       node: {
         id: this.config.common.nodeId,
@@ -246,6 +293,7 @@ export class ProxyNode implements NodeView {
       traffic: { bytesIn, bytesOut },
       routeMatches,
       ...(this.#mesh && { mesh: this.#mesh.stats() }),
+      ...(this.#controlPlane && { scheduler: { ...this.#controlPlane.stats(), fresh: this.#engine.fresh } }),
     }
   }
 
@@ -254,12 +302,15 @@ export class ProxyNode implements NodeView {
   }
 
   getRoutes(): RouteStatus[] {
-    return [...this.#routes.values()].map((route) => ({
+    return this.#engine.routes().map((route) => ({
       name: route.config.name,
       match: route.config.match,
       lb: route.config.lb,
       target: describeTarget(route.config.target),
       matches: { ...route.matches },
+      bytesIn: route.traffic.bytesIn,
+      bytesOut: route.traffic.bytesOut,
+      failedFlows: route.traffic.failures,
       endpoints: route.endpoints(),
       paths: route.paths(),
     }))

@@ -53,6 +53,7 @@ function newMatches(): Record<DecisionSource, number> {
 class ClusterRoute implements ManagedRoute {
   readonly config: RouteConfig
   readonly matches = newMatches()
+  readonly traffic = { bytesIn: 0, bytesOut: 0, failures: 0 }
   readonly #cluster: UpstreamCluster
 
   constructor(route: RouteConfig, deps: RouteRuntimeDeps) {
@@ -94,6 +95,7 @@ interface PathRuntime extends EndpointLender {
 class MeshRoute implements ManagedRoute {
   readonly config: RouteConfig
   readonly matches = newMatches()
+  readonly traffic = { bytesIn: 0, bytesOut: 0, failures: 0 }
   readonly #paths: PathRuntime[]
   readonly #clusters: UpstreamCluster[] = []
   readonly #peers: MeshPeers

@@ -27,7 +27,7 @@ import type { Clock } from '../util/clock.ts'
 import { normalizeService } from './config/load.ts'
 import type { ServiceDocument } from './config/schema.ts'
 import type { SchedulerSettings, ServiceSpec } from './config/types.ts'
-import { buildGraph } from './graph.ts'
+import { buildGraph, type GraphNodeInput } from './graph.ts'
 import type { PathEngine } from './plan/engine.ts'
 import {
   buildInstructionSet,
@@ -39,7 +39,7 @@ import {
 import { type Plan, type PlanContext, plan, planIngress, selectionKey } from './plan/planner.ts'
 import { type NodeHello, type NodeLoad, NodeRegistry, silentNodes } from './registry.ts'
 import type { NodeAckRecord, SchedulerStore } from './store/types.ts'
-import { type LinkSample, LinkTable } from './telemetry.ts'
+import { type LinkSample, LinkTable, type LinkView } from './telemetry.ts'
 import { Throttle, type Timers } from './throttle.ts'
 
 /** Where a node's sets go: the gRPC stream, in production. */
@@ -69,6 +69,37 @@ export interface RecomputeStats {
   readonly lastReason?: string
 }
 
+/** A set the leader published for a node, as every replica reads it back from the store. */
+export interface PublishedSet extends LastPushed {
+  readonly set: InstructionSet
+}
+
+/**
+ * Replicas sharing an etcd store (ha/cluster.ts): only the leader plans, for the nodes of every
+ * replica, and publishes each node's set to the store; every replica sends its own nodes the
+ * published sets (deliver). Absent with one scheduler: the core plans for its nodes and sends.
+ */
+export interface Cluster {
+  /** This replica is the leader: it plans and publishes. */
+  leading(): boolean
+  /** Every replica's connected nodes and their links: what the leader plans with. */
+  view(now: number): { readonly nodes: readonly GraphNodeInput[]; readonly links: readonly LinkView[] }
+  /**
+   * Leader only: publishes the set `build` makes with the next version, unless the node's last
+   * set has the same content and is younger than half the TTL.
+   */
+  publish(
+    nodeId: string,
+    contentKey: string,
+    now: number,
+    build: (v: InstructionVersion) => InstructionSet,
+  ): void
+  /** The node's set as stored: what replicas deliver and what a resuming node must hold. */
+  published(nodeId: string): PublishedSet | undefined
+  /** One of this replica's nodes connected, reported or left: tells the leader. */
+  nodeChanged(nodeId: string): void
+}
+
 export interface CoreOptions {
   readonly settings: SchedulerSettings
   readonly store: SchedulerStore
@@ -80,6 +111,8 @@ export interface CoreOptions {
   readonly logger: Logger
   readonly clock: Clock
   readonly timers: Timers
+  /** Set with store: etcd; see Cluster. */
+  readonly cluster?: Cluster
 }
 
 /** Silent this many heartbeat intervals: the node is hung or cut off. */
@@ -102,6 +135,7 @@ export class SchedulerCore {
   #plan: Plan = { routes: new Map(), selections: [], choices: new Map() }
   #stats: RecomputeStats = { count: 0, pushes: 0 }
   #tick: unknown
+  readonly #awaitingReport = new Set<string>()
   #stopped = false
 
   constructor(o: CoreOptions) {
@@ -171,13 +205,18 @@ export class SchedulerCore {
     const session = this.registry.hello(hello, this.#now())
     this.#sinks.set(hello.id, { session, sink })
     previous?.sink.close(new SchedulerNodeSupersededError(hello.id))
-    const last = this.#lastPushed.get(hello.id)
+    // With a cluster the stored set decides: the node may come from another replica.
+    const cluster = this.#o.cluster
+    const last = cluster ? cluster.published(hello.id) : this.#lastPushed.get(hello.id)
     const resumes =
       last !== undefined &&
       hello.appliedVersion !== undefined &&
       compareVersions(last.version, hello.appliedVersion) === 0
     if (resumes) this.registry.resumed(hello.id, session, last.version)
-    else this.#lastPushed.delete(hello.id)
+    if (resumes && cluster) this.#lastPushed.set(hello.id, last)
+    if (!resumes) this.#lastPushed.delete(hello.id)
+    if (hello.appliedVersion !== undefined) this.#holdUntilReported(hello.id, session)
+    else this.#awaitingReport.delete(hello.id)
     this.#o.logger.info(
       {
         node: hello.id,
@@ -187,6 +226,7 @@ export class SchedulerCore {
       },
       'node connected',
     )
+    cluster?.nodeChanged(hello.id)
     this.#recomputeNow(`node ${hello.id} connected`)
     return { nodeId: hello.id, session }
   }
@@ -196,6 +236,7 @@ export class SchedulerCore {
     if (current?.session === s.session) this.#sinks.delete(s.nodeId)
     if (!this.registry.disconnect(s.nodeId, s.session, this.#now(), reason)) return
     this.links.nodeGone(s.nodeId)
+    this.#o.cluster?.nodeChanged(s.nodeId)
     this.#o.logger.info({ node: s.nodeId, reason }, 'node disconnected')
     if (!this.#stopped) this.#recomputeNow(`node ${s.nodeId} disconnected`)
   }
@@ -210,7 +251,9 @@ export class SchedulerCore {
     this.registry.seen(s.nodeId, s.session, now)
     if (load) this.registry.load(s.nodeId, s.session, load)
     this.links.record(s.nodeId, links, now)
-    this.#throttle.request()
+    this.#o.cluster?.nodeChanged(s.nodeId)
+    if (this.#awaitingReport.delete(s.nodeId)) this.#recomputeNow(`node ${s.nodeId} reported`)
+    else this.#throttle.request()
   }
 
   ack(s: NodeSession, version: InstructionVersion): void {
@@ -247,9 +290,12 @@ export class SchedulerCore {
       this.detach({ nodeId: node.id, session: node.session }, 'heartbeat timeout')
     }
     const half = this.#o.settings.instructionTtlMs / 2
-    const due = this.registry
-      .connected()
-      .some((n) => now - (this.#lastPushed.get(n.id)?.issuedAt ?? Number.NEGATIVE_INFINITY) >= half)
+    const old = (last: LastPushed | undefined) => now - (last?.issuedAt ?? Number.NEGATIVE_INFINITY) >= half
+    const cluster = this.#o.cluster
+    // With a cluster the leader renews the stored sets of every replica's nodes; others wait.
+    const due = cluster
+      ? cluster.leading() && cluster.view(now).nodes.some((n) => n.connected && old(cluster.published(n.id)))
+      : this.registry.connected().some((n) => old(this.#lastPushed.get(n.id)))
     if (due) this.#recomputeNow('renewal')
   }
 
@@ -257,9 +303,14 @@ export class SchedulerCore {
     if (this.#stopped) return
     const started = performance.now()
     const now = this.#now()
-    this.#plan = plan(this.specs(), this.#planContext(now), this.#plan.choices)
+    const cluster = this.#o.cluster
+    if (!cluster || cluster.leading()) {
+      this.#plan = plan(this.specs(), this.#planContext(now), this.#plan.choices)
+      if (cluster) this.#publishAll(cluster, now)
+    }
     let pushes = 0
     for (const node of this.registry.connected()) {
+      if (this.#awaitingReport.has(node.id)) continue
       if (this.#push(node.id, node.session, now)) pushes++
     }
     this.#stats = {
@@ -270,6 +321,19 @@ export class SchedulerCore {
       lastReason: reason,
     }
     this.#o.logger.debug({ reason, pushes }, 'recomputed paths')
+  }
+
+  /**
+   * A node that (re)connects with a set of its own routes well from it; a set computed before
+   * its links are known could take a route away. It is sent nothing until its first report, or
+   * two report intervals, whichever comes first. A node with no set gets one at once.
+   */
+  #holdUntilReported(nodeId: string, session: number): void {
+    this.#awaitingReport.add(nodeId)
+    this.#o.timers.setTimeout(() => {
+      if (!this.#awaitingReport.delete(nodeId) || this.#sinks.get(nodeId)?.session !== session) return
+      this.#recomputeNow(`node ${nodeId} sent no report`)
+    }, 2 * this.#o.settings.reportIntervalMs)
   }
 
   /** The route a node should use for a flow on (listener, port), computed now from the services. */
@@ -339,9 +403,47 @@ export class SchedulerCore {
     this.recompute(reason)
   }
 
+  /** With a cluster: the store says a node's set changed; sends it if the node is ours. */
+  deliver(nodeId: string): void {
+    const node = this.registry.get(nodeId)
+    if (this.#stopped || !node?.connected || this.#awaitingReport.has(nodeId)) return
+    this.#push(nodeId, node.session, this.#now())
+  }
+
+  /** With a cluster: another replica's node came, went (`urgent`) or reported (debounced). */
+  clusterChanged(reason: string, urgent: boolean): void {
+    if (this.#stopped) return
+    if (urgent) this.#recomputeNow(reason)
+    else this.#throttle.request()
+  }
+
+  /** Leader: every connected node of every replica gets a set, relays an empty one. */
+  #publishAll(cluster: Cluster, now: number): void {
+    for (const node of cluster.view(now).nodes) {
+      if (!node.connected) continue
+      const routes = this.#plan.routes.get(node.id) ?? []
+      cluster.publish(node.id, contentKeyOf(routes, this.#o.signer.publicKey), now, (version) =>
+        buildInstructionSet(routes, this.#buildOptions(version)),
+      )
+    }
+  }
+
+  /** Sends the stored set unless the node has it or a later one: versions never go back. */
+  #deliverStored(cluster: Cluster, nodeId: string, sink: NodeSink, session: number): boolean {
+    const stored = cluster.published(nodeId)
+    const last = this.#lastPushed.get(nodeId)
+    if (!stored || (last && compareVersions(stored.version, last.version) <= 0)) return false
+    const { set, ...pushed } = stored
+    this.#lastPushed.set(nodeId, pushed)
+    this.registry.sent(nodeId, session, stored.version)
+    sink.send(set)
+    return true
+  }
+
   #push(nodeId: string, session: number, now: number): boolean {
     const target = this.#sinks.get(nodeId)
     if (target?.session !== session) return false
+    if (this.#o.cluster) return this.#deliverStored(this.#o.cluster, nodeId, target.sink, session)
     const routes = this.#plan.routes.get(nodeId) ?? []
     const contentKey = contentKeyOf(routes, this.#o.signer.publicKey)
     if (!needsPush(this.#lastPushed.get(nodeId), contentKey, now, this.#o.settings.instructionTtlMs))
@@ -360,6 +462,7 @@ export class SchedulerCore {
       version,
       nonce: randomUUID(),
       ttlMs: s.instructionTtlMs,
+      tokenTtlMs: s.pathTokenTtlMs,
       reportIntervalMs: s.reportIntervalMs,
       issuedAt: this.#now(),
       signer: this.#o.signer,
@@ -368,8 +471,10 @@ export class SchedulerCore {
 
   #planContext(now: number): PlanContext {
     const s = this.#o.settings
-    const nodes = this.registry.list().map((n) => ({ id: n.id, region: n.region, connected: n.connected }))
-    const links = this.links.list(now, STALE_REPORTS * s.reportIntervalMs)
+    const view = this.#o.cluster?.view(now)
+    const nodes =
+      view?.nodes ?? this.registry.list().map((n) => ({ id: n.id, region: n.region, connected: n.connected }))
+    const links = view?.links ?? this.links.list(now, STALE_REPORTS * s.reportIntervalMs)
     return {
       graph: buildGraph(nodes, links, s.linkCosts),
       engine: this.#o.engine,

@@ -51,6 +51,9 @@ export const ROUTES: RouteStatus[] = [
     target: '127.0.0.1:9001',
     matches: { instruction: 0, cached_instruction: 0, static: 10 },
     paths: [],
+    bytesIn: 0,
+    bytesOut: 0,
+    failedFlows: 0,
     endpoints: [
       {
         address: '127.0.0.1:9001',

@@ -223,6 +223,15 @@ routes:
       'config.yaml:4: mesh: a mesh port without tls or token would relay for anyone (hint: set mesh.token to a secret of 16+ characters, or mesh.tls)',
     ])
   })
+
+  it('needs the scheduler.yaml of an embedded scheduler, and only then', () => {
+    assert.deepEqual(issuesOf(`${LISTENER}scheduler:\n  address: embedded\n`), [
+      'config.yaml:4: scheduler.config: address "embedded" needs the scheduler.yaml to run (hint: config: ./scheduler.yaml)',
+    ])
+    assert.deepEqual(issuesOf(`${LISTENER}scheduler:\n  address: "127.0.0.1:9999"\n  config: ./s.yaml\n`), [
+      'config.yaml:6: scheduler.config: only used with address "embedded"',
+    ])
+  })
 })
 
 describe('file-level errors', () => {

@@ -145,6 +145,7 @@ describe('defaults', () => {
     const text = `${minimal}    health_check: {}
 scheduler:
   address: embedded
+  config: ./scheduler.yaml
 mesh:
   bind: "127.0.0.1:0"
   token: "0123456789abcdef"
@@ -154,6 +155,7 @@ mesh:
     assert.deepEqual(config.routes[0]?.healthCheck, { intervalMs: 5000, timeoutMs: 1000, rise: 2, fall: 3 })
     assert.deepEqual(config.scheduler, {
       addresses: 'embedded',
+      embeddedConfigFile: './scheduler.yaml',
       connectTimeoutMs: 10_000,
       requestTimeoutMs: 10_000,
       retryIntervalMs: 5000,

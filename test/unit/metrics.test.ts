@@ -50,6 +50,9 @@ function fakeView(): FakeView {
         target: '127.0.0.1:9001,127.0.0.1:9002',
         matches: { instruction: 0, cached_instruction: 0, static: 18 },
         paths: [],
+        bytesIn: 0,
+        bytesOut: 0,
+        failedFlows: 0,
         endpoints: [
           {
             address: '127.0.0.1:9001',

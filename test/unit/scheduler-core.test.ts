@@ -89,7 +89,7 @@ function makeCore(options: { acks?: Map<string, NodeAckRecord>; services?: Servi
   if (options.acks) store.acks = options.acks
   const route = { nodes: ['a', 'b', 'c'] }
   const settings = schedulerConfigFromText(
-    'scheduler: { instruction_ttl: 60s, heartbeat_interval: 1s, push_debounce: 0s }',
+    'scheduler: { instruction_ttl: 60s, path_token_ttl: 60s, heartbeat_interval: 1s, push_debounce: 0s }',
   ).scheduler
   const core = new SchedulerCore({
     settings,
@@ -200,8 +200,17 @@ test('a node reconnecting with the version it would be sent gets nothing; with a
 
   const other = makeCore({ acks: new Map([['a', record]]) })
   const fresh = sinkFor()
-  other.core.attach(hello('a', { appliedVersion: { epoch: 1, counter: 99 } }), fresh.sink)
+  const session = other.core.attach(hello('a', { appliedVersion: { epoch: 1, counter: 99 } }), fresh.sink)
+  assert.equal(fresh.sets.length, 0, 'a node with a set of its own waits for its first report')
+  other.core.report(session, [], undefined)
   assert.equal(fresh.sets.length, 1)
+})
+
+test('right after a start, a node with no set gets one at once', () => {
+  const { core } = makeCore()
+  const a = sinkFor()
+  core.attach(hello('a'), a.sink)
+  assert.equal(a.sets.length, 1)
 })
 
 test('a silent node is disconnected after three heartbeat intervals; its stream is closed with a code', () => {

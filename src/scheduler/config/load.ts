@@ -18,7 +18,7 @@ import {
   schedulerConfigSchema,
   serviceSchema,
 } from './schema.ts'
-import type { SchedulerConfig, SchedulerSettings, ServiceSpec } from './types.ts'
+import type { SchedulerConfig, SchedulerSettings, ServiceSpec, StoreSettings } from './types.ts'
 
 export async function loadSchedulerConfig(file: string): Promise<SchedulerConfig> {
   let text: string
@@ -62,6 +62,9 @@ function formatIssue(issue: PathIssue): string {
   return path === '' ? issue.message : `${path}: ${issue.message}`
 }
 
+/** A shorter lease would expire between two keepalives of a loaded replica. */
+const MIN_ELECTION_TTL_MS = 2000
+
 function semanticIssues(doc: SchedulerDocument): PathIssue[] {
   const out: PathIssue[] = []
   const api = mustHostPort(doc.scheduler.api)
@@ -69,6 +72,13 @@ function semanticIssues(doc: SchedulerDocument): PathIssue[] {
     out.push({
       path: ['scheduler', 'api'],
       message: `the api is bound beyond loopback (${doc.scheduler.api}) without scheduler.api_token (hint: set api_token, or bind 127.0.0.1)`,
+    })
+  }
+  const store = doc.scheduler.store
+  if (store.type === 'etcd' && mustDuration(store.election_ttl) < MIN_ELECTION_TTL_MS) {
+    out.push({
+      path: ['scheduler', 'store', 'election_ttl'],
+      message: `election_ttl must be at least 2s, got ${JSON.stringify(store.election_ttl)} (hint: etcd keeps leases for whole seconds; 5s is a good default)`,
     })
   }
   const seen = new Map<string, number>()
@@ -124,6 +134,17 @@ function ratioOf(value: string | number): number {
   return r.value
 }
 
+function storeSettings(store: SchedulerDocument['scheduler']['store']): StoreSettings {
+  if (store.type === 'embedded') return { type: 'embedded', path: store.path }
+  return {
+    type: 'etcd',
+    endpoints: store.endpoints,
+    prefix: store.prefix.replace(/\/+$/, ''),
+    electionTtlSeconds: Math.ceil(mustDuration(store.election_ttl) / 1000),
+    requestTimeoutMs: mustDuration(store.request_timeout),
+  }
+}
+
 function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
   const s = doc.scheduler
   const settings: SchedulerSettings = {
@@ -131,8 +152,9 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
     listen: mustHostPort(s.listen),
     api: mustHostPort(s.api),
     ...(s.api_token !== undefined && { apiToken: s.api_token }),
-    store: { type: s.store.type, path: s.store.path },
+    store: storeSettings(s.store),
     instructionTtlMs: mustDuration(s.instruction_ttl),
+    pathTokenTtlMs: mustDuration(s.path_token_ttl),
     heartbeatIntervalMs: mustDuration(s.heartbeat_interval),
     reportIntervalMs: mustDuration(s.report_interval),
     pushDebounceMs: mustDuration(s.push_debounce),

@@ -104,12 +104,40 @@ const scheduler = z
     api: hostPort({ allowPortZero: true }).default('127.0.0.1:9998').describe('REST for operators.'),
     api_token: z.string().min(16).optional().describe('Needed by mutations; required beyond loopback.'),
     store: z
-      .strictObject({
-        type: z.literal('embedded'),
-        path: z.string().min(1).default('./scheduler-state.json'),
-      })
+      .discriminatedUnion('type', [
+        z.strictObject({
+          type: z.literal('embedded'),
+          path: z.string().min(1).default('./scheduler-state.json'),
+        }),
+        // Several replicas share one etcd cluster: see docs/scheduler-ha.md.
+        z.strictObject({
+          type: z.literal('etcd'),
+          endpoints: z
+            .array(
+              z.url({
+                protocol: /^https?$/,
+                error: 'expected an etcd client URL such as http://127.0.0.1:2379',
+              }),
+            )
+            .min(1)
+            .describe('Client URLs of every etcd member.'),
+          prefix: z
+            .string()
+            .regex(/^\/\S*$/, { error: 'expected a key prefix starting with "/", such as "/dynproxy"' })
+            .default('/dynproxy'),
+          election_ttl: duration()
+            .default('5s')
+            .describe('Lease TTL of leadership and telemetry; whole seconds, at least 2s.'),
+          request_timeout: duration().default('3s').describe('Longest wait for one etcd read or write.'),
+        }),
+      ])
       .prefault({ type: 'embedded' }),
     instruction_ttl: duration().default('5m'),
+    path_token_ttl: duration()
+      .default('24h')
+      .describe(
+        'How long a path token stays valid: nodes keep routing from cached sets while no scheduler answers.',
+      ),
     heartbeat_interval: duration().default('5s'),
     report_interval: duration().default('2s'),
     push_debounce: duration({ allowZero: true }).default('200ms'),

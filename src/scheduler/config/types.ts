@@ -18,13 +18,27 @@ export interface LinkCost {
   readonly perGb: number
 }
 
+export type StoreSettings = { readonly type: 'embedded'; readonly path: string } | EtcdStoreSettings
+
+export interface EtcdStoreSettings {
+  readonly type: 'etcd'
+  readonly endpoints: readonly string[]
+  /** Without a trailing "/": keys are `${prefix}/services/web`. */
+  readonly prefix: string
+  /** Whole seconds: etcd leases count in seconds. */
+  readonly electionTtlSeconds: number
+  readonly requestTimeoutMs: number
+}
+
 export interface SchedulerSettings {
   readonly id: string
   readonly listen: HostPort
   readonly api: HostPort
   readonly apiToken?: string
-  readonly store: { readonly type: 'embedded'; readonly path: string }
+  readonly store: StoreSettings
   readonly instructionTtlMs: number
+  /** Path tokens outlive the set that carried them, so cached paths keep working without a scheduler. */
+  readonly pathTokenTtlMs: number
   readonly heartbeatIntervalMs: number
   readonly reportIntervalMs: number
   readonly pushDebounceMs: number

@@ -49,13 +49,14 @@ export interface BuildOptions {
   readonly version: InstructionVersion
   readonly nonce: string
   readonly ttlMs: number
+  readonly tokenTtlMs: number
   readonly reportIntervalMs: number
   readonly issuedAt: number
   readonly signer: PathSigner
 }
 
 export function buildInstructionSet(routes: readonly PlannedRoute[], o: BuildOptions): InstructionSet {
-  const expiresAt = o.issuedAt + o.ttlMs
+  const expiresAt = o.issuedAt + Math.max(o.ttlMs, o.tokenTtlMs)
   return {
     version: o.version,
     nonce: o.nonce,

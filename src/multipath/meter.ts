@@ -1,0 +1,82 @@
+/**
+ * Per-subflow measurements for the scheduler: RTT from PING/PONG, delivery rate from the bytes the
+ * receiver reports on ACKs. Pure: the caller passes the time of each event.
+ *
+ * The delivery rate is sampled between ACKs at least `RATE_SAMPLE_MS` apart. A sample taken while
+ * the subflow had less in flight than it could have delivered is application-limited and only
+ * raises the estimate (as BBR does): a path the scheduler gave little to is not judged slow.
+ */
+
+const RTT_ALPHA = 1 / 8
+const RATE_ALPHA = 1 / 4
+const RATE_SAMPLE_MS = 20
+const MIN_RTT_WINDOW = 10
+/** Until a path is measured: 1 MB/s scaled by its weight, low so that no path is flooded blind. */
+export const PRIOR_RATE_BYTES_PER_MS = 1_000
+const FLOOR_RATE_BYTES_PER_MS = 16
+
+export class SubflowMeter {
+  #srttMs: number | undefined
+  #rtts: number[] = []
+  #rate: number
+  #sampleAt: number | undefined
+  #sampleReceived = 0
+  #sampleInflight = 0
+  #delivered = 0
+
+  constructor(priorRateBytesPerMs: number) {
+    this.#rate = Math.max(FLOOR_RATE_BYTES_PER_MS, priorRateBytesPerMs)
+  }
+
+  get srttMs(): number | undefined {
+    return this.#srttMs
+  }
+
+  get minRttMs(): number {
+    return this.#rtts.length === 0 ? 0 : Math.min(...this.#rtts)
+  }
+
+  get rateBytesPerMs(): number {
+    return this.#rate
+  }
+
+  /** Bytes the receiver reported received on this subflow. */
+  get delivered(): number {
+    return this.#delivered
+  }
+
+  onRtt(rttMs: number): void {
+    const rtt = Math.max(0, rttMs)
+    this.#srttMs = this.#srttMs === undefined ? rtt : this.#srttMs + RTT_ALPHA * (rtt - this.#srttMs)
+    this.#rtts.push(rtt)
+    if (this.#rtts.length > MIN_RTT_WINDOW) this.#rtts.shift()
+  }
+
+  /**
+   * The receiver reports `received` bytes in total on this subflow at `now`, with `inflight` bytes
+   * outstanding before this report. Returns the bytes newly reported.
+   */
+  onReceived(received: number, inflight: number, now: number): number {
+    const fresh = Math.max(0, received - this.#delivered)
+    this.#delivered += fresh
+    if (this.#sampleAt === undefined) {
+      this.#startSample(now, inflight - fresh)
+      return fresh
+    }
+    const elapsed = now - this.#sampleAt
+    if (elapsed < RATE_SAMPLE_MS) return fresh
+    const sample = (this.#delivered - this.#sampleReceived) / elapsed
+    const appLimited = this.#sampleInflight < sample * elapsed
+    if (!appLimited || sample > this.#rate) {
+      this.#rate = Math.max(FLOOR_RATE_BYTES_PER_MS, this.#rate + RATE_ALPHA * (sample - this.#rate))
+    }
+    this.#startSample(now, inflight - fresh)
+    return fresh
+  }
+
+  #startSample(now: number, inflight: number): void {
+    this.#sampleAt = now
+    this.#sampleReceived = this.#delivered
+    this.#sampleInflight = Math.max(0, inflight)
+  }
+}

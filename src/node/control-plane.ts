@@ -1,0 +1,134 @@
+/**
+ * The node's side of the control plane: the scheduler client, the instruction cache it feeds,
+ * and (with `scheduler.address: embedded`) a scheduler running in this very process. It tells the
+ * node when the instructions in force change and whether they are fresh: a set is fresh while the
+ * node is connected to a scheduler, or within its TTL of the last time a scheduler sent it;
+ * otherwise it is a stale cached set, still used while no scheduler answers.
+ */
+import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
+import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
+import type { Logger } from '../log/logger.ts'
+import { loadSchedulerConfig } from '../scheduler/config/load.ts'
+import { type RunningScheduler, startScheduler } from '../scheduler/server.ts'
+import {
+  type HelloInfo,
+  type ReportInfo,
+  SchedulerClient,
+  type SchedulerClientStatus,
+  type SchedulerDirective,
+} from '../scheduler-client/index.ts'
+import type { Clock } from '../util/clock.ts'
+import type { SchedulerLinkStats } from './api.ts'
+
+export interface ControlPlaneDeps {
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly hello: () => HelloInfo
+  readonly report: () => ReportInfo
+  readonly onInstructions: (applied: AppliedInstructions) => void
+  readonly onDirective: (directive: SchedulerDirective) => void
+}
+
+export class NodeControlPlane {
+  readonly cache: InstructionCache
+  readonly #config: NodeConfig
+  readonly #scheduler: SchedulerConfig
+  readonly #deps: ControlPlaneDeps
+  #client: SchedulerClient | undefined
+  #embedded: RunningScheduler | undefined
+
+  constructor(config: NodeConfig, deps: ControlPlaneDeps) {
+    if (config.scheduler === undefined) throw new TypeError('NodeControlPlane needs a scheduler section')
+    this.#config = config
+    this.#scheduler = config.scheduler
+    this.#deps = deps
+    this.cache = new InstructionCache({
+      stateDir: config.common.stateDir,
+      clock: deps.clock,
+      logger: deps.logger,
+    })
+    this.cache.onChange((applied) => deps.onInstructions(applied))
+  }
+
+  async start(): Promise<void> {
+    const addresses = await this.#addresses()
+    this.#client = new SchedulerClient({
+      config: this.#scheduler,
+      ...(addresses && { addresses }),
+      hello: this.#deps.hello,
+      report: this.#deps.report,
+      onDirective: this.#deps.onDirective,
+      cache: this.cache,
+      clock: this.#deps.clock,
+      logger: this.#deps.logger.child({ component: 'scheduler-client' }),
+      retryCapMs: retryCapMs(this.#scheduler.retryIntervalMs),
+    })
+    await this.#client.start()
+  }
+
+  async #addresses(): Promise<HostPort[] | undefined> {
+    if (this.#scheduler.addresses !== 'embedded') return undefined
+    const file = this.#scheduler.embeddedConfigFile
+    if (file === undefined) return undefined
+    const config = await loadSchedulerConfig(file)
+    this.#embedded = await startScheduler(config, {
+      logger: this.#deps.logger.child({ component: 'scheduler' }),
+      clock: this.#deps.clock,
+    })
+    return [hostPortOf(this.#embedded.grpcAddress)]
+  }
+
+  /** Fresh: a scheduler is connected, or sent the set in force within its TTL. */
+  isFresh(): boolean {
+    return this.#client?.status().state === 'connected' || this.cache.isFresh()
+  }
+
+  resolve(listener: string, port: number, sourceIp: string): Promise<InstructionRoute | undefined> {
+    return this.#client?.resolve({ listener, port, sourceIp }) ?? Promise.resolve(undefined)
+  }
+
+  stats(): SchedulerLinkStats {
+    const status: SchedulerClientStatus = this.#client?.status() ?? {
+      state: 'connecting',
+      consecutiveFailures: 0,
+    }
+    const embedded = this.embedded
+    return {
+      state: status.state,
+      ...(status.address !== undefined && { address: status.address }),
+      ...(status.connectedSince !== undefined && { connectedSince: status.connectedSince }),
+      consecutiveFailures: status.consecutiveFailures,
+      ...(status.appliedVersion !== undefined && { appliedVersion: status.appliedVersion }),
+      fresh: this.isFresh(),
+      ...(status.lastNack !== undefined && { lastNack: status.lastNack }),
+      ...(embedded && { embedded }),
+    }
+  }
+
+  /** The embedded scheduler's addresses, when this node runs one. */
+  get embedded(): { readonly grpc: string; readonly api: string } | undefined {
+    return this.#embedded && { grpc: this.#embedded.grpcAddress, api: this.#embedded.apiAddress }
+  }
+
+  async close(): Promise<void> {
+    await this.#client?.close()
+    await this.#embedded?.close()
+  }
+
+  get nodeId(): string {
+    return this.#config.common.nodeId
+  }
+}
+
+/**
+ * The slowest retry, once degraded: sixteen retry intervals, within 1 s to 60 s. Tied to
+ * `retry_interval` so that a short interval also means a node that comes back quickly.
+ */
+export function retryCapMs(retryIntervalMs: number): number {
+  return Math.min(60_000, Math.max(1000, retryIntervalMs * 16))
+}
+
+function hostPortOf(address: string): HostPort {
+  const colon = address.lastIndexOf(':')
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) }
+}

@@ -1,0 +1,99 @@
+/**
+ * DynamicRouteEngine: the route table every new flow is decided against, in the seed's order of
+ * preference: a fresh scheduler instruction, else a stale cached instruction, else a static route,
+ * else reject. Instruction routes come first in one chained table; whether they count as fresh or
+ * cached only changes the decision source recorded, so both variants are compiled once per set and
+ * a freshness change swaps a pointer.
+ */
+import type { RouteConfig } from '../config/types.ts'
+import type { InstructionRoute } from '../instructions/index.ts'
+import { chainTables, compileRoutes, instructionRouteConfig, type RouteTable } from '../router/index.ts'
+import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps } from './route-runtime.ts'
+
+type Table = RouteTable<ManagedRoute>
+
+export class DynamicRouteEngine {
+  readonly #deps: RouteRuntimeDeps
+  readonly #static: ManagedRoute[]
+  readonly #staticTable: Table
+  #instructions: ManagedRoute[] = []
+  #fresh: Table
+  #stale: Table
+  #isFresh = false
+  #table: Table
+
+  constructor(staticRoutes: readonly RouteConfig[], deps: RouteRuntimeDeps) {
+    this.#deps = deps
+    this.#static = staticRoutes.map((route) => createRouteRuntime(route, deps))
+    this.#staticTable = tableOf(this.#static, 'static')
+    this.#fresh = this.#staticTable
+    this.#stale = this.#staticTable
+    this.#table = this.#staticTable
+  }
+
+  /** The table for the next flow. */
+  table(): Table {
+    return this.#table
+  }
+
+  /** Every route runtime in force: instruction routes first, then static ones. */
+  routes(): readonly ManagedRoute[] {
+    return [...this.#instructions, ...this.#static]
+  }
+
+  staticRoutes(): readonly ManagedRoute[] {
+    return this.#static
+  }
+
+  /**
+   * Puts a new instruction set's routes in force for new flows. Flows already running keep the
+   * sockets they have; the replaced routes only stop their health checks.
+   */
+  applyInstructions(routes: readonly InstructionRoute[]): void {
+    const previous = this.#instructions
+    this.#instructions = routes.map((r) => createRouteRuntime(instructionRouteConfig(r), this.#deps))
+    for (const route of this.#instructions) route.start()
+    this.#fresh = chainTables(tableOf(this.#instructions, 'instruction'), this.#staticTable)
+    this.#stale = chainTables(tableOf(this.#instructions, 'cached_instruction'), this.#staticTable)
+    this.#select()
+    for (const route of previous) route.close()
+  }
+
+  /** Builds a runtime for a route the scheduler resolved on demand, for one flow. */
+  resolvedRoute(route: InstructionRoute): ManagedRoute {
+    return createRouteRuntime(instructionRouteConfig(route), this.#deps)
+  }
+
+  /** Whether instruction routes are decided as fresh (`instruction`) or cached. */
+  get fresh(): boolean {
+    return this.#isFresh
+  }
+
+  setFresh(fresh: boolean): void {
+    if (fresh === this.#isFresh) return
+    this.#isFresh = fresh
+    this.#select()
+  }
+
+  start(): void {
+    for (const route of this.#static) route.start()
+  }
+
+  close(): void {
+    for (const route of this.routes()) route.close()
+  }
+
+  #select(): void {
+    this.#table = this.#isFresh ? this.#fresh : this.#stale
+  }
+}
+
+function tableOf(
+  routes: readonly ManagedRoute[],
+  source: 'static' | 'instruction' | 'cached_instruction',
+): Table {
+  return compileRoutes(
+    routes.map((runtime) => ({ route: runtime.config, handler: runtime })),
+    source,
+  )
+}

@@ -1,0 +1,74 @@
+/**
+ * What the node tells the scheduler: who it is (hello) and what it measured (reports), built from
+ * the same views the admin API serves.
+ */
+import { memoryUsage } from 'node:process'
+import type { NodeConfig } from '../config/types.ts'
+import type { HelloInfo, ReportInfo } from '../scheduler-client/index.ts'
+import { formatHostPort } from '../util/host-port.ts'
+import type { PeerStatus, RouteStatus } from './api.ts'
+import { describeTarget } from './describe.ts'
+import { PACKAGE_VERSION } from './version.ts'
+
+export interface BoundListener {
+  readonly name: string
+  readonly address: string
+  readonly port: number
+}
+
+export function helloInfo(
+  config: NodeConfig,
+  listeners: readonly BoundListener[],
+  meshAddress: string | undefined,
+): HelloInfo {
+  return {
+    nodeId: config.common.nodeId,
+    region: config.common.region,
+    ...(meshAddress !== undefined && { meshAddress }),
+    listeners: listeners.map((l) => ({ name: l.name, bind: l.address, port: l.port })),
+    staticRoutes: config.routes.map((r) => ({
+      name: r.name,
+      match: r.match,
+      target: describeTarget(r.target),
+    })),
+    peers: config.peers.map((p) => ({
+      name: p.name,
+      address: formatHostPort(p.address.host, p.address.port),
+      ...(p.region !== undefined && { region: p.region }),
+    })),
+    capabilities: ['mesh-raw', 'path-token-v1'],
+    softwareVersion: PACKAGE_VERSION,
+  }
+}
+
+export function reportInfo(
+  routes: readonly RouteStatus[],
+  peers: readonly PeerStatus[],
+  activeFlows: number,
+): ReportInfo {
+  return {
+    routes: routes.map((r) => ({
+      route: r.name,
+      matches: r.matches,
+      bytesIn: r.bytesIn,
+      bytesOut: r.bytesOut,
+      failures: r.failedFlows,
+    })),
+    links: peers.map((p) => ({
+      peer: p.name,
+      up: p.state === 'up',
+      ...(p.rttMs !== undefined && { rttMs: p.rttMs }),
+      ...(p.jitterMs !== undefined && { jitterMs: p.jitterMs }),
+      ...(p.loss !== undefined && { loss: p.loss }),
+      activeFlows: p.activeFlows,
+    })),
+    targets: routes.flatMap((r) =>
+      r.endpoints.map((e) => ({
+        address: e.address,
+        connects: e.totalConnections,
+        failures: e.connectFailures,
+      })),
+    ),
+    load: { activeFlows, rssBytes: memoryUsage.rss() },
+  }
+}

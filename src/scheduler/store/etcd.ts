@@ -1,0 +1,237 @@
+/**
+ * The scheduler's durable state in etcd, shared by every replica (store: etcd). Service changes
+ * reach every replica through one watch on `<prefix>/services/`, including the replica's own
+ * writes, so all of them apply a change the same way.
+ *
+ * Every call is bounded by `request_timeout`: without quorum etcd holds writes for seconds, and
+ * an operator's PUT should fail fast with DYN_ERR_SCHEDULER_STORE_UNAVAILABLE instead.
+ */
+import { once } from 'node:events'
+import { Etcd3, type IOptions, type Watcher } from 'etcd3'
+import { z } from 'zod'
+import { SchedulerStoreRecordError, SchedulerStoreUnavailableError } from '../../errors/scheduler-ha.ts'
+import type { Logger } from '../../log/logger.ts'
+import { type ServiceDocument, serviceSchema } from '../config/schema.ts'
+import type { EtcdStoreSettings } from '../config/types.ts'
+import { EtcdKeys } from './etcd-keys.ts'
+import type { NodeAckRecord, SchedulerStore, ServiceChange } from './types.ts'
+
+/** Epoch increments race between replicas starting at once; each retry sees the winner's value. */
+const EPOCH_ATTEMPTS = 20
+/** Watches reconnect this fast after a member dies (etcd3's default backs off up to 30 s). */
+const WATCH_RETRY_MS = 250
+
+const ackSchema = z.object({
+  version: z.object({ epoch: z.int().min(0), counter: z.int().min(0) }),
+  contentKey: z.string(),
+  issuedAt: z.number(),
+})
+
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>
+
+const constantBackoff: WatchBackoff = { duration: WATCH_RETRY_MS, next: () => constantBackoff }
+
+export function createEtcdClient(settings: EtcdStoreSettings): Etcd3 {
+  return new Etcd3({
+    hosts: [...settings.endpoints],
+    dialTimeout: settings.requestTimeoutMs,
+    defaultCallOptions: (context) =>
+      context.isStream ? {} : { deadline: Date.now() + settings.requestTimeoutMs },
+    faultHandling: { watchBackoff: constantBackoff },
+  })
+}
+
+export class EtcdStore implements SchedulerStore {
+  readonly client: Etcd3
+  readonly keys: EtcdKeys
+  readonly settings: EtcdStoreSettings
+  readonly #logger: Logger
+  readonly #listeners = new Set<(change: ServiceChange) => void>()
+  readonly #watcher: Watcher
+  #closed = false
+
+  private constructor(settings: EtcdStoreSettings, logger: Logger) {
+    this.settings = settings
+    this.keys = new EtcdKeys(settings.prefix)
+    this.client = createEtcdClient(settings)
+    this.#logger = logger
+    // watcher() rather than create(): open() bounds the wait for the connection.
+    this.#watcher = this.client.watch().prefix(this.keys.services).watcher()
+    this.#watcher.on('put', (kv) => this.#onServicePut(kv.key.toString(), kv.value.toString()))
+    this.#watcher.on('delete', (kv) => this.#onServiceDelete(kv.key.toString()))
+    this.#watcher.on('error', (err) => logger.error({ err }, 'etcd service watch failed'))
+  }
+
+  /** Resolves once the service watch is connected, so no change made after open is missed. */
+  static async open(settings: EtcdStoreSettings, logger: Logger): Promise<EtcdStore> {
+    const store = new EtcdStore(settings, logger)
+    try {
+      await store.call('watching services', () => once(store.#watcher, 'connected'))
+    } catch (err) {
+      await store.close()
+      throw err
+    }
+    return store
+  }
+
+  /** Runs one etcd call within `request_timeout`; any failure is the store being unavailable. */
+  async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed)
+      throw new SchedulerStoreUnavailableError(
+        operation,
+        this.settings.endpoints,
+        new Error('store is closed'),
+      )
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.settings.requestTimeoutMs}ms`)),
+        this.settings.requestTimeoutMs,
+      )
+    })
+    try {
+      return await Promise.race([run(), timeout])
+    } catch (cause) {
+      if (cause instanceof SchedulerStoreRecordError) throw cause
+      throw new SchedulerStoreUnavailableError(operation, this.settings.endpoints, cause)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async nextEpoch(): Promise<number> {
+    const key = this.keys.epoch
+    return this.call('the next epoch', async () => {
+      for (let attempt = 0; attempt < EPOCH_ATTEMPTS; attempt++) {
+        const found = await this.client.get(key).exec()
+        const kv = found.kvs[0]
+        const current = kv ? Number(kv.value.toString()) : 0
+        if (!Number.isSafeInteger(current) || current < 0)
+          throw new SchedulerStoreRecordError(
+            key,
+            `expected a whole number, got ${JSON.stringify(kv?.value.toString())}`,
+          )
+        const next = current + 1
+        const result = await this.client
+          .if(key, 'Mod', '==', kv ? kv.mod_revision : 0)
+          .then(this.client.put(key).value(String(next)))
+          .commit()
+        if (result.succeeded) return next
+      }
+      throw new Error(`the epoch kept changing under ${EPOCH_ATTEMPTS} attempts`)
+    })
+  }
+
+  async getSigningKey(): Promise<string | undefined> {
+    const value = await this.call('reading the signing key', () =>
+      this.client.get(this.keys.signingKey).string(),
+    )
+    return value ?? undefined
+  }
+
+  /** Create-if-absent: when replicas start together, the first key written is everyone's key. */
+  async setSigningKey(key: string): Promise<void> {
+    const k = this.keys.signingKey
+    await this.call('storing the signing key', () =>
+      this.client.if(k, 'Create', '==', 0).then(this.client.put(k).value(key)).commit(),
+    )
+  }
+
+  async listServices(): Promise<ServiceDocument[]> {
+    const all = await this.call('listing services', () =>
+      this.client.getAll().prefix(this.keys.services).strings(),
+    )
+    const out: ServiceDocument[] = []
+    for (const [key, value] of Object.entries(all)) {
+      const service = this.#parseService(key, value)
+      if (service) out.push(service)
+    }
+    return out
+  }
+
+  async putService(service: ServiceDocument): Promise<void> {
+    await this.call(`storing service ${service.name}`, () =>
+      this.client.put(this.keys.service(service.name)).value(JSON.stringify(service)).exec(),
+    )
+  }
+
+  async deleteService(name: string): Promise<boolean> {
+    const result = await this.call(`deleting service ${name}`, () =>
+      this.client.delete().key(this.keys.service(name)).exec(),
+    )
+    return Number(result.deleted) > 0
+  }
+
+  watchServices(listener: (change: ServiceChange) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  async getNodeAcks(): Promise<ReadonlyMap<string, NodeAckRecord>> {
+    const all = await this.call('reading node acks', () =>
+      this.client.getAll().prefix(this.keys.nodes).strings(),
+    )
+    const out = new Map<string, NodeAckRecord>()
+    for (const [key, value] of Object.entries(all)) {
+      const id = this.keys.nodeIdIn(key, this.keys.nodes, '/ack')
+      const read = readJson(ackSchema, value)
+      if (id !== undefined && 'value' in read) out.set(id, read.value)
+      else this.#logger.warn({ key }, 'ignoring an unreadable node ack in etcd')
+    }
+    return out
+  }
+
+  async setNodeAck(nodeId: string, record: NodeAckRecord): Promise<void> {
+    await this.call(`storing the ack of node ${nodeId}`, () =>
+      this.client.put(this.keys.ack(nodeId)).value(JSON.stringify(record)).exec(),
+    )
+  }
+
+  /** Ends the watch and the client; the replica (ha/) must have resigned before. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#listeners.clear()
+    await this.#watcher.cancel().catch(() => undefined)
+    this.client.close()
+  }
+
+  #emit(change: ServiceChange): void {
+    for (const listener of this.#listeners) listener(change)
+  }
+
+  #onServicePut(key: string, value: string): void {
+    const service = this.#parseService(key, value)
+    if (service) this.#emit({ kind: 'put', service })
+  }
+
+  #onServiceDelete(key: string): void {
+    const name = this.keys.serviceNameIn(key)
+    if (name !== undefined) this.#emit({ kind: 'delete', name })
+  }
+
+  /** A bad document is logged and skipped: one bad key must not stop every replica. */
+  #parseService(key: string, value: string): ServiceDocument | undefined {
+    const read = readJson(serviceSchema, value)
+    const name = this.keys.serviceNameIn(key)
+    if ('value' in read && read.value.name === name) return read.value
+    const reason = 'error' in read ? read.error : `its name is not ${JSON.stringify(name)}`
+    const err = new SchedulerStoreRecordError(key, reason)
+    this.#logger.warn({ code: err.code }, err.message)
+    return undefined
+  }
+}
+
+/** JSON text checked against `schema`: the value, or why not. */
+export function readJson<T>(schema: z.ZodType<T>, text: string): { value: T } | { error: string } {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    return { error: `not JSON: ${err instanceof Error ? err.message : String(err)}` }
+  }
+  const parsed = schema.safeParse(data)
+  if (parsed.success) return { value: parsed.data }
+  const first = parsed.error.issues[0]
+  return { error: `${first?.path.map(String).join('.') ?? ''}: ${first?.message ?? 'invalid'}` }
+}
