@@ -1,71 +1,53 @@
 /**
- * `dynproxy demo`: a node on loopback in front of a sample backend, with the commands to try.
- * Everything runs in this process and stops with Ctrl-C.
+ * `dynproxy demo`: the local demo mesh on loopback (src/demo/mesh-demo.ts), with the commands to
+ * try. Ctrl-C stops everything.
  */
-import { access } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
-import { loadConfig } from '../config/index.ts'
+import { startDemo } from '../demo/mesh-demo.ts'
 import { createLogger, flushLogger } from '../log/logger.ts'
-import { ProxyNode } from '../node/index.ts'
-import { startSampleBackend } from '../testing/sample-backend.ts'
 import { EXIT, exitWith } from './exit.ts'
 import { handleSignals } from './signals.ts'
 
-const DEMO_CONFIG = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url))
-const DEMO_CONFIG_FROM_DIST = fileURLToPath(new URL('../../../examples/demo.yaml', import.meta.url))
-const BACKEND_PORT = 18081
+export interface DemoCommandOptions {
+  readonly basePort: number
+  readonly stateDir: string
+}
 
-export async function runDemo(): Promise<void> {
-  const config = await loadConfig([await demoConfigPath()]).catch(exitWith)
-  const backend = await startSampleBackend('the demo backend', '127.0.0.1', BACKEND_PORT).catch(
-    (err: unknown) =>
-      exitWith(
-        new Error(`cannot start the demo backend on 127.0.0.1:${BACKEND_PORT}: ${String(err)}`),
-        EXIT.start,
-      ),
-  )
+export async function runDemo(options: DemoCommandOptions): Promise<void> {
   const logger = createLogger({ level: 'warn' })
-  const node = new ProxyNode(config, { logger })
-  await node.start().catch(async (err: unknown) => {
-    await backend.close()
-    exitWith(err)
-  })
-  const web = `127.0.0.1:${node.listenerPort('web')}`
+  const demo = await startDemo({ basePort: options.basePort, stateDir: options.stateDir, logger }).catch(
+    exitWith,
+  )
+  const p = demo.ports
+  const api = `http://127.0.0.1:${p.schedulerApi}`
   process.stdout.write(
     [
       'dynproxy demo is running on loopback:',
-      `  sample backend   127.0.0.1:${backend.port}`,
-      `  node listener    ${web}  → route web-route → the backend`,
-      `  admin API        http://${node.adminAddress}`,
+      `  Traffic Scheduler   gRPC 127.0.0.1:${p.schedulerGrpc}, API ${api}`,
+      `  node a (us-east)    listener web 127.0.0.1:${p.web}, admin http://127.0.0.1:${p.admin.a}`,
+      `  node b (eu-central) relay, admin http://127.0.0.1:${p.admin.b}`,
+      `  node c (us-west)    egress, admin http://127.0.0.1:${p.admin.c}`,
+      `  sample backend      127.0.0.1:${p.backend}, reached from c`,
+      '  links (emulated)    a→b 10 ms, b→c 10 ms, a→c 80 ms round trip',
       '',
+      'The scheduler measures the links through the nodes and sends a’s flows to the backend via b.',
       'Try:',
-      `  curl http://${web}/hello`,
-      `  curl http://${node.adminAddress}/stats`,
-      `  curl http://${node.adminAddress}/routes`,
-      `  curl http://${node.adminAddress}/metrics | grep dynproxy_downstream`,
+      `  curl http://127.0.0.1:${p.web}/hello`,
+      `  npx dynproxy ctl --api ${api} paths`,
+      `  npx dynproxy ctl --api ${api} links`,
+      `  curl http://127.0.0.1:${p.admin.a}/routes`,
+      `  curl http://127.0.0.1:${p.admin.a}/peers`,
+      `  curl http://127.0.0.1:${p.admin.b}/flows`,
       '',
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
   )
   handleSignals(
-    {
-      close: async () => {
-        await node.close()
-        await backend.close()
-      },
-    },
+    demo,
     () => {
       flushLogger(logger)
       process.exit(EXIT.ok)
     },
     (msg) => process.stdout.write(`${msg}\n`),
-  )
-}
-
-async function demoConfigPath(): Promise<string> {
-  return access(DEMO_CONFIG).then(
-    () => DEMO_CONFIG,
-    () => DEMO_CONFIG_FROM_DIST,
   )
 }

@@ -50,9 +50,16 @@ program
 
 program
   .command('demo')
-  .description('run a local demo on loopback: a sample backend and a node in front of it')
-  .action(async () => {
-    await runDemo()
+  .description('run the local demo mesh on loopback: a scheduler, three nodes, a sample backend')
+  .option(
+    '--base-port <port>',
+    'every demo port is this plus a fixed offset',
+    (v) => Number.parseInt(v, 10),
+    18000,
+  )
+  .option('--state-dir <dir>', 'where the demo keeps its state', './dynproxy-state/demo')
+  .action(async (opts: { basePort: number; stateDir: string }) => {
+    await runDemo(opts)
   })
 
 registerCertCommands(program)

@@ -31,6 +31,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   DYN_ERR_SCHEDULER_API_UNAUTHORIZED: 401,
   DYN_ERR_SCHEDULER_API_NOT_FOUND: 404,
   DYN_ERR_SCHEDULER_SERVICE_NOT_FOUND: 404,
+  // store: etcd without quorum: the change was not made, and can be retried.
+  DYN_ERR_SCHEDULER_STORE_UNAVAILABLE: 503,
 }
 
 export interface ApiOptions {

@@ -167,6 +167,11 @@ export class SchedulerCore {
     return this.#counter
   }
 
+  /** With a cluster: whether this replica leads (plans); a lone scheduler always does. */
+  get leading(): boolean {
+    return this.#o.cluster?.leading() ?? true
+  }
+
   get stats(): RecomputeStats {
     return this.#stats
   }

@@ -13,10 +13,12 @@ import { type ApiServer, listenApi } from './api.ts'
 import type { SchedulerConfig } from './config/types.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc.ts'
+import { EtcdCluster } from './ha/cluster.ts'
 import type { PathEngine } from './plan/engine.ts'
 import { realPathEngine } from './plan/real-engine.ts'
 import { loadSigner } from './signer.ts'
 import { EmbeddedStore } from './store/embedded.ts'
+import { EtcdStore } from './store/etcd.ts'
 import type { SchedulerStore } from './store/types.ts'
 import { systemTimers, type Timers } from './throttle.ts'
 
@@ -24,7 +26,7 @@ export interface StartSchedulerOptions {
   readonly logger: Logger
   readonly clock?: Clock
   readonly timers?: Timers
-  /** Default: an EmbeddedStore on `scheduler.store.path`. */
+  /** Default: the store `scheduler.store` names; an EtcdStore makes this replica part of a cluster. */
   readonly store?: SchedulerStore
   readonly engine?: PathEngine
 }
@@ -35,6 +37,8 @@ export interface RunningScheduler {
   readonly apiAddress: string
   readonly epoch: number
   readonly core: SchedulerCore
+  /** With store: etcd. */
+  readonly cluster: EtcdCluster | undefined
   /** Ends node streams, closes both ports and the store; idempotent. */
   close(): Promise<void>
 }
@@ -45,12 +49,30 @@ export async function startScheduler(
 ): Promise<RunningScheduler> {
   const { logger } = options
   const settings = config.scheduler
-  const store = options.store ?? (await EmbeddedStore.open(settings.store.path))
+  const store =
+    options.store ??
+    (settings.store.type === 'etcd'
+      ? await EtcdStore.open(settings.store, logger)
+      : await EmbeddedStore.open(settings.store.path))
+  const clock = options.clock ?? systemClock
+  // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
+  const cluster =
+    store instanceof EtcdStore
+      ? new EtcdCluster({
+          store,
+          replicaId: settings.id,
+          instructionTtlMs: settings.instructionTtlMs,
+          reportIntervalMs: settings.reportIntervalMs,
+          logger,
+          clock,
+        })
+      : undefined
   let grpc: GrpcServer | undefined
   let api: ApiServer | undefined
   let core: SchedulerCore | undefined
   const shutdown = async () => {
     core?.stop()
+    await cluster?.stop()
     await api?.close()
     await grpc?.close()
     await store.close()
@@ -68,9 +90,11 @@ export async function startScheduler(
       acks: await store.getNodeAcks(),
       services: await store.listServices(),
       logger,
-      clock: options.clock ?? systemClock,
+      clock,
       timers: options.timers ?? systemTimers,
+      ...(cluster && { cluster }),
     })
+    await cluster?.start(core)
     grpc = await listenGrpc(core, settings.listen, logger)
     api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })
     core.start()
@@ -80,7 +104,7 @@ export async function startScheduler(
     throw err
   }
   let closing: Promise<void> | undefined
-  const running = { grpcAddress: grpc.address, apiAddress: api.address, epoch: core.epoch, core }
+  const running = { grpcAddress: grpc.address, apiAddress: api.address, epoch: core.epoch, core, cluster }
   return {
     ...running,
     close() {

@@ -13,9 +13,14 @@ import {
 } from './token.ts'
 
 export async function loadSigner(store: SchedulerStore): Promise<PathSigner> {
-  const stored = await store.getSigningKey()
-  const key = stored === undefined ? generateSigningKey() : importPrivateKey(stored)
-  if (stored === undefined) await store.setSigningKey(exportPrivateKey(key.privateKey))
+  let pem = await store.getSigningKey()
+  if (pem === undefined) {
+    const mine = exportPrivateKey(generateSigningKey().privateKey)
+    await store.setSigningKey(mine)
+    // Replicas starting together race to store a key and the store keeps the first: read it back.
+    pem = (await store.getSigningKey()) ?? mine
+  }
+  const key = importPrivateKey(pem)
   return {
     publicKey: exportPublicKey(key.publicKey),
     sign: (claims) => signPathToken(claims, key.privateKey),

@@ -67,6 +67,7 @@ export function statusView(core: SchedulerCore, schedulerId: string) {
     id: schedulerId,
     epoch: core.epoch,
     counter: core.counter,
+    leader: core.leading,
     startedAt: iso(core.startedAt),
     services: core.specs().length,
     nodes: { known: nodes.length, connected: connected.length, synced, stale: connected.length - synced },

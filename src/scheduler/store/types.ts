@@ -31,6 +31,7 @@ export interface SchedulerStore {
   nextEpoch(): Promise<number>
   /** The serialized Ed25519 signing key; absent until the first start stores one. */
   getSigningKey(): Promise<string | undefined>
+  /** Stores the key unless one is stored already (replicas starting together: the first wins). */
   setSigningKey(key: string): Promise<void>
   listServices(): Promise<ServiceDocument[]>
   putService(service: ServiceDocument): Promise<void>

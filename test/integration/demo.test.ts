@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { waitFor } from '../../src/testing/node-harness.ts'
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const BASE = 23000
+
+test('the demo starts a scheduler, three nodes and a backend; flows reach the backend via b; Ctrl-C stops it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dynproxy-demo-'))
+  const child = spawn(process.execPath, [CLI, 'demo', '--base-port', String(BASE), '--state-dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString()
+  })
+  child.stderr.on('data', (c: Buffer) => {
+    out += c.toString()
+  })
+  const exited = once(child, 'exit')
+  try {
+    await waitFor(() => out.includes('Ctrl-C stops everything'), 20_000, `the demo banner (got: ${out})`)
+    assert.match(out, new RegExp(`curl http://127\\.0\\.0\\.1:${BASE + 80}/hello`))
+    const reply = await (await fetch(`http://127.0.0.1:${BASE + 80}/hello`)).text()
+    assert.match(reply, /hello from the demo backend/)
+    let firstHop: string | undefined
+    const deadline = Date.now() + 15_000
+    while (firstHop !== 'b' && Date.now() < deadline) {
+      const { routes } = (await (await fetch(`http://127.0.0.1:${BASE + 881}/routes`)).json()) as {
+        routes: { name: string; paths: { firstHop?: string }[] }[]
+      }
+      firstHop = routes.find((r) => r.name === 'web')?.paths[0]?.firstHop
+      if (firstHop !== 'b') await new Promise((r) => setTimeout(r, 200))
+    }
+    assert.equal(firstHop, 'b', 'the scheduler sends a’s flows via b')
+    child.kill('SIGINT')
+    const [code] = await exited
+    assert.equal(code, 0)
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  }
+})
