@@ -7,7 +7,6 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { stringify } from 'yaml'
 import { PkiArgumentError } from '../errors/pki.ts'
-import { CERT_MODE, caFilesIn, KEY_MODE, nodeFilesIn, readCaDir, writeNewFiles } from '../pki/files.ts'
 import { assertCaName, assertNodeId, assertValidDays } from '../pki/names.ts'
 
 /** Where the commands report: the `mesh.tls` snippet goes to `out`, progress to `err`. */
@@ -50,16 +49,21 @@ function parseDays(value: string): number {
   return days
 }
 
+/** The X.509 library is large and a running node never needs it: loaded when a cert command runs. */
+async function pkiTools() {
+  const [files, issue] = await Promise.all([import('../pki/files.ts'), import('../pki/issue.ts')])
+  return { ...files, ...issue }
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
 }
 
 export async function runCertCa(options: CertCaOptions, output: CertOutput = processOutput): Promise<void> {
   assertCaName(options.name, '--name')
+  const { CERT_MODE, KEY_MODE, caFilesIn, createCa, writeNewFiles } = await pkiTools()
   const dir = resolve(options.out)
   const files = caFilesIn(dir)
-  // Loaded on use: the X.509 library is large, and a running node never needs it.
-  const { createCa } = await import('../pki/issue.ts')
   const ca = await createCa({ name: options.name, validDays: options.days })
   await writeNewFiles(
     [
@@ -84,10 +88,11 @@ export async function runCertNode(
   output: CertOutput = processOutput,
 ): Promise<void> {
   assertNodeId('--id', options.id)
+  const { CERT_MODE, KEY_MODE, caFilesIn, issueNodeCert, nodeFilesIn, readCaDir, writeNewFiles } =
+    await pkiTools()
   const caDir = resolve(options.ca)
   const ca = await readCaDir(caDir, '--ca')
   const files = nodeFilesIn(resolve(options.out), options.id)
-  const { issueNodeCert } = await import('../pki/issue.ts')
   const pair = await issueNodeCert({ ca, nodeId: options.id, validDays: options.days, hosts: options.hosts })
   await writeNewFiles(
     [

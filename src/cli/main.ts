@@ -9,7 +9,6 @@ import { PACKAGE_VERSION } from '../node/version.ts'
 import { registerCertCommands } from './cert.ts'
 import { runCheck, runSchema } from './check.ts'
 import { registerCtlCommand } from './ctl.ts'
-import { runDemo } from './demo.ts'
 import { EXIT, exitWith } from './exit.ts'
 import { runNode } from './run-node.ts'
 import { registerSchedulerCommand } from './scheduler.ts'
@@ -59,6 +58,7 @@ program
   )
   .option('--state-dir <dir>', 'where the demo keeps its state', './dynproxy-state/demo')
   .action(async (opts: { basePort: number; stateDir: string }) => {
+    const { runDemo } = await import('./demo.ts')
     await runDemo(opts)
   })
 

@@ -1,9 +1,8 @@
 /** `dynproxy scheduler -c scheduler.yaml`: argv and signals only; the work is in startScheduler. */
 import type { Command } from 'commander'
 import { createLogger, flushLogger } from '../log/logger.ts'
-import { loadSchedulerConfig } from '../scheduler/config/load.ts'
 import type { SchedulerConfig } from '../scheduler/config/types.ts'
-import { type RunningScheduler, startScheduler } from '../scheduler/server.ts'
+import type { RunningScheduler } from '../scheduler/server.ts'
 import { EXIT, exitWith } from './exit.ts'
 import { handleSignals } from './signals.ts'
 
@@ -20,6 +19,11 @@ export function registerSchedulerCommand(program: Command): void {
 }
 
 export async function runScheduler(file: string): Promise<void> {
+  // Loaded when the command runs, so that `dynproxy` as a node never loads the scheduler (or etcd).
+  const [{ loadSchedulerConfig }, { startScheduler }] = await Promise.all([
+    import('../scheduler/config/load.ts'),
+    import('../scheduler/server.ts'),
+  ])
   let config: SchedulerConfig
   try {
     config = await loadSchedulerConfig(file)

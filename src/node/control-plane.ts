@@ -8,8 +8,7 @@
 import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
 import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
 import type { Logger } from '../log/logger.ts'
-import { loadSchedulerConfig } from '../scheduler/config/load.ts'
-import { type RunningScheduler, startScheduler } from '../scheduler/server.ts'
+import type { RunningScheduler } from '../scheduler/server.ts'
 import {
   type HelloInfo,
   type ReportInfo,
@@ -70,6 +69,11 @@ export class NodeControlPlane {
     if (this.#scheduler.addresses !== 'embedded') return undefined
     const file = this.#scheduler.embeddedConfigFile
     if (file === undefined) return undefined
+    // Loaded only here: a node that talks to a remote scheduler never carries its code.
+    const [{ loadSchedulerConfig }, { startScheduler }] = await Promise.all([
+      import('../scheduler/config/load.ts'),
+      import('../scheduler/server.ts'),
+    ])
     const config = await loadSchedulerConfig(file)
     this.#embedded = await startScheduler(config, {
       logger: this.#deps.logger.child({ component: 'scheduler' }),

@@ -6,6 +6,7 @@
  * Every call is bounded by `request_timeout`: without quorum etcd holds writes for seconds, and
  * an operator's PUT should fail fast with DYN_ERR_SCHEDULER_STORE_UNAVAILABLE instead.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { once } from 'node:events'
 import { Etcd3, type IOptions, type Watcher } from 'etcd3'
 import { z } from 'zod'
@@ -31,12 +32,21 @@ type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBac
 
 const constantBackoff: WatchBackoff = { duration: WATCH_RETRY_MS, next: () => constantBackoff }
 
+/**
+ * The deadline of the store operation running (see EtcdStore.call). etcd3 retries a failed call on
+ * another member; every attempt shares the operation's deadline, so none is still running, and
+ * able to apply a write, after the caller was told it failed.
+ */
+const operationDeadline = new AsyncLocalStorage<number>()
+
 export function createEtcdClient(settings: EtcdStoreSettings): Etcd3 {
   return new Etcd3({
     hosts: [...settings.endpoints],
     dialTimeout: settings.requestTimeoutMs,
     defaultCallOptions: (context) =>
-      context.isStream ? {} : { deadline: Date.now() + settings.requestTimeoutMs },
+      context.isStream
+        ? {}
+        : { deadline: operationDeadline.getStore() ?? Date.now() + settings.requestTimeoutMs },
     faultHandling: { watchBackoff: constantBackoff },
   })
 }
@@ -90,7 +100,8 @@ export class EtcdStore implements SchedulerStore {
       )
     })
     try {
-      return await Promise.race([run(), timeout])
+      const deadline = Date.now() + this.settings.requestTimeoutMs
+      return await Promise.race([operationDeadline.run(deadline, run), timeout])
     } catch (cause) {
       if (cause instanceof SchedulerStoreRecordError) throw cause
       throw new SchedulerStoreUnavailableError(operation, this.settings.endpoints, cause)
