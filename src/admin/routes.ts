@@ -91,6 +91,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   get('/listeners', () => ({ listeners: view.getListeners() }))
   get('/routes', () => ({ routes: view.getRoutes() }))
   get('/peers', () => ({ peers: view.getPeers() }))
+  get('/instructions', () => ({ instructions: view.getInstructions() ?? null }))
   get('/healthz', () => ({ status: 'ok' }))
   get('/readyz', (_request, reply) => readyz(view, reply))
   get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await deps.render()))

@@ -153,6 +153,27 @@ export interface PeerStatus {
   readonly activeFlows: number
 }
 
+/** The scheduler's instruction set in force on the node. */
+export interface InstructionsView {
+  /** `epoch.counter` */
+  readonly version: string
+  readonly appliedAt: string
+  readonly ttlMs: number
+  /** Whether new flows decide its routes as `instruction` (fresh) or `cached_instruction`. */
+  readonly fresh: boolean
+  readonly routes: readonly {
+    readonly name: string
+    readonly service?: string
+    readonly match: RouteStatus['match']
+    readonly multipath?: string
+    readonly paths: readonly {
+      readonly hops: readonly string[]
+      readonly targets: readonly string[]
+      readonly weight: number
+    }[]
+  }[]
+}
+
 /** What the admin server and metrics need from a node; ProxyNode implements it. */
 export interface NodeView {
   getStats(): NodeStats
@@ -160,6 +181,8 @@ export interface NodeView {
   getRoutes(): RouteStatus[]
   getFlows(): FlowInfo[]
   getPeers(): PeerStatus[]
+  /** Undefined when the node has no scheduler or no set yet. */
+  getInstructions(): InstructionsView | undefined
   /** Ready: every listener bound and not draining. */
   isReady(): boolean
   /** Stop accepting and let active flows finish, up to the drain timeout. */

@@ -15,6 +15,7 @@ import {
   type ResolveQuery,
   type RouteRuntime,
 } from '../flow/index.ts'
+import { formatVersion } from '../instructions/index.ts'
 import { TcpListener } from '../listener/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
@@ -24,6 +25,7 @@ import { accessLogLine } from './access-log.ts'
 import type {
   DecisionSource,
   FlowInfo,
+  InstructionsView,
   ListenerStatus,
   NodeState,
   NodeStats,
@@ -318,6 +320,29 @@ export class ProxyNode implements NodeView {
 
   getFlows(limit?: number, listener?: string): FlowInfo[] {
     return this.#flows.list(limit, listener)
+  }
+
+  getInstructions(): InstructionsView | undefined {
+    const applied = this.#controlPlane?.cache.current()
+    if (applied === undefined) return undefined
+    const { set } = applied
+    return {
+      version: formatVersion(set.version),
+      appliedAt: new Date(applied.appliedAt).toISOString(),
+      ttlMs: set.ttlMs,
+      fresh: this.#engine.fresh,
+      routes: set.routes.map((r) => ({
+        name: r.name,
+        ...(r.service !== undefined && { service: r.service }),
+        match: r.match,
+        ...(r.multipath !== undefined && { multipath: r.multipath }),
+        paths: r.paths.map((p) => ({
+          hops: p.hops,
+          targets: p.targets.map((t) => t.address),
+          weight: p.weight,
+        })),
+      })),
+    }
   }
 
   getPeers(): PeerStatus[] {

@@ -4,7 +4,14 @@ import pino from 'pino'
 import { type AdminServer, createAdminServer } from '../../src/admin/index.ts'
 import type { HostPort } from '../../src/config/types.ts'
 import { createMetrics } from '../../src/metrics/index.ts'
-import type { FlowInfo, NodeStats, NodeView, PeerStatus, RouteStatus } from '../../src/node/api.ts'
+import type {
+  FlowInfo,
+  InstructionsView,
+  NodeStats,
+  NodeView,
+  PeerStatus,
+  RouteStatus,
+} from '../../src/node/api.ts'
 
 export interface TestView extends NodeView {
   ready: boolean
@@ -73,6 +80,21 @@ export const PEERS: PeerStatus[] = [
   { name: 'p1', address: '127.0.0.1:7001', type: 'tcp', state: 'up', rttMs: 3, loss: 0, activeFlows: 2 },
 ]
 
+export const INSTRUCTIONS: InstructionsView = {
+  version: '3.7',
+  appliedAt: '2026-11-24T10:00:00.000Z',
+  ttlMs: 300_000,
+  fresh: true,
+  routes: [
+    {
+      name: 'web',
+      service: 'web',
+      match: { listener: 'web' },
+      paths: [{ hops: ['b', 'c'], targets: ['10.0.0.5:80'], weight: 100 }],
+    },
+  ],
+}
+
 export function testView(): TestView {
   const view: TestView = {
     ready: true,
@@ -105,6 +127,7 @@ export function testView(): TestView {
     },
     getFlows: () => view.flows,
     getPeers: () => PEERS,
+    getInstructions: () => INSTRUCTIONS,
     isReady: () => view.ready && view.drains === 0,
     drain: () => {
       view.drains++

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import {
   type ErrorJson,
   type Harness,
+  INSTRUCTIONS,
   PEERS,
   ROUTES,
   request,
@@ -41,6 +42,10 @@ describe('admin api read endpoints', () => {
     )
     assert.deepEqual(await (await request(`${h.base}/routes`)).json(), { routes: ROUTES })
     assert.deepEqual(await (await request(`${h.base}/peers`)).json(), { peers: PEERS })
+  })
+
+  test('GET /instructions shows the set in force', async () => {
+    assert.deepEqual(await (await request(`${h.base}/instructions`)).json(), { instructions: INSTRUCTIONS })
   })
 
   test('GET /healthz answers ok', async () => {

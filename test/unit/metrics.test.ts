@@ -103,6 +103,9 @@ function fakeView(): FakeView {
       return view.routes
     },
     getFlows: () => [],
+    getInstructions() {
+      return undefined
+    },
     getPeers() {
       view.calls.peers++
       return view.peers
