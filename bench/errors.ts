@@ -39,3 +39,19 @@ export class BenchTimeoutError extends DynproxyError {
     super(`${what} did not finish within ${timeoutMs}ms and was killed (hint: is the proxy forwarding?)`)
   }
 }
+
+export class BenchNoFailoverError extends DynproxyError {
+  override readonly code = 'DYN_ERR_BENCH_NO_FAILOVER'
+  constructor(what: string, windowMs: number, failed: number) {
+    super(
+      `no connection through ${what} succeeded within ${windowMs}ms of killing its first relay (${failed} failed) (hint: does the ingress try its second path?)`,
+    )
+  }
+}
+
+export class BenchSetupError extends DynproxyError {
+  override readonly code = 'DYN_ERR_BENCH_SETUP'
+  constructor(what: string, timeoutMs: number, detail: string) {
+    super(`${what} not ready within ${timeoutMs}ms: ${detail} (hint: run the bench with one scenario and read the process output)`)
+  }
+}

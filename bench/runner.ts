@@ -3,7 +3,7 @@ import type { Candidate, CandidateName } from './candidates/types.ts'
 import type { RunContext } from './context.ts'
 import type { MachineInfo } from './report/machine.ts'
 import { type RoundRecord, type ScenarioResult, summarize } from './results.ts'
-import type { MetricSpec, Sample, Scenario } from './scenarios/types.ts'
+import { type MetricSpec, metricsOf, type ProxyScenario, type Sample, type Scenario } from './scenarios/types.ts'
 import { formatNumber } from './stats.ts'
 import { missingTools } from './sys/tools.ts'
 
@@ -22,7 +22,7 @@ export function planCandidates(ctx: RunContext, scenario: Scenario, wanted: read
     const reason =
       scenario.needsProxyProcess && candidate.name === 'direct'
         ? 'no proxy process to measure'
-        : candidate.unavailable(ctx)
+        : (('unsupported' in scenario && scenario.unsupported(candidate)) || candidate.unavailable(ctx))
     if (reason) skipped.push({ candidate: candidate.name, reason })
     else runnable.push(candidate)
   }
@@ -38,13 +38,25 @@ export function describeSample(metrics: readonly MetricSpec[], sample: Sample): 
     .join(', ')
 }
 
-async function measureOnce(ctx: RunContext, scenario: Scenario, candidate: Candidate, backend: Backend) {
+async function measureOnce(ctx: RunContext, scenario: ProxyScenario, candidate: Candidate, backend: Backend) {
   const proxy = await candidate.start(ctx, backend.port)
   try {
     return await scenario.measure(ctx, proxy, backend)
   } finally {
     await proxy.stop()
   }
+}
+
+interface Measurer {
+  measure(candidate: Candidate): Promise<Sample>
+  stop(): Promise<void>
+}
+
+/** A proxy scenario shares one backend over all its rounds; an arranged one starts its own each run. */
+async function measurer(ctx: RunContext, scenario: Scenario): Promise<Measurer> {
+  if ('run' in scenario) return { measure: (c) => scenario.run(ctx, c), stop: async () => undefined }
+  const backend = await scenario.startBackend(ctx)
+  return { measure: (c) => measureOnce(ctx, scenario, c, backend), stop: () => backend.stop() }
 }
 
 /** Runs every candidate in turn, round after round (A B A B …), against one shared backend. */
@@ -65,7 +77,7 @@ export async function runScenario(
     date: new Date().toISOString(),
     settings: ctx.settings,
     machine,
-    metrics: scenario.metrics,
+    metrics: metricsOf(scenario, ctx.settings),
     candidates: runnable.map((c) => c.name),
     skipped,
     notes,
@@ -75,9 +87,9 @@ export async function runScenario(
     progress(`${scenario.name}: skipped, missing ${missing.join(', ')}`)
     return { ...base, rounds: [], summary: {}, error: `skipped: missing ${missing.join(', ')}` }
   }
-  let backend: Backend
+  let runs: Measurer
   try {
-    backend = await scenario.startBackend(ctx)
+    runs = await measurer(ctx, scenario)
   } catch (err) {
     progress(`${scenario.name}: backend failed: ${(err as Error).message}`)
     return { ...base, rounds: [], summary: {}, error: `backend failed: ${(err as Error).message}` }
@@ -89,9 +101,9 @@ export async function runScenario(
         const where = `${scenario.name} round ${round}/${ctx.settings.rounds} ${candidate.name}`
         progress(`${where} …`)
         try {
-          const sample = await measureOnce(ctx, scenario, candidate, backend)
+          const sample = await runs.measure(candidate)
           rounds.push({ round, candidate: candidate.name, values: sample.values, extra: sample.extra })
-          progress(`${where}: ${describeSample(scenario.metrics, sample)}`)
+          progress(`${where}: ${describeSample(base.metrics, sample)}`)
         } catch (err) {
           rounds.push({ round, candidate: candidate.name, error: (err as Error).message })
           progress(`${where}: failed: ${(err as Error).message}`)
@@ -99,7 +111,7 @@ export async function runScenario(
       }
     }
   } finally {
-    await backend.stop()
+    await runs.stop()
   }
-  return { ...base, rounds, summary: summarize(rounds, base.candidates, scenario.metrics) }
+  return { ...base, rounds, summary: summarize(rounds, base.candidates, base.metrics) }
 }

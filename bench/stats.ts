@@ -39,3 +39,10 @@ export function formatNumber(raw: number): string {
   if (abs >= 1 || abs === 0) return value.toFixed(2)
   return value.toPrecision(3)
 }
+
+/** The nearest-rank percentile (0 < p ≤ 100) of ascending values; undefined when there are none. */
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
+  return sorted[rank - 1]
+}

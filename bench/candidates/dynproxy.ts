@@ -16,7 +16,7 @@ export function dynproxyConfig(port: number, targetPort: number): string {
 }
 
 /** The CLI matching how the harness runs: from source under bench/run.ts, from dist when built. */
-function cliPath(ctx: RunContext): string {
+export function cliPath(ctx: RunContext): string {
   return SCRIPT_EXT === '.ts'
     ? join(ctx.repoRoot, 'src', 'cli', 'main.ts')
     : join(ctx.repoRoot, 'dist', 'src', 'cli', 'main.js')

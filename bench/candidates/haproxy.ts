@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { HOST } from '../sys/net.ts'
 import { missingTools, toolPath } from '../sys/tools.ts'
 import { startProxyProcess } from './spawned.ts'
-import type { Candidate } from './types.ts'
+import type { RunContext } from '../context.ts'
+import type { Candidate, RunningProxy } from './types.ts'
 
 /** Fds HAProxy keeps for itself (listeners, pollers, logs) beyond two per proxied connection. */
 const RESERVED_FDS = 64
@@ -29,14 +30,25 @@ export function haproxyConfig(port: number, targetPort: number, fdLimit: number)
   ].join('\n')
 }
 
+/** An HAProxy process running `cfg(port)`, listening on a fresh port or on `fixedPort`. */
+export function startHaproxyWith(
+  ctx: RunContext,
+  name: string,
+  cfg: (port: number) => string,
+  fixedPort?: number,
+): Promise<RunningProxy> {
+  const args = (port: number): string[] => {
+    const file = join(ctx.tmpDir, `${name}-${port}.cfg`)
+    writeFileSync(file, cfg(port))
+    return ['-f', file, '-db']
+  }
+  return startProxyProcess(ctx, name, toolPath('haproxy'), args, fixedPort)
+}
+
 export const haproxy: Candidate = {
   name: 'haproxy',
   description: 'HAProxy, mode tcp, default threads',
   unavailable: () => missingTools(['haproxy'])[0],
   start: (ctx, targetPort) =>
-    startProxyProcess(ctx, 'haproxy', toolPath('haproxy'), (port) => {
-      const file = join(ctx.tmpDir, `haproxy-${port}.cfg`)
-      writeFileSync(file, haproxyConfig(port, targetPort, ctx.fdLimit))
-      return ['-f', file, '-db']
-    }),
+    startHaproxyWith(ctx, 'haproxy', (port) => haproxyConfig(port, targetPort, ctx.fdLimit)),
 }

@@ -8,6 +8,8 @@ export interface RunningProxy {
   readonly port: number
   /** The process whose CPU and memory are measured; undefined when there is no proxy. */
   readonly pid: number | undefined
+  /** Every process of a candidate that runs several (a chain); CPU is summed over them. Default: [pid]. */
+  readonly pids?: readonly number[]
   stop(): Promise<void>
 }
 

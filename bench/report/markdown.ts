@@ -1,5 +1,5 @@
 import type { MetricSummary, ScenarioResult } from '../results.ts'
-import type { MetricSpec } from '../scenarios/types.ts'
+import { type MetricSpec, UNTIMED_SCENARIOS } from '../scenarios/types.ts'
 import { formatNumber } from '../stats.ts'
 import type { MachineInfo } from './machine.ts'
 
@@ -20,7 +20,7 @@ function header(metric: MetricSpec): string {
 function runLine(result: ScenarioResult): string {
   const { rounds, durationS, quick } = result.settings
   const day = result.date.slice(0, 10)
-  const runs = result.scenario === 'idle' ? '' : ` of ${durationS} s runs`
+  const runs = UNTIMED_SCENARIOS.includes(result.scenario) ? '' : ` of ${durationS} s runs`
   return `_${day}, ${quick ? 'quick mode, ' : ''}${rounds} round${rounds === 1 ? '' : 's'}${runs}, candidates in turn; median (min–max); × HAProxy = median ÷ HAProxy's median; ↑ higher is better, ↓ lower is better._`
 }
 

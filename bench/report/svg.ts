@@ -1,6 +1,6 @@
 /** A hand-written bar chart per scenario: one panel per metric, one bar per candidate, min–max whiskers. */
 import type { ScenarioResult } from '../results.ts'
-import type { MetricSpec } from '../scenarios/types.ts'
+import { type MetricSpec, UNTIMED_SCENARIOS } from '../scenarios/types.ts'
 import { formatNumber } from '../stats.ts'
 import { ARROW } from './markdown.ts'
 
@@ -65,7 +65,7 @@ export function scenarioSvg(result: ScenarioResult): string {
   const width = Math.max(MIN_WIDTH, GAP + result.metrics.length * (PANEL_W + GAP))
   const height = TOP + TITLE_H + PLOT_H + LABEL_H
   const { rounds, durationS, quick } = result.settings
-  const subtitle = `${result.date.slice(0, 10)} · ${quick ? 'quick, ' : ''}${rounds} round(s)${result.scenario === 'idle' ? '' : ` of ${durationS} s`} · median, whisker = min–max · ${result.machine.cores} cores`
+  const subtitle = `${result.date.slice(0, 10)} · ${quick ? 'quick, ' : ''}${rounds} round(s)${UNTIMED_SCENARIOS.includes(result.scenario) ? '' : ` of ${durationS} s`} · median, whisker = min–max · ${result.machine.cores} cores`
   const body = result.error
     ? [text(width / 2, TOP + 40, `not measured: ${result.error}`, 'class="h"')]
     : result.metrics.flatMap((m, i) => panel(result, m, GAP + i * (PANEL_W + GAP)))

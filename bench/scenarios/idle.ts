@@ -2,14 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startIdleServer } from '../backends/idle.ts'
 import { treeRssKiB } from '../sys/procfs.ts'
 import { closeAll, openIdleConnections } from './idle-client.ts'
-import type { Scenario } from './types.ts'
+import type { ProxyScenario } from './types.ts'
 
 const WARMUP_CONNECTIONS = 200
 /** Lets the proxy finish the work of the last accepts before memory is read. */
 const SETTLE_MS = 500
 const OPEN_TIMEOUT_MS = 60_000
 
-export const idle: Scenario = {
+export const idle: ProxyScenario = {
   name: 'idle',
   title: 'Idle connections',
   method: (ctx) =>

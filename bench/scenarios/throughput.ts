@@ -3,8 +3,8 @@ import type { RunContext } from '../context.ts'
 import { parseIperfJson } from '../parse/iperf.ts'
 import { HOST } from '../sys/net.ts'
 import { toolPath } from '../sys/tools.ts'
-import { withCpu } from './cpu.ts'
-import type { Scenario } from './types.ts'
+import { proxyPids, withCpu } from './cpu.ts'
+import type { MetricSpec, ProxyScenario, Sample } from './types.ts'
 
 const SLACK_MS = 20_000
 
@@ -16,33 +16,42 @@ async function iperf(ctx: RunContext, port: number, flows: number) {
   return parseIperfJson(await ctx.procs.run(`iperf3 -P ${flows}`, toolPath('iperf3'), args, timeoutMs))
 }
 
-export const throughput: Scenario = {
+export const THROUGHPUT_METRICS: readonly MetricSpec[] = [
+  { key: 'gbps_1', label: '1 flow', unit: 'Gbit/s', better: 'higher' },
+  { key: 'gbps_4', label: '4 flows', unit: 'Gbit/s', better: 'higher' },
+  { key: 'cpu_s_per_gb', label: 'proxy CPU', unit: 's/GB', better: 'lower' },
+]
+
+/** iperf3 with 1 flow then 4 through `port`; CPU of every process in `pids` over both runs ÷ bytes. */
+export async function measureThroughput(
+  ctx: RunContext,
+  port: number,
+  pids: readonly number[],
+): Promise<Sample> {
+  const [[one, four], cpuS] = await withCpu(pids, async () => [
+    await iperf(ctx, port, 1),
+    await iperf(ctx, port, 4),
+  ])
+  const gigabytes = (one.bytes + four.bytes) / 1e9
+  return {
+    values: {
+      gbps_1: one.bitsPerSecond / 1e9,
+      gbps_4: four.bitsPerSecond / 1e9,
+      cpu_s_per_gb: cpuS === null ? null : cpuS / gigabytes,
+    },
+    extra: { bytes_1: one.bytes, bytes_4: four.bytes },
+  }
+}
+
+export const throughput: ProxyScenario = {
   name: 'throughput',
   title: 'Bulk throughput',
   method: (ctx) =>
     `iperf3 client → proxy → iperf3 server, ${ctx.settings.durationS} s per run, receiver side; ` +
     'proxy CPU over both runs ÷ bytes received',
   tools: ['iperf3'],
-  metrics: [
-    { key: 'gbps_1', label: '1 flow', unit: 'Gbit/s', better: 'higher' },
-    { key: 'gbps_4', label: '4 flows', unit: 'Gbit/s', better: 'higher' },
-    { key: 'cpu_s_per_gb', label: 'proxy CPU', unit: 's/GB', better: 'lower' },
-  ],
+  metrics: THROUGHPUT_METRICS,
   needsProxyProcess: false,
   startBackend: startIperfServer,
-  async measure(ctx, proxy) {
-    const [[one, four], cpuS] = await withCpu(proxy.pid, async () => [
-      await iperf(ctx, proxy.port, 1),
-      await iperf(ctx, proxy.port, 4),
-    ])
-    const gigabytes = (one.bytes + four.bytes) / 1e9
-    return {
-      values: {
-        gbps_1: one.bitsPerSecond / 1e9,
-        gbps_4: four.bitsPerSecond / 1e9,
-        cpu_s_per_gb: cpuS === null ? null : cpuS / gigabytes,
-      },
-      extra: { bytes_1: one.bytes, bytes_4: four.bytes },
-    }
-  },
+  measure: (ctx, proxy) => measureThroughput(ctx, proxy.port, proxyPids(proxy)),
 }

@@ -2,6 +2,10 @@
  * Per-subflow measurements for the scheduler: RTT from PING/PONG, delivery rate from the bytes the
  * receiver reports on ACKs. Pure: the caller passes the time of each event.
  *
+ * The minimum RTT is kept over the subflow's life: PINGs queue behind data, so later samples
+ * include queueing that the scheduler already counts from the bytes in flight. A subflow follows
+ * one fixed path, so its propagation delay does not drift far.
+ *
  * The delivery rate is sampled between ACKs at least `RATE_SAMPLE_MS` apart. A sample taken while
  * the subflow had less in flight than it could have delivered is application-limited and only
  * raises the estimate (as BBR does): a path the scheduler gave little to is not judged slow.
@@ -10,19 +14,19 @@
 const RTT_ALPHA = 1 / 8
 const RATE_ALPHA = 1 / 4
 const RATE_SAMPLE_MS = 20
-const MIN_RTT_WINDOW = 10
 /** Until a path is measured: 1 MB/s scaled by its weight, low so that no path is flooded blind. */
 export const PRIOR_RATE_BYTES_PER_MS = 1_000
 const FLOOR_RATE_BYTES_PER_MS = 16
 
 export class SubflowMeter {
   #srttMs: number | undefined
-  #rtts: number[] = []
+  #minRttMs = Number.POSITIVE_INFINITY
   #rate: number
   #sampleAt: number | undefined
   #sampleReceived = 0
   #sampleInflight = 0
   #delivered = 0
+  #measured = false
 
   constructor(priorRateBytesPerMs: number) {
     this.#rate = Math.max(FLOOR_RATE_BYTES_PER_MS, priorRateBytesPerMs)
@@ -33,7 +37,7 @@ export class SubflowMeter {
   }
 
   get minRttMs(): number {
-    return this.#rtts.length === 0 ? 0 : Math.min(...this.#rtts)
+    return Number.isFinite(this.#minRttMs) ? this.#minRttMs : 0
   }
 
   get rateBytesPerMs(): number {
@@ -48,8 +52,17 @@ export class SubflowMeter {
   onRtt(rttMs: number): void {
     const rtt = Math.max(0, rttMs)
     this.#srttMs = this.#srttMs === undefined ? rtt : this.#srttMs + RTT_ALPHA * (rtt - this.#srttMs)
-    this.#rtts.push(rtt)
-    if (this.#rtts.length > MIN_RTT_WINDOW) this.#rtts.shift()
+    if (rtt < this.#minRttMs) this.#minRttMs = rtt
+  }
+
+  /** Whether a delivery rate has been measured; until then the rate is the prior. */
+  get measured(): boolean {
+    return this.#measured
+  }
+
+  /** A chunk left on this subflow: the first one opens the first rate sample. */
+  onSent(now: number): void {
+    if (this.#sampleAt === undefined) this.#startSample(now, 0)
   }
 
   /**
@@ -65,13 +78,24 @@ export class SubflowMeter {
     }
     const elapsed = now - this.#sampleAt
     if (elapsed < RATE_SAMPLE_MS) return fresh
-    const sample = (this.#delivered - this.#sampleReceived) / elapsed
-    const appLimited = this.#sampleInflight < sample * elapsed
-    if (!appLimited || sample > this.#rate) {
-      this.#rate = Math.max(FLOOR_RATE_BYTES_PER_MS, this.#rate + RATE_ALPHA * (sample - this.#rate))
+    // Nothing delivered over a whole interval: idle or stalled, which silence detection judges.
+    if (this.#delivered > this.#sampleReceived) {
+      this.#sample((this.#delivered - this.#sampleReceived) / elapsed, elapsed)
     }
     this.#startSample(now, inflight - fresh)
     return fresh
+  }
+
+  #sample(rate: number, elapsed: number): void {
+    if (!this.#measured) {
+      // The first sample spans the first round trip: low, but far closer than the prior.
+      this.#measured = true
+      this.#rate = Math.max(FLOOR_RATE_BYTES_PER_MS, rate)
+      return
+    }
+    const appLimited = this.#sampleInflight < rate * elapsed
+    if (appLimited && rate <= this.#rate) return
+    this.#rate = Math.max(FLOOR_RATE_BYTES_PER_MS, this.#rate + RATE_ALPHA * (rate - this.#rate))
   }
 
   #startSample(now: number, inflight: number): void {

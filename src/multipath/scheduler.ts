@@ -5,9 +5,9 @@
  *
  * stripe: earliest expected arrival first. A chunk sent on subflow s arrives after about half the
  * propagation RTT plus the time s needs to deliver what is already in flight on it and the chunk
- * itself. A subflow that can take the chunk now is skipped when its expected arrival is later
- * than the best subflow's (even one that is busy now) by more than the head-of-line budget:
- * waiting for the fast path is better than parking a chunk behind a slow one, where it would hold
+ * itself. A subflow is skipped when its chunk would arrive so late that the bytes the other
+ * subflows deliver meanwhile would fill the receiver's window (head-of-line blocking, as in
+ * BLEST): waiting for the fast path beats parking a chunk behind a slow one, where it would hold
  * back every later byte at the receiver.
  * failover: one active subflow, kept while it lives; the rest are hot standby.
  * redundant: every chunk on every subflow; each subflow takes chunks in order when it can.
@@ -28,31 +28,44 @@ export interface SubflowView {
   readonly writable: boolean
   /** The Traffic Scheduler's weight for the path; higher is preferred. */
   readonly weight: number
+  /** False until its delivery rate is measured: the rate is then only the prior. */
+  readonly measured: boolean
 }
+
+/**
+ * In flight on an unmeasured subflow while others exist: enough to measure it, too little for a
+ * slow path to block the receiver for long before the scheduler knows it is slow.
+ */
+export const PROBE_BYTES = 128 * 1024
 
 export function expectedArrivalMs(view: SubflowView, chunkBytes: number): number {
   return view.minRttMs / 2 + (view.inflightBytes + chunkBytes) / view.rateBytesPerMs
 }
 
-/** The subflow for the next chunk in stripe mode, or undefined: wait for a better one to free up. */
+/**
+ * The share of the receiver's window that the bytes the other subflows deliver while one chunk
+ * is in flight may fill: the rest absorbs estimation error and bytes already in flight.
+ */
+export const HOL_WINDOW_SHARE = 0.5
+
+/**
+ * The subflow for the next chunk in stripe mode, or undefined: wait until one frees up. The
+ * writable subflows are tried by earliest expected arrival; one is skipped when its arrival is
+ * beyond its head-of-line budget, or when it is still unmeasured and has PROBE_BYTES in flight.
+ */
 export function pickStripe(
   views: readonly SubflowView[],
   chunkBytes: number,
-  holBudgetMs: number,
+  windowBytes: number,
 ): number | undefined {
-  let bestAny = Number.POSITIVE_INFINITY
-  let best: SubflowView | undefined
-  let bestEta = Number.POSITIVE_INFINITY
-  for (const v of views) {
-    const eta = expectedArrivalMs(v, chunkBytes)
-    if (eta < bestAny) bestAny = eta
-    if (v.writable && eta < bestEta) {
-      best = v
-      bestEta = eta
-    }
+  const candidates = views
+    .filter((v) => v.writable && (v.measured || v.inflightBytes < PROBE_BYTES || views.length === 1))
+    .map((v) => ({ v, eta: expectedArrivalMs(v, chunkBytes) }))
+    .sort((a, b) => a.eta - b.eta)
+  for (const { v, eta } of candidates) {
+    if (eta <= holBudgetMs(windowBytes, views, v.index)) return v.index
   }
-  if (best === undefined || bestEta > bestAny + holBudgetMs) return undefined
-  return best.index
+  return undefined
 }
 
 /**
@@ -80,12 +93,12 @@ export function redundantTargets(views: readonly SubflowView[]): number[] {
 }
 
 /**
- * The head-of-line budget: how much later than the best path a chunk may be expected, so that the
- * bytes arriving meanwhile on the other paths still fit the receiver's window.
+ * The head-of-line budget of subflow `index`: how late its chunk may arrive. Until it arrives the
+ * receiver holds, out of order, everything the other subflows deliver meanwhile; that must fit in
+ * HOL_WINDOW_SHARE of the window, or the window fills and every path waits for this one chunk.
  */
-export function holBudgetMs(windowBytes: number, views: readonly SubflowView[], floorMs: number): number {
-  let rate = 0
-  for (const v of views) rate += v.rateBytesPerMs
-  if (rate <= 0) return floorMs
-  return Math.max(floorMs, windowBytes / 2 / rate)
+export function holBudgetMs(windowBytes: number, views: readonly SubflowView[], index: number): number {
+  let others = 0
+  for (const v of views) if (v.index !== index) others += v.rateBytesPerMs
+  return others <= 0 ? Number.POSITIVE_INFINITY : (windowBytes * HOL_WINDOW_SHARE) / others
 }

@@ -27,7 +27,6 @@ import {
   MultipathSubflowsLostError,
   MultipathSubflowTimeoutError,
 } from '../errors/multipath.ts'
-import type { ResetReason } from './frame.ts'
 import {
   type AckFrame,
   encodeAck,
@@ -36,6 +35,7 @@ import {
   encodePong,
   encodeReset,
   type Frame,
+  type ResetReason,
 } from './frame.ts'
 import { PRIOR_RATE_BYTES_PER_MS } from './meter.ts'
 import {
@@ -45,7 +45,7 @@ import {
   resolveOptions,
 } from './options.ts'
 import { ReorderBuffer } from './reorder.ts'
-import { holBudgetMs, type MultipathMode, pickFailover, pickStripe } from './scheduler.ts'
+import { type MultipathMode, pickFailover, pickStripe, redundantTargets } from './scheduler.ts'
 import { type Chunk, SendBuffer } from './send-buffer.ts'
 import { StallMeter, type StallStats } from './stall.ts'
 import { Subflow, type SubflowHost, type SubflowStats } from './subflow.ts'
@@ -80,8 +80,6 @@ export interface FramedSessionEvents {
   /** The session is over: undefined when both directions finished, else why it failed. */
   close: [error: Error | undefined]
 }
-
-const HOL_FLOOR_MS = 10
 
 export class FramedSession extends EventEmitter<FramedSessionEvents> implements SubflowHost {
   readonly #o: ResolvedOptions
@@ -351,8 +349,10 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
       this.#fail(new MultipathLocalError('failed', { cause: err }), 'local_failed'),
     )
     local.on('close', () => {
-      if (this.#state === 'open')
-        this.#fail(new MultipathLocalError('closed before the flow finished'), 'local_failed')
+      // Both halves ended is a normal close (a socket closes itself then), even if the far end
+      // has yet to acknowledge our FIN.
+      if (this.#localEnded && this.#localFinished) return
+      this.#fail(new MultipathLocalError('closed before the flow finished'), 'local_failed')
     })
   }
 
@@ -404,7 +404,7 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     for (let c = this.#send.peekLost(); c !== undefined; c = this.#send.peekLost()) {
       const s = this.#pick(c.data.length)
       if (s === undefined) return
-      s.writeData(c.offset, c.data, true)
+      s.writeData(c.offset, c.data, true, this.#o.clock.now())
       this.#send.resent(c, s.index)
     }
     for (
@@ -414,13 +414,15 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     ) {
       const s = this.#pick(c.data.length)
       if (s === undefined) return
-      s.writeData(c.offset, c.data, false)
+      s.writeData(c.offset, c.data, false, this.#o.clock.now())
       this.#send.sent(c, s.index)
     }
   }
 
   #pumpRedundant(): void {
-    for (const s of this.#subflows.values()) {
+    const views = [...this.#subflows.values()].map((s) => s.view())
+    for (const index of redundantTargets(views)) {
+      const s = this.#subflows.get(index) as Subflow
       for (const c of this.#send.chunksFrom(s.cursor)) {
         if (!s.writable || c.offset + c.data.length > this.#limit) break
         this.#sendRedundant(s, c)
@@ -429,7 +431,7 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
   }
 
   #sendRedundant(s: Subflow, c: Chunk): void {
-    s.writeData(c.offset, c.data, c.sends > 0)
+    s.writeData(c.offset, c.data, c.sends > 0, this.#o.clock.now())
     this.#send.sent(c, s.index)
     s.cursor = c.offset + c.data.length
   }
@@ -441,8 +443,7 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
       const s = this.#active === undefined ? undefined : this.#subflows.get(this.#active)
       return s?.writable ? s : undefined
     }
-    const budget = holBudgetMs(this.#limit - this.#send.acked, views, HOL_FLOOR_MS)
-    const index = pickStripe(views, bytes, budget)
+    const index = pickStripe(views, bytes, this.#limit - this.#send.acked)
     return index === undefined ? undefined : this.#subflows.get(index)
   }
 

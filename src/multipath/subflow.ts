@@ -112,10 +112,12 @@ export class Subflow {
       inflightBytes: this.inflightBytes,
       writable: this.writable,
       weight: this.weight,
+      measured: this.meter.measured,
     }
   }
 
-  writeData(offset: number, payload: Buffer, copy: boolean): void {
+  writeData(offset: number, payload: Buffer, copy: boolean, now: number): void {
+    this.meter.onSent(now)
     this.socket.cork()
     this.socket.write(encodeDataHeader(offset, payload.length))
     this.socket.write(payload)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { after, before, test } from 'node:test'
 import {
   patternBytes,
@@ -7,6 +8,7 @@ import {
   sha256,
   startDigestServer,
   startEchoServer,
+  startServer,
   type TestServer,
 } from '../../src/testing/tcp-servers.ts'
 import { startPair, within } from './multipath-harness.ts'
@@ -101,5 +103,34 @@ test('stripe: small interactive writes are echoed before any FIN', async () => {
   } finally {
     client.destroy()
     await pair.close()
+  }
+})
+
+test('half-close from the target first: the client still sends after the FIN reached it', async () => {
+  let serverDigest: Promise<string> = Promise.resolve('')
+  const target = await startServer((socket) => {
+    const hash = createHash('sha256')
+    socket.on('data', (c: Buffer) => hash.update(c))
+    serverDigest = new Promise((resolve) => socket.on('end', () => resolve(hash.digest('hex'))))
+    socket.end('banner')
+  })
+  const pair = await startPair({ subflows: 2, target })
+  const net = await import('node:net')
+  const client = net.connect({ port: pair.port, host: '127.0.0.1', allowHalfOpen: true })
+  try {
+    const chunks: Buffer[] = []
+    client.on('data', (c: Buffer) => chunks.push(c))
+    await within(once(client, 'end'), 3_000, 'the target FIN reaches the client')
+    assert.equal(Buffer.concat(chunks).toString(), 'banner')
+    const payload = randomBytes(4 * MiB)
+    client.end(payload)
+    assert.equal(await within(serverDigest, 5_000, 'the target reads to the end'), sha256(payload))
+    const [ingress, egress] = await Promise.all([pair.ingress, pair.egress])
+    assert.equal(await within(ingress.closed, 3_000, 'ingress close'), undefined)
+    assert.equal(await within(egress.closed, 3_000, 'egress close'), undefined)
+  } finally {
+    client.destroy()
+    await pair.close()
+    await target.close()
   }
 })

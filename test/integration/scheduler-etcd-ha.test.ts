@@ -159,10 +159,11 @@ function assertVersionsGrow(node: SimNode, before: [number, number][]): void {
 
 function svc(name: string, port: number): string {
   return JSON.stringify({
+    name,
     ingress: ['a', 'b', 'c'].map((node) => ({ node, port })),
     egress: ['a', 'b', 'c'],
     targets: ['127.0.0.1:9'],
-  }).replace('{', `{"name":"${name}",`)
+  })
 }
 
 before(async () => {

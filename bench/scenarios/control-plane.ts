@@ -1,0 +1,202 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cliPath } from '../candidates/dynproxy.ts'
+import type { Settings } from '../context.ts'
+import { READY_TIMEOUT_MS, type RunContext } from '../context.ts'
+import { SimFleet, type SimNode } from '../control-plane/sim-nodes.ts'
+import {
+  egressIds,
+  nodeId,
+  SERVICE,
+  schedulerYaml,
+  serviceDocument,
+  syntheticLinks,
+  TARGET_AFTER,
+  TARGET_BEFORE,
+} from '../control-plane/topology.ts'
+import { BenchSetupError } from '../errors.ts'
+import { percentile } from '../stats.ts'
+import { freePort, HOST, waitForPort } from '../sys/net.ts'
+import { treeRssKiB } from '../sys/procfs.ts'
+import type { ArrangedScenario, MetricSpec, Sample } from './types.ts'
+
+export const NODE_COUNTS = { quick: [100], full: [500, 2_000] } as const
+const LINKS_PER_NODE = 8
+const EGRESS_NODES = 10
+const SEED = 42
+/** Nodes saying hello at once; each batch waits for its first sets. */
+const CONNECT_BATCH = 100
+const HEARTBEAT_EVERY_MS = 10_000
+/** No set pushed for this long after the reports: the plan has settled. */
+const QUIET_MS = 1_500
+const SETTLE_TIMEOUT_MS = 180_000
+const CHANGE_TIMEOUT_MS = 120_000
+const POLL_MS = 20
+
+export function nodeCounts(settings: Settings): readonly number[] {
+  return settings.quick ? NODE_COUNTS.quick : NODE_COUNTS.full
+}
+
+export function controlPlaneMetrics(counts: readonly number[]): MetricSpec[] {
+  return counts.flatMap((n) => [
+    { key: `ack_p50_ms_${n}`, label: `${n} nodes: ACK p50`, unit: 'ms', better: 'lower' as const },
+    { key: `ack_p99_ms_${n}`, label: `${n} nodes: ACK p99`, unit: 'ms', better: 'lower' as const },
+    { key: `ack_max_ms_${n}`, label: `${n} nodes: ACK max`, unit: 'ms', better: 'lower' as const },
+    { key: `recompute_ms_${n}`, label: `${n} nodes: recompute`, unit: 'ms', better: 'lower' as const },
+  ])
+}
+
+/** PUT → each node's ACK of its new set, in ms, ascending; p50/p99/max of them. */
+export function ackSummary(latenciesMs: readonly number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...latenciesMs].sort((a, b) => a - b)
+  return {
+    p50: percentile(sorted, 50) ?? 0,
+    p99: percentile(sorted, 99) ?? 0,
+    max: sorted.at(-1) ?? 0,
+  }
+}
+
+async function until(check: () => boolean, what: string, timeoutMs: number, detail: () => string): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  while (!check()) {
+    if (performance.now() > deadline) throw new BenchSetupError(what, timeoutMs, detail())
+    await sleep(POLL_MS)
+  }
+}
+
+async function api(address: string, path: string, init?: RequestInit): Promise<unknown> {
+  const res = await fetch(`http://${address}${path}`, { ...init, signal: AbortSignal.timeout(30_000) })
+  const body: unknown = await res.json()
+  if (!res.ok) throw new BenchSetupError(`scheduler api ${path}`, 0, JSON.stringify(body).slice(0, 300))
+  return body
+}
+
+function ended(nodes: readonly SimNode[]): string {
+  const gone = nodes.filter((n) => n.ended)
+  return gone.length === 0 ? 'no stream ended' : `${gone.length} streams ended, first: ${String(gone[0]?.error)}`
+}
+
+async function connectAll(fleet: SimFleet, count: number): Promise<void> {
+  for (let start = 0; start < count; start += CONNECT_BATCH) {
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - start) }, (_, k) =>
+      fleet.add(nodeId(start + k)),
+    )
+    await until(
+      () => batch.every((n) => n.acks.length > 0),
+      `first instruction sets of nodes ${start}–${start + batch.length - 1}`,
+      SETTLE_TIMEOUT_MS,
+      () => ended(batch),
+    )
+  }
+}
+
+interface SizeResult {
+  readonly latencies: number[]
+  readonly recomputeMs: number | null
+  readonly connectS: number
+  readonly settleS: number
+  readonly rssKiB: number
+}
+
+/** PUT the service with the other target; every node's first ACK of a set naming it, from the PUT. */
+async function measureChange(address: string, fleet: SimFleet, count: number): Promise<number[]> {
+  const nodes = fleet.nodes
+  const before = nodes.map((n) => n.acks.length)
+  const changed = (n: SimNode, i: number) => n.acks.slice(before[i]).find((a) => a.target === TARGET_AFTER)
+  const putAt = performance.now()
+  await api(address, `/services/${SERVICE}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(serviceDocument(count, egressIds(count, EGRESS_NODES), TARGET_AFTER)),
+  })
+  await until(
+    () => nodes.every((n, i) => changed(n, i) !== undefined),
+    'every node ACKing the changed service',
+    CHANGE_TIMEOUT_MS,
+    () => `${nodes.filter((n, i) => changed(n, i) === undefined).length} of ${count} still without it; ${ended(nodes)}`,
+  )
+  return nodes.map((n, i) => (changed(n, i)?.atMs ?? putAt) - putAt)
+}
+
+async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
+  const dir = join(ctx.tmpDir, `scheduler-${count}`)
+  mkdirSync(dir, { recursive: true })
+  const [grpcPort, apiPort] = [await freePort(), await freePort()]
+  const file = join(dir, 'scheduler.yaml')
+  const egress = egressIds(count, EGRESS_NODES)
+  writeFileSync(file, schedulerYaml({ grpcPort, apiPort, statePath: join(dir, 'state.json'), nodes: count, egress }))
+  const tracked = ctx.procs.start('dynproxy scheduler', process.execPath, [cliPath(ctx), 'scheduler', '-c', file], {
+    fdLimit: ctx.fdLimit,
+  })
+  const address = `${HOST}:${apiPort}`
+  const fleet = new SimFleet(`${HOST}:${grpcPort}`)
+  const beat = setInterval(() => {
+    for (const n of fleet.nodes) n.heartbeat()
+  }, HEARTBEAT_EVERY_MS)
+  try {
+    await waitForPort(tracked, apiPort, READY_TIMEOUT_MS)
+    const started = performance.now()
+    await connectAll(fleet, count)
+    const connected = performance.now()
+    const links = syntheticLinks(count, LINKS_PER_NODE, SEED)
+    fleet.nodes.forEach((n, i) => n.report(links[i] ?? []))
+    await until(
+      () => performance.now() - Math.max(fleet.lastSetAtMs, connected) > QUIET_MS,
+      'the plan settling after the link reports',
+      SETTLE_TIMEOUT_MS,
+      () => ended(fleet.nodes),
+    )
+    const routeless = fleet.nodes.filter((n) => n.acks.at(-1)?.target !== TARGET_BEFORE)
+    if (routeless.length > 0)
+      throw new BenchSetupError('a route on every node', 0, `${routeless.length} nodes without, e.g. ${routeless[0]?.id}`)
+    const settled = performance.now()
+    const latencies = await measureChange(address, fleet, count)
+    const status = (await api(address, '/status')) as { lastRecompute?: { durationMs?: number; reason?: string } }
+    const last = status.lastRecompute
+    return {
+      latencies,
+      recomputeMs: last?.reason?.startsWith(`service ${SERVICE}`) ? (last.durationMs ?? null) : null,
+      connectS: (connected - started) / 1000,
+      settleS: (settled - connected) / 1000,
+      rssKiB: treeRssKiB(tracked.pid),
+    }
+  } finally {
+    clearInterval(beat)
+    fleet.close()
+    await ctx.procs.stop(tracked)
+  }
+}
+
+export const controlPlane: ArrangedScenario = {
+  name: 'control-plane',
+  title: 'Control plane: a service change reaching every node',
+  method: (ctx) =>
+    `One \`dynproxy scheduler\` process and ${nodeCounts(ctx.settings).join(', then ')} simulated nodes in the ` +
+    `harness (gRPC streams, one HTTP/2 connection each), every node an ingress of one service with ` +
+    `${EGRESS_NODES} egress nodes, ${LINKS_PER_NODE} links per node reported once (ring + random chords, ` +
+    'RTT 1–50 ms). After the plan settles, PUT /services/web changes its target: time from the PUT until each ' +
+    "node has ACKed the set with the new target (p50/p99/max over nodes), and the scheduler's recompute for " +
+    'that change (GET /status lastRecompute.durationMs)',
+  tools: [],
+  metrics: controlPlaneMetrics(NODE_COUNTS.full),
+  metricsFor: (settings) => controlPlaneMetrics(nodeCounts(settings)),
+  needsProxyProcess: false,
+  unsupported: (candidate) => (candidate.name === 'dynproxy' ? undefined : 'has no control plane'),
+  async run(ctx) {
+    const values: Record<string, number | null> = {}
+    const extra: Record<string, number> = {}
+    for (const n of nodeCounts(ctx.settings)) {
+      const r = await runSize(ctx, n)
+      const ack = ackSummary(r.latencies)
+      values[`ack_p50_ms_${n}`] = ack.p50
+      values[`ack_p99_ms_${n}`] = ack.p99
+      values[`ack_max_ms_${n}`] = ack.max
+      values[`recompute_ms_${n}`] = r.recomputeMs
+      extra[`connect_s_${n}`] = r.connectS
+      extra[`settle_s_${n}`] = r.settleS
+      extra[`scheduler_rss_kib_${n}`] = r.rssKiB
+    }
+    return { values, extra } satisfies Sample
+  },
+}

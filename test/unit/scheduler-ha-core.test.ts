@@ -1,0 +1,191 @@
+/** The core with a cluster (store: etcd), against an in-memory cluster: who plans, who sends what. */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { InstructionSet, InstructionVersion } from '../../src/instructions/types.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { schedulerConfigFromText, validateService } from '../../src/scheduler/config/load.ts'
+import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
+import { type Cluster, type PublishedSet, SchedulerCore } from '../../src/scheduler/core.ts'
+import type { GraphNodeInput } from '../../src/scheduler/graph.ts'
+import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
+import { needsPush } from '../../src/scheduler/plan/instructions.ts'
+import type { SchedulerStore } from '../../src/scheduler/store/types.ts'
+
+/** Publishing stores at once; `flush()` plays the watch that tells every replica. */
+class MemoryCluster implements Cluster {
+  isLeader = false
+  epoch = 7
+  counter = 0
+  readonly nodes = new Map<string, GraphNodeInput>()
+  readonly stored = new Map<string, PublishedSet>()
+  readonly changed: string[] = []
+  readonly #pending: string[] = []
+  core: SchedulerCore | undefined
+
+  leading() {
+    return this.isLeader
+  }
+  view() {
+    return { nodes: [...this.nodes.values()], links: [] }
+  }
+  publish(nodeId: string, contentKey: string, now: number, build: (v: InstructionVersion) => InstructionSet) {
+    if (!needsPush(this.stored.get(nodeId), contentKey, now, 60_000)) return
+    const version = { epoch: this.epoch, counter: ++this.counter }
+    this.store(nodeId, { version, contentKey, issuedAt: now, set: build(version) })
+  }
+  published(nodeId: string) {
+    return this.stored.get(nodeId)
+  }
+  nodeChanged(nodeId: string) {
+    this.changed.push(nodeId)
+  }
+  store(nodeId: string, p: PublishedSet) {
+    this.stored.set(nodeId, p)
+    this.#pending.push(nodeId)
+  }
+  flush() {
+    for (const id of this.#pending.splice(0)) this.core?.deliver(id)
+  }
+}
+
+const noStore: SchedulerStore = {
+  nextEpoch: async () => 1,
+  getSigningKey: async () => undefined,
+  setSigningKey: async () => undefined,
+  listServices: async () => [],
+  putService: async () => undefined,
+  deleteService: async () => false,
+  watchServices: () => () => undefined,
+  getNodeAcks: async () => new Map(),
+  setNodeAck: async () => undefined,
+  close: async () => undefined,
+}
+
+const direct: PathEngine = {
+  best: (q) => [{ nodes: [q.from], cost: 1, metrics: { rttMs: 1, bottleneckBps: 0, loss: 0, costPerGb: 0 } }],
+  disjoint: () => [],
+  evaluate: () => undefined,
+  choose: (_c, candidates, _p, now) =>
+    candidates[0] ? { path: candidates[0], since: now, left: [] } : undefined,
+}
+
+function service(): ServiceDocument {
+  const r = validateService({
+    name: 'web',
+    ingress: [
+      { node: 'a', port: 80 },
+      { node: 'b', port: 80 },
+    ],
+    egress: ['a', 'b'],
+    targets: ['10.0.0.5:80'],
+  })
+  assert.ok('value' in r)
+  return r.value
+}
+
+function makeReplica(cluster: MemoryCluster) {
+  const core = new SchedulerCore({
+    settings: schedulerConfigFromText('scheduler: { instruction_ttl: 60s, push_debounce: 0s }').scheduler,
+    store: noStore,
+    engine: direct,
+    signer: { publicKey: 'PUB', sign: () => Buffer.from('sig') },
+    epoch: 3,
+    acks: new Map(),
+    services: [service()],
+    logger: silentLogger(),
+    clock: { now: () => 1000 },
+    timers: { setTimeout: () => 0, clearTimeout: () => undefined },
+    cluster,
+  })
+  cluster.core = core
+  return core
+}
+
+function sink() {
+  const sets: InstructionSet[] = []
+  return { sets, sink: { send: (s: InstructionSet) => sets.push(s), close: () => undefined } }
+}
+
+const hello = (id: string, appliedVersion?: InstructionVersion) => ({
+  id,
+  region: 'r1',
+  meshAddress: '',
+  listeners: [],
+  peers: [],
+  capabilities: [],
+  softwareVersion: 'test',
+  ...(appliedVersion && { appliedVersion }),
+})
+
+test('the leader plans for every replica’s nodes and publishes with its leadership epoch', () => {
+  const cluster = new MemoryCluster()
+  cluster.isLeader = true
+  const core = makeReplica(cluster)
+  cluster.nodes.set('a', { id: 'a', region: 'r1', connected: true })
+  cluster.nodes.set('b', { id: 'b', region: 'r1', connected: true })
+  core.clusterChanged('nodes joined', true)
+  assert.deepEqual(
+    [...cluster.stored.keys()].sort(),
+    ['a', 'b'],
+    'b is on another replica, and still planned',
+  )
+  assert.deepEqual(cluster.stored.get('b')?.version, { epoch: 7, counter: 2 })
+  assert.equal(cluster.stored.get('b')?.set.routes[0]?.service, 'web')
+  core.clusterChanged('report', true)
+  assert.equal(cluster.counter, 2, 'same content: nothing published again')
+})
+
+test('a follower plans nothing and sends its node the stored set, never an older one', () => {
+  const cluster = new MemoryCluster()
+  const core = makeReplica(cluster)
+  const a = sink()
+  core.attach(hello('a'), a.sink)
+  assert.deepEqual(cluster.changed, ['a'], 'the node is shared with the leader')
+  assert.equal(a.sets.length, 0, 'nothing stored yet, and followers do not plan')
+  const v = (counter: number) => ({ epoch: 7, counter })
+  const stored = (counter: number): PublishedSet => ({
+    version: v(counter),
+    contentKey: `k${counter}`,
+    issuedAt: 1000,
+    set: { version: v(counter), nonce: 'n', ttlMs: 60_000, reportIntervalMs: 2000, routes: [] },
+  })
+  cluster.store('a', stored(5))
+  cluster.flush()
+  assert.deepEqual(
+    a.sets.map((s) => s.version),
+    [v(5)],
+  )
+  cluster.store('a', stored(4))
+  cluster.flush()
+  assert.equal(a.sets.length, 1, 'an older stored set is not sent')
+  cluster.store('b', stored(6))
+  cluster.flush()
+  assert.equal(a.sets.length, 1, 'another node’s set is not ours to send')
+  core.detach({ nodeId: 'a', session: 1 }, 'gone')
+  assert.deepEqual(cluster.changed, ['a', 'a'])
+})
+
+test('a node failing over resumes with the stored version, or gets the stored set at once', () => {
+  const cluster = new MemoryCluster()
+  const core = makeReplica(cluster)
+  const version = { epoch: 7, counter: 9 }
+  cluster.stored.set('a', {
+    version,
+    contentKey: 'k',
+    issuedAt: 1000,
+    set: { version, nonce: 'n', ttlMs: 60_000, reportIntervalMs: 2000, routes: [] },
+  })
+  const resumed = sink()
+  core.attach(hello('a', version), resumed.sink)
+  assert.equal(resumed.sets.length, 0, 'it holds the stored set: nothing resent')
+  assert.deepEqual(core.registry.get('a')?.appliedVersion, version)
+  const behind = sink()
+  core.attach(hello('b'), behind.sink)
+  cluster.stored.set('b', cluster.stored.get('a') as PublishedSet)
+  core.deliver('b')
+  assert.deepEqual(
+    behind.sets.map((s) => s.version),
+    [version],
+    'sent without waiting for the leader',
+  )
+})
