@@ -82,6 +82,7 @@ function route(r: RouteDocument, peers: ReadonlySet<string>): RouteConfig {
       ...(source_cidrs !== undefined && { sourceCidrs: source_cidrs }),
     },
     target: target.value,
+    ...(r.multipath !== undefined && { multipath: r.multipath }),
     lb: r.lb,
     connectTimeoutMs: parseDuration(r.connect_timeout),
     retries: r.retries,

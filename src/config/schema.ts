@@ -135,6 +135,10 @@ const route = z.strictObject({
     .min(1)
     .optional()
     .describe('Alternative ways through the mesh, tried in order; instead of target/via.'),
+  multipath: z
+    .enum(['stripe', 'redundant', 'failover'])
+    .optional()
+    .describe('Carry each flow over all `paths` at once (they must end at the same node and target).'),
   lb: z.enum(['round_robin', 'least_conn', 'random_two', 'source_hash', 'first']).default('round_robin'),
   connect_timeout: duration().default('5s'),
   retries: int(0, 100).default(2).describe('Further endpoints tried after a failed connect.'),

@@ -10,7 +10,7 @@ import type { PathIssue } from './issues.ts'
 import { formatPath, type KeyPath } from './path.ts'
 import type { ConfigDocument, RouteDocument } from './schema.ts'
 import { resolveTarget } from './target.ts'
-import type { HostPort } from './types.ts'
+import type { HostPort, RouteTarget } from './types.ts'
 
 export function semanticIssues(doc: ConfigDocument): PathIssue[] {
   return [
@@ -121,6 +121,7 @@ function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
   }
   const target = resolveTarget(route, peers)
   if ('message' in target) out.push({ path: [...path, ...target.at], message: target.message })
+  else if (route.multipath !== undefined) out.push(...multipathIssues(target.value, [...path, 'multipath']))
   const hc = route.health_check
   if (hc && ms(hc.timeout) > ms(hc.interval)) {
     out.push({
@@ -134,6 +135,22 @@ function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
     out.push({ path: [...path, 'outlier_detection', 'max_ejection_time'], message })
   }
   return out
+}
+
+/** Every subflow of a framed flow must meet at one egress that connects to one target. */
+function multipathIssues(target: RouteTarget, at: KeyPath): PathIssue[] {
+  const paths = target.kind === 'mesh' ? target.paths : []
+  const problem =
+    paths.length < 2
+      ? 'needs at least two paths'
+      : paths.some((p) => p.via.length === 0 || p.endpoints === undefined)
+        ? 'every path must go through a peer and name its target'
+        : new Set(paths.map((p) => p.via.at(-1))).size > 1
+          ? 'every path must end at the same peer (the egress that joins the subflows)'
+          : new Set(paths.map((p) => p.endpoints?.map((e) => e.address).join(','))).size > 1
+            ? 'every path must name the same target'
+            : undefined
+  return problem === undefined ? [] : [{ path: at, message: problem }]
 }
 
 function knownList(what: string, names: readonly string[]): string {

@@ -93,10 +93,14 @@ export type RouteTarget =
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointConfig[] }
   | { readonly kind: 'mesh'; readonly paths: readonly MeshPathConfig[] }
 
+export type MultipathMode = 'stripe' | 'redundant' | 'failover'
+
 export interface RouteConfig {
   readonly name: string
   readonly match: RouteMatch
   readonly target: RouteTarget
+  /** Mesh routes: carry each flow over every path at once, in this mode (docs/multipath.md). */
+  readonly multipath?: MultipathMode
   readonly lb: LbAlgorithm
   readonly connectTimeoutMs: number
   /** Further endpoints tried after a failed connect, within one flow. */

@@ -9,6 +9,7 @@
  * chunk.
  */
 import type { Socket } from 'node:net'
+import type { FramedSession } from '../multipath/index.ts'
 import type { FlowInfo, FlowState } from '../node/api.ts'
 
 export type CloseReason =
@@ -51,6 +52,8 @@ export class Flow {
   target: string | undefined = undefined
   upstream: Socket | undefined = undefined
   lender: EndpointLender | undefined = undefined
+  /** Set when the flow is carried over several paths at once. */
+  multipath: FramedSession | undefined = undefined
   /** The totals of the route the flow took, once it took one. */
   traffic: RouteTraffic | undefined = undefined
   /** Why the flow could not start, for the access log. */
@@ -72,8 +75,9 @@ export class Flow {
     return this.downstream.bytesRead
   }
 
+  /** What came from upstream; with no upstream socket (multipath, refusals), what the client was sent. */
   get bytesOut(): number {
-    return this.upstream?.bytesRead ?? 0
+    return this.upstream?.bytesRead ?? this.downstream.bytesWritten
   }
 
   durationMs(now: number): number {
@@ -92,6 +96,7 @@ export class Flow {
       durationMs: this.durationMs(now),
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
+      ...(this.multipath && { subflows: this.multipath.subflows() }),
     }
   }
 }

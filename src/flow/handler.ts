@@ -3,11 +3,12 @@
  * per flow and is kept lean: one decision lookup, one connect, no logging unless something fails.
  */
 import type { Socket } from 'node:net'
-import type { RouteConfig } from '../config/types.ts'
+import type { MultipathMode, RouteConfig } from '../config/types.ts'
 import type { DecisionSource } from '../node/api.ts'
 import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
 import type { EndpointLender, Flow, ListenerRef, RouteTraffic } from './flow.ts'
 import type { FlowManager } from './manager.ts'
+import { startMultipath } from './multipath.ts'
 import { endBeforeUpstream, startRelay } from './relay.ts'
 
 export interface UpstreamConnection {
@@ -18,11 +19,23 @@ export interface UpstreamConnection {
   readonly lender?: EndpointLender
 }
 
+/** A flow carried over several paths at once (framed mode): its first subflows, and how to reopen one. */
+export interface MultipathConnection {
+  readonly subflows: readonly { readonly index: number; readonly socket: Socket }[]
+  /** Paths of the route: subflow indexes run from 0 to this, exclusive. */
+  readonly pathCount: number
+  readonly mode: MultipathMode
+  readonly endpoint: string
+  readonly lender?: EndpointLender
+  /** Opens subflow `index` again after it was lost; rejects when its path does not work. */
+  reopen(index: number): Promise<Socket>
+}
+
 export interface RouteRuntime extends EndpointLender {
   readonly config: RouteConfig
   readonly matches: Record<DecisionSource, number>
   readonly traffic: RouteTraffic
-  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection>
+  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection | MultipathConnection>
 }
 
 export interface AcceptingListener extends ListenerRef {
@@ -56,16 +69,22 @@ export function createFlowHandler(
 ): (socket: Socket, listener: AcceptingListener) => void {
   const { manager, table, onUpstreamFailure, resolve } = deps
 
-  function established(flow: Flow, route: RouteRuntime, conn: UpstreamConnection): void {
+  function established(
+    flow: Flow,
+    route: RouteRuntime,
+    conn: UpstreamConnection | MultipathConnection,
+  ): void {
     if (flow.state === 'closed') {
       // The client left while we were connecting.
-      conn.socket.destroy()
+      if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
+      else conn.socket.destroy()
       ;(conn.lender ?? route).release(conn.endpoint)
       return
     }
     flow.target = conn.endpoint
     flow.lender = conn.lender ?? route
-    startRelay(flow, conn.socket)
+    if ('subflows' in conn) startMultipath(flow, conn)
+    else startRelay(flow, conn.socket)
   }
 
   function failed(flow: Flow, error: Error): void {

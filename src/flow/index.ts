@@ -1,4 +1,5 @@
 export * from './flow.ts'
 export * from './handler.ts'
 export * from './manager.ts'
+export * from './multipath.ts'
 export * from './relay.ts'

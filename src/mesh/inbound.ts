@@ -18,8 +18,8 @@ import {
   MeshPathsUnavailableError,
   MeshVersionError,
 } from '../errors/index.ts'
-import type { FlowManager, ListenerRef, UpstreamConnection } from '../flow/index.ts'
-import { startRelay } from '../flow/index.ts'
+import type { FlowManager, ListenerRef, MultipathConnection, UpstreamConnection } from '../flow/index.ts'
+import { startMultipath, startRelay } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
 import { verifyRequestAuth } from './auth.ts'
@@ -47,7 +47,12 @@ export interface InboundDeps {
   readonly listener: ListenerRef & { readonly counters: { total: number } }
   /** Refusals by status, for stats and metrics. */
   readonly refusals: Record<MeshStatus, number>
-  readonly connectOnward: (request: DecodedOpenRequest, sourceIp: string) => Promise<UpstreamConnection>
+  readonly connectOnward: (
+    request: DecodedOpenRequest,
+    sourceIp: string,
+  ) => Promise<UpstreamConnection | MultipathConnection>
+  /** Framed mode at the egress: joins a subflow to its flow's session (answering it itself). */
+  readonly joinFramed: (socket: Socket, request: DecodedOpenRequest) => void
   /** The scheduler's path-token key, once an instruction set has named it. */
   readonly pathTokenKey: () => KeyObject | undefined
 }
@@ -130,6 +135,8 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
   }
 
   function relay(socket: Socket, request: DecodedOpenRequest): void {
+    if (request.mode === 'framed' && request.remainingPath.length === 0)
+      return deps.joinFramed(socket, request)
     const flow = deps.flows.open(socket, deps.listener)
     deps.listener.counters.active++
     deps.listener.counters.total++
@@ -138,14 +145,16 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     deps.connectOnward(request, socket.remoteAddress ?? '').then(
       (conn) => {
         if (flow.state === 'closed') {
-          conn.socket.destroy()
+          if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
+          else conn.socket.destroy()
           conn.lender?.release(conn.endpoint)
           return
         }
         flow.target = conn.endpoint
         flow.lender = conn.lender
         writeResponse(socket, 'ok')
-        startRelay(flow, conn.socket)
+        if ('subflows' in conn) startMultipath(flow, conn)
+        else startRelay(flow, conn.socket)
       },
       (error: Error) => {
         flow.error = error

@@ -34,6 +34,8 @@ import {
   MESH_VERSION,
   type MeshMode,
   MODE_CODES,
+  MULTIPATH_MODE_NAMES,
+  type MultipathModeName,
   NONCE_BYTES,
   REQUEST_FIXED_BYTES,
   ReqTlv,
@@ -62,6 +64,8 @@ export interface OpenRequest {
   /** Opaque, signed by the scheduler; relays verify it. */
   readonly pathToken?: Buffer
   readonly mode: MeshMode
+  /** Framed mode only: how the flow is spread over its subflows (default stripe). */
+  readonly multipathMode?: MultipathModeName
   /** Which subflow of a framed (multipath) flow this connection carries. */
   readonly subflowIndex: number
   readonly traceId?: Buffer
@@ -151,6 +155,15 @@ function requestTlvs(req: OpenRequest): TlvOut[] {
   }
   if (req.pathToken !== undefined) items.push({ type: ReqTlv.pathToken, value: pathToken(req.pathToken) })
   if (req.mode !== 'raw') items.push({ type: ReqTlv.mode, value: Buffer.of(modeCode(req.mode)) })
+  if (req.multipathMode !== undefined) {
+    const code = MULTIPATH_MODE_NAMES.indexOf(req.multipathMode)
+    if (code < 0)
+      throw new MeshFieldError(
+        'multipathMode',
+        `is ${JSON.stringify(req.multipathMode)}, expected stripe, redundant or failover`,
+      )
+    items.push({ type: ReqTlv.multipathMode, value: Buffer.of(code) })
+  }
   if (req.subflowIndex !== 0) {
     const value = Buffer.allocUnsafe(2)
     value.writeUInt16BE(uint('subflowIndex', req.subflowIndex, 0xffff))
@@ -298,6 +311,13 @@ function readRequestField(
       expectLength('ingressPort', length, 2, 2)
       req.ingressPort = buf.readUInt16BE(at)
       return
+    case ReqTlv.multipathMode: {
+      expectLength('multipathMode', length, 1, 1)
+      const name = MULTIPATH_MODE_NAMES[buf[at]!]
+      if (name === undefined) throw new MeshHeaderError('multipathMode', `${buf[at]} is not 0, 1 or 2`)
+      req.multipathMode = name
+      return
+    }
     case ReqTlv.routeId:
       req.routeId = readString('routeId', buf, at, length, MAX_ROUTE_ID_BYTES)
       return

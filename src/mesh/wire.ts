@@ -52,6 +52,7 @@ export const ReqTlv = {
   nonce: 0x0d,
   mac: 0x0e,
   ingressPort: 0x0f,
+  multipathMode: 0x10,
 } as const
 
 /** TLV types of a response. */
@@ -65,6 +66,10 @@ export const TLV_IGNORABLE_BIT = 0x80
 
 export type MeshMode = 'raw' | 'framed'
 export const MODE_CODES: Readonly<Record<MeshMode, number>> = { raw: 0, framed: 1 }
+
+/** How a framed flow spreads over its subflows; both ends schedule their sending by it. */
+export type MultipathModeName = 'stripe' | 'redundant' | 'failover'
+export const MULTIPATH_MODE_NAMES: readonly MultipathModeName[] = ['stripe', 'redundant', 'failover']
 
 /** Response status numbers: stable, never reused. */
 export const MESH_STATUS = {

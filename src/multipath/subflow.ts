@@ -94,6 +94,8 @@ export class Subflow {
     s.on('end', () => host.onGone(this, undefined))
     s.on('error', (err: Error) => host.onGone(this, err))
     s.on('close', () => host.onGone(this, undefined))
+    // A mesh data connection arrives paused (its header reader paused it): reading starts here.
+    s.resume()
   }
 
   get inflightBytes(): number {

@@ -136,6 +136,17 @@ export interface FlowInfo extends TrafficTotals {
   readonly state: FlowState
   readonly startedAt: string
   readonly durationMs: number
+  /** Multipath flows: each subflow's bytes, RTT and retransmissions. */
+  readonly subflows?: readonly SubflowInfo[]
+}
+
+export interface SubflowInfo {
+  readonly index: number
+  readonly open: boolean
+  readonly bytesSent: number
+  readonly bytesReceived: number
+  readonly retransmittedBytes: number
+  readonly srttMs?: number
 }
 
 export type PeerState = 'unknown' | 'up' | 'down'

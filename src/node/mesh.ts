@@ -9,16 +9,18 @@ import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { MeshConfig, NodeConfig } from '../config/types.ts'
 import { MeshNoRouteError } from '../errors/index.ts'
-import type { FlowManager, UpstreamConnection } from '../flow/index.ts'
+import type { FlowManager, MultipathConnection, UpstreamConnection } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { createOpenHandler } from '../mesh/inbound.ts'
+import { writeResponse } from '../mesh/io.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
 import { importPublicKey } from '../mesh/path-token.ts'
 import { targetAllowList } from '../mesh/policy.ts'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/replay-cache.ts'
 import type { DecodedOpenRequest } from '../mesh/request.ts'
 import { MeshServer } from '../mesh/server.ts'
-import { ID_BYTES, MESH_STATUS, type MeshStatus } from '../mesh/wire.ts'
+import { ID_BYTES, MESH_STATUS, type MeshStatus, type MultipathModeName } from '../mesh/wire.ts'
+import { FramedSession } from '../multipath/index.ts'
 import { PeerManager } from '../peer/index.ts'
 import { loadMeshTls, type MeshTlsMaterial } from '../pki/load.ts'
 import { meshServerTlsOptions } from '../pki/tls-options.ts'
@@ -38,6 +40,11 @@ export interface NodeMeshDeps {
 /** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
 export const MESH_LISTENER = 'mesh'
 
+function hostAndPort(target: string): [string, number] {
+  const colon = target.lastIndexOf(':')
+  return [target.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(target.slice(colon + 1))]
+}
+
 export class NodeMesh implements MeshPeers {
   readonly refusals: Record<MeshStatus, number>
   readonly listener = {
@@ -50,6 +57,8 @@ export class NodeMesh implements MeshPeers {
   readonly #deps: NodeMeshDeps
   readonly #replayCache: ReplayCache
   #pathTokenKey: KeyObject | undefined
+  /** Multipath flows this node is the egress of, by flow id, while their target connect is pending or after. */
+  readonly #framed = new Map<string, Promise<FramedSession>>()
   /** Both exist once start() has read the TLS material (if any). */
   #peers: PeerManager | undefined
   #server: MeshServer | undefined
@@ -125,6 +134,12 @@ export class NodeMesh implements MeshPeers {
       listener: this.listener,
       refusals: this.refusals,
       connectOnward: (request, sourceIp) => this.#connectOnward(request, sourceIp),
+      joinFramed: (socket, request) => {
+        this.#joinFramed(socket, request).catch((err: unknown) => {
+          this.#deps.logger.error({ err }, 'framed subflow failed unexpectedly')
+          socket.destroy()
+        })
+      },
       pathTokenKey: () => this.#pathTokenKey,
     })
   }
@@ -140,6 +155,11 @@ export class NodeMesh implements MeshPeers {
 
   async close(): Promise<void> {
     this.#server?.close()
+    for (const pending of this.#framed.values())
+      pending.then(
+        (session) => session.destroy(),
+        () => {},
+      )
     await this.#peers?.close()
   }
 
@@ -173,7 +193,60 @@ export class NodeMesh implements MeshPeers {
   flowEnded(peer: string): void {
     this.#peers?.flowEnded(peer)
   }
-  #connectOnward(request: DecodedOpenRequest, sourceIp: string): Promise<UpstreamConnection> {
+  /**
+   * The egress of a multipath flow: the first subflow of a flow id connects the target and starts
+   * the framed session whose local side it is; every subflow, first or later, joins that session.
+   */
+  async #joinFramed(socket: Socket, request: DecodedOpenRequest): Promise<void> {
+    const nodeId = this.#config.common.nodeId
+    const target = request.target
+    if (target === undefined) {
+      this.refusals.no_route++
+      writeResponse(socket, 'no_route', 'a multipath flow must name its target', nodeId)
+      socket.end()
+      return
+    }
+    const key = request.flowId.toString('hex')
+    let pending = this.#framed.get(key)
+    if (pending === undefined) {
+      pending = this.#startFramed(key, target, request.multipathMode ?? 'stripe')
+      this.#framed.set(key, pending)
+    }
+    let session: FramedSession
+    try {
+      session = await pending
+    } catch (err) {
+      this.refusals.target_unreachable++
+      writeResponse(socket, 'target_unreachable', (err as Error).message, nodeId)
+      socket.end()
+      return
+    }
+    writeResponse(socket, 'ok')
+    if (!session.addSubflow(socket, request.subflowIndex)) socket.destroy()
+  }
+
+  async #startFramed(key: string, target: string, mode: MultipathModeName): Promise<FramedSession> {
+    const counters = this.listener.counters
+    try {
+      const local = await connectTcp(...hostAndPort(target), this.#mesh.connectTimeoutMs)
+      const session = new FramedSession({ local, mode })
+      counters.total++
+      counters.active++
+      session.once('close', () => {
+        this.#framed.delete(key)
+        counters.active--
+      })
+      return session
+    } catch (err) {
+      this.#framed.delete(key)
+      throw err
+    }
+  }
+
+  #connectOnward(
+    request: DecodedOpenRequest,
+    sourceIp: string,
+  ): Promise<UpstreamConnection | MultipathConnection> {
     const nodeId = this.#config.common.nodeId
     const mesh = this.#config.mesh!
     const crossed = [...request.visited, nodeId]
@@ -181,9 +254,7 @@ export class NodeMesh implements MeshPeers {
     if (next !== undefined) return this.#forward(next, { ...request, visited: crossed, remainingPath: rest })
     if (request.target !== undefined) {
       const target = request.target
-      const colon = target.lastIndexOf(':')
-      const host = target.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
-      return connectTcp(host, Number(target.slice(colon + 1)), mesh.connectTimeoutMs).then((socket) => ({
+      return connectTcp(...hostAndPort(target), mesh.connectTimeoutMs).then((socket) => ({
         socket,
         endpoint: target,
       }))
@@ -215,7 +286,7 @@ export class NodeMesh implements MeshPeers {
     request: DecodedOpenRequest,
     crossed: string[],
     sourceIp: string,
-  ): Promise<UpstreamConnection> {
+  ): Promise<UpstreamConnection | MultipathConnection> {
     const port = request.ingressPort ?? 0
     const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.table())
     if (decision.kind === 'reject') {
@@ -230,6 +301,8 @@ export class NodeMesh implements MeshPeers {
       flowId: request.flowId ?? randomBytes(ID_BYTES),
       ...(request.traceId && { traceId: request.traceId }),
     }
-    return route.connect(sourceIp, origin).then((conn) => ({ ...conn, lender: conn.lender ?? route }))
+    return route
+      .connect(sourceIp, origin)
+      .then((conn): UpstreamConnection | MultipathConnection => ({ ...conn, lender: conn.lender ?? route }))
   }
 }

@@ -6,11 +6,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { EndpointConfig, MeshPathConfig, RouteConfig } from '../config/types.ts'
+import type { EndpointConfig, MeshPathConfig, MultipathMode, RouteConfig } from '../config/types.ts'
 import { MeshPathRefusedError, MeshPathsUnavailableError, NodeStartError } from '../errors/index.ts'
-import type { EndpointLender, RouteRuntime, UpstreamConnection } from '../flow/index.ts'
+import type { EndpointLender, MultipathConnection, RouteRuntime, UpstreamConnection } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
+import type { OpenRequest } from '../mesh/request.ts'
 import { ID_BYTES } from '../mesh/wire.ts'
 import { type FlowOrigin, orderPaths } from '../router/index.ts'
 import { type Balancer, createBalancer, UpstreamCluster } from '../upstream/index.ts'
@@ -120,7 +121,12 @@ class MeshRoute implements ManagedRoute {
     })
   }
 
-  async connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
+  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection | MultipathConnection> {
+    const mode = this.config.multipath
+    return mode === undefined ? this.#connectOne(sourceIp, origin) : this.#connectAll(sourceIp, origin, mode)
+  }
+
+  async #connectOne(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
     const failures: { path: string; error: Error }[] = []
     for (const path of orderPaths(this.#paths, (peer) => this.#peers.state(peer))) {
       try {
@@ -130,6 +136,46 @@ class MeshRoute implements ManagedRoute {
       }
     }
     throw new MeshPathsUnavailableError(this.config.name, failures)
+  }
+
+  /**
+   * Multipath: one framed subflow along every path at once, all to the same egress and target
+   * under one flow id. The flow starts once any subflow is up; the others join as they answer.
+   */
+  async #connectAll(sourceIp: string, origin: FlowOrigin, mode: MultipathMode): Promise<MultipathConnection> {
+    const paths = this.#paths.filter((p): p is PeerPath => p instanceof PeerPath)
+    const target = paths[0]?.pickTarget(sourceIp)
+    const flowOrigin = { ...origin, flowId: origin.flowId ?? randomBytes(ID_BYTES) }
+    const open = (index: number) =>
+      (paths[index] as PeerPath).open(flowOrigin, target, {
+        mode: 'framed',
+        subflowIndex: index,
+        multipathMode: mode,
+      })
+    const opened = await Promise.allSettled(paths.map((_, index) => open(index)))
+    const subflows = opened.flatMap((r, index) =>
+      r.status === 'fulfilled' ? [{ index, socket: r.value }] : [],
+    )
+    if (subflows.length === 0) {
+      const failures = opened.map((r, i) => ({
+        path: paths[i]?.description ?? '',
+        error: (r as PromiseRejectedResult).reason as Error,
+      }))
+      throw new MeshPathsUnavailableError(this.config.name, failures)
+    }
+    for (const { index } of subflows) this.#peers.flowStarted(paths[index]?.via[0] as string)
+    return {
+      subflows,
+      pathCount: paths.length,
+      mode,
+      endpoint: `${mode} over ${paths.length} paths → ${target}`,
+      lender: { release: () => this.#releaseAll(paths) },
+      reopen: open,
+    }
+  }
+
+  #releaseAll(paths: readonly PeerPath[]): void {
+    for (const path of paths) this.#peers.flowEnded(path.via[0] as string)
   }
 
   /** Connections are lent by the paths themselves; nothing is lent by the route. */
@@ -169,6 +215,8 @@ function directPath(path: MeshPathConfig, cluster: UpstreamCluster): PathRuntime
   }
 }
 
+type Framing = Pick<OpenRequest, 'mode' | 'subflowIndex' | 'multipathMode'>
+
 class PeerPath implements PathRuntime {
   readonly via: readonly string[]
   readonly description: string
@@ -203,17 +251,22 @@ class PeerPath implements PathRuntime {
   }
 
   async connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
+    const target = this.pickTarget(sourceIp)
+    const socket = await this.open(origin, target, { mode: 'raw', subflowIndex: 0 })
+    this.#peers.flowStarted(this.via[0] as string)
+    return { socket, endpoint: `${this.via.join(' → ')} → ${target ?? 'its routes'}`, lender: this }
+  }
+
+  /** One data connection along this path; the hops answer `ok` before it resolves. */
+  open(origin: FlowOrigin, target: string | undefined, framing: Framing): Promise<Socket> {
     const [first, ...rest] = this.via as [string, ...string[]]
     if (origin.remainingHops < this.via.length) {
-      throw new MeshPathRefusedError(
-        this.description,
-        'hop_limit',
-        this.#deps.nodeId,
-        `${this.via.length} hops needed, ${origin.remainingHops} left`,
+      const detail = `${this.via.length} hops needed, ${origin.remainingHops} left`
+      return Promise.reject(
+        new MeshPathRefusedError(this.description, 'hop_limit', this.#deps.nodeId, detail),
       )
     }
-    const target = this.#pickTarget(sourceIp)
-    const socket = await openThroughPeer(
+    return openThroughPeer(
       first,
       {
         flowId: origin.flowId ?? randomBytes(ID_BYTES),
@@ -224,8 +277,7 @@ class PeerPath implements PathRuntime {
         ...(target === undefined ? { ingressPort: origin.ingressPort } : { target }),
         routeId: this.#route.name,
         ...(this.#token && { pathToken: this.#token }),
-        mode: 'raw',
-        subflowIndex: 0,
+        ...framing,
         ...(origin.traceId && { traceId: origin.traceId }),
       },
       {
@@ -235,15 +287,13 @@ class PeerPath implements PathRuntime {
         responseTimeoutMs: this.#route.connectTimeoutMs,
       },
     )
-    this.#peers.flowStarted(first)
-    return { socket, endpoint: `${this.via.join(' → ')} → ${target ?? 'its routes'}`, lender: this }
   }
 
   release(): void {
     this.#peers.flowEnded(this.via[0] as string)
   }
 
-  #pickTarget(sourceIp: string): string | undefined {
+  pickTarget(sourceIp: string): string | undefined {
     if (this.#endpoints === undefined || this.#balancer === undefined) return undefined
     const index = this.#balancer.pick(this.#load, this.#eligible, sourceIp)
     return this.#endpoints[Math.max(index, 0)]?.address

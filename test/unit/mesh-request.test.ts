@@ -246,7 +246,7 @@ describe('open request validation', () => {
     const skipped = decoded(rawHeader([tlv(0x80, 'future'), ...requiredTlvs(), tlv(0xff, Buffer.alloc(300))]))
     assert.equal(skipped.request.target, '127.0.0.1:9')
     rejects(rawHeader([...requiredTlvs(), tlv(0x7f, 'x')]), 'tlv 0x7f')
-    rejects(rawHeader([...requiredTlvs(), tlv(0x10, 'x')]), 'tlv 0x10')
+    rejects(rawHeader([...requiredTlvs(), tlv(0x11, 'x')]), 'tlv 0x11')
   })
 
   test('a known type twice is refused, an ignorable one twice is not', () => {
@@ -347,5 +347,27 @@ describe('open request encoding refuses what the wire cannot carry', () => {
     assert.deepEqual(decoded(buf).request, req)
     const over = { ...req, remainingPath: [...remainingPath.slice(0, -1), `${remainingPath.at(-1)}p`] }
     assert.throws(() => encodeOpenRequest(over), { field: 'tlv section' })
+  })
+})
+
+describe('the multipath mode of a framed request', () => {
+  test('round-trips, and an unknown mode number is refused', () => {
+    const req = {
+      flowId: Buffer.alloc(16, 7),
+      sourceNodeId: 'a',
+      remainingHops: 3,
+      visited: ['a'],
+      remainingPath: [],
+      target: '127.0.0.1:9',
+      mode: 'framed' as const,
+      multipathMode: 'redundant' as const,
+      subflowIndex: 1,
+    }
+    const decoded = decodeOpenRequest(encodeOpenRequest(req))
+    assert.ok('request' in decoded)
+    assert.equal(decoded.request.multipathMode, 'redundant')
+    const bad = encodeOpenRequest(req)
+    bad[bad.indexOf(Buffer.of(0x10, 0, 1, 1)) + 3] = 9
+    assert.throws(() => decodeOpenRequest(bad), /multipathMode/)
   })
 })
