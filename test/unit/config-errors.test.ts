@@ -224,6 +224,38 @@ routes:
     ])
   })
 
+  it('refuses multipath routes whose paths cannot meet at one egress and target', () => {
+    const text = `${LISTENER}peers:
+  - {name: p1, address: "10.0.0.1:7000"}
+  - {name: p2, address: "10.0.0.2:7000"}
+routes:
+  - name: one
+    multipath: stripe
+    via: [p1]
+    target: "10.0.0.9:80"
+  - name: apart
+    multipath: redundant
+    paths:
+      - {via: [p1], target: "10.0.0.9:80"}
+      - {via: [p2], target: "10.0.0.9:80"}
+  - name: direct
+    multipath: failover
+    paths:
+      - {via: [p1, p2], target: "10.0.0.9:80"}
+      - {target: "10.0.0.9:80"}
+  - name: fine
+    multipath: stripe
+    paths:
+      - {via: [p1, p2], target: "10.0.0.9:80"}
+      - {via: [p2], target: "10.0.0.9:80"}
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:9: routes[0].multipath: needs at least two paths',
+      'config.yaml:13: routes[1].multipath: every path must end at the same peer (the egress that joins the subflows)',
+      'config.yaml:18: routes[2].multipath: every path must go through a peer and name its target',
+    ])
+  })
+
   it('needs the scheduler.yaml of an embedded scheduler, and only then', () => {
     assert.deepEqual(issuesOf(`${LISTENER}scheduler:\n  address: embedded\n`), [
       'config.yaml:4: scheduler.config: address "embedded" needs the scheduler.yaml to run (hint: config: ./scheduler.yaml)',
