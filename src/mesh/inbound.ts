@@ -135,8 +135,10 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
   }
 
   function relay(socket: Socket, request: DecodedOpenRequest): void {
-    if (request.mode === 'framed' && request.remainingPath.length === 0)
-      return deps.joinFramed(socket, request)
+    if (request.mode === 'framed' && request.remainingPath.length === 0) {
+      deps.joinFramed(socket, request)
+      return
+    }
     const flow = deps.flows.open(socket, deps.listener)
     deps.listener.counters.active++
     deps.listener.counters.total++
