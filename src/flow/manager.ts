@@ -75,9 +75,12 @@ export class FlowManager implements FlowSink {
     for (const flow of this.#active) abortFlow(flow, reason)
   }
 
-  /** Resolves when no flow is active. */
-  idle(): Promise<void> {
+  /** Resolves when no flow is active, or after `timeoutMs` at the latest. */
+  idle(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.#active.size === 0) return Promise.resolve()
-    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve)
+      if (Number.isFinite(timeoutMs)) setTimeout(resolve, timeoutMs).unref()
+    })
   }
 }

@@ -48,6 +48,8 @@ export interface NodeOptions {
 type AdminServer = ReturnType<typeof createAdminServer>
 
 const FRESHNESS_CHECK_MS = 250
+/** After aborting the flows left at the drain deadline, how long their sockets get to report closed. */
+const ABORT_WAIT_MS = 2000
 
 export class ProxyNode implements NodeView {
   readonly config: NodeConfig
@@ -214,7 +216,7 @@ export class ProxyNode implements NodeView {
         'drain timeout: closing remaining flows',
       )
       this.#flows.abortAll('drain_timeout')
-      await this.#flows.idle()
+      await this.#flows.idle(ABORT_WAIT_MS)
     }
     await this.#release()
     this.#state = 'stopped'
