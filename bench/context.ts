@@ -9,6 +9,8 @@ export interface RunContext {
   readonly fdLimit: number
   readonly repoRoot: string
   readonly settings: Settings
+  /** Progress lines for long runs (connecting thousands of simulated nodes); absent in tests. */
+  readonly progress?: (line: string) => void
 }
 
 export interface Settings {

@@ -52,6 +52,8 @@ export class BenchNoFailoverError extends DynproxyError {
 export class BenchSetupError extends DynproxyError {
   override readonly code = 'DYN_ERR_BENCH_SETUP'
   constructor(what: string, timeoutMs: number, detail: string) {
-    super(`${what} not ready within ${timeoutMs}ms: ${detail} (hint: run the bench with one scenario and read the process output)`)
+    super(
+      `${what} not ready within ${timeoutMs}ms: ${detail} (hint: run the bench with one scenario and read the process output)`,
+    )
   }
 }

@@ -74,7 +74,7 @@ async function main(): Promise<number> {
   const tmpDir = mkdtempSync(join(os.tmpdir(), 'dynproxy-bench-'))
   const cleanup = (): void => rmSync(tmpDir, { recursive: true, force: true })
   onInterrupt(procs, cleanup, progress)
-  const ctx: RunContext = { procs, tmpDir, fdLimit: childFdLimit, repoRoot: root, settings }
+  const ctx: RunContext = { procs, tmpDir, fdLimit: childFdLimit, repoRoot: root, settings, progress }
   const candidates = CANDIDATES.filter((c) => args.candidates.includes(c.name))
   const machine = machineInfo()
   let failures = 0

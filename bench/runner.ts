@@ -3,7 +3,13 @@ import type { Candidate, CandidateName } from './candidates/types.ts'
 import type { RunContext } from './context.ts'
 import type { MachineInfo } from './report/machine.ts'
 import { type RoundRecord, type ScenarioResult, summarize } from './results.ts'
-import { type MetricSpec, metricsOf, type ProxyScenario, type Sample, type Scenario } from './scenarios/types.ts'
+import {
+  type MetricSpec,
+  metricsOf,
+  type ProxyScenario,
+  type Sample,
+  type Scenario,
+} from './scenarios/types.ts'
 import { formatNumber } from './stats.ts'
 import { missingTools } from './sys/tools.ts'
 
@@ -22,7 +28,7 @@ export function planCandidates(ctx: RunContext, scenario: Scenario, wanted: read
     const reason =
       scenario.needsProxyProcess && candidate.name === 'direct'
         ? 'no proxy process to measure'
-        : (('unsupported' in scenario && scenario.unsupported(candidate)) || candidate.unavailable(ctx))
+        : ('unsupported' in scenario && scenario.unsupported(candidate)) || candidate.unavailable(ctx)
     if (reason) skipped.push({ candidate: candidate.name, reason })
     else runnable.push(candidate)
   }
@@ -80,7 +86,7 @@ export async function runScenario(
     metrics: metricsOf(scenario, ctx.settings),
     candidates: runnable.map((c) => c.name),
     skipped,
-    notes,
+    notes: [...notes],
   }
   const missing = missingTools(scenario.tools)
   if (missing.length > 0) {
@@ -103,6 +109,7 @@ export async function runScenario(
         try {
           const sample = await runs.measure(candidate)
           rounds.push({ round, candidate: candidate.name, values: sample.values, extra: sample.extra })
+          for (const note of sample.notes ?? []) base.notes.push(`${candidate.name}, round ${round}: ${note}`)
           progress(`${where}: ${describeSample(base.metrics, sample)}`)
         } catch (err) {
           rounds.push({ round, candidate: candidate.name, error: (err as Error).message })

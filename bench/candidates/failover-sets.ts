@@ -37,7 +37,9 @@ type StartRelay = (id: string, fixedPort?: number) => Promise<RunningProxy>
 
 interface Parts {
   readonly startRelay: StartRelay
-  startIngress(relayPorts: readonly [number, number]): Promise<{ proxy: RunningProxy; bothUp(): Promise<void> }>
+  startIngress(
+    relayPorts: readonly [number, number],
+  ): Promise<{ proxy: RunningProxy; bothUp(): Promise<void> }>
 }
 
 async function peersUp(adminPort: number): Promise<string> {
@@ -90,7 +92,12 @@ function dynproxyParts(ctx: RunContext, targetPort: number): Parts {
 function haproxyParts(ctx: RunContext, targetPort: number): Parts {
   return {
     startRelay: (id, fixedPort) =>
-      startHaproxyWith(ctx, `haproxy-${id}`, (port) => haproxyConfig(port, targetPort, ctx.fdLimit), fixedPort),
+      startHaproxyWith(
+        ctx,
+        `haproxy-${id}`,
+        (port) => haproxyConfig(port, targetPort, ctx.fdLimit),
+        fixedPort,
+      ),
     async startIngress(relays) {
       const proxy = await startHaproxyWith(ctx, 'haproxy-a', (port) => haproxyFailoverConfig(port, relays))
       return { proxy, bothUp: () => sleep(HAPROXY_RISE_WAIT_MS) }

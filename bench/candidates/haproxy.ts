@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { RunContext } from '../context.ts'
 import { HOST } from '../sys/net.ts'
 import { missingTools, toolPath } from '../sys/tools.ts'
 import { startProxyProcess } from './spawned.ts'
-import type { RunContext } from '../context.ts'
 import type { Candidate, RunningProxy } from './types.ts'
 
 /** Fds HAProxy keeps for itself (listeners, pollers, logs) beyond two per proxied connection. */

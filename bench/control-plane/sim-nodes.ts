@@ -35,7 +35,10 @@ export class SimNode {
   constructor(grpcAddress: string, id: string, onSet: () => void) {
     this.id = id
     this.#onSet = onSet
-    const client = createClient(TrafficSchedulerService, createGrpcTransport({ baseUrl: `http://${grpcAddress}` }))
+    const client = createClient(
+      TrafficSchedulerService,
+      createGrpcTransport({ baseUrl: `http://${grpcAddress}` }),
+    )
     this.#send({
       case: 'hello',
       value: {

@@ -31,6 +31,8 @@ const HEARTBEAT_EVERY_MS = 10_000
 /** No set pushed for this long after the reports: the plan has settled. */
 const QUIET_MS = 1_500
 const SETTLE_TIMEOUT_MS = 180_000
+/** For all hellos together: the scheduler plans on every hello, so this phase grows fastest with N. */
+const CONNECT_TIMEOUT_MS = 180_000
 const CHANGE_TIMEOUT_MS = 120_000
 const POLL_MS = 20
 
@@ -57,10 +59,17 @@ export function ackSummary(latenciesMs: readonly number[]): { p50: number; p99: 
   }
 }
 
-async function until(check: () => boolean, what: string, timeoutMs: number, detail: () => string): Promise<void> {
+/** Polls `check`; fails after `timeoutMs`, naming `limitMs` (the whole phase's budget) as the limit. */
+async function until(
+  check: () => boolean,
+  what: string,
+  timeoutMs: number,
+  detail: () => string,
+  limitMs = timeoutMs,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs
   while (!check()) {
-    if (performance.now() > deadline) throw new BenchSetupError(what, timeoutMs, detail())
+    if (performance.now() > deadline) throw new BenchSetupError(what, limitMs, detail())
     await sleep(POLL_MS)
   }
 }
@@ -74,19 +83,23 @@ async function api(address: string, path: string, init?: RequestInit): Promise<u
 
 function ended(nodes: readonly SimNode[]): string {
   const gone = nodes.filter((n) => n.ended)
-  return gone.length === 0 ? 'no stream ended' : `${gone.length} streams ended, first: ${String(gone[0]?.error)}`
+  return gone.length === 0
+    ? 'no stream ended'
+    : `${gone.length} streams ended, first: ${String(gone[0]?.error)}`
 }
 
 async function connectAll(fleet: SimFleet, count: number): Promise<void> {
+  const deadline = performance.now() + CONNECT_TIMEOUT_MS
   for (let start = 0; start < count; start += CONNECT_BATCH) {
     const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - start) }, (_, k) =>
       fleet.add(nodeId(start + k)),
     )
     await until(
       () => batch.every((n) => n.acks.length > 0),
-      `first instruction sets of nodes ${start}–${start + batch.length - 1}`,
-      SETTLE_TIMEOUT_MS,
-      () => ended(batch),
+      `${count} nodes connected`,
+      Math.max(0, deadline - performance.now()),
+      () => `${start + batch.filter((n) => n.acks.length > 0).length} had their first set (${ended(batch)})`,
+      CONNECT_TIMEOUT_MS,
     )
   }
 }
@@ -114,7 +127,8 @@ async function measureChange(address: string, fleet: SimFleet, count: number): P
     () => nodes.every((n, i) => changed(n, i) !== undefined),
     'every node ACKing the changed service',
     CHANGE_TIMEOUT_MS,
-    () => `${nodes.filter((n, i) => changed(n, i) === undefined).length} of ${count} still without it; ${ended(nodes)}`,
+    () =>
+      `${nodes.filter((n, i) => changed(n, i) === undefined).length} of ${count} still without it; ${ended(nodes)}`,
   )
   return nodes.map((n, i) => (changed(n, i)?.atMs ?? putAt) - putAt)
 }
@@ -125,10 +139,18 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
   const [grpcPort, apiPort] = [await freePort(), await freePort()]
   const file = join(dir, 'scheduler.yaml')
   const egress = egressIds(count, EGRESS_NODES)
-  writeFileSync(file, schedulerYaml({ grpcPort, apiPort, statePath: join(dir, 'state.json'), nodes: count, egress }))
-  const tracked = ctx.procs.start('dynproxy scheduler', process.execPath, [cliPath(ctx), 'scheduler', '-c', file], {
-    fdLimit: ctx.fdLimit,
-  })
+  writeFileSync(
+    file,
+    schedulerYaml({ grpcPort, apiPort, statePath: join(dir, 'state.json'), nodes: count, egress }),
+  )
+  const tracked = ctx.procs.start(
+    'dynproxy scheduler',
+    process.execPath,
+    [cliPath(ctx), 'scheduler', '-c', file],
+    {
+      fdLimit: ctx.fdLimit,
+    },
+  )
   const address = `${HOST}:${apiPort}`
   const fleet = new SimFleet(`${HOST}:${grpcPort}`)
   const beat = setInterval(() => {
@@ -139,8 +161,11 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
     const started = performance.now()
     await connectAll(fleet, count)
     const connected = performance.now()
+    ctx.progress?.(
+      `control-plane: ${count} nodes connected in ${((connected - started) / 1000).toFixed(1)} s`,
+    )
     const links = syntheticLinks(count, LINKS_PER_NODE, SEED)
-    fleet.nodes.forEach((n, i) => n.report(links[i] ?? []))
+    for (const [i, n] of fleet.nodes.entries()) n.report(links[i] ?? [])
     await until(
       () => performance.now() - Math.max(fleet.lastSetAtMs, connected) > QUIET_MS,
       'the plan settling after the link reports',
@@ -149,10 +174,19 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
     )
     const routeless = fleet.nodes.filter((n) => n.acks.at(-1)?.target !== TARGET_BEFORE)
     if (routeless.length > 0)
-      throw new BenchSetupError('a route on every node', 0, `${routeless.length} nodes without, e.g. ${routeless[0]?.id}`)
+      throw new BenchSetupError(
+        'a route on every node',
+        0,
+        `${routeless.length} nodes without, e.g. ${routeless[0]?.id}`,
+      )
     const settled = performance.now()
+    ctx.progress?.(
+      `control-plane: ${count} nodes settled ${((settled - connected) / 1000).toFixed(1)} s after the reports`,
+    )
     const latencies = await measureChange(address, fleet, count)
-    const status = (await api(address, '/status')) as { lastRecompute?: { durationMs?: number; reason?: string } }
+    const status = (await api(address, '/status')) as {
+      lastRecompute?: { durationMs?: number; reason?: string }
+    }
     const last = status.lastRecompute
     return {
       latencies,
@@ -186,8 +220,16 @@ export const controlPlane: ArrangedScenario = {
   async run(ctx) {
     const values: Record<string, number | null> = {}
     const extra: Record<string, number> = {}
+    const notes: string[] = []
     for (const n of nodeCounts(ctx.settings)) {
-      const r = await runSize(ctx, n)
+      let r: SizeResult
+      try {
+        r = await runSize(ctx, n)
+      } catch (err) {
+        notes.push(`${n} nodes not measured: ${(err as Error).message}`)
+        for (const m of controlPlaneMetrics([n])) values[m.key] = null
+        continue
+      }
       const ack = ackSummary(r.latencies)
       values[`ack_p50_ms_${n}`] = ack.p50
       values[`ack_p99_ms_${n}`] = ack.p99
@@ -197,6 +239,6 @@ export const controlPlane: ArrangedScenario = {
       extra[`settle_s_${n}`] = r.settleS
       extra[`scheduler_rss_kib_${n}`] = r.rssKiB
     }
-    return { values, extra } satisfies Sample
+    return { values, extra, notes } satisfies Sample
   },
 }

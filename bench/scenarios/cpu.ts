@@ -11,7 +11,10 @@ function cpuOf(pids: readonly number[]): number {
 }
 
 /** CPU seconds the proxies (and their workers) spent while `work` ran, summed; null without any. */
-export async function withCpu<T>(pids: readonly number[], work: () => Promise<T>): Promise<[T, number | null]> {
+export async function withCpu<T>(
+  pids: readonly number[],
+  work: () => Promise<T>,
+): Promise<[T, number | null]> {
   const before = cpuOf(pids)
   const result = await work()
   return [result, pids.length === 0 ? null : cpuOf(pids) - before]

@@ -59,7 +59,8 @@ export const failover: ArrangedScenario = {
         const kills: (KillOutcome & { cutAtKill: number })[] = []
         for (let k = 0; k < KILLS; k++) kills.push(await oneKill(set))
         const total = combineKills(kills)
-        if (total.firstOkMs === undefined) throw new BenchNoFailoverError(candidate.name, WINDOW_MS, total.failed)
+        if (total.firstOkMs === undefined)
+          throw new BenchNoFailoverError(candidate.name, WINDOW_MS, total.failed)
         const extra: Record<string, number> = { kills: KILLS }
         kills.forEach((k, i) => {
           extra[`kill${i + 1}_first_ok_ms`] = k.firstOkMs ?? -1
@@ -67,7 +68,10 @@ export const failover: ArrangedScenario = {
           extra[`kill${i + 1}_attempts`] = k.attempts
           extra[`kill${i + 1}_cut_at_kill`] = k.cutAtKill
         })
-        return { values: { first_ok_ms: total.firstOkMs, failed: total.failed, worst_ms: total.worstMs }, extra }
+        return {
+          values: { first_ok_ms: total.firstOkMs, failed: total.failed, worst_ms: total.worstMs },
+          extra,
+        }
       } finally {
         await set.stop()
       }

@@ -29,6 +29,8 @@ export interface Sample {
   readonly values: Readonly<Record<string, number | null>>
   /** Context for the raw record (error counts, timings), not summarised. */
   readonly extra: Readonly<Record<string, number>>
+  /** What the table's footnotes should say about this run (a part that could not be measured). */
+  readonly notes?: readonly string[]
 }
 
 interface ScenarioCommon {

@@ -91,6 +91,12 @@ describe('scenarioMarkdown', () => {
     assert.doesNotMatch(skipped, /\| candidate/)
   })
 
+  it('says no run length for scenarios whose rounds are not timed runs', () => {
+    assert.doesNotMatch(scenarioMarkdown(result({ scenario: 'failover' })), / s runs/)
+    assert.doesNotMatch(scenarioSvg(result({ scenario: 'control-plane' })), / of 5 s/)
+    assert.match(scenarioSvg(result({ scenario: 'mesh' })), / of 5 s/)
+  })
+
   it('puts the machine once on top of the summary', () => {
     const summary = summaryMarkdown([result(), result({ scenario: 'idle', title: 'Idle connections' })])
     assert.equal(summary.match(/Machine: 2 cores \(Test CPU\)/g)?.length, 1)

@@ -15,7 +15,7 @@ import {
   type ResolveQuery,
   type RouteRuntime,
 } from '../flow/index.ts'
-import { formatVersion } from '../instructions/index.ts'
+import { formatVersion } from '../instructions/types.ts'
 import { TcpListener } from '../listener/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
@@ -33,7 +33,7 @@ import type {
   PeerStatus,
   RouteStatus,
 } from './api.ts'
-import { NodeControlPlane } from './control-plane.ts'
+import type { NodeControlPlane } from './control-plane.ts'
 import { describeTarget } from './describe.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { DynamicRouteEngine } from './route-engine.ts'
@@ -61,7 +61,7 @@ export class ProxyNode implements NodeView {
   readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
-  readonly #controlPlane: NodeControlPlane | undefined
+  #controlPlane: NodeControlPlane | undefined
   #freshnessTimer: NodeJS.Timeout | undefined
   #admin: AdminServer | undefined
   #adminAddress: string | undefined
@@ -91,12 +91,11 @@ export class ProxyNode implements NodeView {
       peers: this.#mesh,
       token: config.mesh?.token,
     })
-    this.#controlPlane = config.scheduler ? this.#newControlPlane(config) : undefined
     const onConnection = createFlowHandler({
       manager: this.#flows,
       table: () => this.#engine.table(),
       onUpstreamFailure: () => this.#failedFlows++,
-      ...(this.#controlPlane && { resolve: (query) => this.#resolve(query) }),
+      ...(config.scheduler && { resolve: (query) => this.#resolve(query) }),
     })
     const start = { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 }
     this.#listeners = config.listeners.map((l) => new TcpListener(l, onConnection, start))
@@ -107,7 +106,9 @@ export class ProxyNode implements NodeView {
     })
   }
 
-  #newControlPlane(config: NodeConfig): NodeControlPlane {
+  /** Loaded only for a node with a scheduler section: the gRPC stack stays out of other nodes' heaps. */
+  async #newControlPlane(config: NodeConfig): Promise<NodeControlPlane> {
+    const { NodeControlPlane } = await import('./control-plane.ts')
     return new NodeControlPlane(config, {
       clock: this.#clock,
       logger: this.#logger,
@@ -144,7 +145,10 @@ export class ProxyNode implements NodeView {
         logger: this.#logger,
       })
       this.#adminAddress = await this.#admin.listen()
-      await this.#controlPlane?.start()
+      if (this.config.scheduler) {
+        this.#controlPlane = await this.#newControlPlane(this.config)
+        await this.#controlPlane.start()
+      }
     } catch (err) {
       await this.#release()
       this.#state = 'stopped'

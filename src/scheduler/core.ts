@@ -232,7 +232,9 @@ export class SchedulerCore {
       'node connected',
     )
     cluster?.nodeChanged(hello.id)
-    this.#recomputeNow(`node ${hello.id} connected`)
+    // Through the throttle: nodes reconnecting together after a scheduler restart cost one
+    // recompute per push_debounce, not one each.
+    this.#throttle.runOrRequest()
     return { nodeId: hello.id, session }
   }
 
@@ -243,7 +245,7 @@ export class SchedulerCore {
     this.links.nodeGone(s.nodeId)
     this.#o.cluster?.nodeChanged(s.nodeId)
     this.#o.logger.info({ node: s.nodeId, reason }, 'node disconnected')
-    if (!this.#stopped) this.#recomputeNow(`node ${s.nodeId} disconnected`)
+    if (!this.#stopped) this.#throttle.runOrRequest()
   }
 
   heartbeat(s: NodeSession, load: NodeLoad | undefined): void {

@@ -39,6 +39,20 @@ export class Throttle {
     }, wait)
   }
 
+  /**
+   * Runs the task now when the interval has passed since the last run (the first event of a quiet
+   * spell is served at once), else joins the pending run: a burst costs one run per interval.
+   */
+  runOrRequest(): void {
+    if (this.#pending !== undefined) return
+    if (this.#now() < this.#lastRun + this.#intervalMs) {
+      this.request()
+      return
+    }
+    this.#lastRun = this.#now()
+    this.#task()
+  }
+
   /** The task ran for another reason: a pending request is satisfied, and the interval restarts. */
   ranNow(): void {
     this.#lastRun = this.#now()
