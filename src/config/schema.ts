@@ -6,54 +6,12 @@
  */
 import { z } from 'zod'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
-import { readDuration } from './duration.ts'
-import { show } from './issues.ts'
-import type { Read } from './read.ts'
-
-/** A schema-level message for a wrong type: "expected <what>, got <value>". */
-function expected(what: string) {
-  return (issue: { code?: string; input?: unknown }) => {
-    if (issue.code !== 'invalid_type' && issue.code !== 'invalid_union') return undefined
-    return issue.input === undefined ? 'missing required key' : `expected ${what}, got ${show(issue.input)}`
-  }
-}
-
-/** A string checked by a reader from address.ts or duration.ts, failing with the reader's reason. */
-function textOf(what: string, read: (text: string) => Read<unknown>) {
-  const reason = (text: unknown): string => {
-    const result = typeof text === 'string' ? read(text) : undefined
-    return result && 'error' in result ? result.error : `invalid ${what}`
-  }
-  return z
-    .string({ error: expected(what) })
-    .refine((text) => !('error' in read(text)), { error: (issue) => reason(issue.input) })
-}
-
-const duration = (options: { allowZero?: boolean } = {}) =>
-  textOf('a duration string such as "30s"', (text) => {
-    const result = readDuration(text)
-    if ('value' in result && result.value === 0 && options.allowZero !== true) {
-      return { error: `duration must be above zero, got ${JSON.stringify(text)}` }
-    }
-    return result
-  }).meta({ examples: ['250ms', '30s', '1h30m'] })
-
-const hostPort = (options: { allowPortZero?: boolean } = {}) =>
-  textOf('host:port', (text) => readHostPort(text, options)).meta({
-    examples: options.allowPortZero ? ['0.0.0.0:8080', '[::1]:0'] : ['backend:8080', '[::1]:80'],
-  })
+import { duration, expected, hostPort, int, name, textOf } from './schema-parts.ts'
 
 const cidr = textOf('a CIDR range', readCidr).meta({ examples: ['10.0.0.0/8', 'fd00::/8'] })
 const allowTarget = textOf('a CIDR range with an optional :port', readAllowTarget).meta({
   examples: ['10.0.0.0/8', '10.1.2.0/24:443', 'fd00::/8:443'],
 })
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
-const name = z
-  .string({ error: expected('a name') })
-  .regex(NAME, { error: (issue) => `names use letters, digits, ".", "_" and "-", got ${show(issue.input)}` })
-
-const int = (min: number, max: number) => z.int().min(min).max(max)
 
 const common = z
   .strictObject({

@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { computeMac, macInput } from './mac.ts'
 import type { ReplayCache } from './replay-cache.ts'
-import type { DecodedOpenRequest } from './request.ts'
+import type { DecodedOpenRequest, RequestAuthFields } from './request.ts'
 import { MAC_WINDOW_MS } from './wire.ts'
 
 /** Each outcome other than `ok` is also the response status to send. */
@@ -23,7 +23,17 @@ export function verifyRequestAuth(
   now: number,
   replayCache: ReplayCache,
 ): AuthOutcome {
-  const auth = request.auth
+  return verifyHeaderAuth(raw, request.auth, token, now, replayCache)
+}
+
+/** The check itself, shared by open requests and control hellos (their auth TLVs are alike). */
+export function verifyHeaderAuth(
+  raw: Buffer,
+  auth: RequestAuthFields | undefined,
+  token: string,
+  now: number,
+  replayCache: ReplayCache,
+): AuthOutcome {
   if (auth === undefined || raw.length < auth.signedLength) return 'unauthorized'
   const expected = computeMac(token, macInput(raw, auth.signedLength))
   if (expected.length !== auth.mac.length || !timingSafeEqual(expected, auth.mac)) return 'unauthorized'

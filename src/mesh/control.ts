@@ -6,9 +6,9 @@
  *
  *   magic "DYNP" | version u8 | kind u8 = 2 | tlv_length u16 BE | TLVs…  [MAC TLV last]
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
-import type { AuthOutcome } from './auth.ts'
+import { type AuthOutcome, verifyHeaderAuth } from './auth.ts'
 import { computeMac, macInput } from './mac.ts'
 import type { ReplayCache } from './replay-cache.ts'
 import type { DecodeResult } from './request.ts'
@@ -25,7 +25,6 @@ import {
 } from './tlv.ts'
 import {
   MAC_BYTES,
-  MAC_WINDOW_MS,
   MAX_NAME_BYTES,
   MESH_MAGIC,
   MESH_VERSION,
@@ -213,17 +212,5 @@ export function verifyHelloAuth(
   now: number,
   replayCache: ReplayCache,
 ): AuthOutcome {
-  const auth = hello.auth
-  if (auth === undefined || raw.length < auth.signedLength) return 'unauthorized'
-  const expected = computeMac(token, macInput(raw, auth.signedLength))
-  if (expected.length !== auth.mac.length || !timingSafeEqual(expected, auth.mac)) return 'unauthorized'
-  if (Math.abs(now - auth.timestampMs) > MAC_WINDOW_MS) return 'expired'
-  switch (replayCache.remember(auth.nonce, auth.timestampMs + MAC_WINDOW_MS)) {
-    case 'fresh':
-      return 'ok'
-    case 'replayed':
-      return 'replayed'
-    case 'full':
-      return 'overloaded'
-  }
+  return verifyHeaderAuth(raw, hello.auth, token, now, replayCache)
 }

@@ -69,7 +69,7 @@ services:
   assert.deepEqual(issues, [
     '2 scheduler.listen: expected host:port, got "nowhere"',
     '3 scheduler.heartbeat_intervall: unknown key (did you mean "heartbeat_interval"?)',
-    '4 scheduler.push_debounce: expected a duration string such as "5s", got 200',
+    '4 scheduler.push_debounce: expected a duration string such as "30s", got 200',
     '7 services[0].ingress[0]: expected {node, listener} or {node, port}, got {"node":"a"}',
     '8 services[0].egress: must have at least 1 item',
     '9 services[0].targets[0]: expected host:port, got "10.0.0.5"',

@@ -4,47 +4,8 @@
  * service PUT over HTTP is checked exactly as one in the file.
  */
 import { z } from 'zod'
-import { readHostPort } from '../../config/address.ts'
-import { readDuration } from '../../config/duration.ts'
-import { show } from '../../config/issues.ts'
 import type { Read } from '../../config/read.ts'
-
-function expected(what: string) {
-  return (issue: { code?: string; input?: unknown }) => {
-    if (issue.code !== 'invalid_type' && issue.code !== 'invalid_union') return undefined
-    return issue.input === undefined ? 'missing required key' : `expected ${what}, got ${show(issue.input)}`
-  }
-}
-
-/** A string checked by one of config/'s readers, failing with the reader's own reason. */
-function textOf(what: string, read: (text: string) => Read<unknown>) {
-  const reason = (text: unknown): string => {
-    const result = typeof text === 'string' ? read(text) : undefined
-    return result && 'error' in result ? result.error : `invalid ${what}`
-  }
-  return z
-    .string({ error: expected(what) })
-    .refine((text) => !('error' in read(text)), { error: (issue) => reason(issue.input) })
-}
-
-const duration = (options: { allowZero?: boolean } = {}) =>
-  textOf('a duration string such as "5s"', (text) => {
-    const result = readDuration(text)
-    if ('value' in result && result.value === 0 && options.allowZero !== true) {
-      return { error: `duration must be above zero, got ${JSON.stringify(text)}` }
-    }
-    return result
-  })
-
-const hostPort = (options: { allowPortZero?: boolean } = {}) =>
-  textOf('host:port', (text) => readHostPort(text, options))
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
-const name = z
-  .string({ error: expected('a name') })
-  .regex(NAME, { error: (issue) => `names use letters, digits, ".", "_" and "-", got ${show(issue.input)}` })
-
-const int = (min: number, max: number) => z.int().min(min).max(max)
+import { duration, expected, hostPort, int, name, textOf } from '../../config/schema-parts.ts'
 
 /** "10%" or a ratio such as 0.1. */
 export function readRatio(text: string): Read<number> {
