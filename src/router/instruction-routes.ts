@@ -27,6 +27,7 @@ export function instructionRouteConfig(route: InstructionRoute): RouteConfig {
     target: direct
       ? { kind: 'endpoints', endpoints: endpointsOf(only.targets) }
       : { kind: 'mesh', paths: route.paths.map(meshPath) },
+    ...(route.multipath !== undefined && !direct && { multipath: route.multipath }),
     ...INSTRUCTION_ROUTE_DEFAULTS,
   }
 }
