@@ -83,6 +83,8 @@ export interface MeshPathConfig {
   readonly endpoints?: readonly EndpointConfig[]
   /** Scheduler-issued paths only: the signed token relays check. */
   readonly token?: Buffer
+  /** Scheduler-issued paths only: its share, the prior a multipath sender starts from. */
+  readonly weight?: number
 }
 
 /**

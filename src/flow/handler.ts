@@ -25,6 +25,8 @@ export interface MultipathConnection {
   /** Paths of the route: subflow indexes run from 0 to this, exclusive. */
   readonly pathCount: number
   readonly mode: MultipathMode
+  /** The scheduler's share for each path, by subflow index: the sender's prior before it measures. */
+  readonly weights?: readonly number[]
   readonly endpoint: string
   readonly lender?: EndpointLender
   /** Opens subflow `index` again after it was lost; rejects when its path does not work. */

@@ -12,7 +12,11 @@ const REOPEN_BASE_MS = 200
 const REOPEN_MAX_MS = 5000
 
 export function startMultipath(flow: Flow, conn: MultipathConnection): void {
-  const session = new FramedSession({ local: flow.downstream, mode: conn.mode })
+  const session = new FramedSession({
+    local: flow.downstream,
+    mode: conn.mode,
+    ...(conn.weights && { weights: conn.weights }),
+  })
   flow.multipath = session
   flow.state = 'established'
   let over = false

@@ -168,6 +168,7 @@ class MeshRoute implements ManagedRoute {
       subflows,
       pathCount: paths.length,
       mode,
+      ...(paths.every((p) => p.weight !== undefined) && { weights: paths.map((p) => p.weight as number) }),
       endpoint: `${mode} over ${paths.length} paths → ${target}`,
       lender: { release: () => this.#releaseAll(paths) },
       reopen: open,
@@ -228,10 +229,12 @@ class PeerPath implements PathRuntime {
   readonly #load: { weight: number; active: number }[]
   readonly #eligible: Uint8Array
   readonly #token: Buffer | undefined
+  readonly weight: number | undefined
 
   constructor(route: RouteConfig, path: MeshPathConfig, deps: RouteRuntimeDeps, peers: MeshPeers) {
     this.via = path.via
     this.#token = path.token
+    this.weight = path.weight
     this.description = describePath(path)
     this.#route = route
     this.#deps = deps

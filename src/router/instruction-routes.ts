@@ -37,6 +37,7 @@ function meshPath(path: InstructionPath): MeshPathConfig {
     via: path.hops,
     ...(path.targets.length > 0 && { endpoints: endpointsOf(path.targets) }),
     ...(path.token && { token: path.token }),
+    weight: path.weight,
   }
 }
 

@@ -43,6 +43,10 @@ test('paths through peers keep their order, tokens and the multipath mode', () =
   )
   assert.equal(paths[0]?.token, token)
   assert.equal(paths[1]?.token, undefined)
+  assert.deepEqual(
+    paths.map((p) => p.weight),
+    [50, 50],
+  )
 })
 
 test('a last hop with no targets routes by its own routes', () => {
@@ -52,5 +56,5 @@ test('a last hop with no targets routes by its own routes', () => {
     paths: [{ hops: ['b'], targets: [], weight: 100 }],
   }
   const config = instructionRouteConfig(route)
-  assert.deepEqual(config.target, { kind: 'mesh', paths: [{ via: ['b'] }] })
+  assert.deepEqual(config.target, { kind: 'mesh', paths: [{ via: ['b'], weight: 100 }] })
 })
