@@ -28,12 +28,23 @@ export interface EndpointLender {
   release(endpoint: string): void
 }
 
+/** What one path of a multipath route carried, over the route's ended flows. */
+export interface PathTraffic {
+  bytesSent: number
+  bytesReceived: number
+  retransmittedBytes: number
+  /** Last smoothed RTT a flow measured on the path. */
+  srttMs: number | undefined
+}
+
 /** Per-route totals, added to when a flow of the route ends. */
 export interface RouteTraffic {
   bytesIn: number
   bytesOut: number
   /** Flows of the route for which no upstream could be reached. */
   failures: number
+  /** Multipath routes: by path (subflow index). */
+  readonly paths: PathTraffic[]
 }
 
 export interface ListenerRef {

@@ -103,6 +103,13 @@ export interface RoutePathStatus {
   readonly path: string
   readonly firstHop?: string
   readonly firstHopState?: PeerState
+  /** Multipath routes: what this path carried for the route's ended flows. */
+  readonly carried?: {
+    readonly bytesSent: number
+    readonly bytesReceived: number
+    readonly retransmittedBytes: number
+    readonly srttMs: number | undefined
+  }
 }
 
 export interface RouteStatus {

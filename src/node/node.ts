@@ -12,6 +12,7 @@ import {
   createFlowHandler,
   type Flow,
   FlowManager,
+  type PathTraffic,
   type ResolveQuery,
   type RouteRuntime,
 } from '../flow/index.ts'
@@ -20,6 +21,7 @@ import { TcpListener } from '../listener/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
+import type { SubflowStats } from '../multipath/subflow.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { accessLogLine } from './access-log.ts'
 import type {
@@ -255,6 +257,7 @@ export class ProxyNode implements NodeView {
       flow.traffic.bytesIn += flow.bytesIn
       flow.traffic.bytesOut += flow.bytesOut
       if (flow.closeReason === 'upstream_unavailable') flow.traffic.failures++
+      if (flow.multipath !== undefined) addSubflowTotals(flow.traffic.paths, flow.multipath.subflows())
     }
     if (flow.lender !== undefined && flow.target !== undefined) flow.lender.release(flow.target)
     const durationMs = flow.durationMs(this.#clock.now())
@@ -353,6 +356,18 @@ export class ProxyNode implements NodeView {
 
   getPeers(): PeerStatus[] {
     return this.#mesh?.status() ?? []
+  }
+}
+
+/** Adds a finished multipath flow's subflows into its route's per-path totals (index-aligned). */
+function addSubflowTotals(paths: PathTraffic[], subflows: readonly SubflowStats[]): void {
+  for (const s of subflows) {
+    paths[s.index] ??= { bytesSent: 0, bytesReceived: 0, retransmittedBytes: 0, srttMs: undefined }
+    const totals = paths[s.index] as PathTraffic
+    totals.bytesSent += s.bytesSent
+    totals.bytesReceived += s.bytesReceived
+    totals.retransmittedBytes += s.retransmittedBytes
+    if (s.srttMs !== undefined) totals.srttMs = s.srttMs
   }
 }
 

@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { EndpointConfig, MeshPathConfig, MultipathMode, RouteConfig } from '../config/types.ts'
 import { MeshPathRefusedError, MeshPathsUnavailableError, NodeStartError } from '../errors/index.ts'
-import type { EndpointLender, MultipathConnection, RouteRuntime, UpstreamConnection } from '../flow/index.ts'
+import type {
+  EndpointLender,
+  MultipathConnection,
+  RouteRuntime,
+  RouteTraffic,
+  UpstreamConnection,
+} from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
 import type { OpenRequest } from '../mesh/request.ts'
@@ -54,7 +60,7 @@ function newMatches(): Record<DecisionSource, number> {
 class ClusterRoute implements ManagedRoute {
   readonly config: RouteConfig
   readonly matches = newMatches()
-  readonly traffic = { bytesIn: 0, bytesOut: 0, failures: 0 }
+  readonly traffic: RouteTraffic = { bytesIn: 0, bytesOut: 0, failures: 0, paths: [] }
   readonly #cluster: UpstreamCluster
 
   constructor(route: RouteConfig, deps: RouteRuntimeDeps) {
@@ -96,7 +102,7 @@ interface PathRuntime extends EndpointLender {
 class MeshRoute implements ManagedRoute {
   readonly config: RouteConfig
   readonly matches = newMatches()
-  readonly traffic = { bytesIn: 0, bytesOut: 0, failures: 0 }
+  readonly traffic: RouteTraffic = { bytesIn: 0, bytesOut: 0, failures: 0, paths: [] }
   readonly #paths: PathRuntime[]
   readonly #clusters: UpstreamCluster[] = []
   readonly #peers: MeshPeers
@@ -195,11 +201,14 @@ class MeshRoute implements ManagedRoute {
   }
 
   paths(): RoutePathStatus[] {
-    return this.#paths.map((p) => {
+    return this.#paths.map((p, index) => {
       const first = p.via[0]
-      return first === undefined
-        ? { path: p.description }
-        : { path: p.description, firstHop: first, firstHopState: this.#peers.state(first) }
+      const carried = this.traffic.paths[index]
+      return {
+        path: p.description,
+        ...(first !== undefined && { firstHop: first, firstHopState: this.#peers.state(first) }),
+        ...(carried && { carried: { ...carried } }),
+      }
     })
   }
 }

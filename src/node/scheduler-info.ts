@@ -53,6 +53,21 @@ export function reportInfo(
       bytesIn: r.bytesIn,
       bytesOut: r.bytesOut,
       failures: r.failedFlows,
+      ...(r.paths.some((p) => p.carried) && {
+        paths: r.paths.flatMap((p, index) =>
+          p.carried
+            ? [
+                {
+                  index,
+                  bytesSent: p.carried.bytesSent,
+                  bytesReceived: p.carried.bytesReceived,
+                  retransmittedBytes: p.carried.retransmittedBytes,
+                  ...(p.carried.srttMs !== undefined && { srttMs: p.carried.srttMs }),
+                },
+              ]
+            : [],
+        ),
+      }),
     })),
     links: peers.map((p) => ({
       peer: p.name,

@@ -76,6 +76,13 @@ export function reportMessage(sentAtMs: number, report: ReportInfo): NodeMessage
           bytesIn: u64(r.bytesIn),
           bytesOut: u64(r.bytesOut),
           failures: u64(r.failures),
+          paths: (r.paths ?? []).map((p) => ({
+            index: p.index,
+            bytesSent: u64(p.bytesSent),
+            bytesReceived: u64(p.bytesReceived),
+            retransmittedBytes: u64(p.retransmittedBytes),
+            srttMs: p.srttMs ?? 0,
+          })),
         })),
         links: report.links.map((l) => ({
           peer: l.peer,

@@ -56,6 +56,16 @@ export interface RouteReportInfo {
   readonly bytesIn: number
   readonly bytesOut: number
   readonly failures: number
+  /** Multipath routes: per path (subflow index), cumulative. */
+  readonly paths?: readonly PathReportInfo[]
+}
+
+export interface PathReportInfo {
+  readonly index: number
+  readonly bytesSent: number
+  readonly bytesReceived: number
+  readonly retransmittedBytes: number
+  readonly srttMs?: number
 }
 
 export interface LinkReportInfo {

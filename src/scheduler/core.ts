@@ -37,7 +37,7 @@ import {
   type PathSigner,
 } from './plan/instructions.ts'
 import { type Plan, type PlanContext, plan, planIngress, selectionKey } from './plan/planner.ts'
-import { type NodeHello, type NodeLoad, NodeRegistry, silentNodes } from './registry.ts'
+import { type NodeHello, type NodeLoad, NodeRegistry, type NodeRouteReport, silentNodes } from './registry.ts'
 import type { NodeAckRecord, SchedulerStore } from './store/types.ts'
 import { type LinkSample, LinkTable, type LinkView } from './telemetry.ts'
 import { Throttle, type Timers } from './throttle.ts'
@@ -252,11 +252,17 @@ export class SchedulerCore {
     this.registry.heartbeat(s.nodeId, s.session, this.#now(), load)
   }
 
-  report(s: NodeSession, links: readonly LinkSample[], load: NodeLoad | undefined): void {
+  report(
+    s: NodeSession,
+    links: readonly LinkSample[],
+    load: NodeLoad | undefined,
+    routes: readonly NodeRouteReport[] = [],
+  ): void {
     if (!this.#isCurrent(s)) return
     const now = this.#now()
     this.registry.seen(s.nodeId, s.session, now)
     if (load) this.registry.load(s.nodeId, s.session, load)
+    if (routes.length > 0) this.registry.routes(s.nodeId, s.session, routes)
     this.links.record(s.nodeId, links, now)
     this.#o.cluster?.nodeChanged(s.nodeId)
     if (this.#awaitingReport.delete(s.nodeId)) this.#recomputeNow(`node ${s.nodeId} reported`)

@@ -31,6 +31,7 @@ import {
   instructionsMessage,
   linkFromProto,
   loadFromProto,
+  routeFromProto,
   routeToProto,
   versionFromProto,
   versionToProto,
@@ -124,7 +125,12 @@ async function consume(
         core.heartbeat(s, loadFromProto(msg.value.load))
         break
       case 'report':
-        core.report(s, msg.value.links.map(linkFromProto), loadFromProto(msg.value.load))
+        core.report(
+          s,
+          msg.value.links.map(linkFromProto),
+          loadFromProto(msg.value.load),
+          msg.value.routes.map(routeFromProto),
+        )
         break
       case 'ack': {
         const version = versionFromProto(msg.value.version)

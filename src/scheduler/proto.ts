@@ -8,6 +8,7 @@ import {
   type NodeLoad as ProtoLoad,
   type InstructionRoute as ProtoRoute,
   type InstructionSet as ProtoSet,
+  type RouteReport,
   type SchedulerMessage,
   SchedulerMessageSchema,
   type Version,
@@ -16,7 +17,7 @@ import {
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import type { InstructionRoute, InstructionSet, InstructionVersion } from '../instructions/types.ts'
 import type { Welcome } from './core.ts'
-import type { NodeHello, NodeLoad } from './registry.ts'
+import type { NodeHello, NodeLoad, NodeRouteReport } from './registry.ts'
 import type { LinkSample } from './telemetry.ts'
 
 export function versionFromProto(v: Version | undefined): InstructionVersion | undefined {
@@ -56,6 +57,27 @@ export function linkFromProto(l: LinkReport): LinkSample {
     loss: Math.min(1, finite(l.lossRatio)),
     throughputBps: finite(l.throughputBps),
     activeFlows: l.activeFlows,
+  }
+}
+
+export function routeFromProto(r: RouteReport): NodeRouteReport {
+  return {
+    route: r.route,
+    matches: {
+      instruction: Number(r.matchesInstruction),
+      cachedInstruction: Number(r.matchesCachedInstruction),
+      static: Number(r.matchesStatic),
+    },
+    bytesIn: Number(r.bytesIn),
+    bytesOut: Number(r.bytesOut),
+    failures: Number(r.failures),
+    paths: r.paths.map((p) => ({
+      index: p.index,
+      bytesSent: Number(p.bytesSent),
+      bytesReceived: Number(p.bytesReceived),
+      retransmittedBytes: Number(p.retransmittedBytes),
+      srttMs: finite(p.srttMs),
+    })),
   }
 }
 

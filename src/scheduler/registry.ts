@@ -34,6 +34,26 @@ export interface NodeHello {
   readonly appliedVersion?: InstructionVersion
 }
 
+/** What a node reported of one of its routes: cumulative counters, per path for multipath ones. */
+export interface NodeRouteReport {
+  readonly route: string
+  readonly matches: {
+    readonly instruction: number
+    readonly cachedInstruction: number
+    readonly static: number
+  }
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly failures: number
+  readonly paths: readonly {
+    readonly index: number
+    readonly bytesSent: number
+    readonly bytesReceived: number
+    readonly retransmittedBytes: number
+    readonly srttMs: number
+  }[]
+}
+
 export interface NodeNack {
   readonly version: InstructionVersion
   readonly error: string
@@ -55,6 +75,8 @@ export interface NodeStatus extends NodeHello {
   readonly pendingVersion?: InstructionVersion
   readonly lastNack?: NodeNack
   readonly load?: NodeLoad
+  /** From the node's last report. */
+  readonly routes?: readonly NodeRouteReport[]
 }
 
 /** Synced: connected, and what it applied is what it was last sent. */
@@ -100,6 +122,10 @@ export class NodeRegistry {
 
   load(id: string, session: number, load: NodeLoad): void {
     this.#update(id, session, (n) => ({ ...n, load }))
+  }
+
+  routes(id: string, session: number, routes: readonly NodeRouteReport[]): void {
+    this.#update(id, session, (n) => ({ ...n, routes }))
   }
 
   sent(id: string, session: number, version: InstructionVersion): void {

@@ -3,7 +3,7 @@ import { formatVersion, type InstructionVersion } from '../instructions/types.ts
 import type { SchedulerCore } from './core.ts'
 import { STALE_REPORTS } from './core.ts'
 import type { PathMetrics } from './paths/types.ts'
-import { isSynced } from './registry.ts'
+import { isSynced, type NodeRouteReport } from './registry.ts'
 import type { LinkView } from './telemetry.ts'
 
 function version(v: InstructionVersion | undefined): string | null {
@@ -36,7 +36,14 @@ export function nodesView(core: SchedulerCore) {
     lastSeenAt: iso(n.lastSeenAt),
     lastHeartbeatAt: iso(n.lastHeartbeatAt),
     load: n.load ?? null,
+    routes: (n.routes ?? []).map(routeView),
   }))
+}
+
+/** A reported route, with each multipath path's share of the bytes the route's flows sent. */
+function routeView(r: NodeRouteReport) {
+  const sent = r.paths.reduce((sum, p) => sum + p.bytesSent, 0)
+  return { ...r, paths: r.paths.map((p) => ({ ...p, share: sent > 0 ? p.bytesSent / sent : 0 })) }
 }
 
 export function linksView(core: SchedulerCore, now: number, reportIntervalMs: number): LinkView[] {

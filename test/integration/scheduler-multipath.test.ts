@@ -87,4 +87,37 @@ test('the scheduler pushes a multipath route over two disjoint paths, and a flow
   await waitFor(() => a.logs.some((l) => l.msg === 'flow closed'), 5000, 'the access log line')
   const line = a.logs.filter((l) => l.msg === 'flow closed').at(-1)
   assert.match(String(line?.target), /^stripe over 2 paths/)
+
+  const carried = a.node
+    .getRoutes()
+    .find((r) => r.name === 'bulk')
+    ?.paths.map((p) => p.carried?.bytesSent ?? 0)
+  assert.equal(carried?.length, 2)
+  assert.ok(
+    (carried ?? []).reduce((x, y) => x + y, 0) >= payload.length,
+    `the paths carried the bytes: ${carried?.join(', ')}`,
+  )
+  type Reported = {
+    id: string
+    routes: { route: string; paths: { index: number; bytesSent: number; share: number }[] }[]
+  }
+  let reported: Reported['routes'][number] | undefined
+  await waitFor(
+    () => {
+      void fetch(`http://${scheduler.apiAddress}/nodes`)
+        .then((r) => r.json() as Promise<Reported[] | { nodes: Reported[] }>)
+        .then((body) => {
+          const list = Array.isArray(body) ? body : body.nodes
+          reported = list.find((n) => n.id === 'a')?.routes.find((r) => r.route === 'bulk')
+        })
+      return (reported?.paths.length ?? 0) === 2
+    },
+    5000,
+    'the scheduler to get per-path figures in A’s reports',
+  )
+  const shares = reported?.paths.map((p) => p.share) ?? []
+  assert.ok(
+    Math.abs(shares.reduce((x, y) => x + y, 0) - 1) < 1e-9,
+    `shares add up to 1: ${shares.join(', ')}`,
+  )
 })

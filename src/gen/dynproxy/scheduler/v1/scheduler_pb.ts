@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dynproxy/scheduler/v1/scheduler.proto.
  */
 export const file_dynproxy_scheduler_v1_scheduler: GenFile = /*@__PURE__*/
-  fileDesc("CiVkeW5wcm94eS9zY2hlZHVsZXIvdjEvc2NoZWR1bGVyLnByb3RvEhVkeW5wcm94eS5zY2hlZHVsZXIudjEigwIKC05vZGVNZXNzYWdlEi0KBWhlbGxvGAEgASgLMhwuZHlucHJveHkuc2NoZWR1bGVyLnYxLkhlbGxvSAASNQoJaGVhcnRiZWF0GAIgASgLMiAuZHlucHJveHkuc2NoZWR1bGVyLnYxLkhlYXJ0YmVhdEgAEi8KBnJlcG9ydBgDIAEoCzIdLmR5bnByb3h5LnNjaGVkdWxlci52MS5SZXBvcnRIABIpCgNhY2sYBCABKAsyGi5keW5wcm94eS5zY2hlZHVsZXIudjEuQWNrSAASKwoEbmFjaxgFIAEoCzIbLmR5bnByb3h5LnNjaGVkdWxlci52MS5OYWNrSABCBQoDbXNnIs4CCgVIZWxsbxIPCgdub2RlX2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIUCgxtZXNoX2FkZHJlc3MYAyABKAkSNgoJbGlzdGVuZXJzGAQgAygLMiMuZHlucHJveHkuc2NoZWR1bGVyLnYxLkxpc3RlbmVySW5mbxI9Cg1zdGF0aWNfcm91dGVzGAUgAygLMiYuZHlucHJveHkuc2NoZWR1bGVyLnYxLlN0YXRpY1JvdXRlSW5mbxIuCgVwZWVycxgGIAMoCzIfLmR5bnByb3h5LnNjaGVkdWxlci52MS5QZWVySW5mbxIUCgxjYXBhYmlsaXRpZXMYByADKAkSNwoPYXBwbGllZF92ZXJzaW9uGAggASgLMh4uZHlucHJveHkuc2NoZWR1bGVyLnYxLlZlcnNpb24SGAoQc29mdHdhcmVfdmVyc2lvbhgJIAEoCSI4CgxMaXN0ZW5lckluZm8SDAoEbmFtZRgBIAEoCRIMCgRiaW5kGAIgASgJEgwKBHBvcnQYAyABKA0iXAoPU3RhdGljUm91dGVJbmZvEgwKBG5hbWUYASABKAkSKwoFbWF0Y2gYAiABKAsyHC5keW5wcm94eS5zY2hlZHVsZXIudjEuTWF0Y2gSDgoGdGFyZ2V0GAMgASgJIjkKCFBlZXJJbmZvEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIOCgZyZWdpb24YAyABKAkiTgoJSGVhcnRiZWF0EhIKCnNlbnRfYXRfbXMYASABKAQSLQoEbG9hZBgCIAEoCzIfLmR5bnByb3h5LnNjaGVkdWxlci52MS5Ob2RlTG9hZCJGCghOb2RlTG9hZBIUCgxhY3RpdmVfZmxvd3MYASABKA0SEQoJY3B1X3JhdGlvGAIgASgBEhEKCXJzc19ieXRlcxgDIAEoBCLnAQoGUmVwb3J0EhIKCnNlbnRfYXRfbXMYASABKAQSMgoGcm91dGVzGAIgAygLMiIuZHlucHJveHkuc2NoZWR1bGVyLnYxLlJvdXRlUmVwb3J0EjAKBWxpbmtzGAMgAygLMiEuZHlucHJveHkuc2NoZWR1bGVyLnYxLkxpbmtSZXBvcnQSNAoHdGFyZ2V0cxgEIAMoCzIjLmR5bnByb3h5LnNjaGVkdWxlci52MS5UYXJnZXRSZXBvcnQSLQoEbG9hZBgFIAEoCzIfLmR5bnByb3h5LnNjaGVkdWxlci52MS5Ob2RlTG9hZCKsAQoLUm91dGVSZXBvcnQSDQoFcm91dGUYASABKAkSGwoTbWF0Y2hlc19pbnN0cnVjdGlvbhgCIAEoBBIiChptYXRjaGVzX2NhY2hlZF9pbnN0cnVjdGlvbhgDIAEoBBIWCg5tYXRjaGVzX3N0YXRpYxgEIAEoBBIQCghieXRlc19pbhgFIAEoBBIRCglieXRlc19vdXQYBiABKAQSEAoIZmFpbHVyZXMYByABKAQiiwEKCkxpbmtSZXBvcnQSDAoEcGVlchgBIAEoCRIKCgJ1cBgCIAEoCBIOCgZydHRfbXMYAyABKAESEQoJaml0dGVyX21zGAQgASgBEhIKCmxvc3NfcmF0aW8YBSABKAESFgoOdGhyb3VnaHB1dF9icHMYBiABKAESFAoMYWN0aXZlX2Zsb3dzGAcgASgNIlcKDFRhcmdldFJlcG9ydBIPCgdhZGRyZXNzGAEgASgJEhIKCmNvbm5lY3RfbXMYAiABKAESEAoIY29ubmVjdHMYAyABKAQSEAoIZmFpbHVyZXMYBCABKAQiRQoDQWNrEi8KB3ZlcnNpb24YASABKAsyHi5keW5wcm94eS5zY2hlZHVsZXIudjEuVmVyc2lvbhINCgVub25jZRgCIAEoCSJVCgROYWNrEi8KB3ZlcnNpb24YASABKAsyHi5keW5wcm94eS5zY2hlZHVsZXIudjEuVmVyc2lvbhINCgVub25jZRgCIAEoCRINCgVlcnJvchgDIAEoCSLCAQoQU2NoZWR1bGVyTWVzc2FnZRIxCgd3ZWxjb21lGAEgASgLMh4uZHlucHJveHkuc2NoZWR1bGVyLnYxLldlbGNvbWVIABI9CgxpbnN0cnVjdGlvbnMYAiABKAsyJS5keW5wcm94eS5zY2hlZHVsZXIudjEuSW5zdHJ1Y3Rpb25TZXRIABI1CglkaXJlY3RpdmUYAyABKAsyIC5keW5wcm94eS5zY2hlZHVsZXIudjEuRGlyZWN0aXZlSABCBQoDbXNnImkKB1dlbGNvbWUSFAoMc2NoZWR1bGVyX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoDRIaChJyZXBvcnRfaW50ZXJ2YWxfbXMYBCABKA0iKQoHVmVyc2lvbhINCgVlcG9jaBgBIAEoBBIPCgdjb3VudGVyGAIgASgEIs0BCg5JbnN0cnVjdGlvblNldBIvCgd2ZXJzaW9uGAEgASgLMh4uZHlucHJveHkuc2NoZWR1bGVyLnYxLlZlcnNpb24SDQoFbm9uY2UYAiABKAkSDgoGdHRsX21zGAMgASgNEhoKEnJlcG9ydF9pbnRlcnZhbF9tcxgEIAEoDRI3CgZyb3V0ZXMYBSADKAsyJy5keW5wcm94eS5zY2hlZHVsZXIudjEuSW5zdHJ1Y3Rpb25Sb3V0ZRIWCg5wYXRoX3Rva2VuX2tleRgGIAEoCSI9CgVNYXRjaBIMCgRwb3J0GAEgASgNEhAKCGxpc3RlbmVyGAIgASgJEhQKDHNvdXJjZV9jaWRycxgDIAMoCSKdAQoQSW5zdHJ1Y3Rpb25Sb3V0ZRIMCgRuYW1lGAEgASgJEisKBW1hdGNoGAIgASgLMhwuZHlucHJveHkuc2NoZWR1bGVyLnYxLk1hdGNoEioKBXBhdGhzGAMgAygLMhsuZHlucHJveHkuc2NoZWR1bGVyLnYxLlBhdGgSEQoJbXVsdGlwYXRoGAQgASgJEg8KB3NlcnZpY2UYBSABKAkiawoEUGF0aBIMCgRob3BzGAEgAygJEjYKB3RhcmdldHMYAiADKAsyJS5keW5wcm94eS5zY2hlZHVsZXIudjEuV2VpZ2h0ZWRUYXJnZXQSDgoGd2VpZ2h0GAMgASgNEg0KBXRva2VuGAQgASgMIjEKDldlaWdodGVkVGFyZ2V0Eg8KB2FkZHJlc3MYASABKAkSDgoGd2VpZ2h0GAIgASgNIoMBCglEaXJlY3RpdmUSNgoFZHJhaW4YASABKAsyJS5keW5wcm94eS5zY2hlZHVsZXIudjEuRHJhaW5EaXJlY3RpdmVIABI2CgVwcm9iZRgCIAEoCzIlLmR5bnByb3h5LnNjaGVkdWxlci52MS5Qcm9iZURpcmVjdGl2ZUgAQgYKBGtpbmQiJAoORHJhaW5EaXJlY3RpdmUSEgoKdGltZW91dF9tcxgBIAEoDSIfCg5Qcm9iZURpcmVjdGl2ZRINCgVwZWVycxgBIAMoCSJUCg5SZXNvbHZlUmVxdWVzdBIPCgdub2RlX2lkGAEgASgJEhAKCGxpc3RlbmVyGAIgASgJEgwKBHBvcnQYAyABKA0SEQoJc291cmNlX2lwGAQgASgJInoKD1Jlc29sdmVSZXNwb25zZRI2CgVyb3V0ZRgBIAEoCzInLmR5bnByb3h5LnNjaGVkdWxlci52MS5JbnN0cnVjdGlvblJvdXRlEi8KB3ZlcnNpb24YAiABKAsyHi5keW5wcm94eS5zY2hlZHVsZXIudjEuVmVyc2lvbjLPAQoXVHJhZmZpY1NjaGVkdWxlclNlcnZpY2USWgoHQ29ubmVjdBIiLmR5bnByb3h5LnNjaGVkdWxlci52MS5Ob2RlTWVzc2FnZRonLmR5bnByb3h5LnNjaGVkdWxlci52MS5TY2hlZHVsZXJNZXNzYWdlKAEwARJYCgdSZXNvbHZlEiUuZHlucHJveHkuc2NoZWR1bGVyLnYxLlJlc29sdmVSZXF1ZXN0GiYuZHlucHJveHkuc2NoZWR1bGVyLnYxLlJlc29sdmVSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiVkeW5wcm94eS9zY2hlZHVsZXIvdjEvc2NoZWR1bGVyLnByb3RvEhVkeW5wcm94eS5zY2hlZHVsZXIudjEigwIKC05vZGVNZXNzYWdlEi0KBWhlbGxvGAEgASgLMhwuZHlucHJveHkuc2NoZWR1bGVyLnYxLkhlbGxvSAASNQoJaGVhcnRiZWF0GAIgASgLMiAuZHlucHJveHkuc2NoZWR1bGVyLnYxLkhlYXJ0YmVhdEgAEi8KBnJlcG9ydBgDIAEoCzIdLmR5bnByb3h5LnNjaGVkdWxlci52MS5SZXBvcnRIABIpCgNhY2sYBCABKAsyGi5keW5wcm94eS5zY2hlZHVsZXIudjEuQWNrSAASKwoEbmFjaxgFIAEoCzIbLmR5bnByb3h5LnNjaGVkdWxlci52MS5OYWNrSABCBQoDbXNnIs4CCgVIZWxsbxIPCgdub2RlX2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIUCgxtZXNoX2FkZHJlc3MYAyABKAkSNgoJbGlzdGVuZXJzGAQgAygLMiMuZHlucHJveHkuc2NoZWR1bGVyLnYxLkxpc3RlbmVySW5mbxI9Cg1zdGF0aWNfcm91dGVzGAUgAygLMiYuZHlucHJveHkuc2NoZWR1bGVyLnYxLlN0YXRpY1JvdXRlSW5mbxIuCgVwZWVycxgGIAMoCzIfLmR5bnByb3h5LnNjaGVkdWxlci52MS5QZWVySW5mbxIUCgxjYXBhYmlsaXRpZXMYByADKAkSNwoPYXBwbGllZF92ZXJzaW9uGAggASgLMh4uZHlucHJveHkuc2NoZWR1bGVyLnYxLlZlcnNpb24SGAoQc29mdHdhcmVfdmVyc2lvbhgJIAEoCSI4CgxMaXN0ZW5lckluZm8SDAoEbmFtZRgBIAEoCRIMCgRiaW5kGAIgASgJEgwKBHBvcnQYAyABKA0iXAoPU3RhdGljUm91dGVJbmZvEgwKBG5hbWUYASABKAkSKwoFbWF0Y2gYAiABKAsyHC5keW5wcm94eS5zY2hlZHVsZXIudjEuTWF0Y2gSDgoGdGFyZ2V0GAMgASgJIjkKCFBlZXJJbmZvEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIOCgZyZWdpb24YAyABKAkiTgoJSGVhcnRiZWF0EhIKCnNlbnRfYXRfbXMYASABKAQSLQoEbG9hZBgCIAEoCzIfLmR5bnByb3h5LnNjaGVkdWxlci52MS5Ob2RlTG9hZCJGCghOb2RlTG9hZBIUCgxhY3RpdmVfZmxvd3MYASABKA0SEQoJY3B1X3JhdGlvGAIgASgBEhEKCXJzc19ieXRlcxgDIAEoBCLnAQoGUmVwb3J0EhIKCnNlbnRfYXRfbXMYASABKAQSMgoGcm91dGVzGAIgAygLMiIuZHlucHJveHkuc2NoZWR1bGVyLnYxLlJvdXRlUmVwb3J0EjAKBWxpbmtzGAMgAygLMiEuZHlucHJveHkuc2NoZWR1bGVyLnYxLkxpbmtSZXBvcnQSNAoHdGFyZ2V0cxgEIAMoCzIjLmR5bnByb3h5LnNjaGVkdWxlci52MS5UYXJnZXRSZXBvcnQSLQoEbG9hZBgFIAEoCzIfLmR5bnByb3h5LnNjaGVkdWxlci52MS5Ob2RlTG9hZCLeAQoLUm91dGVSZXBvcnQSDQoFcm91dGUYASABKAkSGwoTbWF0Y2hlc19pbnN0cnVjdGlvbhgCIAEoBBIiChptYXRjaGVzX2NhY2hlZF9pbnN0cnVjdGlvbhgDIAEoBBIWCg5tYXRjaGVzX3N0YXRpYxgEIAEoBBIQCghieXRlc19pbhgFIAEoBBIRCglieXRlc19vdXQYBiABKAQSEAoIZmFpbHVyZXMYByABKAQSMAoFcGF0aHMYCCADKAsyIS5keW5wcm94eS5zY2hlZHVsZXIudjEuUGF0aFJlcG9ydCJ1CgpQYXRoUmVwb3J0Eg0KBWluZGV4GAEgASgNEhIKCmJ5dGVzX3NlbnQYAiABKAQSFgoOYnl0ZXNfcmVjZWl2ZWQYAyABKAQSGwoTcmV0cmFuc21pdHRlZF9ieXRlcxgEIAEoBBIPCgdzcnR0X21zGAUgASgBIosBCgpMaW5rUmVwb3J0EgwKBHBlZXIYASABKAkSCgoCdXAYAiABKAgSDgoGcnR0X21zGAMgASgBEhEKCWppdHRlcl9tcxgEIAEoARISCgpsb3NzX3JhdGlvGAUgASgBEhYKDnRocm91Z2hwdXRfYnBzGAYgASgBEhQKDGFjdGl2ZV9mbG93cxgHIAEoDSJXCgxUYXJnZXRSZXBvcnQSDwoHYWRkcmVzcxgBIAEoCRISCgpjb25uZWN0X21zGAIgASgBEhAKCGNvbm5lY3RzGAMgASgEEhAKCGZhaWx1cmVzGAQgASgEIkUKA0FjaxIvCgd2ZXJzaW9uGAEgASgLMh4uZHlucHJveHkuc2NoZWR1bGVyLnYxLlZlcnNpb24SDQoFbm9uY2UYAiABKAkiVQoETmFjaxIvCgd2ZXJzaW9uGAEgASgLMh4uZHlucHJveHkuc2NoZWR1bGVyLnYxLlZlcnNpb24SDQoFbm9uY2UYAiABKAkSDQoFZXJyb3IYAyABKAkiwgEKEFNjaGVkdWxlck1lc3NhZ2USMQoHd2VsY29tZRgBIAEoCzIeLmR5bnByb3h5LnNjaGVkdWxlci52MS5XZWxjb21lSAASPQoMaW5zdHJ1Y3Rpb25zGAIgASgLMiUuZHlucHJveHkuc2NoZWR1bGVyLnYxLkluc3RydWN0aW9uU2V0SAASNQoJZGlyZWN0aXZlGAMgASgLMiAuZHlucHJveHkuc2NoZWR1bGVyLnYxLkRpcmVjdGl2ZUgAQgUKA21zZyJpCgdXZWxjb21lEhQKDHNjaGVkdWxlcl9pZBgBIAEoCRINCgVlcG9jaBgCIAEoBBIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0SGgoScmVwb3J0X2ludGVydmFsX21zGAQgASgNIikKB1ZlcnNpb24SDQoFZXBvY2gYASABKAQSDwoHY291bnRlchgCIAEoBCLNAQoOSW5zdHJ1Y3Rpb25TZXQSLwoHdmVyc2lvbhgBIAEoCzIeLmR5bnByb3h5LnNjaGVkdWxlci52MS5WZXJzaW9uEg0KBW5vbmNlGAIgASgJEg4KBnR0bF9tcxgDIAEoDRIaChJyZXBvcnRfaW50ZXJ2YWxfbXMYBCABKA0SNwoGcm91dGVzGAUgAygLMicuZHlucHJveHkuc2NoZWR1bGVyLnYxLkluc3RydWN0aW9uUm91dGUSFgoOcGF0aF90b2tlbl9rZXkYBiABKAkiPQoFTWF0Y2gSDAoEcG9ydBgBIAEoDRIQCghsaXN0ZW5lchgCIAEoCRIUCgxzb3VyY2VfY2lkcnMYAyADKAkinQEKEEluc3RydWN0aW9uUm91dGUSDAoEbmFtZRgBIAEoCRIrCgVtYXRjaBgCIAEoCzIcLmR5bnByb3h5LnNjaGVkdWxlci52MS5NYXRjaBIqCgVwYXRocxgDIAMoCzIbLmR5bnByb3h5LnNjaGVkdWxlci52MS5QYXRoEhEKCW11bHRpcGF0aBgEIAEoCRIPCgdzZXJ2aWNlGAUgASgJImsKBFBhdGgSDAoEaG9wcxgBIAMoCRI2Cgd0YXJnZXRzGAIgAygLMiUuZHlucHJveHkuc2NoZWR1bGVyLnYxLldlaWdodGVkVGFyZ2V0Eg4KBndlaWdodBgDIAEoDRINCgV0b2tlbhgEIAEoDCIxCg5XZWlnaHRlZFRhcmdldBIPCgdhZGRyZXNzGAEgASgJEg4KBndlaWdodBgCIAEoDSKDAQoJRGlyZWN0aXZlEjYKBWRyYWluGAEgASgLMiUuZHlucHJveHkuc2NoZWR1bGVyLnYxLkRyYWluRGlyZWN0aXZlSAASNgoFcHJvYmUYAiABKAsyJS5keW5wcm94eS5zY2hlZHVsZXIudjEuUHJvYmVEaXJlY3RpdmVIAEIGCgRraW5kIiQKDkRyYWluRGlyZWN0aXZlEhIKCnRpbWVvdXRfbXMYASABKA0iHwoOUHJvYmVEaXJlY3RpdmUSDQoFcGVlcnMYASADKAkiVAoOUmVzb2x2ZVJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCRIQCghsaXN0ZW5lchgCIAEoCRIMCgRwb3J0GAMgASgNEhEKCXNvdXJjZV9pcBgEIAEoCSJ6Cg9SZXNvbHZlUmVzcG9uc2USNgoFcm91dGUYASABKAsyJy5keW5wcm94eS5zY2hlZHVsZXIudjEuSW5zdHJ1Y3Rpb25Sb3V0ZRIvCgd2ZXJzaW9uGAIgASgLMh4uZHlucHJveHkuc2NoZWR1bGVyLnYxLlZlcnNpb24yzwEKF1RyYWZmaWNTY2hlZHVsZXJTZXJ2aWNlEloKB0Nvbm5lY3QSIi5keW5wcm94eS5zY2hlZHVsZXIudjEuTm9kZU1lc3NhZ2UaJy5keW5wcm94eS5zY2hlZHVsZXIudjEuU2NoZWR1bGVyTWVzc2FnZSgBMAESWAoHUmVzb2x2ZRIlLmR5bnByb3h5LnNjaGVkdWxlci52MS5SZXNvbHZlUmVxdWVzdBomLmR5bnByb3h5LnNjaGVkdWxlci52MS5SZXNvbHZlUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message dynproxy.scheduler.v1.NodeMessage
@@ -335,6 +335,13 @@ export type RouteReport = Message<"dynproxy.scheduler.v1.RouteReport"> & {
    * @generated from field: uint64 failures = 7;
    */
   failures: bigint;
+
+  /**
+   * Multipath routes: what each path (subflow index) carried for the route's ended flows.
+   *
+   * @generated from field: repeated dynproxy.scheduler.v1.PathReport paths = 8;
+   */
+  paths: PathReport[];
 };
 
 /**
@@ -343,6 +350,45 @@ export type RouteReport = Message<"dynproxy.scheduler.v1.RouteReport"> & {
  */
 export const RouteReportSchema: GenMessage<RouteReport> = /*@__PURE__*/
   messageDesc(file_dynproxy_scheduler_v1_scheduler, 8);
+
+/**
+ * @generated from message dynproxy.scheduler.v1.PathReport
+ */
+export type PathReport = Message<"dynproxy.scheduler.v1.PathReport"> & {
+  /**
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * @generated from field: uint64 bytes_sent = 2;
+   */
+  bytesSent: bigint;
+
+  /**
+   * @generated from field: uint64 bytes_received = 3;
+   */
+  bytesReceived: bigint;
+
+  /**
+   * @generated from field: uint64 retransmitted_bytes = 4;
+   */
+  retransmittedBytes: bigint;
+
+  /**
+   * Smoothed RTT the sender measured on the path, last seen; 0 when unknown.
+   *
+   * @generated from field: double srtt_ms = 5;
+   */
+  srttMs: number;
+};
+
+/**
+ * Describes the message dynproxy.scheduler.v1.PathReport.
+ * Use `create(PathReportSchema)` to create a new message.
+ */
+export const PathReportSchema: GenMessage<PathReport> = /*@__PURE__*/
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 9);
 
 /**
  * What this node measures of its link to one peer.
@@ -393,7 +439,7 @@ export type LinkReport = Message<"dynproxy.scheduler.v1.LinkReport"> & {
  * Use `create(LinkReportSchema)` to create a new message.
  */
 export const LinkReportSchema: GenMessage<LinkReport> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 9);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 10);
 
 /**
  * @generated from message dynproxy.scheduler.v1.TargetReport
@@ -425,7 +471,7 @@ export type TargetReport = Message<"dynproxy.scheduler.v1.TargetReport"> & {
  * Use `create(TargetReportSchema)` to create a new message.
  */
 export const TargetReportSchema: GenMessage<TargetReport> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 10);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 11);
 
 /**
  * @generated from message dynproxy.scheduler.v1.Ack
@@ -447,7 +493,7 @@ export type Ack = Message<"dynproxy.scheduler.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 11);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 12);
 
 /**
  * @generated from message dynproxy.scheduler.v1.Nack
@@ -474,7 +520,7 @@ export type Nack = Message<"dynproxy.scheduler.v1.Nack"> & {
  * Use `create(NackSchema)` to create a new message.
  */
 export const NackSchema: GenMessage<Nack> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 12);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 13);
 
 /**
  * @generated from message dynproxy.scheduler.v1.SchedulerMessage
@@ -509,7 +555,7 @@ export type SchedulerMessage = Message<"dynproxy.scheduler.v1.SchedulerMessage">
  * Use `create(SchedulerMessageSchema)` to create a new message.
  */
 export const SchedulerMessageSchema: GenMessage<SchedulerMessage> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 13);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 14);
 
 /**
  * Sent right after a hello, so the node knows the stream is up.
@@ -545,7 +591,7 @@ export type Welcome = Message<"dynproxy.scheduler.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 14);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 15);
 
 /**
  * Versions grow across scheduler restarts: the epoch is taken from durable state at start and
@@ -570,7 +616,7 @@ export type Version = Message<"dynproxy.scheduler.v1.Version"> & {
  * Use `create(VersionSchema)` to create a new message.
  */
 export const VersionSchema: GenMessage<Version> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 15);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 16);
 
 /**
  * @generated from message dynproxy.scheduler.v1.InstructionSet
@@ -616,7 +662,7 @@ export type InstructionSet = Message<"dynproxy.scheduler.v1.InstructionSet"> & {
  * Use `create(InstructionSetSchema)` to create a new message.
  */
 export const InstructionSetSchema: GenMessage<InstructionSet> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 16);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 17);
 
 /**
  * @generated from message dynproxy.scheduler.v1.Match
@@ -643,7 +689,7 @@ export type Match = Message<"dynproxy.scheduler.v1.Match"> & {
  * Use `create(MatchSchema)` to create a new message.
  */
 export const MatchSchema: GenMessage<Match> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 17);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 18);
 
 /**
  * @generated from message dynproxy.scheduler.v1.InstructionRoute
@@ -684,7 +730,7 @@ export type InstructionRoute = Message<"dynproxy.scheduler.v1.InstructionRoute">
  * Use `create(InstructionRouteSchema)` to create a new message.
  */
 export const InstructionRouteSchema: GenMessage<InstructionRoute> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 18);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 19);
 
 /**
  * @generated from message dynproxy.scheduler.v1.Path
@@ -722,7 +768,7 @@ export type Path = Message<"dynproxy.scheduler.v1.Path"> & {
  * Use `create(PathSchema)` to create a new message.
  */
 export const PathSchema: GenMessage<Path> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 19);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 20);
 
 /**
  * @generated from message dynproxy.scheduler.v1.WeightedTarget
@@ -744,7 +790,7 @@ export type WeightedTarget = Message<"dynproxy.scheduler.v1.WeightedTarget"> & {
  * Use `create(WeightedTargetSchema)` to create a new message.
  */
 export const WeightedTargetSchema: GenMessage<WeightedTarget> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 20);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 21);
 
 /**
  * @generated from message dynproxy.scheduler.v1.Directive
@@ -773,7 +819,7 @@ export type Directive = Message<"dynproxy.scheduler.v1.Directive"> & {
  * Use `create(DirectiveSchema)` to create a new message.
  */
 export const DirectiveSchema: GenMessage<Directive> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 21);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 22);
 
 /**
  * @generated from message dynproxy.scheduler.v1.DrainDirective
@@ -790,7 +836,7 @@ export type DrainDirective = Message<"dynproxy.scheduler.v1.DrainDirective"> & {
  * Use `create(DrainDirectiveSchema)` to create a new message.
  */
 export const DrainDirectiveSchema: GenMessage<DrainDirective> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 22);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 23);
 
 /**
  * @generated from message dynproxy.scheduler.v1.ProbeDirective
@@ -807,7 +853,7 @@ export type ProbeDirective = Message<"dynproxy.scheduler.v1.ProbeDirective"> & {
  * Use `create(ProbeDirectiveSchema)` to create a new message.
  */
 export const ProbeDirectiveSchema: GenMessage<ProbeDirective> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 23);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 24);
 
 /**
  * @generated from message dynproxy.scheduler.v1.ResolveRequest
@@ -839,7 +885,7 @@ export type ResolveRequest = Message<"dynproxy.scheduler.v1.ResolveRequest"> & {
  * Use `create(ResolveRequestSchema)` to create a new message.
  */
 export const ResolveRequestSchema: GenMessage<ResolveRequest> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 24);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 25);
 
 /**
  * @generated from message dynproxy.scheduler.v1.ResolveResponse
@@ -863,7 +909,7 @@ export type ResolveResponse = Message<"dynproxy.scheduler.v1.ResolveResponse"> &
  * Use `create(ResolveResponseSchema)` to create a new message.
  */
 export const ResolveResponseSchema: GenMessage<ResolveResponse> = /*@__PURE__*/
-  messageDesc(file_dynproxy_scheduler_v1_scheduler, 25);
+  messageDesc(file_dynproxy_scheduler_v1_scheduler, 26);
 
 /**
  * @generated from service dynproxy.scheduler.v1.TrafficSchedulerService
