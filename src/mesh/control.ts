@@ -1,28 +1,9 @@
-/**
- * The control-channel hello (kind 2): the first bytes of the one persistent connection a node
- * keeps to each peer it lists. Same prefix and TLV rules as the open request, so the mesh server
- * tells the two apart by the kind byte. Pure codec, no I/O. Framed messages follow in
- * control-frames.ts.
- *
- *   magic "DYNP" | version u8 | kind u8 = 2 | tlv_length u16 BE | TLVs…  [MAC TLV last]
- */
-import { randomBytes } from 'node:crypto'
-import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
+import { MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
 import { type AuthOutcome, verifyHeaderAuth } from './auth.ts'
-import { computeMac, macInput } from './mac.ts'
+import { encodeHeader, type HeaderAuthInput } from './header.ts'
 import type { ReplayCache } from './replay-cache.ts'
 import type { DecodeResult } from './request.ts'
-import {
-  encodeString,
-  expectLength,
-  forEachTlv,
-  hex,
-  readBytes,
-  readString,
-  tlvBytes,
-  writeTlvHead,
-  writeTlvs,
-} from './tlv.ts'
+import { encodeString, expectLength, forEachTlv, hex, readBytes, readString } from './tlv.ts'
 import {
   MAC_BYTES,
   MAX_NAME_BYTES,
@@ -67,14 +48,7 @@ export interface DecodedControlHello extends ControlHello {
   readonly auth?: HelloAuthFields
 }
 
-export interface HelloAuthInput {
-  readonly token: string
-  readonly now: number
-  /** 16 bytes; random when absent. */
-  readonly nonce?: Buffer
-}
-
-const AUTH_TLV_BYTES = 3 * TLV_HEAD_BYTES + 8 + NONCE_BYTES + MAC_BYTES
+export type HelloAuthInput = HeaderAuthInput
 
 export function encodeControlHello(hello: ControlHello, auth?: HelloAuthInput): Buffer {
   const items = [
@@ -84,33 +58,7 @@ export function encodeControlHello(hello: ControlHello, auth?: HelloAuthInput): 
       value: encodeString('expectedNodeId', hello.expectedNodeId, MAX_NAME_BYTES),
     },
   ]
-  const tlvLength = tlvBytes(items) + (auth ? AUTH_TLV_BYTES : 0)
-  const buf = Buffer.allocUnsafe(REQUEST_FIXED_BYTES + tlvLength)
-  MESH_MAGIC.copy(buf, 0)
-  buf[4] = MESH_VERSION
-  buf[5] = KIND_CONTROL
-  buf.writeUInt16BE(tlvLength, 6)
-  const off = writeTlvs(buf, REQUEST_FIXED_BYTES, items)
-  if (auth) writeHelloAuth(buf, off, auth)
-  return buf
-}
-
-function writeHelloAuth(buf: Buffer, offset: number, auth: HelloAuthInput): void {
-  const nonce = auth.nonce ?? randomBytes(NONCE_BYTES)
-  if (nonce.length !== NONCE_BYTES) {
-    throw new MeshFieldError('nonce', `has ${nonce.length} bytes, expected ${NONCE_BYTES}`)
-  }
-  if (!Number.isSafeInteger(auth.now) || auth.now < 0) {
-    throw new MeshFieldError('timestamp', `is ${auth.now}, expected a non-negative integer`)
-  }
-  let off = writeTlvHead(buf, offset, HelloTlv.timestamp, 8)
-  buf.writeBigUInt64BE(BigInt(auth.now), off)
-  off = writeTlvHead(buf, off + 8, HelloTlv.nonce, NONCE_BYTES)
-  off += nonce.copy(buf, off)
-  // The kind byte is inside the MAC, so a signed hello can never pass as an open request.
-  const mac = computeMac(auth.token, macInput(buf, off))
-  off = writeTlvHead(buf, off, HelloTlv.mac, MAC_BYTES)
-  mac.copy(buf, off)
+  return encodeHeader(KIND_CONTROL, items, auth)
 }
 
 /**

@@ -1,11 +1,5 @@
-/**
- * The open request: the first bytes a node sends on a data connection. Pure codec, no I/O.
- *
- *   magic "DYNP" | version u8 | kind u8 | tlv_length u16 BE | TLVs…  [MAC TLV last]
- */
-import { randomBytes } from 'node:crypto'
 import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
-import { computeMac, macInput } from './mac.ts'
+import { encodeHeader, type HeaderAuthInput } from './header.ts'
 import {
   encodeNameList,
   encodeString,
@@ -16,9 +10,6 @@ import {
   readNameList,
   readString,
   type TlvOut,
-  tlvBytes,
-  writeTlvHead,
-  writeTlvs,
 } from './tlv.ts'
 import {
   ID_BYTES,
@@ -84,40 +75,18 @@ export interface DecodedOpenRequest extends OpenRequest {
   readonly auth?: RequestAuthFields
 }
 
-export interface RequestAuthInput {
-  readonly token: string
-  readonly now: number
-  /** 16 bytes; random when absent. Tests pin it. */
-  readonly nonce?: Buffer
-}
+export type RequestAuthInput = HeaderAuthInput
 
 export type DecodeResult<K extends string, T> =
   | ({ readonly consumed: number } & Record<K, T>)
   | { readonly need: number }
 
-const AUTH_TLV_BYTES = 3 * TLV_HEAD_BYTES + 8 + NONCE_BYTES + MAC_BYTES
 const MAX_U64_SAFE = Number.MAX_SAFE_INTEGER
 const MODE_NAMES: readonly MeshMode[] = ['raw', 'framed']
 
 /** Encodes an open request; with `auth`, appends timestamp, nonce and the MAC over all before it. */
 export function encodeOpenRequest(req: OpenRequest, auth?: RequestAuthInput): Buffer {
-  const items = requestTlvs(req)
-  const tlvLength = tlvBytes(items) + (auth ? AUTH_TLV_BYTES : 0)
-  if (tlvLength > MAX_REQUEST_TLV_BYTES) {
-    throw new MeshFieldError(
-      'tlv section',
-      `needs ${tlvLength} bytes, max ${MAX_REQUEST_TLV_BYTES}`,
-      'shorten the path, the names or the path token',
-    )
-  }
-  const buf = Buffer.allocUnsafe(REQUEST_FIXED_BYTES + tlvLength)
-  MESH_MAGIC.copy(buf, 0)
-  buf[4] = MESH_VERSION
-  buf[5] = KIND_OPEN
-  buf.writeUInt16BE(tlvLength, 6)
-  const off = writeTlvs(buf, REQUEST_FIXED_BYTES, items)
-  if (auth) writeAuth(buf, off, auth)
-  return buf
+  return encodeHeader(KIND_OPEN, requestTlvs(req), auth)
 }
 
 function requestTlvs(req: OpenRequest): TlvOut[] {
@@ -172,17 +141,6 @@ function requestTlvs(req: OpenRequest): TlvOut[] {
   if (req.traceId !== undefined)
     items.push({ type: ReqTlv.traceId, value: fixedBytes('traceId', req.traceId, ID_BYTES) })
   return items
-}
-
-function writeAuth(buf: Buffer, offset: number, auth: RequestAuthInput): void {
-  const nonce = fixedBytes('nonce', auth.nonce ?? randomBytes(NONCE_BYTES), NONCE_BYTES)
-  let off = writeTlvHead(buf, offset, ReqTlv.timestamp, 8)
-  buf.writeBigUInt64BE(BigInt(uint('timestamp', auth.now, MAX_U64_SAFE)), off)
-  off = writeTlvHead(buf, off + 8, ReqTlv.nonce, NONCE_BYTES)
-  off += nonce.copy(buf, off)
-  const mac = computeMac(auth.token, macInput(buf, off))
-  off = writeTlvHead(buf, off, ReqTlv.mac, MAC_BYTES)
-  mac.copy(buf, off)
 }
 
 function fixedBytes(field: string, value: Buffer, size: number): Buffer {

@@ -11,10 +11,9 @@ import { ListenerBindError } from '../errors/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { nodeIdentityOf } from '../pki/identity.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import { KIND_CONTROL } from './control.ts'
 import { PREFIX_BYTES, peekPrefix } from './peek.ts'
 import { KIND_OPEN, MESH_MAGIC } from './wire.ts'
-
-export const KIND_CONTROL = 2
 
 /** How long a new connection may stay silent: longer than a warm pool keeps one idle. */
 export const FIRST_BYTES_TIMEOUT_MS = 15_000
