@@ -6,9 +6,9 @@ import { startProxyProcess } from './spawned.ts'
 import type { Candidate } from './types.ts'
 
 /** One node, one listener, one static route: the shortest dynproxy path. */
-export function dynproxyConfig(port: number, targetPort: number): string {
+export function dynproxyConfig(port: number, targetPort: number, workers: number | 'auto' = 1): string {
   return [
-    'common: { node_id: bench, admin_addr: "127.0.0.1:0", access_log: false, log_level: warn }',
+    `common: { node_id: bench, admin_addr: "127.0.0.1:0", access_log: false, log_level: warn, workers: ${workers} }`,
     `listeners: [{ name: bench, bind: "${HOST}:${port}" }]`,
     `routes: [{ name: bench, match: { listener: bench }, target: "${HOST}:${targetPort}" }]`,
     '',
@@ -22,15 +22,29 @@ export function cliPath(ctx: RunContext): string {
     : join(ctx.repoRoot, 'dist', 'src', 'cli', 'main.js')
 }
 
+function unavailable(ctx: RunContext): string | undefined {
+  return existsSync(cliPath(ctx)) ? undefined : `${cliPath(ctx)} does not exist (hint: npm run build)`
+}
+
+function startNode(ctx: RunContext, name: string, targetPort: number, workers: number | 'auto') {
+  return startProxyProcess(ctx, name, process.execPath, (port) => {
+    const file = join(ctx.tmpDir, `${name}-${port}.yaml`)
+    writeFileSync(file, dynproxyConfig(port, targetPort, workers))
+    return [cliPath(ctx), '-c', file]
+  })
+}
+
 export const dynproxy: Candidate = {
   name: 'dynproxy',
   description: 'one dynproxy node, static route',
-  unavailable: (ctx) =>
-    existsSync(cliPath(ctx)) ? undefined : `${cliPath(ctx)} does not exist (hint: npm run build)`,
-  start: (ctx, targetPort) =>
-    startProxyProcess(ctx, 'dynproxy', process.execPath, (port) => {
-      const file = join(ctx.tmpDir, `dynproxy-${port}.yaml`)
-      writeFileSync(file, dynproxyConfig(port, targetPort))
-      return [cliPath(ctx), '-c', file]
-    }),
+  unavailable,
+  start: (ctx, targetPort) => startNode(ctx, 'dynproxy', targetPort, 1),
+}
+
+/** As HAProxy uses a thread per core by default: one worker process per core. */
+export const dynproxyWorkers: Candidate = {
+  name: 'dynproxy-workers',
+  description: 'one dynproxy node with `workers: auto` (a worker process per core), static route',
+  unavailable,
+  start: (ctx, targetPort) => startNode(ctx, 'dynproxy-workers', targetPort, 'auto'),
 }

@@ -49,8 +49,10 @@ export const failover: ArrangedScenario = {
     { key: 'worst_ms', label: 'slowest connection', unit: 'ms', better: 'lower' },
   ],
   needsProxyProcess: false,
-  unsupported: (candidate) =>
-    FAILOVER_CANDIDATES.includes(candidate.name) ? undefined : 'has no second path to fail over to',
+  unsupported: (candidate) => {
+    if (candidate.name === 'dynproxy-workers') return 'the relays are measured with one process per node'
+    return FAILOVER_CANDIDATES.includes(candidate.name) ? undefined : 'has no second path to fail over to'
+  },
   async run(ctx, candidate) {
     const backend = await startIdleServer(ctx)
     try {

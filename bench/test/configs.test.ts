@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { loadConfigText } from '../../src/config/index.ts'
 import { nginxConfig } from '../backends/nginx.ts'
 import { dynproxyConfig } from '../candidates/dynproxy.ts'
 import { haproxyConfig } from '../candidates/haproxy.ts'
@@ -17,10 +18,16 @@ describe('generated configs', () => {
   it('dynproxy: the one-listener, one-route YAML the CLI accepts', () => {
     assert.equal(
       dynproxyConfig(8080, 9090),
-      'common: { node_id: bench, admin_addr: "127.0.0.1:0", access_log: false, log_level: warn }\n' +
+      'common: { node_id: bench, admin_addr: "127.0.0.1:0", access_log: false, log_level: warn, workers: 1 }\n' +
         'listeners: [{ name: bench, bind: "127.0.0.1:8080" }]\n' +
         'routes: [{ name: bench, match: { listener: bench }, target: "127.0.0.1:9090" }]\n',
     )
+  })
+
+  it('dynproxy-workers: the same with a worker process per core, as the node loads it', () => {
+    const config = loadConfigText(dynproxyConfig(8080, 9090, 'auto'))
+    assert.equal(config.common.workers, 'auto')
+    assert.equal(config.listeners[0]?.bind.port, 8080)
   })
 
   it('nginx: one foreground process, every path under the prefix, user only as root', () => {

@@ -82,6 +82,8 @@ function readyz(view: NodeView, reply: FastifyReply): FastifyReply {
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { view } = deps
   const allowed = new Map<string, string[]>()
+  const refresh = view.refresh?.bind(view)
+  if (refresh) app.addHook('preHandler', async (request) => refresh(pathOf(request)))
   const get = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void => {
     allowed.set(path, ['GET', 'HEAD'])
     app.get(path, async (request, reply) => handler(request, reply))

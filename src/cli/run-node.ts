@@ -1,6 +1,9 @@
+import { availableParallelism } from 'node:os'
 import { loadConfig } from '../config/index.ts'
 import { createLogger, flushLogger } from '../log/logger.ts'
 import { ProxyNode } from '../node/index.ts'
+import { workerCount } from '../workers/count.ts'
+import { NodeSupervisor } from '../workers/supervisor.ts'
 import { EXIT, exitWith } from './exit.ts'
 import { handleSignals } from './signals.ts'
 
@@ -16,9 +19,10 @@ export async function runNode(files: string[]): Promise<void> {
     file: config.common.logFile,
     nodeId: config.common.nodeId,
   })
-  let node: ProxyNode
+  const workers = workerCount(config.common.workers, availableParallelism())
+  let node: ProxyNode | NodeSupervisor
   try {
-    node = new ProxyNode(config, { logger })
+    node = workers > 1 ? new NodeSupervisor(config, workers, { logger }) : new ProxyNode(config, { logger })
     await node.start()
   } catch (err) {
     logger.fatal({ err }, 'node failed to start')

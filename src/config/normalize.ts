@@ -56,6 +56,7 @@ function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfi
     ...(c.admin_token !== undefined && { adminToken: c.admin_token }),
     stateDir: c.state_dir,
     drainTimeoutMs: parseDuration(c.drain_timeout),
+    workers: c.workers,
   }
 }
 

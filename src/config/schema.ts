@@ -6,12 +6,15 @@
  */
 import { z } from 'zod'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
+import { show } from './issues.ts'
 import { duration, expected, hostPort, int, name, textOf } from './schema-parts.ts'
 
 const cidr = textOf('a CIDR range', readCidr).meta({ examples: ['10.0.0.0/8', 'fd00::/8'] })
 const allowTarget = textOf('a CIDR range with an optional :port', readAllowTarget).meta({
   examples: ['10.0.0.0/8', '10.1.2.0/24:443', 'fd00::/8:443'],
 })
+
+const WORKERS_EXPECTED = "a number of processes from 1 to 256, or 'auto'"
 
 const common = z
   .strictObject({
@@ -32,6 +35,20 @@ const common = z
       .default('./dynproxy-state')
       .describe('Where the instruction cache persists.'),
     drain_timeout: duration({ allowZero: true }).default('30s'),
+    workers: z
+      .union(
+        [
+          int(1, 256),
+          z.literal('auto', { error: (issue) => `expected ${WORKERS_EXPECTED}, got ${show(issue.input)}` }),
+        ],
+        {
+          error: expected(WORKERS_EXPECTED),
+        },
+      )
+      .default(1)
+      .describe(
+        "Processes that share the listeners (SO_REUSEPORT); 'auto': one per core. Above 1 a primary process keeps the admin API and the scheduler session.",
+      ),
   })
   .prefault({})
 

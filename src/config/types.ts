@@ -24,6 +24,8 @@ export interface CommonConfig {
   readonly adminToken?: string
   readonly stateDir: string
   readonly drainTimeoutMs: number
+  /** Processes sharing the listeners; 'auto' is one per core (see workers/count.ts). */
+  readonly workers: number | 'auto'
 }
 
 export interface ListenerConfig {

@@ -38,12 +38,16 @@ export class TcpListener {
   /** Shared by every flow of this listener, so that a flow allocates no origin of its own. */
   origin: FlowOrigin
   readonly #server: net.Server
+  /** SO_REUSEPORT: the worker processes of one node each bind the same port and the kernel spreads accepts. */
+  readonly #reusePort: boolean
 
   constructor(
     config: ListenerConfig,
     onConnection: ConnectionHandler,
     start: Omit<FlowOrigin, 'ingressPort'>,
+    reusePort = false,
   ) {
+    this.#reusePort = reusePort
     this.config = config
     this.name = config.name
     this.idleTimeoutMs = config.idleTimeoutMs
@@ -68,7 +72,7 @@ export class TcpListener {
         reject(new ListenerBindError(this.name, formatHostPort(host, port), err))
       }
       this.#server.once('error', onError)
-      this.#server.listen({ host, port, backlog: this.config.backlog }, () => {
+      this.#server.listen({ host, port, backlog: this.config.backlog, reusePort: this.#reusePort }, () => {
         this.#server.off('error', onError)
         this.#server.on('error', () => {})
         this.port = (this.#server.address() as net.AddressInfo).port

@@ -22,6 +22,7 @@ export type MeshConnectionHandler = (socket: net.Socket, identity: string | unde
 
 export interface MeshServerOptions {
   readonly bind: HostPort
+  readonly reusePort: boolean
   readonly tls?: tls.TlsOptions
   readonly onOpen: MeshConnectionHandler
   readonly onControl: MeshConnectionHandler
@@ -57,7 +58,7 @@ export class MeshServer {
       const onError = (err: NodeJS.ErrnoException) =>
         reject(new ListenerBindError('mesh', formatHostPort(host, port), err))
       this.#server.once('error', onError)
-      this.#server.listen({ host, port }, () => {
+      this.#server.listen({ host, port, reusePort: this.#options.reusePort }, () => {
         this.#server.off('error', onError)
         this.#server.on('error', (err) => this.#options.logger.error({ err }, 'mesh server error'))
         this.port = (this.#server.address() as net.AddressInfo).port

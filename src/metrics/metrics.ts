@@ -1,4 +1,13 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client'
 import type { NodeView } from '../node/api.ts'
 import { SCRAPED_FAMILIES, type ScrapedFamily } from './families.ts'
 import { createScrapeSnapshot, type ScrapeSnapshot } from './snapshot.ts'
@@ -14,7 +23,14 @@ export interface MetricsOptions {
   readonly nodeId: string
   readonly region: string
   readonly version: string
+  /**
+   * A primary of worker processes: its workers' flow-duration histograms, last fetched, added into
+   * its own on every render (the flows end in the workers).
+   */
+  readonly workerFlowDurations?: () => readonly MetricObjectWithValues<MetricValue<string>>[]
 }
+
+export type FlowDurations = MetricObjectWithValues<MetricValue<string>>
 
 export interface Metrics {
   /** This node's own registry; the global prom-client registry is never used. */
@@ -23,6 +39,8 @@ export interface Metrics {
   observeFlowDuration(listener: string, seconds: number): void
   /** The Prometheus text exposition (content type PROMETHEUS_CONTENT_TYPE). */
   render(): Promise<string>
+  /** The flow-duration histogram as JSON, as a worker hands it to its primary. */
+  flowDurations(): Promise<FlowDurations>
 }
 
 function scrapedMetric(family: ScrapedFamily, snapshot: ScrapeSnapshot): Counter | Gauge {
@@ -83,6 +101,15 @@ export function createMetrics(view: NodeView, opts: MetricsOptions): Metrics {
       }
       child.observe(seconds)
     },
-    render: () => registry.metrics(),
+    render: () =>
+      opts.workerFlowDurations ? renderWithWorkers(registry, opts.workerFlowDurations()) : registry.metrics(),
+    flowDurations: () => flowDuration.get(),
   }
+}
+
+/** prom-client sums same-named series across the registries it aggregates: the primary's histogram is empty. */
+async function renderWithWorkers(registry: Registry, workers: readonly FlowDurations[]): Promise<string> {
+  const own = await registry.getMetricsAsJSON()
+  const merged = AggregatorRegistry.aggregate([own, ...workers.map((w) => [w])])
+  return merged.metrics()
 }

@@ -69,6 +69,17 @@ export interface NodeStats {
   readonly routeMatches: Readonly<Record<string, Readonly<Record<DecisionSource, number>>>>
   readonly mesh?: MeshStats
   readonly scheduler?: SchedulerLinkStats
+  /** With `common.workers` above 1: the processes that carry the flows (the rest is their sum). */
+  readonly workers?: readonly WorkerInfo[]
+}
+
+export interface WorkerInfo {
+  readonly index: number
+  readonly pid: number | undefined
+  readonly state: 'starting' | 'running' | 'restarting'
+  readonly activeConnections: number
+  /** Times this worker's process was started again after it died. */
+  readonly restarts: number
 }
 
 export type RejectReason = 'max_connections' | 'no_route' | 'draining'
@@ -145,6 +156,8 @@ export interface FlowInfo extends TrafficTotals {
   readonly durationMs: number
   /** Multipath flows: each subflow's bytes, RTT and retransmissions. */
   readonly subflows?: readonly SubflowInfo[]
+  /** With `common.workers` above 1: the worker process that carries the flow. */
+  readonly worker?: number
 }
 
 export interface SubflowInfo {
@@ -205,4 +218,6 @@ export interface NodeView {
   isReady(): boolean
   /** Stop accepting and let active flows finish, up to the drain timeout. */
   drain(): void
+  /** A node whose views live in other processes fetches them before the admin API reads them. */
+  refresh?(path: string): Promise<void>
 }

@@ -35,6 +35,8 @@ export interface NodeMeshDeps {
   readonly logger: Logger
   readonly flows: FlowManager
   readonly table: () => RouteTable<ManagedRoute>
+  /** Bind the mesh port with SO_REUSEPORT: a node's worker processes share it. */
+  readonly reusePort?: boolean
 }
 
 /** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
@@ -98,6 +100,7 @@ export class NodeMesh implements MeshPeers {
     })
     this.#server = new MeshServer({
       bind: this.#mesh.bind,
+      reusePort: this.#deps.reusePort ?? false,
       ...(tls && { tls: meshServerTlsOptions(tls) }),
       onOpen: this.#openHandler(tls !== undefined),
       onControl: (socket, identity) => this.#peers?.acceptControl(socket, identity),

@@ -6,6 +6,8 @@
  * accepting; `close()` drains, waits for active flows up to `drain_timeout`, aborts the rest and
  * releases everything; `destroy()` aborts at once. All three are idempotent.
  */
+
+import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import { createAdminServer } from '../admin/index.ts'
 import type { NodeConfig } from '../config/types.ts'
 import {
@@ -16,7 +18,7 @@ import {
   type ResolveQuery,
   type RouteRuntime,
 } from '../flow/index.ts'
-import { formatVersion } from '../instructions/types.ts'
+import type { InstructionRoute } from '../instructions/types.ts'
 import { TcpListener } from '../listener/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
@@ -37,6 +39,7 @@ import type {
 } from './api.ts'
 import type { NodeControlPlane } from './control-plane.ts'
 import { describeTarget } from './describe.ts'
+import { instructionsView } from './instructions-view.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { DynamicRouteEngine } from './route-engine.ts'
 import { helloInfo, reportInfo } from './scheduler-info.ts'
@@ -45,6 +48,13 @@ import { PACKAGE_VERSION } from './version.ts'
 export interface NodeOptions {
   readonly logger?: Logger
   readonly clock?: Clock
+  /** A worker process of a node: binds with SO_REUSEPORT, serves no admin API (its primary does). */
+  readonly worker?: WorkerRole
+}
+
+export interface WorkerRole {
+  /** Asks the primary, which holds the scheduler session, for a route for a flow no route takes. */
+  readonly resolve: (query: ResolveQuery) => Promise<InstructionRoute | undefined>
 }
 
 type AdminServer = ReturnType<typeof createAdminServer>
@@ -63,6 +73,7 @@ export class ProxyNode implements NodeView {
   readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
+  readonly #worker: WorkerRole | undefined
   #controlPlane: NodeControlPlane | undefined
   #freshnessTimer: NodeJS.Timeout | undefined
   #admin: AdminServer | undefined
@@ -77,6 +88,7 @@ export class ProxyNode implements NodeView {
     this.#logger = options.logger ?? silentLogger()
     this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
+    this.#worker = options.worker
     this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow))
     this.#mesh = config.mesh
       ? new NodeMesh(config, {
@@ -84,6 +96,7 @@ export class ProxyNode implements NodeView {
           logger: this.#logger,
           flows: this.#flows,
           table: () => this.#engine.table(),
+          reusePort: options.worker !== undefined,
         })
       : undefined
     this.#engine = new DynamicRouteEngine(config.routes, {
@@ -97,10 +110,11 @@ export class ProxyNode implements NodeView {
       manager: this.#flows,
       table: () => this.#engine.table(),
       onUpstreamFailure: () => this.#failedFlows++,
-      ...(config.scheduler && { resolve: (query) => this.#resolve(query) }),
+      ...((config.scheduler || options.worker) && { resolve: (query) => this.#resolve(query) }),
     })
     const start = { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 }
-    this.#listeners = config.listeners.map((l) => new TcpListener(l, onConnection, start))
+    const reusePort = options.worker !== undefined
+    this.#listeners = config.listeners.map((l) => new TcpListener(l, onConnection, start, reusePort))
     this.#metrics = createMetrics(this, {
       nodeId: config.common.nodeId,
       region: config.common.region,
@@ -117,9 +131,8 @@ export class ProxyNode implements NodeView {
       hello: () => helloInfo(this.config, this.#listeners, this.#mesh?.address),
       report: () => reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount),
       onInstructions: (applied) => {
-        this.#engine.applyInstructions(applied.set.routes)
-        this.#mesh?.setPathTokenKey(applied.set.pathTokenKey)
-        this.#engine.setFresh(this.#controlPlane?.isFresh() ?? false)
+        this.applyInstructions(applied.set.routes, applied.set.pathTokenKey)
+        this.setFresh(this.#controlPlane?.isFresh() ?? false)
       },
       onDirective: (directive) => {
         if (directive.kind === 'drain') this.drain()
@@ -129,8 +142,26 @@ export class ProxyNode implements NodeView {
 
   /** A flow no route takes: ask the scheduler, at most `request_timeout`, for a route just for it. */
   async #resolve(query: ResolveQuery): Promise<RouteRuntime | undefined> {
-    const route = await this.#controlPlane?.resolve(query.listener, query.port, query.sourceIp)
+    const route = this.#worker
+      ? await this.#worker.resolve(query)
+      : await this.#controlPlane?.resolve(query.listener, query.port, query.sourceIp)
     return route && this.#engine.resolvedRoute(route)
+  }
+
+  /** The scheduler's routes in force from now on (and the key that signs its path tokens). */
+  applyInstructions(routes: readonly InstructionRoute[], pathTokenKey: string | undefined): void {
+    this.#engine.applyInstructions(routes)
+    this.#mesh?.setPathTokenKey(pathTokenKey)
+  }
+
+  /** Whether instruction routes decide flows as fresh (`instruction`) or as `cached_instruction`. */
+  setFresh(fresh: boolean): void {
+    this.#engine.setFresh(fresh)
+  }
+
+  /** This process's flow-duration histogram, for a primary that merges its workers' into one. */
+  flowDurations(): Promise<MetricObjectWithValues<MetricValue<string>>> {
+    return this.#metrics.flowDurations()
   }
 
   /** Binds every listener and the admin server; on any failure releases what it bound and rejects. */
@@ -139,14 +170,7 @@ export class ProxyNode implements NodeView {
     try {
       await Promise.all(this.#listeners.map((l) => l.listen()))
       await this.#mesh?.start()
-      this.#admin = createAdminServer({
-        view: this,
-        metrics: this.#metrics,
-        addr: this.config.common.adminAddr,
-        token: this.config.common.adminToken,
-        logger: this.#logger,
-      })
-      this.#adminAddress = await this.#admin.listen()
+      if (this.#worker === undefined) await this.#startAdmin()
       if (this.config.scheduler) {
         this.#controlPlane = await this.#newControlPlane(this.config)
         await this.#controlPlane.start()
@@ -167,6 +191,17 @@ export class ProxyNode implements NodeView {
       },
       'node listening',
     )
+  }
+
+  async #startAdmin(): Promise<void> {
+    this.#admin = createAdminServer({
+      view: this,
+      metrics: this.#metrics,
+      addr: this.config.common.adminAddr,
+      token: this.config.common.adminToken,
+      logger: this.#logger,
+    })
+    this.#adminAddress = await this.#admin.listen()
   }
 
   /** Instructions go stale when the scheduler goes away: re-checked every 250 ms, off the data path. */
@@ -333,25 +368,7 @@ export class ProxyNode implements NodeView {
 
   getInstructions(): InstructionsView | undefined {
     const applied = this.#controlPlane?.cache.current()
-    if (applied === undefined) return undefined
-    const { set } = applied
-    return {
-      version: formatVersion(set.version),
-      appliedAt: new Date(applied.appliedAt).toISOString(),
-      ttlMs: set.ttlMs,
-      fresh: this.#engine.fresh,
-      routes: set.routes.map((r) => ({
-        name: r.name,
-        ...(r.service !== undefined && { service: r.service }),
-        match: r.match,
-        ...(r.multipath !== undefined && { multipath: r.multipath }),
-        paths: r.paths.map((p) => ({
-          hops: p.hops,
-          targets: p.targets.map((t) => t.address),
-          weight: p.weight,
-        })),
-      })),
-    }
+    return applied && instructionsView(applied, this.#engine.fresh)
   }
 
   getPeers(): PeerStatus[] {

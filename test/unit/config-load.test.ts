@@ -26,6 +26,7 @@ describe('the seed configs load unchanged', () => {
       adminAddr: { host: '127.0.0.1', port: 8888 },
       stateDir: './dynproxy-state',
       drainTimeoutMs: 30_000,
+      workers: 1,
     })
     assert.deepEqual(
       config.listeners.map((l) => [l.name, l.bind]),
@@ -111,6 +112,7 @@ describe('defaults', () => {
       adminAddr: { host: '127.0.0.1', port: 8888 },
       stateDir: './dynproxy-state',
       drainTimeoutMs: 30_000,
+      workers: 1,
     })
     assert.deepEqual(config.listeners[0], {
       name: 'in',

@@ -1,0 +1,78 @@
+/**
+ * What a node's primary and its worker processes say to each other over the IPC channel
+ * (structured clone). The primary holds the scheduler session and the admin API; workers hold the
+ * listeners, the mesh port and every flow.
+ */
+import type { NodeConfig } from '../config/types.ts'
+import type { InstructionRoute } from '../instructions/types.ts'
+import type { FlowDurations } from '../metrics/metrics.ts'
+import type { FlowInfo, ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../node/api.ts'
+
+/** Ports as the first worker bound them: every later worker binds the same ones. */
+export interface BoundPorts {
+  readonly listeners: Readonly<Record<string, number>>
+  readonly mesh?: number
+}
+
+export interface WorkerSnapshot {
+  readonly stats: NodeStats
+  readonly listeners: readonly ListenerStatus[]
+  readonly routes: readonly RouteStatus[]
+  readonly peers: readonly PeerStatus[]
+  readonly flowDurations: FlowDurations
+}
+
+export type ToWorker =
+  | { readonly type: 'start'; readonly config: NodeConfig; readonly index: number }
+  | {
+      readonly type: 'instructions'
+      readonly routes: readonly InstructionRoute[]
+      readonly pathTokenKey: string | undefined
+      readonly fresh: boolean
+    }
+  | { readonly type: 'fresh'; readonly fresh: boolean }
+  | { readonly type: 'drain' }
+  | { readonly type: 'close' }
+  | { readonly type: 'snapshot'; readonly id: number }
+  | { readonly type: 'flows'; readonly id: number }
+  | { readonly type: 'resolved'; readonly id: number; readonly route: InstructionRoute | undefined }
+
+export type FromWorker =
+  | { readonly type: 'started'; readonly bound: BoundPorts }
+  | { readonly type: 'failed'; readonly code: string; readonly message: string }
+  | { readonly type: 'snapshot'; readonly id: number; readonly snapshot: WorkerSnapshot }
+  | { readonly type: 'flows'; readonly id: number; readonly flows: readonly FlowInfo[] }
+  | {
+      readonly type: 'resolve'
+      readonly id: number
+      readonly listener: string
+      readonly port: number
+      readonly sourceIp: string
+    }
+
+const FROM_WORKER_TYPES = new Set(['started', 'failed', 'snapshot', 'flows', 'resolve'])
+const TO_WORKER_TYPES = new Set([
+  'start',
+  'instructions',
+  'fresh',
+  'drain',
+  'close',
+  'snapshot',
+  'flows',
+  'resolved',
+])
+
+function hasType(message: unknown, types: ReadonlySet<string>): boolean {
+  if (typeof message !== 'object' || message === null) return false
+  const type = (message as { type?: unknown }).type
+  return typeof type === 'string' && types.has(type)
+}
+
+/** Both ends are this program; a message of another shape means a bug, dropped and logged, not trusted. */
+export function isFromWorker(message: unknown): message is FromWorker {
+  return hasType(message, FROM_WORKER_TYPES)
+}
+
+export function isToWorker(message: unknown): message is ToWorker {
+  return hasType(message, TO_WORKER_TYPES)
+}

@@ -1,0 +1,153 @@
+/**
+ * The worker side of a node with `common.workers` above 1: one ProxyNode that binds with
+ * SO_REUSEPORT and serves no admin API, driven by its primary over IPC. It leaves when the primary
+ * says so or disappears, draining its flows first either way.
+ */
+import type { NodeConfig } from '../config/types.ts'
+import type { ResolveQuery } from '../flow/index.ts'
+import type { InstructionRoute } from '../instructions/types.ts'
+import { createLogger, flushLogger, type Logger } from '../log/logger.ts'
+import { ProxyNode } from '../node/node.ts'
+import type { BoundPorts, FromWorker, WorkerSnapshot } from './messages.ts'
+import { isToWorker } from './messages.ts'
+
+/** The primary answers within the scheduler's request timeout; this only guards against a lost reply. */
+const RESOLVE_GIVE_UP_MS = 30_000
+
+export interface WorkerChannel {
+  send(message: FromWorker): void
+  onMessage(listener: (message: unknown) => void): void
+  onDisconnect(listener: () => void): void
+  exit(code: number): never
+}
+
+export class WorkerProcess {
+  readonly #channel: WorkerChannel
+  readonly #pendingResolves = new Map<number, (route: InstructionRoute | undefined) => void>()
+  #nextResolveId = 0
+  #node: ProxyNode | undefined
+  #logger: Logger | undefined
+  #leaving = false
+
+  constructor(channel: WorkerChannel) {
+    this.#channel = channel
+    channel.onMessage((message) => this.#dispatch(message))
+    channel.onDisconnect(() => this.leave('primary gone'))
+  }
+
+  #dispatch(message: unknown): void {
+    if (!isToWorker(message)) {
+      this.#logger?.error({ message }, 'worker: message of unknown shape from the primary dropped')
+      return
+    }
+    if (message.type === 'start') {
+      void this.#start(message.config, message.index)
+      return
+    }
+    const node = this.#node
+    if (node === undefined) return
+    switch (message.type) {
+      case 'instructions':
+        node.applyInstructions(message.routes, message.pathTokenKey)
+        node.setFresh(message.fresh)
+        break
+      case 'fresh':
+        node.setFresh(message.fresh)
+        break
+      case 'drain':
+        node.drain()
+        break
+      case 'close':
+        this.leave('primary closing')
+        break
+      case 'snapshot':
+        void snapshotOf(node).then((snapshot) => this.#send({ type: 'snapshot', id: message.id, snapshot }))
+        break
+      case 'flows':
+        this.#send({ type: 'flows', id: message.id, flows: node.getFlows() })
+        break
+      case 'resolved':
+        this.#pendingResolves.get(message.id)?.(message.route)
+        this.#pendingResolves.delete(message.id)
+        break
+    }
+  }
+
+  async #start(config: NodeConfig, index: number): Promise<void> {
+    const logger = createLogger({
+      level: config.common.logLevel,
+      file: config.common.logFile,
+      nodeId: config.common.nodeId,
+    }).child({ worker: index })
+    this.#logger = logger
+    const node = new ProxyNode(config, { logger, worker: { resolve: (query) => this.#resolve(query) } })
+    try {
+      await node.start()
+    } catch (err) {
+      const { code, message } = err as { code?: unknown; message?: unknown }
+      this.#send({ type: 'failed', code: String(code ?? 'DYN_ERR_NODE_START'), message: String(message) })
+      flushLogger(logger)
+      this.#channel.exit(1)
+    }
+    this.#node = node
+    this.#send({ type: 'started', bound: boundPorts(node) })
+  }
+
+  #resolve(query: ResolveQuery): Promise<InstructionRoute | undefined> {
+    const id = this.#nextResolveId++
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pendingResolves.delete(id)
+        resolve(undefined)
+      }, RESOLVE_GIVE_UP_MS)
+      this.#pendingResolves.set(id, (route) => {
+        clearTimeout(timer)
+        resolve(route)
+      })
+      this.#send({ type: 'resolve', id, ...query })
+    })
+  }
+
+  /** Drains and closes the node (its own drain timeout bounds it), then exits. */
+  leave(why: string): void {
+    if (this.#leaving) return
+    this.#leaving = true
+    this.#logger?.info({ why }, 'worker leaving')
+    const done = () => {
+      if (this.#logger) flushLogger(this.#logger)
+      this.#channel.exit(0)
+    }
+    if (this.#node === undefined) done()
+    else this.#node.close().then(done, done)
+  }
+
+  #send(message: FromWorker): void {
+    try {
+      this.#channel.send(message)
+    } catch (err) {
+      // The channel closed under us: the primary is gone, and 'disconnect' makes us leave.
+      this.#logger?.debug({ err }, 'worker: reply to a gone primary dropped')
+    }
+  }
+}
+
+async function snapshotOf(node: ProxyNode): Promise<WorkerSnapshot> {
+  return {
+    stats: node.getStats(),
+    listeners: node.getListeners(),
+    routes: node.getRoutes(),
+    peers: node.getPeers(),
+    flowDurations: await node.flowDurations(),
+  }
+}
+
+function boundPorts(node: ProxyNode): BoundPorts {
+  const listeners: Record<string, number> = {}
+  for (const l of node.config.listeners) listeners[l.name] = node.listenerPort(l.name)
+  const mesh = node.meshAddress
+  return { listeners, ...(mesh !== undefined && { mesh: portOf(mesh) }) }
+}
+
+function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(':') + 1))
+}

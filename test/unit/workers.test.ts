@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { loadConfigText } from '../../src/config/index.ts'
+import type { ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../../src/node/api.ts'
+import { mergeCounters, mergeListeners, mergePeers, mergeRoutes } from '../../src/workers/aggregate.ts'
+import { workerCount } from '../../src/workers/count.ts'
+import { isFromWorker, isToWorker, type WorkerSnapshot } from '../../src/workers/messages.ts'
+import { deathsAfter, respawnDelayMs, STABLE_AFTER_MS } from '../../src/workers/respawn.ts'
+import { workerConfig } from '../../src/workers/worker-config.ts'
+
+const YAML = `common: { node_id: n, workers: 3 }
+listeners:
+  - { name: web, bind: "127.0.0.1:0", max_connections: 1000 }
+  - { name: db, bind: "[::1]:5432", max_connections: 10 }
+routes:
+  - { name: web, match: { listener: web }, target: "127.0.0.1:80" }
+scheduler: { address: "127.0.0.1:7000" }
+mesh: { bind: "127.0.0.1:0", token: "0123456789abcdef0123" }
+`
+
+describe('workerCount', () => {
+  it("'auto' is one worker per core, at least one", () => {
+    assert.equal(workerCount('auto', 8), 8)
+    assert.equal(workerCount('auto', 0), 1)
+    assert.equal(workerCount(3, 8), 3)
+  })
+})
+
+describe('the config a worker runs', () => {
+  const config = loadConfigText(YAML)
+
+  it('has no scheduler section: the primary holds the one session of the node', () => {
+    const worker = workerConfig(config, 3, undefined)
+    assert.equal(worker.scheduler, undefined)
+    assert.equal(worker.common.workers, 1)
+    assert.deepEqual(worker.routes, config.routes)
+  })
+
+  it("splits each listener's max_connections between the workers, rounding up", () => {
+    const worker = workerConfig(config, 3, undefined)
+    assert.deepEqual(
+      worker.listeners.map((l) => l.maxConnections),
+      [334, 4],
+    )
+  })
+
+  it('binds the ports the first worker bound, so that port 0 is one port for all', () => {
+    const worker = workerConfig(config, 3, { listeners: { web: 41000 }, mesh: 42000 })
+    assert.deepEqual(
+      worker.listeners.map((l) => l.bind),
+      [
+        { host: '127.0.0.1', port: 41000 },
+        { host: '::1', port: 5432 },
+      ],
+    )
+    assert.equal(worker.mesh?.bind.port, 42000)
+  })
+})
+
+describe('respawning a dead worker', () => {
+  it('waits 0.5 s, doubling with each death in a row, up to 30 s', () => {
+    assert.deepEqual(
+      [1, 2, 3, 4, 7, 8, 50].map(respawnDelayMs),
+      [500, 1000, 2000, 4000, 30_000, 30_000, 30_000],
+    )
+  })
+
+  it('counts deaths in a row until a worker has lived long enough', () => {
+    assert.equal(deathsAfter(3, 1000), 4)
+    assert.equal(deathsAfter(3, undefined), 4, 'died before it started')
+    assert.equal(deathsAfter(3, STABLE_AFTER_MS), 1)
+  })
+})
+
+describe('IPC messages', () => {
+  it('accepts only the types each side sends', () => {
+    assert.equal(isFromWorker({ type: 'started', bound: { listeners: {} } }), true)
+    assert.equal(isFromWorker({ type: 'drain' }), false)
+    assert.equal(isToWorker({ type: 'drain' }), true)
+    for (const junk of [null, 'started', 42, {}, { type: 7 }, { type: 'nonsense' }]) {
+      assert.equal(isFromWorker(junk), false)
+      assert.equal(isToWorker(junk), false)
+    }
+  })
+})
+
+function stats(active: number, total: number, matches: Record<string, number>): NodeStats {
+  return {
+    node: { id: 'n', region: 'r', version: 'v', pid: 1, startedAt: '', uptimeSeconds: 0, state: 'running' },
+    connections: { active, total, rejected: 1, failed: 2 },
+    traffic: { bytesIn: 10, bytesOut: 20 },
+    routeMatches: { web: { instruction: 0, cached_instruction: 0, static: 0, ...matches } },
+    mesh: {
+      bind: '127.0.0.1:1',
+      relayedActive: 1,
+      relayedTotal: 5,
+      refusals: { unauthorized: 2 },
+      rejectedConnections: 1,
+    },
+  }
+}
+
+function listener(state: ListenerStatus['state'], active: number): ListenerStatus {
+  return {
+    name: 'web',
+    bind: '127.0.0.1:8080',
+    state,
+    maxConnections: 500,
+    activeConnections: active,
+    totalConnections: active * 2,
+    rejected: { max_connections: 1, no_route: 0, draining: 2 },
+    bytesIn: 100,
+    bytesOut: 200,
+  }
+}
+
+function route(carried: number, health: 'healthy' | 'unhealthy'): RouteStatus {
+  return {
+    name: 'web',
+    match: { listener: 'web' },
+    lb: 'round_robin',
+    target: '127.0.0.1:80',
+    matches: { instruction: 1, cached_instruction: 0, static: 2 },
+    bytesIn: 5,
+    bytesOut: 6,
+    failedFlows: 1,
+    endpoints: [
+      {
+        address: '127.0.0.1:80',
+        weight: 1,
+        health,
+        ejected: false,
+        ejections: 1,
+        activeConnections: 2,
+        totalConnections: 3,
+        connectFailures: 1,
+      },
+    ],
+    paths: [
+      {
+        path: 'via b',
+        carried: { bytesSent: carried, bytesReceived: carried, retransmittedBytes: 0, srttMs: carried },
+      },
+    ],
+  }
+}
+
+function snapshot(partial: Partial<WorkerSnapshot>): WorkerSnapshot {
+  return {
+    stats: stats(0, 0, {}),
+    listeners: [],
+    routes: [],
+    peers: [],
+    flowDurations: {} as WorkerSnapshot['flowDurations'],
+    ...partial,
+  }
+}
+
+describe('merging the workers’ views into the node’s', () => {
+  it('adds up connections, traffic, route matches and mesh counters', () => {
+    const merged = mergeCounters([
+      snapshot({ stats: stats(2, 10, { static: 4 }) }),
+      snapshot({ stats: stats(3, 7, { static: 1, instruction: 2 }) }),
+    ])
+    assert.deepEqual(merged.connections, { active: 5, total: 17, rejected: 2, failed: 4 })
+    assert.deepEqual(merged.traffic, { bytesIn: 20, bytesOut: 40 })
+    assert.deepEqual(merged.routeMatches, { web: { instruction: 2, cached_instruction: 0, static: 5 } })
+    assert.deepEqual(merged.mesh, {
+      bind: '127.0.0.1:1',
+      relayedActive: 2,
+      relayedTotal: 10,
+      refusals: { unauthorized: 4 },
+      rejectedConnections: 2,
+    })
+  })
+
+  it('has no mesh section when no worker runs a mesh', () => {
+    const { mesh: _none, ...noMesh } = stats(1, 1, {})
+    assert.equal(mergeCounters([snapshot({ stats: noMesh })]).mesh, undefined)
+  })
+
+  it('keeps a listener listening while any worker accepts on it, and reports the configured limit', () => {
+    const [merged] = mergeListeners([[listener('listening', 2)], [listener('draining', 3)]], { web: 1000 })
+    assert.equal(merged?.state, 'listening')
+    assert.equal(merged?.maxConnections, 1000)
+    assert.equal(merged?.activeConnections, 5)
+    assert.equal(merged?.totalConnections, 10)
+    assert.deepEqual(merged?.rejected, { max_connections: 2, no_route: 0, draining: 4 })
+    assert.equal(merged?.bytesIn, 200)
+    const [drained] = mergeListeners([[listener('draining', 0)], [listener('closed', 0)]], {})
+    assert.equal(drained?.state, 'draining')
+  })
+
+  it('adds up route counters, endpoint counters and multipath shares; health is the first worker’s', () => {
+    const [merged] = mergeRoutes([[route(10, 'healthy')], [route(30, 'unhealthy')]])
+    assert.deepEqual(merged?.matches, { instruction: 2, cached_instruction: 0, static: 4 })
+    assert.equal(merged?.failedFlows, 2)
+    assert.equal(merged?.bytesIn, 10)
+    assert.equal(merged?.endpoints[0]?.health, 'healthy')
+    assert.equal(merged?.endpoints[0]?.totalConnections, 6)
+    assert.deepEqual(merged?.paths[0]?.carried, {
+      bytesSent: 40,
+      bytesReceived: 40,
+      retransmittedBytes: 0,
+      srttMs: 30,
+    })
+  })
+
+  it('takes a peer’s measurements from the first worker that has any, and adds its flows', () => {
+    const peer = (rttMs: number | undefined, activeFlows: number): PeerStatus => ({
+      name: 'b',
+      address: '127.0.0.1:1',
+      type: 'node',
+      state: rttMs === undefined ? 'unknown' : 'up',
+      ...(rttMs !== undefined && { rttMs }),
+      activeFlows,
+    })
+    const [merged] = mergePeers([[peer(undefined, 1)], [peer(12, 2)]])
+    assert.equal(merged?.rttMs, 12)
+    assert.equal(merged?.state, 'up')
+    assert.equal(merged?.activeFlows, 3)
+  })
+})
+
+describe('common.workers in the config', () => {
+  const listener = `listeners: [{ name: a, bind: "127.0.0.1:0" }]\n`
+  it('takes a number of processes or auto, and defaults to 1', () => {
+    assert.equal(loadConfigText(`${listener}common: { workers: auto }`).common.workers, 'auto')
+    assert.equal(loadConfigText(`${listener}common: { workers: 4 }`).common.workers, 4)
+    assert.equal(loadConfigText(listener).common.workers, 1)
+  })
+
+  it('refuses anything else, saying what it takes', () => {
+    for (const bad of ['0', '2.5', 'many', '300']) {
+      assert.throws(
+        () => loadConfigText(`${listener}common: { workers: ${bad} }`),
+        /common\.workers: /,
+        `workers: ${bad}`,
+      )
+    }
+    assert.throws(
+      () => loadConfigText(`${listener}common: { workers: many }`),
+      /a number of processes from 1 to 256, or 'auto'/,
+    )
+  })
+})
