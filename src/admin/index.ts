@@ -7,4 +7,4 @@ export {
   type FlowsQuery,
   selectFlows,
 } from './routes.ts'
-export { type AdminServer, type AdminServerOptions, createAdminServer } from './server.ts'
+export { type AdminServer, type AdminServerOptions, createAdminServer, createNodeAdmin } from './server.ts'

@@ -102,3 +102,13 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
     },
   }
 }
+
+/** A node's admin server, as `common` configures it. */
+export function createNodeAdmin(
+  view: NodeView,
+  metrics: Pick<Metrics, 'render'>,
+  common: { readonly adminAddr: HostPort; readonly adminToken?: string },
+  logger: Logger,
+): AdminServer {
+  return createAdminServer({ view, metrics, addr: common.adminAddr, token: common.adminToken, logger })
+}

@@ -221,3 +221,22 @@ export interface NodeView {
   /** A node whose views live in other processes fetches them before the admin API reads them. */
   refresh?(path: string): Promise<void>
 }
+
+/** `/stats` `node`: who the node is and how long it has run (`startedAt` 0: not started yet). */
+export function nodeInfo(
+  common: { readonly nodeId: string; readonly region: string },
+  version: string,
+  startedAt: number,
+  now: number,
+  state: NodeState,
+): NodeInfo {
+  return {
+    id: common.nodeId,
+    region: common.region,
+    version,
+    pid: process.pid,
+    startedAt: new Date(startedAt || now).toISOString(),
+    uptimeSeconds: startedAt ? Math.round((now - startedAt) / 1000) : 0,
+    state,
+  }
+}

@@ -8,7 +8,7 @@
  */
 
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
-import { createAdminServer } from '../admin/index.ts'
+import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
 import type { NodeConfig } from '../config/types.ts'
 import {
   createFlowHandler,
@@ -26,16 +26,17 @@ import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { accessLogLine } from './access-log.ts'
-import type {
-  DecisionSource,
-  FlowInfo,
-  InstructionsView,
-  ListenerStatus,
-  NodeState,
-  NodeStats,
-  NodeView,
-  PeerStatus,
-  RouteStatus,
+import {
+  type DecisionSource,
+  type FlowInfo,
+  type InstructionsView,
+  type ListenerStatus,
+  type NodeState,
+  type NodeStats,
+  type NodeView,
+  nodeInfo,
+  type PeerStatus,
+  type RouteStatus,
 } from './api.ts'
 import type { NodeControlPlane } from './control-plane.ts'
 import { describeTarget } from './describe.ts'
@@ -56,8 +57,6 @@ export interface WorkerRole {
   /** Asks the primary, which holds the scheduler session, for a route for a flow no route takes. */
   readonly resolve: (query: ResolveQuery) => Promise<InstructionRoute | undefined>
 }
-
-type AdminServer = ReturnType<typeof createAdminServer>
 
 const FRESHNESS_CHECK_MS = 250
 /** After aborting the flows left at the drain deadline, how long their sockets get to report closed. */
@@ -194,13 +193,7 @@ export class ProxyNode implements NodeView {
   }
 
   async #startAdmin(): Promise<void> {
-    this.#admin = createAdminServer({
-      view: this,
-      metrics: this.#metrics,
-      addr: this.config.common.adminAddr,
-      token: this.config.common.adminToken,
-      logger: this.#logger,
-    })
+    this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
     this.#adminAddress = await this.#admin.listen()
   }
 
@@ -326,15 +319,7 @@ export class ProxyNode implements NodeView {
     const routeMatches: Record<string, Record<DecisionSource, number>> = {}
     for (const route of this.#engine.routes()) routeMatches[route.config.name] = { ...route.matches }
     return {
-      node: {
-        id: this.config.common.nodeId,
-        region: this.config.common.region,
-        version: PACKAGE_VERSION,
-        pid: process.pid,
-        startedAt: new Date(this.#startedAt || now).toISOString(),
-        uptimeSeconds: this.#startedAt ? Math.round((now - this.#startedAt) / 1000) : 0,
-        state: this.#state,
-      },
+      node: nodeInfo(this.config.common, PACKAGE_VERSION, this.#startedAt, now, this.#state),
       connections: { active, total, rejected, failed: this.#failedFlows },
       traffic: { bytesIn, bytesOut },
       routeMatches,

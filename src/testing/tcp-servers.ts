@@ -176,3 +176,15 @@ export async function startSilentTarget(): Promise<{ port: number; close(): Prom
     },
   }
 }
+
+/** Whether a connection to `port` on loopback is refused now (nothing listens, or it stopped). */
+export function connectRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host)
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
+  })
+}

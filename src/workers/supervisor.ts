@@ -6,22 +6,23 @@
  * restarts a worker that dies, and serves the node's views as the sum of its workers'.
  */
 import type { ChildProcess } from 'node:child_process'
-import { createAdminServer } from '../admin/index.ts'
+import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
 import type { NodeConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
-import type {
-  FlowInfo,
-  InstructionsView,
-  ListenerStatus,
-  NodeState,
-  NodeStats,
-  NodeView,
-  PeerStatus,
-  RouteStatus,
-  WorkerInfo,
+import {
+  type FlowInfo,
+  type InstructionsView,
+  type ListenerStatus,
+  type NodeState,
+  type NodeStats,
+  type NodeView,
+  nodeInfo,
+  type PeerStatus,
+  type RouteStatus,
+  type WorkerInfo,
 } from '../node/api.ts'
 import type { NodeControlPlane } from '../node/control-plane.ts'
 import { instructionsView } from '../node/instructions-view.ts'
@@ -69,7 +70,7 @@ export class NodeSupervisor implements NodeView {
   #instructions: { routes: readonly InstructionRoute[]; pathTokenKey: string | undefined } | undefined
   #fresh = false
   #controlPlane: NodeControlPlane | undefined
-  #admin: ReturnType<typeof createAdminServer> | undefined
+  #admin: AdminServer | undefined
   #adminAddress: string | undefined
   #timers: NodeJS.Timeout[] = []
   #state: NodeState = 'starting'
@@ -103,13 +104,7 @@ export class NodeSupervisor implements NodeView {
       this.#bound = await this.#spawn(0)
       await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)))
       await this.refresh('/stats')
-      this.#admin = createAdminServer({
-        view: this,
-        metrics: this.#metrics,
-        addr: this.config.common.adminAddr,
-        token: this.config.common.adminToken,
-        logger: this.#logger,
-      })
+      this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
       this.#adminAddress = await this.#admin.listen()
       if (this.config.scheduler) await this.#startControlPlane()
     } catch (err) {
@@ -312,15 +307,7 @@ export class NodeSupervisor implements NodeView {
     const now = this.#clock.now()
     const snapshots = this.#snapshotList()
     return {
-      node: {
-        id: this.config.common.nodeId,
-        region: this.config.common.region,
-        version: PACKAGE_VERSION,
-        pid: process.pid,
-        startedAt: new Date(this.#startedAt || now).toISOString(),
-        uptimeSeconds: this.#startedAt ? Math.round((now - this.#startedAt) / 1000) : 0,
-        state: this.#state,
-      },
+      node: nodeInfo(this.config.common, PACKAGE_VERSION, this.#startedAt, now, this.#state),
       ...mergeCounters(snapshots),
       ...(this.#controlPlane && { scheduler: { ...this.#controlPlane.stats(), fresh: this.#fresh } }),
       workers: this.#slots.map((slot, index) => this.#workerInfo(slot, index)),

@@ -7,6 +7,7 @@ import pino from 'pino'
 import { createAdminServer } from '../../src/admin/index.ts'
 import { AdminBindError } from '../../src/errors/admin.ts'
 import { createMetrics } from '../../src/metrics/index.ts'
+import { connectRefused } from '../../src/testing/tcp-servers.ts'
 import { request, startAdmin, testView } from './admin-fixtures.ts'
 
 function handles(kind: string): number {
@@ -31,17 +32,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   } finally {
     clearTimeout(timer)
   }
-}
-
-function connectRefused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(false)
-    })
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
-  })
 }
 
 function adminOn(port: number) {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { connectRefused, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -49,17 +49,6 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   } finally {
     clearTimeout(timer)
   }
-}
-
-function connectRefused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' })
-    s.on('connect', () => {
-      s.destroy()
-      resolve(false)
-    })
-    s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
-  })
 }
 
 describe('the dynproxy command', () => {

@@ -14,7 +14,12 @@ import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
 import { freePorts } from '../../src/testing/mesh-harness.ts'
 import { captureLogger, waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, startNamedServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import {
+  connectRefused,
+  startEchoServer,
+  startNamedServer,
+  type TestServer,
+} from '../../src/testing/tcp-servers.ts'
 import { NodeSupervisor } from '../../src/workers/supervisor.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -51,17 +56,6 @@ function readAll(port: number): Promise<string> {
     s.on('data', (c: Buffer) => chunks.push(c))
     s.on('end', () => resolve(Buffer.concat(chunks).toString()))
     s.on('error', reject)
-  })
-}
-
-function connectRefused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' })
-    s.on('connect', () => {
-      s.destroy()
-      resolve(false)
-    })
-    s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
   })
 }
 
