@@ -3,6 +3,8 @@
  * route's endpoint, a peer) is read from the first worker that has the thing, since every worker
  * runs the same config and probes the same peers and endpoints on its own.
  */
+
+import type { FlowDurations } from '../metrics/metrics.ts'
 import type {
   DecisionSource,
   EndpointStatus,
@@ -189,4 +191,53 @@ function sum<T>(items: readonly T[], value: (t: T) => number): number {
   let total = 0
   for (const item of items) total += value(item)
   return total
+}
+
+/**
+ * What a dead worker had counted, kept so that the node's totals never go back: its last snapshot
+ * added into those of the workers that died before it, with nothing left open.
+ */
+export function retire(retired: WorkerSnapshot | undefined, dead: WorkerSnapshot): WorkerSnapshot {
+  const closed = closedSnapshot(dead)
+  if (retired === undefined) return closed
+  const counters = mergeCounters([retired, closed])
+  return {
+    stats: { ...retired.stats, ...counters },
+    listeners: mergeListeners([retired.listeners, closed.listeners], {}),
+    routes: mergeRoutes([retired.routes, closed.routes]),
+    peers: mergePeers([retired.peers, closed.peers]),
+    flowDurations: sumHistograms(retired.flowDurations, closed.flowDurations),
+  }
+}
+
+function closedSnapshot(s: WorkerSnapshot): WorkerSnapshot {
+  const mesh = s.stats.mesh
+  return {
+    stats: {
+      ...s.stats,
+      connections: { ...s.stats.connections, active: 0 },
+      ...(mesh && { mesh: { ...mesh, relayedActive: 0 } }),
+    },
+    listeners: s.listeners.map((l) => ({ ...l, state: 'closed', activeConnections: 0 })),
+    routes: s.routes.map((r) => ({
+      ...r,
+      endpoints: r.endpoints.map((e) => ({ ...e, activeConnections: 0 })),
+    })),
+    peers: s.peers.map((p) => ({ ...p, activeFlows: 0 })),
+    flowDurations: s.flowDurations,
+  }
+}
+
+/** Two histograms of the same metric, series by series (bucket, sum and count alike). */
+export function sumHistograms(a: FlowDurations, b: FlowDurations): FlowDurations {
+  // Histogram values carry the series name (_bucket, _sum, _count) beside their labels.
+  const keyOf = (v: FlowDurations['values'][number]) =>
+    `${(v as { metricName?: string }).metricName ?? ''}${JSON.stringify(v.labels)}`
+  const values = new Map(a.values.map((v) => [keyOf(v), { ...v }]))
+  for (const v of b.values) {
+    const into = values.get(keyOf(v))
+    if (into === undefined) values.set(keyOf(v), { ...v })
+    else into.value += v.value
+  }
+  return { ...a, values: [...values.values()] }
 }

@@ -30,7 +30,7 @@ import { type BoundListener, helloInfo, reportInfo } from '../node/scheduler-inf
 import { PACKAGE_VERSION } from '../node/version.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import { mergeCounters, mergeListeners, mergePeers, mergeRoutes } from './aggregate.ts'
+import { mergeCounters, mergeListeners, mergePeers, mergeRoutes, retire } from './aggregate.ts'
 import type { BoundPorts, ToWorker, WorkerSnapshot } from './messages.ts'
 import { deathsAfter, respawnDelayMs } from './respawn.ts'
 import { workerConfig } from './worker-config.ts'
@@ -65,6 +65,8 @@ export class NodeSupervisor implements NodeView {
   readonly #slots: Slot[]
   readonly #snapshots = new Map<number, WorkerSnapshot>()
   readonly #metrics: Metrics
+  /** Counts of dead workers, so that the node's totals never go back. */
+  #retired: WorkerSnapshot | undefined
   #flows: FlowInfo[] = []
   #bound: BoundPorts | undefined
   #instructions: { routes: readonly InstructionRoute[]; pathTokenKey: string | undefined } | undefined
@@ -137,6 +139,8 @@ export class NodeSupervisor implements NodeView {
     const slot = this.#slots[index] as Slot
     if (slot.handle !== handle) return
     slot.handle = undefined
+    const last = this.#snapshots.get(index)
+    if (last !== undefined) this.#retired = retire(this.#retired, last)
     this.#snapshots.delete(index)
     if (this.#state !== 'running') return
     const uptime = handle.startedAt === undefined ? undefined : this.#clock.now() - handle.startedAt
@@ -216,12 +220,13 @@ export class NodeSupervisor implements NodeView {
     this.#flows = live.flatMap((h, i) => (flows[i] ?? []).map((f) => ({ ...f, worker: h.index })))
   }
 
-  /** In worker order, so that merged views list things as worker 0 does. */
+  /** In worker order, so that merged views list things as worker 0 does; dead workers' counts last. */
   #snapshotList(): WorkerSnapshot[] {
-    return this.#slots.flatMap((_, index) => {
+    const live = this.#slots.flatMap((_, index) => {
       const snapshot = this.#snapshots.get(index)
       return snapshot ? [snapshot] : []
     })
+    return this.#retired ? [...live, this.#retired] : live
   }
 
   #boundListeners(): BoundListener[] {

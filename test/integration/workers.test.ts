@@ -131,7 +131,10 @@ ${extra}`
 
   test('a worker that dies is replaced, and new flows keep working meanwhile', async () => {
     const { node, admin, port } = await start(staticYaml())
+    for (let i = 0; i < 8; i++) (await echoFlow(port)).destroy()
+    await waitFor(() => node.getStats().connections.active === 0, 5000, 'the first flows to end')
     const before = await getJson<NodeStats>(`${admin}/stats`)
+    assert.equal(before.connections.total, 8)
     const victim = before.workers?.[1]
     assert.ok(victim?.pid)
     process.kill(victim.pid, 'SIGKILL')
@@ -141,6 +144,8 @@ ${extra}`
     const replaced = (await getJson<NodeStats>(`${admin}/stats`)).workers?.[1]
     assert.equal(replaced?.restarts, 1)
     assert.notEqual(replaced?.pid, victim.pid)
+    const totals = (await getJson<NodeStats>(`${admin}/stats`)).connections.total
+    assert.equal(totals, 18, 'the dead worker’s counts stay in the totals')
     const clients: net.Socket[] = []
     for (let i = 0; i < 16; i++) clients.push(await echoFlow(port))
     await node.refresh('/stats')

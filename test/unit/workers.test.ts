@@ -2,7 +2,14 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadConfigText } from '../../src/config/index.ts'
 import type { ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../../src/node/api.ts'
-import { mergeCounters, mergeListeners, mergePeers, mergeRoutes } from '../../src/workers/aggregate.ts'
+import {
+  mergeCounters,
+  mergeListeners,
+  mergePeers,
+  mergeRoutes,
+  retire,
+  sumHistograms,
+} from '../../src/workers/aggregate.ts'
 import { workerCount } from '../../src/workers/count.ts'
 import { isFromWorker, isToWorker, type WorkerSnapshot } from '../../src/workers/messages.ts'
 import { deathsAfter, respawnDelayMs, STABLE_AFTER_MS } from '../../src/workers/respawn.ts'
@@ -241,6 +248,66 @@ describe('common.workers in the config', () => {
     assert.throws(
       () => loadConfigText(`${listener}common: { workers: many }`),
       /a number of processes from 1 to 256, or 'auto'/,
+    )
+  })
+})
+
+describe('the counts of dead workers', () => {
+  // Shaped as prom-client's Histogram.get() returns it: each series named beside its labels.
+  const histogram = (count: number, sum: number) =>
+    ({
+      name: 'dynproxy_flow_duration_seconds',
+      help: 'h',
+      type: 'histogram',
+      aggregator: 'sum',
+      values: [
+        { labels: { le: 0.1, listener: 'web' }, value: count, metricName: 'x_bucket' },
+        { labels: { listener: 'web' }, value: sum, metricName: 'x_sum' },
+        { labels: { listener: 'web' }, value: count, metricName: 'x_count' },
+      ],
+    }) as unknown as WorkerSnapshot['flowDurations']
+
+  it('keep their totals and leave nothing open', () => {
+    const dead = snapshot({
+      stats: stats(4, 10, { static: 3 }),
+      listeners: [listener('listening', 4)],
+      routes: [route(10, 'healthy')],
+      flowDurations: histogram(6, 1.5),
+    })
+    const once = retire(undefined, dead)
+    assert.equal(once.stats.connections.active, 0)
+    assert.equal(once.stats.connections.total, 10)
+    assert.equal(once.stats.mesh?.relayedActive, 0)
+    assert.equal(once.listeners[0]?.state, 'closed')
+    assert.equal(once.listeners[0]?.activeConnections, 0)
+    assert.equal(once.routes[0]?.endpoints[0]?.activeConnections, 0)
+
+    const twice = retire(once, dead)
+    assert.equal(twice.stats.connections.total, 20)
+    assert.deepEqual(twice.stats.routeMatches.web, { instruction: 0, cached_instruction: 0, static: 6 })
+    assert.equal(twice.listeners[0]?.totalConnections, 16)
+    assert.deepEqual(
+      twice.flowDurations.values.map((v) => v.value),
+      [12, 3, 12],
+    )
+  })
+
+  it('never count as listening beside a live worker', () => {
+    const dead = retire(undefined, snapshot({ listeners: [listener('listening', 1)] }))
+    const [merged] = mergeListeners([[listener('listening', 2)], dead.listeners], {})
+    assert.equal(merged?.state, 'listening')
+    assert.equal(merged?.activeConnections, 2)
+  })
+
+  it('sum histograms series by series, keeping series only one side has', () => {
+    const a = histogram(1, 0.5)
+    const b = {
+      ...histogram(2, 1),
+      values: [...histogram(2, 1).values, { labels: { listener: 'db' }, value: 7 }],
+    }
+    assert.deepEqual(
+      sumHistograms(a, b).values.map((v) => v.value),
+      [3, 1.5, 3, 7],
     )
   })
 })
