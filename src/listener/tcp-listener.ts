@@ -22,9 +22,10 @@ export interface ListenerCounters {
 export type ConnectionHandler = (socket: net.Socket, listener: TcpListener) => void
 
 export class TcpListener {
-  readonly config: ListenerConfig
+  config: ListenerConfig
   readonly name: string
-  readonly idleTimeoutMs: number
+  /** Read by each new flow: a reload that changes it applies to the flows accepted after. */
+  idleTimeoutMs: number
   readonly counters: ListenerCounters = {
     active: 0,
     total: 0,
@@ -81,6 +82,13 @@ export class TcpListener {
         resolve()
       })
     })
+  }
+
+  /** A reload's new limits, in place; the bind address and backlog need a new socket instead. */
+  update(config: ListenerConfig): void {
+    this.config = config
+    this.idleTimeoutMs = config.idleTimeoutMs
+    this.#server.maxConnections = config.maxConnections
   }
 
   /** Stop accepting; flows already accepted go on. */

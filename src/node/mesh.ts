@@ -7,7 +7,7 @@
  */
 import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { MeshConfig, NodeConfig } from '../config/types.ts'
+import type { MeshConfig, NodeConfig, RouteConfig } from '../config/types.ts'
 import { MeshNoRouteError } from '../errors/index.ts'
 import type { FlowManager, MultipathConnection, UpstreamConnection } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
@@ -58,6 +58,8 @@ export class NodeMesh implements MeshPeers {
   readonly #mesh: MeshConfig
   readonly #deps: NodeMeshDeps
   readonly #replayCache: ReplayCache
+  /** Which targets peers may ask this node to reach: its routes' targets and `mesh.allow_targets`. */
+  #targetAllowed: (target: string) => boolean
   #pathTokenKey: KeyObject | undefined
   /** Multipath flows this node is the egress of, by flow id, while their target connect is pending or after. */
   readonly #framed = new Map<string, Promise<FramedSession>>()
@@ -76,6 +78,7 @@ export class NodeMesh implements MeshPeers {
       number
     >
     this.#replayCache = new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: deps.clock })
+    this.#targetAllowed = targetAllowList(config.routes, config.mesh.allowTargets)
   }
 
   get address(): string | undefined {
@@ -120,13 +123,13 @@ export class NodeMesh implements MeshPeers {
   }
 
   #openHandler(tls: boolean): ReturnType<typeof createOpenHandler> {
-    const { common, peers, routes } = this.#config
+    const { common, peers } = this.#config
     return createOpenHandler({
       policy: {
         nodeId: common.nodeId,
         maxHops: this.#mesh.maxHops,
         peers: new Set(peers.map((p) => p.name)),
-        targetAllowed: targetAllowList(routes, this.#mesh.allowTargets),
+        targetAllowed: (target) => this.#targetAllowed(target),
       },
       token: this.#mesh.token,
       tls,
@@ -145,6 +148,11 @@ export class NodeMesh implements MeshPeers {
       },
       pathTokenKey: () => this.#pathTokenKey,
     })
+  }
+
+  /** A config reload's static routes: peers may now ask for their targets, and no longer for the old ones. */
+  setRoutes(routes: readonly RouteConfig[]): void {
+    this.#targetAllowed = targetAllowList(routes, this.#mesh.allowTargets)
   }
 
   /** The scheduler's key for path tokens, from the instruction set in force (base64, raw 32 bytes). */

@@ -9,6 +9,7 @@
 
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
+import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
 import {
   createFlowHandler,
@@ -19,7 +20,6 @@ import {
   type RouteRuntime,
 } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
-import { TcpListener } from '../listener/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
@@ -41,6 +41,7 @@ import {
 import type { NodeControlPlane } from './control-plane.ts'
 import { describeTarget } from './describe.ts'
 import { instructionsView } from './instructions-view.ts'
+import { ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { DynamicRouteEngine } from './route-engine.ts'
 import { helloInfo, reportInfo } from './scheduler-info.ts'
@@ -53,6 +54,15 @@ export interface NodeOptions {
   readonly worker?: WorkerRole
 }
 
+export interface ReloadOutcome {
+  /** Keys the reload changed. */
+  readonly applied: readonly string[]
+  /** Keys that differ but keep their running value until a restart. */
+  readonly restartRequired: readonly string[]
+  /** Listeners that could not bind (they are left out; the rest of the reload holds). */
+  readonly errors: readonly Error[]
+}
+
 export interface WorkerRole {
   /** Asks the primary, which holds the scheduler session, for a route for a flow no route takes. */
   readonly resolve: (query: ResolveQuery) => Promise<InstructionRoute | undefined>
@@ -63,12 +73,12 @@ const FRESHNESS_CHECK_MS = 250
 const ABORT_WAIT_MS = 2000
 
 export class ProxyNode implements NodeView {
-  readonly config: NodeConfig
+  #config: NodeConfig
   readonly #logger: Logger
-  readonly #accessLog: Logger | undefined
+  #accessLog: Logger | undefined
   readonly #clock: Clock
   readonly #flows: FlowManager
-  readonly #listeners: TcpListener[]
+  readonly #listeners: ListenerSet
   readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
@@ -83,7 +93,7 @@ export class ProxyNode implements NodeView {
   #closing: Promise<void> | undefined
 
   constructor(config: NodeConfig, options: NodeOptions = {}) {
-    this.config = config
+    this.#config = config
     this.#logger = options.logger ?? silentLogger()
     this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
@@ -111,9 +121,11 @@ export class ProxyNode implements NodeView {
       onUpstreamFailure: () => this.#failedFlows++,
       ...((config.scheduler || options.worker) && { resolve: (query) => this.#resolve(query) }),
     })
-    const start = { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 }
-    const reusePort = options.worker !== undefined
-    this.#listeners = config.listeners.map((l) => new TcpListener(l, onConnection, start, reusePort))
+    this.#listeners = new ListenerSet(config.listeners, {
+      onConnection,
+      start: { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 },
+      reusePort: options.worker !== undefined,
+    })
     this.#metrics = createMetrics(this, {
       nodeId: config.common.nodeId,
       region: config.common.region,
@@ -127,7 +139,7 @@ export class ProxyNode implements NodeView {
     return new NodeControlPlane(config, {
       clock: this.#clock,
       logger: this.#logger,
-      hello: () => helloInfo(this.config, this.#listeners, this.#mesh?.address),
+      hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address),
       report: () => reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount),
       onInstructions: (applied) => {
         this.applyInstructions(applied.set.routes, applied.set.pathTokenKey)
@@ -167,7 +179,7 @@ export class ProxyNode implements NodeView {
   async start(): Promise<void> {
     this.#startedAt = this.#clock.now()
     try {
-      await Promise.all(this.#listeners.map((l) => l.listen()))
+      await this.#listeners.listenAll()
       await this.#mesh?.start()
       if (this.#worker === undefined) await this.#startAdmin()
       if (this.config.scheduler) {
@@ -184,7 +196,7 @@ export class ProxyNode implements NodeView {
     this.#state = 'running'
     this.#logger.info(
       {
-        listeners: this.#listeners.map((l) => `${l.name}=${l.address}`),
+        listeners: this.#listeners.all.map((l) => `${l.name}=${l.address}`),
         mesh: this.#mesh?.address,
         admin: this.#adminAddress,
       },
@@ -205,6 +217,28 @@ export class ProxyNode implements NodeView {
     this.#freshnessTimer.unref()
   }
 
+  get config(): NodeConfig {
+    return this.#config
+  }
+
+  /**
+   * Applies a reloaded config (SIGHUP): routes, listeners, log level, access log and drain timeout
+   * change at once, running flows keep what they have; what needs a restart is reported, not applied.
+   */
+  async reload(next: NodeConfig): Promise<ReloadOutcome> {
+    const plan = planReload(this.#config, next)
+    this.#config = plan.config
+    const { common } = plan.config
+    this.#logger.level = common.logLevel
+    this.#accessLog = common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
+    if (plan.routesChanged) {
+      this.#engine.replaceStatic(plan.config.routes)
+      this.#mesh?.setRoutes(plan.config.routes)
+    }
+    const errors = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : []
+    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+  }
+
   /** The admin server's bound address (its port differs from the config's when that is 0). */
   get adminAddress(): string | undefined {
     return this.#adminAddress
@@ -217,7 +251,7 @@ export class ProxyNode implements NodeView {
 
   /** Bound port of a listener by name. */
   listenerPort(name: string): number {
-    const listener = this.#listeners.find((l) => l.name === name)
+    const listener = this.#listeners.find(name)
     if (listener === undefined) throw new RangeError(`no listener named "${name}"`)
     return listener.port
   }
@@ -225,7 +259,7 @@ export class ProxyNode implements NodeView {
   drain(): void {
     if (this.#state !== 'running' && this.#state !== 'starting') return
     this.#state = 'draining'
-    for (const listener of this.#listeners) listener.stopAccepting()
+    for (const listener of this.#listeners.all) listener.stopAccepting()
     this.#mesh?.stopAccepting()
     this.#logger.info({ activeFlows: this.#flows.activeCount }, 'draining: no longer accepting')
   }
@@ -268,7 +302,7 @@ export class ProxyNode implements NodeView {
   }
 
   async #release(): Promise<void> {
-    for (const listener of this.#listeners) listener.markClosed()
+    for (const listener of this.#listeners.all) listener.markClosed()
     clearInterval(this.#freshnessTimer)
     await this.#controlPlane?.close()
     this.#engine.close()
@@ -294,7 +328,7 @@ export class ProxyNode implements NodeView {
   }
 
   isReady(): boolean {
-    return this.#state === 'running' && this.#listeners.every((l) => l.state === 'listening')
+    return this.#state === 'running' && this.#listeners.all.every((l) => l.state === 'listening')
   }
 
   get state(): NodeState {
@@ -309,7 +343,7 @@ export class ProxyNode implements NodeView {
     let rejected = 0
     let bytesIn = live.bytesIn
     let bytesOut = live.bytesOut
-    for (const { counters: c } of this.#listeners) {
+    for (const { counters: c } of this.#listeners.all) {
       active += c.active
       total += c.total
       rejected += c.rejected.max_connections + c.rejected.no_route + c.rejected.draining
@@ -329,7 +363,7 @@ export class ProxyNode implements NodeView {
   }
 
   getListeners(): ListenerStatus[] {
-    return this.#listeners.map((l) => l.status(this.#flows.activeBytes(l.name)))
+    return this.#listeners.all.map((l) => l.status(this.#flows.activeBytes(l.name)))
   }
 
   getRoutes(): RouteStatus[] {

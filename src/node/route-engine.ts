@@ -14,8 +14,8 @@ type Table = RouteTable<ManagedRoute>
 
 export class DynamicRouteEngine {
   readonly #deps: RouteRuntimeDeps
-  readonly #static: ManagedRoute[]
-  readonly #staticTable: Table
+  #static: ManagedRoute[]
+  #staticTable: Table
   #instructions: ManagedRoute[] = []
   #fresh: Table
   #stale: Table
@@ -53,10 +53,24 @@ export class DynamicRouteEngine {
     const previous = this.#instructions
     this.#instructions = routes.map((r) => createRouteRuntime(instructionRouteConfig(r), this.#deps))
     for (const route of this.#instructions) route.start()
+    this.#chain()
+    for (const route of previous) route.close()
+  }
+
+  /** A config reload's static routes, in force for new flows; as with instructions, running flows keep theirs. */
+  replaceStatic(routes: readonly RouteConfig[]): void {
+    const previous = this.#static
+    this.#static = routes.map((route) => createRouteRuntime(route, this.#deps))
+    for (const route of this.#static) route.start()
+    this.#staticTable = tableOf(this.#static, 'static')
+    this.#chain()
+    for (const route of previous) route.close()
+  }
+
+  #chain(): void {
     this.#fresh = chainTables(tableOf(this.#instructions, 'instruction'), this.#staticTable)
     this.#stale = chainTables(tableOf(this.#instructions, 'cached_instruction'), this.#staticTable)
     this.#select()
-    for (const route of previous) route.close()
   }
 
   /** Builds a runtime for a route the scheduler resolved on demand, for one flow. */

@@ -36,12 +36,20 @@ export type ToWorker =
   | { readonly type: 'snapshot'; readonly id: number }
   | { readonly type: 'flows'; readonly id: number }
   | { readonly type: 'resolved'; readonly id: number; readonly route: InstructionRoute | undefined }
+  | { readonly type: 'reload'; readonly id: number; readonly config: NodeConfig }
 
 export type FromWorker =
   | { readonly type: 'started'; readonly bound: BoundPorts }
   | { readonly type: 'failed'; readonly code: string; readonly message: string }
   | { readonly type: 'snapshot'; readonly id: number; readonly snapshot: WorkerSnapshot }
   | { readonly type: 'flows'; readonly id: number; readonly flows: readonly FlowInfo[] }
+  | {
+      readonly type: 'reloaded'
+      readonly id: number
+      readonly bound: BoundPorts
+      /** Messages of the listeners that could not bind. */
+      readonly errors: readonly string[]
+    }
   | {
       readonly type: 'resolve'
       readonly id: number
@@ -50,22 +58,31 @@ export type FromWorker =
       readonly sourceIp: string
     }
 
-const FROM_WORKER_TYPES = new Set(['started', 'failed', 'snapshot', 'flows', 'resolve'])
-const TO_WORKER_TYPES = new Set([
-  'start',
-  'instructions',
-  'fresh',
-  'drain',
-  'close',
-  'snapshot',
-  'flows',
-  'resolved',
-])
+// Records, not lists: a message type added to the unions above must be added here to compile.
+const FROM_WORKER_TYPES: Readonly<Record<FromWorker['type'], true>> = {
+  started: true,
+  failed: true,
+  snapshot: true,
+  flows: true,
+  resolve: true,
+  reloaded: true,
+}
+const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
+  start: true,
+  instructions: true,
+  fresh: true,
+  drain: true,
+  close: true,
+  snapshot: true,
+  flows: true,
+  resolved: true,
+  reload: true,
+}
 
-function hasType(message: unknown, types: ReadonlySet<string>): boolean {
+function hasType(message: unknown, types: Readonly<Record<string, true>>): boolean {
   if (typeof message !== 'object' || message === null) return false
   const type = (message as { type?: unknown }).type
-  return typeof type === 'string' && types.has(type)
+  return typeof type === 'string' && Object.hasOwn(types, type)
 }
 
 /** Both ends are this program; a message of another shape means a bug, dropped and logged, not trusted. */

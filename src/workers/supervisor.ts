@@ -7,6 +7,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
+import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
@@ -26,6 +27,7 @@ import {
 } from '../node/api.ts'
 import type { NodeControlPlane } from '../node/control-plane.ts'
 import { instructionsView } from '../node/instructions-view.ts'
+import type { ReloadOutcome } from '../node/node.ts'
 import { type BoundListener, helloInfo, reportInfo } from '../node/scheduler-info.ts'
 import { PACKAGE_VERSION } from '../node/version.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
@@ -34,7 +36,7 @@ import { mergeCounters, mergeListeners, mergePeers, mergeRoutes, retire } from '
 import type { BoundPorts, ToWorker, WorkerSnapshot } from './messages.ts'
 import { deathsAfter, respawnDelayMs } from './respawn.ts'
 import { workerConfig } from './worker-config.ts'
-import { forkWorkerProcess, type ResolveRequest, WorkerHandle } from './worker-handle.ts'
+import { forkWorkerProcess, type ReloadReply, type ResolveRequest, WorkerHandle } from './worker-handle.ts'
 
 export interface SupervisorOptions {
   readonly logger?: Logger
@@ -46,6 +48,8 @@ const FRESHNESS_CHECK_MS = 250
 /** Background refresh of the workers' views, for scheduler reports between admin requests. */
 const SNAPSHOT_INTERVAL_MS = 1000
 const SNAPSHOT_TIMEOUT_MS = 2000
+/** A reload binds listeners at most; a worker that takes longer is reported, not waited for. */
+const RELOAD_TIMEOUT_MS = 10_000
 /** After a worker's own drain timeout, how long it gets to exit before it is killed. */
 const EXIT_GRACE_MS = 3000
 
@@ -57,7 +61,7 @@ interface Slot {
 }
 
 export class NodeSupervisor implements NodeView {
-  readonly config: NodeConfig
+  #config: NodeConfig
   readonly #count: number
   readonly #logger: Logger
   readonly #clock: Clock
@@ -80,7 +84,7 @@ export class NodeSupervisor implements NodeView {
   #closing: Promise<void> | undefined
 
   constructor(config: NodeConfig, count: number, options: SupervisorOptions = {}) {
-    this.config = config
+    this.#config = config
     this.#count = count
     this.#logger = options.logger ?? silentLogger()
     this.#clock = options.clock ?? systemClock
@@ -234,6 +238,36 @@ export class NodeSupervisor implements NodeView {
       const port = this.#bound?.listeners[l.name] ?? l.bind.port
       return { name: l.name, address: formatHostPort(l.bind.host, port), port }
     })
+  }
+
+  get config(): NodeConfig {
+    return this.#config
+  }
+
+  /**
+   * Applies a reloaded config in every worker: the first one first, so that a new listener on port
+   * 0 gets one port that the others then bind too.
+   */
+  async reload(next: NodeConfig): Promise<ReloadOutcome> {
+    const plan = planReload(this.#config, next)
+    this.#config = plan.config
+    this.#logger.level = plan.config.common.logLevel
+    const errors: Error[] = []
+    const [first, ...others] = this.#live()
+    if (first !== undefined) {
+      const reply = await this.#reloadWorker(first, errors)
+      if (reply) this.#bound = reply.bound
+    }
+    await Promise.all(others.map((handle) => this.#reloadWorker(handle, errors)))
+    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+  }
+
+  async #reloadWorker(handle: WorkerHandle, errors: Error[]): Promise<ReloadReply | undefined> {
+    const config = workerConfig(this.#config, this.#count, this.#bound)
+    const reply = await handle.reload(config, RELOAD_TIMEOUT_MS)
+    if (reply === undefined) errors.push(new Error(`worker ${handle.index} did not answer the reload`))
+    for (const message of reply?.errors ?? []) errors.push(new Error(`worker ${handle.index}: ${message}`))
+    return reply
   }
 
   get adminAddress(): string | undefined {

@@ -16,7 +16,7 @@ export function workerConfig(config: NodeConfig, count: number, bound: BoundPort
     ...(config.mesh && {
       mesh: {
         ...config.mesh,
-        bind: { ...config.mesh.bind, port: bound?.mesh ?? config.mesh.bind.port },
+        bind: { ...config.mesh.bind, port: boundPort(config.mesh.bind.port, bound?.mesh) },
       },
     }),
   }
@@ -25,7 +25,12 @@ export function workerConfig(config: NodeConfig, count: number, bound: BoundPort
 function workerListener(listener: ListenerConfig, count: number, port: number | undefined): ListenerConfig {
   return {
     ...listener,
-    bind: { ...listener.bind, port: port ?? listener.bind.port },
+    bind: { ...listener.bind, port: boundPort(listener.bind.port, port) },
     maxConnections: Math.ceil(listener.maxConnections / count),
   }
+}
+
+/** Only a `port: 0` takes the first worker's pick; a port written in the config is bound as written. */
+function boundPort(configured: number, bound: number | undefined): number {
+  return configured === 0 && bound !== undefined ? bound : configured
 }

@@ -30,7 +30,8 @@ export function forkWorkerProcess(): ChildProcess {
   })
 }
 
-type Reply = Extract<FromWorker, { type: 'snapshot' | 'flows' }>
+type Reply = Extract<FromWorker, { type: 'snapshot' | 'flows' | 'reloaded' }>
+export type ReloadReply = Extract<FromWorker, { type: 'reloaded' }>
 
 export class WorkerHandle {
   readonly index: number
@@ -53,7 +54,7 @@ export class WorkerHandle {
     child.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return
       if (message.type === 'resolve') onResolve(message)
-      else if (message.type === 'snapshot' || message.type === 'flows') {
+      else if (message.type === 'snapshot' || message.type === 'flows' || message.type === 'reloaded') {
         this.#replies.get(message.id)?.(message)
         this.#replies.delete(message.id)
       }
@@ -111,14 +112,25 @@ export class WorkerHandle {
 
   /** The worker's views now, or undefined if it does not answer within `timeoutMs`. */
   snapshot(timeoutMs: number): Promise<WorkerSnapshot | undefined> {
-    return this.#request('snapshot', timeoutMs).then((r) => (r?.type === 'snapshot' ? r.snapshot : undefined))
+    return this.#request((id) => ({ type: 'snapshot', id }), timeoutMs).then((r) =>
+      r?.type === 'snapshot' ? r.snapshot : undefined,
+    )
   }
 
   flows(timeoutMs: number): Promise<readonly FlowInfo[]> {
-    return this.#request('flows', timeoutMs).then((r) => (r?.type === 'flows' ? r.flows : []))
+    return this.#request((id) => ({ type: 'flows', id }), timeoutMs).then((r) =>
+      r?.type === 'flows' ? r.flows : [],
+    )
   }
 
-  #request(type: 'snapshot' | 'flows', timeoutMs: number): Promise<Reply | undefined> {
+  /** Applies a reloaded config in the worker; undefined if it does not answer within `timeoutMs`. */
+  reload(config: NodeConfig, timeoutMs: number): Promise<ReloadReply | undefined> {
+    return this.#request((id) => ({ type: 'reload', id, config }), timeoutMs).then((r) =>
+      r?.type === 'reloaded' ? r : undefined,
+    )
+  }
+
+  #request(message: (id: number) => ToWorker, timeoutMs: number): Promise<Reply | undefined> {
     if (!this.#child.connected) return Promise.resolve(undefined)
     const id = this.#nextId++
     return new Promise((resolve) => {
@@ -130,7 +142,7 @@ export class WorkerHandle {
         clearTimeout(timer)
         resolve(reply)
       })
-      this.send({ type, id })
+      this.send(message(id))
     })
   }
 

@@ -66,6 +66,9 @@ export class WorkerProcess {
       case 'flows':
         this.#send({ type: 'flows', id: message.id, flows: node.getFlows() })
         break
+      case 'reload':
+        void this.#reload(node, message.id, message.config)
+        break
       case 'resolved':
         this.#pendingResolves.get(message.id)?.(message.route)
         this.#pendingResolves.delete(message.id)
@@ -91,6 +94,16 @@ export class WorkerProcess {
     }
     this.#node = node
     this.#send({ type: 'started', bound: boundPorts(node) })
+  }
+
+  async #reload(node: ProxyNode, id: number, config: NodeConfig): Promise<void> {
+    const outcome = await node.reload(config)
+    this.#send({
+      type: 'reloaded',
+      id,
+      bound: boundPorts(node),
+      errors: outcome.errors.map((e) => e.message),
+    })
   }
 
   #resolve(query: ResolveQuery): Promise<InstructionRoute | undefined> {
@@ -143,7 +156,7 @@ async function snapshotOf(node: ProxyNode): Promise<WorkerSnapshot> {
 
 function boundPorts(node: ProxyNode): BoundPorts {
   const listeners: Record<string, number> = {}
-  for (const l of node.config.listeners) listeners[l.name] = node.listenerPort(l.name)
+  for (const l of node.getListeners()) listeners[l.name] = portOf(l.bind)
   const mesh = node.meshAddress
   return { listeners, ...(mesh !== undefined && { mesh: portOf(mesh) }) }
 }

@@ -1,0 +1,74 @@
+/**
+ * The node's listeners, as a reload leaves them: new ones bound, removed ones closed (their flows
+ * go on), moved ones bound anew, limits changed in place. A listener that cannot bind is reported
+ * and left out; the others are not held back by it.
+ */
+
+import type { ListenerChanges } from '../config/reload.ts'
+import type { ListenerConfig } from '../config/types.ts'
+import { type ConnectionHandler, TcpListener } from '../listener/index.ts'
+import type { FlowOrigin } from '../router/index.ts'
+
+export interface ListenerFactory {
+  readonly onConnection: ConnectionHandler
+  readonly start: Omit<FlowOrigin, 'ingressPort'>
+  readonly reusePort: boolean
+}
+
+export class ListenerSet {
+  readonly #factory: ListenerFactory
+  #listeners: TcpListener[]
+
+  constructor(configs: readonly ListenerConfig[], factory: ListenerFactory) {
+    this.#factory = factory
+    this.#listeners = configs.map((c) => this.#create(c))
+  }
+
+  #create(config: ListenerConfig): TcpListener {
+    const { onConnection, start, reusePort } = this.#factory
+    return new TcpListener(config, onConnection, start, reusePort)
+  }
+
+  get all(): readonly TcpListener[] {
+    return this.#listeners
+  }
+
+  find(name: string): TcpListener | undefined {
+    return this.#listeners.find((l) => l.name === name)
+  }
+
+  /** Binds every listener, all or none (the caller releases on failure). */
+  async listenAll(): Promise<void> {
+    await Promise.all(this.#listeners.map((l) => l.listen()))
+  }
+
+  /** Applies a reload's changes; resolves with the errors of listeners that could not bind. */
+  async apply(changes: ListenerChanges): Promise<Error[]> {
+    const errors: Error[] = []
+    for (const name of changes.removed) this.#remove(name)
+    for (const config of changes.updated) this.find(config.name)?.update(config)
+    for (const config of changes.rebound) {
+      this.#remove(config.name)
+      await this.#add(config, errors)
+    }
+    for (const config of changes.added) await this.#add(config, errors)
+    return errors
+  }
+
+  #remove(name: string): void {
+    const listener = this.find(name)
+    if (listener === undefined) return
+    listener.markClosed()
+    this.#listeners = this.#listeners.filter((l) => l !== listener)
+  }
+
+  async #add(config: ListenerConfig, errors: Error[]): Promise<void> {
+    const listener = this.#create(config)
+    try {
+      await listener.listen()
+      this.#listeners = [...this.#listeners, listener]
+    } catch (err) {
+      errors.push(err as Error)
+    }
+  }
+}

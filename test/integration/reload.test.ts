@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { ListenerStatus } from '../../src/node/api.ts'
+import { freePorts } from '../../src/testing/mesh-harness.ts'
+import { type LogLine, waitFor } from '../../src/testing/node-harness.ts'
+import {
+  connectRefused,
+  startEchoServer,
+  startNamedServer,
+  type TestServer,
+} from '../../src/testing/tcp-servers.ts'
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+
+function reply(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const s = net.connect({ port, host: '127.0.0.1' })
+    s.on('data', (c: Buffer) => chunks.push(c))
+    s.on('end', () => resolve(Buffer.concat(chunks).toString()))
+    s.on('error', reject)
+  })
+}
+
+async function listenerPorts(admin: string): Promise<Record<string, number>> {
+  const res = await fetch(`http://${admin}/listeners`)
+  const { listeners } = (await res.json()) as { listeners: ListenerStatus[] }
+  return Object.fromEntries(listeners.map((l) => [l.name, Number(l.bind.slice(l.bind.lastIndexOf(':') + 1))]))
+}
+
+for (const workers of [1, 2]) {
+  describe(`SIGHUP reloads the config (workers: ${workers})`, () => {
+    let dir: string
+    let file: string
+    let alpha: TestServer
+    let beta: TestServer
+    let echo: TestServer
+    let child: ChildProcess
+    const logs: LogLine[] = []
+    let admin: string
+
+    function yaml(body: string, nodeId = 'r'): string {
+      return `common: { node_id: ${nodeId}, admin_addr: "127.0.0.1:0", drain_timeout: 2s, workers: ${workers}, state_dir: "${dir}" }
+${body}`
+    }
+
+    async function reloadWith(text: string, expectMsg: RegExp): Promise<LogLine> {
+      await writeFile(file, text)
+      const seen = logs.length
+      child.kill('SIGHUP')
+      await waitFor(
+        () => logs.slice(seen).some((l) => expectMsg.test(l.msg)),
+        10_000,
+        `a log line ${expectMsg}`,
+      )
+      return logs.slice(seen).find((l) => expectMsg.test(l.msg)) as LogLine
+    }
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'dynproxy-reload-'))
+      file = join(dir, 'node.yaml')
+      alpha = await startNamedServer('alpha')
+      beta = await startNamedServer('beta')
+      echo = await startEchoServer()
+      await writeFile(
+        file,
+        yaml(`listeners:
+  - { name: web, bind: "127.0.0.1:0" }
+  - { name: hold, bind: "127.0.0.1:0" }
+routes:
+  - { name: web, match: { listener: web }, target: "${alpha.address}" }
+  - { name: hold, match: { listener: hold }, target: "${echo.address}" }
+`),
+      )
+      child = spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let partial = ''
+      child.stdout?.on('data', (c: Buffer) => {
+        const lines = (partial + c.toString()).split('\n')
+        partial = lines.pop() ?? ''
+        for (const line of lines) if (line) logs.push(JSON.parse(line) as LogLine)
+      })
+      await waitFor(
+        () => logs.some((l) => l.msg === 'node listening' && (workers === 1 || l.workers === workers)),
+        15_000,
+        'the node to listen',
+      )
+      admin = String(logs.find((l) => l.msg === 'admin api listening')?.address)
+    })
+    after(async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM')
+        await once(child, 'exit')
+      }
+      for (const s of [alpha, beta, echo]) await s?.close()
+      await rm(dir, { recursive: true, force: true })
+    })
+
+    test('routes and listeners change at once; running flows keep theirs; fixed keys wait for a restart', async () => {
+      const before = await listenerPorts(admin)
+      assert.equal(await reply(before.web as number), 'alpha')
+      const held = net.connect({ port: before.hold as number, host: '127.0.0.1' })
+      held.write('one')
+      await once(held, 'data')
+
+      const { extra } = await freePorts(['extra'])
+      const line = await reloadWith(
+        yaml(
+          `listeners:
+  - { name: web, bind: "127.0.0.1:0" }
+  - { name: extra, bind: "127.0.0.1:${extra}" }
+routes:
+  - { name: web, match: { listener: web }, target: "${beta.address}" }
+  - { name: extra, match: { listener: extra }, target: "${alpha.address}" }
+`,
+          'renamed',
+        ),
+        /^config reloaded$/,
+      )
+      assert.deepEqual(line.applied, ['routes', 'listeners.extra (added)', 'listeners.hold (removed)'])
+      const warned = logs.find((l) => l.msg.startsWith('config reload: these keys'))
+      assert.deepEqual(warned?.keys, ['common.node_id'])
+
+      const afterReload = await listenerPorts(admin)
+      assert.equal(afterReload.web, before.web, 'an unchanged listener keeps its socket')
+      assert.equal(afterReload.hold, undefined)
+      for (let i = 0; i < 6; i++) assert.equal(await reply(before.web as number), 'beta')
+      for (let i = 0; i < 6; i++) assert.equal(await reply(extra), 'alpha')
+      assert.ok(await connectRefused(before.hold as number), 'the removed listener still accepts')
+
+      held.write('two')
+      const [echoed] = (await once(held, 'data')) as [Buffer]
+      assert.equal(echoed.toString(), 'two', 'a flow of the removed listener goes on')
+      held.end()
+      await once(held, 'close')
+    })
+
+    test('a config that does not load leaves the running one in force', async () => {
+      const ports = await listenerPorts(admin)
+      const line = await reloadWith('listeners: [{ name: web, bind: nowhere }]\n', /^config reload refused/)
+      assert.match(String((line.err as { message?: string })?.message), /listeners\[0\]\.bind/)
+      assert.equal(await reply(ports.web as number), 'beta')
+      assert.equal(child.exitCode, null)
+    })
+
+    test('a listener that cannot bind is reported; the rest of the reload holds', async () => {
+      const holder = net.createServer()
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+      const taken = (holder.address() as net.AddressInfo).port
+      const ports = await listenerPorts(admin)
+      await reloadWith(
+        yaml(`listeners:
+  - { name: web, bind: "127.0.0.1:0" }
+  - { name: blocked, bind: "127.0.0.1:${taken}" }
+routes:
+  - { name: web, match: { listener: web }, target: "${alpha.address}" }
+`),
+        /a listener could not bind/,
+      )
+      const bindError = logs.find((l) => l.msg === 'config reload: a listener could not bind')
+      assert.match(String((bindError?.err as { message?: string })?.message), /"blocked".*EADDRINUSE/)
+      assert.equal(await reply(ports.web as number), 'alpha')
+      holder.close()
+    })
+  })
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { serialized } from '../../src/cli/signals.ts'
+import { loadConfigText } from '../../src/config/index.ts'
+import { planReload } from '../../src/config/reload.ts'
+
+const BASE = `common: { node_id: a, log_level: info }
+listeners:
+  - { name: web, bind: "127.0.0.1:8080" }
+  - { name: db, bind: "127.0.0.1:5432", max_connections: 10 }
+  - { name: old, bind: "127.0.0.1:9000" }
+routes:
+  - { name: web, match: { listener: web }, target: "10.0.0.1:80" }
+`
+
+describe('planning a config reload', () => {
+  const running = loadConfigText(BASE)
+
+  it('finds nothing to do in the same config', () => {
+    const plan = planReload(running, loadConfigText(BASE))
+    assert.deepEqual(plan.applied, [])
+    assert.deepEqual(plan.restartRequired, [])
+    assert.equal(plan.routesChanged, false)
+  })
+
+  it('applies routes, listeners, log level, access log and drain timeout', () => {
+    const next =
+      loadConfigText(`common: { node_id: a, log_level: debug, access_log: false, drain_timeout: 5s }
+listeners:
+  - { name: web, bind: "127.0.0.1:8081" }
+  - { name: db, bind: "127.0.0.1:5432", max_connections: 20, idle_timeout: 10m }
+  - { name: new, bind: "127.0.0.1:7000" }
+routes:
+  - { name: web, match: { listener: web }, target: "10.0.0.2:80" }
+`)
+    const plan = planReload(running, next)
+    assert.equal(plan.routesChanged, true)
+    assert.deepEqual(
+      plan.listeners.added.map((l) => l.name),
+      ['new'],
+    )
+    assert.deepEqual(plan.listeners.removed, ['old'])
+    assert.deepEqual(
+      plan.listeners.rebound.map((l) => l.name),
+      ['web'],
+    )
+    assert.deepEqual(
+      plan.listeners.updated.map((l) => l.name),
+      ['db'],
+    )
+    assert.deepEqual(plan.applied, [
+      'common.log_level',
+      'common.access_log',
+      'common.drain_timeout',
+      'routes',
+      'listeners.new (added)',
+      'listeners.old (removed)',
+      'listeners.web',
+      'listeners.db',
+    ])
+    assert.deepEqual(plan.restartRequired, [])
+    assert.equal(plan.config.common.logLevel, 'debug')
+    assert.equal(plan.config.common.drainTimeoutMs, 5000)
+    assert.deepEqual(plan.config.routes, next.routes)
+  })
+
+  it('keeps identity, admin, scheduler, peers and mesh as they run, naming them', () => {
+    const next =
+      loadConfigText(`${BASE.replace('node_id: a', 'node_id: b, admin_addr: "127.0.0.1:9999", workers: 2')}
+scheduler: { address: "127.0.0.1:7000" }
+peers: [{ name: p, address: "127.0.0.1:7100" }]
+mesh: { bind: "127.0.0.1:7200", token: "0123456789abcdef0123" }
+`)
+    const plan = planReload(running, next)
+    assert.deepEqual(plan.restartRequired, [
+      'common.node_id',
+      'common.admin_addr',
+      'common.workers',
+      'scheduler',
+      'peers',
+      'mesh',
+    ])
+    assert.equal(plan.config.common.nodeId, 'a')
+    assert.equal(plan.config.common.workers, 1)
+    assert.equal(plan.config.scheduler, undefined)
+    assert.equal(plan.config.mesh, undefined)
+  })
+})
+
+describe('serialized reloads', () => {
+  it('never overlap, and a request during a run makes one more run after it', async () => {
+    let active = 0
+    let maxActive = 0
+    let runs = 0
+    let release: () => void = () => {}
+    const task = async (): Promise<void> => {
+      active++
+      maxActive = Math.max(maxActive, active)
+      runs++
+      await new Promise<void>((resolve) => {
+        release = resolve
+      })
+      active--
+    }
+    const run = serialized(task)
+    run()
+    run()
+    run()
+    assert.equal(runs, 1)
+    release()
+    await new Promise((r) => setImmediate(r))
+    assert.equal(runs, 2, 'the requests made during the first run make exactly one more')
+    release()
+    await new Promise((r) => setImmediate(r))
+    assert.equal(runs, 2)
+    assert.equal(maxActive, 1)
+  })
+})
