@@ -12,8 +12,8 @@ import { silentLogger } from '../../src/log/logger.ts'
 import type { FlowInfo, ListenerStatus, NodeStats } from '../../src/node/api.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { freePorts } from '../../src/testing/mesh-harness.ts'
-import { captureLogger, waitFor } from '../../src/testing/node-harness.ts'
+import { freePorts, meshNodeYaml, startMeshNode } from '../../src/testing/mesh-harness.ts'
+import { captureLogger, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
 import {
   connectRefused,
   startEchoServer,
@@ -339,5 +339,58 @@ routes:
     const { child, workerPids } = await run()
     child.kill('SIGKILL')
     await waitFor(() => workerPids.every((pid) => !alive(pid)), 8000, 'orphaned workers to exit')
+  })
+})
+
+describe('a mesh whose nodes run workers', () => {
+  let echo: TestServer
+  let b: TestNode
+  let a: NodeSupervisor
+
+  before(async () => {
+    echo = await startEchoServer()
+    const ports = await freePorts(['a', 'b'])
+    b = await startMeshNode({
+      id: 'b',
+      meshPort: ports.b,
+      peers: [{ id: 'a', port: ports.a }],
+      meshExtra: '  allow_targets: ["127.0.0.1/32"]',
+    })
+    const yaml = meshNodeYaml({
+      id: 'a',
+      meshPort: ports.a,
+      peers: [{ id: 'b', port: ports.b }],
+      yaml: `listeners:
+  - { name: web, bind: "127.0.0.1:0" }
+routes:
+  - { name: via-b, match: { listener: web }, via: [b], target: "${echo.address}" }
+`,
+    }).replace('drain_timeout: 1s', `drain_timeout: 1s, log_level: warn, workers: ${WORKERS}`)
+    a = new NodeSupervisor(loadConfigText(yaml, 'mesh-a.yaml'), WORKERS, { logger: silentLogger() })
+    await a.start()
+  })
+  after(async () => {
+    await a?.destroy()
+    await b?.close()
+    await echo?.close()
+  })
+
+  test('every worker relays through the peer, and the node shows the peer up', async () => {
+    await waitFor(
+      () => {
+        void a.refresh('/peers')
+        return a.getPeers()[0]?.state === 'up'
+      },
+      10_000,
+      'peer b to be up',
+    )
+    const clients: net.Socket[] = []
+    for (let i = 0; i < 16; i++) clients.push(await echoFlow(a.listenerPort('web')))
+    await a.refresh('/stats')
+    const stats = a.getStats()
+    for (const w of stats.workers ?? [])
+      assert.ok(w.activeConnections > 0, `worker ${w.index} relayed nothing`)
+    assert.equal(b.node.getStats().mesh?.relayedActive, 16)
+    await closeAll(clients)
   })
 })
