@@ -21,6 +21,8 @@ export interface ReloadPlan {
   readonly config: NodeConfig
   readonly routesChanged: boolean
   readonly listeners: ListenerChanges
+  /** The scheduler must hear of the change (its hello lists listeners and static routes). */
+  readonly helloChanged: boolean
   /** Keys (`common.log_level`, `routes`, `listeners.web`) that the reload changes. */
   readonly applied: readonly string[]
   /** Keys that differ but keep their running value until a restart. */
@@ -71,7 +73,9 @@ export function planReload(running: NodeConfig, next: NodeConfig): ReloadPlan {
     listeners: next.listeners,
     routes: next.routes,
   }
-  return { config, routesChanged, listeners, applied, restartRequired }
+  const helloChanged =
+    routesChanged || !isDeepStrictEqual(running.listeners.map(helloFields), next.listeners.map(helloFields))
+  return { config, routesChanged, listeners, helloChanged, applied, restartRequired }
 }
 
 function listenerChanges(
@@ -91,4 +95,8 @@ function listenerChanges(
   }
   const removed = running.filter((l) => !names.has(l.name)).map((l) => l.name)
   return { added, removed, rebound, updated }
+}
+
+function helloFields(l: ListenerConfig): { name: string; bind: ListenerConfig['bind'] } {
+  return { name: l.name, bind: l.bind }
 }

@@ -82,6 +82,11 @@ export class NodeControlPlane {
     return [hostPortOf(this.#embedded.grpcAddress)]
   }
 
+  /** After a reload that changed what the hello describes (listeners, static routes). */
+  rehello(): void {
+    this.#client?.rehello()
+  }
+
   /** Fresh: a scheduler is connected, or sent the set in force within its TTL. */
   isFresh(): boolean {
     return this.#client?.status().state === 'connected' || this.cache.isFresh()

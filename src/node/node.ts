@@ -236,6 +236,7 @@ export class ProxyNode implements NodeView {
       this.#mesh?.setRoutes(plan.config.routes)
     }
     const errors = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : []
+    if (plan.helloChanged) this.#controlPlane?.rehello()
     return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
   }
 

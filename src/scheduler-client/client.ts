@@ -57,6 +57,8 @@ export class SchedulerClient {
   #stopping = false
   #loop: Promise<void> | undefined
   #stream: SchedulerStream | undefined
+  /** The stream in progress is being closed to introduce this node anew: not a failure. */
+  #rehello = false
   #pause: { readonly timer: NodeJS.Timeout; readonly resume: () => void } | undefined
   #timers: NodeJS.Timeout[] = []
   #attempts = 0
@@ -111,6 +113,18 @@ export class SchedulerClient {
     await this.close()
   }
 
+  /**
+   * Introduces this node anew (its listeners or static routes changed in a reload): the stream in
+   * progress closes and the next one starts at once with a fresh hello; the set in force stays
+   * until the scheduler sends another. Without a stream, the next attempt's hello is fresh anyway.
+   */
+  rehello(): void {
+    const stream = this.#stream
+    if (stream === undefined || this.#state !== 'connected') return
+    this.#rehello = true
+    stream.close()
+  }
+
   status(): SchedulerClientStatus {
     const version = this.#o.cache.version()
     return {
@@ -157,6 +171,10 @@ export class SchedulerClient {
     while (!this.#stopping) {
       const end = await this.#attempt()
       if (this.#stopping) return
+      if (this.#rehello) {
+        this.#rehello = false
+        continue
+      }
       this.#fail(end)
       await this.#sleep(reconnectDelayMs(this.#failures, this.#policy, (this.#o.random ?? Math.random)()))
     }

@@ -259,6 +259,7 @@ export class NodeSupervisor implements NodeView {
       if (reply) this.#bound = reply.bound
     }
     await Promise.all(others.map((handle) => this.#reloadWorker(handle, errors)))
+    if (plan.helloChanged) this.#controlPlane?.rehello()
     return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
   }
 

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { loadConfigText } from '../../src/config/index.ts'
+import { silentLogger } from '../../src/log/logger.ts'
 import type { ListenerStatus } from '../../src/node/api.ts'
+import { ProxyNode } from '../../src/node/node.ts'
+import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
 import { freePorts } from '../../src/testing/mesh-harness.ts'
 import { type LogLine, waitFor } from '../../src/testing/node-harness.ts'
 import {
@@ -16,6 +21,7 @@ import {
   startNamedServer,
   type TestServer,
 } from '../../src/testing/tcp-servers.ts'
+import { NodeSupervisor } from '../../src/workers/supervisor.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -36,6 +42,91 @@ async function listenerPorts(admin: string): Promise<Record<string, number>> {
 }
 
 for (const workers of [1, 2]) {
+  describe(`a listener added by a reload is steered by the scheduler (workers: ${workers})`, () => {
+    let dir: string
+    let scheduled: TestServer
+    let scheduler: RunningScheduler
+    let node: ProxyNode | NodeSupervisor
+
+    function nodeConfig(listeners: string, schedulerPort: number) {
+      return loadConfigText(
+        `common: { node_id: s1, admin_addr: "127.0.0.1:0", log_level: warn, drain_timeout: 1s, workers: ${workers}, state_dir: "${dir}/node" }
+listeners:
+${listeners}
+scheduler: { address: "127.0.0.1:${schedulerPort}", retry_interval: 100ms }
+`,
+      )
+    }
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'dynproxy-reload-sched-'))
+      scheduled = await startNamedServer('scheduled')
+      const { sched } = await freePorts(['sched'])
+      scheduler = await startScheduler(
+        schedulerConfigFromText(`scheduler:
+  id: s
+  listen: 127.0.0.1:${sched}
+  api: 127.0.0.1:0
+  store: { type: embedded, path: ${join(dir, 'sched.json')} }
+  push_debounce: 20ms
+  log_level: warn
+services:
+  - name: api
+    ingress: [{ node: s1, listener: api }]
+    egress: [s1]
+    targets: ["${scheduled.address}"]
+`),
+        { logger: silentLogger() },
+      )
+      const config = nodeConfig('  - { name: web, bind: "127.0.0.1:0" }', sched)
+      node =
+        workers === 1
+          ? new ProxyNode(config, { logger: silentLogger() })
+          : new NodeSupervisor(config, workers, { logger: silentLogger() })
+      await node.start()
+      await waitFor(() => node.getStats().scheduler?.state === 'connected', 10_000, 'the scheduler session')
+      const outcome = await node.reload(
+        nodeConfig('  - { name: web, bind: "127.0.0.1:0" }\n  - { name: api, bind: "127.0.0.1:0" }', sched),
+      )
+      assert.deepEqual(outcome.applied, ['listeners.api (added)'])
+    })
+    after(async () => {
+      await node?.destroy()
+      await scheduler?.close()
+      await scheduled?.close()
+      await rm(dir, { recursive: true, force: true })
+    })
+
+    test('the node introduces itself anew: the scheduler sees the new listener', async () => {
+      const url = `http://${scheduler.apiAddress}/nodes`
+      const listenersOf = async () => {
+        const nodes = (await (await fetch(url)).json()) as { id: string; listeners: { name: string }[] }[]
+        return nodes.find((n) => n.id === 's1')?.listeners.map((l) => l.name) ?? []
+      }
+      const deadline = Date.now() + 10_000
+      let names: string[] = []
+      while (Date.now() < deadline) {
+        names = await listenersOf()
+        if (names.includes('api')) break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      assert.deepEqual(names.sort(), ['api', 'web'])
+      assert.equal(node.getStats().scheduler?.consecutiveFailures, 0, 'a re-introduction is not a failure')
+    })
+
+    test('the new listener gets the service route', async () => {
+      const port = node.listenerPort('api')
+      const deadline = Date.now() + 10_000
+      let got = ''
+      while (Date.now() < deadline) {
+        got = await reply(port).catch(() => '')
+        if (got === 'scheduled') break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      assert.equal(got, 'scheduled')
+    })
+  })
+
   describe(`SIGHUP reloads the config (workers: ${workers})`, () => {
     let dir: string
     let file: string

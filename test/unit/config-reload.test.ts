@@ -87,6 +87,24 @@ mesh: { bind: "127.0.0.1:7200", token: "0123456789abcdef0123" }
   })
 })
 
+describe('whether the scheduler must hear of a reload', () => {
+  const running = loadConfigText(BASE)
+  const with_ = (from: string, to: string) => planReload(running, loadConfigText(BASE.replace(from, to)))
+
+  it('does when listeners or static routes change', () => {
+    assert.equal(
+      with_('name: old, bind: "127.0.0.1:9000"', 'name: old, bind: "127.0.0.1:9001"').helloChanged,
+      true,
+    )
+    assert.equal(with_('target: "10.0.0.1:80"', 'target: "10.0.0.9:80"').helloChanged, true)
+  })
+
+  it('does not for limits, log level or drain timeout', () => {
+    assert.equal(with_('max_connections: 10', 'max_connections: 99').helloChanged, false)
+    assert.equal(with_('log_level: info', 'log_level: debug').helloChanged, false)
+  })
+})
+
 describe('serialized reloads', () => {
   it('never overlap, and a request during a run makes one more run after it', async () => {
     let active = 0
