@@ -10,6 +10,7 @@ import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metrics.ts'
 import type { FlowInfo, NodeView } from '../node/api.ts'
 import { authorizeMutation, type MutationPolicy } from './auth.ts'
 import { errorBody, sendError } from './replies.ts'
+import { UI_CONTENT_SECURITY_POLICY, UI_HTML } from './ui/page.ts'
 
 export const FLOWS_DEFAULT_LIMIT = 1000
 export const FLOWS_MAX_LIMIT = 10000
@@ -97,6 +98,15 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   get('/healthz', () => ({ status: 'ok' }))
   get('/readyz', (_request, reply) => readyz(view, reply))
   get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await deps.render()))
+  get('/ui', (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', UI_CONTENT_SECURITY_POLICY)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store')
+      .send(UI_HTML),
+  )
+  get('/', (_request, reply) => reply.redirect('/ui'))
 
   allowed.set('/flows', ['GET', 'HEAD'])
   app.get<{ Querystring: FlowsQuery }>(
