@@ -47,6 +47,11 @@ export interface RouteTraffic {
   readonly paths: PathTraffic[]
 }
 
+/** Where a flow reports its end: called once, after both its sockets have closed (or before upstream). */
+export interface FlowSink {
+  finished(flow: Flow): void
+}
+
 export interface ListenerRef {
   readonly name: string
   readonly idleTimeoutMs: number
@@ -58,6 +63,7 @@ export class Flow {
   readonly listener: ListenerRef
   readonly downstream: Socket
   readonly startedAt: number
+  readonly sink: FlowSink
   state: FlowState = 'accepted'
   route: string | undefined = undefined
   target: string | undefined = undefined
@@ -75,11 +81,12 @@ export class Flow {
   firstEnd: 'downstream' | 'upstream' | undefined = undefined
   openSockets = 1
 
-  constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number) {
+  constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number, sink: FlowSink) {
     this.id = id
     this.listener = listener
     this.downstream = downstream
     this.startedAt = startedAt
+    this.sink = sink
   }
 
   get bytesIn(): number {
@@ -91,6 +98,16 @@ export class Flow {
     return this.upstream?.bytesRead ?? this.downstream.bytesWritten
   }
 
+  /** The client's address as host:port; read from the socket, so only while it is open. */
+  get source(): string {
+    return `${this.downstream.remoteAddress}:${this.downstream.remotePort}`
+  }
+
+  /** Reads the client's address now: the socket keeps it for reads after it has closed. */
+  recordSource(): void {
+    this.downstream.remoteAddress
+  }
+
   durationMs(now: number): number {
     return (this.endedAt || now) - this.startedAt
   }
@@ -99,7 +116,7 @@ export class Flow {
     return {
       id: this.id,
       listener: this.listener.name,
-      source: `${this.downstream.remoteAddress}:${this.downstream.remotePort}`,
+      source: this.source,
       route: this.route,
       target: this.target,
       state: this.state,

@@ -37,6 +37,10 @@ export interface RouteRuntime extends EndpointLender {
   readonly config: RouteConfig
   readonly matches: Record<DecisionSource, number>
   readonly traffic: RouteTraffic
+  /**
+   * `sourceIp` is the client's address when the route balances on it (`lb: source_hash`); for
+   * other routes it may be '', since reading it costs a system call per flow.
+   */
   connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection | MultipathConnection>
 }
 
@@ -95,11 +99,12 @@ export function createFlowHandler(
     endBeforeUpstream(flow, 'upstream_unavailable')
   }
 
-  function connect(flow: Flow, route: RouteRuntime, sourceIp: string, origin: FlowOrigin): void {
+  /** `sourceIp` is undefined when it has not been read yet. */
+  function connect(flow: Flow, route: RouteRuntime, sourceIp: string | undefined, origin: FlowOrigin): void {
     flow.route = route.config.name
     flow.traffic = route.traffic
     flow.state = 'connecting'
-    route.connect(sourceIp, origin).then(
+    route.connect(sourceIp ?? balanceKey(route, flow.downstream), origin).then(
       (conn) => established(flow, route, conn),
       (error: Error) => failed(flow, error),
     )
@@ -132,15 +137,26 @@ export function createFlowHandler(
     listener.counters.active++
     const flow = manager.open(socket, listener)
     flow.state = 'routing'
-    const sourceIp = socket.remoteAddress ?? ''
-    const decision = decide({ listener: listener.name, localPort: listener.port, sourceIp }, table())
+    const routes = table()
+    const sourceIp = routes.matchesSource ? sourceIpOf(socket) : undefined
+    const ctx = { listener: listener.name, localPort: listener.port, sourceIp: sourceIp ?? '' }
+    const decision = decide(ctx, routes)
     if (decision.kind === 'reject') {
       if (resolve === undefined) noRoute(flow, listener)
-      else resolveThenConnect(flow, listener, sourceIp, resolve)
+      else resolveThenConnect(flow, listener, sourceIp ?? sourceIpOf(socket), resolve)
       return
     }
     const route = decision.handler
     route.matches[decision.source]++
     connect(flow, route, sourceIp, listener.origin)
   }
+}
+
+function sourceIpOf(socket: Socket): string {
+  return socket.remoteAddress ?? ''
+}
+
+/** What the route's balancer hashes: the client's address for source_hash, nothing to read otherwise. */
+function balanceKey(route: RouteRuntime, socket: Socket): string {
+  return route.config.lb === 'source_hash' ? sourceIpOf(socket) : ''
 }

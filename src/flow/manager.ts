@@ -5,22 +5,38 @@
 import type { Socket } from 'node:net'
 import type { FlowInfo } from '../node/api.ts'
 import type { Clock } from '../util/clock.ts'
-import { type CloseReason, Flow, type ListenerRef } from './flow.ts'
-import { abortFlow, type FlowSink, watchDownstream } from './relay.ts'
+import { type CloseReason, Flow, type FlowSink, type ListenerRef } from './flow.ts'
+import { abortFlow, watchDownstream } from './relay.ts'
+
+export interface FlowManagerOptions {
+  /**
+   * Read each client's address at accept, while its socket is open, so that it can still be
+   * logged once the flow has closed (the access log). Without it the address is read only when
+   * routing or a view asks: a getpeername call saved per flow. Default true.
+   */
+  readonly recordSource?: boolean
+}
 
 export class FlowManager implements FlowSink {
   readonly #active = new Set<Flow>()
   readonly #clock: Clock
   readonly #onFinished: (flow: Flow) => void
   readonly #idPrefix: string
+  #recordSource: boolean
   #nextId = 0
   #idleWaiters: (() => void)[] = []
 
-  constructor(clock: Clock, onFinished: (flow: Flow) => void) {
+  constructor(clock: Clock, onFinished: (flow: Flow) => void, options: FlowManagerOptions = {}) {
     this.#clock = clock
     this.#onFinished = onFinished
+    this.#recordSource = options.recordSource ?? true
     // Ids stay unique across restarts of the node without a per-flow random draw.
     this.#idPrefix = `${clock.now().toString(36)}-`
+  }
+
+  /** A reload that turns the access log on or off changes it for the flows accepted after. */
+  set recordSource(record: boolean) {
+    this.#recordSource = record
   }
 
   open(downstream: Socket, listener: ListenerRef): Flow {
@@ -29,9 +45,11 @@ export class FlowManager implements FlowSink {
       listener,
       downstream,
       this.#clock.now(),
+      this,
     )
     this.#active.add(flow)
-    watchDownstream(flow, this)
+    if (this.#recordSource) flow.recordSource()
+    watchDownstream(flow)
     return flow
   }
 

@@ -1,10 +1,12 @@
 /**
- * Moves bytes between a flow's two sockets: `pipe` in each direction, so the kernel-facing
- * streams do the copying and backpressure with no JavaScript per chunk; a FIN on one side ends
- * the other side's writing (half-close), and the flow ends once both sockets have closed.
+ * Moves bytes between a flow's two sockets: each socket's 'data' is written to the other, a
+ * write the other cannot take at once pauses the reader until 'drain' (backpressure: memory per
+ * flow stays bounded by the streams' high-water marks), and a FIN on one side ends the other
+ * side's writing (half-close). The flow ends once both sockets have closed.
  *
- * Event handlers are shared functions that find their flow through a symbol on the socket,
- * so a flow costs no closures.
+ * This is what `pipe` does, without its per-flow closures: every handler here is a shared module
+ * function that finds its flow through a symbol on the socket, so a flow costs no closures, and an
+ * idle flow holds nothing but its two sockets and its Flow object.
  */
 import type { Socket } from 'node:net'
 import type { CloseReason, Flow } from './flow.ts'
@@ -13,17 +15,8 @@ const kFlow = Symbol('dynproxy.flow')
 
 type FlowSocket = Socket & { [kFlow]?: Flow }
 
-export interface FlowSink {
-  /** Called once per flow, after both its sockets have closed (or the flow ended before upstream). */
-  finished(flow: Flow): void
-}
-
-const kSink = Symbol('dynproxy.flowSink')
-type SinkedFlow = Flow & { [kSink]?: FlowSink }
-
 /** From accept on: notice the client leaving, and time out idleness. */
-export function watchDownstream(flow: Flow, sink: FlowSink): void {
-  ;(flow as SinkedFlow)[kSink] = sink
+export function watchDownstream(flow: Flow): void {
   const down = flow.downstream as FlowSocket
   down[kFlow] = flow
   down.on('error', onDownstreamError)
@@ -47,8 +40,8 @@ export function startRelay(flow: Flow, upstream: Socket): void {
   up.on('error', onUpstreamError)
   up.on('end', onUpstreamEnd)
   up.on('close', onSocketClose)
-  flow.downstream.pipe(up)
-  up.pipe(flow.downstream)
+  copy(flow.downstream, up)
+  copy(up, flow.downstream)
 }
 
 /** Ends a flow now, whatever its state: destroys both sockets. */
@@ -65,12 +58,38 @@ export function endBeforeUpstream(flow: Flow, reason: CloseReason): void {
   flow.downstream.destroy()
 }
 
+/**
+ * Starts copying `from` into `to`. `from` may have been paused by whoever read a header off it,
+ * or have seen its FIN already (with nothing left to read): both happen before a flow is spliced.
+ */
+function copy(from: Socket, to: Socket): void {
+  to.on('drain', onDrain)
+  from.on('data', onData)
+  if (from.readableEnded) to.end()
+  else if (to.writableNeedDrain) from.pause()
+  else from.resume()
+}
+
 function setReason(flow: Flow, reason: CloseReason): void {
   if (flow.closeReason === undefined) flow.closeReason = reason
 }
 
 function flowOf(socket: FlowSocket): Flow {
   return socket[kFlow] as Flow
+}
+
+/** The flow's other socket; only called on a spliced flow, which has both. */
+function peerOf(socket: FlowSocket): Socket {
+  const flow = flowOf(socket)
+  return socket === flow.downstream ? (flow.upstream as Socket) : flow.downstream
+}
+
+function onData(this: FlowSocket, chunk: Buffer): void {
+  if (!peerOf(this).write(chunk)) this.pause()
+}
+
+function onDrain(this: FlowSocket): void {
+  peerOf(this).resume()
 }
 
 // A reset on one side is passed on as a reset: the other peer must not mistake it for an orderly end.
@@ -94,12 +113,15 @@ function resetSocket(socket: Socket | undefined): void {
 function onDownstreamEnd(this: FlowSocket): void {
   const flow = flowOf(this)
   flow.firstEnd ??= 'downstream'
+  // Before the splice there is no upstream yet: copy() passes the FIN on when it starts.
+  flow.upstream?.end()
 }
 
 function onUpstreamEnd(this: FlowSocket): void {
   const flow = flowOf(this)
   flow.firstEnd ??= 'upstream'
   if (flow.state === 'established') flow.state = 'closing'
+  flow.downstream.end()
 }
 
 function onIdleTimeout(this: FlowSocket): void {
@@ -120,5 +142,5 @@ function onSocketClose(this: FlowSocket): void {
   }
   setReason(flow, flow.firstEnd === 'upstream' ? 'upstream_closed' : 'downstream_closed')
   flow.state = 'closed'
-  ;(flow as SinkedFlow)[kSink]?.finished(flow)
+  flow.sink.finished(flow)
 }

@@ -37,6 +37,8 @@ interface CompiledRoute<H> {
 
 export interface RouteTable<H = unknown> {
   readonly routes: readonly CompiledRoute<H>[]
+  /** Whether any route matches on the source address: if none does, decide() never reads it. */
+  readonly matchesSource: boolean
 }
 
 export interface RouteEntry<H> {
@@ -53,12 +55,16 @@ export function compileRoutes<H>(entries: readonly RouteEntry<H>[], source: Deci
       sources: route.match.sourceCidrs ? blockListOf(route.match.sourceCidrs) : undefined,
       decision: Object.freeze({ kind: 'forward', route, source, handler }),
     })),
+    matchesSource: entries.some(({ route }) => route.match.sourceCidrs !== undefined),
   }
 }
 
 /** One table that tries `first`'s routes, then `then`'s: instructions before static routes. */
 export function chainTables<H>(first: RouteTable<H>, then: RouteTable<H>): RouteTable<H> {
-  return { routes: [...first.routes, ...then.routes] }
+  return {
+    routes: [...first.routes, ...then.routes],
+    matchesSource: first.matchesSource || then.matchesSource,
+  }
 }
 
 /** The first route, in configured order, whose every match condition holds. */

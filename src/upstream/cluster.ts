@@ -12,15 +12,15 @@ import type { EndpointConfig, HealthCheckConfig, RouteConfig } from '../config/t
 import {
   type ConnectFailureReason,
   type UpstreamAttempt,
-  UpstreamConnectError,
-  UpstreamConnectTimeoutError,
+  type UpstreamConnectError,
+  type UpstreamConnectTimeoutError,
   UpstreamDuplicateEndpointError,
   UpstreamTargetKindError,
   UpstreamUnavailableError,
 } from '../errors/upstream.ts'
 import type { EndpointHealth, EndpointStatus } from '../node/api.ts'
 import type { Clock } from '../util/clock.ts'
-import { connectTcp } from './connect.ts'
+import { type ConnectWaiter, openTcp } from './connect.ts'
 import { type Candidate, markEligible, markUntried } from './eligible.ts'
 import { HealthChecker, nextHealth } from './health.ts'
 import { type Balancer, createBalancer, type LbEndpoint, type RandomSource } from './lb.ts'
@@ -47,6 +47,25 @@ export interface UpstreamConnection {
   readonly attempts: number
   /** How long the successful attempt took: the endpoint's connect latency. */
   readonly connectMs: number
+}
+
+/** One flow's connect across its attempts; arrays only once an attempt has failed. */
+class FlowConnect {
+  readonly sourceIp: string
+  readonly resolve: (conn: UpstreamConnection) => void
+  readonly reject: (error: Error) => void
+  attempts = 0
+  /** The endpoint of the attempt in progress. */
+  index = -1
+  startedAt = 0
+  tried: number[] | undefined = undefined
+  failed: UpstreamAttempt[] | undefined = undefined
+
+  constructor(sourceIp: string, resolve: (conn: UpstreamConnection) => void, reject: (error: Error) => void) {
+    this.sourceIp = sourceIp
+    this.resolve = resolve
+    this.reject = reject
+  }
 }
 
 /** Live per-endpoint state: one object per endpoint, mutated in place. */
@@ -85,6 +104,11 @@ export class UpstreamCluster {
   readonly #clock: Clock
   readonly #logger: UpstreamLogger
   readonly #checker: HealthChecker | undefined
+  /** One per cluster: a flow's connect carries its own state as the attempt's token. */
+  readonly #waiter: ConnectWaiter<FlowConnect> = {
+    connected: (socket, flow) => this.#connected(flow, socket),
+    failed: (error, flow) => this.#failed(flow, error),
+  }
 
   constructor(route: RouteConfig, deps: UpstreamClusterDeps) {
     if (route.target.kind !== 'endpoints') throw new UpstreamTargetKindError(route.name, route.target.kind)
@@ -100,38 +124,47 @@ export class UpstreamCluster {
     this.#checker = route.healthCheck && this.#createChecker(route.healthCheck, random)
   }
 
-  async connect(sourceIp: string): Promise<UpstreamConnection> {
-    const maxAttempts = 1 + Math.max(0, this.route.retries)
-    let tried: number[] | undefined
-    let failed: UpstreamAttempt[] | undefined
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const index = this.#pick(sourceIp, tried)
-      if (index < 0) break
-      const endpoint = this.#endpoints[index]!
-      const started = this.#clock.now()
-      endpoint.active++
-      try {
-        const socket = await connectTcp(endpoint.host, endpoint.port, this.route.connectTimeoutMs)
-        endpoint.total++
-        recordSuccess(endpoint)
-        return {
-          socket,
-          endpoint: endpoint.address,
-          attempts: attempt,
-          connectMs: this.#clock.now() - started,
-        }
-      } catch (err) {
-        endpoint.active--
-        const reason = reasonOf(err)
-        this.#onConnectFailure(index, reason)
-        tried ??= []
-        tried.push(index)
-        failed ??= []
-        failed.push({ endpoint: endpoint.address, reason })
-      }
+  connect(sourceIp: string): Promise<UpstreamConnection> {
+    return new Promise((resolve, reject) => this.#attempt(new FlowConnect(sourceIp, resolve, reject)))
+  }
+
+  /** The next attempt of a flow's connect, or its failure once nothing is left to try. */
+  #attempt(flow: FlowConnect): void {
+    const index = flow.attempts > Math.max(0, this.route.retries) ? -1 : this.#pick(flow.sourceIp, flow.tried)
+    if (index < 0) {
+      this.unavailable++
+      flow.reject(new UpstreamUnavailableError(this.route.name, flow.failed ?? []))
+      return
     }
-    this.unavailable++
-    throw new UpstreamUnavailableError(this.route.name, failed ?? [])
+    const endpoint = this.#endpoints[index]!
+    flow.attempts++
+    flow.index = index
+    flow.startedAt = this.#clock.now()
+    endpoint.active++
+    openTcp(endpoint.host, endpoint.port, this.route.connectTimeoutMs, this.#waiter, flow)
+  }
+
+  #connected(flow: FlowConnect, socket: Socket): void {
+    const endpoint = this.#endpoints[flow.index]!
+    endpoint.total++
+    recordSuccess(endpoint)
+    flow.resolve({
+      socket,
+      endpoint: endpoint.address,
+      attempts: flow.attempts,
+      connectMs: this.#clock.now() - flow.startedAt,
+    })
+  }
+
+  #failed(flow: FlowConnect, error: UpstreamConnectError | UpstreamConnectTimeoutError): void {
+    const endpoint = this.#endpoints[flow.index]!
+    endpoint.active--
+    this.#onConnectFailure(flow.index, error.reason)
+    flow.tried ??= []
+    flow.tried.push(flow.index)
+    flow.failed ??= []
+    flow.failed.push({ endpoint: endpoint.address, reason: error.reason })
+    this.#attempt(flow)
   }
 
   /** The flow on `endpoint` ended. Unknown addresses are ignored: release must never throw in cleanup. */
@@ -233,10 +266,4 @@ function indexByAddress(route: string, endpoints: readonly EndpointState[]): Map
     map.set(endpoint.address, endpoint)
   }
   return map
-}
-
-function reasonOf(err: unknown): ConnectFailureReason {
-  return err instanceof UpstreamConnectError || err instanceof UpstreamConnectTimeoutError
-    ? err.reason
-    : 'other'
 }

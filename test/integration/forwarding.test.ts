@@ -68,6 +68,7 @@ describe('forwarding through one node', () => {
     const line = node.logs.filter((l) => l.msg === 'flow closed').at(-1)
     assert.ok(line)
     assert.equal(line.listener, 'main')
+    assert.match(String(line.source), /^127\.0\.0\.1:\d+$/)
     assert.equal(line.route, 'main')
     assert.equal(line.target, echo.address)
     assert.equal(line.bytes_in, 1000)

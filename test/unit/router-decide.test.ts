@@ -102,4 +102,14 @@ describe('decide', () => {
     assert.equal(routeName(table, { ...ctx, sourceIp: '::ffff:127.0.0.1' }), 'v4')
     assert.equal(routeName(table, { ...ctx, sourceIp: '::1' }), undefined)
   })
+
+  test('a table says whether any route matches on the source, so the caller reads it only then', () => {
+    const plain = compileRoutes([route('by-port', { port: 8080 }), route('any', {})], 'static')
+    const bySource = compileRoutes([route('lan', { sourceCidrs: ['10.0.0.0/8'] })], 'instruction')
+    assert.equal(plain.matchesSource, false)
+    assert.equal(bySource.matchesSource, true)
+    assert.equal(chainTables(plain, plain).matchesSource, false)
+    assert.equal(chainTables(bySource, plain).matchesSource, true)
+    assert.equal(chainTables(plain, bySource).matchesSource, true)
+  })
 })
