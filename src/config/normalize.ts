@@ -67,6 +67,14 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
     maxConnections: l.max_connections,
     idleTimeoutMs: parseDuration(l.idle_timeout),
     backlog: l.backlog,
+    ...(l.tls && {
+      tls: {
+        certFile: l.tls.cert,
+        keyFile: l.tls.key,
+        ...(l.tls.client_ca !== undefined && { clientCaFile: l.tls.client_ca }),
+        minVersion: l.tls.min_version,
+      },
+    }),
   }
 }
 

@@ -10,7 +10,7 @@ import type { CommonConfig, ListenerConfig, NodeConfig } from './types.ts'
 export interface ListenerChanges {
   readonly added: readonly ListenerConfig[]
   readonly removed: readonly string[]
-  /** Bound anew: the address or the backlog changed (the old socket closes first). */
+  /** Bound anew: the address, the backlog or the TLS settings changed (the old socket closes first). */
   readonly rebound: readonly ListenerConfig[]
   /** Limits that apply in place: max_connections, idle_timeout. */
   readonly updated: readonly ListenerConfig[]
@@ -90,7 +90,7 @@ function listenerChanges(
   for (const l of next) {
     const old = before.get(l.name)
     if (old === undefined) added.push(l)
-    else if (!isDeepStrictEqual(old.bind, l.bind) || old.backlog !== l.backlog) rebound.push(l)
+    else if (needsNewSocket(old, l)) rebound.push(l)
     else if (!isDeepStrictEqual(old, l)) updated.push(l)
   }
   const removed = running.filter((l) => !names.has(l.name)).map((l) => l.name)
@@ -99,4 +99,12 @@ function listenerChanges(
 
 function helloFields(l: ListenerConfig): { name: string; bind: ListenerConfig['bind'] } {
   return { name: l.name, bind: l.bind }
+}
+
+function needsNewSocket(old: ListenerConfig, next: ListenerConfig): boolean {
+  return (
+    !isDeepStrictEqual(old.bind, next.bind) ||
+    old.backlog !== next.backlog ||
+    !isDeepStrictEqual(old.tls, next.tls)
+  )
 }

@@ -58,6 +58,21 @@ const listener = z.strictObject({
   max_connections: int(1, 10_000_000).default(10_000),
   idle_timeout: duration().default('1h'),
   backlog: int(1, 65_535).default(511),
+  tls: z
+    .strictObject({
+      cert: z.string().min(1).describe('PEM certificate (chain) file.'),
+      key: z.string().min(1).describe('PEM private key file.'),
+      client_ca: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('PEM CA file: clients must present a certificate it signed.'),
+      min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    })
+    .optional()
+    .describe(
+      'Terminate TLS here: clients speak TLS, targets get the plain bytes. SIGHUP re-reads the files.',
+    ),
 })
 
 const endpoint = z.strictObject({

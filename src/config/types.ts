@@ -36,6 +36,16 @@ export interface ListenerConfig {
   /** A flow with no bytes moving in either direction for this long is closed. */
   readonly idleTimeoutMs: number
   readonly backlog: number
+  /** Absent: plain TCP. */
+  readonly tls?: ListenerTlsConfig
+}
+
+export interface ListenerTlsConfig {
+  readonly certFile: string
+  readonly keyFile: string
+  /** Present: clients must present a certificate signed by this CA. */
+  readonly clientCaFile?: string
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
 }
 
 export interface RouteMatch {

@@ -18,3 +18,16 @@ export class ListenerBindError extends DynproxyError {
     this.address = address
   }
 }
+
+/** A TLS listener's certificate, key or client CA could not be read or do not make a usable context. */
+export class ListenerTlsError extends DynproxyError {
+  override readonly code = 'DYN_ERR_LISTENER_TLS'
+  constructor(listener: string, what: string, cause: unknown) {
+    const reason =
+      cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)
+    super(
+      `listener "${listener}": ${what}: ${reason} (hint: listeners[].tls names PEM files readable by this process; the key must belong to the certificate)`,
+      { cause },
+    )
+  }
+}

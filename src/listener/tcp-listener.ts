@@ -4,11 +4,13 @@
  * and counted; draining closes the listening socket and leaves accepted flows alone.
  */
 import net from 'node:net'
+import tls from 'node:tls'
 import type { ListenerConfig } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
 import type { ListenerStatus, RejectReason } from '../node/api.ts'
 import type { FlowOrigin } from '../router/index.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import { loadListenerTls, tlsServerOptions } from './tls.ts'
 
 export interface ListenerCounters {
   active: number
@@ -29,7 +31,7 @@ export class TcpListener {
   readonly counters: ListenerCounters = {
     active: 0,
     total: 0,
-    rejected: { max_connections: 0, no_route: 0, draining: 0 },
+    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0 },
     closedBytesIn: 0,
     closedBytesOut: 0,
   }
@@ -38,7 +40,7 @@ export class TcpListener {
   port: number
   /** Shared by every flow of this listener, so that a flow allocates no origin of its own. */
   origin: FlowOrigin
-  readonly #server: net.Server
+  readonly #server: net.Server | tls.Server
   /** SO_REUSEPORT: the worker processes of one node each bind the same port and the kernel spreads accepts. */
   readonly #reusePort: boolean
 
@@ -54,9 +56,13 @@ export class TcpListener {
     this.idleTimeoutMs = config.idleTimeoutMs
     this.port = config.bind.port
     this.origin = { ...start, ingressPort: this.port }
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
-      onConnection(socket, this),
-    )
+    const accept = (socket: net.Socket) => onConnection(socket, this)
+    const base = { allowHalfOpen: true, noDelay: true }
+    this.#server = config.tls
+      ? tls.createServer({ ...base, ...tlsServerOptions(config.tls) }, accept)
+      : net.createServer(base, accept)
+    // A failed handshake (plain TCP, no or wrong client certificate) never becomes a flow.
+    this.#server.on('tlsClientError', () => this.counters.rejected.tls_handshake++)
     this.#server.maxConnections = config.maxConnections
     this.#server.on('drop', () => this.counters.rejected.max_connections++)
   }
@@ -65,7 +71,19 @@ export class TcpListener {
     return formatHostPort(this.config.bind.host, this.port)
   }
 
-  listen(): Promise<void> {
+  /** (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP. */
+  async refreshTls(): Promise<void> {
+    const config = this.config.tls
+    if (config === undefined || !(this.#server instanceof tls.Server)) return
+    this.#server.setSecureContext(await loadListenerTls(this.name, config))
+  }
+
+  async listen(): Promise<void> {
+    await this.refreshTls()
+    return this.#bind()
+  }
+
+  #bind(): Promise<void> {
     const { host, port } = this.config.bind
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {

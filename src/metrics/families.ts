@@ -1,4 +1,4 @@
-import type { DecisionSource, EndpointStatus, RejectReason } from '../node/api.ts'
+import { type DecisionSource, type EndpointStatus, REJECT_REASONS } from '../node/api.ts'
 import type { ScrapeSnapshot } from './snapshot.ts'
 
 export interface Sample {
@@ -18,7 +18,6 @@ export interface ScrapedFamily {
   read(snapshot: ScrapeSnapshot): Sample[]
 }
 
-const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'no_route', 'draining']
 const DECISION_SOURCES: readonly DecisionSource[] = ['instruction', 'cached_instruction', 'static']
 
 const listenerFamilies: ScrapedFamily[] = [
@@ -38,7 +37,7 @@ const listenerFamilies: ScrapedFamily[] = [
   },
   {
     name: 'dynproxy_downstream_cx_rejected_total',
-    help: 'Downstream connections closed at accept, by reason (max_connections, no_route, draining).',
+    help: 'Downstream connections closed at accept, by reason (max_connections, no_route, draining, tls_handshake).',
     kind: 'counter',
     labelNames: ['listener', 'reason'],
     read: (s) =>

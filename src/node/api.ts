@@ -82,7 +82,21 @@ export interface WorkerInfo {
   readonly restarts: number
 }
 
-export type RejectReason = 'max_connections' | 'no_route' | 'draining'
+/** Why a connection was closed at accept; `tls_handshake`: a TLS listener's client failed its handshake. */
+export type RejectReason = 'max_connections' | 'no_route' | 'draining' | 'tls_handshake'
+
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'max_connections',
+  'no_route',
+  'draining',
+  'tls_handshake',
+]
+
+export function rejectedTotal(rejected: Readonly<Record<RejectReason, number>>): number {
+  let total = 0
+  for (const reason of REJECT_REASONS) total += rejected[reason]
+  return total
+}
 
 export interface ListenerStatus extends TrafficTotals {
   readonly name: string

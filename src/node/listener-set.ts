@@ -1,7 +1,7 @@
 /**
  * The node's listeners, as a reload leaves them: new ones bound, removed ones closed (their flows
- * go on), moved ones bound anew, limits changed in place. A listener that cannot bind is reported
- * and left out; the others are not held back by it.
+ * go on), moved ones bound anew, limits changed in place. A listener that cannot bind (or load its
+ * TLS files) is reported and left out; the others are not held back by it.
  */
 
 import type { ListenerChanges } from '../config/reload.ts'
@@ -42,11 +42,18 @@ export class ListenerSet {
     await Promise.all(this.#listeners.map((l) => l.listen()))
   }
 
-  /** Applies a reload's changes; resolves with the errors of listeners that could not bind. */
+  /**
+   * Applies a reload's changes; resolves with the errors of listeners that could not bind. TLS
+   * listeners kept as they were re-read their files: a renewed certificate takes effect now.
+   */
   async apply(changes: ListenerChanges): Promise<Error[]> {
     const errors: Error[] = []
     for (const name of changes.removed) this.#remove(name)
     for (const config of changes.updated) this.find(config.name)?.update(config)
+    const fresh = new Set([...changes.rebound, ...changes.added].map((c) => c.name))
+    for (const listener of this.#listeners) {
+      if (!fresh.has(listener.name)) await listener.refreshTls().catch((err: Error) => errors.push(err))
+    }
     for (const config of changes.rebound) {
       this.#remove(config.name)
       await this.#add(config, errors)

@@ -37,6 +37,7 @@ import {
   nodeInfo,
   type PeerStatus,
   type RouteStatus,
+  rejectedTotal,
 } from './api.ts'
 import type { NodeControlPlane } from './control-plane.ts'
 import { describeTarget } from './describe.ts'
@@ -98,7 +99,10 @@ export class ProxyNode implements NodeView {
     this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
     this.#worker = options.worker
-    this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow))
+    // Without an access log nothing needs a client's address after its socket closed.
+    this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow), {
+      recordSource: config.common.accessLog,
+    })
     this.#mesh = config.mesh
       ? new NodeMesh(config, {
           clock: this.#clock,
@@ -231,6 +235,7 @@ export class ProxyNode implements NodeView {
     const { common } = plan.config
     this.#logger.level = common.logLevel
     this.#accessLog = common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
+    this.#flows.recordSource = common.accessLog
     if (plan.routesChanged) {
       this.#engine.replaceStatic(plan.config.routes)
       this.#mesh?.setRoutes(plan.config.routes)
@@ -347,7 +352,7 @@ export class ProxyNode implements NodeView {
     for (const { counters: c } of this.#listeners.all) {
       active += c.active
       total += c.total
-      rejected += c.rejected.max_connections + c.rejected.no_route + c.rejected.draining
+      rejected += rejectedTotal(c.rejected)
       bytesIn += c.closedBytesIn
       bytesOut += c.closedBytesOut
     }

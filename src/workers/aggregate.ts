@@ -5,14 +5,16 @@
  */
 
 import type { FlowDurations } from '../metrics/metrics.ts'
-import type {
-  DecisionSource,
-  EndpointStatus,
-  ListenerStatus,
-  MeshStats,
-  PeerStatus,
-  RoutePathStatus,
-  RouteStatus,
+import {
+  type DecisionSource,
+  type EndpointStatus,
+  type ListenerStatus,
+  type MeshStats,
+  type PeerStatus,
+  REJECT_REASONS,
+  type RejectReason,
+  type RoutePathStatus,
+  type RouteStatus,
 } from '../node/api.ts'
 import type { WorkerSnapshot } from './messages.ts'
 
@@ -90,11 +92,9 @@ export function mergeListeners(
       maxConnections: maxConnections[first.name] ?? sum(all, (l) => l.maxConnections),
       activeConnections: sum(all, (l) => l.activeConnections),
       totalConnections: sum(all, (l) => l.totalConnections),
-      rejected: {
-        max_connections: sum(all, (l) => l.rejected.max_connections),
-        no_route: sum(all, (l) => l.rejected.no_route),
-        draining: sum(all, (l) => l.rejected.draining),
-      },
+      rejected: Object.fromEntries(
+        REJECT_REASONS.map((reason) => [reason, sum(all, (l) => l.rejected[reason])]),
+      ) as Record<RejectReason, number>,
       bytesIn: sum(all, (l) => l.bytesIn),
       bytesOut: sum(all, (l) => l.bytesOut),
     }

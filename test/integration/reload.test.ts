@@ -215,7 +215,9 @@ routes:
         /^config reloaded$/,
       )
       assert.deepEqual(line.applied, ['routes', 'listeners.extra (added)', 'listeners.hold (removed)'])
-      const warned = logs.find((l) => l.msg.startsWith('config reload: these keys'))
+      const isWarning = (l: LogLine) => l.msg.startsWith('config reload: these keys')
+      await waitFor(() => logs.some(isWarning), 5000, 'the restart-required warning')
+      const warned = logs.find(isWarning)
       assert.deepEqual(warned?.keys, ['common.node_id'])
 
       const afterReload = await listenerPorts(admin)
@@ -252,9 +254,9 @@ routes:
 routes:
   - { name: web, match: { listener: web }, target: "${alpha.address}" }
 `),
-        /a listener could not bind/,
+        /a listener failed/,
       )
-      const bindError = logs.find((l) => l.msg === 'config reload: a listener could not bind')
+      const bindError = logs.find((l) => l.msg === 'config reload: a listener failed')
       assert.match(String((bindError?.err as { message?: string })?.message), /"blocked".*EADDRINUSE/)
       assert.equal(await reply(ports.web as number), 'alpha')
       holder.close()

@@ -59,12 +59,12 @@ describe('the web UI’s tables', () => {
           maxConnections: 100,
           activeConnections: 3,
           totalConnections: 9,
-          rejected: { max_connections: 1, no_route: 2, draining: 0 },
+          rejected: { max_connections: 1, no_route: 2, draining: 0, tls_handshake: 1 },
           bytesIn: 2048,
           bytesOut: 5,
         },
       ]),
-      [['web', '0.0.0.0:80', 'listening', '3 / 100', '9', '3', '2.00 KiB', '5 B']],
+      [['web', '0.0.0.0:80', 'listening', '3 / 100', '9', '4', '2.00 KiB', '5 B']],
     )
     assert.deepEqual(routeRows(ROUTES), [
       ['r-web', 'port 8080', 'round_robin', '127.0.0.1:9001 healthy (2)', '0 / 0 / 10', '0'],

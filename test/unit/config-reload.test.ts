@@ -87,6 +87,24 @@ mesh: { bind: "127.0.0.1:7200", token: "0123456789abcdef0123" }
   })
 })
 
+describe('listeners whose TLS settings change', () => {
+  it('are bound anew: their server options are fixed for the socket', () => {
+    const running = loadConfigText(BASE)
+    const next = loadConfigText(
+      BASE.replace(
+        'name: db, bind: "127.0.0.1:5432"',
+        'name: db, bind: "127.0.0.1:5432", tls: { cert: c.pem, key: k.pem }',
+      ),
+    )
+    const plan = planReload(running, next)
+    assert.deepEqual(
+      plan.listeners.rebound.map((l) => l.name),
+      ['db'],
+    )
+    assert.deepEqual(plan.listeners.updated, [])
+  })
+})
+
 describe('whether the scheduler must hear of a reload', () => {
   const running = loadConfigText(BASE)
   const with_ = (from: string, to: string) => planReload(running, loadConfigText(BASE.replace(from, to)))

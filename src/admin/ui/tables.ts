@@ -55,7 +55,7 @@ export function listenerRows(listeners: readonly ListenerStatus[]): Row[] {
     l.state,
     `${l.activeConnections} / ${l.maxConnections}`,
     String(l.totalConnections),
-    String(l.rejected.max_connections + l.rejected.no_route + l.rejected.draining),
+    String(Object.values(l.rejected).reduce((a, b) => a + b, 0)),
     formatBytes(l.bytesIn),
     formatBytes(l.bytesOut),
   ])

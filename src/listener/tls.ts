@@ -1,0 +1,51 @@
+/**
+ * A TLS listener's material: read from its files at bind and again at every reload, so that a
+ * renewed certificate (same paths, new content) takes effect on SIGHUP without a restart.
+ */
+import { readFile } from 'node:fs/promises'
+import tls from 'node:tls'
+import type { ListenerTlsConfig } from '../config/types.ts'
+import { ListenerTlsError } from '../errors/index.ts'
+
+export async function loadListenerTls(
+  listener: string,
+  config: ListenerTlsConfig,
+): Promise<tls.SecureContextOptions> {
+  const read = async (path: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(path)
+    } catch (err) {
+      throw new ListenerTlsError(listener, `cannot read the ${what} ${path}`, err)
+    }
+  }
+  const [cert, key, ca] = await Promise.all([
+    read(config.certFile, 'certificate'),
+    read(config.keyFile, 'key'),
+    config.clientCaFile === undefined ? undefined : read(config.clientCaFile, 'client CA'),
+  ])
+  const options: tls.SecureContextOptions = { cert, key, minVersion: config.minVersion, ...(ca && { ca }) }
+  try {
+    tls.createSecureContext(options)
+  } catch (err) {
+    throw new ListenerTlsError(
+      listener,
+      `the certificate ${config.certFile} and key ${config.keyFile} do not make a TLS context`,
+      err,
+    )
+  }
+  return options
+}
+
+/** Node's default is 120 s: a client silent for that long holds a connection slot for nothing. */
+const HANDSHAKE_TIMEOUT_MS = 10_000
+
+/** Server options fixed for the socket's lifetime: a change of them means a new socket. */
+export function tlsServerOptions(config: ListenerTlsConfig): tls.TlsOptions {
+  const verifyClients = config.clientCaFile !== undefined
+  return {
+    requestCert: verifyClients,
+    rejectUnauthorized: verifyClients,
+    minVersion: config.minVersion,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+  }
+}
