@@ -60,12 +60,16 @@ function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfi
   }
 }
 
+/** A TCP flow idles for as long as its peers keep the connection; a UDP session has no close to wait for. */
+const DEFAULT_IDLE_TIMEOUT = { tcp: '1h', udp: '60s' } as const
+
 function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
   return {
     name: l.name,
+    protocol: l.protocol,
     bind: hostPort(l.bind),
     maxConnections: l.max_connections,
-    idleTimeoutMs: parseDuration(l.idle_timeout),
+    idleTimeoutMs: parseDuration(l.idle_timeout ?? DEFAULT_IDLE_TIMEOUT[l.protocol]),
     backlog: l.backlog,
     ...(l.tls && {
       tls: {

@@ -54,9 +54,13 @@ const common = z
 
 const listener = z.strictObject({
   name,
+  protocol: z
+    .enum(['tcp', 'udp'])
+    .default('tcp')
+    .describe('udp: datagrams, one session per client address, to endpoint targets only.'),
   bind: hostPort({ allowPortZero: true }).describe('Port 0 picks an ephemeral port.'),
-  max_connections: int(1, 10_000_000).default(10_000),
-  idle_timeout: duration().default('1h'),
+  max_connections: int(1, 10_000_000).default(10_000).describe('UDP: the most client sessions at once.'),
+  idle_timeout: duration().optional().describe('Default: 1h for TCP, 60s for UDP sessions.'),
   backlog: int(1, 65_535).default(511),
   tls: z
     .strictObject({

@@ -19,6 +19,7 @@ export function semanticIssues(doc: ConfigDocument): PathIssue[] {
     ...duplicateNames(doc.routes, 'routes', 'route'),
     ...duplicateNames(doc.peers, 'peers', 'peer'),
     ...collidingBinds(doc),
+    ...doc.listeners.flatMap((l, i) => udpListenerIssues(l, ['listeners', i], doc)),
     ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),
     ...meshIssues(doc),
     ...schedulerIssues(doc),
@@ -74,7 +75,9 @@ function collidingBinds(doc: ConfigDocument): PathIssue[] {
     if ('value' in hp && hp.value.port !== 0) binds.push({ path, at: hp.value })
   }
   add(['common', 'admin_addr'], doc.common.admin_addr)
-  for (const [i, l] of doc.listeners.entries()) add(['listeners', i, 'bind'], l.bind)
+  // UDP and TCP ports are separate spaces: only binds of one protocol can collide.
+  for (const [i, l] of doc.listeners.entries())
+    if (l.protocol === 'tcp') add(['listeners', i, 'bind'], l.bind)
   if (doc.mesh) add(['mesh', 'bind'], doc.mesh.bind)
   const out: PathIssue[] = []
   binds.forEach((bind, i) => {
@@ -82,6 +85,45 @@ function collidingBinds(doc: ConfigDocument): PathIssue[] {
     if (earlier) {
       const message = `${formatHostPort(bind.at.host, bind.at.port)} collides with ${formatPath(earlier.path)} (${formatHostPort(earlier.at.host, earlier.at.port)})`
       out.push({ path: bind.path, message })
+    }
+  })
+  return [...out, ...collidingUdpBinds(doc)]
+}
+
+function collidingUdpBinds(doc: ConfigDocument): PathIssue[] {
+  const udp = doc.listeners.flatMap((l, i) => {
+    const hp = readHostPort(l.bind, { allowPortZero: true })
+    return l.protocol === 'udp' && 'value' in hp && hp.value.port !== 0
+      ? [{ path: ['listeners', i, 'bind'] as KeyPath, at: hp.value }]
+      : []
+  })
+  return udp.flatMap((bind, i) => {
+    const earlier = udp.slice(0, i).find((b) => collides(b.at, bind.at))
+    if (earlier === undefined) return []
+    const message = `${formatHostPort(bind.at.host, bind.at.port)} collides with ${formatPath(earlier.path)} (${formatHostPort(earlier.at.host, earlier.at.port)})`
+    return [{ path: bind.path, message }]
+  })
+}
+
+/** A UDP listener forwards datagrams to endpoints: no TLS, and its routes cannot go through peers. */
+function udpListenerIssues(
+  listener: ConfigDocument['listeners'][number],
+  path: KeyPath,
+  doc: ConfigDocument,
+): PathIssue[] {
+  if (listener.protocol !== 'udp') return []
+  const out: PathIssue[] = []
+  if (listener.tls)
+    out.push({ path: [...path, 'tls'], message: 'TLS is for TCP listeners (protocol: udp here)' })
+  const peers = new Set(doc.peers.map((p) => p.name))
+  doc.routes.forEach((route, i) => {
+    if (route.match.listener !== listener.name) return
+    const target = resolveTarget(route, peers)
+    if ('value' in target && target.value.kind !== 'endpoints') {
+      out.push({
+        path: ['routes', i, 'target'],
+        message: `listener "${listener.name}" is UDP: its routes go to endpoints, not through peers`,
+      })
     }
   })
   return out

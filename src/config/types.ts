@@ -30,6 +30,7 @@ export interface CommonConfig {
 
 export interface ListenerConfig {
   readonly name: string
+  readonly protocol: 'tcp' | 'udp'
   readonly bind: HostPort
   /** Connections beyond this are closed at accept and counted. */
   readonly maxConnections: number

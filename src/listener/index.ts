@@ -1,1 +1,2 @@
 export * from './tcp-listener.ts'
+export * from './udp-listener.ts'

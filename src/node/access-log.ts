@@ -1,4 +1,5 @@
 import type { Flow } from '../flow/index.ts'
+import type { UdpSessionEnd } from '../listener/index.ts'
 
 /** The fields of the access-log line written for every closed flow. */
 export interface AccessLogLine {
@@ -28,4 +29,21 @@ export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
     reason: flow.closeReason,
   }
   return flow.error ? { ...line, error: flow.error.message } : line
+}
+
+/** A UDP session's line: the same fields, with `udp:<client address>` where a flow has its id. */
+export function udpAccessLogLine(end: UdpSessionEnd): AccessLogLine & { readonly protocol: 'udp' } {
+  return {
+    flow: `udp:${end.source}`,
+    protocol: 'udp',
+    listener: end.listener,
+    source: end.source,
+    route: end.route,
+    target: end.target,
+    bytes_in: end.bytesIn,
+    bytes_out: end.bytesOut,
+    duration_ms: end.durationMs,
+    reason: end.reason,
+    ...(end.error !== undefined && { error: end.error }),
+  }
 }

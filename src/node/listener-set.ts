@@ -6,34 +6,39 @@
 
 import type { ListenerChanges } from '../config/reload.ts'
 import type { ListenerConfig } from '../config/types.ts'
-import { type ConnectionHandler, TcpListener } from '../listener/index.ts'
+import { type ConnectionHandler, TcpListener, UdpListener, type UdpListenerDeps } from '../listener/index.ts'
 import type { FlowOrigin } from '../router/index.ts'
+
+export type NodeListener = TcpListener | UdpListener
 
 export interface ListenerFactory {
   readonly onConnection: ConnectionHandler
+  readonly udp: UdpListenerDeps
   readonly start: Omit<FlowOrigin, 'ingressPort'>
   readonly reusePort: boolean
 }
 
 export class ListenerSet {
   readonly #factory: ListenerFactory
-  #listeners: TcpListener[]
+  #listeners: NodeListener[]
 
   constructor(configs: readonly ListenerConfig[], factory: ListenerFactory) {
     this.#factory = factory
     this.#listeners = configs.map((c) => this.#create(c))
   }
 
-  #create(config: ListenerConfig): TcpListener {
-    const { onConnection, start, reusePort } = this.#factory
-    return new TcpListener(config, onConnection, start, reusePort)
+  #create(config: ListenerConfig): NodeListener {
+    const { onConnection, start, reusePort, udp } = this.#factory
+    return config.protocol === 'udp'
+      ? new UdpListener(config, udp, reusePort)
+      : new TcpListener(config, onConnection, start, reusePort)
   }
 
-  get all(): readonly TcpListener[] {
+  get all(): readonly NodeListener[] {
     return this.#listeners
   }
 
-  find(name: string): TcpListener | undefined {
+  find(name: string): NodeListener | undefined {
     return this.#listeners.find((l) => l.name === name)
   }
 

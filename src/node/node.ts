@@ -25,7 +25,7 @@ import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
-import { accessLogLine } from './access-log.ts'
+import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import {
   type DecisionSource,
   type FlowInfo,
@@ -129,6 +129,11 @@ export class ProxyNode implements NodeView {
       onConnection,
       start: { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 },
       reusePort: options.worker !== undefined,
+      udp: {
+        table: () => this.#engine.table(),
+        clock: this.#clock,
+        onSessionEnd: (end) => this.#accessLog?.info(udpAccessLogLine(end), 'session closed'),
+      },
     })
     this.#metrics = createMetrics(this, {
       nodeId: config.common.nodeId,

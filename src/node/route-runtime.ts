@@ -42,7 +42,15 @@ export interface RouteRuntimeDeps {
   readonly token: string | undefined
 }
 
+export interface DatagramEndpoint {
+  readonly address: string
+  readonly host: string
+  readonly port: number
+}
+
 export interface ManagedRoute extends RouteRuntime {
+  /** Endpoint routes only: an endpoint for a UDP session, held until release(). */
+  readonly lease?: (sourceIp: string) => DatagramEndpoint | undefined
   start(): void
   close(): void
   endpoints(): EndpointStatus[]
@@ -71,6 +79,8 @@ class ClusterRoute implements ManagedRoute {
   connect(sourceIp: string): Promise<UpstreamConnection> {
     return this.#cluster.connect(sourceIp)
   }
+
+  readonly lease = (sourceIp: string): DatagramEndpoint | undefined => this.#cluster.lease(sourceIp)
 
   release(endpoint: string): void {
     this.#cluster.release(endpoint)

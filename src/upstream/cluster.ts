@@ -167,6 +167,22 @@ export class UpstreamCluster {
     this.#attempt(flow)
   }
 
+  /**
+   * An endpoint for a datagram session, picked as a connect would pick it, counted active until
+   * release(). Undefined when no endpoint may be used. Datagrams have no handshake to fail, so no
+   * retry and no outlier accounting here.
+   */
+  lease(
+    sourceIp: string,
+  ): { readonly address: string; readonly host: string; readonly port: number } | undefined {
+    const index = this.#pick(sourceIp, undefined)
+    if (index < 0) return undefined
+    const endpoint = this.#endpoints[index]!
+    endpoint.active++
+    endpoint.total++
+    return endpoint
+  }
+
   /** The flow on `endpoint` ended. Unknown addresses are ignored: release must never throw in cleanup. */
   release(endpoint: string): void {
     const state = this.#byAddress.get(endpoint)

@@ -116,6 +116,7 @@ describe('defaults', () => {
     })
     assert.deepEqual(config.listeners[0], {
       name: 'in',
+      protocol: 'tcp',
       bind: { host: '127.0.0.1', port: 0 },
       maxConnections: 10_000,
       idleTimeoutMs: 3_600_000,
