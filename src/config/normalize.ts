@@ -28,6 +28,7 @@ export function normalize(doc: ConfigDocument, defaultNodeId: string): NodeConfi
     peers: doc.peers.map(peer),
     ...(doc.scheduler && { scheduler: scheduler(doc.scheduler) }),
     ...(doc.mesh && { mesh: mesh(doc.mesh) }),
+    plugins: doc.plugins.map((p) => ({ name: p.name, module: p.module, options: p.options })),
   }
   return deepFreeze(config)
 }

@@ -58,7 +58,7 @@ export function planReload(running: NodeConfig, next: NodeConfig): ReloadPlan {
       applied.push(COMMON_KEYS[key])
     } else restartRequired.push(COMMON_KEYS[key])
   }
-  for (const section of ['scheduler', 'peers', 'mesh'] as const) {
+  for (const section of ['scheduler', 'peers', 'mesh', 'plugins'] as const) {
     if (!isDeepStrictEqual(running[section], next[section])) restartRequired.push(section)
   }
   const routesChanged = !isDeepStrictEqual(running.routes, next.routes)

@@ -52,6 +52,18 @@ const common = z
   })
   .prefault({})
 
+const plugin = z.strictObject({
+  name,
+  module: z
+    .string()
+    .min(1)
+    .describe('A file (./x.mjs, relative to the working directory) or an installed package name.'),
+  options: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe("Handed to the plugin's factory as written."),
+})
+
 const listener = z.strictObject({
   name,
   protocol: z
@@ -191,6 +203,7 @@ export const configSchema = z.strictObject({
   scheduler: scheduler.optional().describe('Absent: static routes only.'),
   peers: z.array(peer).default([]),
   mesh: mesh.optional(),
+  plugins: z.array(plugin).default([]).describe('Code that sees every flow: see docs/plugins.md.'),
 })
 
 /** The validated document, defaults filled, still in the file's own keys and notations. */

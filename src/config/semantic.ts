@@ -18,6 +18,7 @@ export function semanticIssues(doc: ConfigDocument): PathIssue[] {
     ...duplicateNames(doc.listeners, 'listeners', 'listener'),
     ...duplicateNames(doc.routes, 'routes', 'route'),
     ...duplicateNames(doc.peers, 'peers', 'peer'),
+    ...duplicateNames(doc.plugins, 'plugins', 'plugin'),
     ...collidingBinds(doc),
     ...doc.listeners.flatMap((l, i) => udpListenerIssues(l, ['listeners', i], doc)),
     ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),

@@ -185,6 +185,12 @@ export interface MeshConfig {
   readonly warmIdleTimeoutMs: number
 }
 
+export interface PluginConfig {
+  readonly name: string
+  readonly module: string
+  readonly options: Readonly<Record<string, unknown>>
+}
+
 export interface NodeConfig {
   readonly common: CommonConfig
   readonly listeners: readonly ListenerConfig[]
@@ -192,4 +198,5 @@ export interface NodeConfig {
   readonly scheduler?: SchedulerConfig
   readonly peers: readonly PeerConfig[]
   readonly mesh?: MeshConfig
+  readonly plugins: readonly PluginConfig[]
 }

@@ -19,6 +19,7 @@ export type CloseReason =
   | 'upstream_reset'
   | 'idle_timeout'
   | 'no_route'
+  | 'rejected'
   | 'upstream_unavailable'
   | 'drain_timeout'
   | 'aborted'

@@ -48,7 +48,10 @@ export interface AcceptingListener extends ListenerRef {
   readonly port: number
   /** Every flow from this listener starts at this node with the full hop budget. */
   readonly origin: FlowOrigin
-  readonly counters: ListenerRef['counters'] & { total: number; rejected: { no_route: number } }
+  readonly counters: ListenerRef['counters'] & {
+    total: number
+    rejected: { no_route: number; plugin: number }
+  }
 }
 
 /** What an on-demand resolve is asked about a flow that matches no route. */
@@ -68,12 +71,14 @@ export interface FlowHandlerDeps {
    * undefined when there is none. Absent: such flows are closed at once.
    */
   readonly resolve?: (query: ResolveQuery) => Promise<RouteRuntime | undefined>
+  /** Asked of every flow before it is routed: an error refuses the flow. Absent: no one asks. */
+  readonly admit?: (flow: Flow, listener: AcceptingListener) => Error | undefined
 }
 
 export function createFlowHandler(
   deps: FlowHandlerDeps,
 ): (socket: Socket, listener: AcceptingListener) => void {
-  const { manager, table, onUpstreamFailure, resolve } = deps
+  const { manager, table, onUpstreamFailure, resolve, admit } = deps
 
   function established(
     flow: Flow,
@@ -137,6 +142,15 @@ export function createFlowHandler(
     listener.counters.active++
     const flow = manager.open(socket, listener)
     flow.state = 'routing'
+    if (admit !== undefined) {
+      const refusal = admit(flow, listener)
+      if (refusal !== undefined) {
+        listener.counters.rejected.plugin++
+        flow.error = refusal
+        endBeforeUpstream(flow, 'rejected')
+        return
+      }
+    }
     const routes = table()
     const sourceIp = routes.matchesSource ? sourceIpOf(socket) : undefined
     const ctx = { listener: listener.name, localPort: listener.port, sourceIp: sourceIp ?? '' }

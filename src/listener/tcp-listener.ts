@@ -31,7 +31,7 @@ export class TcpListener {
   readonly counters: ListenerCounters = {
     active: 0,
     total: 0,
-    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0 },
+    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0, plugin: 0 },
     closedBytesIn: 0,
     closedBytesOut: 0,
   }

@@ -65,7 +65,7 @@ export class UdpListener {
   readonly counters: ListenerCounters = {
     active: 0,
     total: 0,
-    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0 },
+    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0, plugin: 0 },
     // Datagrams are counted as they pass: a session has no live byte count to add later.
     closedBytesIn: 0,
     closedBytesOut: 0,

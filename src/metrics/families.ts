@@ -37,7 +37,7 @@ const listenerFamilies: ScrapedFamily[] = [
   },
   {
     name: 'dynproxy_downstream_cx_rejected_total',
-    help: 'Downstream connections closed at accept, by reason (max_connections, no_route, draining, tls_handshake).',
+    help: 'Downstream connections closed at accept, by reason (max_connections, no_route, draining, tls_handshake, plugin).',
     kind: 'counter',
     labelNames: ['listener', 'reason'],
     read: (s) =>

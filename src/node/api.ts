@@ -83,13 +83,14 @@ export interface WorkerInfo {
 }
 
 /** Why a connection was closed at accept; `tls_handshake`: a TLS listener's client failed its handshake. */
-export type RejectReason = 'max_connections' | 'no_route' | 'draining' | 'tls_handshake'
+export type RejectReason = 'max_connections' | 'no_route' | 'draining' | 'tls_handshake' | 'plugin'
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'max_connections',
   'no_route',
   'draining',
   'tls_handshake',
+  'plugin',
 ]
 
 export function rejectedTotal(rejected: Readonly<Record<RejectReason, number>>): number {

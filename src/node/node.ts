@@ -11,6 +11,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
 import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
+import { PluginRefusalError } from '../errors/index.ts'
 import {
   createFlowHandler,
   type Flow,
@@ -24,6 +25,7 @@ import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
+import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import {
@@ -44,6 +46,7 @@ import { describeTarget } from './describe.ts'
 import { instructionsView } from './instructions-view.ts'
 import { ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
+import { acceptedFlow, endedFlow } from './plugin-views.ts'
 import { DynamicRouteEngine } from './route-engine.ts'
 import { helloInfo, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
@@ -85,6 +88,7 @@ export class ProxyNode implements NodeView {
   readonly #mesh: NodeMesh | undefined
   readonly #worker: WorkerRole | undefined
   #controlPlane: NodeControlPlane | undefined
+  #hooks: PluginHooks | undefined
   #freshnessTimer: NodeJS.Timeout | undefined
   #admin: AdminServer | undefined
   #adminAddress: string | undefined
@@ -101,7 +105,7 @@ export class ProxyNode implements NodeView {
     this.#worker = options.worker
     // Without an access log nothing needs a client's address after its socket closed.
     this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow), {
-      recordSource: config.common.accessLog,
+      recordSource: config.common.accessLog || config.plugins.length > 0,
     })
     this.#mesh = config.mesh
       ? new NodeMesh(config, {
@@ -124,6 +128,7 @@ export class ProxyNode implements NodeView {
       table: () => this.#engine.table(),
       onUpstreamFailure: () => this.#failedFlows++,
       ...((config.scheduler || options.worker) && { resolve: (query) => this.#resolve(query) }),
+      ...(config.plugins.length > 0 && { admit: (flow, listener) => this.#admit(flow, listener) }),
     })
     this.#listeners = new ListenerSet(config.listeners, {
       onConnection,
@@ -168,6 +173,14 @@ export class ProxyNode implements NodeView {
     return route && this.#engine.resolvedRoute(route)
   }
 
+  /** The plugins' say on a new flow: an error refuses it. */
+  #admit(flow: Flow, listener: { readonly name: string; readonly port: number }): Error | undefined {
+    const onAccept = this.#hooks?.onAccept
+    if (onAccept === undefined) return undefined
+    const verdict = onAccept(acceptedFlow(flow, listener))
+    return verdict && new PluginRefusalError(verdict.reject)
+  }
+
   /** The scheduler's routes in force from now on (and the key that signs its path tokens). */
   applyInstructions(routes: readonly InstructionRoute[], pathTokenKey: string | undefined): void {
     this.#engine.applyInstructions(routes)
@@ -188,6 +201,11 @@ export class ProxyNode implements NodeView {
   async start(): Promise<void> {
     this.#startedAt = this.#clock.now()
     try {
+      if (this.#config.plugins.length > 0) {
+        this.#hooks = pluginHooks(
+          await loadPlugins(this.#config.plugins, this.#config.common.nodeId, this.#logger),
+        )
+      }
       await this.#listeners.listenAll()
       await this.#mesh?.start()
       if (this.#worker === undefined) await this.#startAdmin()
@@ -240,7 +258,7 @@ export class ProxyNode implements NodeView {
     const { common } = plan.config
     this.#logger.level = common.logLevel
     this.#accessLog = common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
-    this.#flows.recordSource = common.accessLog
+    this.#flows.recordSource = common.accessLog || plan.config.plugins.length > 0
     if (plan.routesChanged) {
       this.#engine.replaceStatic(plan.config.routes)
       this.#mesh?.setRoutes(plan.config.routes)
@@ -319,6 +337,7 @@ export class ProxyNode implements NodeView {
     this.#engine.close()
     await this.#mesh?.close()
     await this.#admin?.close()
+    await this.#hooks?.close()
   }
 
   #onFlowFinished(flow: Flow): void {
@@ -336,6 +355,7 @@ export class ProxyNode implements NodeView {
     const durationMs = flow.durationMs(this.#clock.now())
     this.#metrics.observeFlowDuration(flow.listener.name, durationMs / 1000)
     this.#accessLog?.info(accessLogLine(flow, durationMs), 'flow closed')
+    this.#hooks?.onEnd?.(endedFlow(flow, durationMs))
   }
 
   isReady(): boolean {

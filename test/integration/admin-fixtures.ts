@@ -116,7 +116,7 @@ export function testView(): TestView {
         maxConnections: 100,
         activeConnections: 2,
         totalConnections: 10,
-        rejected: { max_connections: 1, no_route: 0, draining: 0, tls_handshake: 0 },
+        rejected: { max_connections: 1, no_route: 0, draining: 0, tls_handshake: 0, plugin: 0 },
         bytesIn: 100,
         bytesOut: 200,
       },

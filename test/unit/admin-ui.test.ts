@@ -59,7 +59,7 @@ describe('the web UI’s tables', () => {
           maxConnections: 100,
           activeConnections: 3,
           totalConnections: 9,
-          rejected: { max_connections: 1, no_route: 2, draining: 0, tls_handshake: 1 },
+          rejected: { max_connections: 1, no_route: 2, draining: 0, tls_handshake: 1, plugin: 0 },
           bytesIn: 2048,
           bytesOut: 5,
         },

@@ -26,6 +26,7 @@ describe('JSON Schema of the config', () => {
       'scheduler',
       'peers',
       'mesh',
+      'plugins',
     ])
     const common = schema.properties.common
     assert.equal(common?.additionalProperties, false)

@@ -37,7 +37,7 @@ function fakeView(): FakeView {
         maxConnections: 100,
         activeConnections: 3,
         totalConnections: 40,
-        rejected: { max_connections: 4, no_route: 1, draining: 0, tls_handshake: 0 },
+        rejected: { max_connections: 4, no_route: 1, draining: 0, tls_handshake: 0, plugin: 0 },
         bytesIn: 1000,
         bytesOut: 2000,
       },

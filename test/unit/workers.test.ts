@@ -115,7 +115,7 @@ function listener(state: ListenerStatus['state'], active: number): ListenerStatu
     maxConnections: 500,
     activeConnections: active,
     totalConnections: active * 2,
-    rejected: { max_connections: 1, no_route: 0, draining: 2, tls_handshake: 1 },
+    rejected: { max_connections: 1, no_route: 0, draining: 2, tls_handshake: 1, plugin: 3 },
     bytesIn: 100,
     bytesOut: 200,
   }
@@ -192,7 +192,7 @@ describe('merging the workers’ views into the node’s', () => {
     assert.equal(merged?.maxConnections, 1000)
     assert.equal(merged?.activeConnections, 5)
     assert.equal(merged?.totalConnections, 10)
-    assert.deepEqual(merged?.rejected, { max_connections: 2, no_route: 0, draining: 4, tls_handshake: 2 })
+    assert.deepEqual(merged?.rejected, { max_connections: 2, no_route: 0, draining: 4, tls_handshake: 2, plugin: 6 })
     assert.equal(merged?.bytesIn, 200)
     const [drained] = mergeListeners([[listener('draining', 0)], [listener('closed', 0)]], {})
     assert.equal(drained?.state, 'draining')
