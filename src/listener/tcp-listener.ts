@@ -21,6 +21,16 @@ export interface ListenerCounters {
   closedBytesOut: number
 }
 
+export function newListenerCounters(): ListenerCounters {
+  return {
+    active: 0,
+    total: 0,
+    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0, plugin: 0 },
+    closedBytesIn: 0,
+    closedBytesOut: 0,
+  }
+}
+
 export type ConnectionHandler = (socket: net.Socket, listener: TcpListener) => void
 
 export class TcpListener {
@@ -28,13 +38,7 @@ export class TcpListener {
   readonly name: string
   /** Read by each new flow: a reload that changes it applies to the flows accepted after. */
   idleTimeoutMs: number
-  readonly counters: ListenerCounters = {
-    active: 0,
-    total: 0,
-    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0, plugin: 0 },
-    closedBytesIn: 0,
-    closedBytesOut: 0,
-  }
+  readonly counters: ListenerCounters = newListenerCounters()
   state: ListenerStatus['state'] | 'idle' = 'idle'
   /** The bound port: differs from the configured one when that is 0. */
   port: number

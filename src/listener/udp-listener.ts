@@ -13,7 +13,7 @@ import type { DecisionSource, ListenerStatus } from '../node/api.ts'
 import { decide, type RouteTable } from '../router/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { ListenerCounters } from './tcp-listener.ts'
+import { type ListenerCounters, newListenerCounters } from './tcp-listener.ts'
 
 /** What a session needs of the route that took it. */
 export interface DatagramRoute {
@@ -62,14 +62,8 @@ export class UdpListener {
   config: ListenerConfig
   readonly name: string
   idleTimeoutMs: number
-  readonly counters: ListenerCounters = {
-    active: 0,
-    total: 0,
-    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0, plugin: 0 },
-    // Datagrams are counted as they pass: a session has no live byte count to add later.
-    closedBytesIn: 0,
-    closedBytesOut: 0,
-  }
+  // Datagrams are counted as they pass (closedBytes*): a session has no live byte count to add later.
+  readonly counters: ListenerCounters = newListenerCounters()
   state: ListenerStatus['state'] | 'idle' = 'idle'
   port: number
   readonly #deps: UdpListenerDeps

@@ -188,3 +188,14 @@ export function connectRefused(port: number, host = '127.0.0.1'): Promise<boolea
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
   })
 }
+
+/** Connects, sends nothing, and resolves with everything the other side sent before it ended. */
+export function readAll(port: number, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const socket = net.connect({ port, host })
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString()))
+    socket.on('error', reject)
+  })
+}

@@ -17,6 +17,7 @@ import { freePorts } from '../../src/testing/mesh-harness.ts'
 import { type LogLine, waitFor } from '../../src/testing/node-harness.ts'
 import {
   connectRefused,
+  readAll,
   startEchoServer,
   startNamedServer,
   type TestServer,
@@ -24,16 +25,6 @@ import {
 import { NodeSupervisor } from '../../src/workers/supervisor.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
-
-function reply(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    const s = net.connect({ port, host: '127.0.0.1' })
-    s.on('data', (c: Buffer) => chunks.push(c))
-    s.on('end', () => resolve(Buffer.concat(chunks).toString()))
-    s.on('error', reject)
-  })
-}
 
 async function listenerPorts(admin: string): Promise<Record<string, number>> {
   const res = await fetch(`http://${admin}/listeners`)
@@ -119,7 +110,7 @@ services:
       const deadline = Date.now() + 10_000
       let got = ''
       while (Date.now() < deadline) {
-        got = await reply(port).catch(() => '')
+        got = await readAll(port).catch(() => '')
         if (got === 'scheduled') break
         await new Promise((r) => setTimeout(r, 50))
       }
@@ -195,7 +186,7 @@ routes:
 
     test('routes and listeners change at once; running flows keep theirs; fixed keys wait for a restart', async () => {
       const before = await listenerPorts(admin)
-      assert.equal(await reply(before.web as number), 'alpha')
+      assert.equal(await readAll(before.web as number), 'alpha')
       const held = net.connect({ port: before.hold as number, host: '127.0.0.1' })
       held.write('one')
       await once(held, 'data')
@@ -223,8 +214,8 @@ routes:
       const afterReload = await listenerPorts(admin)
       assert.equal(afterReload.web, before.web, 'an unchanged listener keeps its socket')
       assert.equal(afterReload.hold, undefined)
-      for (let i = 0; i < 6; i++) assert.equal(await reply(before.web as number), 'beta')
-      for (let i = 0; i < 6; i++) assert.equal(await reply(extra), 'alpha')
+      for (let i = 0; i < 6; i++) assert.equal(await readAll(before.web as number), 'beta')
+      for (let i = 0; i < 6; i++) assert.equal(await readAll(extra), 'alpha')
       assert.ok(await connectRefused(before.hold as number), 'the removed listener still accepts')
 
       held.write('two')
@@ -238,7 +229,7 @@ routes:
       const ports = await listenerPorts(admin)
       const line = await reloadWith('listeners: [{ name: web, bind: nowhere }]\n', /^config reload refused/)
       assert.match(String((line.err as { message?: string })?.message), /listeners\[0\]\.bind/)
-      assert.equal(await reply(ports.web as number), 'beta')
+      assert.equal(await readAll(ports.web as number), 'beta')
       assert.equal(child.exitCode, null)
     })
 
@@ -258,7 +249,7 @@ routes:
       )
       const bindError = logs.find((l) => l.msg === 'config reload: a listener failed')
       assert.match(String((bindError?.err as { message?: string })?.message), /"blocked".*EADDRINUSE/)
-      assert.equal(await reply(ports.web as number), 'alpha')
+      assert.equal(await readAll(ports.web as number), 'alpha')
       holder.close()
     })
   })

@@ -16,6 +16,7 @@ import { freePorts, meshNodeYaml, startMeshNode } from '../../src/testing/mesh-h
 import { captureLogger, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
 import {
   connectRefused,
+  readAll,
   startEchoServer,
   startNamedServer,
   type TestServer,
@@ -47,16 +48,6 @@ async function closeAll(sockets: net.Socket[]): Promise<void> {
       return once(s, 'close')
     }),
   )
-}
-
-function readAll(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    const s = net.connect({ port, host: '127.0.0.1' })
-    s.on('data', (c: Buffer) => chunks.push(c))
-    s.on('end', () => resolve(Buffer.concat(chunks).toString()))
-    s.on('error', reject)
-  })
 }
 
 describe('a node with worker processes (common.workers)', () => {
