@@ -3,19 +3,17 @@
  * behind them. Each says hello with one listener, ACKs every instruction set at once and keeps
  * only what the measurement reads, so thousands fit in the harness.
  */
-import { create, type MessageInitShape } from '@bufbuild/protobuf'
-import { createClient } from '@connectrpc/connect'
-import { createWritableIterable } from '@connectrpc/connect/protocol'
-import { createGrpcTransport } from '@connectrpc/connect-node'
+import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf'
 import {
-  type InstructionSet,
-  type NodeMessage,
   NodeMessageSchema,
-  type SchedulerMessage,
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { HOST } from '../sys/net.ts'
+import { GrpcStream } from './grpc-stream.ts'
+import { digestInstructions, type SetDigest } from './set-digest.ts'
 import { LISTENER, type SyntheticLink } from './topology.ts'
+
+const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
 
 export interface AckRecord {
   /** performance.now() when the ACK was written. */
@@ -29,16 +27,22 @@ export class SimNode {
   readonly acks: AckRecord[] = []
   ended = false
   error: unknown
-  readonly #out = createWritableIterable<NodeMessage>()
+  readonly #stream: GrpcStream
   readonly #onSet: () => void
 
   constructor(grpcAddress: string, id: string, onSet: () => void) {
     this.id = id
     this.#onSet = onSet
-    const client = createClient(
-      TrafficSchedulerService,
-      createGrpcTransport({ baseUrl: `http://${grpcAddress}` }),
-    )
+    this.#stream = new GrpcStream(grpcAddress, CONNECT_PATH, {
+      onMessage: (bytes) => {
+        const set = digestInstructions(bytes)
+        if (set) this.#ack(set)
+      },
+      onEnd: (error) => {
+        this.error = error
+        this.ended = true
+      },
+    })
     this.#send({
       case: 'hello',
       value: {
@@ -48,28 +52,17 @@ export class SimNode {
         capabilities: [],
       },
     })
-    void this.#read(client.connect(this.#out))
   }
 
-  async #read(stream: AsyncIterable<SchedulerMessage>): Promise<void> {
-    try {
-      for await (const m of stream) if (m.msg.case === 'instructions') this.#ack(m.msg.value)
-    } catch (err) {
-      this.error = err
-    } finally {
-      this.ended = true
-    }
-  }
-
-  #ack(set: InstructionSet): void {
-    this.#send({ case: 'ack', value: { version: set.version, nonce: set.nonce } })
-    const target = set.routes[0]?.paths[0]?.targets[0]?.address ?? ''
-    this.acks.push({ atMs: performance.now(), target })
+  #ack(set: SetDigest): void {
+    const version = { epoch: set.epoch, counter: set.counter }
+    this.#send({ case: 'ack', value: { version, nonce: set.nonce } })
+    this.acks.push({ atMs: performance.now(), target: set.target })
     this.#onSet()
   }
 
   #send(msg: MessageInitShape<typeof NodeMessageSchema>['msg']): void {
-    void this.#out.write(create(NodeMessageSchema, { msg })).catch(() => undefined)
+    this.#stream.write(toBinary(NodeMessageSchema, create(NodeMessageSchema, { msg })))
   }
 
   heartbeat(): void {
@@ -87,7 +80,7 @@ export class SimNode {
   }
 
   close(): void {
-    this.#out.close()
+    this.#stream.close()
   }
 }
 

@@ -105,8 +105,8 @@ describe('control-plane summary', () => {
   })
 
   it('has one column group per node count: 100 in quick mode, 500 and 2,000 otherwise', () => {
-    assert.deepEqual(nodeCounts({ ...settingsFixture, quick: true }), [100])
-    const metrics = controlPlaneMetrics(nodeCounts(settingsFixture))
+    assert.deepEqual(nodeCounts({ ...settingsFixture, quick: true }, undefined), [100])
+    const metrics = controlPlaneMetrics(nodeCounts(settingsFixture, undefined))
     assert.deepEqual(
       metrics.map((m) => m.key),
       [
@@ -121,5 +121,13 @@ describe('control-plane summary', () => {
       ],
     )
     assert.ok(metrics.every((m) => m.better === 'lower'))
+  })
+
+  it('takes the node counts from DYNPROXY_BENCH_NODES when given, and refuses nonsense', () => {
+    assert.deepEqual(nodeCounts(settingsFixture, '2000'), [2000])
+    assert.deepEqual(nodeCounts({ ...settingsFixture, quick: true }, '500, 2000'), [500, 2000])
+    assert.deepEqual(nodeCounts(settingsFixture, ''), [500, 2000])
+    assert.throws(() => nodeCounts(settingsFixture, '500,lots'), { code: 'DYN_ERR_BENCH_ARGUMENT' })
+    assert.throws(() => nodeCounts(settingsFixture, '1'), { code: 'DYN_ERR_BENCH_ARGUMENT' })
   })
 })

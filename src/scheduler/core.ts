@@ -24,10 +24,11 @@ import {
 } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
+import { type ChunkedRun, runInChunks } from './chunked.ts'
 import { normalizeService } from './config/load.ts'
 import type { ServiceDocument } from './config/schema.ts'
 import type { SchedulerSettings, ServiceSpec } from './config/types.ts'
-import { buildGraph, type GraphNodeInput } from './graph.ts'
+import { buildGraph, type GraphNodeInput, KeptGraph } from './graph.ts'
 import type { PathEngine } from './plan/engine.ts'
 import {
   buildInstructionSet,
@@ -115,6 +116,12 @@ export interface CoreOptions {
   readonly cluster?: Cluster
 }
 
+/**
+ * Sets built per turn of the event loop in a recompute: the first ones go out while the rest are
+ * built (chunked.ts). Small meshes are served in one turn.
+ */
+export const PUSH_CHUNK = 250
+
 /** Silent this many heartbeat intervals: the node is hung or cut off. */
 export const MISSED_HEARTBEATS = 3
 /** Link data older than this many report intervals counts as down. */
@@ -133,7 +140,9 @@ export class SchedulerCore {
   readonly #unwatch: () => void
   #counter = 0
   #plan: Plan = { routes: new Map(), selections: [], choices: new Map() }
+  readonly #graph = new KeptGraph()
   #stats: RecomputeStats = { count: 0, pushes: 0 }
+  #pushing: ChunkedRun | undefined
   #tick: unknown
   readonly #awaitingReport = new Set<string>()
   #stopped = false
@@ -321,19 +330,27 @@ export class SchedulerCore {
       this.#plan = plan(this.specs(), this.#planContext(now), this.#plan.choices)
       if (cluster) this.#publishAll(cluster, now)
     }
-    let pushes = 0
-    for (const node of this.registry.connected()) {
-      if (this.#awaitingReport.has(node.id)) continue
-      if (this.#push(node.id, node.session, now)) pushes++
-    }
-    this.#stats = {
-      count: this.#stats.count + 1,
-      pushes: this.#stats.pushes + pushes,
-      lastAt: now,
-      lastDurationMs: performance.now() - started,
-      lastReason: reason,
-    }
-    this.#o.logger.debug({ reason, pushes }, 'recomputed paths')
+    const planMs = performance.now() - started
+    const before = this.#stats
+    const nodes = this.registry.connected().filter((n) => !this.#awaitingReport.has(n.id))
+    // A newer plan supersedes what is left of the last one: its nodes get the newer sets.
+    this.#pushing?.cancel()
+    this.#pushing = runInChunks(
+      nodes,
+      PUSH_CHUNK,
+      this.#o.timers,
+      (node) => this.#push(node.id, node.session, now),
+      (busyMs, pushes, finished) => {
+        this.#stats = {
+          count: before.count + 1,
+          pushes: before.pushes + pushes,
+          lastAt: now,
+          lastDurationMs: planMs + busyMs,
+          lastReason: reason,
+        }
+        if (finished) this.#o.logger.debug({ reason, pushes }, 'recomputed paths')
+      },
+    )
   }
 
   /**
@@ -402,6 +419,7 @@ export class SchedulerCore {
     this.#stopped = true
     this.#unwatch()
     this.#throttle.cancel()
+    this.#pushing?.cancel()
     if (this.#tick !== undefined) this.#o.timers.clearTimeout(this.#tick)
     const sinks = [...this.#sinks.entries()]
     this.#sinks.clear()
@@ -484,16 +502,20 @@ export class SchedulerCore {
 
   #planContext(now: number): PlanContext {
     const s = this.#o.settings
-    const view = this.#o.cluster?.view(now)
-    const nodes =
-      view?.nodes ?? this.registry.list().map((n) => ({ id: n.id, region: n.region, connected: n.connected }))
-    const links = view?.links ?? this.links.list(now, STALE_REPORTS * s.reportIntervalMs)
-    return {
-      graph: buildGraph(nodes, links, s.linkCosts),
-      engine: this.#o.engine,
-      now,
-      hysteresis: s.hysteresis,
-    }
+    const staleAfterMs = STALE_REPORTS * s.reportIntervalMs
+    const cluster = this.#o.cluster
+    // A cluster's view has no versions: it is rebuilt and compared each time.
+    const key = cluster ? undefined : `${this.registry.version}|${this.links.version}`
+    const graph = this.#graph.get(key, now, () => {
+      const view = cluster?.view(now)
+      const nodes =
+        view?.nodes ??
+        this.registry.list().map((n) => ({ id: n.id, region: n.region, connected: n.connected }))
+      const links = view?.links ?? this.links.list(now, staleAfterMs)
+      const validUntil = view ? Number.NEGATIVE_INFINITY : this.links.freshUntil(now, staleAfterMs)
+      return { graph: buildGraph(nodes, links, s.linkCosts), validUntil }
+    })
+    return { graph, engine: this.#o.engine, now, hysteresis: s.hysteresis }
   }
 
   #isCurrent(s: NodeSession): boolean {

@@ -43,3 +43,63 @@ export function buildGraph(
   }
   return { nodes: graphNodes, links: out }
 }
+
+/**
+ * Whether two graphs hold the same nodes and links in the same order: the scheduler then keeps
+ * the older object, and with it everything computed on it (compiled form, potentials, answers).
+ * Order counts because it decides which of two equally good paths a search meets first.
+ */
+export function sameGraph(a: Graph, b: Graph): boolean {
+  if (a.nodes.size !== b.nodes.size || a.links.size !== b.links.size) return false
+  const bNodes = b.nodes.values()
+  for (const x of a.nodes.values()) {
+    const y = bNodes.next().value
+    if (!y || x.id !== y.id || x.region !== y.region || x.up !== y.up) return false
+  }
+  const bLinks = b.links.entries()
+  for (const [from, xs] of a.links) {
+    const next = bLinks.next().value
+    if (!next || next[0] !== from || !sameLinks(xs, next[1])) return false
+  }
+  return true
+}
+
+function sameLinks(xs: readonly GraphLink[], ys: readonly GraphLink[]): boolean {
+  return xs.length === ys.length && xs.every((x, i) => sameLink(x, ys[i]!))
+}
+
+function sameLink(x: GraphLink, y: GraphLink): boolean {
+  return (
+    x.to === y.to &&
+    x.up === y.up &&
+    x.rttMs === y.rttMs &&
+    x.jitterMs === y.jitterMs &&
+    x.loss === y.loss &&
+    x.throughputBps === y.throughputBps &&
+    x.costPerGb === y.costPerGb
+  )
+}
+
+/**
+ * The graph last planned on, kept as long as what it is built from is unchanged: a recompute that
+ * moves nothing (a service's targets changed) plans on the same object, so everything computed on
+ * it is reused (compiled form, potentials, path answers).
+ */
+export class KeptGraph {
+  #graph: Graph | undefined
+  #key: string | undefined
+  #validUntil = Number.NEGATIVE_INFINITY
+
+  /**
+   * `key` names the inputs' versions (undefined: unknown, build every time); `build` makes the
+   * graph and says until when it holds. A rebuilt graph equal to the kept one keeps the kept one.
+   */
+  get(key: string | undefined, now: number, build: () => { graph: Graph; validUntil: number }): Graph {
+    if (this.#graph && key !== undefined && key === this.#key && now <= this.#validUntil) return this.#graph
+    const fresh = build()
+    if (!this.#graph || !sameGraph(this.#graph, fresh.graph)) this.#graph = fresh.graph
+    this.#key = key
+    this.#validUntil = fresh.validUntil
+    return this.#graph
+  }
+}

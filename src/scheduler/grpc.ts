@@ -1,5 +1,6 @@
 /**
- * The TrafficSchedulerService over gRPC (h2c): one Connect stream per node, and Resolve. The
+ * The TrafficSchedulerService over gRPC (h2c): one Connect stream per node, and Resolve. Binary
+ * gRPC node streams are served by node-stream.ts; this adapter serves the rest the same way. The
  * stream must open with a hello; the welcome goes out at once (it also carries the response
  * headers, so the node knows the stream is up), then the node's set unless it resumes with it.
  */
@@ -10,7 +11,6 @@ import { create } from '@bufbuild/protobuf'
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
 import type { HostPort } from '../config/types.ts'
-import type { DynproxyError } from '../errors/base.ts'
 import {
   SchedulerBindError,
   SchedulerHelloInvalidError,
@@ -25,31 +25,10 @@ import {
 import type { Logger } from '../log/logger.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
+import { dispatch, toConnectError } from './dispatch.ts'
+import { serveNodeStream, servesNodeStream } from './node-stream.ts'
 import { Outbox } from './outbox.ts'
-import {
-  helloFromProto,
-  instructionsMessage,
-  linkFromProto,
-  loadFromProto,
-  routeFromProto,
-  routeToProto,
-  versionFromProto,
-  versionToProto,
-  welcomeMessage,
-} from './proto.ts'
-
-const CODE_OF: Readonly<Record<string, Code>> = {
-  DYN_ERR_SCHEDULER_HELLO_REQUIRED: Code.InvalidArgument,
-  DYN_ERR_SCHEDULER_HELLO_INVALID: Code.InvalidArgument,
-  DYN_ERR_SCHEDULER_NODE_SUPERSEDED: Code.Aborted,
-  DYN_ERR_SCHEDULER_NODE_TIMEOUT: Code.Unavailable,
-  DYN_ERR_SCHEDULER_STOPPING: Code.Unavailable,
-}
-
-/** The message starts with our code, so a node can log and match it. */
-export function toConnectError(err: DynproxyError): ConnectError {
-  return new ConnectError(`${err.code}: ${err.message}`, CODE_OF[err.code] ?? Code.Internal)
-}
+import { helloFromProto, instructionsMessage, routeToProto, versionToProto, welcomeMessage } from './proto.ts'
 
 export function schedulerRoutes(core: SchedulerCore, logger: Logger): (router: ConnectRouter) => void {
   return (router) => {
@@ -119,33 +98,7 @@ async function consume(
   for (;;) {
     const next = await iterator.next()
     if (next.done) return
-    const { msg } = next.value
-    switch (msg.case) {
-      case 'heartbeat':
-        core.heartbeat(s, loadFromProto(msg.value.load))
-        break
-      case 'report':
-        core.report(
-          s,
-          msg.value.links.map(linkFromProto),
-          loadFromProto(msg.value.load),
-          msg.value.routes.map(routeFromProto),
-        )
-        break
-      case 'ack': {
-        const version = versionFromProto(msg.value.version)
-        if (version) core.ack(s, version)
-        break
-      }
-      case 'nack': {
-        const version = versionFromProto(msg.value.version)
-        if (version) core.nack(s, version, msg.value.error)
-        break
-      }
-      default:
-        // A second hello or an empty message: nothing to update; the stream stays up.
-        break
-    }
+    dispatch(core, s, next.value.msg)
   }
 }
 
@@ -159,9 +112,15 @@ const CLOSE_GRACE_MS = 2000
 
 export async function listenGrpc(core: SchedulerCore, addr: HostPort, logger: Logger): Promise<GrpcServer> {
   const shutdown = new AbortController()
-  const server = http2.createServer(
-    connectNodeAdapter({ routes: schedulerRoutes(core, logger), shutdownSignal: shutdown.signal }),
-  )
+  const adapter = connectNodeAdapter({
+    routes: schedulerRoutes(core, logger),
+    shutdownSignal: shutdown.signal,
+  })
+  const server = http2.createServer((req, res) => {
+    if (servesNodeStream(req.method, req.url, req.headers))
+      serveNodeStream(core, logger, req, res, shutdown.signal)
+    else adapter(req, res)
+  })
   const sessions = new Set<http2.ServerHttp2Session>()
   server.on('session', (session) => {
     sessions.add(session)

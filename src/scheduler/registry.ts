@@ -88,10 +88,17 @@ export function isSynced(node: NodeStatus): boolean {
 export class NodeRegistry {
   readonly #nodes = new Map<string, NodeStatus>()
   #sessions = 0
+  #version = 0
+
+  /** Changes when a node comes or goes: what the path graph is built from (not its heartbeats). */
+  get version(): number {
+    return this.#version
+  }
 
   /** Registers a hello; returns the new session number. */
   hello(hello: NodeHello, now: number): number {
     const session = ++this.#sessions
+    this.#version++
     const { appliedVersion, ...rest } = hello
     this.#nodes.set(hello.id, {
       ...rest,
@@ -108,6 +115,7 @@ export class NodeRegistry {
   disconnect(id: string, session: number, now: number, reason: string): boolean {
     const node = this.#current(id, session)
     if (!node?.connected) return false
+    this.#version++
     this.#nodes.set(id, { ...node, connected: false, disconnectedAt: now, disconnectReason: reason })
     return true
   }

@@ -38,19 +38,47 @@ interface LinkEntry extends LinkSample {
 
 export class LinkTable {
   readonly #links = new Map<string, LinkEntry>()
+  /** The keys of each reporter's links: a report touches its own, not the whole table. */
+  readonly #keysOf = new Map<string, string[]>()
+  #version = 0
+
+  /** Changes with every report and every reporter gone. */
+  get version(): number {
+    return this.#version
+  }
+
+  /**
+   * Until when `list(…, staleAfterMs)` stays as it is now, reports aside: the moment the next
+   * fresh link goes stale. Infinity when none is fresh.
+   */
+  freshUntil(now: number, staleAfterMs: number): number {
+    let until = Number.POSITIVE_INFINITY
+    for (const e of this.#links.values()) {
+      const last = e.reportedAt + staleAfterMs
+      if (last >= now && last < until) until = last
+    }
+    return until
+  }
 
   /** A report replaces what its node said before: links it no longer mentions are dropped. */
   record(from: string, samples: readonly LinkSample[], now: number): void {
-    for (const [key, entry] of this.#links) if (entry.from === from) this.#links.delete(key)
+    this.#version++
+    for (const key of this.#keysOf.get(from) ?? []) this.#links.delete(key)
+    const keys: string[] = []
     for (const s of samples) {
       if (s.peer === '' || s.peer === from) continue
-      this.#links.set(`${from}\u0000${s.peer}`, { ...s, from, reportedAt: now, reporterGone: false })
+      const key = `${from}\u0000${s.peer}`
+      this.#links.set(key, { ...s, from, reportedAt: now, reporterGone: false })
+      keys.push(key)
     }
+    this.#keysOf.set(from, keys)
   }
 
   nodeGone(id: string): void {
-    for (const [key, entry] of this.#links) {
-      if (entry.from === id) this.#links.set(key, { ...entry, reporterGone: true })
+    this.#version++
+    for (const key of this.#keysOf.get(id) ?? []) {
+      const entry = this.#links.get(key)
+      if (entry) this.#links.set(key, { ...entry, reporterGone: true })
     }
   }
 

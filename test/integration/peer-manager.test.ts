@@ -139,7 +139,7 @@ describe('PeerManager over real loopback', () => {
     assert.equal(b.server.accepted.control, 1)
   })
 
-  test('with 20 ms each way, the RTT is within 5 ms of 40 ms', async () => {
+  test('with 20 ms each way, the RTT measures 40 ms (never less than 35, late by load at most 20)', async () => {
     const portB = await meshPort('node-b', meshConfig())
     const link = await startLinkEmulator({
       target: { host: '127.0.0.1', port: portB.server.port },
@@ -156,7 +156,8 @@ describe('PeerManager over real loopback', () => {
     await waitFor('b up through the link', stateOf(a.manager, 'node-b', 'up'))
     await sleep(1_200)
     const rtt = a.manager.status()[0]?.rttMs ?? 0
-    assert.ok(Math.abs(rtt - 40) <= 5, `rtt ${rtt}`)
+    // Timers fire late on a loaded machine, never early: the bound above is the loose one.
+    assert.ok(rtt >= 35 && rtt <= 60, `rtt ${rtt}`)
     assert.equal(a.manager.status()[0]?.loss, 0)
   })
 

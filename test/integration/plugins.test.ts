@@ -151,7 +151,9 @@ plugins: [{ name: gate, module: "${join(dir, 'gate.mjs')}" }]
     await n.start()
     await n.close()
     assert.equal(seen().closed, before + 1)
-    const without = loadConfigText('listeners: [{ name: a, bind: "127.0.0.1:0" }]\ncommon: { admin_addr: "127.0.0.1:0" }\n')
+    const without = loadConfigText(
+      'listeners: [{ name: a, bind: "127.0.0.1:0" }]\ncommon: { admin_addr: "127.0.0.1:0" }\n',
+    )
     assert.deepEqual(planReload(without, config).restartRequired, ['plugins'])
     assert.throws(
       () =>

@@ -5,9 +5,10 @@ import type { InstructionSet } from '../../src/instructions/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText, validateService } from '../../src/scheduler/config/load.ts'
 import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
-import { SchedulerCore } from '../../src/scheduler/core.ts'
+import { PUSH_CHUNK, SchedulerCore } from '../../src/scheduler/core.ts'
 import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import type { NodeAckRecord, SchedulerStore, ServiceChange } from '../../src/scheduler/store/types.ts'
+import type { Timers } from '../../src/scheduler/throttle.ts'
 
 /** An in-memory store: the interface's contract without a file. */
 class MemoryStore implements SchedulerStore {
@@ -83,7 +84,9 @@ function web(): ServiceDocument {
   return r.value
 }
 
-function makeCore(options: { acks?: Map<string, NodeAckRecord>; services?: ServiceDocument[] } = {}) {
+function makeCore(
+  options: { acks?: Map<string, NodeAckRecord>; services?: ServiceDocument[]; timers?: Timers } = {},
+) {
   const clock = { t: 1000, now: () => clock.t }
   const store = new MemoryStore()
   if (options.acks) store.acks = options.acks
@@ -101,7 +104,7 @@ function makeCore(options: { acks?: Map<string, NodeAckRecord>; services?: Servi
     services: options.services ?? [web()],
     logger: silentLogger(),
     clock,
-    timers: { setTimeout: () => 0, clearTimeout: () => undefined },
+    timers: options.timers ?? { setTimeout: () => 0, clearTimeout: () => undefined },
   })
   return { core, clock, store, route }
 }
@@ -260,4 +263,45 @@ test('resolve answers a flow by listener or by port from the services', () => {
   )
   assert.equal(core.resolve('a', 'web', 0).route?.name, 'web')
   assert.equal(core.resolve('a', 'other', 9).route, undefined)
+})
+
+test('a recompute for many nodes sends a chunk at once and the rest on later turns; a newer one takes over', () => {
+  const queue: (() => void)[] = []
+  const timers: Timers = {
+    setTimeout: (fn) => queue.push(fn),
+    clearTimeout: (h) => {
+      queue[(h as number) - 1] = () => undefined
+    },
+  }
+  const runTimers = () => {
+    for (const fn of queue.splice(0)) fn()
+  }
+  const { core, route } = makeCore({ timers })
+  const ids = Array.from({ length: PUSH_CHUNK + 50 }, (_, i) => `n${String(i).padStart(4, '0')}`)
+  const sinks = new Map(ids.map((id) => [id, sinkFor()]))
+  for (const id of ids) core.attach(hello(id), sinks.get(id)?.sink as ReturnType<typeof sinkFor>['sink'])
+  const count = (list: string[]) => list.filter((id) => sinks.get(id)?.sets.length === 1).length
+  assert.equal(count(ids.slice(0, PUSH_CHUNK)), PUSH_CHUNK, 'the first chunk went at once')
+  assert.equal(count(ids.slice(PUSH_CHUNK)), 0, 'the rest waits for the next turn')
+  runTimers()
+  assert.ok(
+    ids.every((id) => sinks.get(id)?.sets.length === 1),
+    'every node has its first set',
+  )
+
+  const a = sinkFor()
+  core.attach(hello('a'), a.sink)
+  runTimers()
+  route.nodes = ['a', 'c']
+  core.recompute('first')
+  core.recompute('second')
+  const sent = () => ids.filter((id) => sinks.get(id)?.sets.length === 2).length
+  assert.equal(a.sets.length, 2, 'the ingress comes first in id order: its new set went at once')
+  assert.equal(sent(), 0, 'relays keep an empty set: nothing new for them')
+  route.nodes = ['a', 'b', 'c']
+  core.recompute('third')
+  assert.equal(a.sets.length, 3)
+  runTimers()
+  assert.equal(core.stats.lastReason, 'third')
+  assert.equal(a.sets.length, 3, 'the superseded runs sent nothing more')
 })

@@ -88,3 +88,70 @@ test('a write to a missing directory fails with the store write code', async () 
   await assert.rejects(store.nextEpoch(), { code: 'DYN_ERR_SCHEDULER_STORE_WRITE' })
   await store.close()
 })
+
+test('changes made while a write is on its way go to disk together, each settling once written', async () => {
+  const written: string[] = []
+  const store = await EmbeddedStore.open(join(dir, 'burst.json'), {
+    write: async (_file, text) => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      written.push(text)
+    },
+  })
+  const first = store.nextEpoch()
+  await new Promise((resolve) => setImmediate(resolve))
+  const services = ['a', 'b', 'c'].map((name) => store.putService(service(name)))
+  const second = store.nextEpoch()
+  assert.equal(await first, 1)
+  await Promise.all(services)
+  assert.equal(await second, 2, 'computed from the state the changes before it left')
+  assert.equal(written.length, 2, 'the first epoch, then everything queued behind it')
+  const last = JSON.parse(written.at(-1) as string)
+  assert.deepEqual(Object.keys(last.services), ['a', 'b', 'c'])
+  assert.equal(last.epoch, 2)
+  await store.close()
+})
+
+test('acks wait to be written together, unless another change or close writes them first', async () => {
+  const written: string[] = []
+  const store = await EmbeddedStore.open(join(dir, 'acks.json'), {
+    write: async (_file, text) => {
+      written.push(text)
+    },
+    ackDelayMs: 30,
+  })
+  const ack = (i: number) =>
+    store.setNodeAck(`n${i}`, { version: { epoch: 1, counter: i + 1 }, contentKey: 'k', issuedAt: i })
+  const burst = Array.from({ length: 50 }, (_, i) => ack(i))
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  assert.equal(written.length, 0, 'the acks wait')
+  await Promise.all(burst)
+  assert.equal(written.length, 1, 'one write for the burst')
+  assert.equal(Object.keys(JSON.parse(written[0] as string).nodes).length, 50)
+
+  const early = ack(50)
+  assert.equal(await store.nextEpoch(), 1)
+  await early
+  assert.equal(written.length, 2, 'the epoch took the waiting ack along')
+
+  const last = ack(51)
+  await store.close()
+  await last
+  assert.equal(written.length, 3, 'close writes what waits')
+  assert.equal(Object.keys(JSON.parse(written[2] as string).nodes).length, 52)
+})
+
+test('a failed write fails every change it carried and changes nothing; the next one starts afresh', async () => {
+  let fail = true
+  const store = await EmbeddedStore.open(join(dir, 'flaky.json'), {
+    write: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      if (fail) throw new Error('disk full')
+    },
+  })
+  const both = [store.nextEpoch(), store.nextEpoch()]
+  await assert.rejects(both[0] as Promise<number>, /disk full/)
+  await assert.rejects(both[1] as Promise<number>, /disk full/)
+  fail = false
+  assert.equal(await store.nextEpoch(), 1)
+  await store.close()
+})

@@ -192,7 +192,13 @@ describe('merging the workers’ views into the node’s', () => {
     assert.equal(merged?.maxConnections, 1000)
     assert.equal(merged?.activeConnections, 5)
     assert.equal(merged?.totalConnections, 10)
-    assert.deepEqual(merged?.rejected, { max_connections: 2, no_route: 0, draining: 4, tls_handshake: 2, plugin: 6 })
+    assert.deepEqual(merged?.rejected, {
+      max_connections: 2,
+      no_route: 0,
+      draining: 4,
+      tls_handshake: 2,
+      plugin: 6,
+    })
     assert.equal(merged?.bytesIn, 200)
     const [drained] = mergeListeners([[listener('draining', 0)], [listener('closed', 0)]], {})
     assert.equal(drained?.state, 'draining')

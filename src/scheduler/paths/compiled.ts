@@ -96,7 +96,29 @@ export interface NodeMasks {
   readonly relay: Uint8Array
 }
 
+const masksCache = new WeakMap<CompiledGraph, Map<string, NodeMasks>>()
+
+/** Cached per graph and constraints: every ingress of a service asks with the same ones. */
 export function nodeMasks(g: CompiledGraph, constraints: PathConstraints): NodeMasks {
+  let perGraph = masksCache.get(g)
+  if (!perGraph) {
+    perGraph = new Map()
+    masksCache.set(g, perGraph)
+  }
+  const key = JSON.stringify([
+    constraints.avoidRegions ?? [],
+    constraints.avoidNodes ?? [],
+    constraints.requireRegions?.length ? constraints.requireRegions : null,
+  ])
+  let masks = perGraph.get(key)
+  if (!masks) {
+    masks = buildMasks(g, constraints)
+    perGraph.set(key, masks)
+  }
+  return masks
+}
+
+function buildMasks(g: CompiledGraph, constraints: PathConstraints): NodeMasks {
   const avoidRegions = new Set(constraints.avoidRegions ?? [])
   const avoidNodes = new Set(constraints.avoidNodes ?? [])
   const require = constraints.requireRegions?.length ? new Set(constraints.requireRegions) : undefined

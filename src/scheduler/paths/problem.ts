@@ -6,6 +6,7 @@ import { PathArgumentError } from '../../errors/paths.ts'
 import { type CompiledGraph, compile, nodeMasks } from './compiled.ts'
 import { labelLess } from './label.ts'
 import { additivePotential, widestPotential } from './potential.ts'
+import { scratchFor } from './scratch.ts'
 import { type SearchSpace, shortestWalk, type Walk, widestBottleneck } from './search.ts'
 import type { ComputedPath, Graph, Objective, PathConstraints } from './types.ts'
 import { measureLinks, objectiveCost, pathKey } from './weights.ts'
@@ -47,8 +48,9 @@ export function makeProblem(
   if (masks.endpoint[source] !== 1 || masks.endpoint[target] !== 1) return undefined
   const maxHops = constraints.maxHops ?? Number.POSITIVE_INFINITY
   if (!(maxHops >= 0)) throw new PathArgumentError('maxHops', maxHops, 'an integer ≥ 0')
-  const bannedNodes = new Uint8Array(g.ids.length)
-  const bannedEdges = new Uint8Array(g.heads.length)
+  // Shared by every problem on this graph: each clears them before searching (rankedPaths,
+  // greedyDisjoint), and no problem is searched while another one on the graph is.
+  const { bannedNodes, bannedEdges } = scratchFor(g)
   const space = { g, relay: masks.relay, bannedNodes, bannedEdges }
   return { g, space, bannedNodes, bannedEdges, source, target, objective, maxHops: Math.floor(maxHops) }
 }

@@ -10,6 +10,7 @@ import type { CompiledGraph } from './compiled.ts'
 import { BinaryHeap } from './heap.ts'
 import { labelLess } from './label.ts'
 import type { AdditivePotential } from './potential.ts'
+import { nextStamp, scratchFor } from './scratch.ts'
 
 export interface SearchSpace {
   readonly g: CompiledGraph
@@ -63,33 +64,30 @@ export function shortestWalk(
   const n = space.g.ids.length
   if (maxHops < n - 1) return layeredShortest(space, w, source, target, maxHops)
   const { offsets, heads, capacity } = space.g
-  const da = new Float64Array(n)
-  const db = new Float64Array(n)
-  const dh = new Int32Array(n)
-  const reached = new Uint8Array(n)
-  const done = new Uint8Array(n)
-  const via = new Int32Array(n).fill(-1)
+  const scratch = scratchFor(space.g)
+  const stamp = nextStamp(scratch)
+  const { reached, done, a: da, b: db, h: dh, via } = scratch
   const heap = new BinaryHeap<Entry>(entryLess)
   const pa = w.potential?.a
   const pb = w.potential?.b
   const ph = w.potential?.h
-  reached[source] = 1
+  reached[source] = stamp
   heap.push({ v: source, a: 0, b: 0, h: 0, fa: 0, fb: 0, fh: 0 })
   for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
     const u = top.v
-    if (done[u] === 1) continue
-    done[u] = 1
+    if (done[u] === stamp) continue
+    done[u] = stamp
     if (u === target) return unwind(space.g, via, source, target)
     for (let e = offsets[u]!; e < offsets[u + 1]!; e++) {
       const v = heads[e]!
-      if (done[v] === 1 || capacity[e]! < w.minCapacity || !admits(space, source, target, e, v)) continue
+      if (done[v] === stamp || capacity[e]! < w.minCapacity || !admits(space, source, target, e, v)) continue
       const a = top.a + w.primary[e]!
       const b = top.b + (w.secondary ? w.secondary[e]! : 0)
       const h = top.h + 1
-      if (reached[v] === 1 && !labelLess(a, b, h, da[v]!, db[v]!, dh[v]!)) continue
+      if (reached[v] === stamp && !labelLess(a, b, h, da[v]!, db[v]!, dh[v]!)) continue
       const fa = a + (pa ? pa[v]! : 0)
       if (fa === Number.POSITIVE_INFINITY) continue
-      reached[v] = 1
+      reached[v] = stamp
       da[v] = a
       db[v] = b
       dh[v] = h
@@ -211,23 +209,28 @@ export function widestBottleneck(
   const { g } = space
   const n = g.ids.length
   if (maxHops < n - 1) return layeredWidest(space, source, target, maxHops)
-  const best = new Float64Array(n).fill(Number.NEGATIVE_INFINITY)
-  const done = new Uint8Array(n)
+  const scratch = scratchFor(g)
+  const stamp = nextStamp(scratch)
+  // `a` holds the widest bottleneck found so far, where `reached` carries the stamp.
+  const { reached, done, a: best } = scratch
+  const bestOf = (v: number) => (reached[v] === stamp ? best[v]! : Number.NEGATIVE_INFINITY)
   const heap = new BinaryHeap<WideEntry>(wideLess)
+  reached[source] = stamp
   best[source] = Number.POSITIVE_INFINITY
   heap.push({ v: source, width: Number.POSITIVE_INFINITY, key: Number.POSITIVE_INFINITY, lat: 0, tie: 0 })
   for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
     const u = top.v
-    if (done[u] === 1) continue
-    done[u] = 1
+    if (done[u] === stamp) continue
+    done[u] = stamp
     if (u === target) return top.width
     for (let e = g.offsets[u]!; e < g.offsets[u + 1]!; e++) {
       const v = g.heads[e]!
-      if (done[v] === 1 || !admits(space, source, target, e, v)) continue
+      if (done[v] === stamp || !admits(space, source, target, e, v)) continue
       const width = Math.min(top.width, g.capacity[e]!)
-      if (width <= best[v]!) continue
+      if (width <= bestOf(v)) continue
       const key = bound ? Math.min(width, bound.width[v]!) : width
       if (key === Number.NEGATIVE_INFINITY) continue
+      reached[v] = stamp
       best[v] = width
       const lat = top.lat + g.latency[e]!
       heap.push({ v, width, key, lat, tie: lat + (bound ? bound.latency[v]! : 0) })

@@ -36,7 +36,8 @@ export function kBestPaths(
 
 /**
  * Up to `k` paths from `from` to any of `egresses`, best first: for a service several nodes can
- * reach the target from.
+ * reach the target from. The same as the best `k` of every egress's own `k` best, without ranking
+ * the paths of egresses whose best path already loses to `k` others.
  */
 export function bestPathsToAny(
   graph: Graph,
@@ -47,25 +48,59 @@ export function bestPathsToAny(
   constraints: PathConstraints = {},
 ): ComputedPath[] {
   checkCount('k', k)
-  const all: Candidate[] = []
+  const starts: { readonly p: Problem; readonly first: Candidate }[] = []
   for (const egress of new Set(egresses)) {
     const p = makeProblem(graph, from, egress, objective, constraints)
-    if (p) all.push(...rankedPaths(p, k))
+    const first = p && firstPath(p)
+    if (p && first) starts.push({ p, first })
   }
-  return all
+  const ranked = new Map<Problem, Candidate[]>()
+  const found: Candidate[] = []
+  for (const { p, first } of [...starts].sort((x, y) => compareCandidates(x.first, y.first))) {
+    if (found.length >= k && clearlyWorse(first, kth(found, k))) continue
+    const paths = rankedPaths(p, k, first)
+    ranked.set(p, paths)
+    found.push(...paths)
+  }
+  // In egress order, as if every egress had been ranked: the sort sees the same sequence.
+  return starts
+    .flatMap(({ p }) => ranked.get(p) ?? [])
     .sort(compareCandidates)
     .slice(0, k)
     .map((c) => c.path)
 }
 
-export function rankedPaths(p: Problem, k: number): Candidate[] {
-  if (p.source === p.target) return [singleNode(p)]
+/**
+ * No path of an egress ranks better than its first one (Yen's paths come best first), so when the
+ * first is worse than a candidate in hand by far more than rounding, so are all the others.
+ */
+export function clearlyWorse(x: Candidate, than: Candidate): boolean {
+  const [a, b] = [x.rank[0], than.rank[0]]
+  return a - b > PRUNE_MARGIN * Math.max(1, Math.abs(a), Math.abs(b))
+}
+
+/** Far above the label's tie tolerance (1e-9) and the drift of summing a path in another order. */
+const PRUNE_MARGIN = 1e-6
+
+function kth(candidates: readonly Candidate[], k: number): Candidate {
+  return [...candidates].sort(compareCandidates)[k - 1]!
+}
+
+/** The best path, under no bans; undefined when there is none. */
+export function firstPath(p: Problem): Candidate | undefined {
+  if (p.source === p.target) return singleNode(p)
   p.bannedNodes.fill(0)
   p.bannedEdges.fill(0)
-  const first = search(p, p.source, p.maxHops, Number.POSITIVE_INFINITY)
+  const walk = search(p, p.source, p.maxHops, Number.POSITIVE_INFINITY)
+  return walk && toCandidate(p, walk)
+}
+
+/** Up to `k` paths, best first; `first` when firstPath(p) is at hand already. */
+export function rankedPaths(p: Problem, k: number, first = firstPath(p)): Candidate[] {
   if (!first) return []
-  const accepted = [toCandidate(p, first)]
-  const seen = new Set([accepted[0]!.id])
+  if (p.source === p.target) return [first]
+  const accepted = [first]
+  const seen = new Set([first.id])
   const pending = new BinaryHeap<Candidate>((x, y) => compareCandidates(x, y) < 0)
   while (accepted.length < k) {
     for (const c of spurCandidates(p, accepted)) {

@@ -6,6 +6,7 @@
  * last set has lived half its TTL: its tokens and its freshness on the node must be renewed
  * before they run out.
  */
+import { createHash } from 'node:crypto'
 import type { InstructionSet, InstructionVersion } from '../../instructions/types.ts'
 import type { PathTokenClaims } from '../../mesh/path-token.ts'
 import type { PlannedRoute } from './planner.ts'
@@ -22,8 +23,12 @@ export interface LastPushed {
   readonly issuedAt: number
 }
 
+/**
+ * A digest of what a set says, stored for every node with its ack: the store keeps thousands of
+ * these and writes them all on each write, so it is a hash rather than the content itself.
+ */
 export function contentKeyOf(routes: readonly PlannedRoute[], publicKey: string): string {
-  return JSON.stringify({
+  const content = JSON.stringify({
     key: publicKey,
     routes: routes.map((r) => ({
       name: r.name,
@@ -33,6 +38,7 @@ export function contentKeyOf(routes: readonly PlannedRoute[], publicKey: string)
       paths: r.paths.map((p) => ({ hops: p.hops, targets: p.targets, weight: p.weight })),
     })),
   })
+  return createHash('sha256').update(content).digest('base64url')
 }
 
 export function needsPush(

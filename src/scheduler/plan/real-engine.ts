@@ -2,6 +2,7 @@
 import { bestPathsToAny, choosePath, disjointPaths, evaluatePath } from '../paths/index.ts'
 import type { ComputedPath } from '../paths/types.ts'
 import type { PathEngine, PathQuery } from './engine.ts'
+import { memoized } from './memo.ts'
 
 /**
  * Disjoint paths end at one node: with several egresses, the egress giving the most paths wins,
@@ -19,9 +20,12 @@ function disjointToAny(q: PathQuery): ComputedPath[] {
   return best
 }
 
-export const realPathEngine: PathEngine = {
+const pathEngine: PathEngine = {
   best: (q) => bestPathsToAny(q.graph, q.from, q.to, q.count, q.objective, q.constraints),
   disjoint: disjointToAny,
   evaluate: (q, nodes) => evaluatePath(q.graph, nodes, q.objective, q.constraints),
   choose: (current, candidates, policy, now) => choosePath(current, candidates, policy, now).selection,
 }
+
+/** Queries repeat on an unchanged graph: the same ingress and egresses at every recompute. */
+export const realPathEngine: PathEngine = memoized(pathEngine)

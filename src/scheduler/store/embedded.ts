@@ -27,6 +27,28 @@ const stateSchema = z.object({
 
 type State = z.output<typeof stateSchema>
 
+/** Replaces `file` with `text` all at once, or throws and leaves it as it was. */
+export type WriteFile = (file: string, text: string) => Promise<void>
+
+export interface EmbeddedStoreOptions {
+  /** Tests count or fail writes with their own. */
+  readonly write?: WriteFile
+  /** How long an ack may wait to be written with others; default ACK_WRITE_DELAY_MS. */
+  readonly ackDelayMs?: number
+}
+
+/**
+ * Acks come in bursts (every node ACKs each change) and only spare a restarted scheduler a
+ * resend, so they wait this long for company; any other change writes them at once.
+ */
+export const ACK_WRITE_DELAY_MS = 1000
+
+interface QueuedChange {
+  readonly apply: (draft: State) => unknown
+  readonly resolve: (value: unknown) => void
+  readonly reject: (err: unknown) => void
+}
+
 function emptyState(): State {
   return { format: FORMAT, epoch: 0, services: {}, nodes: {} }
 }
@@ -35,22 +57,33 @@ export class EmbeddedStore implements SchedulerStore {
   readonly file: string
   #state: State
   #writing: Promise<void> = Promise.resolve()
+  readonly #queued: QueuedChange[] = []
   #closed = false
   readonly #listeners = new Set<(change: ServiceChange) => void>()
 
-  private constructor(file: string, state: State) {
+  readonly #write: WriteFile
+  readonly #ackDelayMs: number
+  /** A write of what is queued is on its way or waits for the one before it. */
+  #flushing = false
+  #ackTimer: NodeJS.Timeout | undefined
+
+  private constructor(file: string, state: State, options: EmbeddedStoreOptions) {
     this.file = file
     this.#state = state
+    this.#write = options.write ?? writeAtomically
+    this.#ackDelayMs = options.ackDelayMs ?? ACK_WRITE_DELAY_MS
   }
 
   /** Reads `file`, or starts empty when it does not exist yet. */
-  static async open(file: string): Promise<EmbeddedStore> {
-    return new EmbeddedStore(file, await readState(file))
+  static async open(file: string, options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
+    return new EmbeddedStore(file, await readState(file), options)
   }
 
-  async nextEpoch(): Promise<number> {
-    const state = await this.#change((s) => ({ ...s, epoch: s.epoch + 1 }))
-    return state.epoch
+  nextEpoch(): Promise<number> {
+    return this.#change((s) => {
+      s.epoch++
+      return s.epoch
+    })
   }
 
   async getSigningKey(): Promise<string | undefined> {
@@ -58,7 +91,9 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   async setSigningKey(key: string): Promise<void> {
-    await this.#change((s) => ({ ...s, signingKey: key }))
+    await this.#change((s) => {
+      s.signingKey = key
+    })
   }
 
   async listServices(): Promise<ServiceDocument[]> {
@@ -66,16 +101,17 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   async putService(service: ServiceDocument): Promise<void> {
-    await this.#change((s) => ({ ...s, services: { ...s.services, [service.name]: service } }))
+    await this.#change((s) => {
+      s.services[service.name] = service
+    })
     this.#emit({ kind: 'put', service })
   }
 
   async deleteService(name: string): Promise<boolean> {
-    let found = false
-    await this.#change((s) => {
-      found = Object.hasOwn(s.services, name)
-      const { [name]: _gone, ...rest } = s.services
-      return found ? { ...s, services: rest } : s
+    const found = await this.#change((s) => {
+      if (!Object.hasOwn(s.services, name)) return false
+      delete s.services[name]
+      return true
     })
     if (found) this.#emit({ kind: 'delete', name })
     return found
@@ -91,12 +127,15 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   async setNodeAck(nodeId: string, record: NodeAckRecord): Promise<void> {
-    await this.#change((s) => ({ ...s, nodes: { ...s.nodes, [nodeId]: record } }))
+    await this.#change((s) => {
+      s.nodes[nodeId] = record
+    }, true)
   }
 
   async close(): Promise<void> {
     this.#closed = true
     this.#listeners.clear()
+    if (this.#ackTimer) this.#flushSoon()
     await this.#writing.catch(() => undefined)
   }
 
@@ -105,24 +144,42 @@ export class EmbeddedStore implements SchedulerStore {
   }
 
   /**
-   * Changes are queued: each is computed from the state the previous one left and takes effect
-   * in memory only once it is on disk, so a failed write changes nothing.
+   * Changes are queued and made on a copy of the state, which replaces it only once it is on
+   * disk, so a failed write changes nothing. What queued up while a write was on its way goes to
+   * disk in one write, made on one copy: a burst of acks from thousands of nodes costs a few
+   * writes of the whole file, not one write and one copy each.
    */
-  #change(change: (state: State) => State): Promise<State> {
+  #change<T>(apply: (draft: State) => T, isAck = false): Promise<T> {
     if (this.#closed)
       return Promise.reject(new SchedulerStoreWriteError(this.file, new Error('store is closed')))
-    const next = this.#writing
-      .catch(() => undefined)
-      .then(async () => {
-        const state = change(this.#state)
-        if (state !== this.#state) {
-          await writeAtomically(this.file, `${JSON.stringify(state, null, 2)}\n`)
-          this.#state = state
-        }
-        return state
-      })
-    this.#writing = next.then(() => undefined)
-    return next
+    return new Promise<T>((resolve, reject) => {
+      this.#queued.push({ apply, resolve: resolve as (value: unknown) => void, reject })
+      if (this.#flushing) return
+      if (!isAck) this.#flushSoon()
+      else this.#ackTimer ??= setTimeout(() => this.#flushSoon(), this.#ackDelayMs)
+    })
+  }
+
+  #flushSoon(): void {
+    clearTimeout(this.#ackTimer)
+    this.#ackTimer = undefined
+    this.#flushing = true
+    this.#writing = this.#writing.then(() => this.#flush())
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = false
+    const batch = this.#queued.splice(0)
+    try {
+      const s = this.#state
+      const draft: State = { ...s, services: { ...s.services }, nodes: { ...s.nodes } }
+      const results = batch.map(({ apply }) => apply(draft))
+      await this.#write(this.file, `${JSON.stringify(draft, null, 2)}\n`)
+      this.#state = draft
+      for (const [i, { resolve }] of batch.entries()) resolve(results[i])
+    } catch (err) {
+      for (const { reject } of batch) reject(err)
+    }
   }
 }
 

@@ -1,0 +1,185 @@
+/**
+ * A node's Connect stream served straight on the HTTP/2 stream when it speaks binary gRPC without
+ * compression, as every node does: frames, protobuf and trailers by hand. Through the connect
+ * library, each message passes a chain of async iterables that costs several times its encoding;
+ * with thousands of nodes that was most of the time a change took to reach them all. The
+ * library's adapter still serves every other request (Resolve, gRPC-JSON, the Connect protocol).
+ *
+ * Same contract as the adapter's stream (grpc.ts): the first message must be a hello; the
+ * welcome goes out at once, with the response headers; the stream ends with the status of the
+ * error that ended it, or OK when the node ended its side.
+ */
+import http2, {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+} from 'node:http2'
+import { fromBinary, toBinary } from '@bufbuild/protobuf'
+import { Code, ConnectError } from '@connectrpc/connect'
+import { setTrailerStatus } from '@connectrpc/connect/protocol-grpc'
+import { SchedulerHelloInvalidError, SchedulerHelloRequiredError } from '../errors/scheduler.ts'
+import {
+  type NodeMessage,
+  NodeMessageSchema,
+  type SchedulerMessage,
+  SchedulerMessageSchema,
+  TrafficSchedulerService,
+} from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import type { Logger } from '../log/logger.ts'
+import type { NodeSession, SchedulerCore } from './core.ts'
+import { dispatch, toConnectError } from './dispatch.ts'
+import { encodeInstructions } from './encode.ts'
+import { helloFromProto, welcomeMessage } from './proto.ts'
+import { FrameReader, frame } from './wire.ts'
+
+export const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
+
+const BINARY_GRPC = /^application\/grpc(\+proto)?$/i
+
+/** Whether this module serves the request; anything else goes to the connect adapter. */
+export function servesNodeStream(method: string, path: string, headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['grpc-encoding']
+  return (
+    method === 'POST' &&
+    path === CONNECT_PATH &&
+    BINARY_GRPC.test(headers['content-type'] ?? '') &&
+    (encoding === undefined || encoding === 'identity')
+  )
+}
+
+/** The grpc-status and grpc-message trailers for an outcome, as the connect library writes them. */
+export function trailersFor(err: ConnectError | undefined): Record<string, string> {
+  const trailers = new Headers({ 'grpc-status': '0' })
+  if (err) setTrailerStatus(trailers, err)
+  return Object.fromEntries(trailers)
+}
+
+/** What ended a stream, for the trailers and for the node's disconnect reason. */
+interface Ending {
+  readonly err?: ConnectError
+  readonly reason: string
+}
+
+const RESPONSE_HEADERS = { 'content-type': 'application/grpc+proto' }
+
+export function serveNodeStream(
+  core: SchedulerCore,
+  logger: Logger,
+  req: Http2ServerRequest,
+  res: Http2ServerResponse,
+  shutdown: AbortSignal,
+): void {
+  new NodeStream(core, logger, req, res, shutdown)
+}
+
+class NodeStream {
+  readonly #core: SchedulerCore
+  readonly #logger: Logger
+  readonly #res: Http2ServerResponse
+  readonly #shutdown: AbortSignal
+  readonly #reader = new FrameReader()
+  readonly #onShutdown = () =>
+    this.#end({
+      err: new ConnectError('scheduler is stopping', Code.Unavailable),
+      reason: 'stream cancelled',
+    })
+  #session: NodeSession | undefined
+  #ended: Ending | undefined
+  #detached = false
+
+  constructor(
+    core: SchedulerCore,
+    logger: Logger,
+    req: Http2ServerRequest,
+    res: Http2ServerResponse,
+    shutdown: AbortSignal,
+  ) {
+    this.#core = core
+    this.#logger = logger
+    this.#res = res
+    this.#shutdown = shutdown
+    req.on('data', (chunk: Buffer) => this.#onData(chunk))
+    req.on('end', () => this.#onEnd())
+    res.on('close', () => this.#onClose())
+    shutdown.addEventListener('abort', this.#onShutdown, { once: true })
+  }
+
+  #onData(chunk: Buffer): void {
+    try {
+      for (const bytes of this.#reader.push(chunk)) {
+        if (this.#ended) return
+        const m = fromBinary(NodeMessageSchema, bytes)
+        if (this.#session) dispatch(this.#core, this.#session, m.msg)
+        else this.#open(m)
+      }
+    } catch (err) {
+      const wire = ConnectError.from(err, Code.InvalidArgument)
+      this.#end({ err: wire, reason: `stream failed: ${wire.rawMessage}` })
+    }
+  }
+
+  #open(m: NodeMessage): void {
+    if (m.msg.case !== 'hello')
+      throw toConnectError(new SchedulerHelloRequiredError(m.msg.case ?? 'an empty message'))
+    const hello = helloFromProto(m.msg.value)
+    if (hello.id === '') throw toConnectError(new SchedulerHelloInvalidError('node_id is empty'))
+    this.#write(welcomeMessage(this.#core.welcome()))
+    this.#session = this.#core.attach(hello, {
+      send: (set) => this.#writeBytes(encodeInstructions(set)),
+      close: (err) => {
+        const wire = toConnectError(err)
+        this.#end({ err: wire, reason: wire.message })
+      },
+    })
+  }
+
+  /** The node ended its side, or reset the stream: the two look the same until the stream closes. */
+  #onEnd(): void {
+    if (!this.#session) {
+      const err = toConnectError(new SchedulerHelloRequiredError('the end of the stream'))
+      this.#end({ err, reason: 'stream closed' })
+    } else if (this.#reader.pendingBytes > 0) {
+      const err = new ConnectError('truncated message', Code.InvalidArgument)
+      this.#end({ err, reason: 'stream failed: truncated message' })
+    } else this.#end({ reason: 'stream closed' }, true)
+  }
+
+  #onClose(): void {
+    const code = this.#res.stream.rstCode
+    const reset = code !== undefined && code !== http2.constants.NGHTTP2_NO_ERROR
+    if (!this.#ended || reset) this.#end({ reason: 'stream cancelled' })
+    this.#detach(reset ? 'stream cancelled' : (this.#ended?.reason ?? 'stream cancelled'))
+  }
+
+  #write(m: SchedulerMessage): void {
+    this.#writeBytes(toBinary(SchedulerMessageSchema, m))
+  }
+
+  #writeBytes(message: Uint8Array): void {
+    if (this.#ended) return
+    if (!this.#res.headersSent) this.#res.writeHead(200, RESPONSE_HEADERS)
+    this.#res.write(frame(message))
+  }
+
+  /**
+   * Sends the trailers. The node is detached after the caller (a core closing a sink detaches it
+   * itself, with its own reason), or once the stream has closed when only that tells a half-close
+   * from a reset.
+   */
+  #end(ending: Ending, detachAtClose = false): void {
+    if (this.#ended) return
+    this.#ended = ending
+    this.#shutdown.removeEventListener('abort', this.#onShutdown)
+    if (!this.#res.headersSent) this.#res.writeHead(200, RESPONSE_HEADERS)
+    this.#res.addTrailers(trailersFor(ending.err))
+    this.#res.end()
+    if (ending.err) this.#logger.debug({ node: this.#session?.nodeId, err: ending.err }, 'node stream ended')
+    if (!detachAtClose) queueMicrotask(() => this.#detach(ending.reason))
+  }
+
+  #detach(reason: string): void {
+    if (this.#detached) return
+    this.#detached = true
+    if (this.#session) this.#core.detach(this.#session, reason)
+  }
+}
