@@ -161,16 +161,28 @@ export class EtcdStore implements SchedulerStore {
   }
 
   async putService(service: ServiceDocument): Promise<void> {
-    await this.call(`storing service ${service.name}`, () =>
-      this.client.put(this.keys.service(service.name)).value(JSON.stringify(service)).exec(),
-    )
+    await this.call(`storing service ${service.name}`, async () => {
+      await this.#quorumNow()
+      await this.client.put(this.keys.service(service.name)).value(JSON.stringify(service)).exec()
+    })
   }
 
   async deleteService(name: string): Promise<boolean> {
-    const result = await this.call(`deleting service ${name}`, () =>
-      this.client.delete().key(this.keys.service(name)).exec(),
-    )
+    const result = await this.call(`deleting service ${name}`, async () => {
+      await this.#quorumNow()
+      return this.client.delete().key(this.keys.service(name)).exec()
+    })
     return Number(result.deleted) > 0
+  }
+
+  /**
+   * A linearizable read: it answers only while a quorum confirms the leader. An operator's write
+   * is sent only after one, because a write etcd has taken cannot be taken back: a leader that has
+   * just lost its quorum still appends it, and commits it once the quorum returns, long after the
+   * operator was told it failed. The check closes that window to the time of one round trip.
+   */
+  async #quorumNow(): Promise<void> {
+    await this.client.get(this.keys.epoch).exec()
   }
 
   watchServices(listener: (change: ServiceChange) => void): () => void {
