@@ -37,6 +37,7 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
       `  curl http://127.0.0.1:${p.admin.a}/routes`,
       `  curl http://127.0.0.1:${p.admin.a}/peers`,
       `  curl http://127.0.0.1:${p.admin.b}/flows`,
+      `  open http://127.0.0.1:${p.admin.a}/ui in a browser: node a's web UI`,
       '',
       'Ctrl-C stops everything.',
       '',
