@@ -31,6 +31,31 @@ export function newListenerCounters(): ListenerCounters {
   }
 }
 
+/** A listener's /listeners entry: its counters, plus the bytes of flows still open (`live`). */
+export function listenerStatus(
+  listener: {
+    readonly name: string
+    readonly address: string
+    readonly state: ListenerStatus['state'] | 'idle'
+    readonly config: ListenerConfig
+    readonly counters: ListenerCounters
+  },
+  live: { readonly bytesIn: number; readonly bytesOut: number },
+): ListenerStatus {
+  const c = listener.counters
+  return {
+    name: listener.name,
+    bind: listener.address,
+    state: listener.state === 'idle' ? 'closed' : listener.state,
+    maxConnections: listener.config.maxConnections,
+    activeConnections: c.active,
+    totalConnections: c.total,
+    rejected: { ...c.rejected },
+    bytesIn: c.closedBytesIn + live.bytesIn,
+    bytesOut: c.closedBytesOut + live.bytesOut,
+  }
+}
+
 export type ConnectionHandler = (socket: net.Socket, listener: TcpListener) => void
 
 export class TcpListener {
@@ -125,17 +150,6 @@ export class TcpListener {
   }
 
   status(live: { bytesIn: number; bytesOut: number }): ListenerStatus {
-    const c = this.counters
-    return {
-      name: this.name,
-      bind: this.address,
-      state: this.state === 'idle' ? 'closed' : this.state,
-      maxConnections: this.config.maxConnections,
-      activeConnections: c.active,
-      totalConnections: c.total,
-      rejected: { ...c.rejected },
-      bytesIn: c.closedBytesIn + live.bytesIn,
-      bytesOut: c.closedBytesOut + live.bytesOut,
-    }
+    return listenerStatus(this, live)
   }
 }

@@ -13,7 +13,7 @@ import type { DecisionSource, ListenerStatus } from '../node/api.ts'
 import { decide, type RouteTable } from '../router/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import { type ListenerCounters, newListenerCounters } from './tcp-listener.ts'
+import { type ListenerCounters, listenerStatus, newListenerCounters } from './tcp-listener.ts'
 
 /** What a session needs of the route that took it. */
 export interface DatagramRoute {
@@ -40,6 +40,8 @@ export interface UdpListenerDeps {
   readonly clock: Clock
   readonly onSessionEnd: (end: UdpSessionEnd) => void
 }
+
+const NOTHING_LIVE = { bytesIn: 0, bytesOut: 0 }
 
 /** Datagrams a client sends before its session's socket is connected; later ones are dropped. */
 const MAX_PENDING_DATAGRAMS = 64
@@ -141,18 +143,7 @@ export class UdpListener {
 
   /** The live-bytes argument TCP listeners take does not apply: datagrams are counted as they pass. */
   status(_live?: unknown): ListenerStatus {
-    const c = this.counters
-    return {
-      name: this.name,
-      bind: this.address,
-      state: this.state === 'idle' ? 'closed' : this.state,
-      maxConnections: this.config.maxConnections,
-      activeConnections: c.active,
-      totalConnections: c.total,
-      rejected: { ...c.rejected },
-      bytesIn: c.closedBytesIn,
-      bytesOut: c.closedBytesOut,
-    }
+    return listenerStatus(this, NOTHING_LIVE)
   }
 
   #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {

@@ -170,3 +170,15 @@ export async function startHarness(yamlBody: string): Promise<Harness> {
   }
   return h
 }
+
+/** The scheduler most stream tests use: one service `web` from a's listener `web` out of a, to a target nobody needs. */
+export function webServiceConfig(timing: { heartbeat: string; report: string; debounce?: string }): string {
+  return `  heartbeat_interval: ${timing.heartbeat}
+  report_interval: ${timing.report}
+${timing.debounce ? `  push_debounce: ${timing.debounce}\n` : ''}services:
+  - name: web
+    ingress: [{ node: a, listener: web }]
+    egress: [a]
+    targets: ["127.0.0.1:9"]
+`
+}

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { type Harness, startHarness } from './scheduler-fixtures.ts'
+import { type Harness, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 
-const CONFIG = `  heartbeat_interval: 30s
-  report_interval: 30s
-services:
-  - name: web
-    ingress: [{ node: a, listener: web }]
-    egress: [a]
-    targets: ["127.0.0.1:9"]
-`
+const CONFIG = webServiceConfig({ heartbeat: '30s', report: '30s' })
 
 let h: Harness
 before(async () => {

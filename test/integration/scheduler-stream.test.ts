@@ -9,17 +9,9 @@ import {
   NodeMessageSchema,
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
-import { type Harness, startHarness } from './scheduler-fixtures.ts'
+import { type Harness, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 
-const CONFIG = `  heartbeat_interval: 150ms
-  report_interval: 10s
-  push_debounce: 20ms
-services:
-  - name: web
-    ingress: [{ node: a, listener: web }]
-    egress: [a]
-    targets: ["127.0.0.1:9"]
-`
+const CONFIG = webServiceConfig({ heartbeat: '150ms', report: '10s', debounce: '20ms' })
 
 let h: Harness
 before(async () => {
