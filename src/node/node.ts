@@ -8,7 +8,7 @@
  */
 
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
-import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
+import type { AdminServer } from '../admin/index.ts'
 import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
 import { PluginRefusalError } from '../errors/index.ts'
@@ -232,6 +232,9 @@ export class ProxyNode implements NodeView {
   }
 
   async #startAdmin(): Promise<void> {
+    // Loaded here, not at import: a worker process serves no admin API and keeps fastify out of
+    // the heap every full garbage collection walks.
+    const { createNodeAdmin } = await import('../admin/index.ts')
     this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
     this.#adminAddress = await this.#admin.listen()
   }
