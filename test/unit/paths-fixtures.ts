@@ -1,6 +1,7 @@
 /** Small graph builders and a seeded random source for the path computation tests. */
 import { buildGraph } from '../../src/scheduler/paths/graph.ts'
 import type { Graph, GraphLink, GraphNode } from '../../src/scheduler/paths/types.ts'
+import type { LinkView } from '../../src/scheduler/telemetry.ts'
 
 export type LinkSpec = Partial<Omit<GraphLink, 'from' | 'to'>>
 
@@ -77,4 +78,23 @@ export function randomGraph(random: () => number, n: number, degree: number, reg
     }
   }
   return buildGraph(nodes, links)
+}
+
+/** A measured link as the telemetry table shows it: up, fresh, `rttMs` and nothing else noted. */
+export function linkView(from: string, to: string, rttMs: number, extra: Partial<LinkView> = {}): LinkView {
+  return {
+    from,
+    to,
+    up: true,
+    reportedUp: true,
+    stale: false,
+    rttMs,
+    jitterMs: 0,
+    loss: 0,
+    throughputBps: 0,
+    activeFlows: 0,
+    reportedAt: 0,
+    ageMs: 0,
+    ...extra,
+  }
 }

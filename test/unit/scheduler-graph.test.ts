@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { buildGraph, KeptGraph, sameGraph } from '../../src/scheduler/graph.ts'
 import { NodeRegistry } from '../../src/scheduler/registry.ts'
 import { LinkTable, type LinkView } from '../../src/scheduler/telemetry.ts'
+import { linkView } from './paths-fixtures.ts'
 
 const nodes = [
   { id: 'a', region: 'r1', connected: true },
@@ -10,25 +11,7 @@ const nodes = [
   { id: 'c', region: 'r2', connected: true },
 ]
 
-function view(from: string, to: string, rttMs: number, extra: Partial<LinkView> = {}): LinkView {
-  return {
-    from,
-    to,
-    up: true,
-    reportedUp: true,
-    stale: false,
-    rttMs,
-    jitterMs: 0,
-    loss: 0,
-    throughputBps: 0,
-    activeFlows: 0,
-    reportedAt: 0,
-    ageMs: 0,
-    ...extra,
-  }
-}
-
-const links = [view('a', 'b', 5), view('a', 'c', 9), view('b', 'c', 3)]
+const links = [linkView('a', 'b', 5), linkView('a', 'c', 9), linkView('b', 'c', 3)]
 const costs = [{ fromRegion: 'r1', toRegion: 'r2', perGb: 0.02 }]
 
 describe('sameGraph', () => {
@@ -40,11 +23,11 @@ describe('sameGraph', () => {
   it('fails on any difference a path could see, and on another order', () => {
     const base = buildGraph(nodes, links, costs)
     const variants = [
-      buildGraph(nodes, [view('a', 'b', 6), ...links.slice(1)], costs),
-      buildGraph(nodes, [view('a', 'b', 5, { up: false }), ...links.slice(1)], costs),
-      buildGraph(nodes, [view('a', 'b', 5, { loss: 0.1 }), ...links.slice(1)], costs),
-      buildGraph(nodes, [view('a', 'b', 5, { jitterMs: 1 }), ...links.slice(1)], costs),
-      buildGraph(nodes, [view('a', 'b', 5, { throughputBps: 1 }), ...links.slice(1)], costs),
+      buildGraph(nodes, [linkView('a', 'b', 6), ...links.slice(1)], costs),
+      buildGraph(nodes, [linkView('a', 'b', 5, { up: false }), ...links.slice(1)], costs),
+      buildGraph(nodes, [linkView('a', 'b', 5, { loss: 0.1 }), ...links.slice(1)], costs),
+      buildGraph(nodes, [linkView('a', 'b', 5, { jitterMs: 1 }), ...links.slice(1)], costs),
+      buildGraph(nodes, [linkView('a', 'b', 5, { throughputBps: 1 }), ...links.slice(1)], costs),
       buildGraph(nodes, links, []),
       buildGraph(nodes, links.slice(0, 2), costs),
       buildGraph(nodes, [links[1], links[0], links[2]] as LinkView[], costs),

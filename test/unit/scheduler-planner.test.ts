@@ -8,6 +8,7 @@ import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import { plan, selectionKey } from '../../src/scheduler/plan/planner.ts'
 import { realPathEngine } from '../../src/scheduler/plan/real-engine.ts'
 import type { LinkView } from '../../src/scheduler/telemetry.ts'
+import { linkView } from './paths-fixtures.ts'
 
 const HYSTERESIS = { relative: 0.1, absolute: 5, minDwellMs: 1000 }
 
@@ -40,23 +41,6 @@ function fixedEngine(best: ComputedPath[], disjoint: ComputedPath[] = []): PathE
 }
 
 const up = (id: string, region = 'r1') => ({ id, region, connected: true })
-
-function linkView(from: string, to: string, rttMs: number): LinkView {
-  return {
-    from,
-    to,
-    up: true,
-    reportedUp: true,
-    stale: false,
-    rttMs,
-    jitterMs: 0,
-    loss: 0,
-    throughputBps: 0,
-    activeFlows: 0,
-    reportedAt: 0,
-    ageMs: 0,
-  }
-}
 
 test('the ingress gets a route named after the service: choice first, hops = nodes[1..], weights by preference', () => {
   const graph = buildGraph([up('a'), up('b'), up('c')], [], [])
