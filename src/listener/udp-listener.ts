@@ -19,7 +19,7 @@ import { type ListenerCounters, listenerStatus, newListenerCounters } from './tc
 export interface DatagramRoute {
   readonly config: { readonly name: string }
   readonly matches: Record<DecisionSource, number>
-  readonly lease?: (sourceIp: string) => { address: string; host: string; port: number } | undefined
+  lease?(sourceIp: string): { address: string; host: string; port: number } | undefined
   release(endpoint: string): void
 }
 

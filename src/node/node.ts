@@ -103,9 +103,8 @@ export class ProxyNode implements NodeView {
     this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
     this.#worker = options.worker
-    // Without an access log nothing needs a client's address after its socket closed.
     this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow), {
-      recordSource: config.common.accessLog || config.plugins.length > 0,
+      recordSource: needsSourceAfterClose(config),
     })
     this.#mesh = config.mesh
       ? new NodeMesh(config, {
@@ -261,7 +260,7 @@ export class ProxyNode implements NodeView {
     const { common } = plan.config
     this.#logger.level = common.logLevel
     this.#accessLog = common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
-    this.#flows.recordSource = common.accessLog || plan.config.plugins.length > 0
+    this.#flows.recordSource = needsSourceAfterClose(plan.config)
     if (plan.routesChanged) {
       this.#engine.replaceStatic(plan.config.routes)
       this.#mesh?.setRoutes(plan.config.routes)
@@ -439,6 +438,11 @@ function addSubflowTotals(paths: PathTraffic[], subflows: readonly SubflowStats[
     totals.retransmittedBytes += s.retransmittedBytes
     if (s.srttMs !== undefined) totals.srttMs = s.srttMs
   }
+}
+
+/** The access log and plugins' onEnd name a flow's client after its socket has closed; nothing else does. */
+function needsSourceAfterClose(config: NodeConfig): boolean {
+  return config.common.accessLog || config.plugins.length > 0
 }
 
 export async function createNode(config: NodeConfig, options?: NodeOptions): Promise<ProxyNode> {

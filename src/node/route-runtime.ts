@@ -50,7 +50,7 @@ export interface DatagramEndpoint {
 
 export interface ManagedRoute extends RouteRuntime {
   /** Endpoint routes only: an endpoint for a UDP session, held until release(). */
-  readonly lease?: (sourceIp: string) => DatagramEndpoint | undefined
+  lease?(sourceIp: string): DatagramEndpoint | undefined
   start(): void
   close(): void
   endpoints(): EndpointStatus[]
@@ -80,7 +80,9 @@ class ClusterRoute implements ManagedRoute {
     return this.#cluster.connect(sourceIp)
   }
 
-  readonly lease = (sourceIp: string): DatagramEndpoint | undefined => this.#cluster.lease(sourceIp)
+  lease(sourceIp: string): DatagramEndpoint | undefined {
+    return this.#cluster.lease(sourceIp)
+  }
 
   release(endpoint: string): void {
     this.#cluster.release(endpoint)

@@ -154,7 +154,7 @@ function mergePath(first: RoutePathStatus, all: readonly (RoutePathStatus | unde
   }
 }
 
-/** A peer's link measurements come from the first worker that has any; flows add up. */
+/** A peer's link measurements come from the first worker that measured it; flows add up. */
 export function mergePeers(perWorker: readonly (readonly PeerStatus[])[]): PeerStatus[] {
   return mergeByName(perWorker, (all) => {
     const measured = all.find((p) => p.rttMs !== undefined) ?? (all[0] as PeerStatus)
