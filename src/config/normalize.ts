@@ -72,6 +72,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
     maxConnections: l.max_connections,
     idleTimeoutMs: parseDuration(l.idle_timeout ?? DEFAULT_IDLE_TIMEOUT[l.protocol]),
     backlog: l.backlog,
+    proxyProtocol: l.proxy_protocol,
     ...(l.tls && {
       tls: {
         certFile: l.tls.cert,
@@ -100,6 +101,7 @@ function route(r: RouteDocument, peers: ReadonlySet<string>): RouteConfig {
     lb: r.lb,
     connectTimeoutMs: parseDuration(r.connect_timeout),
     retries: r.retries,
+    ...(r.send_proxy_protocol !== undefined && { sendProxyProtocol: r.send_proxy_protocol }),
     ...(r.health_check && {
       healthCheck: {
         intervalMs: parseDuration(r.health_check.interval),

@@ -89,6 +89,12 @@ const listener = z.strictObject({
     .describe(
       'Terminate TLS here: clients speak TLS, targets get the plain bytes. SIGHUP re-reads the files.',
     ),
+  proxy_protocol: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Every connection starts with a PROXY protocol header (v1 or v2, from a load balancer in front): its client address is the flow's.",
+    ),
 })
 
 const endpoint = z.strictObject({
@@ -148,6 +154,10 @@ const route = z.strictObject({
   lb: z.enum(['round_robin', 'least_conn', 'random_two', 'source_hash', 'first']).default('round_robin'),
   connect_timeout: duration().default('5s'),
   retries: int(0, 100).default(2).describe('Further endpoints tried after a failed connect.'),
+  send_proxy_protocol: z
+    .enum(['v1', 'v2'])
+    .optional()
+    .describe("Write a PROXY protocol header with the client's address first on each upstream connection."),
   health_check: healthCheck.optional(),
   outlier_detection: outlierDetection,
 })

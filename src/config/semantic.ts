@@ -116,6 +116,11 @@ function udpListenerIssues(
   const out: PathIssue[] = []
   if (listener.tls)
     out.push({ path: [...path, 'tls'], message: 'TLS is for TCP listeners (protocol: udp here)' })
+  if (listener.proxy_protocol)
+    out.push({
+      path: [...path, 'proxy_protocol'],
+      message: 'the PROXY protocol header is for TCP listeners (protocol: udp here)',
+    })
   const peers = new Set(doc.peers.map((p) => p.name))
   doc.routes.forEach((route, i) => {
     if (route.match.listener !== listener.name) return
@@ -124,6 +129,12 @@ function udpListenerIssues(
       out.push({
         path: ['routes', i, 'target'],
         message: `listener "${listener.name}" is UDP: its routes go to endpoints, not through peers`,
+      })
+    }
+    if (route.send_proxy_protocol !== undefined) {
+      out.push({
+        path: ['routes', i, 'send_proxy_protocol'],
+        message: `listener "${listener.name}" is UDP: the PROXY protocol header is sent on TCP connections`,
       })
     }
   })
@@ -165,6 +176,12 @@ function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
   const target = resolveTarget(route, peers)
   if ('message' in target) out.push({ path: [...path, ...target.at], message: target.message })
   else if (route.multipath !== undefined) out.push(...multipathIssues(target.value, [...path, 'multipath']))
+  if (route.multipath !== undefined && route.send_proxy_protocol !== undefined) {
+    out.push({
+      path: [...path, 'send_proxy_protocol'],
+      message: 'is not carried over multipath flows yet (a flow over one path at a time carries it)',
+    })
+  }
   const hc = route.health_check
   if (hc && ms(hc.timeout) > ms(hc.interval)) {
     out.push({

@@ -39,6 +39,8 @@ export interface ListenerConfig {
   readonly backlog: number
   /** Absent: plain TCP. */
   readonly tls?: ListenerTlsConfig
+  /** Each connection starts with a PROXY protocol header naming the real client. */
+  readonly proxyProtocol: boolean
 }
 
 export interface ListenerTlsConfig {
@@ -122,6 +124,8 @@ export interface RouteConfig {
   readonly retries: number
   readonly healthCheck?: HealthCheckConfig
   readonly outlierDetection: OutlierDetectionConfig
+  /** Present: each upstream connection starts with a PROXY protocol header of this version. */
+  readonly sendProxyProtocol?: 'v1' | 'v2'
 }
 
 export interface SchedulerConfig {

@@ -22,3 +22,11 @@ export class LinkEmulatorListenError extends DynproxyError {
     this.address = address
   }
 }
+
+/** A test HAProxy did not start or did not listen on its ports in time; its output is in the message. */
+export class TestingHaproxyStartError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_HAPROXY_START'
+  constructor(problem: string, output: string) {
+    super(`test haproxy ${problem}: ${output.trim().slice(-500) || '(no output)'}`)
+  }
+}

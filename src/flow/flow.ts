@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net'
 import type { FramedSession } from '../multipath/index.ts'
 import type { FlowInfo, FlowState } from '../node/api.ts'
+import type { ProxiedAddresses } from '../proxy-protocol/index.ts'
 
 export type CloseReason =
   | 'downstream_closed'
@@ -81,6 +82,8 @@ export class Flow {
   /** Which side sent its FIN first: the close reason of an orderly end. */
   firstEnd: 'downstream' | 'upstream' | undefined = undefined
   openSockets = 1
+  /** The client as a PROXY protocol header named it: the flow's source instead of the socket's peer. */
+  proxied: ProxiedAddresses | undefined = undefined
 
   constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number, sink: FlowSink) {
     this.id = id
@@ -101,7 +104,26 @@ export class Flow {
 
   /** The client's address as host:port; read from the socket, so only while it is open. */
   get source(): string {
+    if (this.proxied !== undefined) return `${this.proxied.sourceAddress}:${this.proxied.sourcePort}`
     return `${this.downstream.remoteAddress}:${this.downstream.remotePort}`
+  }
+
+  /** The client's IP: the proxied one when a PROXY protocol header named it. */
+  get sourceIp(): string {
+    return this.proxied?.sourceAddress ?? this.downstream.remoteAddress ?? ''
+  }
+
+  /** Both ends of the client's connection, as a PROXY protocol header sent upstream names them. */
+  clientAddresses(): ProxiedAddresses | undefined {
+    if (this.proxied !== undefined) return this.proxied
+    const d = this.downstream
+    if (d.remoteAddress === undefined || d.localAddress === undefined) return undefined
+    return {
+      sourceAddress: d.remoteAddress,
+      sourcePort: d.remotePort ?? 0,
+      destinationAddress: d.localAddress,
+      destinationPort: d.localPort ?? 0,
+    }
   }
 
   /** Reads the client's address now: the socket keeps it for reads after it has closed. */

@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net'
 import type { MultipathMode, RouteConfig } from '../config/types.ts'
 import type { DecisionSource } from '../node/api.ts'
+import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
 import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
 import type { EndpointLender, Flow, ListenerRef, RouteTraffic } from './flow.ts'
 import type { FlowManager } from './manager.ts'
@@ -50,8 +51,10 @@ export interface AcceptingListener extends ListenerRef {
   readonly origin: FlowOrigin
   readonly counters: ListenerRef['counters'] & {
     total: number
-    rejected: { no_route: number; plugin: number }
+    rejected: { no_route: number; plugin: number; proxy_protocol: number }
   }
+  /** Each connection starts with a PROXY protocol header, read before the flow is routed. */
+  readonly proxyProtocol?: boolean
 }
 
 /** What an on-demand resolve is asked about a flow that matches no route. */
@@ -94,8 +97,10 @@ export function createFlowHandler(
     }
     flow.target = conn.endpoint
     flow.lender = conn.lender ?? route
-    if ('subflows' in conn) startMultipath(flow, conn)
-    else startRelay(flow, conn.socket)
+    if ('subflows' in conn) return startMultipath(flow, conn)
+    const version = route.config.sendProxyProtocol
+    if (version !== undefined) conn.socket.write(encodeProxyHeader(version, flow.clientAddresses()))
+    startRelay(flow, conn.socket)
   }
 
   function failed(flow: Flow, error: Error): void {
@@ -109,7 +114,7 @@ export function createFlowHandler(
     flow.route = route.config.name
     flow.traffic = route.traffic
     flow.state = 'connecting'
-    route.connect(sourceIp ?? balanceKey(route, flow.downstream), origin).then(
+    route.connect(sourceIp ?? balanceKey(route, flow), origin).then(
       (conn) => established(flow, route, conn),
       (error: Error) => failed(flow, error),
     )
@@ -137,11 +142,24 @@ export function createFlowHandler(
     )
   }
 
-  return function onConnection(socket: Socket, listener: AcceptingListener): void {
-    listener.counters.total++
-    listener.counters.active++
-    const flow = manager.open(socket, listener)
-    flow.state = 'routing'
+  /** The header is the flow's first bytes: the flow is routed once it is read, refused if it is bad. */
+  function readHeaderThenRoute(flow: Flow, listener: AcceptingListener): void {
+    readProxyHeader(flow.downstream).then(
+      (header) => {
+        if (flow.state === 'closed') return
+        flow.proxied = header.addresses
+        routeFlow(flow, listener)
+      },
+      (error: Error) => {
+        if (flow.state === 'closed') return
+        listener.counters.rejected.proxy_protocol++
+        flow.error = error
+        endBeforeUpstream(flow, 'rejected')
+      },
+    )
+  }
+
+  function routeFlow(flow: Flow, listener: AcceptingListener): void {
     if (admit !== undefined) {
       const refusal = admit(flow, listener)
       if (refusal !== undefined) {
@@ -152,25 +170,30 @@ export function createFlowHandler(
       }
     }
     const routes = table()
-    const sourceIp = routes.matchesSource ? sourceIpOf(socket) : undefined
+    const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
     const ctx = { listener: listener.name, localPort: listener.port, sourceIp: sourceIp ?? '' }
     const decision = decide(ctx, routes)
     if (decision.kind === 'reject') {
       if (resolve === undefined) noRoute(flow, listener)
-      else resolveThenConnect(flow, listener, sourceIp ?? sourceIpOf(socket), resolve)
+      else resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp, resolve)
       return
     }
-    const route = decision.handler
-    route.matches[decision.source]++
-    connect(flow, route, sourceIp, listener.origin)
+    const runtime = decision.handler
+    runtime.matches[decision.source]++
+    connect(flow, runtime, sourceIp, listener.origin)
+  }
+
+  return function onConnection(socket: Socket, listener: AcceptingListener): void {
+    listener.counters.total++
+    listener.counters.active++
+    const flow = manager.open(socket, listener)
+    flow.state = 'routing'
+    if (listener.proxyProtocol === true) readHeaderThenRoute(flow, listener)
+    else routeFlow(flow, listener)
   }
 }
 
-function sourceIpOf(socket: Socket): string {
-  return socket.remoteAddress ?? ''
-}
-
 /** What the route's balancer hashes: the client's address for source_hash, nothing to read otherwise. */
-function balanceKey(route: RouteRuntime, socket: Socket): string {
-  return route.config.lb === 'source_hash' ? sourceIpOf(socket) : ''
+function balanceKey(route: RouteRuntime, flow: Flow): string {
+  return route.config.lb === 'source_hash' ? flow.sourceIp : ''
 }

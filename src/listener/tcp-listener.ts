@@ -25,7 +25,14 @@ export function newListenerCounters(): ListenerCounters {
   return {
     active: 0,
     total: 0,
-    rejected: { max_connections: 0, no_route: 0, draining: 0, tls_handshake: 0, plugin: 0 },
+    rejected: {
+      max_connections: 0,
+      no_route: 0,
+      draining: 0,
+      tls_handshake: 0,
+      plugin: 0,
+      proxy_protocol: 0,
+    },
     closedBytesIn: 0,
     closedBytesOut: 0,
   }
@@ -94,6 +101,11 @@ export class TcpListener {
     this.#server.on('tlsClientError', () => this.counters.rejected.tls_handshake++)
     this.#server.maxConnections = config.maxConnections
     this.#server.on('drop', () => this.counters.rejected.max_connections++)
+  }
+
+  /** Read per flow: a reload that changes it applies to the connections accepted after. */
+  get proxyProtocol(): boolean {
+    return this.config.proxyProtocol
   }
 
   get address(): string {

@@ -13,6 +13,8 @@ export interface AccessLogLine {
   readonly duration_ms: number
   readonly reason: string | undefined
   readonly error?: string
+  /** Flows from a `proxy_protocol` listener: the load balancer that connected; `source` is its client. */
+  readonly proxied_by?: string
 }
 
 export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
@@ -20,7 +22,7 @@ export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
   const line: AccessLogLine = {
     flow: flow.id,
     listener: flow.listener.name,
-    source: `${down.remoteAddress}:${down.remotePort}`,
+    source: flow.source,
     route: flow.route,
     target: flow.target,
     bytes_in: flow.bytesIn,
@@ -28,7 +30,9 @@ export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
     duration_ms: durationMs,
     reason: flow.closeReason,
   }
-  return flow.error ? { ...line, error: flow.error.message } : line
+  const proxied =
+    flow.proxied === undefined ? line : { ...line, proxied_by: `${down.remoteAddress}:${down.remotePort}` }
+  return flow.error ? { ...proxied, error: flow.error.message } : proxied
 }
 
 /** A UDP session's line: the same fields, with `udp:<client address>` where a flow has its id. */

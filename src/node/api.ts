@@ -83,7 +83,13 @@ export interface WorkerInfo {
 }
 
 /** Why a connection was closed at accept; `tls_handshake`: a TLS listener's client failed its handshake. */
-export type RejectReason = 'max_connections' | 'no_route' | 'draining' | 'tls_handshake' | 'plugin'
+export type RejectReason =
+  | 'max_connections'
+  | 'no_route'
+  | 'draining'
+  | 'tls_handshake'
+  | 'plugin'
+  | 'proxy_protocol'
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'max_connections',
@@ -91,6 +97,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'draining',
   'tls_handshake',
   'plugin',
+  'proxy_protocol',
 ]
 
 export function rejectedTotal(rejected: Readonly<Record<RejectReason, number>>): number {

@@ -6,13 +6,12 @@ export function acceptedFlow(
   flow: Flow,
   listener: { readonly name: string; readonly port: number },
 ): AcceptedFlow {
-  const socket = flow.downstream
   return {
     id: flow.id,
     listener: listener.name,
     localPort: listener.port,
-    sourceIp: socket.remoteAddress ?? '',
-    sourcePort: socket.remotePort ?? 0,
+    sourceIp: flow.sourceIp,
+    sourcePort: flow.proxied?.sourcePort ?? flow.downstream.remotePort ?? 0,
   }
 }
 
@@ -20,7 +19,7 @@ export function endedFlow(flow: Flow, durationMs: number): EndedFlow {
   return {
     id: flow.id,
     listener: flow.listener.name,
-    sourceIp: flow.downstream.remoteAddress ?? '',
+    sourceIp: flow.sourceIp,
     route: flow.route,
     target: flow.target,
     bytesIn: flow.bytesIn,

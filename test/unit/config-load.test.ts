@@ -121,6 +121,7 @@ describe('defaults', () => {
       maxConnections: 10_000,
       idleTimeoutMs: 3_600_000,
       backlog: 511,
+      proxyProtocol: false,
     })
     assert.deepEqual(config.routes[0], {
       name: 'r',

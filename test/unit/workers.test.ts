@@ -115,7 +115,14 @@ function listener(state: ListenerStatus['state'], active: number): ListenerStatu
     maxConnections: 500,
     activeConnections: active,
     totalConnections: active * 2,
-    rejected: { max_connections: 1, no_route: 0, draining: 2, tls_handshake: 1, plugin: 3 },
+    rejected: {
+      max_connections: 1,
+      no_route: 0,
+      draining: 2,
+      tls_handshake: 1,
+      plugin: 3,
+      proxy_protocol: 0,
+    },
     bytesIn: 100,
     bytesOut: 200,
   }
@@ -198,6 +205,7 @@ describe('merging the workers’ views into the node’s', () => {
       draining: 4,
       tls_handshake: 2,
       plugin: 6,
+      proxy_protocol: 0,
     })
     assert.equal(merged?.bytesIn, 200)
     const [drained] = mergeListeners([[listener('draining', 0)], [listener('closed', 0)]], {})

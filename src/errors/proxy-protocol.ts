@@ -1,0 +1,21 @@
+import { DynproxyError } from './base.ts'
+
+/** A connection to a `proxy_protocol` listener did not start with a valid PROXY protocol header. */
+export class ProxyHeaderError extends DynproxyError {
+  override readonly code = 'DYN_ERR_PROXY_PROTOCOL_HEADER'
+  readonly field: string
+  constructor(field: string, problem: string) {
+    super(
+      `PROXY protocol header: ${field} ${problem} (hint: a listener with proxy_protocol: true takes connections only from a load balancer that sends the header, e.g. HAProxy's send-proxy)`,
+    )
+    this.field = field
+  }
+}
+
+/** The header did not arrive in time, or the connection ended before it was whole. */
+export class ProxyHeaderIncompleteError extends DynproxyError {
+  override readonly code = 'DYN_ERR_PROXY_PROTOCOL_INCOMPLETE'
+  constructor(what: string, received: number) {
+    super(`PROXY protocol header: ${what} after ${received} bytes`)
+  }
+}
