@@ -97,7 +97,10 @@ export function createFlowHandler(
     }
     flow.target = conn.endpoint
     flow.lender = conn.lender ?? route
-    if ('subflows' in conn) return startMultipath(flow, conn)
+    if ('subflows' in conn) {
+      startMultipath(flow, conn)
+      return
+    }
     const version = route.config.sendProxyProtocol
     if (version !== undefined) conn.socket.write(encodeProxyHeader(version, flow.clientAddresses()))
     startRelay(flow, conn.socket)

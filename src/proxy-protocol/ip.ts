@@ -41,7 +41,7 @@ export function ipv6Bytes(address: string): Buffer {
   const left = parse(head)
   const right = rest === undefined ? [] : parse(rest)
   groups.push(...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right)
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2))
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(g, i * 2)
   return out
 }
 
