@@ -38,6 +38,8 @@ import {
   type PathSigner,
 } from './plan/instructions.ts'
 import { type Plan, type PlanContext, plan, planIngress, selectionKey } from './plan/planner.ts'
+import { reportedTraffic } from './plan/traffic.ts'
+import type { PathTraffic } from './plan/weights.ts'
 import { type NodeHello, type NodeLoad, NodeRegistry, type NodeRouteReport, silentNodes } from './registry.ts'
 import type { NodeAckRecord, SchedulerStore } from './store/types.ts'
 import { type LinkSample, LinkTable, type LinkView } from './telemetry.ts'
@@ -139,7 +141,7 @@ export class SchedulerCore {
   readonly #throttle: Throttle
   readonly #unwatch: () => void
   #counter = 0
-  #plan: Plan = { routes: new Map(), selections: [], choices: new Map() }
+  #plan: Plan = { routes: new Map(), selections: [], choices: new Map(), weights: new Map() }
   readonly #graph = new KeptGraph()
   #stats: RecomputeStats = { count: 0, pushes: 0 }
   #pushing: ChunkedRun | undefined
@@ -327,7 +329,8 @@ export class SchedulerCore {
     const now = this.#now()
     const cluster = this.#o.cluster
     if (!cluster || cluster.leading()) {
-      this.#plan = plan(this.specs(), this.#planContext(now), this.#plan.choices)
+      const ctx = { ...this.#planContext(now), traffic: this.#reportedTraffic() }
+      this.#plan = plan(this.specs(), ctx, this.#plan.choices, this.#plan.weights)
       if (cluster) this.#publishAll(cluster, now)
     }
     const planMs = performance.now() - started
@@ -384,11 +387,13 @@ export class SchedulerCore {
       for (const point of spec.ingress) {
         if (point.node !== nodeId) continue
         if ('listener' in point ? !names.has(point.listener) : !ports.has(point.port)) continue
+        const key = selectionKey(spec.name, point)
         const selection = planIngress(
           spec,
           point,
           ctx,
-          this.#plan.choices.get(selectionKey(spec.name, point)),
+          this.#plan.choices.get(key),
+          this.#plan.weights.get(key),
         )
         if (!selection.route) continue
         const set = buildInstructionSet(
@@ -516,6 +521,23 @@ export class SchedulerCore {
       return { graph: buildGraph(nodes, links, s.linkCosts), validUntil }
     })
     return { graph, engine: this.#o.engine, now, hysteresis: s.hysteresis }
+  }
+
+  /**
+   * What ingress nodes reported their multipath routes' paths sent. Only nodes that run the set
+   * last planned for them count: their path indices then name the planned paths.
+   */
+  #reportedTraffic(): Map<string, PathTraffic> {
+    const publicKey = this.#o.signer.publicKey
+    const nodes = this.registry.connected().flatMap((n) => {
+      const routes = (n.routes ?? []).filter((r) => r.paths.length > 0)
+      const last = this.#lastPushed.get(n.id)
+      const runs = last && n.appliedVersion && compareVersions(last.version, n.appliedVersion) === 0
+      if (routes.length === 0 || !runs) return []
+      if (contentKeyOf(this.#plan.routes.get(n.id) ?? [], publicKey) !== last.contentKey) return []
+      return [{ id: n.id, appliedVersion: formatVersion(last.version), routes }]
+    })
+    return reportedTraffic(this.#plan.routes, nodes)
   }
 
   #isCurrent(s: NodeSession): boolean {

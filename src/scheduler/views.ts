@@ -3,6 +3,8 @@ import { formatVersion, type InstructionVersion } from '../instructions/types.ts
 import type { SchedulerCore } from './core.ts'
 import { STALE_REPORTS } from './core.ts'
 import type { PathMetrics } from './paths/types.ts'
+import { pathKey } from './paths/weights.ts'
+import type { WeightMemory } from './plan/weights.ts'
 import { isSynced, type NodeRouteReport } from './registry.ts'
 import type { LinkView } from './telemetry.ts'
 
@@ -61,8 +63,19 @@ export function pathsView(core: SchedulerCore) {
     chosen: s.choice ? pathView(s.choice.path.nodes, s.choice.path.cost, s.choice.path.metrics) : null,
     since: iso(s.choice?.since),
     candidates: s.candidates.map((c) => pathView(c.nodes, c.cost, c.metrics)),
-    pushed: s.route ? s.route.paths.map((p) => ({ hops: p.hops, weight: p.weight })) : [],
+    pushed: s.route
+      ? s.route.paths.map((p) => ({ hops: p.hops, weight: p.weight, ...learned(s.weights, p.nodes) }))
+      : [],
   }))
+}
+
+/**
+ * Stripe paths: the factor the reported shares put on the graph's capacity estimate (1: the
+ * shares agree with the graph, or taught nothing yet).
+ */
+function learned(memory: WeightMemory | undefined, nodes: readonly string[]) {
+  const ln = memory?.corrections.get(pathKey(nodes))
+  return ln === undefined ? {} : { shareCorrection: Math.exp(ln) }
 }
 
 export function statusView(core: SchedulerCore, schedulerId: string) {

@@ -85,7 +85,12 @@ function web(): ServiceDocument {
 }
 
 function makeCore(
-  options: { acks?: Map<string, NodeAckRecord>; services?: ServiceDocument[]; timers?: Timers } = {},
+  options: {
+    acks?: Map<string, NodeAckRecord>
+    services?: ServiceDocument[]
+    timers?: Timers
+    engine?: PathEngine
+  } = {},
 ) {
   const clock = { t: 1000, now: () => clock.t }
   const store = new MemoryStore()
@@ -97,7 +102,7 @@ function makeCore(
   const core = new SchedulerCore({
     settings,
     store,
-    engine: switchableEngine(route),
+    engine: options.engine ?? switchableEngine(route),
     signer: { publicKey: 'PUB', sign: (c) => Buffer.from(`${c.route}:${c.nodes.join('>')}:${c.expiresAt}`) },
     epoch: 4,
     acks: store.acks,
@@ -304,4 +309,88 @@ test('a recompute for many nodes sends a chunk at once and the rest on later tur
   runTimers()
   assert.equal(core.stats.lastReason, 'third')
   assert.equal(a.sets.length, 3, 'the superseded runs sent nothing more')
+})
+
+/** Two disjoint paths, always the same. */
+function twoPathEngine(): PathEngine {
+  const path = (nodes: string[]) => ({
+    nodes,
+    cost: 1,
+    metrics: { rttMs: 1, bottleneckBps: 0, loss: 0, costPerGb: 0 },
+  })
+  const both = [path(['a', 'b', 'c']), path(['a', 'd', 'c'])]
+  return {
+    best: () => both,
+    disjoint: () => both,
+    evaluate: () => undefined,
+    choose: (current, candidates) =>
+      current ?? (candidates[0] && { path: candidates[0], since: 0, left: [] }),
+  }
+}
+
+function bulk(): ServiceDocument {
+  const r = validateService({
+    name: 'bulk',
+    ingress: [{ node: 'a', listener: 'web' }],
+    egress: ['c'],
+    targets: ['10.0.0.5:80'],
+    multipath: { mode: 'stripe', paths: 2 },
+  })
+  assert.ok('value' in r)
+  return r.value
+}
+
+function sharesReport(viaB: number, viaD: number) {
+  const path = (index: number, bytesSent: number) => ({
+    index,
+    bytesSent,
+    bytesReceived: 0,
+    retransmittedBytes: 0,
+    srttMs: 1,
+  })
+  return [
+    {
+      route: 'bulk',
+      matches: { instruction: 1, cachedInstruction: 0, static: 0 },
+      bytesIn: viaB + viaD,
+      bytesOut: 0,
+      failures: 0,
+      paths: [path(0, viaB), path(1, viaD)],
+    },
+  ]
+}
+
+test('path shares a node reports move a stripe route’s weights: past the margin, once per dwell, from the set it runs', () => {
+  const MiB = 1024 * 1024
+  const { core, clock } = makeCore({ services: [bulk()], engine: twoPathEngine() })
+  const a = sinkFor()
+  const s = core.attach(hello('a'), a.sink)
+  const weights = () => a.sets.at(-1)?.routes[0]?.paths.map((p) => p.weight)
+  const report = (b: number, d: number) => {
+    core.report(s, [], undefined, sharesReport(b, d))
+    core.recompute('test')
+  }
+  assert.deepEqual(weights(), [100, 100], 'nothing measured: equal')
+
+  clock.t += 20_000
+  report(4 * MiB, 16 * MiB)
+  assert.equal(a.sets.length, 1, 'the set is not acknowledged: its indices may name other paths')
+  core.ack(s, a.sets[0]?.version ?? { epoch: 0, counter: 0 })
+  report(4 * MiB, 16 * MiB)
+  assert.equal(a.sets.length, 2)
+  assert.deepEqual(weights(), [66, 100], 'via b carried a fifth: its weight falls')
+
+  core.ack(s, a.sets[1]?.version ?? { epoch: 0, counter: 0 })
+  clock.t += 1000
+  report(4 * MiB, 16 * MiB)
+  assert.equal(a.sets.length, 2, 'within the dwell: the weights in force stay')
+  clock.t += 10_000
+  report(4 * MiB + 200_000, 16 * MiB + 800_000)
+  assert.equal(a.sets.length, 3, 'after the dwell, the learned move is pushed')
+  assert.deepEqual(weights(), [48, 100])
+
+  core.ack(s, a.sets[2]?.version ?? { epoch: 0, counter: 0 })
+  clock.t += 20_000
+  report(200_000, 800_000)
+  assert.equal(a.sets.length, 3, 'a small move (little evidence) pushes nothing')
 })

@@ -164,3 +164,90 @@ test('the chosen path is kept while it works even when it falls out of the top k
     [['b', 'c']],
   )
 })
+
+test('multipath weights: stripe by bottleneck, failover by rank, redundant equal; shares move stripe weights', () => {
+  const graph = buildGraph([up('a'), up('b'), up('c'), up('d')], [], [])
+  const measured = (nodes: string[], cost: number, bottleneckBps: number): ComputedPath => ({
+    nodes,
+    cost,
+    metrics: { rttMs: cost, bottleneckBps, loss: 0, costPerGb: 0 },
+  })
+  const engine = fixedEngine([], [measured(['a', 'd', 'c'], 10, 10e6), measured(['a', 'b', 'c'], 20, 20e6)])
+  const weights = (mode: 'stripe' | 'failover' | 'redundant') =>
+    plan(
+      [spec({ multipath: { mode, paths: 2 } })],
+      { graph, engine, now: 0, hysteresis: HYSTERESIS },
+      new Map(),
+    )
+      .routes.get('a')?.[0]
+      ?.paths.map((p) => [p.hops[0], p.weight])
+  assert.deepEqual(weights('stripe'), [
+    ['b', 100],
+    ['d', 50],
+  ])
+  assert.deepEqual(weights('failover'), [
+    ['d', 100],
+    ['b', 50],
+  ])
+  assert.deepEqual(
+    weights('redundant'),
+    [
+      ['b', 100],
+      ['d', 100],
+    ],
+    'stripe and redundant list their paths by node ids: their order means nothing',
+  )
+
+  // The ingress reports the two paths carried equal bytes: via d has more capacity than the graph says.
+  const service = spec({ multipath: { mode: 'stripe', paths: 2 } })
+  const key = selectionKey('web', { node: 'a', listener: 'web' })
+  const ctx = (now: number, sent: number) => ({
+    graph,
+    engine,
+    now,
+    hysteresis: HYSTERESIS,
+    traffic: new Map([
+      [
+        key,
+        {
+          version: '1.1',
+          bytesSent: new Map([
+            ['a\u0000d\u0000c', sent],
+            ['a\u0000b\u0000c', sent],
+          ]),
+        },
+      ],
+    ]),
+  })
+  let p = plan([service], { graph, engine, now: 0, hysteresis: HYSTERESIS }, new Map())
+  for (let i = 1; i <= 10; i++) p = plan([service], ctx(i * 2000, i * 16e6), p.choices, p.weights)
+  const [viaB, viaD] = p.routes.get('a')?.[0]?.paths.map((x) => x.weight) ?? []
+  assert.equal(viaB, 100)
+  assert.ok((viaD ?? 0) >= 80, `via d rose from 50 toward an equal share: ${viaD}`)
+  assert.equal(
+    p.weights.get(key)?.corrections.get('a\u0000d\u0000c'),
+    0,
+    'the favoured path’s correction is 0',
+  )
+})
+
+test('a stripe route lists its paths in a fixed order: the favourite moving among the same paths changes nothing', () => {
+  const graph = buildGraph([up('a'), up('b'), up('c'), up('d')], [], [])
+  const viaB = path(['a', 'b', 'c'], 10)
+  const viaD = path(['a', 'd', 'c'], 20)
+  const routeOf = (mode: 'stripe' | 'failover', found: ComputedPath[]) =>
+    plan(
+      [spec({ multipath: { mode, paths: 2 } })],
+      { graph, engine: fixedEngine([], found), now: 0, hysteresis: HYSTERESIS },
+      new Map(),
+    ).routes.get('a')?.[0]
+  assert.deepEqual(routeOf('stripe', [viaD, viaB]), routeOf('stripe', [viaB, viaD]))
+  assert.deepEqual(
+    routeOf('failover', [viaD, viaB])?.paths.map((p) => [p.hops[0], p.weight]),
+    [
+      ['d', 100],
+      ['b', 50],
+    ],
+    'failover: the favourite first, with the highest weight',
+  )
+})

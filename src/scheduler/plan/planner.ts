@@ -4,7 +4,7 @@
  *
  * Per (service, ingress): candidates to any egress (`alternatives` of them, or disjoint ones for
  * multipath), the engine keeps or switches the current choice, and the route lists the choice
- * first, the other candidates after it as fallbacks.
+ * first, the other candidates after it as fallbacks, each with its weight (weights.ts).
  */
 import type { RouteMatch } from '../../config/types.ts'
 import type {
@@ -16,7 +16,15 @@ import type {
 } from '../config/types.ts'
 import type { HysteresisPolicy, PathSelection } from '../paths/hysteresis.ts'
 import type { ComputedPath, Graph, Objective, PathConstraints } from '../paths/types.ts'
+import { pathKey } from '../paths/weights.ts'
 import type { PathEngine, PathQuery } from './engine.ts'
+import {
+  multipathWeights,
+  type PathTraffic,
+  rankWeight,
+  type WeightMemory,
+  type WeightPlan,
+} from './weights.ts'
 
 export interface PlannedPath {
   /** Ingress first, egress last. */
@@ -43,6 +51,8 @@ export interface Selection {
   readonly ingress: IngressPoint
   readonly candidates: readonly ComputedPath[]
   readonly choice?: PathSelection
+  /** Stripe routes: their weights and what their shares taught; pass it to the next plan. */
+  readonly weights?: WeightMemory
   /** Absent when no path reaches an egress (or the ingress node is down). */
   readonly route?: PlannedRoute
 }
@@ -52,6 +62,11 @@ export interface PlanContext {
   readonly engine: PathEngine
   readonly now: number
   readonly hysteresis: HysteresisSettings
+  /**
+   * What ingress nodes reported each multipath route's paths sent, by selection key
+   * (traffic.ts). Absent: nothing new is learned, the weights in force stay.
+   */
+  readonly traffic?: ReadonlyMap<string, PathTraffic>
 }
 
 export interface Plan {
@@ -59,6 +74,7 @@ export interface Plan {
   readonly routes: ReadonlyMap<string, readonly PlannedRoute[]>
   readonly selections: readonly Selection[]
   readonly choices: ReadonlyMap<string, PathSelection>
+  readonly weights: ReadonlyMap<string, WeightMemory>
 }
 
 export function selectionKey(service: string, point: IngressPoint): string {
@@ -76,14 +92,6 @@ function constraintsOf(service: ServiceSpec): PathConstraints {
     ...(c.requireRegions.length > 0 && { requireRegions: c.requireRegions }),
     ...(c.maxHops !== undefined && { maxHops: c.maxHops }),
   }
-}
-
-/**
- * One path per flow: weights fall with preference (100, 50, 33, …) and paths are tried in that
- * order. Multipath: every path carries an equal share.
- */
-export function weightOf(index: number, multipath: boolean): number {
-  return multipath ? 100 : Math.max(1, Math.round(100 / (index + 1)))
 }
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
@@ -117,6 +125,7 @@ export function planIngress(
   point: IngressPoint,
   ctx: PlanContext,
   previous: PathSelection | undefined,
+  previousWeights?: WeightMemory,
 ): Selection {
   const key = selectionKey(service.name, point)
   const base = { key, service: service.name, ingress: point }
@@ -135,8 +144,8 @@ export function planIngress(
   if (!choice) return { ...base, candidates }
   const chosen = choice.path
   const others = candidates.filter((c) => !samePath(c.nodes, chosen.nodes))
-  const ordered = [chosen, ...others].slice(0, query.count)
-  const multipath = service.multipath !== undefined
+  const ordered = listed(service, [chosen, ...others].slice(0, query.count))
+  const weighted = weightsOf(service, ordered, ctx, ctx.traffic?.get(key), previousWeights)
   const route: PlannedRoute = {
     name: service.name,
     service: service.name,
@@ -145,31 +154,66 @@ export function planIngress(
       nodes: p.nodes,
       hops: p.nodes.slice(1),
       targets: service.targets,
-      weight: weightOf(i, multipath),
+      weight: weighted.weights[i] as number,
       cost: p.cost,
     })),
     ...(service.multipath && { multipath: service.multipath.mode }),
   }
-  return { ...base, candidates, choice, route }
+  return { ...base, candidates, choice, ...(weighted.memory && { weights: weighted.memory }), route }
+}
+
+/**
+ * One path and failover routes list the choice first, then the fallbacks best first. Stripe and
+ * redundant flows use every path at once, so their order means nothing: it is fixed (by node
+ * ids), and the planner's favourite changing among the same paths pushes nothing.
+ */
+function listed(service: ServiceSpec, paths: ComputedPath[]): ComputedPath[] {
+  const mode = service.multipath?.mode
+  if (mode === undefined || mode === 'failover') return paths
+  return paths.sort((a, b) => (pathKey(a.nodes) < pathKey(b.nodes) ? -1 : 1))
+}
+
+function weightsOf(
+  service: ServiceSpec,
+  paths: readonly ComputedPath[],
+  ctx: PlanContext,
+  traffic: PathTraffic | undefined,
+  previous: WeightMemory | undefined,
+): WeightPlan {
+  if (!service.multipath) return { weights: paths.map((_, i) => rankWeight(i)) }
+  return multipathWeights({
+    mode: service.multipath.mode,
+    paths: paths.map((p) => pathKey(p.nodes)),
+    bottlenecksBps: paths.map((p) => p.metrics.bottleneckBps),
+    losses: paths.map((p) => p.metrics.loss),
+    traffic,
+    previous,
+    now: ctx.now,
+    minDwellMs: ctx.hysteresis.minDwellMs,
+  })
 }
 
 export function plan(
   services: readonly ServiceSpec[],
   ctx: PlanContext,
   previous: ReadonlyMap<string, PathSelection>,
+  previousWeights: ReadonlyMap<string, WeightMemory> = new Map(),
 ): Plan {
   const selections: Selection[] = []
   const choices = new Map<string, PathSelection>()
+  const weights = new Map<string, WeightMemory>()
   const routes = new Map<string, PlannedRoute[]>()
   for (const service of services) {
     for (const point of service.ingress) {
-      const selection = planIngress(service, point, ctx, previous.get(selectionKey(service.name, point)))
+      const key = selectionKey(service.name, point)
+      const selection = planIngress(service, point, ctx, previous.get(key), previousWeights.get(key))
       selections.push(selection)
-      if (selection.choice) choices.set(selection.key, selection.choice)
+      if (selection.choice) choices.set(key, selection.choice)
+      if (selection.weights) weights.set(key, selection.weights)
       if (selection.route) addRoute(routes, point.node, selection.route)
     }
   }
-  return { routes, selections, choices }
+  return { routes, selections, choices, weights }
 }
 
 /** A service entering a node twice (two listeners) needs two route names on that node. */
