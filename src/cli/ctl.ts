@@ -58,10 +58,11 @@ const ingressText = (i: unknown): string => {
 export const TABLES: Readonly<Record<string, (data: unknown) => string>> = {
   nodes: (d) =>
     formatTable(
-      ['ID', 'REGION', 'CONNECTED', 'SYNCED', 'APPLIED', 'PENDING', 'LAST NACK', 'LAST SEEN'],
+      ['ID', 'REGION', 'REPLICA', 'CONNECTED', 'SYNCED', 'APPLIED', 'PENDING', 'LAST NACK', 'LAST SEEN'],
       arr(d).map((n) => [
         n.id,
         n.region,
+        n.replica,
         n.connected,
         n.synced,
         n.appliedVersion,

@@ -78,7 +78,7 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     throw new SchedulerApiUnauthorizedError(request.method, path, verdict === 'token_wrong')
   }
 
-  app.get('/nodes', async () => nodesView(core))
+  app.get('/nodes', async () => nodesView(core, settings.id))
   app.get('/links', async () => linksView(core, clock.now(), settings.reportIntervalMs))
   app.get('/paths', async () => pathsView(core))
   app.get('/services', async () => core.serviceDocuments())

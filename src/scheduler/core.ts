@@ -101,6 +101,14 @@ export interface Cluster {
   published(nodeId: string): PublishedSet | undefined
   /** One of this replica's nodes connected, reported or left: tells the leader. */
   nodeChanged(nodeId: string): void
+  /** Every replica's connected nodes, with the replica serving each: for the API's views. */
+  sharedNodes(): readonly SharedNode[]
+}
+
+export interface SharedNode {
+  readonly id: string
+  readonly region: string
+  readonly replica: string
 }
 
 export interface CoreOptions {
@@ -185,6 +193,11 @@ export class SchedulerCore {
 
   get stats(): RecomputeStats {
     return this.#stats
+  }
+
+  /** With scheduler HA: what the replicas share through the store. */
+  get cluster(): Cluster | undefined {
+    return this.#o.cluster
   }
 
   get currentPlan(): Plan {

@@ -16,7 +16,24 @@ function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString()
 }
 
-export function nodesView(core: SchedulerCore) {
+/**
+ * This replica's nodes in full; with HA, also the nodes other replicas serve, as the store shares
+ * them (id, region, replica), so every replica shows the whole mesh. A node that left this
+ * replica for another is shown where it is now.
+ */
+export function nodesView(core: SchedulerCore, replicaId: string) {
+  const cluster = core.cluster
+  const local = localNodes(core)
+  if (cluster === undefined) return local
+  const elsewhere = cluster.sharedNodes().filter((n) => n.replica !== replicaId)
+  const moved = new Set(elsewhere.map((n) => n.id))
+  return [
+    ...local.filter((n) => n.connected || !moved.has(n.id)).map((n) => ({ ...n, replica: replicaId })),
+    ...elsewhere.map((n) => ({ id: n.id, region: n.region, connected: true, replica: n.replica })),
+  ]
+}
+
+function localNodes(core: SchedulerCore) {
   return core.registry.list().map((n) => ({
     id: n.id,
     region: n.region,
@@ -48,8 +65,9 @@ function routeView(r: NodeRouteReport) {
   return { ...r, paths: r.paths.map((p) => ({ ...p, share: sent > 0 ? p.bytesSent / sent : 0 })) }
 }
 
-export function linksView(core: SchedulerCore, now: number, reportIntervalMs: number): LinkView[] {
-  return core.links.list(now, STALE_REPORTS * reportIntervalMs)
+/** With HA, every replica's links: each replica shares its nodes' reports through the store. */
+export function linksView(core: SchedulerCore, now: number, reportIntervalMs: number): readonly LinkView[] {
+  return core.cluster?.view(now).links ?? core.links.list(now, STALE_REPORTS * reportIntervalMs)
 }
 
 function pathView(nodes: readonly string[], cost: number, metrics: PathMetrics) {

@@ -200,6 +200,22 @@ test('one replica leads; each node gets its set from the replica it is connected
   assert.ok(versionOf(setA)[0] > epochOfLeader, 'versions carry the epoch taken when the leader was elected')
 })
 
+test('every replica lists every node, with the replica serving it, and every link', { skip }, async () => {
+  nodes.get('a')?.report([{ peer: 'b', up: true, rttMs: 7, jitterMs: 0, lossRatio: 0, throughputBps: 0 }])
+  for (const r of replicas) {
+    const listing = await waitFor(async () => {
+      const all = (await (await api(r, '/nodes')).json()) as { id: string; replica?: string }[]
+      const links = (await (await api(r, '/links')).json()) as { from: string; to: string }[]
+      const complete = all.length === 3 && links.some((l) => l.from === 'a' && l.to === 'b')
+      return complete ? all : undefined
+    }, `${r.id} to list every node and a's link`)
+    assert.deepEqual(
+      listing.map((n) => [n.id, n.replica]).sort(),
+      ['a', 'b', 'c'].map((id) => [id, placement.get(id)?.id]),
+    )
+  }
+})
+
 test('a service changed through any replica reaches every node', { skip }, async () => {
   const follower = replicas.find((r) => r.alive) as Replica
   const counts = new Map([...nodes].map(([id, n]) => [id, n.sets().length]))

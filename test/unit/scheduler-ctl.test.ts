@@ -20,6 +20,7 @@ test('the nodes and paths tables read the api shapes', () => {
     {
       id: 'a',
       region: 'r1',
+      replica: 'sched-2',
       connected: true,
       synced: false,
       appliedVersion: '3.1',
@@ -29,7 +30,7 @@ test('the nodes and paths tables read the api shapes', () => {
     },
   ])
   assert.match(nodes ?? '', /^ID +REGION/)
-  assert.match(nodes ?? '', /a +r1 +yes +no +3\.1 +3\.2 +bad +t$/m)
+  assert.match(nodes ?? '', /a +r1 +sched-2 +yes +no +3\.1 +3\.2 +bad +t$/m)
   const paths = TABLES.paths?.([
     {
       service: 'web',

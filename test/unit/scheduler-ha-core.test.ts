@@ -5,11 +5,12 @@ import type { InstructionSet, InstructionVersion } from '../../src/instructions/
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText, validateService } from '../../src/scheduler/config/load.ts'
 import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
-import { type Cluster, type PublishedSet, SchedulerCore } from '../../src/scheduler/core.ts'
+import { type Cluster, type PublishedSet, SchedulerCore, type SharedNode } from '../../src/scheduler/core.ts'
 import type { GraphNodeInput } from '../../src/scheduler/graph.ts'
 import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import { needsPush } from '../../src/scheduler/plan/instructions.ts'
 import type { SchedulerStore } from '../../src/scheduler/store/types.ts'
+import { nodesView } from '../../src/scheduler/views.ts'
 
 /** Publishing stores at once; `flush()` plays the watch that tells every replica. */
 class MemoryCluster implements Cluster {
@@ -19,6 +20,7 @@ class MemoryCluster implements Cluster {
   readonly nodes = new Map<string, GraphNodeInput>()
   readonly stored = new Map<string, PublishedSet>()
   readonly changed: string[] = []
+  readonly shared: SharedNode[] = []
   readonly #pending: string[] = []
   core: SchedulerCore | undefined
 
@@ -38,6 +40,9 @@ class MemoryCluster implements Cluster {
   }
   nodeChanged(nodeId: string) {
     this.changed.push(nodeId)
+  }
+  sharedNodes() {
+    return this.shared
   }
   store(nodeId: string, p: PublishedSet) {
     this.stored.set(nodeId, p)
@@ -188,4 +193,28 @@ test('a node failing over resumes with the stored version, or gets the stored se
     [version],
     'sent without waiting for the leader',
   )
+})
+
+test('every replica lists every node: its own in full, the others with the replica serving them', () => {
+  const cluster = new MemoryCluster()
+  const core = makeReplica(cluster)
+  core.attach(hello('a'), sink().sink)
+  core.attach(hello('b'), sink().sink)
+  core.detach({ nodeId: 'b', session: 2 }, 'moved')
+  cluster.shared.push(
+    { id: 'a', region: 'r1', replica: 'r-self' },
+    { id: 'b', region: 'r1', replica: 'r-other' },
+    { id: 'c', region: 'r2', replica: 'r-other' },
+  )
+  const nodes = nodesView(core, 'r-self')
+  assert.deepEqual(
+    nodes.map((n) => [n.id, (n as { replica?: string }).replica, n.connected]),
+    [
+      ['a', 'r-self', true],
+      ['b', 'r-other', true],
+      ['c', 'r-other', true],
+    ],
+    'b left this replica for another: it is shown where it is now',
+  )
+  assert.equal((nodes[0] as { softwareVersion?: string }).softwareVersion, 'test', 'own nodes in full')
 })

@@ -15,7 +15,13 @@ import { compareVersions, type InstructionSet, type InstructionVersion } from '.
 import type { Logger } from '../../log/logger.ts'
 import type { Clock } from '../../util/clock.ts'
 import type { EtcdStoreSettings } from '../config/types.ts'
-import { type Cluster, type PublishedSet, type SchedulerCore, STALE_REPORTS } from '../core.ts'
+import {
+  type Cluster,
+  type PublishedSet,
+  type SchedulerCore,
+  type SharedNode,
+  STALE_REPORTS,
+} from '../core.ts'
 import type { GraphNodeInput } from '../graph.ts'
 import { type LastPushed, needsPush } from '../plan/instructions.ts'
 import type { EtcdStore } from '../store/etcd.ts'
@@ -119,6 +125,10 @@ export class EtcdCluster implements Cluster {
   view(now: number): { readonly nodes: readonly GraphNodeInput[]; readonly links: readonly LinkView[] } {
     const nodes = [...this.#telemetry].map(([id, t]) => ({ id, region: t.region, connected: true }))
     return { nodes, links: this.#links.list(now, STALE_REPORTS * this.#o.reportIntervalMs) }
+  }
+
+  sharedNodes(): readonly SharedNode[] {
+    return [...this.#telemetry].map(([id, t]) => ({ id, region: t.region, replica: t.replica }))
   }
 
   publish(
