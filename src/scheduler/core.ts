@@ -30,6 +30,7 @@ import type { ServiceDocument } from './config/schema.ts'
 import type { SchedulerSettings, ServiceSpec } from './config/types.ts'
 import { buildGraph, type GraphNodeInput, KeptGraph } from './graph.ts'
 import type { PathEngine } from './plan/engine.ts'
+import { inheritedChoices } from './plan/inherit.ts'
 import {
   buildInstructionSet,
   contentKeyOf,
@@ -460,6 +461,19 @@ export class SchedulerCore {
   }
 
   /** With a cluster: another replica's node came, went (`urgent`) or reported (debounced). */
+  /** This replica now leads: it plans from the paths in force (plan/inherit.ts), then at once. */
+  tookOver(): void {
+    const cluster = this.#o.cluster
+    if (cluster === undefined || this.#stopped) return
+    const now = this.#now()
+    const sets = cluster.view(now).nodes.flatMap((n) => {
+      const stored = cluster.published(n.id)
+      return stored === undefined ? [] : [[n.id, stored.set] as const]
+    })
+    this.#plan = { ...this.#plan, choices: inheritedChoices(sets, now) }
+    this.clusterChanged('this replica became the leader', true)
+  }
+
   clusterChanged(reason: string, urgent: boolean): void {
     if (this.#stopped) return
     if (urgent) this.#recomputeNow(reason)

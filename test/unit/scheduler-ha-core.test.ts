@@ -7,6 +7,7 @@ import { schedulerConfigFromText, validateService } from '../../src/scheduler/co
 import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
 import { type Cluster, type PublishedSet, SchedulerCore, type SharedNode } from '../../src/scheduler/core.ts'
 import type { GraphNodeInput } from '../../src/scheduler/graph.ts'
+import { choosePath } from '../../src/scheduler/paths/hysteresis.ts'
 import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import { needsPush } from '../../src/scheduler/plan/instructions.ts'
 import type { SchedulerStore } from '../../src/scheduler/store/types.ts'
@@ -88,11 +89,11 @@ function service(): ServiceDocument {
   return r.value
 }
 
-function makeReplica(cluster: MemoryCluster) {
+function makeReplica(cluster: MemoryCluster, engine: PathEngine = direct) {
   const core = new SchedulerCore({
     settings: schedulerConfigFromText('scheduler: { instruction_ttl: 60s, push_debounce: 0s }').scheduler,
     store: noStore,
-    engine: direct,
+    engine,
     signer: { publicKey: 'PUB', sign: () => Buffer.from('sig') },
     epoch: 3,
     acks: new Map(),
@@ -217,4 +218,53 @@ test('every replica lists every node: its own in full, the others with the repli
     'b left this replica for another: it is shown where it is now',
   )
   assert.equal((nodes[0] as { softwareVersion?: string }).softwareVersion, 'test', 'own nodes in full')
+})
+
+/** Direct is best by a hair; any path the planner holds is re-evaluated a little worse. */
+const directBarelyBest: PathEngine = {
+  best: (q) => [
+    { nodes: [q.from], cost: 10, metrics: { rttMs: 10, bottleneckBps: 0, loss: 0, costPerGb: 0 } },
+  ],
+  disjoint: () => [],
+  evaluate: (_q, nodes) => ({
+    nodes: [...nodes],
+    cost: 10.5,
+    metrics: { rttMs: 10.5, bottleneckBps: 0, loss: 0, costPerGb: 0 },
+  }),
+  choose: (current, candidates, policy, now) => choosePath(current, candidates, policy, now).selection,
+}
+
+test('a new leader keeps the paths in force unless a better one passes the margins', () => {
+  const viaB = (cluster: MemoryCluster): PublishedSet => {
+    const version = { epoch: 7, counter: ++cluster.counter }
+    const route = {
+      name: 'web',
+      service: 'web',
+      match: { port: 80 },
+      paths: [{ hops: ['b'], targets: [{ address: '10.0.0.5:80', weight: 1 }], weight: 100 }],
+    }
+    return {
+      version,
+      contentKey: 'old',
+      issuedAt: 0,
+      set: { version, nonce: 'n', ttlMs: 60_000, reportIntervalMs: 2000, routes: [route] },
+    }
+  }
+  const hopsOfA = (cluster: MemoryCluster) => cluster.stored.get('a')?.set.routes[0]?.paths[0]?.hops
+
+  const inheriting = new MemoryCluster()
+  const core = makeReplica(inheriting, directBarelyBest)
+  inheriting.nodes.set('a', { id: 'a', region: 'r1', connected: true })
+  inheriting.stored.set('a', viaB(inheriting))
+  inheriting.isLeader = true
+  core.tookOver()
+  assert.deepEqual(hopsOfA(inheriting), ['b'], '5 % better is below the 10 % margin: the path in force stays')
+
+  const forgetful = new MemoryCluster()
+  const fresh = makeReplica(forgetful, directBarelyBest)
+  forgetful.nodes.set('a', { id: 'a', region: 'r1', connected: true })
+  forgetful.stored.set('a', viaB(forgetful))
+  forgetful.isLeader = true
+  fresh.clusterChanged('planned from nothing', true)
+  assert.deepEqual(hopsOfA(forgetful), [], 'without the sets in force, the leader would switch at once')
 })

@@ -107,7 +107,7 @@ export class EtcdCluster implements Cluster {
         this.#counter = 0
         this.#latest.clear()
       },
-      onElected: () => this.#core?.clusterChanged('this replica became the leader', true),
+      onElected: () => this.#core?.tookOver(),
       onDeposed: () => this.#latest.clear(),
       logger: this.#o.logger,
     })
