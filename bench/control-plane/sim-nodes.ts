@@ -30,7 +30,7 @@ export class SimNode {
   readonly #stream: GrpcStream
   readonly #onSet: () => void
 
-  constructor(grpcAddress: string, id: string, onSet: () => void) {
+  constructor(grpcAddress: string, id: string, region: string, onSet: () => void) {
     this.id = id
     this.#onSet = onSet
     this.#stream = new GrpcStream(grpcAddress, CONNECT_PATH, {
@@ -47,7 +47,7 @@ export class SimNode {
       case: 'hello',
       value: {
         nodeId: id,
-        region: 'bench',
+        region,
         listeners: [{ name: LISTENER, bind: `${HOST}:1`, port: 1 }],
         capabilities: [],
       },
@@ -74,7 +74,14 @@ export class SimNode {
       case: 'report',
       value: {
         sentAtMs: BigInt(Date.now()),
-        links: links.map((l) => ({ peer: l.peer, up: true, rttMs: l.rttMs, jitterMs: 0, lossRatio: 0 })),
+        links: links.map((l) => ({
+          peer: l.peer,
+          up: true,
+          rttMs: l.rttMs,
+          jitterMs: 0,
+          lossRatio: 0,
+          throughputBps: l.throughputBps,
+        })),
       },
     })
   }
@@ -94,8 +101,8 @@ export class SimFleet {
     this.#grpcAddress = grpcAddress
   }
 
-  add(id: string): SimNode {
-    const node = new SimNode(this.#grpcAddress, id, () => {
+  add(id: string, region: string): SimNode {
+    const node = new SimNode(this.#grpcAddress, id, region, () => {
       this.lastSetAtMs = performance.now()
     })
     this.nodes.push(node)

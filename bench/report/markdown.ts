@@ -33,16 +33,33 @@ function footnotes(result: ScenarioResult): string[] {
   return lines
 }
 
-export function scenarioMarkdown(result: ScenarioResult): string {
-  const lines = [`### ${result.title}`, '', `${result.method}.`, '']
-  if (result.error) return [...lines, `_Not measured: ${result.error}._`, ''].join('\n')
-  lines.push(`| candidate | ${result.metrics.map(header).join(' | ')} |`)
+/** More metrics than this for a single candidate: one row per metric reads better than one wide row. */
+export const MAX_COLUMNS = 8
+
+function table(result: ScenarioResult): string[] {
+  const [only] = result.candidates
+  if (only !== undefined && result.candidates.length === 1 && result.metrics.length > MAX_COLUMNS) {
+    const row = result.summary[only] ?? {}
+    return [
+      `| metric | ${only} |`,
+      '|---|---:|',
+      ...result.metrics.map((m) => `| ${header(m)} | ${cell(row[m.key], only === 'haproxy')} |`),
+    ]
+  }
+  const lines = [`| candidate | ${result.metrics.map(header).join(' | ')} |`]
   lines.push(`|---|${result.metrics.map(() => '---:').join('|')}|`)
   for (const candidate of result.candidates) {
     const row = result.summary[candidate] ?? {}
     const cells = result.metrics.map((m) => cell(row[m.key], candidate === 'haproxy'))
     lines.push(`| ${candidate} | ${cells.join(' | ')} |`)
   }
+  return lines
+}
+
+export function scenarioMarkdown(result: ScenarioResult): string {
+  const lines = [`### ${result.title}`, '', `${result.method}.`, '']
+  if (result.error) return [...lines, `_Not measured: ${result.error}._`, ''].join('\n')
+  lines.push(...table(result))
   lines.push('', runLine(result))
   const notes = footnotes(result)
   if (notes.length > 0) lines.push('', ...notes)

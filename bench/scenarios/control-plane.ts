@@ -8,7 +8,10 @@ import { SimFleet, type SimNode } from '../control-plane/sim-nodes.ts'
 import {
   egressIds,
   nodeId,
+  regionOf,
   SERVICE,
+  SERVICE_KINDS,
+  type ServiceKind,
   schedulerYaml,
   serviceDocument,
   syntheticLinks,
@@ -55,6 +58,32 @@ export function controlPlaneMetrics(counts: readonly number[]): MetricSpec[] {
   ])
 }
 
+/** The steps measured per service kind (SERVICE_KINDS): a switch to it, then a target change. */
+const KIND_STEPS = ['switch', 'change'] as const
+type KindStep = (typeof KIND_STEPS)[number]
+
+/** Per node count, service kind and step: ACK p99 and the recompute (p50 goes to the raw record). */
+export function kindMetrics(counts: readonly number[]): MetricSpec[] {
+  return counts.flatMap((n) =>
+    SERVICE_KINDS.flatMap(({ name }) =>
+      KIND_STEPS.flatMap((step) => [
+        {
+          key: `${name}_${step}_ack_p99_ms_${n}`,
+          label: `${n} nodes, ${name} ${step}: ACK p99`,
+          unit: 'ms',
+          better: 'lower' as const,
+        },
+        {
+          key: `${name}_${step}_recompute_ms_${n}`,
+          label: `${n} nodes, ${name} ${step}: recompute`,
+          unit: 'ms',
+          better: 'lower' as const,
+        },
+      ]),
+    ),
+  )
+}
+
 /** PUT → each node's ACK of its new set, in ms, ascending; p50/p99/max of them. */
 export function ackSummary(latenciesMs: readonly number[]): { p50: number; p99: number; max: number } {
   const sorted = [...latenciesMs].sort((a, b) => a - b)
@@ -98,7 +127,7 @@ async function connectAll(fleet: SimFleet, count: number): Promise<void> {
   const deadline = performance.now() + CONNECT_TIMEOUT_MS
   for (let start = 0; start < count; start += CONNECT_BATCH) {
     const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - start) }, (_, k) =>
-      fleet.add(nodeId(start + k)),
+      fleet.add(nodeId(start + k), regionOf(start + k, count)),
     )
     await until(
       () => batch.every((n) => n.acks.length > 0),
@@ -110,24 +139,39 @@ async function connectAll(fleet: SimFleet, count: number): Promise<void> {
   }
 }
 
-interface SizeResult {
+interface ChangeResult {
   readonly latencies: number[]
   readonly recomputeMs: number | null
+}
+
+interface SizeResult {
+  readonly latency: ChangeResult
+  /** By SERVICE_KINDS name; an error where that switch could not be measured. */
+  readonly kinds: ReadonlyMap<string, ChangeResult | Error>
   readonly connectS: number
   readonly settleS: number
   readonly rssKiB: number
 }
 
-/** PUT the service with the other target; every node's first ACK of a set naming it, from the PUT. */
-async function measureChange(address: string, fleet: SimFleet, count: number): Promise<number[]> {
+/**
+ * PUT the service with `target` (and `kind`); every node's first ACK of a set naming that target,
+ * from the PUT, and the scheduler's recompute for it.
+ */
+async function measureChange(
+  address: string,
+  fleet: SimFleet,
+  count: number,
+  target: string,
+  kind: ServiceKind = {},
+): Promise<ChangeResult> {
   const nodes = fleet.nodes
   const before = nodes.map((n) => n.acks.length)
-  const changed = (n: SimNode, i: number) => n.acks.slice(before[i]).find((a) => a.target === TARGET_AFTER)
+  const changed = (n: SimNode, i: number) => n.acks.slice(before[i]).find((a) => a.target === target)
   const putAt = performance.now()
   await api(address, `/services/${SERVICE}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(serviceDocument(count, egressIds(count, EGRESS_NODES), TARGET_AFTER)),
+    body: JSON.stringify(serviceDocument(count, egressIds(count, EGRESS_NODES), target, kind)),
   })
   await until(
     () => nodes.every((n, i) => changed(n, i) !== undefined),
@@ -136,7 +180,46 @@ async function measureChange(address: string, fleet: SimFleet, count: number): P
     () =>
       `${nodes.filter((n, i) => changed(n, i) === undefined).length} of ${count} still without it; ${ended(nodes)}`,
   )
-  return nodes.map((n, i) => (changed(n, i)?.atMs ?? putAt) - putAt)
+  const latencies = nodes.map((n, i) => (changed(n, i)?.atMs ?? putAt) - putAt)
+  const status = (await api(address, '/status')) as {
+    lastRecompute?: { durationMs?: number; reason?: string }
+  }
+  const last = status.lastRecompute
+  return {
+    latencies,
+    recomputeMs: last?.reason?.startsWith(`service ${SERVICE}`) ? (last.durationMs ?? null) : null,
+  }
+}
+
+/** Until no set has gone out for QUIET_MS: the last change's pushes and ACKs are over. */
+async function quiet(fleet: SimFleet): Promise<void> {
+  await until(
+    () => performance.now() - fleet.lastSetAtMs > QUIET_MS,
+    'the scheduler going quiet',
+    SETTLE_TIMEOUT_MS,
+    () => ended(fleet.nodes),
+  )
+}
+
+/** Each kind in turn, switched to then changed; a step that fails is noted and the next one run. */
+async function measureKinds(
+  address: string,
+  fleet: SimFleet,
+  count: number,
+): Promise<Map<string, ChangeResult | Error>> {
+  const results = new Map<string, ChangeResult | Error>()
+  for (const { name, kind, switchTarget, changeTarget } of SERVICE_KINDS) {
+    const targets: Record<KindStep, string> = { switch: switchTarget, change: changeTarget }
+    for (const step of KIND_STEPS) {
+      try {
+        await quiet(fleet)
+        results.set(`${name}_${step}`, await measureChange(address, fleet, count, targets[step], kind))
+      } catch (err) {
+        results.set(`${name}_${step}`, err as Error)
+      }
+    }
+  }
+  return results
 }
 
 async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
@@ -186,14 +269,11 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
     )
     // The harness's first request loads and connects its HTTP client: not the scheduler's time.
     await api(address, '/status')
-    const latencies = await measureChange(address, fleet, count)
-    const status = (await api(address, '/status')) as {
-      lastRecompute?: { durationMs?: number; reason?: string }
-    }
-    const last = status.lastRecompute
+    const latency = await measureChange(address, fleet, count, TARGET_AFTER)
+    const kinds = await measureKinds(address, fleet, count)
     return {
-      latencies,
-      recomputeMs: last?.reason?.startsWith(`service ${SERVICE}`) ? (last.durationMs ?? null) : null,
+      latency,
+      kinds,
       connectS: (connected - started) / 1000,
       settleS: (settled - connected) / 1000,
       rssKiB: treeRssKiB(tracked.pid),
@@ -212,12 +292,20 @@ export const controlPlane: ArrangedScenario = {
     `One \`dynproxy scheduler\` process and ${nodeCounts(ctx.settings).join(', then ')} simulated nodes in the ` +
     `harness (gRPC streams, one HTTP/2 connection each), every node an ingress of one service with ` +
     `${EGRESS_NODES} egress nodes, ${LINKS_PER_NODE} links per node reported once (ring + random chords, ` +
-    'RTT 1–50 ms). After the plan settles, PUT /services/web changes its target: time from the PUT until each ' +
-    "node has ACKed the set with the new target (p50/p99/max over nodes), and the scheduler's recompute for " +
-    'that change (GET /status lastRecompute.durationMs)',
+    'RTT 1–50 ms, 10–1000 Mbit/s, 8 regions with prices between them). After the plan settles, PUT ' +
+    '/services/web changes its target: time from the PUT until each node has ACKed the set with the new ' +
+    "target (p50/p99/max over nodes), and the scheduler's recompute for that change (GET /status " +
+    'lastRecompute.durationMs). Then, for each of ' +
+    `${SERVICE_KINDS.map((k) => k.name).join(', ')} (objective cost; multipath stripe over 2 disjoint ` +
+    'paths; objective throughput): the service is switched to it with a new target, which plans every ' +
+    'ingress anew on the same graph as a link report would (switch), then only its target changes ' +
+    '(change, like the latency measurement)',
   tools: [],
-  metrics: controlPlaneMetrics(NODE_COUNTS.full),
-  metricsFor: (settings) => controlPlaneMetrics(nodeCounts(settings)),
+  metrics: [...controlPlaneMetrics(NODE_COUNTS.full), ...kindMetrics(NODE_COUNTS.full)],
+  metricsFor: (settings) => [
+    ...controlPlaneMetrics(nodeCounts(settings)),
+    ...kindMetrics(nodeCounts(settings)),
+  ],
   needsProxyProcess: false,
   unsupported: (candidate) => (candidate.name === 'dynproxy' ? undefined : 'has no control plane'),
   async run(ctx) {
@@ -230,14 +318,26 @@ export const controlPlane: ArrangedScenario = {
         r = await runSize(ctx, n)
       } catch (err) {
         notes.push(`${n} nodes not measured: ${(err as Error).message}`)
-        for (const m of controlPlaneMetrics([n])) values[m.key] = null
+        for (const m of [...controlPlaneMetrics([n]), ...kindMetrics([n])]) values[m.key] = null
         continue
       }
-      const ack = ackSummary(r.latencies)
+      const ack = ackSummary(r.latency.latencies)
       values[`ack_p50_ms_${n}`] = ack.p50
       values[`ack_p99_ms_${n}`] = ack.p99
       values[`ack_max_ms_${n}`] = ack.max
-      values[`recompute_ms_${n}`] = r.recomputeMs
+      values[`recompute_ms_${n}`] = r.latency.recomputeMs
+      for (const [step, result] of r.kinds) {
+        if (result instanceof Error) {
+          notes.push(`${n} nodes, ${step.replace('_', ' ')} not measured: ${result.message}`)
+          values[`${step}_ack_p99_ms_${n}`] = null
+          values[`${step}_recompute_ms_${n}`] = null
+          continue
+        }
+        const kindAck = ackSummary(result.latencies)
+        extra[`${step}_ack_p50_ms_${n}`] = kindAck.p50
+        values[`${step}_ack_p99_ms_${n}`] = kindAck.p99
+        values[`${step}_recompute_ms_${n}`] = result.recomputeMs
+      }
       extra[`connect_s_${n}`] = r.connectS
       extra[`settle_s_${n}`] = r.settleS
       extra[`scheduler_rss_kib_${n}`] = r.rssKiB

@@ -4,13 +4,17 @@ import { parse } from 'yaml'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import {
   egressIds,
+  linkCosts,
   nodeId,
+  REGIONS,
+  regionOf,
+  SERVICE_KINDS,
   schedulerYaml,
   serviceDocument,
   syntheticLinks,
   TARGET_BEFORE,
 } from '../control-plane/topology.ts'
-import { ackSummary, controlPlaneMetrics, nodeCounts } from '../scenarios/control-plane.ts'
+import { ackSummary, controlPlaneMetrics, kindMetrics, nodeCounts } from '../scenarios/control-plane.ts'
 import { percentile } from '../stats.ts'
 import { settingsFixture } from './fixtures.ts'
 
@@ -87,6 +91,63 @@ describe('synthetic topology', () => {
     assert.equal(config.scheduler.reportIntervalMs, 3_600_000)
     assert.equal(config.services[0]?.ingress.length, 20)
     assert.deepEqual(config.services[0]?.egress, ['n00000', 'n00010'])
+  })
+})
+
+describe('what every objective ranks by', () => {
+  it('gives links capacities in 10 Mbit/s steps, and regions as arcs of the ring', () => {
+    const links = syntheticLinks(500, 8, 42).flat()
+    assert.ok(links.every((l) => l.throughputBps >= 1_250_000 && l.throughputBps <= 125_000_000))
+    assert.ok(links.every((l) => Number.isInteger(l.throughputBps / 1_250_000)))
+    assert.ok(new Set(links.map((l) => l.throughputBps)).size > 50, 'capacities differ')
+    assert.deepEqual(
+      [0, 62, 63, 499].map((i) => regionOf(i, 500)),
+      ['r0', 'r0', 'r1', `r${REGIONS - 1}`],
+    )
+  })
+
+  it('keeps the peers and RTTs a seed gave before links had capacities', () => {
+    const peersAndRtts = syntheticLinks(50, 8, 42).map((own) => own.map((l) => `${l.peer}@${l.rttMs}`))
+    assert.equal(
+      peersAndRtts[0]?.join(),
+      'n00001@9,n00049@27,n00002@14,n00048@32,n00030@44,n00022@24,n00042@13,n00033@45',
+    )
+  })
+
+  it('prices every pair of distinct regions, in a scheduler file that loads', () => {
+    const costs = linkCosts(42)
+    assert.equal(costs.length, REGIONS * (REGIONS - 1))
+    assert.ok(costs.every((c) => c.from_region !== c.to_region && c.per_gb >= 0.01 && c.per_gb <= 0.1))
+    const config = schedulerConfigFromText(
+      schedulerYaml({
+        grpcPort: 1,
+        apiPort: 2,
+        statePath: '/tmp/s.json',
+        nodes: 20,
+        egress: ['n00000'],
+        seed: 42,
+      }),
+    )
+    assert.equal(config.scheduler.linkCosts.length, costs.length)
+  })
+
+  it('switches the service to each kind with targets of its own, and measures both steps of each', () => {
+    const targets = SERVICE_KINDS.flatMap((k) => [k.switchTarget, k.changeTarget])
+    assert.equal(new Set([...targets, TARGET_BEFORE]).size, targets.length + 1)
+    const doc = serviceDocument(2, ['n00000'], 'h:1', { multipath: { mode: 'stripe', paths: 2 } })
+    assert.deepEqual(doc.multipath, { mode: 'stripe', paths: 2 })
+    assert.deepEqual(
+      kindMetrics([2000])
+        .map((m) => m.key)
+        .slice(0, 4),
+      [
+        'cost_switch_ack_p99_ms_2000',
+        'cost_switch_recompute_ms_2000',
+        'cost_change_ack_p99_ms_2000',
+        'cost_change_recompute_ms_2000',
+      ],
+    )
+    assert.equal(kindMetrics([500, 2000]).length, 2 * SERVICE_KINDS.length * 4)
   })
 })
 

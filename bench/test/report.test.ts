@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { scenarioMarkdown, summaryMarkdown } from '../report/markdown.ts'
+import { MAX_COLUMNS, scenarioMarkdown, summaryMarkdown } from '../report/markdown.ts'
 import { escapeXml, scenarioSvg } from '../report/svg.ts'
 import { type RoundRecord, type ScenarioResult, summarize } from '../results.ts'
 import type { MetricSpec } from '../scenarios/types.ts'
@@ -74,6 +74,37 @@ describe('scenarioMarkdown', () => {
       /\| dynproxy \| 33,000 \(30,000–36,000\), 0\.73× HAProxy \| 31\.5 \(30\.0–33\.0\), 1\.43× HAProxy \|/,
     )
     assert.match(md, /\| direct \| 71,000 \(70,000–72,000\), 1\.58× HAProxy \| n\/a \|/)
+  })
+
+  it('turns the table for a single candidate with many metrics: one row per metric', () => {
+    const many: MetricSpec[] = Array.from({ length: MAX_COLUMNS + 1 }, (_, i) => ({
+      key: `m${i}`,
+      label: `metric ${i}`,
+      unit: 'ms',
+      better: 'lower',
+    }))
+    const single: RoundRecord[] = [
+      {
+        round: 1,
+        candidate: 'dynproxy',
+        values: Object.fromEntries(many.map((m, i) => [m.key, i])),
+        extra: {},
+      },
+    ]
+    const turned = scenarioMarkdown(
+      result({
+        scenario: 'control-plane',
+        metrics: many,
+        candidates: ['dynproxy'],
+        rounds: single,
+        summary: summarize(single, ['dynproxy'], many),
+      }),
+    )
+    assert.match(turned, /\| metric \| dynproxy \|\n\|---\|---:\|\n\| metric 0, ms ↓ \| 0\.00 \|/)
+    assert.match(turned, /\| metric 8, ms ↓ \| 8\.00 \|/)
+    assert.doesNotMatch(turned, /\| candidate/)
+    const few = scenarioMarkdown(result({ candidates: ['dynproxy'] }))
+    assert.match(few, /\| candidate \| requests/, 'few metrics: one row per candidate')
   })
 
   it('lists skipped candidates, failed rounds and notes', () => {

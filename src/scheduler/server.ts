@@ -79,7 +79,7 @@ export async function startScheduler(
   }
   try {
     const epoch = await store.nextEpoch()
-    const signer = await loadSigner(store)
+    const signer = await loadSigner(store, clock)
     for (const service of config.services) await store.putService(service)
     core = new SchedulerCore({
       settings,

@@ -1,4 +1,4 @@
-export { disjointPaths } from './disjoint.ts'
+export { disjointPaths, disjointPathsToAny } from './disjoint.ts'
 export { evaluatePath } from './evaluate.ts'
 export { buildGraph } from './graph.ts'
 export {

@@ -5,7 +5,7 @@
  * compiled graph and target: the scheduler asks many ingresses for the same egress.
  */
 import type { CompiledGraph } from './compiled.ts'
-import { BinaryHeap } from './heap.ts'
+import { BinaryHeap, NodeHeap } from './heap.ts'
 import { labelLess } from './label.ts'
 
 /** The best (primary, secondary, hops) label from each node to the target; Infinity: unreachable. */
@@ -19,6 +19,7 @@ type WeightKind = 'latency' | 'cost'
 
 const additiveCache = new WeakMap<CompiledGraph, Map<string, AdditivePotential>>()
 const widestCache = new WeakMap<CompiledGraph, Map<number, Float64Array>>()
+const wideLatencyCache = new WeakMap<CompiledGraph, Map<string, Float64Array>>()
 
 interface Entry {
   readonly v: number
@@ -119,4 +120,48 @@ function reverseWidest(g: CompiledGraph, target: number): Float64Array {
     }
   }
   return best
+}
+
+/**
+ * The lowest latency from each node to the target over links at least `minCapacity` wide;
+ * Infinity: none. The throughput objective's floor (problem.ts, rankFloor): a value that prunes,
+ * never a search's guide, so a plain Dijkstra on the one weight does, in typed arrays.
+ */
+export function latencyOverWide(g: CompiledGraph, target: number, minCapacity: number): Float64Array {
+  let perGraph = wideLatencyCache.get(g)
+  if (!perGraph) {
+    perGraph = new Map()
+    wideLatencyCache.set(g, perGraph)
+  }
+  const key = `${target}:${minCapacity}`
+  let latency = perGraph.get(key)
+  if (!latency) {
+    latency = reverseLatency(g, target, minCapacity)
+    perGraph.set(key, latency)
+  }
+  return latency
+}
+
+const valueHeap = new NodeHeap()
+
+function reverseLatency(g: CompiledGraph, target: number, minCapacity: number): Float64Array {
+  const dist = new Float64Array(g.ids.length).fill(Number.POSITIVE_INFINITY)
+  const done = new Uint8Array(g.ids.length)
+  valueHeap.clear()
+  dist[target] = 0
+  valueHeap.push(target, 0, 0)
+  for (let v = valueHeap.pop(); v >= 0; v = valueHeap.pop()) {
+    if (done[v] === 1) continue
+    done[v] = 1
+    for (let i = g.reverseOffsets[v]!; i < g.reverseOffsets[v + 1]!; i++) {
+      const e = g.reverseEdges[i]!
+      const u = g.tails[e]!
+      if (done[u] === 1 || g.capacity[e]! < minCapacity) continue
+      const d = dist[v]! + g.latency[e]!
+      if (d >= dist[u]!) continue
+      dist[u] = d
+      valueHeap.push(u, d, 0)
+    }
+  }
+  return dist
 }

@@ -8,6 +8,7 @@
  * new stamp instead of clearing.
  */
 import type { CompiledGraph } from './compiled.ts'
+import { NodeHeap } from './heap.ts'
 
 export interface Scratch {
   readonly reached: Uint32Array
@@ -19,6 +20,8 @@ export interface Scratch {
   /** The bans of the problem being searched; each problem clears them before it starts. */
   readonly bannedNodes: Uint8Array
   readonly bannedEdges: Uint8Array
+  /** The widest search's heap (search.ts). */
+  readonly wide: NodeHeap
   stamp: number
 }
 
@@ -37,6 +40,7 @@ export function scratchFor(g: CompiledGraph): Scratch {
       via: new Int32Array(n),
       bannedNodes: new Uint8Array(n),
       bannedEdges: new Uint8Array(g.heads.length),
+      wide: new NodeHeap(),
       stamp: 0,
     }
     cache.set(g, scratch)

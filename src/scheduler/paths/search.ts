@@ -6,6 +6,7 @@
  * target; with a limit below the node count
  * it is a Bellman-Ford over hop layers, which is exact where Dijkstra would not be.
  */
+import { clearlyWorse, type Rank } from './bound.ts'
 import type { CompiledGraph } from './compiled.ts'
 import { BinaryHeap } from './heap.ts'
 import { labelLess } from './label.ts'
@@ -30,13 +31,24 @@ export interface AdditiveWeights {
   readonly potential?: AdditivePotential
 }
 
+/**
+ * A bound on what is worth finding, for the unlimited-hops search: a walk whose label plus
+ * `offset` (the root it will be appended to) ranks clearly worse than `rank` is not wanted.
+ */
+export interface SearchLimit {
+  readonly rank: Rank
+  readonly offsetA: number
+  readonly offsetB: number
+}
+
 /** Node and edge indexes from the source to the target. */
 export interface Walk {
   readonly nodes: readonly number[]
   readonly edges: readonly number[]
 }
 
-function admits(space: SearchSpace, source: number, target: number, e: number, v: number): boolean {
+/** Whether a search from `source` to `target` may take link `e` into `v` under the bans. */
+export function admits(space: SearchSpace, source: number, target: number, e: number, v: number): boolean {
   if (space.bannedEdges[e] === 1 || space.bannedNodes[v] === 1 || v === source) return false
   return v === target || space.relay[v] === 1
 }
@@ -54,12 +66,18 @@ interface Entry {
 
 const entryLess = (x: Entry, y: Entry): boolean => labelLess(x.fa, x.fb, x.fh, y.fa, y.fb, y.fh)
 
+/**
+ * The best walk, or undefined when there is none, or, with `limit`, when the best is not wanted:
+ * A* pops labels in order of (label + lower bound), so once one is clearly worse than the limit,
+ * so is every walk still to be found.
+ */
 export function shortestWalk(
   space: SearchSpace,
   w: AdditiveWeights,
   source: number,
   target: number,
   maxHops: number,
+  limit?: SearchLimit,
 ): Walk | undefined {
   const n = space.g.ids.length
   if (maxHops < n - 1) return layeredShortest(space, w, source, target, maxHops)
@@ -76,6 +94,7 @@ export function shortestWalk(
   for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
     const u = top.v
     if (done[u] === stamp) continue
+    if (limit && clearlyWorse(limit.offsetA + top.fa, limit.offsetB + top.fb, limit.rank)) return undefined
     done[u] = stamp
     if (u === target) return unwind(space.g, via, source, target)
     for (let e = offsets[u]!; e < offsets[u + 1]!; e++) {
@@ -177,27 +196,17 @@ function unwindLayers(
   return { nodes: nodes.reverse(), edges: edges.reverse() }
 }
 
-interface WideEntry {
-  readonly v: number
-  readonly width: number
-  /** The width bounded by what the node can still reach: the heap's order. */
-  readonly key: number
-  /** Latency so far; with the latency potential it orders equal keys, heading for the target. */
-  readonly lat: number
-  readonly tie: number
-}
-
 /** A* bounds for the widest search: the widest reach and the latency to the target per node. */
 export interface WidestBounds {
   readonly width: Float64Array
   readonly latency: Float64Array
 }
 
-const wideLess = (x: WideEntry, y: WideEntry): boolean => x.key > y.key || (x.key === y.key && x.tie < y.tie)
-
 /**
  * The largest bottleneck capacity of any admissible path; −Infinity when there is none. `bound`,
  * the widest bottleneck and the latency from each node ignoring bans, makes it an A* search.
+ * Links narrower than `floor` are left out: a caller that wants no path narrower learns that
+ * there is none sooner.
  */
 export function widestBottleneck(
   space: SearchSpace,
@@ -205,41 +214,50 @@ export function widestBottleneck(
   target: number,
   maxHops: number,
   bound?: WidestBounds,
+  floor = Number.NEGATIVE_INFINITY,
 ): number {
   const { g } = space
   const n = g.ids.length
-  if (maxHops < n - 1) return layeredWidest(space, source, target, maxHops)
+  if (maxHops < n - 1) return layeredWidest(space, source, target, maxHops, floor)
   const scratch = scratchFor(g)
   const stamp = nextStamp(scratch)
-  // `a` holds the widest bottleneck found so far, where `reached` carries the stamp.
-  const { reached, done, a: best } = scratch
-  const bestOf = (v: number) => (reached[v] === stamp ? best[v]! : Number.NEGATIVE_INFINITY)
-  const heap = new BinaryHeap<WideEntry>(wideLess)
+  // Per node, where `reached` carries the stamp: `a` the widest bottleneck found so far, `b` the
+  // latency of the way it was found, which with the latency bound orders equal keys towards the
+  // target. Only the width is the answer, so a node is expanded with its best width so far.
+  const { reached, done, a: best, b: lat, wide: heap } = scratch
+  heap.clear()
   reached[source] = stamp
   best[source] = Number.POSITIVE_INFINITY
-  heap.push({ v: source, width: Number.POSITIVE_INFINITY, key: Number.POSITIVE_INFINITY, lat: 0, tie: 0 })
-  for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
-    const u = top.v
+  lat[source] = 0
+  heap.push(source, Number.NEGATIVE_INFINITY, 0)
+  for (let u = heap.pop(); u >= 0; u = heap.pop()) {
     if (done[u] === stamp) continue
     done[u] = stamp
-    if (u === target) return top.width
+    if (u === target) return best[u]!
     for (let e = g.offsets[u]!; e < g.offsets[u + 1]!; e++) {
       const v = g.heads[e]!
-      if (done[v] === stamp || !admits(space, source, target, e, v)) continue
-      const width = Math.min(top.width, g.capacity[e]!)
-      if (width <= bestOf(v)) continue
+      if (done[v] === stamp || g.capacity[e]! < floor || !admits(space, source, target, e, v)) continue
+      const width = Math.min(best[u]!, g.capacity[e]!)
+      if (reached[v] === stamp && width <= best[v]!) continue
       const key = bound ? Math.min(width, bound.width[v]!) : width
-      if (key === Number.NEGATIVE_INFINITY) continue
+      // Every way on from v is as narrow as its key at most.
+      if (key === Number.NEGATIVE_INFINITY || key < floor) continue
       reached[v] = stamp
       best[v] = width
-      const lat = top.lat + g.latency[e]!
-      heap.push({ v, width, key, lat, tie: lat + (bound ? bound.latency[v]! : 0) })
+      lat[v] = lat[u]! + g.latency[e]!
+      heap.push(v, -key, lat[v]! + (bound ? bound.latency[v]! : 0))
     }
   }
   return Number.NEGATIVE_INFINITY
 }
 
-function layeredWidest(space: SearchSpace, source: number, target: number, maxHops: number): number {
+function layeredWidest(
+  space: SearchSpace,
+  source: number,
+  target: number,
+  maxHops: number,
+  floor: number,
+): number {
   const { g } = space
   let best = new Float64Array(g.ids.length).fill(Number.NEGATIVE_INFINITY)
   best[source] = Number.POSITIVE_INFINITY
@@ -251,7 +269,7 @@ function layeredWidest(space: SearchSpace, source: number, target: number, maxHo
       if (u === target) continue
       for (let e = g.offsets[u]!; e < g.offsets[u + 1]!; e++) {
         const v = g.heads[e]!
-        if (!admits(space, source, target, e, v)) continue
+        if (g.capacity[e]! < floor || !admits(space, source, target, e, v)) continue
         const width = Math.min(best[u]!, g.capacity[e]!)
         if (width <= next[v]!) continue
         next[v] = width

@@ -44,10 +44,15 @@ export function objectiveCost(
     case 'latency':
       return latency
     case 'throughput':
-      return hops === 0 ? 0 : BYTES_PER_GB / Math.max(metrics.bottleneckBps, 1)
+      return hops === 0 ? 0 : secondsPerGb(metrics.bottleneckBps)
     case 'cost':
       return metrics.costPerGb
   }
+}
+
+/** The throughput objective's cost of a path with this bottleneck (unknown counts as 1 B/s). */
+export function secondsPerGb(bottleneckBps: number): number {
+  return BYTES_PER_GB / Math.max(bottleneckBps, 1)
 }
 
 /** Metrics and latency weight of a walk over these links. */
