@@ -460,7 +460,6 @@ export class SchedulerCore {
     this.#push(nodeId, node.session, this.#now())
   }
 
-  /** With a cluster: another replica's node came, went (`urgent`) or reported (debounced). */
   /** This replica now leads: it plans from the paths in force (plan/inherit.ts), then at once. */
   tookOver(): void {
     const cluster = this.#o.cluster
@@ -474,6 +473,7 @@ export class SchedulerCore {
     this.clusterChanged('this replica became the leader', true)
   }
 
+  /** With a cluster: another replica's node came, went (`urgent`) or reported (debounced). */
   clusterChanged(reason: string, urgent: boolean): void {
     if (this.#stopped) return
     if (urgent) this.#recomputeNow(reason)
