@@ -176,12 +176,6 @@ function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
   const target = resolveTarget(route, peers)
   if ('message' in target) out.push({ path: [...path, ...target.at], message: target.message })
   else if (route.multipath !== undefined) out.push(...multipathIssues(target.value, [...path, 'multipath']))
-  if (route.multipath !== undefined && route.send_proxy_protocol !== undefined) {
-    out.push({
-      path: [...path, 'send_proxy_protocol'],
-      message: 'is not carried over multipath flows yet (a flow over one path at a time carries it)',
-    })
-  }
   const hc = route.health_check
   if (hc && ms(hc.timeout) > ms(hc.interval)) {
     out.push({

@@ -97,12 +97,15 @@ export function createFlowHandler(
     }
     flow.target = conn.endpoint
     flow.lender = conn.lender ?? route
+    const version = route.config.sendProxyProtocol
+    const header = version === undefined ? undefined : encodeProxyHeader(version, flow.clientAddresses())
     if ('subflows' in conn) {
+      // The session reads the client socket itself: the header goes first in what it reads.
+      if (header !== undefined) flow.downstream.unshift(header)
       startMultipath(flow, conn)
       return
     }
-    const version = route.config.sendProxyProtocol
-    if (version !== undefined) conn.socket.write(encodeProxyHeader(version, flow.clientAddresses()))
+    if (header !== undefined) conn.socket.write(header)
     startRelay(flow, conn.socket)
   }
 

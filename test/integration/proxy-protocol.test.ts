@@ -204,10 +204,10 @@ routes:
   describe('through the mesh', () => {
     let a: TestNode
     let b: TestNode
-    let ports: Record<'a' | 'b' | 'pinned' | 'chain', number>
+    let ports: Record<'a' | 'b' | 'pinned' | 'chain' | 'striped', number>
 
     before(async () => {
-      ports = await freePorts(['a', 'b', 'pinned', 'chain'])
+      ports = await freePorts(['a', 'b', 'pinned', 'chain', 'striped'])
       b = await startMeshNode({
         id: 'b',
         meshPort: ports.b,
@@ -221,9 +221,15 @@ routes:
         yaml: `listeners:
   - { name: pinned, bind: "127.0.0.1:${ports.pinned}" }
   - { name: chain, bind: "127.0.0.1:${ports.chain}" }
+  - { name: striped, bind: "127.0.0.1:${ports.striped}" }
 routes:
   - { name: pinned, match: { listener: pinned }, via: [b], target: "${capture.address}", send_proxy_protocol: v1 }
   - { name: chain, match: { listener: chain }, target: b, send_proxy_protocol: v2 }
+  - name: striped
+    match: { listener: striped }
+    paths: [{ via: [b], target: "${capture.address}" }, { via: [b], target: "${capture.address}" }]
+    multipath: stripe
+    send_proxy_protocol: v1
 `,
       })
       await waitFor(
@@ -250,6 +256,12 @@ routes:
       assert.ok('header' in decoded)
       assert.equal(decoded.header.addresses?.sourcePort, clientPort)
       assert.equal(decoded.header.addresses?.destinationPort, ports.chain)
+    })
+
+    test('a multipath flow carries it too: the joined stream starts with the header', async () => {
+      const { clientPort } = await converse(ports.striped, ['striped'])
+      const got = (await captured(capture, 'striped')).toString()
+      assert.equal(got, `PROXY TCP4 127.0.0.1 127.0.0.1 ${clientPort} ${ports.striped}\r\nstriped`)
     })
   })
 })

@@ -289,23 +289,15 @@ describe('PROXY protocol settings', () => {
   const mesh =
     'peers: [{ name: p, address: "127.0.0.1:7000" }, { name: p2, address: "127.0.0.1:7001" }]\nmesh: { bind: "127.0.0.1:7100", token: "0123456789abcdef0123" }\n'
 
-  it('is for TCP listeners, and for flows over one path at a time', () => {
+  it('is for TCP listeners', () => {
     const text = `${mesh}listeners:
   - { name: u, protocol: udp, bind: "127.0.0.1:53", proxy_protocol: true }
-  - { name: t, bind: "127.0.0.1:80" }
 routes:
   - { name: dns, match: { listener: u }, target: "127.0.0.1:5353", send_proxy_protocol: v2 }
-  - name: striped
-    match: { listener: t }
-    paths: [{ via: [p], target: "10.0.0.1:80" }, { via: [p2, p], target: "10.0.0.1:80" }]
-    multipath: stripe
-    send_proxy_protocol: v1
-  - { name: chain, match: { listener: t }, target: p, send_proxy_protocol: v1 }
 `
     assert.deepEqual(issuesOf(text), [
       'config.yaml:4: listeners[0].proxy_protocol: the PROXY protocol header is for TCP listeners (protocol: udp here)',
-      'config.yaml:7: routes[0].send_proxy_protocol: listener "u" is UDP: the PROXY protocol header is sent on TCP connections',
-      'config.yaml:12: routes[1].send_proxy_protocol: is not carried over multipath flows yet (a flow over one path at a time carries it)',
+      'config.yaml:6: routes[0].send_proxy_protocol: listener "u" is UDP: the PROXY protocol header is sent on TCP connections',
     ])
   })
 
