@@ -68,6 +68,7 @@ describe('PROXY protocol', () => {
     node = await startTestNode(`common: { node_id: pp, admin_addr: "127.0.0.1:0" }
 listeners:
   - { name: behind-lb, bind: "127.0.0.1:0", proxy_protocol: true }
+  - { name: by-source, bind: "127.0.0.1:0", proxy_protocol: true }
   - { name: lb-to-v1, bind: "127.0.0.1:0", proxy_protocol: true }
   - { name: plain-v1, bind: "127.0.0.1:0" }
   - { name: plain-v2, bind: "127.0.0.1:0" }
@@ -75,6 +76,9 @@ listeners:
   - { name: to-haproxy-v2, bind: "127.0.0.1:0" }
 routes:
   - { name: lb-echo, match: { listener: behind-lb }, target: "${echo.address}" }
+  - name: documentation-net
+    match: { listener: by-source, source_cidrs: ["203.0.113.0/24"] }
+    target: "${echo.address}"
   - { name: lb-relay, match: { listener: lb-to-v1 }, target: "${capture.address}", send_proxy_protocol: v1 }
   - { name: send-v1, match: { listener: plain-v1 }, target: "${capture.address}", send_proxy_protocol: v1 }
   - { name: send-v2, match: { listener: plain-v2 }, target: "${capture.address}", send_proxy_protocol: v2 }
@@ -97,6 +101,21 @@ routes:
     assert.equal(line?.source, '203.0.113.7:51000')
     assert.equal(line?.proxied_by, `127.0.0.1:${clientPort}`)
     assert.equal(line?.reason, 'downstream_closed')
+  })
+
+  test('routes match on the client the header names, not on the load balancer', async () => {
+    const inside = await converse(node.port('by-source'), [
+      'PROXY TCP4 203.0.113.9 192.0.2.1 1000 443\r\n',
+      'in',
+    ])
+    const outside = await converse(node.port('by-source'), [
+      'PROXY TCP4 198.51.100.9 192.0.2.1 1000 443\r\n',
+      'out',
+    ])
+    assert.equal(inside.reply, 'in')
+    assert.equal(outside.reply, '', 'no route takes 198.51.100.9')
+    const listener = node.node.getListeners().find((l) => l.name === 'by-source')
+    assert.equal(listener?.rejected.no_route, 1)
   })
 
   test('a v2 header arriving in pieces, with data in its last segment, is read whole', async () => {
