@@ -4,13 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { silentLogger } from '../../src/log/logger.ts'
-import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
-import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
 import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
-import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { waitFor } from '../../src/testing/node-harness.ts'
 import { sendAndCollect, sha256, startDigestServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { type StripeDiamond, startStripeDiamond } from './stripe-diamond.ts'
 
 const MiB = 1024 * 1024
 /** A's link to B carries a quarter of its link to D. */
@@ -25,63 +22,30 @@ const FAST = 6_000_000
  */
 let dir: string
 let digest: TestServer
-let scheduler: RunningScheduler
+let diamond: StripeDiamond
 const emulators: LinkEmulator[] = []
-const nodes: Record<string, TestNode> = {}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dynproxy-mp-weights-'))
   digest = await startDigestServer()
-  const p = await freePorts(['a', 'b', 'c', 'd', 'web', 'sched'])
   // Short queues: a probe waiting seconds behind queued data would time out and take the link down.
   const link = (port: number, rateBytesPerSec: number) =>
     startLinkEmulator({ target: { host: '127.0.0.1', port }, rateBytesPerSec, maxQueueBytes: 64 * 1024 })
-  const ab = await link(p.b, SLOW)
-  const ad = await link(p.d, FAST)
-  emulators.push(ab, ad)
-  scheduler = await startScheduler(
-    schedulerConfigFromText(`scheduler:
-  listen: 127.0.0.1:${p.sched}
-  api: 127.0.0.1:0
-  store: { type: embedded, path: ${join(dir, 'state.json')} }
-  heartbeat_interval: 500ms
-  report_interval: 200ms
-  push_debounce: 50ms
-  hysteresis: { min_dwell: 3s }
-  log_level: warn
-services:
-  - name: bulk
-    ingress: [{ node: a, listener: web }]
-    egress: [c]
-    targets: ["${digest.address}"]
-    multipath: { mode: stripe, paths: 2 }
-`),
-    { logger: silentLogger() },
-  )
-  const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n`
-  const start = async (id: string, peers: { id: string; port: number }[], extra = '') => {
-    const yaml = meshNodeYaml({ id, meshPort: p[id as 'a'], peers, yaml: `${extra}${sched}` }).replace(
-      /^common:.*$/m,
-      `common: { node_id: ${id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s, state_dir: "${join(dir, id)}" }`,
-    )
-    nodes[id] = await startTestNode(yaml)
-  }
-  await start('c', [])
-  await start('b', [{ id: 'c', port: p.c }])
-  await start('d', [{ id: 'c', port: p.c }])
-  await start(
-    'a',
-    [
-      { id: 'b', port: ab.port },
-      { id: 'd', port: ad.port },
-    ],
-    `listeners:\n  - { name: web, bind: "127.0.0.1:${p.web}" }\n`,
-  )
+  diamond = await startStripeDiamond({
+    dir,
+    target: digest.address,
+    schedulerExtra: '  hysteresis: { min_dwell: 3s }\n',
+    firstHops: async (b, d) => {
+      const ab = await link(b, SLOW)
+      const ad = await link(d, FAST)
+      emulators.push(ab, ad)
+      return { b: ab.port, d: ad.port }
+    },
+  })
 })
 
 after(async () => {
-  for (const n of Object.values(nodes)) await n.close()
-  await scheduler?.close()
+  await diamond?.close()
   for (const e of emulators) await e.close()
   await digest?.close()
   await rm(dir, { recursive: true, force: true })
@@ -89,7 +53,7 @@ after(async () => {
 
 /** The weight A runs for each path of `bulk`, by its first relay. */
 function weightsAtA(): Record<string, number> {
-  const route = nodes.a?.node.getInstructions()?.routes.find((r) => r.name === 'bulk')
+  const route = diamond.nodes.a.node.getInstructions()?.routes.find((r) => r.name === 'bulk')
   return Object.fromEntries((route?.paths ?? []).map((p) => [p.hops[0], p.weight]))
 }
 
@@ -97,14 +61,14 @@ test('reported path shares move stripe weights: the path with more capacity ends
   await waitFor(() => Object.keys(weightsAtA()).length === 2, 15_000, 'a stripe route over two paths at A')
   assert.deepEqual(weightsAtA(), { b: 100, d: 100 }, 'nothing measured of capacity: equal weights')
   const versions = new Set<string>()
-  const version = () => versions.add(nodes.a?.node.getInstructions()?.version ?? '')
+  const version = () => versions.add(diamond.nodes.a.node.getInstructions()?.version ?? '')
   const sample = setInterval(version, 10)
 
   // Weights hold for the minimum dwell (3 s) after the first plan: the uploads teach meanwhile.
   const moved = () => (weightsAtA().b ?? 100) < 0.8 * (weightsAtA().d ?? 0)
   for (let upload = 0; upload < 4 && !moved(); upload++) {
     const payload = randomBytes(8 * MiB)
-    const { received } = await sendAndCollect(nodes.a?.port('web') ?? 0, payload, '127.0.0.1', 20_000)
+    const { received } = await sendAndCollect(diamond.nodes.a.port('web') ?? 0, payload, '127.0.0.1', 20_000)
     assert.equal(received.subarray(0, 64).toString(), sha256(payload))
     await waitFor(moved, 2000, 'the weights to move').catch(() => {})
   }
@@ -120,7 +84,7 @@ test('reported path shares move stripe weights: the path with more capacity ends
   assert.ok((weights.b ?? 0) >= 5, 'never starved')
 
   type PathsView = { service: string; pushed: { hops: string[]; weight: number; shareCorrection?: number }[] }
-  const views = (await (await fetch(`http://${scheduler.apiAddress}/paths`)).json()) as
+  const views = (await (await fetch(`http://${diamond.scheduler.apiAddress}/paths`)).json()) as
     | PathsView[]
     | { paths: PathsView[] }
   const bulk = (Array.isArray(views) ? views : views.paths).find((v) => v.service === 'bulk')

@@ -4,12 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { silentLogger } from '../../src/log/logger.ts'
-import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
-import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { waitFor } from '../../src/testing/node-harness.ts'
 import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { type StripeDiamond, startStripeDiamond } from './stripe-diamond.ts'
 
 /**
  * A service marked multipath in the scheduler: A reaches C through B and through D, the two
@@ -17,61 +14,22 @@ import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../../
  */
 let dir: string
 let echo: TestServer
-let scheduler: RunningScheduler
-const nodes: Record<string, TestNode> = {}
+let diamond: StripeDiamond
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dynproxy-mp-sched-'))
   echo = await startEchoServer()
-  const p = await freePorts(['a', 'b', 'c', 'd', 'web', 'sched'])
-  scheduler = await startScheduler(
-    schedulerConfigFromText(`scheduler:
-  listen: 127.0.0.1:${p.sched}
-  api: 127.0.0.1:0
-  store: { type: embedded, path: ${join(dir, 'state.json')} }
-  heartbeat_interval: 500ms
-  report_interval: 200ms
-  push_debounce: 50ms
-  log_level: warn
-services:
-  - name: bulk
-    ingress: [{ node: a, listener: web }]
-    egress: [c]
-    targets: ["${echo.address}"]
-    multipath: { mode: stripe, paths: 2 }
-`),
-    { logger: silentLogger() },
-  )
-  const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n`
-  const start = async (id: string, peers: { id: string; port: number }[], extra = '') => {
-    const yaml = meshNodeYaml({ id, meshPort: p[id as 'a'], peers, yaml: `${extra}${sched}` }).replace(
-      /^common:.*$/m,
-      `common: { node_id: ${id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s, state_dir: "${join(dir, id)}" }`,
-    )
-    nodes[id] = await startTestNode(yaml)
-  }
-  await start('c', [])
-  await start('b', [{ id: 'c', port: p.c }])
-  await start('d', [{ id: 'c', port: p.c }])
-  await start(
-    'a',
-    [
-      { id: 'b', port: p.b },
-      { id: 'd', port: p.d },
-    ],
-    `listeners:\n  - { name: web, bind: "127.0.0.1:${p.web}" }\n`,
-  )
+  diamond = await startStripeDiamond({ dir, target: echo.address })
 })
 
 after(async () => {
-  for (const n of Object.values(nodes)) await n.close()
-  await scheduler?.close()
+  await diamond?.close()
   await echo?.close()
   await rm(dir, { recursive: true, force: true })
 })
 
 test('the scheduler pushes a multipath route over two disjoint paths, and a flow uses both', async () => {
-  const a = nodes.a as TestNode
+  const a = diamond.nodes.a
   await waitFor(
     () =>
       a.node.getInstructions()?.routes.some((r) => r.multipath === 'stripe' && r.paths.length === 2) ?? false,
@@ -104,7 +62,7 @@ test('the scheduler pushes a multipath route over two disjoint paths, and a flow
   let reported: Reported['routes'][number] | undefined
   await waitFor(
     () => {
-      void fetch(`http://${scheduler.apiAddress}/nodes`)
+      void fetch(`http://${diamond.scheduler.apiAddress}/nodes`)
         .then((r) => r.json() as Promise<Reported[] | { nodes: Reported[] }>)
         .then((body) => {
           const list = Array.isArray(body) ? body : body.nodes
