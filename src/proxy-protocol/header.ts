@@ -128,32 +128,29 @@ function decodeV2(buf: Buffer): DecodedProxyHeader {
   return { header: { version: 'v2', addresses }, consumed }
 }
 
-function v2Addresses(buf: Buffer, family: number, length: number): ProxiedAddresses | undefined {
-  const at = V2_FIXED_BYTES
-  if (family === V2_FAMILY_INET) {
-    expectV2Length('v2 IPv4 addresses', length, V2_INET_BYTES)
-    return {
-      sourceAddress: formatIpv4(buf, at),
-      destinationAddress: formatIpv4(buf, at + 4),
-      sourcePort: buf.readUInt16BE(at + 8),
-      destinationPort: buf.readUInt16BE(at + 10),
-    }
-  }
-  if (family === V2_FAMILY_INET6) {
-    expectV2Length('v2 IPv6 addresses', length, V2_INET6_BYTES)
-    return {
-      sourceAddress: formatIpv6(buf, at),
-      destinationAddress: formatIpv6(buf, at + 16),
-      sourcePort: buf.readUInt16BE(at + 32),
-      destinationPort: buf.readUInt16BE(at + 34),
-    }
-  }
-  // UNSPEC, or a UNIX socket: nothing an IP route or log could use.
-  return undefined
-}
+/** The address block of each IP family: its name, the width of one address, how to read one. */
+const V2_IP_FAMILIES = new Map([
+  [V2_FAMILY_INET, { name: 'IPv4', width: 4, format: formatIpv4 }],
+  [V2_FAMILY_INET6, { name: 'IPv6', width: 16, format: formatIpv6 }],
+])
 
-function expectV2Length(field: string, length: number, needed: number): void {
-  if (length < needed) throw new ProxyHeaderError(field, `need ${needed} bytes, the header has ${length}`)
+function v2Addresses(buf: Buffer, family: number, length: number): ProxiedAddresses | undefined {
+  const ip = V2_IP_FAMILIES.get(family)
+  // UNSPEC, or a UNIX socket: nothing an IP route or log could use.
+  if (ip === undefined) return undefined
+  const at = V2_FIXED_BYTES
+  const ports = at + 2 * ip.width
+  if (length < ports + 4 - at)
+    throw new ProxyHeaderError(
+      `v2 ${ip.name} addresses`,
+      `need ${ports + 4 - at} bytes, the header has ${length}`,
+    )
+  return {
+    sourceAddress: ip.format(buf, at),
+    destinationAddress: ip.format(buf, at + ip.width),
+    sourcePort: buf.readUInt16BE(ports),
+    destinationPort: buf.readUInt16BE(ports + 2),
+  }
 }
 
 /**
