@@ -138,13 +138,11 @@ function v2Addresses(buf: Buffer, family: number, length: number): ProxiedAddres
   const ip = V2_IP_FAMILIES.get(family)
   // UNSPEC, or a UNIX socket: nothing an IP route or log could use.
   if (ip === undefined) return undefined
+  const needed = 2 * ip.width + 4
+  if (length < needed)
+    throw new ProxyHeaderError(`v2 ${ip.name} addresses`, `need ${needed} bytes, the header has ${length}`)
   const at = V2_FIXED_BYTES
   const ports = at + 2 * ip.width
-  if (length < ports + 4 - at)
-    throw new ProxyHeaderError(
-      `v2 ${ip.name} addresses`,
-      `need ${ports + 4 - at} bytes, the header has ${length}`,
-    )
   return {
     sourceAddress: ip.format(buf, at),
     destinationAddress: ip.format(buf, at + ip.width),
