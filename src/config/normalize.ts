@@ -138,6 +138,7 @@ function peer(p: ConfigDocument['peers'][number]): PeerConfig {
     address: hostPort(p.address),
     type: p.type,
     ...(p.region !== undefined && { region: p.region }),
+    ...(p.bandwidth_mbit !== undefined && { bandwidthBps: (p.bandwidth_mbit * 1_000_000) / 8 }),
   }
 }
 

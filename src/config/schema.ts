@@ -189,6 +189,13 @@ const peer = z.strictObject({
   address: hostPort(),
   type: z.enum(['tcp', 'tls']).default('tcp'),
   region: z.string().min(1).optional(),
+  bandwidth_mbit: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      "The link's capacity to this peer, Mbit/s: reported to the scheduler, whose throughput objective and stripe weights plan with it.",
+    ),
 })
 
 const mesh = z.strictObject({

@@ -147,6 +147,8 @@ export interface PeerConfig {
   readonly address: HostPort
   readonly type: PeerTransport
   readonly region?: string
+  /** The link's capacity to the peer as the operator knows it, bytes/s; reported to the scheduler. */
+  readonly bandwidthBps?: number
 }
 
 export interface MeshTlsConfig {

@@ -48,7 +48,7 @@ import { ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { acceptedFlow, endedFlow } from './plugin-views.ts'
 import { DynamicRouteEngine } from './route-engine.ts'
-import { helloInfo, reportInfo } from './scheduler-info.ts'
+import { helloInfo, peerCapacities, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
 export interface NodeOptions {
@@ -153,7 +153,8 @@ export class ProxyNode implements NodeView {
       clock: this.#clock,
       logger: this.#logger,
       hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address),
-      report: () => reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount),
+      report: () =>
+        reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount, peerCapacities(this.#config)),
       onInstructions: (applied) => {
         this.applyInstructions(applied.set.routes, applied.set.pathTokenKey)
         this.setFresh(this.#controlPlane?.isFresh() ?? false)

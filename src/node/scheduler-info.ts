@@ -41,10 +41,15 @@ export function helloInfo(
   }
 }
 
+/**
+ * `capacities`: the bandwidth the config declares for the link to each peer, bytes/s. Links are
+ * not probed for capacity: what the operator knows of them is what the scheduler plans with.
+ */
 export function reportInfo(
   routes: readonly RouteStatus[],
   peers: readonly PeerStatus[],
   activeFlows: number,
+  capacities: ReadonlyMap<string, number> = new Map(),
 ): ReportInfo {
   return {
     routes: routes.map((r) => ({
@@ -75,6 +80,7 @@ export function reportInfo(
       ...(p.rttMs !== undefined && { rttMs: p.rttMs }),
       ...(p.jitterMs !== undefined && { jitterMs: p.jitterMs }),
       ...(p.loss !== undefined && { loss: p.loss }),
+      ...(capacities.has(p.name) && { throughputBps: capacities.get(p.name) }),
       activeFlows: p.activeFlows,
     })),
     targets: routes.flatMap((r) =>
@@ -86,4 +92,11 @@ export function reportInfo(
     ),
     load: { activeFlows, rssBytes: memoryUsage.rss() },
   }
+}
+
+/** The declared capacity of each peer link (`peers[].bandwidth_mbit`), for reportInfo. */
+export function peerCapacities(config: NodeConfig): Map<string, number> {
+  return new Map(
+    config.peers.flatMap((p) => (p.bandwidthBps === undefined ? [] : [[p.name, p.bandwidthBps]])),
+  )
 }

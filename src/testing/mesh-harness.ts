@@ -21,14 +21,22 @@ export interface MeshNodeSpec {
   readonly yaml?: string
   /** Lines appended inside the mesh section. */
   readonly meshExtra?: string
-  readonly peers?: readonly { readonly id: string; readonly port: number; readonly type?: 'tcp' | 'tls' }[]
+  readonly peers?: readonly {
+    readonly id: string
+    readonly port: number
+    readonly type?: 'tcp' | 'tls'
+    readonly bandwidthMbit?: number
+  }[]
   readonly token?: string | null
 }
 
 export function meshNodeYaml(spec: MeshNodeSpec): string {
   const token = spec.token === undefined ? TEST_TOKEN : spec.token
   const peers = (spec.peers ?? [])
-    .map((p) => `  - { name: ${p.id}, address: "127.0.0.1:${p.port}", type: ${p.type ?? 'tcp'} }`)
+    .map((p) => {
+      const bandwidth = p.bandwidthMbit === undefined ? '' : `, bandwidth_mbit: ${p.bandwidthMbit}`
+      return `  - { name: ${p.id}, address: "127.0.0.1:${p.port}", type: ${p.type ?? 'tcp'}${bandwidth} }`
+    })
     .join('\n')
   return `common: { node_id: ${spec.id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s }
 mesh:

@@ -28,7 +28,7 @@ import {
 import type { NodeControlPlane } from '../node/control-plane.ts'
 import { instructionsView } from '../node/instructions-view.ts'
 import type { ReloadOutcome } from '../node/node.ts'
-import { type BoundListener, helloInfo, reportInfo } from '../node/scheduler-info.ts'
+import { type BoundListener, helloInfo, peerCapacities, reportInfo } from '../node/scheduler-info.ts'
 import { PACKAGE_VERSION } from '../node/version.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
@@ -171,7 +171,13 @@ export class NodeSupervisor implements NodeView {
       clock: this.#clock,
       logger: this.#logger,
       hello: () => helloInfo(this.config, this.#boundListeners(), this.meshAddress),
-      report: () => reportInfo(this.getRoutes(), this.getPeers(), this.getStats().connections.active),
+      report: () =>
+        reportInfo(
+          this.getRoutes(),
+          this.getPeers(),
+          this.getStats().connections.active,
+          peerCapacities(this.#config),
+        ),
       onInstructions: (applied) => {
         this.#instructions = { routes: applied.set.routes, pathTokenKey: applied.set.pathTokenKey }
         this.#fresh = control.isFresh()

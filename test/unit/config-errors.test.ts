@@ -318,3 +318,25 @@ routes:
     assert.equal(config.routes[0]?.sendProxyProtocol, 'v2')
   })
 })
+
+describe('peers[].bandwidth_mbit', () => {
+  const mesh = 'mesh: { bind: "127.0.0.1:7100", token: "0123456789abcdef0123" }\n'
+
+  it('is the link capacity in bytes/s once loaded', () => {
+    const config = loadConfigText(
+      `${mesh}peers: [{ name: p, address: "127.0.0.1:7000", bandwidth_mbit: 100 }, { name: q, address: "127.0.0.1:7001" }]\n`,
+      'config.yaml',
+      { defaultNodeId: 'test' },
+    )
+    assert.deepEqual(
+      config.peers.map((p) => p.bandwidthBps),
+      [12_500_000, undefined],
+    )
+  })
+
+  it('must be above zero', () => {
+    const issues = issuesOf(`${mesh}peers: [{ name: p, address: "127.0.0.1:7000", bandwidth_mbit: 0 }]\n`)
+    assert.equal(issues.length, 1)
+    assert.match(issues[0] ?? '', /^config\.yaml:2: peers\[0\]\.bandwidth_mbit: /)
+  })
+})

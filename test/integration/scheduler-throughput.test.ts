@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { silentLogger } from '../../src/log/logger.ts'
+import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
+import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
+import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+
+/**
+ * A throughput service from A to C's target. A's direct link to C is declared at 10 Mbit/s, the
+ * way through B at 1 Gbit/s per link; over loopback the latencies are all alike, so only the
+ * declared capacities, reported by the nodes, can make the scheduler prefer the longer path.
+ */
+let dir: string
+let echo: TestServer
+let scheduler: RunningScheduler
+const nodes: TestNode[] = []
+let a: TestNode
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dynproxy-throughput-'))
+  echo = await startEchoServer()
+  const p = await freePorts(['a', 'b', 'c', 'web', 'sched'])
+  scheduler = await startScheduler(
+    schedulerConfigFromText(`scheduler:
+  listen: 127.0.0.1:${p.sched}
+  api: 127.0.0.1:0
+  store: { type: embedded, path: ${join(dir, 'state.json')} }
+  heartbeat_interval: 500ms
+  report_interval: 200ms
+  push_debounce: 50ms
+  log_level: warn
+services:
+  - name: bulk
+    ingress: [{ node: a, listener: web }]
+    egress: [c]
+    targets: ["${echo.address}"]
+    objective: throughput
+`),
+    { logger: silentLogger() },
+  )
+  const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n`
+  const start = async (spec: Parameters<typeof meshNodeYaml>[0]) => {
+    const node = await startTestNode(
+      meshNodeYaml({ ...spec, yaml: `${spec.yaml ?? ''}${sched}` }).replace(
+        /^common:.*$/m,
+        `common: { node_id: ${spec.id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s, state_dir: "${join(dir, spec.id)}" }`,
+      ),
+    )
+    nodes.push(node)
+    return node
+  }
+  await start({ id: 'c', meshPort: p.c })
+  await start({ id: 'b', meshPort: p.b, peers: [{ id: 'c', port: p.c, bandwidthMbit: 1000 }] })
+  a = await start({
+    id: 'a',
+    meshPort: p.a,
+    peers: [
+      { id: 'b', port: p.b, bandwidthMbit: 1000 },
+      { id: 'c', port: p.c, bandwidthMbit: 10 },
+    ],
+    yaml: `listeners:\n  - { name: web, bind: "127.0.0.1:${p.web}" }\n`,
+  })
+})
+
+after(async () => {
+  for (const n of nodes) await n.close()
+  await scheduler?.close()
+  await echo?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('declared link capacities reach the scheduler, whose throughput objective takes the wide path', async () => {
+  const firstHops = () =>
+    a.node
+      .getInstructions()
+      ?.routes.find((r) => r.name === 'bulk')
+      ?.paths[0]?.hops.join('>')
+  await waitFor(() => firstHops() === 'b>c', 10_000, 'the route through B')
+  const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
+    from: string
+    to: string
+    throughputBps: number
+  }[]
+  const capacity = (from: string, to: string) =>
+    links.find((l) => l.from === from && l.to === to)?.throughputBps
+  assert.equal(capacity('a', 'c'), 1_250_000, '10 Mbit/s')
+  assert.equal(capacity('a', 'b'), 125_000_000, '1 Gbit/s')
+})
