@@ -8,7 +8,12 @@
 import type { RouteConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/index.ts'
 import { chainTables, compileRoutes, instructionRouteConfig, type RouteTable } from '../router/index.ts'
-import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps } from './route-runtime.ts'
+import {
+  createRouteRuntime,
+  type ManagedRoute,
+  type RouteRuntimeDeps,
+  type RouteTotals,
+} from './route-runtime.ts'
 
 type Table = RouteTable<ManagedRoute>
 
@@ -51,7 +56,10 @@ export class DynamicRouteEngine {
    */
   applyInstructions(routes: readonly InstructionRoute[]): void {
     const previous = this.#instructions
-    this.#instructions = routes.map((r) => createRouteRuntime(instructionRouteConfig(r), this.#deps))
+    this.#instructions = routes.map((r) => {
+      const config = instructionRouteConfig(r)
+      return createRouteRuntime(config, this.#deps, carriedTotals(previous, config))
+    })
     for (const route of this.#instructions) route.start()
     this.#chain()
     for (const route of previous) route.close()
@@ -110,4 +118,26 @@ function tableOf(
     routes.map((runtime) => ({ route: runtime.config, handler: runtime })),
     source,
   )
+}
+
+/**
+ * The counters of the route a new set replaces, when it is the same route over the same paths (a
+ * renewal, or another route of the set changed): flows that started under the old set count on,
+ * and the scheduler sees their bytes on each path (its stripe weights learn from them).
+ */
+export function carriedTotals(previous: readonly ManagedRoute[], next: RouteConfig): RouteTotals | undefined {
+  const same = previous.find((p) => p.config.name === next.name && samePaths(p.config, next))
+  return same && { matches: same.matches, traffic: same.traffic }
+}
+
+/** Same targets over the same hops, in the same mode; tokens and weights may differ. */
+export function samePaths(a: RouteConfig, b: RouteConfig): boolean {
+  return a.multipath === b.multipath && JSON.stringify(pathsOf(a)) === JSON.stringify(pathsOf(b))
+}
+
+function pathsOf(route: RouteConfig): unknown {
+  const t = route.target
+  const addresses = (endpoints: readonly { address: string }[] | undefined) =>
+    endpoints?.map((e) => e.address)
+  return t.kind === 'endpoints' ? addresses(t.endpoints) : t.paths.map((p) => [p.via, addresses(p.endpoints)])
 }

@@ -57,22 +57,39 @@ export interface ManagedRoute extends RouteRuntime {
   paths(): RoutePathStatus[]
 }
 
-export function createRouteRuntime(route: RouteConfig, deps: RouteRuntimeDeps): ManagedRoute {
-  return route.target.kind === 'endpoints' ? new ClusterRoute(route, deps) : new MeshRoute(route, deps)
+/** A route's counters: a route replaced by the same route (a renewed instruction set) keeps them. */
+export interface RouteTotals {
+  readonly matches: Record<DecisionSource, number>
+  readonly traffic: RouteTraffic
 }
 
-function newMatches(): Record<DecisionSource, number> {
-  return { instruction: 0, cached_instruction: 0, static: 0 }
+export function createRouteRuntime(
+  route: RouteConfig,
+  deps: RouteRuntimeDeps,
+  totals: RouteTotals = newTotals(),
+): ManagedRoute {
+  return route.target.kind === 'endpoints'
+    ? new ClusterRoute(route, deps, totals)
+    : new MeshRoute(route, deps, totals)
+}
+
+function newTotals(): RouteTotals {
+  return {
+    matches: { instruction: 0, cached_instruction: 0, static: 0 },
+    traffic: { bytesIn: 0, bytesOut: 0, failures: 0, paths: [] },
+  }
 }
 
 class ClusterRoute implements ManagedRoute {
   readonly config: RouteConfig
-  readonly matches = newMatches()
-  readonly traffic: RouteTraffic = { bytesIn: 0, bytesOut: 0, failures: 0, paths: [] }
+  readonly matches: Record<DecisionSource, number>
+  readonly traffic: RouteTraffic
   readonly #cluster: UpstreamCluster
 
-  constructor(route: RouteConfig, deps: RouteRuntimeDeps) {
+  constructor(route: RouteConfig, deps: RouteRuntimeDeps, totals: RouteTotals) {
     this.config = route
+    this.matches = totals.matches
+    this.traffic = totals.traffic
     this.#cluster = new UpstreamCluster(route, { clock: deps.clock, logger: deps.logger })
   }
 
@@ -113,14 +130,16 @@ interface PathRuntime extends EndpointLender {
 
 class MeshRoute implements ManagedRoute {
   readonly config: RouteConfig
-  readonly matches = newMatches()
-  readonly traffic: RouteTraffic = { bytesIn: 0, bytesOut: 0, failures: 0, paths: [] }
+  readonly matches: Record<DecisionSource, number>
+  readonly traffic: RouteTraffic
   readonly #paths: PathRuntime[]
   readonly #clusters: UpstreamCluster[] = []
   readonly #peers: MeshPeers
 
-  constructor(route: RouteConfig, deps: RouteRuntimeDeps) {
+  constructor(route: RouteConfig, deps: RouteRuntimeDeps, totals: RouteTotals) {
     if (route.target.kind !== 'mesh') throw new TypeError(`route "${route.name}" is not a mesh route`)
+    this.matches = totals.matches
+    this.traffic = totals.traffic
     if (deps.peers === undefined) {
       throw new NodeStartError(
         `route "${route.name}" goes through peers, but this node runs no mesh (hint: add a mesh section with bind and token or tls)`,

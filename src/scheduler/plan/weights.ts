@@ -51,7 +51,11 @@ const LOG_FLOOR = Math.log(MIN_WEIGHT / MAX_WEIGHT)
 
 /** What an ingress node reported one multipath route's paths sent. */
 export interface PathTraffic {
-  /** The instruction set the node runs: its counters count from when it applied it. */
+  /**
+   * The instruction set the node runs. A report under a new set is counted whole: the node keeps
+   * a route's counters across sets only while its paths stay the same, so what it reports then is
+   * still bytes those paths carried.
+   */
   readonly version: string
   /** Cumulative bytes sent, by path key (pathKey of the nodes), for every path of the route. */
   readonly bytesSent: ReadonlyMap<string, number>
