@@ -28,6 +28,8 @@ export interface MeshNodeSpec {
     readonly bandwidthMbit?: number
   }[]
   readonly token?: string | null
+  /** Where the node keeps its instruction cache: nodes of a scheduler test each need their own. */
+  readonly stateDir?: string
 }
 
 export function meshNodeYaml(spec: MeshNodeSpec): string {
@@ -38,7 +40,8 @@ export function meshNodeYaml(spec: MeshNodeSpec): string {
       return `  - { name: ${p.id}, address: "127.0.0.1:${p.port}", type: ${p.type ?? 'tcp'}${bandwidth} }`
     })
     .join('\n')
-  return `common: { node_id: ${spec.id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s }
+  const stateDir = spec.stateDir === undefined ? '' : `, state_dir: "${spec.stateDir}"`
+  return `common: { node_id: ${spec.id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s${stateDir} }
 mesh:
   bind: "127.0.0.1:${spec.meshPort}"
 ${token === null ? '' : `  token: "${token}"\n`}  probe_interval: 100ms

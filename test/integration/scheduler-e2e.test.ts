@@ -67,7 +67,6 @@ services:
   max_retries: 2
   heartbeat_interval: 500ms
 `
-    const common = `common: { node_id: ${id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s, state_dir: "${join(dir, id)}" }`
     const spec = {
       a: {
         peers: [
@@ -79,10 +78,13 @@ services:
       b: { peers: [{ id: 'c', port: bc.port }], yaml: sched },
       c: { peers: [], yaml: sched },
     }[id]
-    return meshNodeYaml({ id, meshPort: ports[id], peers: spec.peers, yaml: spec.yaml }).replace(
-      /^common:.*$/m,
-      common,
-    )
+    return meshNodeYaml({
+      id,
+      meshPort: ports[id],
+      peers: spec.peers,
+      yaml: spec.yaml,
+      stateDir: join(dir, id),
+    })
   }
 
   async function startNode(id: 'a' | 'b' | 'c'): Promise<TestNode> {

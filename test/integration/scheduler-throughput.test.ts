@@ -45,12 +45,8 @@ services:
   )
   const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n`
   const start = async (spec: Parameters<typeof meshNodeYaml>[0]) => {
-    const node = await startTestNode(
-      meshNodeYaml({ ...spec, yaml: `${spec.yaml ?? ''}${sched}` }).replace(
-        /^common:.*$/m,
-        `common: { node_id: ${spec.id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s, state_dir: "${join(dir, spec.id)}" }`,
-      ),
-    )
+    const yaml = `${spec.yaml ?? ''}${sched}`
+    const node = await startTestNode(meshNodeYaml({ ...spec, yaml, stateDir: join(dir, spec.id) }))
     nodes.push(node)
     return node
   }

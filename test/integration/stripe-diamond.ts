@@ -51,10 +51,7 @@ services:
   const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n`
   const start = (id: 'a' | 'b' | 'c' | 'd', peers: { id: string; port: number }[], extra = '') =>
     startTestNode(
-      meshNodeYaml({ id, meshPort: p[id], peers, yaml: `${extra}${sched}` }).replace(
-        /^common:.*$/m,
-        `common: { node_id: ${id}, admin_addr: "127.0.0.1:0", drain_timeout: 1s, state_dir: "${join(o.dir, id)}" }`,
-      ),
+      meshNodeYaml({ id, meshPort: p[id], peers, yaml: `${extra}${sched}`, stateDir: join(o.dir, id) }),
     )
   const c = await start('c', [])
   const b = await start('b', [{ id: 'c', port: p.c }])
