@@ -6,10 +6,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TestingEtcdStartError } from '../errors/scheduler-ha.ts'
+import { refusedPort } from './tcp-servers.ts'
 
 const HOST = '127.0.0.1'
 const READY_TIMEOUT_MS = 15_000
@@ -43,18 +43,6 @@ export interface EtcdCluster {
 /** Whether the etcd binary is installed (CI installs etcd-server). */
 export function etcdAvailable(binary = 'etcd'): boolean {
   return spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, HOST, () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 async function sleep(ms: number): Promise<void> {
@@ -182,7 +170,8 @@ export async function startEtcdCluster(
   const size = options.size ?? 1
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-etcd-'))
   const ports: { client: number; peer: number }[] = []
-  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() })
+  for (let i = 0; i < size; i++)
+    ports.push({ client: await refusedPort(HOST), peer: await refusedPort(HOST) })
   const initialCluster = ports.map((p, i) => `m${i + 1}=http://${HOST}:${p.peer}`).join(',')
   const token = `dynproxy-test-${process.pid}-${Date.now()}`
   const members = ports.map(

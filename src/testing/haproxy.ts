@@ -68,15 +68,3 @@ function accepting(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false))
   })
 }
-
-/** A free loopback port for a config that must name its ports before it starts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}

@@ -3,10 +3,10 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { decodeProxyHeader, encodeProxyHeader } from '../../src/proxy-protocol/index.ts'
-import { freePort, haproxyAvailable, startHaproxy, type TestHaproxy } from '../../src/testing/haproxy.ts'
+import { haproxyAvailable, startHaproxy, type TestHaproxy } from '../../src/testing/haproxy.ts'
 import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
 import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, startServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { refusedPort, startEchoServer, startServer, type TestServer } from '../../src/testing/tcp-servers.ts'
 
 const noHaproxy = haproxyAvailable() ? false : 'haproxy is not installed (apt-get install haproxy)'
 
@@ -64,7 +64,7 @@ describe('PROXY protocol', () => {
   before(async () => {
     echo = await startEchoServer()
     capture = await startCaptureServer()
-    haproxyHttpPort = await freePort()
+    haproxyHttpPort = await refusedPort()
     node = await startTestNode(`common: { node_id: pp, admin_addr: "127.0.0.1:0" }
 listeners:
   - { name: behind-lb, bind: "127.0.0.1:0", proxy_protocol: true }
@@ -185,7 +185,7 @@ routes:
     let lbPort: number
 
     before(async () => {
-      lbPort = await freePort()
+      lbPort = await refusedPort()
       haproxy = await startHaproxy(
         [
           'listen lb',
