@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import net from 'node:net'
 import { describe, test } from 'node:test'
-import { ProxyHeaderError } from '../../src/errors/index.ts'
+import { ProxyHeaderError, ProxyHeaderIncompleteError } from '../../src/errors/index.ts'
 import {
   type DecodedProxyHeader,
   decodeProxyHeader,
   encodeProxyHeader,
   MAX_HEADER_BYTES,
   type ProxiedAddresses,
+  readProxyHeader,
 } from '../../src/proxy-protocol/index.ts'
 import { formatIpv6, ipv6Bytes } from '../../src/proxy-protocol/ip.ts'
 
@@ -143,5 +146,45 @@ describe('IPv6 text and bytes', () => {
       ['::ffff:192.0.2.1', '::ffff:c000:201'],
     ]
     for (const [input, text] of cases) assert.equal(formatIpv6(ipv6Bytes(input), 0), text, input)
+  })
+})
+
+describe('reading a header off a socket', () => {
+  async function pair(): Promise<{ server: net.Socket; client: net.Socket; close(): void }> {
+    const listener = net.createServer()
+    listener.listen(0, '127.0.0.1')
+    await once(listener, 'listening')
+    const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1')
+    const [server] = (await once(listener, 'connection')) as [net.Socket]
+    return {
+      server,
+      client,
+      close() {
+        client.destroy()
+        server.destroy()
+        listener.close()
+      },
+    }
+  }
+
+  test('a client that sends nothing is refused once the timeout passes', async () => {
+    const p = await pair()
+    await assert.rejects(readProxyHeader(p.server, 50), (err: unknown) => {
+      assert.ok(err instanceof ProxyHeaderIncompleteError)
+      assert.match(err.message, /nothing complete within 50ms after 0 bytes/)
+      return true
+    })
+    p.close()
+  })
+
+  test('the bytes after the header stay on the socket for whoever reads next', async () => {
+    const p = await pair()
+    p.client.write(Buffer.concat([encodeProxyHeader('v2', V4), Buffer.from('payload')]))
+    const header = await readProxyHeader(p.server, 1000)
+    assert.deepEqual(header.addresses, V4)
+    p.server.resume()
+    const [rest] = (await once(p.server, 'data')) as [Buffer]
+    assert.equal(rest.toString(), 'payload')
+    p.close()
   })
 })
