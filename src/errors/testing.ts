@@ -30,3 +30,11 @@ export class TestingHaproxyStartError extends DynproxyError {
     super(`test haproxy ${problem}: ${output.trim().slice(-500) || '(no output)'}`)
   }
 }
+
+/** No free loopback port was found below the ephemeral range for a test to name. */
+export class TestingNoPortError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_NO_PORT'
+  constructor(host: string, below: number, tries: number) {
+    super(`no free port below ${below} on ${host} after ${tries} tries (hint: too many tests at once?)`)
+  }
+}

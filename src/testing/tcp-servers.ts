@@ -5,7 +5,9 @@
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
+import { TestingNoPortError } from '../errors/index.ts'
 
 export interface TestServer {
   readonly port: number
@@ -75,14 +77,42 @@ export function startNamedServer(name: string, host?: string): Promise<TestServe
   }, host)
 }
 
+/**
+ * Ports a test names before something binds them come from below the kernel's ephemeral range:
+ * a port drawn from inside it (listen on 0, then close) can meanwhile become the local port of any
+ * outgoing connection, of this test or of another test file running beside it. Each process
+ * starts at its own place in the window, so concurrent test files rarely meet.
+ */
+const TEST_PORTS_LOW = 10_000
+
+function testPortsHigh(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)
+    return Math.max(TEST_PORTS_LOW + 1000, Number(low))
+  } catch {
+    return 32_768
+  }
+}
+
+const testPortsHighest = testPortsHigh()
+let nextTestPort = TEST_PORTS_LOW + ((process.pid * 7919) % (testPortsHighest - TEST_PORTS_LOW))
+
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, host, () => server.close(() => resolve(true)))
+  })
+}
+
 /** A port on loopback with nothing listening: connecting is refused at once. */
 export async function refusedPort(host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer()
-  server.listen(0, host)
-  await once(server, 'listening')
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = nextTestPort
+    nextTestPort = port + 1 >= testPortsHighest ? TEST_PORTS_LOW : port + 1
+    if (await canListen(port, host)) return port
+  }
+  throw new TestingNoPortError(host, testPortsHighest, 1000)
 }
 
 export function patternBytes(size: number): Buffer {
