@@ -40,6 +40,9 @@ export class PathTokenTooLargeError extends DynproxyError {
   }
 }
 
+/** Why one path could not be given a token: the path is left out of its set. */
+export type PathTokenError = PathTokenClaimError | PathTokenTooLargeError
+
 /** A signing or verification key is not an Ed25519 key in the expected encoding. */
 export class PathTokenKeyError extends DynproxyError {
   override readonly code = 'DYN_ERR_PATHS_TOKEN_KEY'

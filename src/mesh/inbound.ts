@@ -24,7 +24,7 @@ import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
 import { verifyRequestAuth } from './auth.ts'
 import { readOpenRequest, writeResponse } from './io.ts'
-import { type PathTokenVerdict, verifyPathToken } from './path-token.ts'
+import { type PathTokenVerdict, VerifiedTokens, verifyPathToken } from './path-token.ts'
 import { checkOpenRequest, type RelayPolicy } from './policy.ts'
 import type { ReplayCache } from './replay-cache.ts'
 import type { DecodedOpenRequest } from './request.ts'
@@ -60,6 +60,8 @@ export interface InboundDeps {
 export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity: string | undefined) => void {
   const { policy, logger } = deps
   const nodeId = policy.nodeId
+  // The flows of one path all carry its token: its signature is checked on the first of them.
+  const verifiedTokens = new VerifiedTokens()
 
   function refuse(socket: Socket, status: MeshStatus, message: string, source?: string): void {
     deps.refusals[status]++
@@ -125,13 +127,18 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
   function checkPathToken(request: DecodedOpenRequest): PathTokenVerdict | 'none' {
     const key = deps.pathTokenKey()
     if (request.pathToken === undefined || key === undefined) return 'none'
-    return verifyPathToken(request.pathToken, key, {
-      nodeId,
-      remainingPath: request.remainingPath,
-      ...(request.target !== undefined && { target: request.target }),
-      previousNode: request.sourceNodeId,
-      now: deps.clock.now(),
-    })
+    return verifyPathToken(
+      request.pathToken,
+      key,
+      {
+        nodeId,
+        remainingPath: request.remainingPath,
+        ...(request.target !== undefined && { target: request.target }),
+        previousNode: request.sourceNodeId,
+        now: deps.clock.now(),
+      },
+      verifiedTokens,
+    )
   }
 
   function relay(socket: Socket, request: DecodedOpenRequest): void {

@@ -11,14 +11,14 @@ export interface ChunkedRun {
 }
 
 /**
- * Calls `work` on each item in order, `chunkSize` per turn (the first chunk at once), then
- * `done` with the milliseconds spent in `work` and the number of calls that returned true.
+ * Calls `work` on the items in order, `chunkSize` of them per turn (the first chunk at once),
+ * then `progress` with the milliseconds spent in `work` and the sum of what it returned.
  */
 export function runInChunks<T>(
   items: readonly T[],
   chunkSize: number,
   timers: Timers,
-  work: (item: T) => boolean,
+  work: (chunk: readonly T[]) => number,
   progress: (busyMs: number, hits: number, finished: boolean) => void,
 ): ChunkedRun {
   let handle: unknown
@@ -29,7 +29,7 @@ export function runInChunks<T>(
     handle = undefined
     const started = performance.now()
     const end = Math.min(items.length, from + chunkSize)
-    for (let i = from; i < end; i++) if (work(items[i] as T)) hits++
+    hits += work(items.slice(from, end))
     busyMs += performance.now() - started
     const finished = end >= items.length
     progress(busyMs, hits, finished)

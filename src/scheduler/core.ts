@@ -33,10 +33,12 @@ import type { PathEngine } from './plan/engine.ts'
 import { inheritedChoices } from './plan/inherit.ts'
 import {
   buildInstructionSet,
+  buildInstructionSets,
   contentKeyOf,
   type LastPushed,
   needsPush,
   type PathSigner,
+  type UnsignablePath,
 } from './plan/instructions.ts'
 import { type Plan, type PlanContext, plan, planIngress, selectionKey } from './plan/planner.ts'
 import { reportedTraffic } from './plan/traffic.ts'
@@ -89,14 +91,15 @@ export interface Cluster {
   /** Every replica's connected nodes and their links: what the leader plans with. */
   view(now: number): { readonly nodes: readonly GraphNodeInput[]; readonly links: readonly LinkView[] }
   /**
-   * Leader only: publishes the set `build` makes with the next version, unless the node's last
-   * set has the same content and is younger than half the TTL.
+   * Leader only: publishes a set for each node whose last set has other content or is older
+   * than half the TTL; `build` makes them all at once, each with the version it is given.
    */
   publish(
-    nodeId: string,
-    contentKey: string,
+    contents: readonly { readonly nodeId: string; readonly contentKey: string }[],
     now: number,
-    build: (v: InstructionVersion) => InstructionSet,
+    build: (
+      due: readonly { readonly nodeId: string; readonly version: InstructionVersion }[],
+    ) => InstructionSet[],
   ): void
   /** The node's set as stored: what replicas deliver and what a resuming node must hold. */
   published(nodeId: string): PublishedSet | undefined
@@ -129,7 +132,7 @@ export interface CoreOptions {
 
 /**
  * Sets built per turn of the event loop in a recompute: the first ones go out while the rest are
- * built (chunked.ts). Small meshes are served in one turn.
+ * built (chunked.ts), and their tokens are signed together. Small meshes are served in one turn.
  */
 export const PUSH_CHUNK = 250
 
@@ -356,7 +359,7 @@ export class SchedulerCore {
       nodes,
       PUSH_CHUNK,
       this.#o.timers,
-      (node) => this.#push(node.id, node.session, now),
+      (chunk) => this.#push(chunk, now),
       (busyMs, pushes, finished) => {
         this.#stats = {
           count: before.count + 1,
@@ -413,6 +416,8 @@ export class SchedulerCore {
         const set = buildInstructionSet(
           [selection.route],
           this.#buildOptions(version ?? { epoch: this.epoch, counter: this.#counter }),
+          this.#o.signer,
+          this.#onUnsignable,
         )
         return { ...(set.routes[0] && { route: set.routes[0] }), ...(version && { version }) }
       }
@@ -457,7 +462,7 @@ export class SchedulerCore {
   deliver(nodeId: string): void {
     const node = this.registry.get(nodeId)
     if (this.#stopped || !node?.connected || this.#awaitingReport.has(nodeId)) return
-    this.#push(nodeId, node.session, this.#now())
+    this.#push([{ id: nodeId, session: node.session }], this.#now())
   }
 
   /** This replica now leads: it plans from the paths in force (plan/inherit.ts), then at once. */
@@ -482,13 +487,25 @@ export class SchedulerCore {
 
   /** Leader: every connected node of every replica gets a set, relays an empty one. */
   #publishAll(cluster: Cluster, now: number): void {
-    for (const node of cluster.view(now).nodes) {
-      if (!node.connected) continue
-      const routes = this.#plan.routes.get(node.id) ?? []
-      cluster.publish(node.id, contentKeyOf(routes, this.#o.signer.publicKey), now, (version) =>
-        buildInstructionSet(routes, this.#buildOptions(version)),
-      )
-    }
+    const publicKey = this.#o.signer.publicKey
+    const contents = cluster.view(now).nodes.flatMap((node) => {
+      if (!node.connected) return []
+      return [{ nodeId: node.id, contentKey: contentKeyOf(this.#routesOf(node.id), publicKey) }]
+    })
+    cluster.publish(contents, now, (due) =>
+      buildInstructionSets(
+        due.map(({ nodeId, version }) => ({
+          routes: this.#routesOf(nodeId),
+          options: this.#buildOptions(version),
+        })),
+        this.#o.signer,
+        this.#onUnsignable,
+      ),
+    )
+  }
+
+  #routesOf(nodeId: string) {
+    return this.#plan.routes.get(nodeId) ?? []
   }
 
   /** Sends the stored set unless the node has it or a later one: versions never go back. */
@@ -503,20 +520,42 @@ export class SchedulerCore {
     return true
   }
 
-  #push(nodeId: string, session: number, now: number): boolean {
-    const target = this.#sinks.get(nodeId)
-    if (target?.session !== session) return false
-    if (this.#o.cluster) return this.#deliverStored(this.#o.cluster, nodeId, target.sink, session)
-    const routes = this.#plan.routes.get(nodeId) ?? []
-    const contentKey = contentKeyOf(routes, this.#o.signer.publicKey)
-    if (!needsPush(this.#lastPushed.get(nodeId), contentKey, now, this.#o.settings.instructionTtlMs))
-      return false
-    const version = { epoch: this.epoch, counter: ++this.#counter }
-    const set = buildInstructionSet(routes, this.#buildOptions(version))
-    this.#lastPushed.set(nodeId, { version, contentKey, issuedAt: now })
-    this.registry.sent(nodeId, session, version)
-    target.sink.send(set)
-    return true
+  /** Sends each node of `nodes` its set if its content changed or is due renewal; returns how many got one. */
+  #push(nodes: readonly { readonly id: string; readonly session: number }[], now: number): number {
+    const cluster = this.#o.cluster
+    let sent = 0
+    const due: { nodeId: string; session: number; sink: NodeSink; pushed: LastPushed }[] = []
+    for (const { id, session } of nodes) {
+      const target = this.#sinks.get(id)
+      if (target?.session !== session) continue
+      if (cluster) {
+        if (this.#deliverStored(cluster, id, target.sink, session)) sent++
+        continue
+      }
+      const contentKey = contentKeyOf(this.#routesOf(id), this.#o.signer.publicKey)
+      if (!needsPush(this.#lastPushed.get(id), contentKey, now, this.#o.settings.instructionTtlMs)) continue
+      const version = { epoch: this.epoch, counter: ++this.#counter }
+      due.push({ nodeId: id, session, sink: target.sink, pushed: { version, contentKey, issuedAt: now } })
+    }
+    if (due.length === 0) return sent
+    const sets = buildInstructionSets(
+      due.map((d) => ({ routes: this.#routesOf(d.nodeId), options: this.#buildOptions(d.pushed.version) })),
+      this.#o.signer,
+      this.#onUnsignable,
+    )
+    for (const [i, d] of due.entries()) {
+      this.#lastPushed.set(d.nodeId, d.pushed)
+      this.registry.sent(d.nodeId, d.session, d.pushed.version)
+      d.sink.send(sets[i] as InstructionSet)
+    }
+    return sent + due.length
+  }
+
+  readonly #onUnsignable = (path: UnsignablePath): void => {
+    this.#o.logger.warn(
+      { route: path.route, nodes: path.nodes, code: path.error.code },
+      `path left out of its set: ${path.error.message}`,
+    )
   }
 
   #buildOptions(version: InstructionVersion) {
@@ -528,7 +567,6 @@ export class SchedulerCore {
       tokenTtlMs: s.pathTokenTtlMs,
       reportIntervalMs: s.reportIntervalMs,
       issuedAt: this.#now(),
-      signer: this.#o.signer,
     }
   }
 

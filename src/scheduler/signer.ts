@@ -2,6 +2,7 @@
  * The scheduler's path-token signer. The key lives in the store: a restarted scheduler signs with
  * the same key, so relays keep accepting the tokens of paths issued before the restart.
  */
+import type { PathTokenError } from '../errors/paths.ts'
 import type { PathTokenClaims } from '../mesh/path-token.ts'
 import type { Clock } from '../util/clock.ts'
 import type { PathSigner } from './plan/instructions.ts'
@@ -11,7 +12,7 @@ import {
   exportPublicKey,
   generateSigningKey,
   importPrivateKey,
-  signPathToken,
+  signPathTokens,
 } from './token.ts'
 
 export async function loadSigner(store: SchedulerStore, clock?: Clock): Promise<PathSigner> {
@@ -25,7 +26,7 @@ export async function loadSigner(store: SchedulerStore, clock?: Clock): Promise<
   const key = importPrivateKey(pem)
   const signer: PathSigner = {
     publicKey: exportPublicKey(key.publicKey),
-    sign: (claims) => signPathToken(claims, key.privateKey),
+    signAll: (claims) => signPathTokens(claims, key.privateKey),
   }
   return clock ? reusingSigner(signer, clock) : signer
 }
@@ -64,19 +65,32 @@ export function reusable(
  */
 export function reusingSigner(inner: PathSigner, clock: Clock, capacity = REUSABLE_TOKENS): PathSigner {
   const tokens = new Map<string, Signed>()
+  const remember = (key: string, signed: Signed) => {
+    tokens.delete(key)
+    tokens.set(key, signed)
+    if (tokens.size > capacity) tokens.delete(tokens.keys().next().value as string)
+  }
   return {
     publicKey: inner.publicKey,
-    sign(claims) {
-      const key = JSON.stringify([claims.route, claims.nodes, claims.targets])
-      const known = tokens.get(key)
-      tokens.delete(key)
-      const signed =
-        known && reusable(known, claims, clock.now())
-          ? known
-          : { expiresAt: claims.expiresAt, token: inner.sign(claims) }
-      tokens.set(key, signed)
-      if (tokens.size > capacity) tokens.delete(tokens.keys().next().value as string)
-      return signed.token
+    signAll(claims) {
+      const now = clock.now()
+      const keys = claims.map((c) => JSON.stringify([c.route, c.nodes, c.targets]))
+      const out: (Buffer | PathTokenError | undefined)[] = keys.map((key, i) => {
+        const known = tokens.get(key)
+        if (known === undefined || !reusable(known, claims[i] as PathTokenClaims, now)) return undefined
+        remember(key, known)
+        return known.token
+      })
+      const fresh = out.flatMap((t, i) => (t === undefined ? [i] : []))
+      const signed = inner.signAll(fresh.map((i) => claims[i] as PathTokenClaims))
+      for (const [n, i] of fresh.entries()) {
+        const token = signed[n] as Buffer | PathTokenError
+        out[i] = token
+        if (!(token instanceof Error)) {
+          remember(keys[i] as string, { expiresAt: (claims[i] as PathTokenClaims).expiresAt, token })
+        }
+      }
+      return out as (Buffer | PathTokenError)[]
     },
   }
 }

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, sign } from 'node:crypto'
 import { describe, it } from 'node:test'
+import { PathTokenClaimError } from '../../src/errors/paths.ts'
 import {
   decodePathToken,
   importPublicKey,
+  PATH_TOKEN_CONTEXT,
   PATH_TOKEN_MAX_BYTES,
   type PathTokenCheck,
+  VerifiedTokens,
   verifyPathToken,
 } from '../../src/mesh/path-token.ts'
 import {
@@ -14,6 +17,7 @@ import {
   generateSigningKey,
   importPrivateKey,
   signPathToken,
+  signPathTokens,
 } from '../../src/scheduler/token.ts'
 import { seeded } from './paths-fixtures.ts'
 
@@ -53,7 +57,7 @@ describe('path tokens', () => {
       assert.ok(verdict === 'forged' || verdict === 'malformed', `byte ${i}: ${verdict}`)
     }
     const body = Buffer.from(token)
-    body[body.length - 64 - 1]! ^= 0x04 // last target byte: still well-formed
+    body[(decodePathToken(token)?.bodyLength ?? 0) - 1]! ^= 0x04 // last target byte: still well-formed
     assert.equal(verifyPathToken(body, key.publicKey, atRelay1), 'forged')
   })
 
@@ -110,9 +114,96 @@ describe('path tokens', () => {
   })
 
   it('refuses a token of another version as malformed', () => {
-    const v2 = Buffer.from(token)
-    v2[0] = 2
-    assert.equal(verifyPathToken(v2, key.publicKey, atRelay1), 'malformed')
+    const v3 = Buffer.from(token)
+    v3[0] = 3
+    assert.equal(verifyPathToken(v3, key.publicKey, atRelay1), 'malformed')
+  })
+
+  it('still accepts a version 1 token, signed alone, as sets cached before version 2 hold', () => {
+    const v1 = versionOne(token)
+    assert.equal(v1[0], 1)
+    assert.deepEqual(decodePathToken(v1)?.claims, claims)
+    assert.equal(verifyPathToken(v1, key.publicKey, atRelay1), 'ok')
+    const bad = Buffer.from(v1)
+    bad[bad.length - 64 - 1]! ^= 0x04
+    assert.equal(verifyPathToken(bad, key.publicKey, atRelay1), 'forged')
+  })
+})
+
+/** The token as version 1 signed it: the body, then a signature over the context and the body. */
+function versionOne(v2: Buffer): Buffer {
+  const decoded = decodePathToken(v2)
+  assert.ok(decoded)
+  const body = Buffer.from(v2.subarray(0, decoded.bodyLength))
+  body[0] = 1
+  return Buffer.concat([body, sign(null, Buffer.concat([PATH_TOKEN_CONTEXT, body]), key.privateKey)])
+}
+
+describe('path tokens signed in a batch', () => {
+  const batch = Array.from({ length: 150 }, (_, i) => ({ ...claims, route: `web-${i}` }))
+  const tokens = signPathTokens(batch, key.privateKey) as Buffer[]
+  const signatureOf = (t: Buffer) => t.subarray(t.length - 64).toString('hex')
+
+  it('gives each claim its own token, one signature per 64 of them', () => {
+    assert.equal(tokens.length, batch.length)
+    for (const [i, t] of tokens.entries()) {
+      assert.ok(Buffer.isBuffer(t))
+      assert.equal(decodePathToken(t)?.claims.route, `web-${i}`)
+      assert.equal(verifyPathToken(t, key.publicKey, atRelay1), 'ok', `token ${i}`)
+    }
+    assert.equal(new Set(tokens.map(signatureOf)).size, 3)
+    assert.equal(signatureOf(tokens[0]!), signatureOf(tokens[63]!))
+    assert.notEqual(signatureOf(tokens[63]!), signatureOf(tokens[64]!))
+  })
+
+  it("never accepts one token's claims with another's proof", () => {
+    const a = decodePathToken(tokens[1]!)!
+    const b = tokens[2]!
+    const swapped = Buffer.concat([
+      tokens[1]!.subarray(0, a.bodyLength),
+      b.subarray(decodePathToken(b)!.bodyLength),
+    ])
+    assert.equal(verifyPathToken(swapped, key.publicKey, atRelay1), 'forged')
+    const shortProof = Buffer.from(tokens[5]!)
+    shortProof[a.bodyLength] = 1 // leaf count 1: a proof with hashes does not fit a tree of one leaf
+    assert.equal(verifyPathToken(shortProof, key.publicKey, atRelay1), 'malformed')
+  })
+
+  it('signs the claims it can and gives the others their error', () => {
+    const mixed = signPathTokens([claims, { ...claims, nodes: ['a', 'a'] }, claims], key.privateKey)
+    assert.equal(verifyPathToken(mixed[0] as Buffer, key.publicKey, atRelay1), 'ok')
+    assert.ok(mixed[1] instanceof PathTokenClaimError)
+    assert.equal(verifyPathToken(mixed[2] as Buffer, key.publicKey, atRelay1), 'ok')
+  })
+})
+
+describe('VerifiedTokens', () => {
+  it('checks a signature once per token and key, and never remembers a forgery', () => {
+    const verified = new VerifiedTokens()
+    assert.equal(verified.has(key.publicKey, token), false)
+    assert.equal(verifyPathToken(token, key.publicKey, atRelay1, verified), 'ok')
+    assert.equal(verified.has(key.publicKey, token), true)
+    assert.equal(
+      verifyPathToken(token, key.publicKey, { ...atRelay1, now: claims.expiresAt }, verified),
+      'expired',
+    )
+    assert.equal(verifyPathToken(token, key.publicKey, { ...atRelay1, nodeId: 'x' }, verified), 'not_on_path')
+    const other = generateSigningKey().publicKey
+    assert.equal(verifyPathToken(token, other, atRelay1, verified), 'forged', 'remembered for its key only')
+    const forged = Buffer.from(token)
+    forged[forged.length - 1]! ^= 1
+    assert.equal(verifyPathToken(forged, key.publicKey, atRelay1, verified), 'forged')
+    assert.equal(verified.has(key.publicKey, forged), false)
+  })
+
+  it('forgets the oldest token beyond its capacity', () => {
+    const verified = new VerifiedTokens(2)
+    const [a, b, c] = signPathTokens([claims, claims, claims], key.privateKey) as Buffer[]
+    for (const t of [a, b, c]) verified.add(key.publicKey, t!)
+    assert.deepEqual(
+      [a, b, c].map((t) => verified.has(key.publicKey, t!)),
+      [false, true, true],
+    )
   })
 })
 
@@ -128,7 +219,7 @@ describe('signPathToken', () => {
   })
 
   it('refuses a token that would not fit the mesh header', () => {
-    const nodes = Array.from({ length: 20 }, (_, i) => `node-${i}-${'x'.repeat(50)}`)
+    const nodes = Array.from({ length: 16 }, (_, i) => `node-${i}-${'x'.repeat(50)}`)
     assert.throws(() => signPathToken({ ...claims, nodes }, key.privateKey), {
       code: 'DYN_ERR_PATHS_TOKEN_TOO_LARGE',
       message: /max 1024/,

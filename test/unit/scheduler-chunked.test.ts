@@ -32,9 +32,9 @@ test('the first chunk runs at once, each next one on a later turn, in order', ()
     [1, 2, 3, 4, 5],
     2,
     t.timers,
-    (n) => {
-      seen.push(n)
-      return n % 2 === 1
+    (chunk) => {
+      seen.push(...chunk)
+      return chunk.filter((n) => n % 2 === 1).length
     },
     (_ms, hits, finished) => progress.push([hits, finished]),
   )
@@ -59,7 +59,7 @@ test('a few items are done in one call; a cancelled run leaves the rest alone', 
     [1, 2],
     5,
     t.timers,
-    (n) => seen.push(n) > 0,
+    (chunk) => seen.push(...chunk),
     (_ms, _h, f) => finished.push(f),
   )
   assert.deepEqual(finished, [true])
@@ -68,7 +68,7 @@ test('a few items are done in one call; a cancelled run leaves the rest alone', 
     [3, 4, 5],
     1,
     t.timers,
-    (n) => seen.push(n) > 0,
+    (chunk) => seen.push(...chunk),
     () => undefined,
   )
   run.cancel()

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { DynproxyError } from '../../src/errors/base.ts'
+import { PathTokenTooLargeError } from '../../src/errors/paths.ts'
 import type { InstructionSet } from '../../src/instructions/types.ts'
-import { silentLogger } from '../../src/log/logger.ts'
+import { type Logger, silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText, validateService } from '../../src/scheduler/config/load.ts'
 import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
 import { PUSH_CHUNK, SchedulerCore } from '../../src/scheduler/core.ts'
 import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
+import type { PathSigner } from '../../src/scheduler/plan/instructions.ts'
 import type { NodeAckRecord, SchedulerStore, ServiceChange } from '../../src/scheduler/store/types.ts'
 import type { Timers } from '../../src/scheduler/throttle.ts'
+import { captureLogger } from '../../src/testing/node-harness.ts'
 
 /** An in-memory store: the interface's contract without a file. */
 class MemoryStore implements SchedulerStore {
@@ -90,6 +93,8 @@ function makeCore(
     services?: ServiceDocument[]
     timers?: Timers
     engine?: PathEngine
+    signer?: PathSigner
+    logger?: Logger
   } = {},
 ) {
   const clock = { t: 1000, now: () => clock.t }
@@ -103,11 +108,14 @@ function makeCore(
     settings,
     store,
     engine: options.engine ?? switchableEngine(route),
-    signer: { publicKey: 'PUB', sign: (c) => Buffer.from(`${c.route}:${c.nodes.join('>')}:${c.expiresAt}`) },
+    signer: options.signer ?? {
+      publicKey: 'PUB',
+      signAll: (claims) => claims.map((c) => Buffer.from(`${c.route}:${c.nodes.join('>')}:${c.expiresAt}`)),
+    },
     epoch: 4,
     acks: store.acks,
     services: options.services ?? [web()],
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     clock,
     timers: options.timers ?? { setTimeout: () => 0, clearTimeout: () => undefined },
   })
@@ -141,6 +149,28 @@ test('every connected node gets a set: the ingress its route, relays an empty on
   assert.deepEqual(b.sets.at(-1)?.routes, [])
   assert.equal(b.sets.at(-1)?.pathTokenKey, 'PUB')
   assert.equal(setA?.version.epoch, 4)
+})
+
+test('a path that cannot be given a token is left out of its set and logged; the scheduler goes on', () => {
+  const captured = captureLogger()
+  const signer: PathSigner = {
+    publicKey: 'PUB',
+    signAll: (claims) =>
+      claims.map((c) => (c.nodes.length > 2 ? new PathTokenTooLargeError(1100, 1024) : Buffer.from('ok'))),
+  }
+  const { core, route } = makeCore({ signer, logger: captured.logger })
+  const a = sinkFor()
+  core.attach(hello('a'), a.sink)
+  assert.deepEqual(a.sets.at(-1)?.routes, [], 'its only path had no token: no route')
+  const warning = captured.lines.find((l) => l.code === 'DYN_ERR_PATHS_TOKEN_TOO_LARGE')
+  assert.deepEqual(warning?.nodes, ['a', 'b', 'c'])
+  assert.equal(warning?.route, 'web')
+  route.nodes = ['a', 'c']
+  core.recompute('shorter path')
+  assert.deepEqual(
+    a.sets.at(-1)?.routes.map((r) => r.paths.map((p) => String(p.token))),
+    [['ok']],
+  )
 })
 
 test('a node is pushed a new set only when its content changed, with a growing counter', () => {

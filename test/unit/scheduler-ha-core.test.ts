@@ -31,10 +31,18 @@ class MemoryCluster implements Cluster {
   view() {
     return { nodes: [...this.nodes.values()], links: [] }
   }
-  publish(nodeId: string, contentKey: string, now: number, build: (v: InstructionVersion) => InstructionSet) {
-    if (!needsPush(this.stored.get(nodeId), contentKey, now, 60_000)) return
-    const version = { epoch: this.epoch, counter: ++this.counter }
-    this.store(nodeId, { version, contentKey, issuedAt: now, set: build(version) })
+  publish(
+    contents: readonly { nodeId: string; contentKey: string }[],
+    now: number,
+    build: (due: readonly { nodeId: string; version: InstructionVersion }[]) => InstructionSet[],
+  ) {
+    const due = contents
+      .filter(({ nodeId, contentKey }) => needsPush(this.stored.get(nodeId), contentKey, now, 60_000))
+      .map((c) => ({ ...c, version: { epoch: this.epoch, counter: ++this.counter } }))
+    const sets = build(due)
+    for (const [i, { nodeId, contentKey, version }] of due.entries()) {
+      this.store(nodeId, { version, contentKey, issuedAt: now, set: sets[i] as InstructionSet })
+    }
   }
   published(nodeId: string) {
     return this.stored.get(nodeId)
@@ -94,7 +102,7 @@ function makeReplica(cluster: MemoryCluster, engine: PathEngine = direct) {
     settings: schedulerConfigFromText('scheduler: { instruction_ttl: 60s, push_debounce: 0s }').scheduler,
     store: noStore,
     engine,
-    signer: { publicKey: 'PUB', sign: () => Buffer.from('sig') },
+    signer: { publicKey: 'PUB', signAll: (claims) => claims.map(() => Buffer.from('sig')) },
     epoch: 3,
     acks: new Map(),
     services: [service()],

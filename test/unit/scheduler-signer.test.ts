@@ -11,10 +11,10 @@ function counting(): PathSigner & { readonly calls: PathTokenClaims[] } {
   return {
     publicKey: 'PUB',
     calls,
-    sign(claims) {
-      calls.push(claims)
-      return Buffer.from(
-        `${claims.route}|${claims.nodes.join('>')}|${claims.targets.join()}|${claims.expiresAt}`,
+    signAll(batch) {
+      calls.push(...batch)
+      return batch.map((c) =>
+        Buffer.from(`${c.route}|${c.nodes.join('>')}|${c.targets.join()}|${c.expiresAt}`),
       )
     },
   }
@@ -27,6 +27,12 @@ const claims = (over: Partial<PathTokenClaims> = {}): PathTokenClaims => ({
   expiresAt: DAY,
   ...over,
 })
+
+function signOne(signer: PathSigner, c: PathTokenClaims): Buffer {
+  const [token] = signer.signAll([c])
+  assert.ok(Buffer.isBuffer(token))
+  return token
+}
 
 describe('reusable', () => {
   it('allows a token expiring a little earlier than asked, never later and never much earlier', () => {
@@ -44,23 +50,48 @@ describe('reusingSigner', () => {
     let now = 0
     const signer = reusingSigner(inner, { now: () => now })
     assert.equal(signer.publicKey, 'PUB')
-    const first = signer.sign(claims({ expiresAt: now + DAY }))
+    const first = signOne(signer, claims({ expiresAt: now + DAY }))
     now = 150_000 // a renewal at half a 5-minute TTL
-    assert.equal(signer.sign(claims({ expiresAt: now + DAY })), first)
+    assert.equal(signOne(signer, claims({ expiresAt: now + DAY })), first)
     assert.equal(inner.calls.length, 1)
     now = 0.02 * DAY
-    assert.notEqual(signer.sign(claims({ expiresAt: now + DAY })), first)
+    assert.notEqual(signOne(signer, claims({ expiresAt: now + DAY })), first)
     assert.equal(inner.calls.length, 2)
+  })
+
+  it('signs only the claims it cannot reuse, in one batch, and keeps the order', () => {
+    const inner = counting()
+    const signer = reusingSigner(inner, { now: () => 0 })
+    const known = signOne(signer, claims())
+    const batches: number[] = []
+    const batching: PathSigner = {
+      publicKey: 'PUB',
+      signAll: (batch) => {
+        batches.push(batch.length)
+        return inner.signAll(batch)
+      },
+    }
+    const again = reusingSigner(batching, { now: () => 0 })
+    const tokens = again.signAll([claims({ route: 'x' }), claims(), claims({ route: 'y' })])
+    assert.deepEqual(batches, [3], 'a fresh signer knows nothing yet')
+    assert.deepEqual(
+      tokens.map((t) => String(t).split('|')[0]),
+      ['x', 'web', 'y'],
+    )
+    const mixed = again.signAll([claims({ route: 'z' }), claims({ route: 'x' })])
+    assert.deepEqual(batches, [3, 1], 'x is reused; only z is signed')
+    assert.equal(String(mixed[1]), String(tokens[0]))
+    assert.equal(String(known), String(tokens[1]))
   })
 
   it('signs whatever differs in route, path or targets', () => {
     const inner = counting()
     const signer = reusingSigner(inner, { now: () => 0 })
-    signer.sign(claims())
-    signer.sign(claims({ route: 'web#2' }))
-    signer.sign(claims({ nodes: ['a', 'c'] }))
-    signer.sign(claims({ targets: ['10.0.0.6:80'] }))
-    signer.sign(claims())
+    signOne(signer, claims())
+    signOne(signer, claims({ route: 'web#2' }))
+    signOne(signer, claims({ nodes: ['a', 'c'] }))
+    signOne(signer, claims({ targets: ['10.0.0.6:80'] }))
+    signOne(signer, claims())
     assert.equal(inner.calls.length, 4)
   })
 
@@ -68,14 +99,14 @@ describe('reusingSigner', () => {
     const inner = counting()
     const signer = reusingSigner(inner, { now: () => 0 }, 2)
     const route = (r: string) => claims({ route: r })
-    signer.sign(route('x'))
-    signer.sign(route('y'))
-    signer.sign(route('x'))
-    signer.sign(route('z'))
+    signOne(signer, route('x'))
+    signOne(signer, route('y'))
+    signOne(signer, route('x'))
+    signOne(signer, route('z'))
     assert.equal(inner.calls.length, 3)
-    signer.sign(route('x'))
+    signOne(signer, route('x'))
     assert.equal(inner.calls.length, 3, 'x was used last but one: kept')
-    signer.sign(route('y'))
+    signOne(signer, route('y'))
     assert.equal(inner.calls.length, 4, 'y was dropped')
   })
 })

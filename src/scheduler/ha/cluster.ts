@@ -132,19 +132,26 @@ export class EtcdCluster implements Cluster {
   }
 
   publish(
-    nodeId: string,
-    contentKey: string,
+    contents: readonly { readonly nodeId: string; readonly contentKey: string }[],
     now: number,
-    build: (v: InstructionVersion) => InstructionSet,
+    build: (
+      due: readonly { readonly nodeId: string; readonly version: InstructionVersion }[],
+    ) => InstructionSet[],
   ): void {
     const fence = this.#leadership?.fenceKey
     if (fence === undefined) return
-    const last = this.#latest.get(nodeId) ?? this.#published.get(nodeId)
-    if (!needsPush(last, contentKey, now, this.#o.instructionTtlMs)) return
-    const version = { epoch: this.#epoch, counter: ++this.#counter }
-    const record: PublishedSet = { version, contentKey, issuedAt: now, set: build(version) }
-    this.#latest.set(nodeId, record)
-    void this.#write(nodeId, record, fence)
+    const due = contents.flatMap(({ nodeId, contentKey }) => {
+      const last = this.#latest.get(nodeId) ?? this.#published.get(nodeId)
+      if (!needsPush(last, contentKey, now, this.#o.instructionTtlMs)) return []
+      return [{ nodeId, contentKey, version: { epoch: this.#epoch, counter: ++this.#counter } }]
+    })
+    if (due.length === 0) return
+    const sets = build(due)
+    for (const [i, { nodeId, contentKey, version }] of due.entries()) {
+      const record: PublishedSet = { version, contentKey, issuedAt: now, set: sets[i] as InstructionSet }
+      this.#latest.set(nodeId, record)
+      void this.#write(nodeId, record, fence)
+    }
   }
 
   published(nodeId: string): PublishedSet | undefined {

@@ -7,14 +7,23 @@
  * before they run out.
  */
 import { createHash } from 'node:crypto'
-import type { InstructionSet, InstructionVersion } from '../../instructions/types.ts'
+import type { PathTokenError } from '../../errors/paths.ts'
+import type { InstructionRoute, InstructionSet, InstructionVersion } from '../../instructions/types.ts'
 import type { PathTokenClaims } from '../../mesh/path-token.ts'
 import type { PlannedRoute } from './planner.ts'
 
 export interface PathSigner {
   /** Base64 raw Ed25519 public key, sent in every set. */
   readonly publicKey: string
-  sign(claims: PathTokenClaims): Buffer
+  /** A token per claim, in order; a claim that cannot be signed gets its error in its place. */
+  signAll(claims: readonly PathTokenClaims[]): (Buffer | PathTokenError)[]
+}
+
+/** A path left out of its set because it could not be given a token. */
+export interface UnsignablePath {
+  readonly route: string
+  readonly nodes: readonly string[]
+  readonly error: PathTokenError
 }
 
 export interface LastPushed {
@@ -58,33 +67,86 @@ export interface BuildOptions {
   readonly tokenTtlMs: number
   readonly reportIntervalMs: number
   readonly issuedAt: number
-  readonly signer: PathSigner
 }
 
-export function buildInstructionSet(routes: readonly PlannedRoute[], o: BuildOptions): InstructionSet {
-  const expiresAt = o.issuedAt + Math.max(o.ttlMs, o.tokenTtlMs)
+export interface SetToBuild {
+  readonly routes: readonly PlannedRoute[]
+  readonly options: BuildOptions
+}
+
+/**
+ * The sets of many nodes at once, their tokens signed together: signing is most of what a set
+ * costs, and a batch shares one signature. A path whose token cannot be made is left out and
+ * told to `onUnsignable`, and a route left with no path with it.
+ */
+export function buildInstructionSets(
+  sets: readonly SetToBuild[],
+  signer: PathSigner,
+  onUnsignable: (path: UnsignablePath) => void = () => {},
+): InstructionSet[] {
+  const claims = sets.flatMap(({ routes, options }) => {
+    const expiresAt = tokenExpiry(options)
+    return routes.flatMap((r) =>
+      r.paths.map((p) => ({
+        route: r.name,
+        nodes: p.nodes,
+        targets: p.targets.map((t) => t.address),
+        expiresAt,
+      })),
+    )
+  })
+  const tokens = signer.signAll(claims)
+  let next = 0
+  const take = (): Buffer | PathTokenError => {
+    const at = next++
+    const token = tokens[at] as Buffer | PathTokenError
+    const claim = claims[at] as PathTokenClaims
+    if (token instanceof Error) onUnsignable({ route: claim.route, nodes: claim.nodes, error: token })
+    return token
+  }
+  return sets.map(({ routes, options }) => assembleSet(routes, options, signer.publicKey, take))
+}
+
+export function buildInstructionSet(
+  routes: readonly PlannedRoute[],
+  options: BuildOptions,
+  signer: PathSigner,
+  onUnsignable?: (path: UnsignablePath) => void,
+): InstructionSet {
+  return buildInstructionSets([{ routes, options }], signer, onUnsignable)[0] as InstructionSet
+}
+
+/** Tokens outlive the set: a node routes from its cached set until the token's end. */
+function tokenExpiry(o: BuildOptions): number {
+  return o.issuedAt + Math.max(o.ttlMs, o.tokenTtlMs)
+}
+
+function assembleSet(
+  routes: readonly PlannedRoute[],
+  o: BuildOptions,
+  publicKey: string,
+  take: () => Buffer | PathTokenError,
+): InstructionSet {
   return {
     version: o.version,
     nonce: o.nonce,
     ttlMs: o.ttlMs,
     reportIntervalMs: o.reportIntervalMs,
-    pathTokenKey: o.signer.publicKey,
-    routes: routes.map((r) => ({
-      name: r.name,
-      service: r.service,
-      match: r.match,
-      ...(r.multipath && { multipath: r.multipath }),
-      paths: r.paths.map((p) => ({
-        hops: p.hops,
-        targets: p.targets,
-        weight: p.weight,
-        token: o.signer.sign({
-          route: r.name,
-          nodes: p.nodes,
-          targets: p.targets.map((t) => t.address),
-          expiresAt,
-        }),
-      })),
-    })),
+    pathTokenKey: publicKey,
+    routes: routes.flatMap((r) => {
+      const paths = r.paths.flatMap((p) => {
+        const token = take()
+        return token instanceof Error ? [] : [{ hops: p.hops, targets: p.targets, weight: p.weight, token }]
+      })
+      if (paths.length === 0) return []
+      const route: InstructionRoute = {
+        name: r.name,
+        service: r.service,
+        match: r.match,
+        ...(r.multipath && { multipath: r.multipath }),
+        paths,
+      }
+      return [route]
+    }),
   }
 }
