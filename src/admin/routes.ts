@@ -121,6 +121,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return reply.code(202).send({ status: 'draining' })
   })
 
+  // About a second of bulk traffic over the link: a mutation, guarded as one.
+  app.post<{ Params: { name: string } }>(
+    '/peers/:name/probe',
+    { onRequest: mutationGuard(deps) },
+    async (request) => view.probePeer(request.params.name),
+  )
+
   app.setNotFoundHandler((request, reply) => {
     const path = pathOf(request)
     const methods = allowed.get(path)

@@ -90,3 +90,15 @@ export class MeshNoRouteError extends DynproxyError {
     )
   }
 }
+
+/** A throughput probe of the link to a peer did not complete. */
+export class MeshProbeError extends DynproxyError {
+  override readonly code = 'DYN_ERR_MESH_PROBE'
+  readonly peer: string
+  readonly why: string
+  constructor(peer: string, why: string, options?: ErrorOptions) {
+    super(`throughput probe of peer "${peer}": ${why}`, options)
+    this.peer = peer
+    this.why = why
+  }
+}

@@ -55,6 +55,8 @@ export interface InboundDeps {
   readonly joinFramed: (socket: Socket, request: DecodedOpenRequest) => void
   /** The scheduler's path-token key, once an instruction set has named it. */
   readonly pathTokenKey: () => KeyObject | undefined
+  /** Serves a throughput probe (probe.ts); false when this node already serves one. */
+  readonly serveProbe: (socket: Socket) => boolean
 }
 
 export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity: string | undefined) => void {
@@ -142,6 +144,12 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
   }
 
   function relay(socket: Socket, request: DecodedOpenRequest): void {
+    if (request.mode === 'probe') {
+      if (!deps.serveProbe(socket)) {
+        refuse(socket, 'overloaded', 'a throughput probe is already running here', request.sourceNodeId)
+      }
+      return
+    }
     if (request.mode === 'framed' && request.remainingPath.length === 0) {
       deps.joinFramed(socket, request)
       return

@@ -82,7 +82,7 @@ export type DecodeResult<K extends string, T> =
   | { readonly need: number }
 
 const MAX_U64_SAFE = Number.MAX_SAFE_INTEGER
-const MODE_NAMES: readonly MeshMode[] = ['raw', 'framed']
+const MODE_NAMES: readonly MeshMode[] = ['raw', 'framed', 'probe']
 
 /** Encodes an open request; with `auth`, appends timestamp, nonce and the MAC over all before it. */
 export function encodeOpenRequest(req: OpenRequest, auth?: RequestAuthInput): Buffer {
@@ -116,9 +116,8 @@ function requestTlvs(req: OpenRequest): TlvOut[] {
     value.writeUInt16BE(uint('ingressPort', req.ingressPort, 0xffff))
     items.push({ type: ReqTlv.ingressPort, value })
   }
-  if ((req.target === undefined) === (req.ingressPort === undefined)) {
-    throw new MeshFieldError('target', 'exactly one of target and ingressPort must be given')
-  }
+  const destination = destinationProblem(req)
+  if (destination !== undefined) throw new MeshFieldError(destination[0], destination[1])
   if (req.routeId !== undefined) {
     items.push({ type: ReqTlv.routeId, value: encodeString('routeId', req.routeId, MAX_ROUTE_ID_BYTES) })
   }
@@ -165,8 +164,27 @@ function uint(field: string, value: number, max: number): number {
 function modeCode(mode: MeshMode): number {
   const code = MODE_CODES[mode]
   if (code === undefined)
-    throw new MeshFieldError('mode', `is ${JSON.stringify(mode)}, expected raw or framed`)
+    throw new MeshFieldError('mode', `is ${JSON.stringify(mode)}, expected raw, framed or probe`)
   return code
+}
+
+/**
+ * A flow names where it goes: exactly one of target and ingress port. A probe measures the link
+ * to the peer it is sent to and goes nowhere beyond: neither, and no remaining path.
+ */
+function destinationProblem(req: OpenRequest): [field: string, problem: string] | undefined {
+  if (req.mode === 'probe') {
+    if (req.target !== undefined || req.ingressPort !== undefined) {
+      return ['target', 'a probe names neither target nor ingress port']
+    }
+    if (req.remainingPath.length > 0)
+      return ['remainingPath', 'a probe measures one link: it has no path beyond']
+    return undefined
+  }
+  if ((req.target === undefined) === (req.ingressPort === undefined)) {
+    return ['target', 'exactly one of target and ingress port must be present']
+  }
+  return undefined
 }
 
 /**
@@ -311,7 +329,9 @@ function readTarget(buf: Buffer, at: number, length: number): string {
 function readMode(buf: Buffer, at: number, length: number): MeshMode {
   expectLength('mode', length, 1, 1)
   const mode = MODE_NAMES[buf[at]!]
-  if (mode === undefined) throw new MeshHeaderError('mode', `${buf[at]} is neither raw (0) nor framed (1)`)
+  if (mode === undefined) {
+    throw new MeshHeaderError('mode', `${buf[at]} is not raw (0), framed (1) or probe (2)`)
+  }
   return mode
 }
 
@@ -326,9 +346,8 @@ function finishRequest(req: Partial<MutableRequest>, auth: AuthParts): DecodedOp
   for (const field of ['flowId', 'sourceNodeId', 'remainingHops'] as const) {
     if (req[field] === undefined) throw new MeshHeaderError(field, 'is missing')
   }
-  if ((req.target === undefined) === (req.ingressPort === undefined)) {
-    throw new MeshHeaderError('target', 'exactly one of target and ingress port must be present')
-  }
+  const destination = destinationProblem(req as DecodedOpenRequest)
+  if (destination !== undefined) throw new MeshHeaderError(destination[0], destination[1])
   const parts = [auth.timestampMs, auth.nonce, auth.mac].filter((p) => p !== undefined).length
   if (parts === 3) {
     req.auth = {

@@ -64,8 +64,12 @@ export const ResTlv = {
 /** Unknown types with this bit set are skipped; unknown types without it are an error. */
 export const TLV_IGNORABLE_BIT = 0x80
 
-export type MeshMode = 'raw' | 'framed'
-export const MODE_CODES: Readonly<Record<MeshMode, number>> = { raw: 0, framed: 1 }
+/**
+ * raw: a flow, bytes as they come; framed: one subflow of a multipath flow; probe: a throughput
+ * probe of the link to a direct peer (probe.ts), which names no target.
+ */
+export type MeshMode = 'raw' | 'framed' | 'probe'
+export const MODE_CODES: Readonly<Record<MeshMode, number>> = { raw: 0, framed: 1, probe: 2 }
 
 /** How a framed flow spreads over its subflows; both ends schedule their sending by it. */
 export type MultipathModeName = 'stripe' | 'redundant' | 'failover'

@@ -204,6 +204,19 @@ export interface PeerStatus {
   readonly loss?: number
   readonly lastSeen?: string
   readonly activeFlows: number
+  /** Bytes per second the last throughput probe of the link measured, for an hour after it. */
+  readonly throughputBps?: number
+  readonly throughputMeasuredAt?: string
+}
+
+/** What a throughput probe of the link to a peer measured. */
+export interface LinkProbeResult {
+  readonly peer: string
+  readonly throughputBps: number
+  /** Bytes the peer timed (those after its first chunk) and over how long. */
+  readonly bytes: number
+  readonly durationMs: number
+  readonly measuredAt: string
 }
 
 /** The scheduler's instruction set in force on the node. */
@@ -240,6 +253,8 @@ export interface NodeView {
   isReady(): boolean
   /** Stop accepting and let active flows finish, up to the drain timeout. */
   drain(): void
+  /** Measures the link to a peer now; rejects with PeerUnknownError or MeshProbeError. */
+  probePeer(peer: string): Promise<LinkProbeResult>
   /** A node whose views live in other processes fetches them before the admin API reads them. */
   refresh?(path: string): Promise<void>
 }

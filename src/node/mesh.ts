@@ -8,7 +8,7 @@
 import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { MeshConfig, NodeConfig, RouteConfig } from '../config/types.ts'
-import { MeshNoRouteError } from '../errors/index.ts'
+import { MeshNoRouteError, MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import type { FlowManager, MultipathConnection, UpstreamConnection } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { createOpenHandler } from '../mesh/inbound.ts'
@@ -16,6 +16,7 @@ import { writeResponse } from '../mesh/io.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
 import { importPublicKey } from '../mesh/path-token.ts'
 import { targetAllowList } from '../mesh/policy.ts'
+import { type ProbeLimits, probeRate, sendProbe, serveProbe } from '../mesh/probe.ts'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/replay-cache.ts'
 import type { DecodedOpenRequest } from '../mesh/request.ts'
 import { MeshServer } from '../mesh/server.ts'
@@ -27,7 +28,7 @@ import { meshServerTlsOptions } from '../pki/tls-options.ts'
 import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
 import { connectTcp } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
-import type { MeshStats, PeerState, PeerStatus } from './api.ts'
+import type { LinkProbeResult, MeshStats, PeerState, PeerStatus } from './api.ts'
 import type { ManagedRoute, MeshPeers } from './route-runtime.ts'
 
 export interface NodeMeshDeps {
@@ -41,6 +42,11 @@ export interface NodeMeshDeps {
 
 /** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
 export const MESH_LISTENER = 'mesh'
+
+/** One second of traffic says what a link carries now, yet costs a link little if done rarely. */
+export const PROBE_LIMITS: Omit<ProbeLimits, 'resultTimeoutMs'> = { durationMs: 1_000, maxBytes: 2 ** 32 }
+/** A peer's probe is cut after this: no probe holds a link for long. */
+export const PROBE_SERVE_MAX_MS = 10_000
 
 function hostAndPort(target: string): [string, number] {
   const colon = target.lastIndexOf(':')
@@ -63,6 +69,9 @@ export class NodeMesh implements MeshPeers {
   #pathTokenKey: KeyObject | undefined
   /** Multipath flows this node is the egress of, by flow id, while their target connect is pending or after. */
   readonly #framed = new Map<string, Promise<FramedSession>>()
+  /** Each node runs one probe and serves one at a time: two at once would measure each other. */
+  #probing = false
+  #servingProbe = false
   /** Both exist once start() has read the TLS material (if any). */
   #peers: PeerManager | undefined
   #server: MeshServer | undefined
@@ -147,7 +156,71 @@ export class NodeMesh implements MeshPeers {
         })
       },
       pathTokenKey: () => this.#pathTokenKey,
+      serveProbe: (socket) => {
+        if (this.#servingProbe) return false
+        this.#servingProbe = true
+        serveProbe(socket, PROBE_SERVE_MAX_MS, () => {
+          this.#servingProbe = false
+        })
+        return true
+      },
     })
+  }
+
+  /**
+   * Measures the link to a peer now (mesh/probe.ts): about a second of bulk traffic. The rate is
+   * kept as the link's capacity for /peers and the scheduler. Rejects with PeerUnknownError or
+   * MeshProbeError.
+   */
+  async probe(peer: string): Promise<LinkProbeResult> {
+    const peers = this.#config.peers.map((p) => p.name)
+    if (!peers.includes(peer)) throw new PeerUnknownError(peer, peers)
+    if (this.#probing) throw new MeshProbeError(peer, 'another probe from this node is running')
+    this.#probing = true
+    try {
+      const socket = await this.#openProbe(peer)
+      const result = await sendProbe(socket, peer, {
+        ...PROBE_LIMITS,
+        resultTimeoutMs: this.#mesh.connectTimeoutMs,
+      })
+      const rate = probeRate(result)
+      if (rate === undefined) throw new MeshProbeError(peer, 'too little arrived to time')
+      this.#peers?.recordCapacity(peer, rate)
+      return {
+        peer,
+        throughputBps: Math.round(rate),
+        bytes: result.bytes,
+        durationMs: result.micros / 1000,
+        measuredAt: new Date(this.#deps.clock.now()).toISOString(),
+      }
+    } finally {
+      this.#probing = false
+    }
+  }
+
+  async #openProbe(peer: string): Promise<Socket> {
+    try {
+      return await openThroughPeer(
+        peer,
+        {
+          flowId: randomBytes(ID_BYTES),
+          sourceNodeId: this.#config.common.nodeId,
+          remainingHops: 0,
+          visited: [],
+          remainingPath: [],
+          mode: 'probe',
+          subflowIndex: 0,
+        },
+        {
+          dial: (p) => this.dial(p),
+          token: this.#mesh.token,
+          now: () => this.#deps.clock.now(),
+          responseTimeoutMs: this.#mesh.connectTimeoutMs,
+        },
+      )
+    } catch (err) {
+      throw new MeshProbeError(peer, (err as Error).message, { cause: err })
+    }
   }
 
   /** A config reload's static routes: peers may now ask for their targets, and no longer for the old ones. */

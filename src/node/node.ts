@@ -11,7 +11,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { AdminServer } from '../admin/index.ts'
 import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
-import { PluginRefusalError } from '../errors/index.ts'
+import { PeerUnknownError, PluginRefusalError } from '../errors/index.ts'
 import {
   createFlowHandler,
   type Flow,
@@ -32,6 +32,7 @@ import {
   type DecisionSource,
   type FlowInfo,
   type InstructionsView,
+  type LinkProbeResult,
   type ListenerStatus,
   type NodeState,
   type NodeStats,
@@ -161,8 +162,27 @@ export class ProxyNode implements NodeView {
       },
       onDirective: (directive) => {
         if (directive.kind === 'drain') this.drain()
+        else void this.#probeAll(directive.peers)
       },
     })
+  }
+
+  /** The scheduler asked for these links to be measured: one after another, each logged. */
+  async #probeAll(peers: readonly string[]): Promise<void> {
+    for (const peer of peers) {
+      try {
+        const result = await this.probePeer(peer)
+        this.#logger.info({ ...result }, 'peer link probed')
+      } catch (err) {
+        this.#logger.warn({ err, peer }, 'peer link probe failed')
+      }
+    }
+  }
+
+  /** Measures the link to a peer now (about a second of traffic); see NodeMesh.probe. */
+  probePeer(peer: string): Promise<LinkProbeResult> {
+    if (this.#mesh === undefined) return Promise.reject(new PeerUnknownError(peer, []))
+    return this.#mesh.probe(peer)
   }
 
   /** A flow no route takes: ask the scheduler, at most `request_timeout`, for a route just for it. */

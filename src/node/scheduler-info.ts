@@ -80,7 +80,7 @@ export function reportInfo(
       ...(p.rttMs !== undefined && { rttMs: p.rttMs }),
       ...(p.jitterMs !== undefined && { jitterMs: p.jitterMs }),
       ...(p.loss !== undefined && { loss: p.loss }),
-      ...(capacities.has(p.name) && { throughputBps: capacities.get(p.name) }),
+      ...linkCapacity(p, capacities),
       activeFlows: p.activeFlows,
     })),
     targets: routes.flatMap((r) =>
@@ -92,6 +92,12 @@ export function reportInfo(
     ),
     load: { activeFlows, rssBytes: memoryUsage.rss() },
   }
+}
+
+/** A link's capacity as reported: measured by a recent probe, else as declared, else left out (unknown). */
+function linkCapacity(peer: PeerStatus, declared: ReadonlyMap<string, number>): { throughputBps?: number } {
+  const bps = peer.throughputBps ?? declared.get(peer.name)
+  return bps === undefined ? {} : { throughputBps: bps }
 }
 
 /** The declared capacity of each peer link (`peers[].bandwidth_mbit`), for reportInfo. */

@@ -57,7 +57,12 @@ interface PeerEntry {
   reconnectTimer?: NodeJS.Timeout
   /** The last refusal logged, so a peer refusing every retry is logged once. */
   lastRefusal?: string
+  /** The last throughput probe's rate (bytes per second) and when it was measured. */
+  capacity?: { readonly bytesPerSecond: number; readonly at: number }
 }
+
+/** A probe's rate stands this long; then the link's capacity is unknown again (or as declared). */
+export const CAPACITY_TTL_MS = 60 * 60_000
 
 const monotonicClock: Clock = { now: () => performance.now() }
 
@@ -114,8 +119,24 @@ export class PeerManager {
         ...(loss !== undefined && { loss }),
         ...(e.lastSeenMs !== undefined && { lastSeen: new Date(e.lastSeenMs).toISOString() }),
         activeFlows: e.activeFlows,
+        ...this.#capacityOf(e),
       }
     })
+  }
+
+  /** A throughput probe of the link to `name` measured this rate. */
+  recordCapacity(name: string, bytesPerSecond: number): void {
+    const entry = this.#peers.get(name)
+    if (entry) entry.capacity = { bytesPerSecond, at: this.#opts.clock.now() }
+  }
+
+  #capacityOf(e: PeerEntry): Pick<PeerStatus, 'throughputBps' | 'throughputMeasuredAt'> {
+    const capacity = e.capacity
+    if (capacity === undefined || this.#opts.clock.now() - capacity.at >= CAPACITY_TTL_MS) return {}
+    return {
+      throughputBps: Math.round(capacity.bytesPerSecond),
+      throughputMeasuredAt: new Date(capacity.at).toISOString(),
+    }
   }
 
   /** False for a peer that is down, not yet known, or not configured. */

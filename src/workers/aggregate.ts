@@ -158,8 +158,22 @@ function mergePath(first: RoutePathStatus, all: readonly (RoutePathStatus | unde
 export function mergePeers(perWorker: readonly (readonly PeerStatus[])[]): PeerStatus[] {
   return mergeByName(perWorker, (all) => {
     const measured = all.find((p) => p.rttMs !== undefined) ?? (all[0] as PeerStatus)
-    return { ...measured, activeFlows: sum(all, (p) => p.activeFlows) }
+    const { throughputBps: _bps, throughputMeasuredAt: _at, ...rest } = measured
+    return { ...rest, activeFlows: sum(all, (p) => p.activeFlows), ...latestCapacity(all) }
   })
+}
+
+/** The worker that probed the link last has its capacity: probes run in whichever worker was asked. */
+function latestCapacity(
+  all: readonly PeerStatus[],
+): Pick<PeerStatus, 'throughputBps' | 'throughputMeasuredAt'> {
+  let latest: PeerStatus | undefined
+  for (const p of all) {
+    if (p.throughputMeasuredAt === undefined) continue
+    if (latest === undefined || p.throughputMeasuredAt > (latest.throughputMeasuredAt as string)) latest = p
+  }
+  if (latest?.throughputBps === undefined) return {}
+  return { throughputBps: latest.throughputBps, throughputMeasuredAt: latest.throughputMeasuredAt as string }
 }
 
 function mergeByName<T extends { readonly name: string }>(

@@ -6,7 +6,14 @@
 import type { NodeConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { FlowDurations } from '../metrics/metrics.ts'
-import type { FlowInfo, ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../node/api.ts'
+import type {
+  FlowInfo,
+  LinkProbeResult,
+  ListenerStatus,
+  NodeStats,
+  PeerStatus,
+  RouteStatus,
+} from '../node/api.ts'
 
 /** Ports as the first worker bound them: every later worker binds the same ones. */
 export interface BoundPorts {
@@ -37,6 +44,7 @@ export type ToWorker =
   | { readonly type: 'flows'; readonly id: number }
   | { readonly type: 'resolved'; readonly id: number; readonly route: InstructionRoute | undefined }
   | { readonly type: 'reload'; readonly id: number; readonly config: NodeConfig }
+  | { readonly type: 'probe'; readonly id: number; readonly peer: string }
 
 export type FromWorker =
   | { readonly type: 'started'; readonly bound: BoundPorts }
@@ -49,6 +57,13 @@ export type FromWorker =
       readonly bound: BoundPorts
       /** Messages of the listeners that could not bind. */
       readonly errors: readonly string[]
+    }
+  | {
+      readonly type: 'probed'
+      readonly id: number
+      readonly result?: LinkProbeResult
+      /** Why the probe failed: the error's code, and for DYN_ERR_MESH_PROBE its reason. */
+      readonly error?: { readonly code: string; readonly why: string }
     }
   | {
       readonly type: 'resolve'
@@ -66,6 +81,7 @@ const FROM_WORKER_TYPES: Readonly<Record<FromWorker['type'], true>> = {
   flows: true,
   resolve: true,
   reloaded: true,
+  probed: true,
 }
 const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   start: true,
@@ -77,6 +93,7 @@ const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   flows: true,
   resolved: true,
   reload: true,
+  probe: true,
 }
 
 function hasType(message: unknown, types: Readonly<Record<string, true>>): boolean {

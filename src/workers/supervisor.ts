@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process'
 import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
 import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
+import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
@@ -16,6 +17,7 @@ import { createMetrics, type Metrics } from '../metrics/index.ts'
 import {
   type FlowInfo,
   type InstructionsView,
+  type LinkProbeResult,
   type ListenerStatus,
   type NodeState,
   type NodeStats,
@@ -50,6 +52,8 @@ const SNAPSHOT_INTERVAL_MS = 1000
 const SNAPSHOT_TIMEOUT_MS = 2000
 /** A reload binds listeners at most; a worker that takes longer is reported, not waited for. */
 const RELOAD_TIMEOUT_MS = 10_000
+/** A probe takes about a second plus its connect and result timeouts: this covers them with room. */
+const PROBE_REPLY_TIMEOUT_MS = 30_000
 /** After a worker's own drain timeout, how long it gets to exit before it is killed. */
 const EXIT_GRACE_MS = 3000
 
@@ -185,6 +189,7 @@ export class NodeSupervisor implements NodeView {
       },
       onDirective: (directive) => {
         if (directive.kind === 'drain') this.drain()
+        else void this.#probeAll(directive.peers)
       },
     })
     this.#controlPlane = control
@@ -295,6 +300,30 @@ export class NodeSupervisor implements NodeView {
 
   get state(): NodeState {
     return this.#state
+  }
+
+  /**
+   * Measures the link to a peer from the first live worker (the one that holds the result shows
+   * it in /peers, see mergePeers).
+   */
+  async probePeer(peer: string): Promise<LinkProbeResult> {
+    const names = this.config.peers.map((p) => p.name)
+    if (!names.includes(peer)) throw new PeerUnknownError(peer, names)
+    const handle = this.#slots.find((slot) => slot.handle !== undefined)?.handle
+    const reply = await handle?.probe(peer, PROBE_REPLY_TIMEOUT_MS)
+    if (reply?.result !== undefined) return reply.result
+    if (reply?.error?.code === 'DYN_ERR_PEER_UNKNOWN') throw new PeerUnknownError(peer, names)
+    throw new MeshProbeError(peer, reply?.error?.why ?? 'no worker answered')
+  }
+
+  async #probeAll(peers: readonly string[]): Promise<void> {
+    for (const peer of peers) {
+      try {
+        this.#logger.info({ ...(await this.probePeer(peer)) }, 'peer link probed')
+      } catch (err) {
+        this.#logger.warn({ err, peer }, 'peer link probe failed')
+      }
+    }
   }
 
   drain(): void {

@@ -30,8 +30,9 @@ export function forkWorkerProcess(): ChildProcess {
   })
 }
 
-type Reply = Extract<FromWorker, { type: 'snapshot' | 'flows' | 'reloaded' }>
+type Reply = Extract<FromWorker, { type: 'snapshot' | 'flows' | 'reloaded' | 'probed' }>
 export type ReloadReply = Extract<FromWorker, { type: 'reloaded' }>
+export type ProbeReply = Extract<FromWorker, { type: 'probed' }>
 
 export class WorkerHandle {
   readonly index: number
@@ -54,7 +55,7 @@ export class WorkerHandle {
     child.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return
       if (message.type === 'resolve') onResolve(message)
-      else if (message.type === 'snapshot' || message.type === 'flows' || message.type === 'reloaded') {
+      else if (message.type !== 'started' && message.type !== 'failed') {
         this.#replies.get(message.id)?.(message)
         this.#replies.delete(message.id)
       }
@@ -127,6 +128,13 @@ export class WorkerHandle {
   reload(config: NodeConfig, timeoutMs: number): Promise<ReloadReply | undefined> {
     return this.#request((id) => ({ type: 'reload', id, config }), timeoutMs).then((r) =>
       r?.type === 'reloaded' ? r : undefined,
+    )
+  }
+
+  /** Probes the link to `peer` from this worker; undefined if it does not answer within `timeoutMs`. */
+  probe(peer: string, timeoutMs: number): Promise<ProbeReply | undefined> {
+    return this.#request((id) => ({ type: 'probe', id, peer }), timeoutMs).then((r) =>
+      r?.type === 'probed' ? r : undefined,
     )
   }
 

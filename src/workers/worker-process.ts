@@ -4,6 +4,7 @@
  * says so or disappears, draining its flows first either way.
  */
 import type { NodeConfig } from '../config/types.ts'
+import { MeshProbeError } from '../errors/mesh.ts'
 import type { ResolveQuery } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import { createLogger, flushLogger, type Logger } from '../log/logger.ts'
@@ -68,6 +69,12 @@ export class WorkerProcess {
         break
       case 'reload':
         void this.#reload(node, message.id, message.config)
+        break
+      case 'probe':
+        node.probePeer(message.peer).then(
+          (result) => this.#send({ type: 'probed', id: message.id, result }),
+          (err: Error) => this.#send({ type: 'probed', id: message.id, error: probeFailure(err) }),
+        )
         break
       case 'resolved':
         this.#pendingResolves.get(message.id)?.(message.route)
@@ -163,4 +170,9 @@ function boundPorts(node: ProxyNode): BoundPorts {
 
 function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(':') + 1))
+}
+
+function probeFailure(err: Error): { code: string; why: string } {
+  if (err instanceof MeshProbeError) return { code: err.code, why: err.why }
+  return { code: (err as { code?: string }).code ?? 'DYN_ERR_MESH_PROBE', why: err.message }
 }

@@ -136,3 +136,25 @@ describe('authorizeMutation', () => {
     assert.equal(authorizeMutation({ boundToLoopback: false, token: 't' }, 'BEARER  t '), 'allow')
   })
 })
+
+describe('POST /peers/:name/probe is a mutation', () => {
+  let h: Harness
+  before(async () => {
+    h = await startAdmin({ token: TOKEN })
+  })
+  after(() => h.server.close())
+
+  test('without the token it is refused; with it the probe runs', async () => {
+    const url = `${h.base}/peers/node-b/probe`
+    assert.equal((await request(url, { method: 'POST' })).status, 401)
+    const res = await request(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })
+    assert.equal(res.status, 200)
+    assert.equal(((await res.json()) as { throughputBps: number }).throughputBps, 125_000_000)
+    const unknown = await request(`${h.base}/peers/nobody/probe`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    assert.equal(unknown.status, 404)
+    assert.equal(((await unknown.json()) as ErrorJson).error.code, 'DYN_ERR_PEER_UNKNOWN')
+  })
+})

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream'
 import pino from 'pino'
 import { type AdminServer, createAdminServer } from '../../src/admin/index.ts'
 import type { HostPort } from '../../src/config/types.ts'
+import { PeerUnknownError } from '../../src/errors/peer.ts'
 import { createMetrics } from '../../src/metrics/index.ts'
 import type {
   FlowInfo,
@@ -136,6 +137,16 @@ export function testView(): TestView {
     getPeers: () => PEERS,
     getInstructions: () => INSTRUCTIONS,
     isReady: () => view.ready && view.drains === 0,
+    probePeer: async (peer) => {
+      if (peer !== 'node-b') throw new PeerUnknownError(peer, ['node-b'])
+      return {
+        peer,
+        throughputBps: 125_000_000,
+        bytes: 124_000_000,
+        durationMs: 992,
+        measuredAt: '2026-01-01T01:00:00.000Z',
+      }
+    },
     drain: () => {
       view.drains++
     },

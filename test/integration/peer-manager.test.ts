@@ -10,7 +10,7 @@ import { encodeControlHello } from '../../src/mesh/control.ts'
 import { readOpenResponse } from '../../src/mesh/io.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
 import type { PeerState } from '../../src/node/api.ts'
-import { PeerManager } from '../../src/peer/index.ts'
+import { CAPACITY_TTL_MS, PeerManager } from '../../src/peer/index.ts'
 import { type ControlServer, startControlServer } from '../../src/testing/control-server.ts'
 import { startLinkEmulator } from '../../src/testing/link-emulator.ts'
 import { refusedPort } from '../../src/testing/tcp-servers.ts'
@@ -419,6 +419,32 @@ describe('PeerManager.dial and the warm pool', () => {
       await m.close()
     }
     await assert.rejects(m.dial('node-z'), { code: 'DYN_ERR_PEER_DIAL', message: /closed/ })
+  })
+
+  test('a probed capacity shows in status for an hour, then the link is unknown again', async () => {
+    const clock = { t: 1_000_000, now: () => clock.t }
+    const m = new PeerManager({
+      nodeId: 'node-a',
+      // Never started: the port is never dialled.
+      peers: [peer('node-z', 9)],
+      mesh: meshConfig(),
+      clock,
+      logger: silentLogger(),
+    })
+    try {
+      m.recordCapacity('node-z', 12_345_678.9)
+      m.recordCapacity('nobody', 1)
+      const z = () => m.status().find((p) => p.name === 'node-z')
+      assert.equal(z()?.throughputBps, 12_345_679)
+      assert.equal(z()?.throughputMeasuredAt, new Date(1_000_000).toISOString())
+      clock.t += CAPACITY_TTL_MS - 1
+      assert.equal(z()?.throughputBps, 12_345_679)
+      clock.t += 1
+      assert.equal(z()?.throughputBps, undefined)
+      assert.equal(m.status().length, 1, 'an unknown name records nothing')
+    } finally {
+      await m.close()
+    }
   })
 
   test('close() leaves no socket or timer behind', async () => {

@@ -87,3 +87,25 @@ test('declared link capacities reach the scheduler, whose throughput objective t
   assert.equal(capacity('a', 'c'), 1_250_000, '10 Mbit/s')
   assert.equal(capacity('a', 'b'), 125_000_000, '1 Gbit/s')
 })
+
+test('a probed link capacity replaces the declared one in what the node reports', async () => {
+  const res = await fetch(`${a.admin}/peers/c/probe`, { method: 'POST' })
+  assert.equal(res.status, 200)
+  const { throughputBps } = (await res.json()) as { throughputBps: number }
+  assert.ok(throughputBps > 1_250_000, `loopback beats the declared 10 Mbit/s: ${throughputBps}`)
+  const capacity = async () => {
+    const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
+      from: string
+      to: string
+      throughputBps: number
+    }[]
+    return links.find((l) => l.from === 'a' && l.to === 'c')?.throughputBps
+  }
+  const deadline = Date.now() + 5_000
+  let seen = await capacity()
+  while (seen !== throughputBps && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    seen = await capacity()
+  }
+  assert.equal(seen, throughputBps, 'the measured capacity in the scheduler')
+})

@@ -384,4 +384,13 @@ routes:
     assert.equal(b.node.getStats().mesh?.relayedActive, 16)
     await closeAll(clients)
   })
+
+  test('a worker probes the link when asked, and the node shows the rate; unknown peers are named', async () => {
+    const result = await a.probePeer('b')
+    assert.equal(result.peer, 'b')
+    assert.ok(result.throughputBps > 0)
+    await a.refresh('/peers')
+    assert.equal(a.getPeers().find((p) => p.name === 'b')?.throughputBps, result.throughputBps)
+    await assert.rejects(a.probePeer('nobody'), { code: 'DYN_ERR_PEER_UNKNOWN' })
+  })
 })

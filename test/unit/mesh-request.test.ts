@@ -265,7 +265,7 @@ describe('open request validation', () => {
 
   test('field values are checked: mode, target, utf-8, timestamp', () => {
     const without = (type: number) => requiredTlvs().filter((t) => t[0] !== type)
-    rejects(rawHeader([...requiredTlvs(), tlv(ReqTlv.mode, Buffer.of(2))]), 'mode')
+    rejects(rawHeader([...requiredTlvs(), tlv(ReqTlv.mode, Buffer.of(3))]), 'mode')
     for (const target of ['nohost', 'host:0', 'host:65536', ':80', 'a b:80', '[zz]:1', 'h:+80']) {
       rejects(rawHeader([...without(ReqTlv.target), tlv(ReqTlv.target, target)]), 'target')
     }
@@ -369,5 +369,48 @@ describe('the multipath mode of a framed request', () => {
     const bad = encodeOpenRequest(req)
     bad[bad.indexOf(Buffer.of(0x10, 0, 1, 1)) + 3] = 9
     assert.throws(() => decodeOpenRequest(bad), /multipathMode/)
+  })
+})
+
+describe('a probe request', () => {
+  const probe: OpenRequest = {
+    flowId: Buffer.alloc(16, 9),
+    sourceNodeId: 'a',
+    remainingHops: 0,
+    visited: [],
+    remainingPath: [],
+    mode: 'probe',
+    subflowIndex: 0,
+  }
+
+  test('round-trips with neither target nor ingress port', () => {
+    const request = decoded(encodeOpenRequest(probe)).request
+    assert.equal(request.mode, 'probe')
+    assert.equal(request.target, undefined)
+    assert.equal(request.ingressPort, undefined)
+  })
+
+  test('names no destination and no path beyond the peer it is sent to', () => {
+    assert.throws(() => encodeOpenRequest({ ...probe, target: '127.0.0.1:9' }), MeshFieldError)
+    assert.throws(() => encodeOpenRequest({ ...probe, remainingPath: ['c'] }), /one link/)
+    const withTarget = rawHeader([...requiredTlvs(), tlv(ReqTlv.mode, Buffer.of(2))])
+    rejects(withTarget, /a probe names neither target nor ingress port/)
+    const withPath = rawHeader([
+      ...requiredTlvs().slice(0, 3),
+      tlv(ReqTlv.remainingPath, Buffer.from('\u0001c')),
+      tlv(ReqTlv.mode, Buffer.of(2)),
+    ])
+    rejects(withPath, 'remainingPath')
+  })
+
+  test('other modes still need a destination; an unknown mode is refused', () => {
+    assert.throws(
+      () => encodeOpenRequest({ ...probe, mode: 'raw' }),
+      /exactly one of target and ingress port/,
+    )
+    rejects(
+      rawHeader([...requiredTlvs(), tlv(ReqTlv.mode, Buffer.of(3))]),
+      /3 is not raw \(0\), framed \(1\) or probe \(2\)/,
+    )
   })
 })

@@ -119,6 +119,7 @@ function fakeView(): FakeView {
     },
     isReady: () => true,
     drain: () => {},
+    probePeer: (peer) => Promise.reject(new Error(`no peer ${peer} in this fake`)),
   }
   return view
 }

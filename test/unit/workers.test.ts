@@ -241,6 +241,32 @@ describe('merging the workers’ views into the node’s', () => {
     assert.equal(merged?.state, 'up')
     assert.equal(merged?.activeFlows, 3)
   })
+
+  it('takes a link capacity from whichever worker probed it last', () => {
+    const base: PeerStatus = {
+      name: 'b',
+      address: '127.0.0.1:1',
+      type: 'node',
+      state: 'up',
+      rttMs: 1,
+      activeFlows: 0,
+    }
+    const probed = (bps: number, at: string): PeerStatus => ({
+      ...base,
+      throughputBps: bps,
+      throughputMeasuredAt: at,
+    })
+    const [latest] = mergePeers([
+      [probed(100, '2026-01-01T00:00:00.000Z')],
+      [base],
+      [probed(300, '2026-01-01T00:05:00.000Z')],
+    ])
+    assert.equal(latest?.throughputBps, 300)
+    assert.equal(latest?.throughputMeasuredAt, '2026-01-01T00:05:00.000Z')
+    const [none] = mergePeers([[base], [base]])
+    assert.equal(none?.throughputBps, undefined)
+    assert.equal('throughputMeasuredAt' in (none ?? {}), false)
+  })
 })
 
 describe('common.workers in the config', () => {
