@@ -145,7 +145,7 @@ describe('POST /peers/:name/probe is a mutation', () => {
   after(() => h.server.close())
 
   test('without the token it is refused; with it the probe runs', async () => {
-    const url = `${h.base}/peers/node-b/probe`
+    const url = `${h.base}/peers/p1/probe`
     assert.equal((await request(url, { method: 'POST' })).status, 401)
     const res = await request(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })
     assert.equal(res.status, 200)

@@ -138,7 +138,11 @@ export function testView(): TestView {
     getInstructions: () => INSTRUCTIONS,
     isReady: () => view.ready && view.drains === 0,
     probePeer: async (peer) => {
-      if (peer !== 'node-b') throw new PeerUnknownError(peer, ['node-b'])
+      if (!PEERS.some((p) => p.name === peer))
+        throw new PeerUnknownError(
+          peer,
+          PEERS.map((p) => p.name),
+        )
       return {
         peer,
         throughputBps: 125_000_000,

@@ -76,7 +76,9 @@ describe('the web UI’s tables', () => {
     assert.deepEqual(routeRows(ROUTES), [
       ['r-web', 'port 8080', 'round_robin', '127.0.0.1:9001 healthy (2)', '0 / 0 / 10', '0'],
     ])
-    assert.deepEqual(peerRows(PEERS), [['p1', '127.0.0.1:7001', 'up', '3.0 ms', '0 %', '2']])
+    assert.deepEqual(peerRows(PEERS), [['p1', '127.0.0.1:7001', 'up', '3.0 ms', '0 %', '-', '2']])
+    const probed = { ...PEERS[0]!, throughputBps: 125_000_000 }
+    assert.equal(peerRows([probed])[0]?.[5], '1000 Mbit/s')
     assert.deepEqual(
       flowRows([
         {

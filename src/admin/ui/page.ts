@@ -11,7 +11,7 @@ const APP = `
 const COLUMNS = {
   listeners: ['listener', 'bind', 'state', 'open / max', 'accepted', 'rejected', 'in', 'out'],
   routes: ['route', 'match', 'lb', 'endpoints / paths', 'instruction / cached / static', 'failed'],
-  peers: ['peer', 'address', 'state', 'rtt', 'loss', 'flows'],
+  peers: ['peer', 'address', 'state', 'rtt', 'loss', 'probed capacity', 'flows'],
   flows: ['flow', 'listener', 'source', 'route', 'target', 'state', 'age', 'in', 'out'],
 }
 

@@ -92,6 +92,7 @@ export function peerRows(peers: readonly PeerStatus[]): Row[] {
     p.state,
     p.rttMs === undefined ? '-' : `${p.rttMs.toFixed(1)} ms`,
     p.loss === undefined ? '-' : `${(p.loss * 100).toFixed(0)} %`,
+    p.throughputBps === undefined ? '-' : `${((p.throughputBps * 8) / 1e6).toFixed(0)} Mbit/s`,
     String(p.activeFlows),
   ])
 }
