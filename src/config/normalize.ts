@@ -73,6 +73,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
     idleTimeoutMs: parseDuration(l.idle_timeout ?? DEFAULT_IDLE_TIMEOUT[l.protocol]),
     backlog: l.backlog,
     proxyProtocol: l.proxy_protocol,
+    inspectSni: l.inspect_sni,
     ...(l.tls && {
       tls: {
         certFile: l.tls.cert,
@@ -87,7 +88,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
 function route(r: RouteDocument, peers: ReadonlySet<string>): RouteConfig {
   const target = resolveTarget(r, peers)
   if (!('value' in target)) throw new TypeError(`unvalidated target reached normalize: ${target.message}`)
-  const { port, listener: listenerName, source_cidrs } = r.match
+  const { port, listener: listenerName, source_cidrs, sni } = r.match
   const od = r.outlier_detection
   return {
     name: r.name,
@@ -95,6 +96,7 @@ function route(r: RouteDocument, peers: ReadonlySet<string>): RouteConfig {
       ...(port !== undefined && { port }),
       ...(listenerName !== undefined && { listener: listenerName }),
       ...(source_cidrs !== undefined && { sourceCidrs: source_cidrs }),
+      ...(sni !== undefined && { sni: typeof sni === 'string' ? [sni] : sni }),
     },
     target: target.value,
     ...(r.multipath !== undefined && { multipath: r.multipath }),

@@ -5,6 +5,7 @@
  * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
  */
 import { z } from 'zod'
+import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
 import { show } from './issues.ts'
 import { duration, expected, hostPort, int, name, textOf } from './schema-parts.ts'
@@ -13,6 +14,11 @@ const cidr = textOf('a CIDR range', readCidr).meta({ examples: ['10.0.0.0/8', 'f
 const allowTarget = textOf('a CIDR range with an optional :port', readAllowTarget).meta({
   examples: ['10.0.0.0/8', '10.1.2.0/24:443', 'fd00::/8:443'],
 })
+
+const serverNamePattern = textOf('a server name such as "api.example.com" or "*.example.com"', (text) => {
+  const problem = serverNamePatternProblem(text)
+  return problem === undefined ? { value: text } : { error: `server name ${JSON.stringify(text)} ${problem}` }
+}).meta({ examples: ['api.example.com', '*.example.com'] })
 
 const WORKERS_EXPECTED = "a number of processes from 1 to 256, or 'auto'"
 
@@ -95,6 +101,12 @@ const listener = z.strictObject({
     .describe(
       "Every connection starts with a PROXY protocol header (v1 or v2, from a load balancer in front): its client address is the flow's.",
     ),
+  inspect_sni: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Read the server name of each connection's TLS ClientHello, without terminating TLS, for routes' match.sni; other protocols pass without one.",
+    ),
 })
 
 const endpoint = z.strictObject({
@@ -137,6 +149,14 @@ const route = z.strictObject({
       port: int(1, 65_535).optional().describe("The listener's port."),
       listener: name.optional(),
       source_cidrs: z.array(cidr).min(1).optional(),
+      sni: z
+        .union([serverNamePattern, z.array(serverNamePattern).min(1)], {
+          error: expected('a server name or a list of them'),
+        })
+        .optional()
+        .describe(
+          'TLS server names (SNI): "api.example.com", or "*.example.com" for every name under it. Needs a listener with inspect_sni or tls.',
+        ),
     })
     .prefault({})
     .describe('Every condition given must hold; none given matches every flow.'),

@@ -21,6 +21,7 @@ export function semanticIssues(doc: ConfigDocument): PathIssue[] {
     ...duplicateNames(doc.plugins, 'plugins', 'plugin'),
     ...collidingBinds(doc),
     ...doc.listeners.flatMap((l, i) => udpListenerIssues(l, ['listeners', i], doc)),
+    ...doc.listeners.flatMap((l, i) => tlsInspectionIssues(l, ['listeners', i])),
     ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),
     ...meshIssues(doc),
     ...schedulerIssues(doc),
@@ -107,6 +108,38 @@ function collidingUdpBinds(doc: ConfigDocument): PathIssue[] {
 }
 
 /** A UDP listener forwards datagrams to endpoints: no TLS, and its routes cannot go through peers. */
+/**
+ * A route matching on SNI sees a server name only from a listener that reads one: `inspect_sni`
+ * (TLS passed through) or `tls` (terminated here). Anything else would never match: say so.
+ */
+function sniIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): PathIssue[] {
+  if (route.match.sni === undefined) return []
+  const knowsSni = (l: ConfigDocument['listeners'][number]) => l.inspect_sni || l.tls !== undefined
+  const wanted = route.match.listener
+  const candidates = doc.listeners.filter((l) => wanted === undefined || l.name === wanted)
+  if (candidates.length === 0 || candidates.some(knowsSni)) return []
+  const what =
+    wanted === undefined
+      ? 'no listener reads a TLS server name'
+      : `listener "${wanted}" reads no TLS server name`
+  return [
+    {
+      path: [...path, 'match', 'sni'],
+      message: `${what} (hint: set inspect_sni: true on the listener, or terminate TLS there)`,
+    },
+  ]
+}
+
+function tlsInspectionIssues(listener: ConfigDocument['listeners'][number], path: KeyPath): PathIssue[] {
+  if (!listener.inspect_sni || listener.tls === undefined) return []
+  return [
+    {
+      path: [...path, 'inspect_sni'],
+      message: 'this listener terminates TLS and knows the server name already (hint: remove inspect_sni)',
+    },
+  ]
+}
+
 function udpListenerIssues(
   listener: ConfigDocument['listeners'][number],
   path: KeyPath,
@@ -120,6 +153,11 @@ function udpListenerIssues(
     out.push({
       path: [...path, 'proxy_protocol'],
       message: 'the PROXY protocol header is for TCP listeners (protocol: udp here)',
+    })
+  if (listener.inspect_sni)
+    out.push({
+      path: [...path, 'inspect_sni'],
+      message: 'SNI is read from TLS over TCP (protocol: udp here)',
     })
   const peers = new Set(doc.peers.map((p) => p.name))
   doc.routes.forEach((route, i) => {
@@ -173,6 +211,7 @@ function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
         message: `no peer named "${first}"${knownList('peers', [...peers])} (the first hop must be a peer of this node)`,
       })
   }
+  out.push(...sniIssues(route, path, doc))
   const target = resolveTarget(route, peers)
   if ('message' in target) out.push({ path: [...path, ...target.at], message: target.message })
   else if (route.multipath !== undefined) out.push(...multipathIssues(target.value, [...path, 'multipath']))

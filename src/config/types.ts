@@ -41,6 +41,8 @@ export interface ListenerConfig {
   readonly tls?: ListenerTlsConfig
   /** Each connection starts with a PROXY protocol header naming the real client. */
   readonly proxyProtocol: boolean
+  /** Read each connection's TLS server name (SNI) without terminating TLS, for `match.sni`. */
+  readonly inspectSni: boolean
 }
 
 export interface ListenerTlsConfig {
@@ -56,6 +58,8 @@ export interface RouteMatch {
   readonly listener?: string
   /** Source address ranges, IPv4 or IPv6, in CIDR notation. */
   readonly sourceCidrs?: readonly string[]
+  /** TLS server names, exact or `*.domain`. */
+  readonly sni?: readonly string[]
 }
 
 export type LbAlgorithm = 'round_robin' | 'least_conn' | 'random_two' | 'source_hash' | 'first'

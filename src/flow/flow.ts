@@ -84,6 +84,8 @@ export class Flow {
   openSockets = 1
   /** The client as a PROXY protocol header named it: the flow's source instead of the socket's peer. */
   proxied: ProxiedAddresses | undefined = undefined
+  /** The TLS server name the client asked for (SNI), when its listener reads one. */
+  serverName: string | undefined = undefined
 
   constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number, sink: FlowSink) {
     this.id = id
@@ -147,6 +149,7 @@ export class Flow {
       durationMs: this.durationMs(now),
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
+      ...(this.serverName !== undefined && { sni: this.serverName }),
       ...(this.multipath && { subflows: this.multipath.subflows() }),
     }
   }

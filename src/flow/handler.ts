@@ -3,10 +3,12 @@
  * per flow and is kept lean: one decision lookup, one connect, no logging unless something fails.
  */
 import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import type { MultipathMode, RouteConfig } from '../config/types.ts'
 import type { DecisionSource } from '../node/api.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
 import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
+import { readServerName } from '../sni/index.ts'
 import type { EndpointLender, Flow, ListenerRef, RouteTraffic } from './flow.ts'
 import type { FlowManager } from './manager.ts'
 import { startMultipath } from './multipath.ts'
@@ -51,10 +53,14 @@ export interface AcceptingListener extends ListenerRef {
   readonly origin: FlowOrigin
   readonly counters: ListenerRef['counters'] & {
     total: number
-    rejected: { no_route: number; plugin: number; proxy_protocol: number }
+    rejected: { no_route: number; plugin: number; proxy_protocol: number; client_hello: number }
   }
   /** Each connection starts with a PROXY protocol header, read before the flow is routed. */
   readonly proxyProtocol?: boolean
+  /** The server name of each connection's TLS ClientHello is read before the flow is routed. */
+  readonly inspectSni?: boolean
+  /** Connections are TLS sockets, handshaken: they know their server name. */
+  readonly terminatesTls?: boolean
 }
 
 /** What an on-demand resolve is asked about a flow that matches no route. */
@@ -154,11 +160,33 @@ export function createFlowHandler(
       (header) => {
         if (flow.state === 'closed') return
         flow.proxied = header.addresses
-        routeFlow(flow, listener)
+        inspectThenRoute(flow, listener)
       },
       (error: Error) => {
         if (flow.state === 'closed') return
         listener.counters.rejected.proxy_protocol++
+        flow.error = error
+        endBeforeUpstream(flow, 'rejected')
+      },
+    )
+  }
+
+  function inspectThenRoute(flow: Flow, listener: AcceptingListener): void {
+    if (listener.inspectSni === true) readServerNameThenRoute(flow, listener)
+    else routeFlow(flow, listener)
+  }
+
+  /** The ClientHello is read and put back: the target gets the handshake untouched. */
+  function readServerNameThenRoute(flow: Flow, listener: AcceptingListener): void {
+    readServerName(flow.downstream).then(
+      (serverName) => {
+        if (flow.state === 'closed') return
+        flow.serverName = serverName
+        routeFlow(flow, listener)
+      },
+      (error: Error) => {
+        if (flow.state === 'closed') return
+        listener.counters.rejected.client_hello++
         flow.error = error
         endBeforeUpstream(flow, 'rejected')
       },
@@ -177,7 +205,12 @@ export function createFlowHandler(
     }
     const routes = table()
     const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
-    const ctx = { listener: listener.name, localPort: listener.port, sourceIp: sourceIp ?? '' }
+    const ctx = {
+      listener: listener.name,
+      localPort: listener.port,
+      sourceIp: sourceIp ?? '',
+      serverName: flow.serverName,
+    }
     const decision = decide(ctx, routes)
     if (decision.kind === 'reject') {
       if (resolve === undefined) noRoute(flow, listener)
@@ -194,9 +227,15 @@ export function createFlowHandler(
     listener.counters.active++
     const flow = manager.open(socket, listener)
     flow.state = 'routing'
+    if (listener.terminatesTls === true) flow.serverName = serverNameOf(socket as TLSSocket)
     if (listener.proxyProtocol === true) readHeaderThenRoute(flow, listener)
-    else routeFlow(flow, listener)
+    else inspectThenRoute(flow, listener)
   }
+}
+
+function serverNameOf(socket: TLSSocket): string | undefined {
+  const name = socket.servername
+  return typeof name === 'string' && name !== '' ? name.toLowerCase() : undefined
 }
 
 /** What the route's balancer hashes: the client's address for source_hash, nothing to read otherwise. */

@@ -32,6 +32,7 @@ export function newListenerCounters(): ListenerCounters {
       tls_handshake: 0,
       plugin: 0,
       proxy_protocol: 0,
+      client_hello: 0,
     },
     closedBytesIn: 0,
     closedBytesOut: 0,
@@ -106,6 +107,15 @@ export class TcpListener {
   /** Read per flow: a reload that changes it applies to the connections accepted after. */
   get proxyProtocol(): boolean {
     return this.config.proxyProtocol
+  }
+
+  get inspectSni(): boolean {
+    return this.config.inspectSni
+  }
+
+  /** Its connections are TLS sockets that know the server name their client asked for. */
+  get terminatesTls(): boolean {
+    return this.config.tls !== undefined
   }
 
   get address(): string {

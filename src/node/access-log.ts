@@ -15,6 +15,8 @@ export interface AccessLogLine {
   readonly error?: string
   /** Flows from a `proxy_protocol` listener: the load balancer that connected; `source` is its client. */
   readonly proxied_by?: string
+  /** The TLS server name the client asked for, when its listener reads or terminates TLS. */
+  readonly sni?: string
 }
 
 export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
@@ -29,6 +31,7 @@ export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
     bytes_out: flow.bytesOut,
     duration_ms: durationMs,
     reason: flow.closeReason,
+    ...(flow.serverName !== undefined && { sni: flow.serverName }),
   }
   const proxied =
     flow.proxied === undefined ? line : { ...line, proxied_by: `${down.remoteAddress}:${down.remotePort}` }

@@ -90,6 +90,7 @@ export type RejectReason =
   | 'tls_handshake'
   | 'plugin'
   | 'proxy_protocol'
+  | 'client_hello'
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'max_connections',
@@ -98,6 +99,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'tls_handshake',
   'plugin',
   'proxy_protocol',
+  'client_hello',
 ]
 
 export function rejectedTotal(rejected: Readonly<Record<RejectReason, number>>): number {
@@ -176,6 +178,8 @@ export interface FlowInfo extends TrafficTotals {
   readonly state: FlowState
   readonly startedAt: string
   readonly durationMs: number
+  /** The TLS server name the client asked for, when its listener reads or terminates TLS. */
+  readonly sni?: string
   /** Multipath flows: each subflow's bytes, RTT and retransmissions. */
   readonly subflows?: readonly SubflowInfo[]
   /** With `common.workers` above 1: the worker process that carries the flow. */

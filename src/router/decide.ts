@@ -7,12 +7,15 @@
 import { BlockList, isIPv4 } from 'node:net'
 import type { RouteConfig } from '../config/types.ts'
 import type { DecisionSource } from '../node/api.ts'
+import { serverNameMatcher } from '../sni/match.ts'
 
 export interface FlowContext {
   readonly listener: string
   /** The port the flow arrived on: the listener's bound port. */
   readonly localPort: number
   readonly sourceIp: string
+  /** The TLS server name the client asked for, when its listener reads one. */
+  readonly serverName?: string
 }
 
 export interface ForwardDecision<H = unknown> {
@@ -32,6 +35,7 @@ export type RouteDecision<H = unknown> = ForwardDecision<H> | RejectDecision
 interface CompiledRoute<H> {
   readonly route: RouteConfig
   readonly sources: BlockList | undefined
+  readonly serverNames: ((serverName: string | undefined) => boolean) | undefined
   readonly decision: ForwardDecision<H>
 }
 
@@ -53,6 +57,7 @@ export function compileRoutes<H>(entries: readonly RouteEntry<H>[], source: Deci
     routes: entries.map(({ route, handler }) => ({
       route,
       sources: route.match.sourceCidrs ? blockListOf(route.match.sourceCidrs) : undefined,
+      serverNames: route.match.sni ? serverNameMatcher(route.match.sni) : undefined,
       decision: Object.freeze({ kind: 'forward', route, source, handler }),
     })),
     matchesSource: entries.some(({ route }) => route.match.sourceCidrs !== undefined),
@@ -80,6 +85,7 @@ function matches(compiled: CompiledRoute<unknown>, ctx: FlowContext): boolean {
   if (match.port !== undefined && match.port !== ctx.localPort) return false
   if (match.listener !== undefined && match.listener !== ctx.listener) return false
   if (compiled.sources !== undefined && !sourceAllowed(compiled.sources, ctx.sourceIp)) return false
+  if (compiled.serverNames !== undefined && !compiled.serverNames(ctx.serverName)) return false
   return true
 }
 

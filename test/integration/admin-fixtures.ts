@@ -124,6 +124,7 @@ export function testView(): TestView {
           tls_handshake: 0,
           plugin: 0,
           proxy_protocol: 0,
+          client_hello: 0,
         },
         bytesIn: 100,
         bytesOut: 200,

@@ -66,6 +66,7 @@ describe('the web UI’s tables', () => {
             tls_handshake: 1,
             plugin: 0,
             proxy_protocol: 0,
+            client_hello: 0,
           },
           bytesIn: 2048,
           bytesOut: 5,

@@ -340,3 +340,51 @@ describe('peers[].bandwidth_mbit', () => {
     assert.match(issues[0] ?? '', /^config\.yaml:2: peers\[0\]\.bandwidth_mbit: /)
   })
 })
+
+describe('SNI settings', () => {
+  it('need a listener that reads the server name', () => {
+    const text = `listeners:
+  - { name: plain, bind: "127.0.0.1:0" }
+routes:
+  - { name: api, match: { listener: plain, sni: api.example.com }, target: "127.0.0.1:1" }
+  - { name: any, match: { sni: "*.example.com" }, target: "127.0.0.1:2" }
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:4: routes[0].match.sni: listener "plain" reads no TLS server name (hint: set inspect_sni: true on the listener, or terminate TLS there)',
+      'config.yaml:5: routes[1].match.sni: no listener reads a TLS server name (hint: set inspect_sni: true on the listener, or terminate TLS there)',
+    ])
+  })
+
+  it('refuse what is not a server name', () => {
+    const text = `${LISTENER}routes:
+  - { name: r, match: { sni: ["ok.example.com", "bad name"] }, target: "127.0.0.1:1" }
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:5: routes[0].match.sni[1]: server name "bad name" is not a host name or *.domain',
+    ])
+  })
+
+  it('refuse inspection of TLS the listener terminates, and of UDP', () => {
+    const text = `listeners:
+  - { name: u, protocol: udp, bind: "127.0.0.1:53", inspect_sni: true }
+  - { name: t, bind: "127.0.0.1:0", inspect_sni: true, tls: { cert: c.pem, key: k.pem } }
+routes:
+  - { name: r, match: { listener: t, sni: "*.example.com" }, target: "127.0.0.1:1" }
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:2: listeners[0].inspect_sni: SNI is read from TLS over TCP (protocol: udp here)',
+      'config.yaml:3: listeners[1].inspect_sni: this listener terminates TLS and knows the server name already (hint: remove inspect_sni)',
+    ])
+  })
+
+  it('loads one name or a list into a list', () => {
+    const config = loadConfigText(
+      `listeners:\n  - { name: in, bind: "127.0.0.1:0", inspect_sni: true }\nroutes:\n  - { name: a, match: { sni: A.example.com }, target: "127.0.0.1:1" }\n  - { name: b, match: { sni: ["*.b.example", c.example] }, target: "127.0.0.1:2" }\n`,
+      'config.yaml',
+      { defaultNodeId: 'test' },
+    )
+    assert.equal(config.listeners[0]?.inspectSni, true)
+    assert.deepEqual(config.routes[0]?.match.sni, ['A.example.com'])
+    assert.deepEqual(config.routes[1]?.match.sni, ['*.b.example', 'c.example'])
+  })
+})

@@ -122,6 +122,7 @@ describe('defaults', () => {
       idleTimeoutMs: 3_600_000,
       backlog: 511,
       proxyProtocol: false,
+      inspectSni: false,
     })
     assert.deepEqual(config.routes[0], {
       name: 'r',

@@ -44,6 +44,7 @@ function fakeView(): FakeView {
           tls_handshake: 0,
           plugin: 0,
           proxy_protocol: 0,
+          client_hello: 0,
         },
         bytesIn: 1000,
         bytesOut: 2000,

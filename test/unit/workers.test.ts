@@ -122,6 +122,7 @@ function listener(state: ListenerStatus['state'], active: number): ListenerStatu
       tls_handshake: 1,
       plugin: 3,
       proxy_protocol: 0,
+      client_hello: 0,
     },
     bytesIn: 100,
     bytesOut: 200,
@@ -206,6 +207,7 @@ describe('merging the workers’ views into the node’s', () => {
       tls_handshake: 2,
       plugin: 6,
       proxy_protocol: 0,
+      client_hello: 0,
     })
     assert.equal(merged?.bytesIn, 200)
     const [drained] = mergeListeners([[listener('draining', 0)], [listener('closed', 0)]], {})
