@@ -95,6 +95,49 @@ routes:
     assert.equal(result.fingerprint, new X509Certificate(server.certPem).fingerprint256)
   })
 
+  test('routes by the server name the client asked for in its handshake', async () => {
+    const greeter = net.createServer((socket) => socket.end('by name\n'))
+    greeter.listen(0, '127.0.0.1')
+    await once(greeter, 'listening')
+    try {
+      const node = await startTestNode(`common: { admin_addr: "127.0.0.1:0", log_level: warn }
+listeners:
+  - { name: secure, bind: "127.0.0.1:0", tls: { cert: "${files.cert}", key: "${files.key}" } }
+routes:
+  - { name: named, match: { sni: "*.front.test" }, target: "127.0.0.1:${(greeter.address() as net.AddressInfo).port}" }
+  - { name: secure, match: { listener: secure }, target: "${echo.address}" }
+`)
+      nodes.push(node)
+      const ask = async (servername: string) => {
+        const socket = tls.connect({
+          port: node.port('secure'),
+          host: '127.0.0.1',
+          ca: ca.certPem,
+          servername,
+          checkServerIdentity: () => undefined,
+        })
+        await once(socket, 'secureConnect')
+        let answer = ''
+        socket.on('data', (c: Buffer) => {
+          answer += c.toString()
+        })
+        socket.end('echo me\n')
+        await once(socket, 'end')
+        socket.destroy()
+        return answer
+      }
+      assert.equal(await ask('api.front.test'), 'by name\n')
+      assert.equal(await ask('other.test'), 'echo me\n')
+      await waitFor(
+        () => node.logs.some((l) => l.sni === 'api.front.test' && l.route === 'named'),
+        2000,
+        'log',
+      )
+    } finally {
+      greeter.close()
+    }
+  })
+
   test('a client that does not speak TLS is counted and closed; the node goes on', async () => {
     const node = await start(`{ cert: "${files.cert}", key: "${files.key}" }`)
     const port = node.port('secure')
