@@ -4,10 +4,13 @@
  *   dynproxy ctl [--api URL] [--json] nodes|links|paths|status|services
  *   dynproxy ctl service put NAME -f service.yaml|json
  *   dynproxy ctl service delete NAME
+ *   dynproxy ctl probe NODE [PEER...]
+ *   dynproxy ctl drain NODE [--cut-after DURATION]
  */
 import { readFile } from 'node:fs/promises'
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { parse } from 'yaml'
+import { readDuration } from '../config/duration.ts'
 import { DynproxyError } from '../errors/base.ts'
 import { SchedulerCtlRequestError, SchedulerCtlResponseError } from '../errors/scheduler.ts'
 import { EXIT } from './exit.ts'
@@ -162,6 +165,23 @@ export async function readServiceFile(file: string): Promise<unknown> {
   return Array.isArray(list) && list.length === 1 ? list[0] : data
 }
 
+/** What `ctl probe` and `ctl drain` print: the api's JSON, or a line saying what was asked. */
+export function directiveText(kind: 'probe' | 'drain', data: unknown): string {
+  const d = (data ?? {}) as Rec
+  if (kind === 'drain') {
+    const cut =
+      Number(d.timeoutMs) > 0 ? ` (flows still open are closed after ${String(d.timeoutMs)} ms)` : ''
+    return `asked ${String(d.node)} to drain${cut}`
+  }
+  return `asked ${String(d.node)} to probe ${cellText(d.peers)} (see: dynproxy ctl links)`
+}
+
+function durationArg(text: string): number {
+  const read = readDuration(text)
+  if ('error' in read) throw new InvalidArgumentError(read.error)
+  return read.value
+}
+
 function optionsOf(cmd: Command): CtlOptions {
   const o = cmd.optsWithGlobals<{ api: string; json?: boolean; token?: string }>()
   return { api: o.api, json: o.json === true, ...(o.token && { token: o.token }) }
@@ -230,6 +250,37 @@ export function registerCtlCommand(program: Command): void {
         const o = optionsOf(cmd)
         await request(o, 'DELETE', `/services/${encodeURIComponent(name)}`)
         process.stdout.write(o.json ? `${JSON.stringify({ deleted: name })}\n` : `deleted service ${name}\n`)
+      }),
+    )
+  registerDirectiveCommands(ctl)
+}
+
+function registerDirectiveCommands(ctl: Command): void {
+  const say = (o: CtlOptions, kind: 'probe' | 'drain', data: unknown) =>
+    process.stdout.write(`${o.json ? JSON.stringify(data, null, 2) : directiveText(kind, data)}\n`)
+  ctl
+    .command('probe <node> [peers...]')
+    .description("measure a node's link capacity to peers (default: every peer it reported a link to)")
+    .action((node: string, peers: string[], _opts: unknown, cmd: Command) =>
+      run(async () => {
+        const o = optionsOf(cmd)
+        const body = peers.length > 0 ? { peers } : undefined
+        say(o, 'probe', await request(o, 'POST', `/nodes/${encodeURIComponent(node)}/probe`, body))
+      }),
+    )
+  ctl
+    .command('drain <node>')
+    .description('ask a node to stop accepting new flows')
+    .option(
+      '--cut-after <duration>',
+      'then close the flows still open this long after, e.g. 30s',
+      durationArg,
+    )
+    .action((node: string, opts: { cutAfter?: number }, cmd: Command) =>
+      run(async () => {
+        const o = optionsOf(cmd)
+        const body = opts.cutAfter === undefined ? undefined : { timeoutMs: opts.cutAfter }
+        say(o, 'drain', await request(o, 'POST', `/nodes/${encodeURIComponent(node)}/drain`, body))
       }),
     )
 }

@@ -153,3 +153,33 @@ export class SchedulerCtlResponseError extends DynproxyError {
     this.status = status
   }
 }
+
+export class SchedulerNodeNotFoundError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_NODE_NOT_FOUND'
+  constructor(nodeId: string) {
+    super(`no node named ${JSON.stringify(nodeId)} (hint: GET /nodes lists them)`)
+  }
+}
+
+/** A directive goes down the node's stream, which only the replica it connected to holds. */
+export class SchedulerNodeNotConnectedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_NODE_NOT_CONNECTED'
+  readonly replica: string | undefined
+  constructor(nodeId: string, replica?: string) {
+    super(
+      replica === undefined
+        ? `node ${nodeId} is not connected (hint: GET /nodes shows when it left and why)`
+        : `node ${nodeId} is connected to scheduler replica ${replica}, not to this one (hint: send the request to ${replica}'s api)`,
+    )
+    this.replica = replica
+  }
+}
+
+export class SchedulerNodeNoLinksError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_NODE_NO_LINKS'
+  constructor(nodeId: string) {
+    super(
+      `node ${nodeId} has reported no links to probe (hint: name them: {"peers": ["b"]}, or wait for its first report)`,
+    )
+  }
+}

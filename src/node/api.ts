@@ -255,8 +255,8 @@ export interface NodeView {
   getInstructions(): InstructionsView | undefined
   /** Ready: every listener bound and not draining. */
   isReady(): boolean
-  /** Stop accepting and let active flows finish, up to the drain timeout. */
-  drain(): void
+  /** Stop accepting and let active flows finish; with `cutAfterMs`, close those still open then. */
+  drain(cutAfterMs?: number): void
   /** Measures the link to a peer now; rejects with PeerUnknownError or MeshProbeError. */
   probePeer(peer: string): Promise<LinkProbeResult>
   /** A node whose views live in other processes fetches them before the admin API reads them. */

@@ -161,7 +161,7 @@ export class ProxyNode implements NodeView {
         this.setFresh(this.#controlPlane?.isFresh() ?? false)
       },
       onDirective: (directive) => {
-        if (directive.kind === 'drain') this.drain()
+        if (directive.kind === 'drain') this.drain(directive.timeoutMs)
         else void this.#probeAll(directive.peers)
       },
     })
@@ -308,7 +308,11 @@ export class ProxyNode implements NodeView {
     return listener.port
   }
 
-  drain(): void {
+  /** Stops accepting; with `cutAfterMs`, flows still open that long after are closed (drain_timeout). */
+  drain(cutAfterMs = 0): void {
+    if (cutAfterMs > 0) {
+      setTimeout(() => this.#flows.abortAll('drain_timeout'), cutAfterMs).unref()
+    }
     if (this.#state !== 'running' && this.#state !== 'starting') return
     this.#state = 'draining'
     for (const listener of this.#listeners.all) listener.stopAccepting()

@@ -1,7 +1,8 @@
 /**
- * The operators' REST API (fastify): read the scheduler's view of the mesh, change services.
- * Loopback by default; mutations need `scheduler.api_token` when it is set (config refuses a bind
- * beyond loopback without one). Every error is `{error: {code, message}}`.
+ * The operators' REST API (fastify): read the scheduler's view of the mesh, change services, send
+ * a node a directive (probe, drain). Loopback by default; mutations need `scheduler.api_token`
+ * when it is set (config refuses a bind beyond loopback without one). Every error is
+ * `{error: {code, message}}`.
  */
 import type { AddressInfo } from 'node:net'
 import { type FastifyError, type FastifyReply, type FastifyRequest, fastify } from 'fastify'
@@ -22,6 +23,7 @@ import { formatHostPort } from '../util/host-port.ts'
 import { validateService } from './config/load.ts'
 import type { SchedulerSettings } from './config/types.ts'
 import type { SchedulerCore } from './core.ts'
+import { readDrainBody, readProbeBody } from './directive-body.ts'
 import type { SchedulerStore } from './store/types.ts'
 import { linksView, nodesView, pathsView, statusView } from './views.ts'
 
@@ -31,6 +33,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   DYN_ERR_SCHEDULER_API_UNAUTHORIZED: 401,
   DYN_ERR_SCHEDULER_API_NOT_FOUND: 404,
   DYN_ERR_SCHEDULER_SERVICE_NOT_FOUND: 404,
+  DYN_ERR_SCHEDULER_NODE_NOT_FOUND: 404,
+  // The node is there, elsewhere or gone for now: the request may succeed later or at another replica.
+  DYN_ERR_SCHEDULER_NODE_NOT_CONNECTED: 409,
+  DYN_ERR_SCHEDULER_NODE_NO_LINKS: 409,
   // store: etcd without quorum: the change was not made, and can be retried.
   DYN_ERR_SCHEDULER_STORE_UNAVAILABLE: 503,
 }
@@ -52,11 +58,15 @@ function send(reply: FastifyReply, err: DynproxyError, status: number): FastifyR
   return reply.code(status).send({ error: { code: err.code, message: err.message } })
 }
 
+function pathOf(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? request.url
+}
+
 function errorFor(
   err: FastifyError | DynproxyError,
   request: FastifyRequest,
 ): { err: DynproxyError; status: number } {
-  const path = request.url.split('?')[0] ?? request.url
+  const path = pathOf(request)
   if (err instanceof DynproxyError) return { err, status: STATUS_BY_CODE[err.code] ?? 500 }
   const status = err.statusCode
   if (status !== undefined && status >= 400 && status < 500) {
@@ -74,8 +84,7 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
   const authorize = (request: FastifyRequest): void => {
     const verdict = authorizeMutation(policy, request.headers.authorization)
     if (verdict === 'allow') return
-    const path = request.url.split('?')[0] ?? request.url
-    throw new SchedulerApiUnauthorizedError(request.method, path, verdict === 'token_wrong')
+    throw new SchedulerApiUnauthorizedError(request.method, pathOf(request), verdict === 'token_wrong')
   }
 
   app.get('/nodes', async () => nodesView(core, settings.id))
@@ -114,8 +123,26 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     logger.info({ service: name }, 'service deleted')
     return reply.code(204).send()
   })
+  app.post<{ Params: { id: string } }>('/nodes/:id/probe', async (request, reply) => {
+    authorize(request)
+    const body = readProbeBody(request.body)
+    if ('problem' in body)
+      throw new SchedulerApiBadRequestError(request.method, pathOf(request), body.problem)
+    const asked = core.probe(request.params.id, body.value.peers)
+    logger.info({ node: asked.node, peers: asked.peers }, 'asked a node to probe its links')
+    return reply.code(202).send(asked)
+  })
+  app.post<{ Params: { id: string } }>('/nodes/:id/drain', async (request, reply) => {
+    authorize(request)
+    const body = readDrainBody(request.body)
+    if ('problem' in body)
+      throw new SchedulerApiBadRequestError(request.method, pathOf(request), body.problem)
+    core.drain(request.params.id, body.value.timeoutMs)
+    logger.info({ node: request.params.id }, 'asked a node to drain')
+    return reply.code(202).send({ node: request.params.id, timeoutMs: body.value.timeoutMs })
+  })
   app.setNotFoundHandler((request, reply) =>
-    send(reply, new SchedulerApiNotFoundError(request.method, request.url.split('?')[0] ?? request.url), 404),
+    send(reply, new SchedulerApiNotFoundError(request.method, pathOf(request)), 404),
   )
   app.setErrorHandler((error: FastifyError | DynproxyError, request, reply) => {
     const { err, status } = errorFor(error, request)

@@ -5,12 +5,18 @@
  *
  * Recompute triggers: a node attaching or detaching and a service change run it at once; report
  * arrivals go through a throttle (at most one per push_debounce); a periodic tick times out silent
- * nodes and renews sets that have lived half their TTL.
+ * nodes, renews sets that have lived half their TTL and asks for the capacity probes due.
+ *
+ * Directives (probe, drain) go down a node's stream at an operator's request, or for automatic
+ * capacity probes (plan/probes.ts); only the replica a node is connected to can send it one.
  */
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { DynproxyError } from '../errors/base.ts'
 import {
+  SchedulerNodeNoLinksError,
+  SchedulerNodeNotConnectedError,
+  SchedulerNodeNotFoundError,
   SchedulerNodeSupersededError,
   SchedulerNodeTimeoutError,
   SchedulerStoppingError,
@@ -41,6 +47,7 @@ import {
   type UnsignablePath,
 } from './plan/instructions.ts'
 import { type Plan, type PlanContext, plan, planIngress, selectionKey } from './plan/planner.ts'
+import { askedKey, dueProbe, expiredAsks, type ProbeRequest } from './plan/probes.ts'
 import { reportedTraffic } from './plan/traffic.ts'
 import type { PathTraffic } from './plan/weights.ts'
 import { type NodeHello, type NodeLoad, NodeRegistry, type NodeRouteReport, silentNodes } from './registry.ts'
@@ -48,9 +55,15 @@ import type { NodeAckRecord, SchedulerStore } from './store/types.ts'
 import { type LinkSample, LinkTable, type LinkView } from './telemetry.ts'
 import { Throttle, type Timers } from './throttle.ts'
 
-/** Where a node's sets go: the gRPC stream, in production. */
+/** What the scheduler can ask of a node besides routes; `timeoutMs: 0` leaves the node's own. */
+export type NodeDirective =
+  | { readonly kind: 'drain'; readonly timeoutMs: number }
+  | { readonly kind: 'probe'; readonly peers: readonly string[] }
+
+/** Where a node's sets and directives go: the gRPC stream, in production. */
 export interface NodeSink {
   send(set: InstructionSet): void
+  direct(directive: NodeDirective): void
   /** Ends the stream with this error. */
   close(err: DynproxyError): void
 }
@@ -159,6 +172,9 @@ export class SchedulerCore {
   #pushing: ChunkedRun | undefined
   #tick: unknown
   readonly #awaitingReport = new Set<string>()
+  /** When each link (plan/probes.ts askedKey) was last asked to be probed, and the last ask. */
+  readonly #probesAsked = new Map<string, number>()
+  #lastProbeAt: number | undefined
   #stopped = false
 
   constructor(o: CoreOptions) {
@@ -320,7 +336,7 @@ export class SchedulerCore {
     )
   }
 
-  /** Times out silent nodes and renews sets at half their TTL. */
+  /** Times out silent nodes, renews sets at half their TTL and asks for a capacity probe if one is due. */
   tick(): void {
     const now = this.#now()
     const limit = MISSED_HEARTBEATS * this.#o.settings.heartbeatIntervalMs
@@ -338,6 +354,65 @@ export class SchedulerCore {
       ? cluster.leading() && cluster.view(now).nodes.some((n) => n.connected && old(cluster.published(n.id)))
       : this.registry.connected().some((n) => old(this.#lastPushed.get(n.id)))
     if (due) this.#recomputeNow('renewal')
+    this.#probeCapacities(now)
+  }
+
+  /**
+   * Asks a node connected to this replica to measure its links to `peers`; by default, to every
+   * peer it reported a link to. Returns what was asked.
+   */
+  probe(nodeId: string, peers?: readonly string[]): ProbeRequest {
+    const sink = this.#sinkOf(nodeId)
+    const asked = peers ?? this.links.peersOf(nodeId)
+    if (asked.length === 0) throw new SchedulerNodeNoLinksError(nodeId)
+    const now = this.#now()
+    for (const peer of asked) this.#probesAsked.set(askedKey(nodeId, peer), now)
+    this.#lastProbeAt = now
+    sink.direct({ kind: 'probe', peers: asked })
+    return { node: nodeId, peers: asked }
+  }
+
+  /** Asks a node connected to this replica to stop accepting flows. */
+  drain(nodeId: string, timeoutMs: number): void {
+    this.#sinkOf(nodeId).direct({ kind: 'drain', timeoutMs })
+  }
+
+  /** The sink of a node connected here, or the error that says where it is. */
+  #sinkOf(nodeId: string): NodeSink {
+    const target = this.#sinks.get(nodeId)
+    if (target) return target.sink
+    const replica = this.#o.cluster
+      ?.sharedNodes()
+      .find((n) => n.id === nodeId && n.replica !== this.#o.settings.id)
+    if (replica) throw new SchedulerNodeNotConnectedError(nodeId, replica.replica)
+    if (this.registry.get(nodeId)) throw new SchedulerNodeNotConnectedError(nodeId)
+    throw new SchedulerNodeNotFoundError(nodeId)
+  }
+
+  /**
+   * With a cluster only the leader asks, and only the nodes connected to it: one replica decides,
+   * so the spacing holds across the mesh. Other replicas' nodes are probed on request only.
+   */
+  #probeCapacities(now: number): void {
+    const settings = this.#o.settings.capacityProbe
+    if (this.#stopped || !this.leading) return
+    for (const key of expiredAsks(this.#probesAsked, now, settings.intervalMs)) this.#probesAsked.delete(key)
+    const staleAfterMs = STALE_REPORTS * this.#o.settings.reportIntervalMs
+    const due = dueProbe({
+      specs: this.specs(),
+      links: () => this.links.list(now, staleAfterMs),
+      reachable: this.#sinks,
+      asked: this.#probesAsked,
+      lastAt: this.#lastProbeAt,
+      now,
+      settings,
+    })
+    if (due === undefined) return
+    this.#o.logger.info(
+      { node: due.node, peers: due.peers },
+      'asking a node to probe links of unknown capacity',
+    )
+    this.probe(due.node, due.peers)
   }
 
   recompute(reason: string): void {

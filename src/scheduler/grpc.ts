@@ -28,7 +28,14 @@ import type { NodeSession, SchedulerCore } from './core.ts'
 import { dispatch, toConnectError } from './dispatch.ts'
 import { serveNodeStream, servesNodeStream } from './node-stream.ts'
 import { Outbox } from './outbox.ts'
-import { helloFromProto, instructionsMessage, routeToProto, versionToProto, welcomeMessage } from './proto.ts'
+import {
+  directiveMessage,
+  helloFromProto,
+  instructionsMessage,
+  routeToProto,
+  versionToProto,
+  welcomeMessage,
+} from './proto.ts'
 
 export function schedulerRoutes(core: SchedulerCore, logger: Logger): (router: ConnectRouter) => void {
   return (router) => {
@@ -63,6 +70,7 @@ async function* connectStream(
   outbox.push(welcomeMessage(core.welcome()))
   const session = core.attach(hello, {
     send: (set) => outbox.push(instructionsMessage(set)),
+    direct: (directive) => outbox.push(directiveMessage(directive)),
     close: (err) => outbox.end(toConnectError(err)),
   })
   let reason = 'stream closed'

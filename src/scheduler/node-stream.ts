@@ -29,7 +29,7 @@ import type { Logger } from '../log/logger.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
 import { dispatch, toConnectError } from './dispatch.ts'
 import { encodeInstructions } from './encode.ts'
-import { helloFromProto, welcomeMessage } from './proto.ts'
+import { directiveMessage, helloFromProto, welcomeMessage } from './proto.ts'
 import { FrameReader, frame } from './wire.ts'
 
 export const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
@@ -126,6 +126,7 @@ class NodeStream {
     this.#write(welcomeMessage(this.#core.welcome()))
     this.#session = this.#core.attach(hello, {
       send: (set) => this.#writeBytes(encodeInstructions(set)),
+      direct: (directive) => this.#write(directiveMessage(directive)),
       close: (err) => {
         const wire = toConnectError(err)
         this.#end({ err: wire, reason: wire.message })

@@ -16,7 +16,7 @@ import {
   WelcomeSchema,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import type { InstructionRoute, InstructionSet, InstructionVersion } from '../instructions/types.ts'
-import type { Welcome } from './core.ts'
+import type { NodeDirective, Welcome } from './core.ts'
 import type { NodeHello, NodeLoad, NodeRouteReport } from './registry.ts'
 import type { LinkSample } from './telemetry.ts'
 
@@ -118,6 +118,14 @@ export function setToProto(set: InstructionSet): ProtoSet {
 
 export function instructionsMessage(set: InstructionSet): SchedulerMessage {
   return create(SchedulerMessageSchema, { msg: { case: 'instructions', value: setToProto(set) } })
+}
+
+export function directiveMessage(d: NodeDirective): SchedulerMessage {
+  const kind =
+    d.kind === 'drain'
+      ? { case: 'drain' as const, value: { timeoutMs: d.timeoutMs } }
+      : { case: 'probe' as const, value: { peers: [...d.peers] } }
+  return create(SchedulerMessageSchema, { msg: { case: 'directive', value: { kind } } })
 }
 
 export function welcomeMessage(w: Welcome): SchedulerMessage {

@@ -74,6 +74,11 @@ export class LinkTable {
     this.#keysOf.set(from, keys)
   }
 
+  /** The peers `from` reported a link to in its last report. */
+  peersOf(from: string): string[] {
+    return (this.#keysOf.get(from) ?? []).flatMap((key) => this.#links.get(key)?.peer ?? [])
+  }
+
   nodeGone(id: string): void {
     this.#version++
     for (const key of this.#keysOf.get(id) ?? []) {

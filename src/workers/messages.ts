@@ -38,7 +38,7 @@ export type ToWorker =
       readonly fresh: boolean
     }
   | { readonly type: 'fresh'; readonly fresh: boolean }
-  | { readonly type: 'drain' }
+  | { readonly type: 'drain'; readonly cutAfterMs?: number }
   | { readonly type: 'close' }
   | { readonly type: 'snapshot'; readonly id: number }
   | { readonly type: 'flows'; readonly id: number }

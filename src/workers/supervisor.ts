@@ -188,7 +188,7 @@ export class NodeSupervisor implements NodeView {
         this.#broadcast({ type: 'instructions', ...this.#instructions, fresh: this.#fresh })
       },
       onDirective: (directive) => {
-        if (directive.kind === 'drain') this.drain()
+        if (directive.kind === 'drain') this.drain(directive.timeoutMs)
         else void this.#probeAll(directive.peers)
       },
     })
@@ -326,7 +326,8 @@ export class NodeSupervisor implements NodeView {
     }
   }
 
-  drain(): void {
+  drain(cutAfterMs = 0): void {
+    if (cutAfterMs > 0) this.#broadcast({ type: 'drain', cutAfterMs })
     if (this.#state !== 'running' && this.#state !== 'starting') return
     this.#state = 'draining'
     this.#broadcast({ type: 'drain' })

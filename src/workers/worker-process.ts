@@ -56,7 +56,7 @@ export class WorkerProcess {
         node.setFresh(message.fresh)
         break
       case 'drain':
-        node.drain()
+        node.drain(message.cutAfterMs)
         break
       case 'close':
         this.leave('primary closing')

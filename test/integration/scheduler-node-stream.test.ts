@@ -67,7 +67,7 @@ function rawStream(first: Buffer) {
   return { session, stream, received, trailers }
 }
 
-test('the Connect protocol still reaches a node stream, through the adapter', async () => {
+test('the Connect protocol still reaches a node stream, through the adapter, sets and directives', async () => {
   const baseUrl = `http://${h.scheduler.grpcAddress}`
   const sessionManager = new Http2SessionManager(baseUrl)
   const client = createClient(
@@ -81,10 +81,15 @@ test('the Connect protocol still reaches a node stream, through the adapter', as
     kinds.push(m.msg.case ?? '')
     if (m.msg.case === 'instructions') {
       assert.equal(m.msg.value.routes[0]?.name, 'web')
+      const res = await h.api('/nodes/a/drain', { method: 'POST' })
+      assert.equal(res.status, 202)
+    }
+    if (m.msg.case === 'directive') {
+      assert.equal(m.msg.value.kind.case, 'drain')
       break
     }
   }
-  assert.deepEqual(kinds, ['welcome', 'instructions'])
+  assert.deepEqual(kinds, ['welcome', 'instructions', 'directive'])
   out.close()
   sessionManager.abort()
 })

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -108,4 +110,49 @@ test('a probed link capacity replaces the declared one in what the node reports'
     seen = await capacity()
   }
   assert.equal(seen, throughputBps, 'the measured capacity in the scheduler')
+})
+
+test("the scheduler's probe directive makes a node measure a link, and the measure reaches the scheduler", async () => {
+  const link = async () => {
+    const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
+      from: string
+      to: string
+      throughputBps: number
+    }[]
+    return links.find((l) => l.from === 'b' && l.to === 'c')?.throughputBps
+  }
+  assert.equal(await link(), 125_000_000, 'declared at first')
+  const res = await fetch(`http://${scheduler.apiAddress}/nodes/b/probe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ peers: ['c'] }),
+  })
+  assert.equal(res.status, 202)
+  const deadline = Date.now() + 10_000
+  let measured = await link()
+  while (measured === 125_000_000 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    measured = await link()
+  }
+  const b = nodes.find((n) => n.node.config.common.nodeId === 'b')
+  assert.equal(measured, b?.node.getPeers().find((p) => p.name === 'c')?.throughputBps)
+  assert.ok(b?.logs.some((l) => l.msg === 'peer link probed' && l.peer === 'c'))
+})
+
+test("the scheduler's drain directive stops a node accepting, and cuts its flows after the timeout", async () => {
+  const client = net.connect({ port: a.port('web'), host: '127.0.0.1' })
+  await once(client, 'connect')
+  client.write('hold on\n')
+  await once(client, 'data')
+  const res = await fetch(`http://${scheduler.apiAddress}/nodes/a/drain`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ timeoutMs: 300 }),
+  })
+  assert.equal(res.status, 202)
+  const started = Date.now()
+  await once(client, 'close')
+  assert.ok(Date.now() - started >= 250, 'the flow had its time')
+  assert.equal((await fetch(`${a.admin}/readyz`)).status, 503)
+  await waitFor(() => a.logs.some((l) => l.reason === 'drain_timeout'), 2_000, 'the cut flow logged')
 })

@@ -1,6 +1,7 @@
 /**
  * A stripe service from A to C over the two disjoint paths of a diamond, via B and via D, with a
- * real scheduler and real nodes. A's links to B and D may go through link emulators.
+ * real scheduler and real nodes. A's links to B and D may go through link emulators. Automatic
+ * capacity probes are off: the tests decide what is measured, and when.
  */
 import { join } from 'node:path'
 import { silentLogger } from '../../src/log/logger.ts'
@@ -38,6 +39,7 @@ export async function startStripeDiamond(o: StripeDiamondOptions): Promise<Strip
   heartbeat_interval: 500ms
   report_interval: 200ms
   push_debounce: 50ms
+  capacity_probe_interval: 0s
 ${o.schedulerExtra ?? ''}  log_level: warn
 services:
   - name: bulk

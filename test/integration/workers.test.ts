@@ -393,4 +393,14 @@ routes:
     assert.equal(a.getPeers().find((p) => p.name === 'b')?.throughputBps, result.throughputBps)
     await assert.rejects(a.probePeer('nobody'), { code: 'DYN_ERR_PEER_UNKNOWN' })
   })
+
+  test('a drain with a timeout closes the flows every worker still carries once it runs out', async () => {
+    const clients: net.Socket[] = []
+    for (let i = 0; i < 8; i++) clients.push(await echoFlow(a.listenerPort('web')))
+    const started = Date.now()
+    a.drain(300)
+    await Promise.all(clients.map((c) => once(c, 'close')))
+    assert.ok(Date.now() - started >= 250, 'the flows had their time')
+    assert.equal(a.isReady(), false)
+  })
 })

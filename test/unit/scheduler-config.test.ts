@@ -21,6 +21,7 @@ test('an empty file gives every default', () => {
   assert.equal(c.scheduler.heartbeatIntervalMs, 5000)
   assert.equal(c.scheduler.reportIntervalMs, 2000)
   assert.equal(c.scheduler.pushDebounceMs, 200)
+  assert.deepEqual(c.scheduler.capacityProbe, { intervalMs: 1_800_000, spacingMs: 5000 })
   assert.deepEqual(c.scheduler.hysteresis, { relative: 0.1, absolute: 5, minDwellMs: 10_000 })
   assert.deepEqual(c.scheduler.store, { type: 'embedded', path: './scheduler-state.json' })
   assert.deepEqual(c.services, [])
@@ -117,4 +118,21 @@ test('validateService: the same schema for the REST api, problems with key paths
     'targets[0]: expected host:port, got "x"',
     'extra: unknown key',
   ])
+})
+
+test('capacity probes: 0s turns them off; a spacing of zero or a bad duration is refused naming the key', () => {
+  const off = schedulerConfigFromText(
+    'scheduler: { capacity_probe_interval: 0s, capacity_probe_spacing: 1s }',
+  )
+  assert.deepEqual(off.scheduler.capacityProbe, { intervalMs: 0, spacingMs: 1000 })
+  assert.deepEqual(
+    issuesOf(`scheduler:
+  capacity_probe_interval: soon
+  capacity_probe_spacing: 0s
+`),
+    [
+      '2 scheduler.capacity_probe_interval: expected a duration such as "250ms", "30s", "1h30m", got "soon"',
+      '3 scheduler.capacity_probe_spacing: duration must be above zero, got "0s"',
+    ],
+  )
 })

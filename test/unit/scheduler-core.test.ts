@@ -6,7 +6,7 @@ import type { InstructionSet } from '../../src/instructions/types.ts'
 import { type Logger, silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText, validateService } from '../../src/scheduler/config/load.ts'
 import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
-import { PUSH_CHUNK, SchedulerCore } from '../../src/scheduler/core.ts'
+import { type NodeDirective, PUSH_CHUNK, SchedulerCore } from '../../src/scheduler/core.ts'
 import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import type { PathSigner } from '../../src/scheduler/plan/instructions.ts'
 import type { NodeAckRecord, SchedulerStore, ServiceChange } from '../../src/scheduler/store/types.ts'
@@ -69,10 +69,16 @@ function switchableEngine(route: { nodes: string[] }): PathEngine {
 function sinkFor() {
   const sets: InstructionSet[] = []
   const closed: DynproxyError[] = []
+  const directives: NodeDirective[] = []
   return {
     sets,
     closed,
-    sink: { send: (s: InstructionSet) => sets.push(s), close: (e: DynproxyError) => closed.push(e) },
+    directives,
+    sink: {
+      send: (s: InstructionSet) => sets.push(s),
+      direct: (d: NodeDirective) => directives.push(d),
+      close: (e: DynproxyError) => closed.push(e),
+    },
   }
 }
 
@@ -95,6 +101,8 @@ function makeCore(
     engine?: PathEngine
     signer?: PathSigner
     logger?: Logger
+    /** More `scheduler:` keys, e.g. "capacity_probe_interval: 0s". */
+    settings?: string
   } = {},
 ) {
   const clock = { t: 1000, now: () => clock.t }
@@ -102,7 +110,7 @@ function makeCore(
   if (options.acks) store.acks = options.acks
   const route = { nodes: ['a', 'b', 'c'] }
   const settings = schedulerConfigFromText(
-    'scheduler: { instruction_ttl: 60s, path_token_ttl: 60s, heartbeat_interval: 1s, push_debounce: 0s }',
+    `scheduler: { instruction_ttl: 60s, path_token_ttl: 60s, heartbeat_interval: 1s, push_debounce: 0s${options.settings ? `, ${options.settings}` : ''} }`,
   ).scheduler
   const core = new SchedulerCore({
     settings,
@@ -423,4 +431,88 @@ test('path shares a node reports move a stripe route’s weights: past the margi
   clock.t += 20_000
   report(200_000, 800_000)
   assert.equal(a.sets.length, 3, 'a small move (little evidence) pushes nothing')
+})
+
+const sample = (peer: string, throughputBps = 0, up = true) => ({
+  peer,
+  up,
+  rttMs: 1,
+  jitterMs: 0,
+  loss: 0,
+  throughputBps,
+  activeFlows: 0,
+})
+
+test('an operator’s probe and drain reach the node’s sink; unknown, gone and linkless nodes are refused', () => {
+  const { core } = makeCore()
+  const a = sinkFor()
+  const s = core.attach(hello('a'), a.sink)
+  assert.throws(() => core.probe('a'), { code: 'DYN_ERR_SCHEDULER_NODE_NO_LINKS' })
+  core.report(s, [sample('b'), sample('c', 1e6)], undefined)
+  assert.deepEqual(core.probe('a'), { node: 'a', peers: ['b', 'c'] }, 'every peer it reported a link to')
+  assert.deepEqual(core.probe('a', ['c']), { node: 'a', peers: ['c'] })
+  core.drain('a', 5000)
+  assert.deepEqual(a.directives, [
+    { kind: 'probe', peers: ['b', 'c'] },
+    { kind: 'probe', peers: ['c'] },
+    { kind: 'drain', timeoutMs: 5000 },
+  ])
+  assert.throws(() => core.drain('zz', 0), { code: 'DYN_ERR_SCHEDULER_NODE_NOT_FOUND' })
+  core.detach(s, 'test')
+  assert.throws(() => core.probe('a', ['b']), {
+    code: 'DYN_ERR_SCHEDULER_NODE_NOT_CONNECTED',
+    message: /node a is not connected/,
+  })
+  assert.equal(a.directives.length, 3)
+})
+
+function throughputWeb(): ServiceDocument {
+  const r = validateService({ ...web(), objective: 'throughput' })
+  assert.ok('value' in r)
+  return r.value
+}
+
+test('the tick asks for probes of up links without a throughput, one per spacing, each link once per interval', () => {
+  const { core, clock } = makeCore({ services: [throughputWeb()] })
+  const a = sinkFor()
+  const b = sinkFor()
+  const sa = core.attach(hello('a'), a.sink)
+  const sb = core.attach(hello('b'), b.sink)
+  const reportAll = () => {
+    core.report(sa, [sample('b'), sample('c', 1e6), sample('d', 0, false)], undefined)
+    core.report(sb, [sample('a')], undefined)
+  }
+  reportAll()
+  core.tick()
+  assert.deepEqual(a.directives, [{ kind: 'probe', peers: ['b'] }], 'known and down links are left alone')
+  core.tick()
+  clock.t += 4000
+  reportAll()
+  core.tick()
+  assert.equal(b.directives.length, 0, 'within the spacing: nothing more')
+  clock.t += 1000
+  core.tick()
+  assert.deepEqual(b.directives, [{ kind: 'probe', peers: ['a'] }])
+  clock.t += 10_000
+  reportAll()
+  core.tick()
+  assert.equal(a.directives.length + b.directives.length, 2, 'every link asked within the interval')
+  clock.t += 30 * 60_000
+  reportAll()
+  core.tick()
+  assert.equal(a.directives.length, 2, 'the interval passed and a still reports no throughput')
+})
+
+test('no automatic probe when no service needs capacities, or when they are turned off', () => {
+  for (const options of [{}, { services: [throughputWeb()], settings: 'capacity_probe_interval: 0s' }]) {
+    const { core, clock } = makeCore(options)
+    const a = sinkFor()
+    const s = core.attach(hello('a'), a.sink)
+    core.report(s, [sample('b')], undefined)
+    core.tick()
+    clock.t += 60 * 60_000
+    core.report(s, [sample('b')], undefined)
+    core.tick()
+    assert.deepEqual(a.directives, [], JSON.stringify(options))
+  }
 })

@@ -97,7 +97,7 @@ function service(): ServiceDocument {
   return r.value
 }
 
-function makeReplica(cluster: MemoryCluster, engine: PathEngine = direct) {
+function makeReplica(cluster: MemoryCluster, engine: PathEngine = direct, services = [service()]) {
   const core = new SchedulerCore({
     settings: schedulerConfigFromText('scheduler: { instruction_ttl: 60s, push_debounce: 0s }').scheduler,
     store: noStore,
@@ -105,7 +105,7 @@ function makeReplica(cluster: MemoryCluster, engine: PathEngine = direct) {
     signer: { publicKey: 'PUB', signAll: (claims) => claims.map(() => Buffer.from('sig')) },
     epoch: 3,
     acks: new Map(),
-    services: [service()],
+    services,
     logger: silentLogger(),
     clock: { now: () => 1000 },
     timers: { setTimeout: () => 0, clearTimeout: () => undefined },
@@ -117,7 +117,10 @@ function makeReplica(cluster: MemoryCluster, engine: PathEngine = direct) {
 
 function sink() {
   const sets: InstructionSet[] = []
-  return { sets, sink: { send: (s: InstructionSet) => sets.push(s), close: () => undefined } }
+  return {
+    sets,
+    sink: { send: (s: InstructionSet) => sets.push(s), direct: () => undefined, close: () => undefined },
+  }
 }
 
 const hello = (id: string, appliedVersion?: InstructionVersion) => ({
@@ -275,4 +278,29 @@ test('a new leader keeps the paths in force unless a better one passes the margi
   forgetful.isLeader = true
   fresh.clusterChanged('planned from nothing', true)
   assert.deepEqual(hopsOfA(forgetful), [], 'without the sets in force, the leader would switch at once')
+})
+
+test('directives: a node on another replica is refused naming it; only the leader asks for probes, of its own nodes', () => {
+  const r = validateService({ ...service(), objective: 'throughput' })
+  assert.ok('value' in r)
+  const cluster = new MemoryCluster()
+  const core = makeReplica(cluster, direct, [r.value])
+  cluster.shared.push({ id: 'b', region: 'r1', replica: 'sched-2' })
+  assert.throws(() => core.probe('b', ['a']), {
+    code: 'DYN_ERR_SCHEDULER_NODE_NOT_CONNECTED',
+    message: /node b is connected to scheduler replica sched-2, not to this one/,
+  })
+  const directives: unknown[] = []
+  const s = core.attach(hello('a'), {
+    send: () => undefined,
+    direct: (d) => directives.push(d),
+    close: () => undefined,
+  })
+  const link = { peer: 'b', up: true, rttMs: 1, jitterMs: 0, loss: 0, throughputBps: 0, activeFlows: 0 }
+  core.report(s, [link], undefined)
+  core.tick()
+  assert.deepEqual(directives, [], 'a follower asks for no probe')
+  cluster.isLeader = true
+  core.tick()
+  assert.deepEqual(directives, [{ kind: 'probe', peers: ['b'] }])
 })

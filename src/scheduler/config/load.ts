@@ -158,6 +158,10 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
     heartbeatIntervalMs: mustDuration(s.heartbeat_interval),
     reportIntervalMs: mustDuration(s.report_interval),
     pushDebounceMs: mustDuration(s.push_debounce),
+    capacityProbe: {
+      intervalMs: mustDuration(s.capacity_probe_interval),
+      spacingMs: mustDuration(s.capacity_probe_spacing),
+    },
     hysteresis: {
       relative: ratioOf(s.hysteresis.relative),
       absolute: mustDuration(s.hysteresis.absolute),

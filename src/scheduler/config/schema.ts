@@ -102,6 +102,14 @@ const scheduler = z
     heartbeat_interval: duration().default('5s'),
     report_interval: duration().default('2s'),
     push_debounce: duration({ allowZero: true }).default('200ms'),
+    capacity_probe_interval: duration({ allowZero: true })
+      .default('30m')
+      .describe(
+        'A link of unknown capacity is asked to be probed at most once per interval, while a service needs capacities; 0s: never.',
+      ),
+    capacity_probe_spacing: duration()
+      .default('5s')
+      .describe('At most one automatic probe directive per spacing across the mesh.'),
     hysteresis: z
       .strictObject({
         relative: ratio.default('10%'),

@@ -42,6 +42,8 @@ export interface SchedulerSettings {
   readonly heartbeatIntervalMs: number
   readonly reportIntervalMs: number
   readonly pushDebounceMs: number
+  /** Automatic capacity probes (plan/probes.ts); an interval of 0 turns them off. */
+  readonly capacityProbe: { readonly intervalMs: number; readonly spacingMs: number }
   readonly hysteresis: HysteresisSettings
   readonly linkCosts: readonly LinkCost[]
   readonly logLevel: LogLevel
