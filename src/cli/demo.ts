@@ -36,6 +36,7 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
       `  npx dynproxy ctl --api ${api} links`,
       `  curl http://127.0.0.1:${p.admin.a}/routes`,
       `  curl http://127.0.0.1:${p.admin.a}/peers`,
+      `  curl -X POST http://127.0.0.1:${p.admin.a}/peers/b/probe   # measure the link a→b now (~1 s)`,
       `  curl http://127.0.0.1:${p.admin.b}/flows`,
       `  open http://127.0.0.1:${p.admin.a}/ui in a browser: node a's web UI`,
       '',

@@ -101,6 +101,9 @@ export function renderEffectiveConfig(
             ...document.common,
             ...(document.common.admin_token !== undefined && { admin_token: MASK }),
           },
+          listeners: document.listeners.map((l) =>
+            l.users === undefined ? l : { ...l, users: l.users.map((u) => ({ ...u, password: MASK })) },
+          ),
           ...(document.mesh && {
             mesh: { ...document.mesh, ...(document.mesh.token !== undefined && { token: MASK }) },
           }),

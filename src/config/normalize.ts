@@ -3,6 +3,7 @@
  * resolved targets, deep-frozen. Runs only on documents that passed schema and semantic checks, so
  * a failure here is a bug in those checks, not in the user's file.
  */
+import { readDestinationRule } from '../connect-proxy/allow.ts'
 import { readAllowTarget, readHostPort } from './address.ts'
 import { parseDuration } from './duration.ts'
 import type { ConfigDocument, RouteDocument } from './schema.ts'
@@ -10,6 +11,7 @@ import { resolveTarget } from './target.ts'
 import type {
   AllowTarget,
   CommonConfig,
+  DestinationRule,
   HostPort,
   ListenerConfig,
   MeshConfig,
@@ -46,6 +48,12 @@ function allowTarget(text: string): AllowTarget {
   return result.value
 }
 
+function destinationRule(text: string): DestinationRule {
+  const result = readDestinationRule(text)
+  if ('error' in result) throw new TypeError(`unvalidated allow entry reached normalize: ${result.error}`)
+  return result.value
+}
+
 function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfig {
   return {
     nodeId: c.node_id ?? defaultNodeId,
@@ -74,6 +82,8 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
     backlog: l.backlog,
     proxyProtocol: l.proxy_protocol,
     inspectSni: l.inspect_sni,
+    ...(l.handshake !== undefined && { handshake: l.handshake }),
+    ...(l.users !== undefined && { users: l.users.map((u) => ({ name: u.name, password: u.password })) }),
     ...(l.tls && {
       tls: {
         certFile: l.tls.cert,
@@ -104,6 +114,7 @@ function route(r: RouteDocument, peers: ReadonlySet<string>): RouteConfig {
     connectTimeoutMs: parseDuration(r.connect_timeout),
     retries: r.retries,
     ...(r.send_proxy_protocol !== undefined && { sendProxyProtocol: r.send_proxy_protocol }),
+    ...(r.allow !== undefined && { allow: r.allow.map(destinationRule) }),
     ...(r.health_check && {
       healthCheck: {
         intervalMs: parseDuration(r.health_check.interval),

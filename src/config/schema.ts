@@ -5,6 +5,7 @@
  * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
  */
 import { z } from 'zod'
+import { readDestinationRule } from '../connect-proxy/allow.ts'
 import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
 import { show } from './issues.ts'
@@ -13,6 +14,24 @@ import { duration, expected, hostPort, int, name, textOf } from './schema-parts.
 const cidr = textOf('a CIDR range', readCidr).meta({ examples: ['10.0.0.0/8', 'fd00::/8'] })
 const allowTarget = textOf('a CIDR range with an optional :port', readAllowTarget).meta({
   examples: ['10.0.0.0/8', '10.1.2.0/24:443', 'fd00::/8:443'],
+})
+
+const destinationRule = textOf(
+  'a CIDR range, host or *.domain, with an optional :port',
+  readDestinationRule,
+).meta({
+  examples: ['10.0.0.0/8', '10.1.2.0/24:443', 'api.example.com:443', '*.example.com'],
+})
+
+const user = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[^:]*$/, {
+      error: 'a user name cannot contain ":" (HTTP Basic separates name and password with it)',
+    }),
+  password: z.string().min(1).max(255).describe('Shown as <redacted> by dynproxy check.'),
 })
 
 const serverNamePattern = textOf('a server name such as "api.example.com" or "*.example.com"', (text) => {
@@ -107,6 +126,19 @@ const listener = z.strictObject({
     .describe(
       "Read the server name of each connection's TLS ClientHello, without terminating TLS, for routes' match.sni; other protocols pass without one.",
     ),
+  handshake: z
+    .enum(['socks5', 'http_connect'])
+    .optional()
+    .describe(
+      "Clients name their destination first, as with gost's socks5:// and http:// listeners: SOCKS5 (CONNECT) or an HTTP CONNECT request. The listener's routes need allow.",
+    ),
+  users: z
+    .array(user)
+    .min(1)
+    .optional()
+    .describe(
+      'With handshake: clients must authenticate as one of these (SOCKS5 username/password, HTTP Proxy-Authorization: Basic). Absent: no authentication.',
+    ),
 })
 
 const endpoint = z.strictObject({
@@ -180,6 +212,13 @@ const route = z.strictObject({
     .describe("Write a PROXY protocol header with the client's address first on each upstream connection."),
   health_check: healthCheck.optional(),
   outlier_detection: outlierDetection,
+  allow: z
+    .array(destinationRule)
+    .min(1)
+    .optional()
+    .describe(
+      'Destinations the clients of a handshake listener may ask for: CIDR, host or *.domain, each with an optional :port. Required on such routes; a name allowed by ranges only must resolve into them. Without target: the flow goes to the destination (through via peers, when given).',
+    ),
 })
 
 const schedulerAddress = z.union(

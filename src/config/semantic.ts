@@ -22,6 +22,7 @@ export function semanticIssues(doc: ConfigDocument): PathIssue[] {
     ...collidingBinds(doc),
     ...doc.listeners.flatMap((l, i) => udpListenerIssues(l, ['listeners', i], doc)),
     ...doc.listeners.flatMap((l, i) => tlsInspectionIssues(l, ['listeners', i])),
+    ...doc.listeners.flatMap((l, i) => handshakeIssues(l, ['listeners', i])),
     ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),
     ...meshIssues(doc),
     ...schedulerIssues(doc),
@@ -140,6 +141,65 @@ function tlsInspectionIssues(listener: ConfigDocument['listeners'][number], path
   ]
 }
 
+type ListenerDocument = ConfigDocument['listeners'][number]
+
+/** A handshake is the first thing a client sends: nothing else may read those bytes first. */
+function handshakeIssues(listener: ListenerDocument, path: KeyPath): PathIssue[] {
+  const out: PathIssue[] = []
+  if (listener.handshake === undefined) {
+    if (listener.users !== undefined) {
+      const message =
+        'users authenticate the clients of a listener with a handshake (hint: set handshake: socks5 or http_connect, or remove users)'
+      out.push({ path: [...path, 'users'], message })
+    }
+    return out
+  }
+  if (listener.protocol === 'udp') {
+    out.push({ path: [...path, 'handshake'], message: 'a handshake is spoken over TCP (protocol: udp here)' })
+  }
+  if (listener.inspect_sni) {
+    const message = `handshake and inspect_sni cannot be combined: clients speak ${listener.handshake} first, not TLS (hint: remove inspect_sni; with tls the handshake runs inside TLS)`
+    out.push({ path: [...path, 'handshake'], message })
+  }
+  return out
+}
+
+/**
+ * The flows of a handshake listener go where their clients ask, so every route that can take one
+ * must say where they may go; a route that says so takes no flow that names no destination.
+ */
+function allowIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): PathIssue[] {
+  const { listener: wanted, port } = route.match
+  const candidates = doc.listeners.filter(
+    (l) => (wanted === undefined || l.name === wanted) && (port === undefined || bindPort(l) === port),
+  )
+  const speaking = candidates.filter((l) => l.handshake !== undefined)
+  const at = [...path, 'allow']
+  const first = speaking[0]
+  if (route.allow === undefined) {
+    if (first === undefined) return []
+    const narrow = wanted === undefined ? ', or match.listener to keep the route to other listeners' : ''
+    const message = `required: this route takes the flows of listener "${first.name}" (handshake: ${first.handshake}), and allow says which destinations their clients may ask for (hint: allow: ["10.0.0.0/8", "*.example.com:443"]${narrow})`
+    return [{ path: at, message }]
+  }
+  if (first === undefined) {
+    const message =
+      'no listener this route takes flows from has a handshake, so no client names a destination (hint: set handshake on the listener, or remove allow)'
+    return [{ path: at, message }]
+  }
+  const plain = candidates.find((l) => l.handshake === undefined)
+  if (route.target === undefined && route.paths === undefined && plain !== undefined) {
+    const message = `without a target this route connects where clients ask, and listener "${plain.name}" has no handshake to ask with (hint: match.listener: ${first.name})`
+    return [{ path: at, message }]
+  }
+  return []
+}
+
+function bindPort(listener: ListenerDocument): number | undefined {
+  const hp = readHostPort(listener.bind, { allowPortZero: true })
+  return 'value' in hp ? hp.value.port : undefined
+}
+
 function udpListenerIssues(
   listener: ConfigDocument['listeners'][number],
   path: KeyPath,
@@ -212,6 +272,7 @@ function routeIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
       })
   }
   out.push(...sniIssues(route, path, doc))
+  out.push(...allowIssues(route, path, doc))
   const target = resolveTarget(route, peers)
   if ('message' in target) out.push({ path: [...path, ...target.at], message: target.message })
   else if (route.multipath !== undefined) out.push(...multipathIssues(target.value, [...path, 'multipath']))

@@ -32,12 +32,27 @@ export function resolveTarget(
     }
     return { value: { kind: 'mesh', paths } }
   }
-  if (route.target === undefined) return { at: [], message: 'a route needs a target or paths' }
+  if (route.target === undefined) return requested(route)
   const path = resolvePath(route.target, route.via ?? [], peers, ['target'])
   if ('message' in path) return path
   const { via, endpoints } = path.value
   if (via.length === 0 && endpoints !== undefined) return { value: { kind: 'endpoints', endpoints } }
   return { value: { kind: 'mesh', paths: [path.value] } }
+}
+
+/** No target: a route with `allow` takes the client to the destination it asked for. */
+function requested(route: RouteDocument): { readonly value: RouteTarget } | TargetProblem {
+  if (route.allow === undefined) {
+    return {
+      at: [],
+      message:
+        'a route needs a target or paths (or allow, to take the clients of a handshake listener where they ask)',
+    }
+  }
+  const via = route.via ?? []
+  const twice = via.find((name, i) => via.indexOf(name) !== i)
+  if (twice !== undefined) return { at: ['via'], message: `the path visits peer "${twice}" twice` }
+  return { value: { kind: 'requested', via } }
 }
 
 function resolvePath(

@@ -43,6 +43,18 @@ export interface ListenerConfig {
   readonly proxyProtocol: boolean
   /** Read each connection's TLS server name (SNI) without terminating TLS, for `match.sni`. */
   readonly inspectSni: boolean
+  /** Clients name their destination first; routes of the listener say where they may go (`allow`). */
+  readonly handshake?: ListenerHandshake
+  /** Present: clients must authenticate as one of these users. */
+  readonly users?: readonly ListenerUser[]
+}
+
+/** SOCKS5 (RFC 1928, CONNECT) or an HTTP CONNECT request. */
+export type ListenerHandshake = 'socks5' | 'http_connect'
+
+export interface ListenerUser {
+  readonly name: string
+  readonly password: string
 }
 
 export interface ListenerTlsConfig {
@@ -113,6 +125,11 @@ export interface MeshPathConfig {
 export type RouteTarget =
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointConfig[] }
   | { readonly kind: 'mesh'; readonly paths: readonly MeshPathConfig[] }
+  /**
+   * Where the client asked to go (a `handshake` listener's flow): connected to directly, or, with
+   * `via`, by the last of these peers.
+   */
+  | { readonly kind: 'requested'; readonly via: readonly string[] }
 
 export type MultipathMode = 'stripe' | 'redundant' | 'failover'
 
@@ -130,7 +147,14 @@ export interface RouteConfig {
   readonly outlierDetection: OutlierDetectionConfig
   /** Present: each upstream connection starts with a PROXY protocol header of this version. */
   readonly sendProxyProtocol?: 'v1' | 'v2'
+  /** The destinations clients of a `handshake` listener may ask for; required on such routes. */
+  readonly allow?: readonly DestinationRule[]
 }
+
+/** An entry of `routes[].allow`: an address range or a host name pattern, each with an optional port. */
+export type DestinationRule =
+  | { readonly kind: 'cidr'; readonly cidr: Cidr; readonly port?: number }
+  | { readonly kind: 'host'; readonly pattern: string; readonly port?: number }
 
 export interface SchedulerConfig {
   /** `embedded` runs the scheduler in this process; otherwise replicas to fail over between. */

@@ -1,6 +1,7 @@
 export * from './admin.ts'
 export * from './base.ts'
 export * from './config.ts'
+export * from './connect-proxy.ts'
 export * from './listener.ts'
 export * from './mesh.ts'
 export * from './multipath.ts'

@@ -86,6 +86,8 @@ export class Flow {
   proxied: ProxiedAddresses | undefined = undefined
   /** The TLS server name the client asked for (SNI), when its listener reads one. */
   serverName: string | undefined = undefined
+  /** The destination a client of a `handshake` listener asked for, as host:port. */
+  destination: string | undefined = undefined
 
   constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number, sink: FlowSink) {
     this.id = id
@@ -150,6 +152,7 @@ export class Flow {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       ...(this.serverName !== undefined && { sni: this.serverName }),
+      ...(this.destination !== undefined && { destination: this.destination }),
       ...(this.multipath && { subflows: this.multipath.subflows() }),
     }
   }

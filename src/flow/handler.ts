@@ -4,15 +4,23 @@
  */
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { MultipathMode, RouteConfig } from '../config/types.ts'
+import type { ListenerHandshake, ListenerUser, MultipathMode, RouteConfig } from '../config/types.ts'
+import {
+  admitDestination,
+  type ClientRequest,
+  type Destination,
+  failureOutcome,
+  readClientRequest,
+} from '../connect-proxy/index.ts'
 import type { DecisionSource } from '../node/api.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
-import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
+import { decide, type FlowContext, type FlowOrigin, type RouteTable } from '../router/index.ts'
 import { readServerName } from '../sni/index.ts'
+import { formatHostPort } from '../util/host-port.ts'
 import type { EndpointLender, Flow, ListenerRef, RouteTraffic } from './flow.ts'
 import type { FlowManager } from './manager.ts'
 import { startMultipath } from './multipath.ts'
-import { endBeforeUpstream, startRelay } from './relay.ts'
+import { endAfterReply, endBeforeUpstream, startRelay } from './relay.ts'
 
 export interface UpstreamConnection {
   readonly socket: Socket
@@ -42,9 +50,14 @@ export interface RouteRuntime extends EndpointLender {
   readonly traffic: RouteTraffic
   /**
    * `sourceIp` is the client's address when the route balances on it (`lb: source_hash`); for
-   * other routes it may be '', since reading it costs a system call per flow.
+   * other routes it may be '', since reading it costs a system call per flow. `destination`: where
+   * the client of a `handshake` listener asked to go, checked against the route's allow.
    */
-  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection | MultipathConnection>
+  connect(
+    sourceIp: string,
+    origin: FlowOrigin,
+    destination?: Destination,
+  ): Promise<UpstreamConnection | MultipathConnection>
 }
 
 export interface AcceptingListener extends ListenerRef {
@@ -53,7 +66,14 @@ export interface AcceptingListener extends ListenerRef {
   readonly origin: FlowOrigin
   readonly counters: ListenerRef['counters'] & {
     total: number
-    rejected: { no_route: number; plugin: number; proxy_protocol: number; client_hello: number }
+    rejected: {
+      no_route: number
+      plugin: number
+      proxy_protocol: number
+      client_hello: number
+      handshake: number
+      not_allowed: number
+    }
   }
   /** Each connection starts with a PROXY protocol header, read before the flow is routed. */
   readonly proxyProtocol?: boolean
@@ -61,6 +81,10 @@ export interface AcceptingListener extends ListenerRef {
   readonly inspectSni?: boolean
   /** Connections are TLS sockets, handshaken: they know their server name. */
   readonly terminatesTls?: boolean
+  /** Clients name their destination first; routes check it against their allow. */
+  readonly handshake?: ListenerHandshake | undefined
+  /** With a handshake: the users clients must authenticate as. */
+  readonly users?: readonly ListenerUser[] | undefined
 }
 
 /** What an on-demand resolve is asked about a flow that matches no route. */
@@ -173,7 +197,87 @@ export function createFlowHandler(
 
   function inspectThenRoute(flow: Flow, listener: AcceptingListener): void {
     if (listener.inspectSni === true) readServerNameThenRoute(flow, listener)
-    else routeFlow(flow, listener)
+    else if (listener.handshake === undefined) routeFlow(flow, listener)
+    else readRequestThenRoute(flow, listener, listener.handshake)
+  }
+
+  /** The client names its destination; bytes it sends after the request stay for the relay. */
+  function readRequestThenRoute(flow: Flow, listener: AcceptingListener, protocol: ListenerHandshake): void {
+    readClientRequest(flow.downstream, protocol, listener.users).then(
+      (request) => {
+        if (flow.state === 'closed') return
+        flow.destination = formatHostPort(request.destination.host, request.destination.port)
+        routeRequest(flow, listener, request)
+      },
+      (error: Error) => {
+        if (flow.state === 'closed') return
+        listener.counters.rejected.handshake++
+        flow.error = error
+        endAfterReply(flow, 'rejected')
+      },
+    )
+  }
+
+  /** Like routeFlow, for a flow whose client named a destination: its route's allow decides. */
+  function routeRequest(flow: Flow, listener: AcceptingListener, request: ClientRequest): void {
+    if (refusedByPlugin(flow, listener)) {
+      request.reply('not_allowed')
+      endAfterReply(flow, 'rejected')
+      return
+    }
+    const routes = table()
+    const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
+    const decision = decide(contextOf(flow, listener, sourceIp ?? ''), routes)
+    if (decision.kind === 'reject') {
+      listener.counters.rejected.no_route++
+      request.reply('not_allowed')
+      endAfterReply(flow, 'no_route')
+      return
+    }
+    const route = decision.handler
+    route.matches[decision.source]++
+    flow.route = route.config.name
+    admitDestination(route.config, request.destination).then(
+      (admission) => {
+        if (flow.state === 'closed') return
+        if ('dial' in admission)
+          return connectRequest(flow, route, sourceIp, listener.origin, admission.dial, request)
+        listener.counters.rejected.not_allowed++
+        flow.error = admission.refusal
+        request.reply('not_allowed')
+        endAfterReply(flow, 'rejected')
+      },
+      (error: Error) => {
+        if (flow.state !== 'closed') requestFailed(flow, error, request)
+      },
+    )
+  }
+
+  /** The client hears `ok` only once the upstream is connected, and why not when it is not. */
+  function connectRequest(
+    flow: Flow,
+    route: RouteRuntime,
+    sourceIp: string | undefined,
+    origin: FlowOrigin,
+    dial: Destination,
+    request: ClientRequest,
+  ): void {
+    flow.traffic = route.traffic
+    flow.state = 'connecting'
+    route.connect(sourceIp ?? balanceKey(route, flow), origin, dial).then(
+      (conn) => {
+        if (flow.state !== 'closed') request.reply('ok')
+        established(flow, route, conn)
+      },
+      (error: Error) => requestFailed(flow, error, request),
+    )
+  }
+
+  function requestFailed(flow: Flow, error: Error, request: ClientRequest): void {
+    flow.error = error
+    onUpstreamFailure(flow, error)
+    request.reply(failureOutcome(error))
+    endAfterReply(flow, 'upstream_unavailable')
   }
 
   /** The ClientHello is read and put back: the target gets the handshake untouched. */
@@ -193,25 +297,24 @@ export function createFlowHandler(
     )
   }
 
+  /** The plugins' say; a refused flow is counted and ended (after any reply written so far). */
+  function refusedByPlugin(flow: Flow, listener: AcceptingListener): boolean {
+    if (admit === undefined) return false
+    const refusal = admit(flow, listener)
+    if (refusal === undefined) return false
+    listener.counters.rejected.plugin++
+    flow.error = refusal
+    return true
+  }
+
   function routeFlow(flow: Flow, listener: AcceptingListener): void {
-    if (admit !== undefined) {
-      const refusal = admit(flow, listener)
-      if (refusal !== undefined) {
-        listener.counters.rejected.plugin++
-        flow.error = refusal
-        endBeforeUpstream(flow, 'rejected')
-        return
-      }
+    if (refusedByPlugin(flow, listener)) {
+      endBeforeUpstream(flow, 'rejected')
+      return
     }
     const routes = table()
     const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
-    const ctx = {
-      listener: listener.name,
-      localPort: listener.port,
-      sourceIp: sourceIp ?? '',
-      serverName: flow.serverName,
-    }
-    const decision = decide(ctx, routes)
+    const decision = decide(contextOf(flow, listener, sourceIp ?? ''), routes)
     if (decision.kind === 'reject') {
       if (resolve === undefined) noRoute(flow, listener)
       else resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp, resolve)
@@ -231,6 +334,10 @@ export function createFlowHandler(
     if (listener.proxyProtocol === true) readHeaderThenRoute(flow, listener)
     else inspectThenRoute(flow, listener)
   }
+}
+
+function contextOf(flow: Flow, listener: AcceptingListener, sourceIp: string): FlowContext {
+  return { listener: listener.name, localPort: listener.port, sourceIp, serverName: flow.serverName }
 }
 
 function serverNameOf(socket: TLSSocket): string | undefined {

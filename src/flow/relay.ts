@@ -59,6 +59,26 @@ export function endBeforeUpstream(flow: Flow, reason: CloseReason): void {
 }
 
 /**
+ * The flow ended before it had an upstream, after an answer was written to the client (a
+ * connect-proxy refusal): the socket is ended so the answer is flushed, then destroyed.
+ */
+export function endAfterReply(flow: Flow, reason: CloseReason): void {
+  setReason(flow, reason)
+  const down = flow.downstream
+  if (!down.writable) return void down.destroy()
+  // A client that never reads its answer must not hold the socket: it gets a moment, no more.
+  const linger = setTimeout(() => down.destroy(), REPLY_LINGER_MS)
+  linger.unref()
+  down.end(() => {
+    clearTimeout(linger)
+    down.destroy()
+  })
+}
+
+/** How long a refused client is given to read its answer. */
+export const REPLY_LINGER_MS = 2_000
+
+/**
  * Starts copying `from` into `to`. `from` may have been paused by whoever read a header off it,
  * or have seen its FIN already (with nothing left to read): both happen before a flow is spliced.
  */

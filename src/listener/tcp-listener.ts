@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import tls from 'node:tls'
-import type { ListenerConfig } from '../config/types.ts'
+import type { ListenerConfig, ListenerHandshake, ListenerUser } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
 import type { ListenerStatus, RejectReason } from '../node/api.ts'
 import type { FlowOrigin } from '../router/index.ts'
@@ -33,6 +33,8 @@ export function newListenerCounters(): ListenerCounters {
       plugin: 0,
       proxy_protocol: 0,
       client_hello: 0,
+      handshake: 0,
+      not_allowed: 0,
     },
     closedBytesIn: 0,
     closedBytesOut: 0,
@@ -111,6 +113,15 @@ export class TcpListener {
 
   get inspectSni(): boolean {
     return this.config.inspectSni
+  }
+
+  /** Clients name their destination first (SOCKS5 or HTTP CONNECT). */
+  get handshake(): ListenerHandshake | undefined {
+    return this.config.handshake
+  }
+
+  get users(): readonly ListenerUser[] | undefined {
+    return this.config.users
   }
 
   /** Its connections are TLS sockets that know the server name their client asked for. */

@@ -65,10 +65,13 @@ export function targetAllowList(
 ): (target: string) => boolean {
   const named = new Set<string>()
   for (const route of routes) {
+    // A route to requested destinations names none: its `allow` is for its own clients, not for relays.
     const lists =
       route.target.kind === 'endpoints'
         ? [route.target.endpoints]
-        : route.target.paths.map((p) => p.endpoints ?? [])
+        : route.target.kind === 'mesh'
+          ? route.target.paths.map((p) => p.endpoints ?? [])
+          : []
     for (const list of lists) for (const e of list) named.add(e.address)
   }
   const ranges = allow.map((a) => ({ port: a.port, list: blockListOf(a) }))

@@ -17,6 +17,8 @@ export interface AccessLogLine {
   readonly proxied_by?: string
   /** The TLS server name the client asked for, when its listener reads or terminates TLS. */
   readonly sni?: string
+  /** Flows of a `handshake` listener: the destination the client asked for. */
+  readonly destination?: string
 }
 
 export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
@@ -32,6 +34,7 @@ export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
     duration_ms: durationMs,
     reason: flow.closeReason,
     ...(flow.serverName !== undefined && { sni: flow.serverName }),
+    ...(flow.destination !== undefined && { destination: flow.destination }),
   }
   const proxied =
     flow.proxied === undefined ? line : { ...line, proxied_by: `${down.remoteAddress}:${down.remotePort}` }

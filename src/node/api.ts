@@ -91,6 +91,8 @@ export type RejectReason =
   | 'plugin'
   | 'proxy_protocol'
   | 'client_hello'
+  | 'handshake'
+  | 'not_allowed'
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'max_connections',
@@ -100,6 +102,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'plugin',
   'proxy_protocol',
   'client_hello',
+  'handshake',
+  'not_allowed',
 ]
 
 export function rejectedTotal(rejected: Readonly<Record<RejectReason, number>>): number {
@@ -180,6 +184,8 @@ export interface FlowInfo extends TrafficTotals {
   readonly durationMs: number
   /** The TLS server name the client asked for, when its listener reads or terminates TLS. */
   readonly sni?: string
+  /** Flows of a `handshake` listener: the destination the client asked for, as it named it. */
+  readonly destination?: string
   /** Multipath flows: each subflow's bytes, RTT and retransmissions. */
   readonly subflows?: readonly SubflowInfo[]
   /** With `common.workers` above 1: the worker process that carries the flow. */

@@ -139,5 +139,6 @@ function pathsOf(route: RouteConfig): unknown {
   const t = route.target
   const addresses = (endpoints: readonly { address: string }[] | undefined) =>
     endpoints?.map((e) => e.address)
+  if (t.kind === 'requested') return ['requested', t.via]
   return t.kind === 'endpoints' ? addresses(t.endpoints) : t.paths.map((p) => [p.via, addresses(p.endpoints)])
 }

@@ -1,13 +1,21 @@
 /**
- * What a route does with a flow it takes: connect it to an endpoint (an upstream cluster), or
- * through the mesh along the first of its paths that works. Paths whose first hop is down are
- * tried last (local failover); a path answers only once it works end to end, so a failed path
- * costs the flow nothing but the attempt.
+ * What a route does with a flow it takes: connect it to an endpoint (an upstream cluster), through
+ * the mesh along the first of its paths that works, or (no target) to the destination its client
+ * asked for. Paths whose first hop is down are tried last (local failover); a path answers only
+ * once it works end to end, so a failed path costs the flow nothing but the attempt.
  */
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { EndpointConfig, MeshPathConfig, MultipathMode, RouteConfig } from '../config/types.ts'
-import { MeshPathRefusedError, MeshPathsUnavailableError, NodeStartError } from '../errors/index.ts'
+import type { Destination } from '../connect-proxy/index.ts'
+import {
+  type ConnectFailureReason,
+  ConnectProxyNotAllowedError,
+  MeshPathRefusedError,
+  MeshPathsUnavailableError,
+  NodeStartError,
+  UpstreamUnavailableError,
+} from '../errors/index.ts'
 import type {
   EndpointLender,
   MultipathConnection,
@@ -20,10 +28,11 @@ import { openThroughPeer } from '../mesh/outbound.ts'
 import type { OpenRequest } from '../mesh/request.ts'
 import { ID_BYTES } from '../mesh/wire.ts'
 import { type FlowOrigin, orderPaths } from '../router/index.ts'
-import { type Balancer, createBalancer, UpstreamCluster } from '../upstream/index.ts'
+import { type Balancer, connectTcp, createBalancer, UpstreamCluster } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
+import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from './api.ts'
-import { describePath } from './describe.ts'
+import { describePath, describeTarget } from './describe.ts'
 
 /** The part of the peer manager that routes use. */
 export interface MeshPeers {
@@ -68,9 +77,9 @@ export function createRouteRuntime(
   deps: RouteRuntimeDeps,
   totals: RouteTotals = newTotals(),
 ): ManagedRoute {
-  return route.target.kind === 'endpoints'
-    ? new ClusterRoute(route, deps, totals)
-    : new MeshRoute(route, deps, totals)
+  const { kind } = route.target
+  if (kind === 'endpoints') return new ClusterRoute(route, deps, totals)
+  return kind === 'mesh' ? new MeshRoute(route, deps, totals) : new RequestedRoute(route, deps, totals)
 }
 
 function newTotals(): RouteTotals {
@@ -140,13 +149,8 @@ class MeshRoute implements ManagedRoute {
     if (route.target.kind !== 'mesh') throw new TypeError(`route "${route.name}" is not a mesh route`)
     this.matches = totals.matches
     this.traffic = totals.traffic
-    if (deps.peers === undefined) {
-      throw new NodeStartError(
-        `route "${route.name}" goes through peers, but this node runs no mesh (hint: add a mesh section with bind and token or tls)`,
-      )
-    }
     this.config = route
-    this.#peers = deps.peers
+    this.#peers = meshPeersOf(route, deps)
     this.#paths = route.target.paths.map((path) => {
       if (path.via.length > 0) return new PeerPath(route, path, deps, this.#peers)
       const cluster = new UpstreamCluster(
@@ -244,6 +248,81 @@ class MeshRoute implements ManagedRoute {
   }
 }
 
+function meshPeersOf(route: RouteConfig, deps: RouteRuntimeDeps): MeshPeers {
+  if (deps.peers !== undefined) return deps.peers
+  throw new NodeStartError(
+    `route "${route.name}" goes through peers, but this node runs no mesh (hint: add a mesh section with bind and token or tls)`,
+  )
+}
+
+/**
+ * A route without a target, for the flows of a `handshake` listener: each goes to the destination
+ * its client asked for (the handler has checked it against the route's allow), directly or
+ * through the route's `via` peers, whose last one connects to it.
+ */
+class RequestedRoute implements ManagedRoute {
+  readonly config: RouteConfig
+  readonly matches: Record<DecisionSource, number>
+  readonly traffic: RouteTraffic
+  readonly #path: PeerPath | undefined
+  readonly #peers: MeshPeers | undefined
+
+  constructor(route: RouteConfig, deps: RouteRuntimeDeps, totals: RouteTotals) {
+    if (route.target.kind !== 'requested') throw new TypeError(`route "${route.name}" has a target`)
+    this.config = route
+    this.matches = totals.matches
+    this.traffic = totals.traffic
+    const { via } = route.target
+    this.#peers = via.length > 0 ? meshPeersOf(route, deps) : undefined
+    this.#path = this.#peers && new PeerPath(route, { via }, deps, this.#peers)
+  }
+
+  async connect(
+    _sourceIp: string,
+    origin: FlowOrigin,
+    destination?: Destination,
+  ): Promise<UpstreamConnection> {
+    if (destination === undefined) {
+      throw new ConnectProxyNotAllowedError(
+        this.config.name,
+        'no destination',
+        'the flow named none (its listener has no handshake)',
+      )
+    }
+    const target = formatHostPort(destination.host, destination.port)
+    if (this.#path !== undefined) return this.#path.connectTo(target, origin)
+    try {
+      return {
+        socket: await connectTcp(destination.host, destination.port, this.config.connectTimeoutMs),
+        endpoint: target,
+      }
+    } catch (error) {
+      const reason = (error as { reason?: ConnectFailureReason }).reason ?? 'other'
+      throw new UpstreamUnavailableError(this.config.name, [{ endpoint: target, reason }], { cause: error })
+    }
+  }
+
+  /** Nothing is lent per destination; a path's peer count is released by the path itself. */
+  release(): void {}
+
+  start(): void {}
+
+  close(): void {}
+
+  endpoints(): EndpointStatus[] {
+    return []
+  }
+
+  paths(): RoutePathStatus[] {
+    const path = this.#path
+    const first = path?.via[0]
+    if (path === undefined || first === undefined) return []
+    return [
+      { path: describeTarget(this.config.target), firstHop: first, firstHopState: this.#peers?.state(first) },
+    ]
+  }
+}
+
 function directPath(path: MeshPathConfig, cluster: UpstreamCluster): PathRuntime {
   return {
     via: path.via,
@@ -293,8 +372,12 @@ class PeerPath implements PathRuntime {
     this.#eligible = new Uint8Array(endpoints.length).fill(1)
   }
 
-  async connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
-    const target = this.pickTarget(sourceIp)
+  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
+    return this.connectTo(this.pickTarget(sourceIp), origin)
+  }
+
+  /** A raw data connection along this path to `target` (undefined: the last peer's own routes). */
+  async connectTo(target: string | undefined, origin: FlowOrigin): Promise<UpstreamConnection> {
     const socket = await this.open(origin, target, { mode: 'raw', subflowIndex: 0 })
     this.#peers.flowStarted(this.via[0] as string)
     return { socket, endpoint: `${this.via.join(' → ')} → ${target ?? 'its routes'}`, lender: this }

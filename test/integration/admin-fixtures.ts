@@ -125,6 +125,8 @@ export function testView(): TestView {
           plugin: 0,
           proxy_protocol: 0,
           client_hello: 0,
+          handshake: 0,
+          not_allowed: 0,
         },
         bytesIn: 100,
         bytesOut: 200,

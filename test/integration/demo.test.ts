@@ -39,6 +39,11 @@ test('the demo starts a scheduler, three nodes and a backend; flows reach the ba
       if (firstHop !== 'b') await new Promise((r) => setTimeout(r, 200))
     }
     assert.equal(firstHop, 'b', 'the scheduler sends a’s flows via b')
+    const probeHint = `curl -X POST http://127.0.0.1:${BASE + 881}/peers/b/probe`
+    assert.ok(out.includes(probeHint), 'the banner shows how to probe a link')
+    const probe = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, { method: 'POST' })
+    assert.equal(probe.status, 200)
+    assert.ok(((await probe.json()) as { throughputBps: number }).throughputBps > 0)
     child.kill('SIGINT')
     const [code] = await exited
     assert.equal(code, 0)

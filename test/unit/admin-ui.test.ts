@@ -67,6 +67,8 @@ describe('the web UI’s tables', () => {
             plugin: 0,
             proxy_protocol: 0,
             client_hello: 0,
+            handshake: 0,
+            not_allowed: 0,
           },
           bytesIn: 2048,
           bytesOut: 5,

@@ -45,6 +45,8 @@ function fakeView(): FakeView {
           plugin: 0,
           proxy_protocol: 0,
           client_hello: 0,
+          handshake: 0,
+          not_allowed: 0,
         },
         bytesIn: 1000,
         bytesOut: 2000,

@@ -13,7 +13,7 @@ import {
 import { workerCount } from '../../src/workers/count.ts'
 import { isFromWorker, isToWorker, type WorkerSnapshot } from '../../src/workers/messages.ts'
 import { deathsAfter, respawnDelayMs, STABLE_AFTER_MS } from '../../src/workers/respawn.ts'
-import { workerConfig } from '../../src/workers/worker-config.ts'
+import { workerConfig, workerShare } from '../../src/workers/worker-config.ts'
 
 const YAML = `common: { node_id: n, workers: 3 }
 listeners:
@@ -43,12 +43,31 @@ describe('the config a worker runs', () => {
     assert.deepEqual(worker.routes, config.routes)
   })
 
-  it("splits each listener's max_connections between the workers, rounding up", () => {
+  it("gives each worker its part of each listener's max_connections, with room for the kernel's uneven spread", () => {
     const worker = workerConfig(config, 3, undefined)
     assert.deepEqual(
       worker.listeners.map((l) => l.maxConnections),
-      [334, 4],
+      [379, 8],
     )
+    assert.equal(workerShare(10_000, 2), 5150)
+    assert.equal(workerShare(10_000, 1), 10_000)
+    assert.equal(workerShare(2, 2), 2, 'never above the whole')
+  })
+
+  it('keeps a node from refusing below its limit when the kernel spreads connections by hash', () => {
+    let seed = 11
+    const coin = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31 < 0.5
+    }
+    const share = workerShare(10_000, 2)
+    let refusedEarly = 0
+    for (let fill = 0; fill < 200; fill++) {
+      let first = 0
+      for (let i = 0; i < 10_000; i++) if (coin()) first++
+      if (first > share || 10_000 - first > share) refusedEarly++
+    }
+    assert.ok(refusedEarly <= 2, `${refusedEarly} of 200 fills refused below the limit`)
   })
 
   it('binds the ports the first worker bound, so that port 0 is one port for all', () => {
@@ -123,6 +142,8 @@ function listener(state: ListenerStatus['state'], active: number): ListenerStatu
       plugin: 3,
       proxy_protocol: 0,
       client_hello: 0,
+      handshake: 0,
+      not_allowed: 0,
     },
     bytesIn: 100,
     bytesOut: 200,
@@ -208,6 +229,8 @@ describe('merging the workers’ views into the node’s', () => {
       plugin: 6,
       proxy_protocol: 0,
       client_hello: 0,
+      handshake: 0,
+      not_allowed: 0,
     })
     assert.equal(merged?.bytesIn, 200)
     const [drained] = mergeListeners([[listener('draining', 0)], [listener('closed', 0)]], {})
