@@ -72,6 +72,27 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/** A link's capacity as the scheduler's /links shows it. */
+async function schedulerCapacity(from: string, to: string): Promise<number | undefined> {
+  const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
+    from: string
+    to: string
+    throughputBps: number
+  }[]
+  return links.find((l) => l.from === from && l.to === to)?.throughputBps
+}
+
+/** Polls the scheduler's capacity of a link until `done` says so, or 10 s; returns the last seen. */
+async function capacityOnceChanged(from: string, to: string, done: (bps: number | undefined) => boolean) {
+  const deadline = Date.now() + 10_000
+  let seen = await schedulerCapacity(from, to)
+  while (!done(seen) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    seen = await schedulerCapacity(from, to)
+  }
+  return seen
+}
+
 test('declared link capacities reach the scheduler, whose throughput objective takes the wide path', async () => {
   const firstHops = () =>
     a.node
@@ -79,15 +100,8 @@ test('declared link capacities reach the scheduler, whose throughput objective t
       ?.routes.find((r) => r.name === 'bulk')
       ?.paths[0]?.hops.join('>')
   await waitFor(() => firstHops() === 'b>c', 10_000, 'the route through B')
-  const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
-    from: string
-    to: string
-    throughputBps: number
-  }[]
-  const capacity = (from: string, to: string) =>
-    links.find((l) => l.from === from && l.to === to)?.throughputBps
-  assert.equal(capacity('a', 'c'), 1_250_000, '10 Mbit/s')
-  assert.equal(capacity('a', 'b'), 125_000_000, '1 Gbit/s')
+  assert.equal(await schedulerCapacity('a', 'c'), 1_250_000, '10 Mbit/s')
+  assert.equal(await schedulerCapacity('a', 'b'), 125_000_000, '1 Gbit/s')
 })
 
 test('a probed link capacity replaces the declared one in what the node reports', async () => {
@@ -95,45 +109,19 @@ test('a probed link capacity replaces the declared one in what the node reports'
   assert.equal(res.status, 200)
   const { throughputBps } = (await res.json()) as { throughputBps: number }
   assert.ok(throughputBps > 1_250_000, `loopback beats the declared 10 Mbit/s: ${throughputBps}`)
-  const capacity = async () => {
-    const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
-      from: string
-      to: string
-      throughputBps: number
-    }[]
-    return links.find((l) => l.from === 'a' && l.to === 'c')?.throughputBps
-  }
-  const deadline = Date.now() + 5_000
-  let seen = await capacity()
-  while (seen !== throughputBps && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    seen = await capacity()
-  }
+  const seen = await capacityOnceChanged('a', 'c', (bps) => bps === throughputBps)
   assert.equal(seen, throughputBps, 'the measured capacity in the scheduler')
 })
 
 test("the scheduler's probe directive makes a node measure a link, and the measure reaches the scheduler", async () => {
-  const link = async () => {
-    const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
-      from: string
-      to: string
-      throughputBps: number
-    }[]
-    return links.find((l) => l.from === 'b' && l.to === 'c')?.throughputBps
-  }
-  assert.equal(await link(), 125_000_000, 'declared at first')
+  assert.equal(await schedulerCapacity('b', 'c'), 125_000_000, 'declared at first')
   const res = await fetch(`http://${scheduler.apiAddress}/nodes/b/probe`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ peers: ['c'] }),
   })
   assert.equal(res.status, 202)
-  const deadline = Date.now() + 10_000
-  let measured = await link()
-  while (measured === 125_000_000 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    measured = await link()
-  }
+  const measured = await capacityOnceChanged('b', 'c', (bps) => bps !== 125_000_000)
   const b = nodes.find((n) => n.node.config.common.nodeId === 'b')
   assert.equal(measured, b?.node.getPeers().find((p) => p.name === 'c')?.throughputBps)
   assert.ok(b?.logs.some((l) => l.msg === 'peer link probed' && l.peer === 'c'))
