@@ -186,13 +186,22 @@ export function createFlowHandler(
         flow.proxied = header.addresses
         inspectThenRoute(flow, listener)
       },
-      (error: Error) => {
-        if (flow.state === 'closed') return
-        listener.counters.rejected.proxy_protocol++
-        flow.error = error
-        endBeforeUpstream(flow, 'rejected')
-      },
+      (error: Error) => refuseBeforeRoute(flow, listener, 'proxy_protocol', error, endBeforeUpstream),
     )
+  }
+
+  /** What the client sent before routing was not what its listener expects: counted and closed. */
+  function refuseBeforeRoute(
+    flow: Flow,
+    listener: AcceptingListener,
+    reason: 'proxy_protocol' | 'client_hello' | 'handshake',
+    error: Error,
+    end: typeof endBeforeUpstream,
+  ): void {
+    if (flow.state === 'closed') return
+    listener.counters.rejected[reason]++
+    flow.error = error
+    end(flow, 'rejected')
   }
 
   function inspectThenRoute(flow: Flow, listener: AcceptingListener): void {
@@ -209,12 +218,7 @@ export function createFlowHandler(
         flow.destination = formatHostPort(request.destination.host, request.destination.port)
         routeRequest(flow, listener, request)
       },
-      (error: Error) => {
-        if (flow.state === 'closed') return
-        listener.counters.rejected.handshake++
-        flow.error = error
-        endAfterReply(flow, 'rejected')
-      },
+      (error: Error) => refuseBeforeRoute(flow, listener, 'handshake', error, endAfterReply),
     )
   }
 
@@ -225,9 +229,7 @@ export function createFlowHandler(
       endAfterReply(flow, 'rejected')
       return
     }
-    const routes = table()
-    const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
-    const decision = decide(contextOf(flow, listener, sourceIp ?? ''), routes)
+    const { decision, sourceIp } = decideFor(flow, listener)
     if (decision.kind === 'reject') {
       listener.counters.rejected.no_route++
       request.reply('not_allowed')
@@ -288,13 +290,18 @@ export function createFlowHandler(
         flow.serverName = serverName
         routeFlow(flow, listener)
       },
-      (error: Error) => {
-        if (flow.state === 'closed') return
-        listener.counters.rejected.client_hello++
-        flow.error = error
-        endBeforeUpstream(flow, 'rejected')
-      },
+      (error: Error) => refuseBeforeRoute(flow, listener, 'client_hello', error, endBeforeUpstream),
     )
+  }
+
+  /**
+   * The route the current table gives the flow. `sourceIp` is read only when a route matches on
+   * it (a system call per flow otherwise saved); undefined then.
+   */
+  function decideFor(flow: Flow, listener: AcceptingListener) {
+    const routes = table()
+    const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
+    return { decision: decide(contextOf(flow, listener, sourceIp ?? ''), routes), sourceIp }
   }
 
   /** The plugins' say; a refused flow is counted and ended (after any reply written so far). */
@@ -312,9 +319,7 @@ export function createFlowHandler(
       endBeforeUpstream(flow, 'rejected')
       return
     }
-    const routes = table()
-    const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
-    const decision = decide(contextOf(flow, listener, sourceIp ?? ''), routes)
+    const { decision, sourceIp } = decideFor(flow, listener)
     if (decision.kind === 'reject') {
       if (resolve === undefined) noRoute(flow, listener)
       else resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp, resolve)
