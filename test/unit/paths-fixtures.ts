@@ -1,4 +1,5 @@
 /** Small graph builders and a seeded random source for the path computation tests. */
+import type { ServiceSpec } from '../../src/scheduler/config/types.ts'
 import { buildGraph } from '../../src/scheduler/paths/graph.ts'
 import type { Graph, GraphLink, GraphNode } from '../../src/scheduler/paths/types.ts'
 import type { LinkView } from '../../src/scheduler/telemetry.ts'
@@ -96,5 +97,19 @@ export function linkView(from: string, to: string, rttMs: number, extra: Partial
     reportedAt: 0,
     ageMs: 0,
     ...extra,
+  }
+}
+
+/** Service web: ingress a's listener web, egress c, one target, latency; `over` changes any of it. */
+export function serviceSpec(over: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name: 'web',
+    ingress: [{ node: 'a', listener: 'web' }],
+    egress: ['c'],
+    targets: [{ address: '10.0.0.5:80', weight: 1 }],
+    objective: 'latency',
+    constraints: { avoidRegions: [], requireRegions: [] },
+    alternatives: 2,
+    ...over,
   }
 }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { ServiceSpec } from '../../src/scheduler/config/types.ts'
 import { buildGraph } from '../../src/scheduler/graph.ts'
 import type { PathSelection } from '../../src/scheduler/paths/hysteresis.ts'
 import type { ComputedPath } from '../../src/scheduler/paths/types.ts'
@@ -8,22 +7,11 @@ import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import { plan, selectionKey } from '../../src/scheduler/plan/planner.ts'
 import { realPathEngine } from '../../src/scheduler/plan/real-engine.ts'
 import type { LinkView } from '../../src/scheduler/telemetry.ts'
-import { linkView } from './paths-fixtures.ts'
+import { linkView, serviceSpec } from './paths-fixtures.ts'
 
 const HYSTERESIS = { relative: 0.1, absolute: 5, minDwellMs: 1000 }
 
-function spec(over: Partial<ServiceSpec> = {}): ServiceSpec {
-  return {
-    name: 'web',
-    ingress: [{ node: 'a', listener: 'web' }],
-    egress: ['c'],
-    targets: [{ address: '10.0.0.5:80', weight: 1 }],
-    objective: 'latency',
-    constraints: { avoidRegions: [], requireRegions: [] },
-    alternatives: 2,
-    ...over,
-  }
-}
+const spec = serviceSpec
 
 function path(nodes: string[], cost: number): ComputedPath {
   return { nodes, cost, metrics: { rttMs: cost, bottleneckBps: 0, loss: 0, costPerGb: 0 } }

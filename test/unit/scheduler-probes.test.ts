@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { ServiceSpec } from '../../src/scheduler/config/types.ts'
 import { readDrainBody, readProbeBody } from '../../src/scheduler/directive-body.ts'
 import {
   askedKey,
@@ -10,17 +9,9 @@ import {
   type ProbeInput,
   type ProbeLink,
 } from '../../src/scheduler/plan/probes.ts'
+import { serviceSpec } from './paths-fixtures.ts'
 
-const spec = (extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  name: 'web',
-  ingress: [{ node: 'a', listener: 'web' }],
-  egress: ['c'],
-  targets: [{ address: '10.0.0.5:80', weight: 1 }],
-  objective: 'latency',
-  constraints: { avoidRegions: [], requireRegions: [] },
-  alternatives: 2,
-  ...extra,
-})
+const spec = serviceSpec
 
 const link = (from: string, to: string, extra: Partial<ProbeLink> = {}): ProbeLink => ({
   from,
