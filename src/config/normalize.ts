@@ -90,6 +90,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
         keyFile: l.tls.key,
         ...(l.tls.client_ca !== undefined && { clientCaFile: l.tls.client_ca }),
         minVersion: l.tls.min_version,
+        handshakeTimeoutMs: parseDuration(l.tls.handshake_timeout),
       },
     }),
   }
@@ -159,6 +160,7 @@ function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
   return {
     bind: hostPort(m.bind),
     ...(m.tls && { tls: { certFile: m.tls.cert, keyFile: m.tls.key, caFile: m.tls.ca } }),
+    handshakeTimeoutMs: parseDuration(m.handshake_timeout),
     ...(m.token !== undefined && { token: m.token }),
     allowTargets: m.allow_targets.map(allowTarget),
     maxHops: m.max_hops,

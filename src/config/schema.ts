@@ -109,6 +109,9 @@ const listener = z.strictObject({
         .optional()
         .describe('PEM CA file: clients must present a certificate it signed.'),
       min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      handshake_timeout: duration()
+        .default('10s')
+        .describe('A client that has not finished its TLS handshake by then is closed.'),
     })
     .optional()
     .describe(
@@ -260,6 +263,9 @@ const peer = z.strictObject({
 const mesh = z.strictObject({
   bind: hostPort({ allowPortZero: true }).describe('Where peers connect to this node.'),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1) }).optional(),
+  handshake_timeout: duration()
+    .default('10s')
+    .describe('With tls: a connection that has not finished its TLS handshake by then is closed.'),
   token: z.string().min(16).optional().describe('Shared secret authenticating peers when there is no mTLS.'),
   allow_targets: z.array(allowTarget).default([]),
   max_hops: int(1, 255).default(8),

@@ -63,6 +63,8 @@ export interface ListenerTlsConfig {
   /** Present: clients must present a certificate signed by this CA. */
   readonly clientCaFile?: string
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
+  /** A client still handshaking after this is closed (and its connection slot freed). */
+  readonly handshakeTimeoutMs: number
 }
 
 export interface RouteMatch {
@@ -200,6 +202,8 @@ export interface AllowTarget {
 export interface MeshConfig {
   readonly bind: HostPort
   readonly tls?: MeshTlsConfig
+  /** With tls: a connection to the mesh port still handshaking after this is closed. */
+  readonly handshakeTimeoutMs: number
   readonly token?: string
   /** Ranges a relay may reach for others, besides the targets named by its routes. */
   readonly allowTargets: readonly AllowTarget[]

@@ -100,8 +100,13 @@ export class TcpListener {
     this.#server = config.tls
       ? tls.createServer({ ...base, ...tlsServerOptions(config.tls) }, accept)
       : net.createServer(base, accept)
-    // A failed handshake (plain TCP, no or wrong client certificate) never becomes a flow.
-    this.#server.on('tlsClientError', () => this.counters.rejected.tls_handshake++)
+    // A failed handshake (plain TCP, no or wrong client certificate, a client gone or silent past the
+    // handshake timeout) never becomes a flow. With a listener for this event Node leaves the socket
+    // open: a client that left mid-handshake would hold its slot in CLOSE-WAIT for good.
+    this.#server.on('tlsClientError', (_err, socket) => {
+      this.counters.rejected.tls_handshake++
+      socket.destroy()
+    })
     this.#server.maxConnections = config.maxConnections
     this.#server.on('drop', () => this.counters.rejected.max_connections++)
   }

@@ -44,8 +44,12 @@ export class MeshServer {
     this.#server = options.tls
       ? tls.createServer({ ...options.tls, allowHalfOpen: true }, accept)
       : net.createServer({ allowHalfOpen: true, noDelay: true }, accept)
-    // A failed TLS handshake (no or wrong client certificate) never reaches accept: count it here.
-    this.#server.on('tlsClientError', () => this.rejected++)
+    // A failed TLS handshake (no or wrong client certificate, a client gone or silent past the
+    // handshake timeout) never reaches accept: count it, and close it (Node leaves that to us).
+    this.#server.on('tlsClientError', (_err, socket) => {
+      this.rejected++
+      socket.destroy()
+    })
   }
 
   get address(): string {

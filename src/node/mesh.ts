@@ -113,7 +113,9 @@ export class NodeMesh implements MeshPeers {
     this.#server = new MeshServer({
       bind: this.#mesh.bind,
       reusePort: this.#deps.reusePort ?? false,
-      ...(tls && { tls: meshServerTlsOptions(tls) }),
+      ...(tls && {
+        tls: { ...meshServerTlsOptions(tls), handshakeTimeout: this.#mesh.handshakeTimeoutMs },
+      }),
       onOpen: this.#openHandler(tls !== undefined),
       onControl: (socket, identity) => this.#peers?.acceptControl(socket, identity),
       logger: this.#deps.logger,

@@ -22,6 +22,7 @@ function meshConfig(overrides: Partial<MeshConfig> = {}): MeshConfig {
   return {
     bind: { host: '127.0.0.1', port: 0 },
     token: TOKEN,
+    handshakeTimeoutMs: 10_000,
     allowTargets: [],
     maxHops: 8,
     probeIntervalMs: 100,

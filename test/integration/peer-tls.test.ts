@@ -13,6 +13,7 @@ import { systemClock } from '../../src/util/clock.ts'
 
 const mesh: MeshConfig = {
   bind: { host: '127.0.0.1', port: 0 },
+  handshakeTimeoutMs: 10_000,
   allowTargets: [],
   maxHops: 8,
   probeIntervalMs: 100,

@@ -170,6 +170,7 @@ mesh:
     assert.deepEqual(config.mesh, {
       bind: { host: '127.0.0.1', port: 0 },
       token: '0123456789abcdef',
+      handshakeTimeoutMs: 10_000,
       allowTargets: [],
       maxHops: 8,
       probeIntervalMs: 1000,
