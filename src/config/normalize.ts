@@ -164,6 +164,8 @@ function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
     ...(m.token !== undefined && { token: m.token }),
     allowTargets: m.allow_targets.map(allowTarget),
     maxHops: m.max_hops,
+    maxUnauthenticated: m.max_unauthenticated,
+    maxUnauthenticatedPerSource: m.max_unauthenticated_per_source,
     probeIntervalMs: parseDuration(m.probe_interval),
     probeTimeoutMs: parseDuration(m.probe_timeout),
     probeRise: m.probe_rise,

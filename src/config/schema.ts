@@ -269,6 +269,16 @@ const mesh = z.strictObject({
   token: z.string().min(16).optional().describe('Shared secret authenticating peers when there is no mTLS.'),
   allow_targets: z.array(allowTarget).default([]),
   max_hops: int(1, 255).default(8),
+  max_unauthenticated: int(1, 1_000_000)
+    .default(512)
+    .describe(
+      'Connections to the mesh port that have not authenticated yet (TLS handshake, or token MAC), at most; a new one beyond it closes the oldest.',
+    ),
+  max_unauthenticated_per_source: int(1, 1_000_000)
+    .default(64)
+    .describe(
+      "Of those, from one source address; beyond it that source's new connections are closed. Keep it above the peers' warm_connections.",
+    ),
   probe_interval: duration().default('1s'),
   probe_timeout: duration().default('1s'),
   probe_rise: int(1, 100).default(2),

@@ -208,6 +208,10 @@ export interface MeshConfig {
   /** Ranges a relay may reach for others, besides the targets named by its routes. */
   readonly allowTargets: readonly AllowTarget[]
   readonly maxHops: number
+  /** Connections to the mesh port not yet authenticated, at most: beyond it the oldest is closed. */
+  readonly maxUnauthenticated: number
+  /** Of those, from one source address: beyond it, that source's new ones are closed. */
+  readonly maxUnauthenticatedPerSource: number
   /** Control-channel probes to each peer: RTT, jitter, loss, up/down. */
   readonly probeIntervalMs: number
   readonly probeTimeoutMs: number

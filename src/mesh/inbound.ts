@@ -57,6 +57,8 @@ export interface InboundDeps {
   readonly pathTokenKey: () => KeyObject | undefined
   /** Serves a throughput probe (probe.ts); false when this node already serves one. */
   readonly serveProbe: (socket: Socket) => boolean
+  /** The request's sender proved who it is: its connection is no longer an unauthenticated one. */
+  readonly authenticated: (socket: Socket) => void
 }
 
 export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity: string | undefined) => void {
@@ -113,6 +115,7 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     const { request, raw } = received
     const denied = authenticate(request, raw, identity)
     if (denied) return refuse(socket, denied[0], denied[1], request.sourceNodeId)
+    deps.authenticated(socket)
     const token = checkPathToken(request)
     if (token !== 'ok' && token !== 'none') {
       return refuse(socket, 'path_token_invalid', `path token ${token}`, request.sourceNodeId)

@@ -109,6 +109,7 @@ export class NodeMesh implements MeshPeers {
       ...(tls && { tls }),
       clock: this.#deps.clock,
       logger: this.#deps.logger,
+      onInboundAuthenticated: (socket) => this.#server?.authenticated(socket),
     })
     this.#server = new MeshServer({
       bind: this.#mesh.bind,
@@ -117,8 +118,13 @@ export class NodeMesh implements MeshPeers {
         tls: { ...meshServerTlsOptions(tls), handshakeTimeout: this.#mesh.handshakeTimeoutMs },
       }),
       onOpen: this.#openHandler(tls !== undefined),
+      limits: {
+        maxTotal: this.#mesh.maxUnauthenticated,
+        maxPerSource: this.#mesh.maxUnauthenticatedPerSource,
+      },
       onControl: (socket, identity) => this.#peers?.acceptControl(socket, identity),
       logger: this.#deps.logger,
+      now: () => this.#deps.clock.now(),
     })
     await this.#server.listen()
     this.#peers.start()
@@ -158,6 +164,7 @@ export class NodeMesh implements MeshPeers {
         })
       },
       pathTokenKey: () => this.#pathTokenKey,
+      authenticated: (socket) => this.#server?.authenticated(socket),
       serveProbe: (socket) => {
         if (this.#servingProbe) return false
         this.#servingProbe = true

@@ -29,6 +29,8 @@ export interface AcceptContext {
   /** A channel with no frame for this long is closed: its dialer is gone or cut off. */
   readonly idleTimeoutMs: number
   readonly logger: Logger
+  /** The hello's sender proved who it is: its connection is no longer an unauthenticated one. */
+  readonly authenticated?: (socket: Socket) => void
 }
 
 interface Verdict {
@@ -59,6 +61,7 @@ export function serveControl(socket: Socket, ctx: AcceptContext, peerIdentity?: 
     const verdict = authorize(hello, raw, ctx, peerIdentity)
     if (verdict.status !== 'ok') return refuse(verdict.status, verdict.message ?? verdict.status)
     clearTimeout(helloTimer)
+    ctx.authenticated?.(socket)
     ctx.logger.debug({ from, peer: hello.sourceNodeId }, 'control channel accepted')
     socket.write(encodeOpenResponse({ status: 'ok', nodeId: ctx.nodeId }))
     socket.setTimeout(ctx.idleTimeoutMs, () => socket.destroy())

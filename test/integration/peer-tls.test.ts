@@ -16,6 +16,8 @@ const mesh: MeshConfig = {
   handshakeTimeoutMs: 10_000,
   allowTargets: [],
   maxHops: 8,
+  maxUnauthenticated: 512,
+  maxUnauthenticatedPerSource: 64,
   probeIntervalMs: 100,
   probeTimeoutMs: 150,
   probeRise: 2,

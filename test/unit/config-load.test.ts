@@ -173,6 +173,8 @@ mesh:
       handshakeTimeoutMs: 10_000,
       allowTargets: [],
       maxHops: 8,
+      maxUnauthenticated: 512,
+      maxUnauthenticatedPerSource: 64,
       probeIntervalMs: 1000,
       probeTimeoutMs: 1000,
       probeRise: 2,

@@ -54,6 +54,13 @@ describe('the config a worker runs', () => {
     assert.equal(workerShare(2, 2), 2, 'never above the whole')
   })
 
+  it("gives each worker its part of the mesh port's limits on unauthenticated connections", () => {
+    const worker = workerConfig(config, 3, undefined)
+    assert.equal(worker.mesh?.maxUnauthenticated, workerShare(512, 3))
+    assert.equal(worker.mesh?.maxUnauthenticatedPerSource, workerShare(64, 3))
+    assert.ok(workerShare(512, 3) < 512 && workerShare(64, 3) < 64)
+  })
+
   it('keeps a node from refusing below its limit when the kernel spreads connections by hash', () => {
     let seed = 11
     const coin = () => {
