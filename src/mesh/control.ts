@@ -1,11 +1,12 @@
 import { MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
-import { type AuthOutcome, verifyHeaderAuth } from './auth.ts'
+import { type AuthOutcome, replayOutcome, verifyHeaderMac } from './auth.ts'
 import { encodeHeader, type HeaderAuthInput } from './header.ts'
 import type { ReplayCache } from './replay-cache.ts'
 import type { DecodeResult } from './request.ts'
 import { encodeString, expectLength, forEachTlv, hex, readBytes, readString } from './tlv.ts'
 import {
   MAC_BYTES,
+  MAC_WINDOW_MS,
   MAX_NAME_BYTES,
   MESH_MAGIC,
   MESH_VERSION,
@@ -160,5 +161,8 @@ export function verifyHelloAuth(
   now: number,
   replayCache: ReplayCache,
 ): AuthOutcome {
-  return verifyHeaderAuth(raw, hello.auth, token, now, replayCache)
+  const auth = hello.auth
+  const signed = verifyHeaderMac(raw, auth, token, now)
+  if (signed !== 'ok' || auth === undefined) return signed
+  return replayOutcome(replayCache.remember(auth.nonce, auth.timestampMs + MAC_WINDOW_MS))
 }

@@ -26,7 +26,7 @@ import { verifyRequestAuth } from './auth.ts'
 import { readOpenRequest, writeResponse } from './io.ts'
 import { type PathTokenVerdict, VerifiedTokens, verifyPathToken } from './path-token.ts'
 import { checkOpenRequest, type RelayPolicy } from './policy.ts'
-import type { ReplayCache } from './replay-cache.ts'
+import type { ReplayGuard } from './replay-cache.ts'
 import type { DecodedOpenRequest } from './request.ts'
 import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire.ts'
 
@@ -39,7 +39,8 @@ export interface InboundDeps {
   readonly token: string | undefined
   /** mTLS: the certificate's node id must be the request's source node. */
   readonly tls: boolean
-  readonly replayCache: ReplayCache
+  /** The node's one record of accepted nonces, whichever of its processes this is. */
+  readonly replay: ReplayGuard
   readonly clock: Clock
   readonly logger: Logger
   readonly flows: FlowManager
@@ -78,11 +79,11 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     socket.setTimeout(LINGER_MS, () => socket.destroy())
   }
 
-  function authenticate(
+  async function authenticate(
     request: DecodedOpenRequest,
     raw: Buffer,
     identity: string | undefined,
-  ): [MeshStatus, string] | undefined {
+  ): Promise<[MeshStatus, string] | undefined> {
     if (deps.tls && identity !== request.sourceNodeId) {
       return [
         'unauthorized',
@@ -90,7 +91,7 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
       ]
     }
     if (deps.token !== undefined) {
-      const outcome = verifyRequestAuth(raw, request, deps.token, deps.clock.now(), deps.replayCache)
+      const outcome = await verifyRequestAuth(raw, request, deps.token, deps.clock.now(), deps.replay)
       if (outcome !== 'ok') return [outcome, `token check: ${outcome}`]
     }
     return undefined
@@ -113,7 +114,7 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
       return
     }
     const { request, raw } = received
-    const denied = authenticate(request, raw, identity)
+    const denied = await authenticate(request, raw, identity)
     if (denied) return refuse(socket, denied[0], denied[1], request.sourceNodeId)
     deps.authenticated(socket)
     const token = checkPathToken(request)

@@ -17,7 +17,7 @@ import { openThroughPeer } from '../mesh/outbound.ts'
 import { importPublicKey } from '../mesh/path-token.ts'
 import { targetAllowList } from '../mesh/policy.ts'
 import { type ProbeLimits, probeRate, sendProbe, serveProbe } from '../mesh/probe.ts'
-import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/replay-cache.ts'
+import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache, type ReplayGuard } from '../mesh/replay-cache.ts'
 import type { DecodedOpenRequest } from '../mesh/request.ts'
 import { MeshServer } from '../mesh/server.ts'
 import { ID_BYTES, MESH_STATUS, type MeshStatus, type MultipathModeName } from '../mesh/wire.ts'
@@ -38,6 +38,8 @@ export interface NodeMeshDeps {
   readonly table: () => RouteTable<ManagedRoute>
   /** Bind the mesh port with SO_REUSEPORT: a node's worker processes share it. */
   readonly reusePort?: boolean
+  /** Where accepted nonces are remembered; absent: a cache of this process (a node without workers). */
+  readonly replay?: ReplayGuard
 }
 
 /** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
@@ -63,7 +65,7 @@ export class NodeMesh implements MeshPeers {
   readonly #config: NodeConfig
   readonly #mesh: MeshConfig
   readonly #deps: NodeMeshDeps
-  readonly #replayCache: ReplayCache
+  readonly #replay: ReplayGuard
   /** Which targets peers may ask this node to reach: its routes' targets and `mesh.allow_targets`. */
   #targetAllowed: (target: string) => boolean
   #pathTokenKey: KeyObject | undefined
@@ -86,7 +88,8 @@ export class NodeMesh implements MeshPeers {
       MeshStatus,
       number
     >
-    this.#replayCache = new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: deps.clock })
+    this.#replay =
+      deps.replay ?? new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: deps.clock })
     this.#targetAllowed = targetAllowList(config.routes, config.mesh.allowTargets)
   }
 
@@ -150,7 +153,7 @@ export class NodeMesh implements MeshPeers {
       },
       token: this.#mesh.token,
       tls,
-      replayCache: this.#replayCache,
+      replay: this.#replay,
       clock: this.#deps.clock,
       logger: this.#deps.logger,
       flows: this.#deps.flows,

@@ -23,6 +23,7 @@ import {
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
+import type { ReplayGuard } from '../mesh/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
 import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'
@@ -71,6 +72,8 @@ export interface ReloadOutcome {
 export interface WorkerRole {
   /** Asks the primary, which holds the scheduler session, for a route for a flow no route takes. */
   readonly resolve: (query: ResolveQuery) => Promise<InstructionRoute | undefined>
+  /** The node's one record of accepted mesh nonces, which the primary holds. */
+  readonly replay: ReplayGuard
 }
 
 const FRESHNESS_CHECK_MS = 250
@@ -114,6 +117,7 @@ export class ProxyNode implements NodeView {
           flows: this.#flows,
           table: () => this.#engine.table(),
           reusePort: options.worker !== undefined,
+          ...(options.worker && { replay: options.worker.replay }),
         })
       : undefined
     this.#engine = new DynamicRouteEngine(config.routes, {

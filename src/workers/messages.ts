@@ -5,6 +5,7 @@
  */
 import type { NodeConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
+import type { ReplayVerdict } from '../mesh/replay-cache.ts'
 import type { FlowDurations } from '../metrics/metrics.ts'
 import type {
   FlowInfo,
@@ -45,6 +46,7 @@ export type ToWorker =
   | { readonly type: 'resolved'; readonly id: number; readonly route: InstructionRoute | undefined }
   | { readonly type: 'reload'; readonly id: number; readonly config: NodeConfig }
   | { readonly type: 'probe'; readonly id: number; readonly peer: string }
+  | { readonly type: 'nonce-verdict'; readonly id: number; readonly verdict: ReplayVerdict }
 
 export type FromWorker =
   | { readonly type: 'started'; readonly bound: BoundPorts }
@@ -72,6 +74,13 @@ export type FromWorker =
       readonly port: number
       readonly sourceIp: string
     }
+  /** Whether a mesh header's nonce is new to the node: the primary holds the one replay cache. */
+  | {
+      readonly type: 'remember-nonce'
+      readonly id: number
+      readonly nonce: string
+      readonly expiresAtMs: number
+    }
 
 // Records, not lists: a message type added to the unions above must be added here to compile.
 const FROM_WORKER_TYPES: Readonly<Record<FromWorker['type'], true>> = {
@@ -82,6 +91,7 @@ const FROM_WORKER_TYPES: Readonly<Record<FromWorker['type'], true>> = {
   resolve: true,
   reloaded: true,
   probed: true,
+  'remember-nonce': true,
 }
 const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   start: true,
@@ -94,6 +104,7 @@ const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   resolved: true,
   reload: true,
   probe: true,
+  'nonce-verdict': true,
 }
 
 function hasType(message: unknown, types: Readonly<Record<string, true>>): boolean {

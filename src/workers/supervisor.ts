@@ -13,6 +13,7 @@ import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
+import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import {
   type FlowInfo,
@@ -38,7 +39,13 @@ import { mergeCounters, mergeListeners, mergePeers, mergeRoutes, retire } from '
 import type { BoundPorts, ToWorker, WorkerSnapshot } from './messages.ts'
 import { deathsAfter, respawnDelayMs } from './respawn.ts'
 import { workerConfig } from './worker-config.ts'
-import { forkWorkerProcess, type ReloadReply, type ResolveRequest, WorkerHandle } from './worker-handle.ts'
+import {
+  forkWorkerProcess,
+  type NonceQuestion,
+  type ReloadReply,
+  type ResolveRequest,
+  WorkerHandle,
+} from './worker-handle.ts'
 
 export interface SupervisorOptions {
   readonly logger?: Logger
@@ -73,6 +80,7 @@ export class NodeSupervisor implements NodeView {
   readonly #slots: Slot[]
   readonly #snapshots = new Map<number, WorkerSnapshot>()
   readonly #metrics: Metrics
+  readonly #replayCache: ReplayCache
   /** Counts of dead workers, so that the node's totals never go back. */
   #retired: WorkerSnapshot | undefined
   #flows: FlowInfo[] = []
@@ -99,6 +107,7 @@ export class NodeSupervisor implements NodeView {
       restarts: 0,
       respawnTimer: undefined,
     }))
+    this.#replayCache = new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: this.#clock })
     this.#metrics = createMetrics(this, {
       nodeId: config.common.nodeId,
       region: config.common.region,
@@ -132,7 +141,10 @@ export class NodeSupervisor implements NodeView {
 
   async #spawn(index: number): Promise<BoundPorts> {
     const slot = this.#slots[index] as Slot
-    const handle = new WorkerHandle(index, this.#fork(), (request) => this.#onResolve(handle, request))
+    const handle: WorkerHandle = new WorkerHandle(index, this.#fork(), {
+      resolve: (request) => this.#onResolve(handle, request),
+      rememberNonce: (question) => this.#onNonce(handle, question),
+    })
     slot.handle = handle
     void handle.exited.then((exit) => this.#onExit(index, handle, exit))
     const bound = await handle.start(workerConfig(this.config, this.#count, this.#bound), () =>
@@ -212,6 +224,12 @@ export class NodeSupervisor implements NodeView {
         return undefined
       })
       .then((route) => handle.send({ type: 'resolved', id: request.id, route }))
+  }
+
+  /** Every worker's mesh nonces go through this one cache: a captured header opens one flow per node. */
+  #onNonce(handle: WorkerHandle, question: NonceQuestion): void {
+    const verdict = this.#replayCache.remember(Buffer.from(question.nonce, 'hex'), question.expiresAtMs)
+    handle.send({ type: 'nonce-verdict', id: question.id, verdict })
   }
 
   #broadcast(message: ToWorker): void {

@@ -11,7 +11,8 @@ import {
   sumHistograms,
 } from '../../src/workers/aggregate.ts'
 import { workerCount } from '../../src/workers/count.ts'
-import { isFromWorker, isToWorker, type WorkerSnapshot } from '../../src/workers/messages.ts'
+import { type FromWorker, isFromWorker, isToWorker, type WorkerSnapshot } from '../../src/workers/messages.ts'
+import { PrimaryNonces } from '../../src/workers/nonces.ts'
 import { deathsAfter, respawnDelayMs, STABLE_AFTER_MS } from '../../src/workers/respawn.ts'
 import { workerConfig, workerShare } from '../../src/workers/worker-config.ts'
 
@@ -87,6 +88,31 @@ describe('the config a worker runs', () => {
       ],
     )
     assert.equal(worker.mesh?.bind.port, 42000)
+  })
+})
+
+describe("a worker's mesh nonces, remembered by its primary", () => {
+  it('asks the primary about each nonce and takes its verdict', async () => {
+    const sent: FromWorker[] = []
+    const nonces = new PrimaryNonces((m) => sent.push(m))
+    const first = nonces.remember(Buffer.from('00ff', 'hex'), 1234)
+    const second = nonces.remember(Buffer.from('0102', 'hex'), 5678)
+    assert.deepEqual(sent, [
+      { type: 'remember-nonce', id: 0, nonce: '00ff', expiresAtMs: 1234 },
+      { type: 'remember-nonce', id: 1, nonce: '0102', expiresAtMs: 5678 },
+    ])
+    nonces.answered(1, 'replayed')
+    nonces.answered(0, 'fresh')
+    assert.equal(await first, 'fresh')
+    assert.equal(await second, 'replayed')
+  })
+
+  it('calls no nonce new once the primary is gone, nor while 10,000 questions are unanswered', async () => {
+    const nonces = new PrimaryNonces(() => {})
+    const asked = Array.from({ length: 10_000 }, (_, i) => nonces.remember(Buffer.from([i & 0xff]), 1))
+    assert.equal(await nonces.remember(Buffer.from('ff', 'hex'), 1), 'full')
+    nonces.abandon()
+    assert.deepEqual(new Set(await Promise.all(asked)), new Set(['full']))
   })
 })
 
