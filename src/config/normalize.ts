@@ -81,6 +81,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
     idleTimeoutMs: parseDuration(l.idle_timeout ?? DEFAULT_IDLE_TIMEOUT[l.protocol]),
     backlog: l.backlog,
     proxyProtocol: l.proxy_protocol,
+    ...(l.proxy_protocol_from !== undefined && { proxyProtocolFrom: l.proxy_protocol_from }),
     inspectSni: l.inspect_sni,
     ...(l.handshake !== undefined && { handshake: l.handshake }),
     ...(l.users !== undefined && { users: l.users.map((u) => ({ name: u.name, password: u.password })) }),

@@ -123,6 +123,13 @@ const listener = z.strictObject({
     .describe(
       "Every connection starts with a PROXY protocol header (v1 or v2, from a load balancer in front): its client address is the flow's.",
     ),
+  proxy_protocol_from: z
+    .array(cidr)
+    .min(1)
+    .optional()
+    .describe(
+      'With proxy_protocol: the addresses of the load balancers allowed to send the header (required). A connection from elsewhere is closed and counted as rejected.proxy_protocol.',
+    ),
   inspect_sni: z
     .boolean()
     .default(false)

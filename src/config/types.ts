@@ -41,6 +41,8 @@ export interface ListenerConfig {
   readonly tls?: ListenerTlsConfig
   /** Each connection starts with a PROXY protocol header naming the real client. */
   readonly proxyProtocol: boolean
+  /** With proxyProtocol: the only sources (CIDR) whose header is believed; others are refused. */
+  readonly proxyProtocolFrom?: readonly string[]
   /** Read each connection's TLS server name (SNI) without terminating TLS, for `match.sni`. */
   readonly inspectSni: boolean
   /** Clients name their destination first; routes of the listener say where they may go (`allow`). */

@@ -3,12 +3,13 @@
  * the node. Connections beyond `max_connections` are closed by Node at accept (its `drop` event)
  * and counted; draining closes the listening socket and leaves accepted flows alone.
  */
-import net from 'node:net'
+import net, { type BlockList } from 'node:net'
 import tls from 'node:tls'
 import type { ListenerConfig, ListenerHandshake, ListenerUser } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
 import type { ListenerStatus, RejectReason } from '../node/api.ts'
 import type { FlowOrigin } from '../router/index.ts'
+import { addressListOf } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import { loadListenerTls, tlsServerOptions } from './tls.ts'
 
@@ -79,6 +80,8 @@ export class TcpListener {
   port: number
   /** Shared by every flow of this listener, so that a flow allocates no origin of its own. */
   origin: FlowOrigin
+  /** The sources whose PROXY header is believed, compiled once per config. */
+  proxyProtocolFrom: BlockList | undefined
   readonly #server: net.Server | tls.Server
   /** SO_REUSEPORT: the worker processes of one node each bind the same port and the kernel spreads accepts. */
   readonly #reusePort: boolean
@@ -93,6 +96,7 @@ export class TcpListener {
     this.config = config
     this.name = config.name
     this.idleTimeoutMs = config.idleTimeoutMs
+    this.proxyProtocolFrom = proxySources(config)
     this.port = config.bind.port
     this.origin = { ...start, ingressPort: this.port }
     const accept = (socket: net.Socket) => onConnection(socket, this)
@@ -173,6 +177,7 @@ export class TcpListener {
   update(config: ListenerConfig): void {
     this.config = config
     this.idleTimeoutMs = config.idleTimeoutMs
+    this.proxyProtocolFrom = proxySources(config)
     this.#server.maxConnections = config.maxConnections
   }
 
@@ -190,4 +195,8 @@ export class TcpListener {
   status(live: { bytesIn: number; bytesOut: number }): ListenerStatus {
     return listenerStatus(this, live)
   }
+}
+
+function proxySources(config: ListenerConfig): BlockList | undefined {
+  return config.proxyProtocolFrom && addressListOf(config.proxyProtocolFrom)
 }
