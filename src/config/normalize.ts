@@ -144,6 +144,7 @@ function scheduler(s: NonNullable<ConfigDocument['scheduler']>): SchedulerConfig
     retryIntervalMs: parseDuration(s.retry_interval),
     maxRetries: s.max_retries,
     heartbeatIntervalMs: parseDuration(s.heartbeat_interval),
+    ...(s.allow_targets !== undefined && { allowTargets: s.allow_targets.map(allowTarget) }),
   }
 }
 
@@ -163,7 +164,7 @@ function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
     ...(m.tls && { tls: { certFile: m.tls.cert, keyFile: m.tls.key, caFile: m.tls.ca } }),
     handshakeTimeoutMs: parseDuration(m.handshake_timeout),
     ...(m.token !== undefined && { token: m.token }),
-    allowTargets: m.allow_targets.map(allowTarget),
+    ...(m.allow_targets !== undefined && { allowTargets: m.allow_targets.map(allowTarget) }),
     maxHops: m.max_hops,
     maxUnauthenticated: m.max_unauthenticated,
     maxUnauthenticatedPerSource: m.max_unauthenticated_per_source,

@@ -251,6 +251,12 @@ const scheduler = z.strictObject({
   retry_interval: duration().default('5s'),
   max_retries: int(0, 1000).default(3),
   heartbeat_interval: duration().default('30s'),
+  allow_targets: z
+    .array(allowTarget)
+    .optional()
+    .describe(
+      'The only targets instructions from the scheduler may name (CIDR with an optional :port); a set naming another is refused (NACK) with the field at fault. Absent: no limit.',
+    ),
 })
 
 const peer = z.strictObject({
@@ -274,7 +280,12 @@ const mesh = z.strictObject({
     .default('10s')
     .describe('With tls: a connection that has not finished its TLS handshake by then is closed.'),
   token: z.string().min(16).optional().describe('Shared secret authenticating peers when there is no mTLS.'),
-  allow_targets: z.array(allowTarget).default([]),
+  allow_targets: z
+    .array(allowTarget)
+    .optional()
+    .describe(
+      "Targets (besides those its routes name) this node connects to for other nodes. Set, it is a ceiling that a scheduler's path token does not lift; absent, a verified path token authorises its targets.",
+    ),
   max_hops: int(1, 255).default(8),
   max_unauthenticated: int(1, 1_000_000)
     .default(512)

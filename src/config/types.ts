@@ -170,6 +170,8 @@ export interface SchedulerConfig {
   readonly retryIntervalMs: number
   readonly maxRetries: number
   readonly heartbeatIntervalMs: number
+  /** Present: the only targets instruction sets (and resolve answers) may name. */
+  readonly allowTargets?: readonly AllowTarget[]
 }
 
 export type PeerTransport = 'tcp' | 'tls'
@@ -207,8 +209,11 @@ export interface MeshConfig {
   /** With tls: a connection to the mesh port still handshaking after this is closed. */
   readonly handshakeTimeoutMs: number
   readonly token?: string
-  /** Ranges a relay may reach for others, besides the targets named by its routes. */
-  readonly allowTargets: readonly AllowTarget[]
+  /**
+   * Ranges a relay may reach for others, besides the targets named by its routes. Present, it is a
+   * ceiling a scheduler's path token does not lift; absent, a verified token authorises its targets.
+   */
+  readonly allowTargets?: readonly AllowTarget[]
   readonly maxHops: number
   /** Connections to the mesh port not yet authenticated, at most: beyond it the oldest is closed. */
   readonly maxUnauthenticated: number

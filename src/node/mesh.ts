@@ -67,7 +67,7 @@ export class NodeMesh implements MeshPeers {
   readonly #deps: NodeMeshDeps
   readonly #replay: ReplayGuard
   /** Which targets peers may ask this node to reach: its routes' targets and `mesh.allow_targets`. */
-  #targetAllowed: (target: string) => boolean
+  #targetAllowed: (target: string, issued: boolean) => boolean
   #pathTokenKey: KeyObject | undefined
   /** Multipath flows this node is the egress of, by flow id, while their target connect is pending or after. */
   readonly #framed = new Map<string, Promise<FramedSession>>()
@@ -149,7 +149,7 @@ export class NodeMesh implements MeshPeers {
         nodeId: common.nodeId,
         maxHops: this.#mesh.maxHops,
         peers: new Set(peers.map((p) => p.name)),
-        targetAllowed: (target) => this.#targetAllowed(target),
+        targetAllowed: (target, issued) => this.#targetAllowed(target, issued),
       },
       token: this.#mesh.token,
       tls,

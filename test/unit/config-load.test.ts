@@ -171,7 +171,6 @@ mesh:
       bind: { host: '127.0.0.1', port: 0 },
       token: '0123456789abcdef',
       handshakeTimeoutMs: 10_000,
-      allowTargets: [],
       maxHops: 8,
       maxUnauthenticated: 512,
       maxUnauthenticatedPerSource: 64,
