@@ -142,16 +142,22 @@ export class TcpListener {
     return formatHostPort(this.config.bind.host, this.port)
   }
 
-  /** (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP. */
+  /**
+   * (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP.
+   * When they cannot be read or do not make a context it rejects, and the context in use stays.
+   */
   async refreshTls(): Promise<void> {
-    const config = this.config.tls
-    if (config === undefined || !(this.#server instanceof tls.Server)) return
-    this.#server.setSecureContext(await loadListenerTls(this.name, config))
+    this.#useTls(await loadTlsOf(this.config))
   }
 
+  /** Reads the files first (rejecting, with nothing bound, when they are bad), then binds. */
   async listen(): Promise<void> {
     await this.refreshTls()
     return this.#bind()
+  }
+
+  #useTls(material: tls.SecureContextOptions | undefined): void {
+    if (material !== undefined && this.#server instanceof tls.Server) this.#server.setSecureContext(material)
   }
 
   #bind(): Promise<void> {
@@ -173,12 +179,18 @@ export class TcpListener {
     })
   }
 
-  /** A reload's new limits, in place; the bind address and backlog need a new socket instead. */
-  update(config: ListenerConfig): void {
+  /**
+   * A reload's changes that apply in place: limits, PROXY sources, and the TLS files (read before
+   * anything changes: bad files reject and leave the listener as it was). The bind address, the
+   * backlog and the TLS server options need a new socket instead (config/reload.ts).
+   */
+  async update(config: ListenerConfig): Promise<void> {
+    const material = await loadTlsOf(config)
     this.config = config
     this.idleTimeoutMs = config.idleTimeoutMs
     this.proxyProtocolFrom = proxySources(config)
     this.#server.maxConnections = config.maxConnections
+    this.#useTls(material)
   }
 
   /** Stop accepting; flows already accepted go on. */
@@ -199,4 +211,8 @@ export class TcpListener {
 
 function proxySources(config: ListenerConfig): BlockList | undefined {
   return config.proxyProtocolFrom && addressListOf(config.proxyProtocolFrom)
+}
+
+function loadTlsOf(config: ListenerConfig): Promise<tls.SecureContextOptions | undefined> {
+  return config.tls === undefined ? Promise.resolve(undefined) : loadListenerTls(config.name, config.tls)
 }

@@ -9,8 +9,8 @@
 
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { AdminServer } from '../admin/index.ts'
-import { planReload } from '../config/reload.ts'
-import type { NodeConfig } from '../config/types.ts'
+import { planReload, withListenersKept } from '../config/reload.ts'
+import type { ListenerConfig, NodeConfig } from '../config/types.ts'
 import { PeerUnknownError, PluginRefusalError } from '../errors/index.ts'
 import {
   createFlowHandler,
@@ -46,7 +46,7 @@ import {
 import type { NodeControlPlane } from './control-plane.ts'
 import { describeTarget } from './describe.ts'
 import { instructionsView } from './instructions-view.ts'
-import { ListenerSet } from './listener-set.ts'
+import { type ListenerReload, ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { acceptedFlow, endedFlow } from './plugin-views.ts'
 import { DynamicRouteEngine } from './route-engine.ts'
@@ -65,8 +65,14 @@ export interface ReloadOutcome {
   readonly applied: readonly string[]
   /** Keys that differ but keep their running value until a restart. */
   readonly restartRequired: readonly string[]
-  /** Listeners that could not bind (they are left out; the rest of the reload holds). */
+  /**
+   * Listeners whose change did not apply: a listener that was running keeps its old config and
+   * certificate (DYN_ERR_LISTENER_RELOAD_KEPT), a new one that cannot bind is left out. The rest
+   * of the reload holds.
+   */
   readonly errors: readonly Error[]
+  /** Those listeners by name, with the config each runs with now (undefined: not started). */
+  readonly kept: ReadonlyMap<string, ListenerConfig | undefined>
 }
 
 export interface WorkerRole {
@@ -77,6 +83,7 @@ export interface WorkerRole {
 }
 
 const FRESHNESS_CHECK_MS = 250
+const NOTHING_KEPT: ListenerReload = { errors: [], kept: new Map() }
 /** After aborting the flows left at the drain deadline, how long their sockets get to report closed. */
 const ABORT_WAIT_MS = 2000
 
@@ -290,9 +297,11 @@ export class ProxyNode implements NodeView {
       this.#engine.replaceStatic(plan.config.routes)
       this.#mesh?.setRoutes(plan.config.routes)
     }
-    const errors = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : []
+    const listeners = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : NOTHING_KEPT
+    const { config, applied } = withListenersKept(plan, listeners.kept)
+    this.#config = config
     if (plan.helloChanged) this.#controlPlane?.rehello()
-    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+    return { applied, restartRequired: plan.restartRequired, errors: listeners.errors, kept: listeners.kept }
   }
 
   /** The admin server's bound address (its port differs from the config's when that is 0). */

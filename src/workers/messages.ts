@@ -57,8 +57,10 @@ export type FromWorker =
       readonly type: 'reloaded'
       readonly id: number
       readonly bound: BoundPorts
-      /** Messages of the listeners that could not bind. */
+      /** Messages of the listeners whose change did not apply. */
       readonly errors: readonly string[]
+      /** The names of those listeners: they run as before the reload (or, if new, not at all). */
+      readonly kept: readonly string[]
     }
   | {
       readonly type: 'probed'

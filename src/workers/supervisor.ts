@@ -7,8 +7,8 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
-import { planReload } from '../config/reload.ts'
-import type { NodeConfig } from '../config/types.ts'
+import { planReload, withListenersKept } from '../config/reload.ts'
+import type { ListenerConfig, NodeConfig } from '../config/types.ts'
 import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
@@ -278,18 +278,25 @@ export class NodeSupervisor implements NodeView {
    * 0 gets one port that the others then bind too.
    */
   async reload(next: NodeConfig): Promise<ReloadOutcome> {
-    const plan = planReload(this.#config, next)
+    const running = this.#config
+    const plan = planReload(running, next)
     this.#config = plan.config
     this.#logger.level = plan.config.common.logLevel
     const errors: Error[] = []
     const [first, ...others] = this.#live()
+    let kept = new Map<string, ListenerConfig | undefined>()
     if (first !== undefined) {
       const reply = await this.#reloadWorker(first, errors)
       if (reply) this.#bound = reply.bound
+      // Every worker reads the same files and binds the same ports: the first speaks for all, and
+      // the others (and any worker started later) get the config the first one kept.
+      kept = new Map(reply?.kept.map((name) => [name, running.listeners.find((l) => l.name === name)]))
     }
+    const outcome = withListenersKept(plan, kept)
+    this.#config = outcome.config
     await Promise.all(others.map((handle) => this.#reloadWorker(handle, errors)))
     if (plan.helloChanged) this.#controlPlane?.rehello()
-    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+    return { applied: outcome.applied, restartRequired: plan.restartRequired, errors, kept }
   }
 
   async #reloadWorker(handle: WorkerHandle, errors: Error[]): Promise<ReloadReply | undefined> {

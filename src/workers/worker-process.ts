@@ -121,6 +121,7 @@ export class WorkerProcess {
       id,
       bound: boundPorts(node),
       errors: outcome.errors.map((e) => e.message),
+      kept: [...outcome.kept.keys()],
     })
   }
 
