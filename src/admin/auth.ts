@@ -27,23 +27,3 @@ export function sameSecret(sent: string, expected: string): boolean {
   const b = createHash('sha256').update(expected).digest()
   return timingSafeEqual(a, b)
 }
-
-export type MutationVerdict = 'allow' | 'token_required' | 'token_missing' | 'token_wrong'
-
-export interface MutationPolicy {
-  /** Absent: mutations are open, but only to a server bound to loopback. */
-  readonly token?: string
-  readonly boundToLoopback: boolean
-}
-
-export function authorizeMutation(
-  policy: MutationPolicy,
-  authorization: string | undefined,
-): MutationVerdict {
-  if (policy.token === undefined || policy.token === '') {
-    return policy.boundToLoopback ? 'allow' : 'token_required'
-  }
-  const sent = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]
-  if (sent === undefined) return 'token_missing'
-  return sameSecret(sent, policy.token) ? 'allow' : 'token_wrong'
-}

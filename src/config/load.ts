@@ -100,6 +100,7 @@ export function renderEffectiveConfig(
           common: {
             ...document.common,
             ...(document.common.admin_token !== undefined && { admin_token: MASK }),
+            ...(document.common.admin_viewer_token !== undefined && { admin_viewer_token: MASK }),
           },
           listeners: document.listeners.map((l) =>
             l.users === undefined ? l : { ...l, users: l.users.map((u) => ({ ...u, password: MASK })) },
