@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import { ADMIN_TOKEN_FILE } from '../admin/server.ts'
+import { readTokenFile } from '../admin/token-file.ts'
 import { startDemo } from '../demo/mesh-demo.ts'
 import { createLogger, flushLogger } from '../log/logger.ts'
 import { API_TOKEN_FILE } from '../scheduler/api.ts'
@@ -28,8 +29,12 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
   const p = demo.ports
   const api = `http://127.0.0.1:${p.schedulerApi}`
   const schedulerToken = shellWord(join(options.stateDir, 'scheduler', API_TOKEN_FILE))
-  const nodeToken = shellWord(join(options.stateDir, 'a', ADMIN_TOKEN_FILE))
-  const asOperator = `-H "Authorization: Bearer $(cat ${nodeToken})" -H 'Content-Type: application/json'`
+  const nodeTokenFile = join(options.stateDir, 'a', ADMIN_TOKEN_FILE)
+  const asOperator = `-H "Authorization: Bearer $(cat ${shellWord(nodeTokenFile)})" -H 'Content-Type: application/json'`
+  // The terminal is the operator's own: the UI's address carries node a's token in its fragment.
+  const uiToken = await readTokenFile(nodeTokenFile, 'delete the demo state directory and start again').catch(
+    exitWith,
+  )
   process.stdout.write(
     [
       'dynproxy demo is running on loopback:',
@@ -50,7 +55,7 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
       `  curl http://127.0.0.1:${p.admin.a}/peers`,
       `  curl -X POST ${asOperator} http://127.0.0.1:${p.admin.a}/peers/b/probe   # measure a→b now (~1 s)`,
       `  curl http://127.0.0.1:${p.admin.b}/flows`,
-      `  open http://127.0.0.1:${p.admin.a}/ui in a browser: node a's web UI`,
+      `  open http://127.0.0.1:${p.admin.a}/ui#token=${uiToken} in a browser: node a's web UI`,
       '',
       'Ctrl-C stops everything.',
       '',

@@ -49,6 +49,7 @@ test('the demo starts a scheduler, three nodes and a backend; flows reach the ba
     const unauthorized = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, { method: 'POST' })
     assert.equal(unauthorized.status, 401, 'the demo runs with security on')
     const token = (await readFile(tokenFile, 'utf8')).trim()
+    assert.ok(out.includes(`/ui#token=${token} in a browser`), 'the UI address carries the token')
     const probe = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, {
       method: 'POST',
       headers: operatorHeaders(token),
