@@ -13,6 +13,7 @@
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3'
 import { compareVersions, type InstructionSet, type InstructionVersion } from '../../instructions/types.ts'
 import type { Logger } from '../../log/logger.ts'
+import { RepeatLimiter } from '../../log/repeats.ts'
 import type { Clock } from '../../util/clock.ts'
 import type { EtcdStoreSettings } from '../config/types.ts'
 import {
@@ -27,6 +28,7 @@ import { type LastPushed, needsPush } from '../plan/instructions.ts'
 import type { EtcdStore } from '../store/etcd.ts'
 import type { EtcdKeys } from '../store/etcd-keys.ts'
 import { type LinkSample, LinkTable, type LinkView } from '../telemetry.ts'
+import type { Timers } from '../throttle.ts'
 import { keepaliveFresh, Leadership } from './leadership.ts'
 import {
   decodePublished,
@@ -35,6 +37,7 @@ import {
   encodeTelemetry,
   type TelemetryRecord,
 } from './records.ts'
+import { RetryLoop } from './retry.ts'
 import { SingleFlight } from './single-flight.ts'
 
 export interface EtcdClusterOptions {
@@ -45,7 +48,11 @@ export interface EtcdClusterOptions {
   readonly reportIntervalMs: number
   readonly logger: Logger
   readonly clock: Clock
+  readonly timers: Timers
 }
+
+/** While etcd fails, each kind of failure is logged at most once per this window, with a count. */
+export const FAILURE_LOG_WINDOW_MS = 5000
 
 export class EtcdCluster implements Cluster {
   readonly #o: EtcdClusterOptions
@@ -64,7 +71,8 @@ export class EtcdCluster implements Cluster {
   #leadership: Leadership | undefined
   #lease: Lease | undefined
   #lastKeepaliveAt = 0
-  #leaseRetry: NodeJS.Timeout | undefined
+  readonly #leaseRetry: RetryLoop
+  readonly #repeats: RepeatLimiter
   #epoch = 0
   #counter = 0
   #stopped = false
@@ -75,10 +83,28 @@ export class EtcdCluster implements Cluster {
     this.#keys = o.store.keys
     this.#settings = o.store.settings
     this.#ttlMs = o.store.settings.electionTtlSeconds * 1000
+    this.#repeats = new RepeatLimiter({ logger: o.logger, clock: o.clock, windowMs: FAILURE_LOG_WINDOW_MS })
     this.#writer = new SingleFlight(
       (nodeId) => this.#writeTelemetry(nodeId),
-      (nodeId, err) => o.logger.warn({ err, node: nodeId }, 'could not share node telemetry through etcd'),
+      (nodeId, err) =>
+        this.#repeats.warn('telemetry', { err, node: nodeId }, 'could not share node telemetry through etcd'),
     )
+    this.#leaseRetry = new RetryLoop({
+      attempt: () => this.#openLease(),
+      onSuccess: () => {
+        this.#o.logger.info('the replica lease is granted again: sharing every node under it')
+        for (const node of this.#core?.registry.connected() ?? []) this.#writer.request(node.id)
+      },
+      onFailure: (err, failures, nextInMs) =>
+        this.#repeats.warn(
+          'lease',
+          { err, failures, nextInMs },
+          'could not grant the replica lease; retrying',
+        ),
+      baseMs: this.#ttlMs / 8,
+      capMs: this.#ttlMs,
+      timers: o.timers,
+    })
   }
 
   /** Loads the published sets and telemetry, starts watching them, then campaigns. */
@@ -110,6 +136,7 @@ export class EtcdCluster implements Cluster {
       onElected: () => this.#core?.tookOver(),
       onDeposed: () => this.#latest.clear(),
       logger: this.#o.logger,
+      repeats: this.#repeats,
     })
   }
 
@@ -171,10 +198,11 @@ export class EtcdCluster implements Cluster {
     if (this.#stopped) return
     this.#stopped = true
     this.#writer.stop()
-    clearTimeout(this.#leaseRetry)
+    this.#leaseRetry.stop()
     await this.#leadership?.stop()
     for (const w of this.#watchers) await w.cancel().catch(() => undefined)
     this.#lease?.release()
+    this.#repeats.flush()
   }
 
   async #write(nodeId: string, record: PublishedSet, fence: string): Promise<void> {
@@ -190,7 +218,7 @@ export class EtcdCluster implements Cluster {
     } catch (err) {
       // Forget it so the next recompute tries again; if it did land, the watch brings it.
       if (this.#latest.get(nodeId) === record) this.#latest.delete(nodeId)
-      this.#o.logger.warn({ err, node: nodeId }, 'could not publish an instruction set')
+      this.#repeats.warn('publish', { err, node: nodeId }, 'could not publish an instruction set')
     }
   }
 
@@ -217,31 +245,27 @@ export class EtcdCluster implements Cluster {
     )
   }
 
+  /**
+   * A new lease, in force once granted. A lost lease starts the retry loop, which alone grants the
+   * next one: the `lost` a failed grant emits too is left to it.
+   */
   async #openLease(): Promise<void> {
     const lease = this.#client.lease(this.#settings.electionTtlSeconds)
     lease.on('keepaliveSucceeded', () => {
       this.#lastKeepaliveAt = Date.now()
     })
     lease.on('lost', (err) => {
-      if (this.#lease !== lease || this.#stopped) return
-      this.#o.logger.warn({ err }, 'the replica lease expired: sharing every node again under a new one')
-      this.#retryLease()
+      if (this.#lease !== lease || this.#stopped || this.#leaseRetry.running) return
+      this.#repeats.warn(
+        'lease',
+        { err },
+        'the replica lease expired: sharing every node again under a new one',
+      )
+      this.#leaseRetry.start()
     })
     this.#lease = lease
     await this.#o.store.call('granting the replica lease', () => lease.grant())
     this.#lastKeepaliveAt = Date.now()
-  }
-
-  #retryLease(): void {
-    if (this.#stopped) return
-    this.#openLease().then(
-      () => {
-        for (const node of this.#core?.registry.connected() ?? []) this.#writer.request(node.id)
-      },
-      () => {
-        if (!this.#stopped) this.#leaseRetry = setTimeout(() => this.#retryLease(), this.#ttlMs / 2)
-      },
-    )
   }
 
   /** Reads `prefix` and watches it from the next revision: no change is missed or seen twice. */
@@ -258,7 +282,9 @@ export class EtcdCluster implements Cluster {
     })
     watcher.on('put', onPut)
     watcher.on('delete', onDelete)
-    watcher.on('error', (err) => this.#o.logger.error({ err, prefix }, 'etcd watch failed'))
+    watcher.on('error', (err) =>
+      this.#repeats.log('error', `watch ${prefix}`, { err, prefix }, 'etcd watch failed'),
+    )
     this.#watchers.push(watcher)
   }
 
