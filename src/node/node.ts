@@ -263,7 +263,10 @@ export class ProxyNode implements NodeView {
   #watchFreshness(): void {
     const control = this.#controlPlane
     if (control === undefined) return
-    this.#freshnessTimer = setInterval(() => this.#engine.setFresh(control.isFresh()), FRESHNESS_CHECK_MS)
+    this.#freshnessTimer = setInterval(() => {
+      this.#engine.setFresh(control.isFresh())
+      this.#engine.recheckHeld()
+    }, FRESHNESS_CHECK_MS)
     this.#freshnessTimer.unref()
   }
 
@@ -445,7 +448,7 @@ export class ProxyNode implements NodeView {
 
   getInstructions(): InstructionsView | undefined {
     const applied = this.#controlPlane?.cache.current()
-    return applied && instructionsView(applied, this.#engine.fresh)
+    return applied && instructionsView(applied, this.#engine.fresh, this.#engine.held())
   }
 
   getPeers(): PeerStatus[] {
