@@ -91,6 +91,7 @@ export class ProxyNode implements NodeView {
   #controlPlane: NodeControlPlane | undefined
   #hooks: PluginHooks | undefined
   #freshnessTimer: NodeJS.Timeout | undefined
+  #heldTimer: NodeJS.Timeout | undefined
   #admin: AdminServer | undefined
   #adminAddress: string | undefined
   #state: NodeState = 'starting'
@@ -205,6 +206,22 @@ export class ProxyNode implements NodeView {
   applyInstructions(routes: readonly InstructionRoute[], pathTokenKey: string | undefined): void {
     this.#engine.applyInstructions(routes)
     this.#mesh?.setPathTokenKey(pathTokenKey)
+    this.#watchHeld()
+  }
+
+  /**
+   * Routes held for want of a path from the scheduler go once their paths fail: checked every 250 ms
+   * while any is held (workers too, which have no control plane of their own).
+   */
+  #watchHeld(): void {
+    if (this.#heldTimer !== undefined || this.#engine.held().length === 0) return
+    this.#heldTimer = setInterval(() => {
+      this.#engine.recheckHeld()
+      if (this.#engine.held().length > 0) return
+      clearInterval(this.#heldTimer)
+      this.#heldTimer = undefined
+    }, FRESHNESS_CHECK_MS)
+    this.#heldTimer.unref()
   }
 
   /** Whether instruction routes decide flows as fresh (`instruction`) or as `cached_instruction`. */
@@ -263,10 +280,7 @@ export class ProxyNode implements NodeView {
   #watchFreshness(): void {
     const control = this.#controlPlane
     if (control === undefined) return
-    this.#freshnessTimer = setInterval(() => {
-      this.#engine.setFresh(control.isFresh())
-      this.#engine.recheckHeld()
-    }, FRESHNESS_CHECK_MS)
+    this.#freshnessTimer = setInterval(() => this.#engine.setFresh(control.isFresh()), FRESHNESS_CHECK_MS)
     this.#freshnessTimer.unref()
   }
 
@@ -363,6 +377,7 @@ export class ProxyNode implements NodeView {
   async #release(): Promise<void> {
     for (const listener of this.#listeners.all) listener.markClosed()
     clearInterval(this.#freshnessTimer)
+    clearInterval(this.#heldTimer)
     await this.#controlPlane?.close()
     this.#engine.close()
     await this.#mesh?.close()
