@@ -24,7 +24,8 @@ import {
   STALE_REPORTS,
 } from '../core.ts'
 import type { GraphNodeInput } from '../graph.ts'
-import { type LastPushed, needsPush } from '../plan/instructions.ts'
+import { needsPush } from '../plan/instructions.ts'
+import { type Knowledge, type KnowledgeRules, KnowledgeView, type NodeEvidence } from '../plan/knowledge.ts'
 import type { EtcdStore } from '../store/etcd.ts'
 import type { EtcdKeys } from '../store/etcd-keys.ts'
 import { type LinkSample, LinkTable, type LinkView } from '../telemetry.ts'
@@ -62,8 +63,12 @@ export class EtcdCluster implements Cluster {
   readonly #ttlMs: number
   readonly #published = new Map<string, PublishedSet>()
   /** Leader: what it decided for each node, stored or still being written. */
-  readonly #latest = new Map<string, LastPushed>()
+  readonly #latest = new Map<string, PublishedSet>()
   readonly #telemetry = new Map<string, TelemetryRecord>()
+  /** Evidence of every node seen through telemetry: present ones, and those whose key went away. */
+  readonly #evidence = new Map<string, NodeEvidence>()
+  /** When this replica last began to lead: nodes it has not seen since count from then. */
+  #leadingSince = 0
   readonly #links = new LinkTable()
   readonly #watchers: Watcher[] = []
   readonly #writer: SingleFlight
@@ -133,7 +138,10 @@ export class EtcdCluster implements Cluster {
         this.#counter = 0
         this.#latest.clear()
       },
-      onElected: () => this.#core?.tookOver(),
+      onElected: () => {
+        this.#leadingSince = this.#o.clock.now()
+        this.#core?.tookOver()
+      },
       onDeposed: () => this.#latest.clear(),
       logger: this.#o.logger,
       repeats: this.#repeats,
@@ -185,6 +193,29 @@ export class EtcdCluster implements Cluster {
     return this.#published.get(nodeId)
   }
 
+  lastSet(nodeId: string): InstructionSet | undefined {
+    return (this.#latest.get(nodeId) ?? this.#published.get(nodeId))?.set
+  }
+
+  /**
+   * Every node seen through telemetry, and every node a stored set names; none is known while
+   * this replica's own keepalives fail (then the store cannot be trusted to be current).
+   */
+  knowledge(now: number, rules: KnowledgeRules): Knowledge & { readonly until: number } {
+    const nodes = new Set([...this.#evidence.keys(), ...this.#published.keys()])
+    for (const set of this.#published.values())
+      for (const r of set.set.routes) for (const p of r.paths) for (const hop of p.hops) nodes.add(hop)
+    return new KnowledgeView({
+      evidence: (id) => this.#evidence.get(id),
+      nodes: [...nodes],
+      reportedDown: (from, to) => this.#links.reportedDown(from, to),
+      viewStart: this.#leadingSince,
+      storeReadable: keepaliveFresh(this.#lastKeepaliveAt, Date.now(), this.#ttlMs),
+      now,
+      rules,
+    })
+  }
+
   nodeChanged(nodeId: string): void {
     this.#writer.request(nodeId)
   }
@@ -230,10 +261,12 @@ export class EtcdCluster implements Cluster {
     const node = core.registry.get(nodeId)
     const leaseId = await lease.grant()
     if (node?.connected) {
-      const links = core.links
-        .list(this.#o.clock.now(), Number.POSITIVE_INFINITY)
-        .filter((l) => l.from === nodeId)
-      const record = { replica: this.#o.replicaId, region: node.region, links: links.map(sampleOf) }
+      // Links of an earlier connection are not shared: until the node reports, they are unknown.
+      const reported = node.lastReportAt !== undefined
+      const links = reported
+        ? core.links.list(this.#o.clock.now(), Number.POSITIVE_INFINITY).filter((l) => l.from === nodeId)
+        : []
+      const record = { replica: this.#o.replicaId, region: node.region, links: links.map(sampleOf), reported }
       await this.#o.store.call(`sharing node ${nodeId}`, () =>
         this.#client.put(key).value(encodeTelemetry(record)).lease(leaseId).exec(),
       )
@@ -321,18 +354,38 @@ export class EtcdCluster implements Cluster {
       )
       return
     }
+    const now = this.#o.clock.now()
+    const record = decoded.value
     const joined = !this.#telemetry.has(nodeId)
-    this.#telemetry.set(nodeId, decoded.value)
-    this.#links.record(nodeId, decoded.value.links, this.#o.clock.now())
-    this.#core?.clusterChanged(`node ${nodeId} ${joined ? 'joined' : 'reported'}`, joined)
+    const firstReport = record.reported && this.#evidence.get(nodeId)?.reportedAt === undefined
+    this.#telemetry.set(nodeId, record)
+    this.#links.record(nodeId, record.links, now)
+    this.#evidence.set(nodeId, evidenceAfter(this.#evidence.get(nodeId), record, joined, now))
+    this.#core?.clusterChanged(`node ${nodeId} ${joined ? 'joined' : 'reported'}`, joined || firstReport)
   }
 
   #onTelemetryGone(kv: IKeyValue): void {
     const nodeId = this.#keys.nodeIdIn(kv.key.toString(), this.#keys.telemetry)
     if (nodeId === undefined || !this.#telemetry.delete(nodeId)) return
+    this.#evidence.set(nodeId, { connected: false, since: this.#o.clock.now() })
     this.#links.nodeGone(nodeId)
     this.#core?.clusterChanged(`node ${nodeId} left`, true)
   }
+}
+
+/**
+ * A record that says the node has not reported is a (re)connection: knowledge of it starts over.
+ * One that says it has is a report, from a node connected since it joined or since it last had
+ * not reported.
+ */
+function evidenceAfter(
+  before: NodeEvidence | undefined,
+  record: TelemetryRecord,
+  joined: boolean,
+  now: number,
+): NodeEvidence {
+  const since = joined || !record.reported || !before?.connected ? now : before.since
+  return { connected: true, since, ...(record.reported && { reportedAt: now }) }
 }
 
 function sampleOf(l: LinkView): LinkSample {
