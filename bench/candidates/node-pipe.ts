@@ -1,8 +1,7 @@
-import { SCRIPT_EXT } from '../context.ts'
 import { startProxyProcess } from './spawned.ts'
 import type { Candidate } from './types.ts'
 
-const script = new URL(`./pipe-proxy${SCRIPT_EXT}`, import.meta.url).pathname
+const script = new URL('./pipe-proxy.ts', import.meta.url).pathname
 
 export const nodePipe: Candidate = {
   name: 'node-pipe',
