@@ -50,7 +50,7 @@ async function connect(serverKeys: MeshTlsKeys, client: tls.ConnectionOptions): 
       socket.on('data', (chunk: string) => {
         data += chunk
       })
-      socket.on('error', (error) => {
+      socket.on('error', (error: Error) => {
         clearTimeout(timer)
         resolve({ error })
       })
