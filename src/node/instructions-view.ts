@@ -1,7 +1,7 @@
 import type { HeldRoute } from '../instructions/hold.ts'
 import type { AppliedInstructions, InstructionPath } from '../instructions/index.ts'
 import { formatVersion } from '../instructions/types.ts'
-import type { InstructionsView } from './api.ts'
+import type { InstructionsView } from '../views/node-view.ts'
 
 /**
  * The /instructions view of the set in force: what the scheduler said, without its signatures. A
