@@ -6,7 +6,7 @@ import type { InstructionsView } from '../views/node-view.ts'
 /**
  * The /instructions view of the set in force: what the scheduler said, without its signatures. A
  * route the set gives no path while its earlier paths still work says so under `held`: those are
- * the paths new flows take (route-engine.ts).
+ * the paths new flows take (route/engine.ts).
  */
 export function instructionsView(
   applied: AppliedInstructions,

@@ -4,9 +4,9 @@ import { test } from 'node:test'
 import { NO_ROUTES, type RoutesInForce, routesAfter, withoutFailed } from '../../src/instructions/hold.ts'
 import type { InstructionRoute } from '../../src/instructions/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import type { PeerState } from '../../src/node/api.ts'
-import { DynamicRouteEngine } from '../../src/node/route-engine.ts'
+import { DynamicRouteEngine } from '../../src/route/engine.ts'
 import { systemClock } from '../../src/util/clock.ts'
+import type { PeerState } from '../../src/views/node-view.ts'
 
 function route(name: string, hops: string[][]): InstructionRoute {
   return {

@@ -73,7 +73,7 @@ export interface Plan {
   /**
    * Routes per ingress node that is up; nodes with none are absent. A service entering a node
    * that no path serves now has a route with no paths: the node then knows the route is still
-   * wanted, unlike one the operator removed (it keeps paths that still work, see route-engine.ts).
+   * wanted, unlike one the operator removed (it keeps paths that still work, see route/engine.ts).
    */
   readonly routes: ReadonlyMap<string, readonly PlannedRoute[]>
   readonly selections: readonly Selection[]
