@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AdminMethodNotAllowedError, AdminNotFoundError, AdminNotReadyError } from '../errors/admin.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metrics.ts'
-import type { FlowInfo, NodeView } from '../node/api.ts'
+import type { FlowInfo, NodeView } from '../views/node-view.ts'
 import type { AccessNeed } from './access.ts'
 import { pathOf } from './http-access.ts'
 import { errorBody, sendError } from './replies.ts'
