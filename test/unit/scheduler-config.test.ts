@@ -144,3 +144,26 @@ test('node_grace: a duration, 0s allowed (a node away counts as gone at once); a
     '2 scheduler.node_grace: expected a duration such as "250ms", "30s", "1h30m", got "later"',
   ])
 })
+
+test('the REST api: tokens, host names and state_dir', () => {
+  const c = schedulerConfigFromText(`scheduler:
+  api_token: operator-token-0123
+  api_viewer_token: viewer-token-0123
+  api_hosts: [Sched.Example.com]
+  state_dir: /var/lib/dynproxy-scheduler
+`)
+  assert.equal(c.scheduler.apiToken, 'operator-token-0123')
+  assert.equal(c.scheduler.apiViewerToken, 'viewer-token-0123')
+  assert.deepEqual(c.scheduler.apiHosts, ['sched.example.com'])
+  assert.equal(c.scheduler.stateDir, '/var/lib/dynproxy-scheduler')
+  assert.equal(schedulerConfigFromText('').scheduler.stateDir, './dynproxy-state/scheduler')
+  assert.deepEqual(
+    issuesOf(`scheduler:
+  api_token: same-token-0123456
+  api_viewer_token: same-token-0123456
+`),
+    [
+      '3 scheduler.api_viewer_token: must differ from scheduler.api_token (hint: the viewer token may only read)',
+    ],
+  )
+})

@@ -66,6 +66,13 @@ const MIN_ELECTION_TTL_MS = 2000
 
 function semanticIssues(doc: SchedulerDocument): PathIssue[] {
   const out: PathIssue[] = []
+  const { api_token: operator, api_viewer_token: viewer } = doc.scheduler
+  if (viewer !== undefined && viewer === operator) {
+    out.push({
+      path: ['scheduler', 'api_viewer_token'],
+      message: 'must differ from scheduler.api_token (hint: the viewer token may only read)',
+    })
+  }
   const store = doc.scheduler.store
   if (store.type === 'etcd' && mustDuration(store.election_ttl) < MIN_ELECTION_TTL_MS) {
     out.push({
