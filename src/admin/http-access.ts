@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Attempt } from '../errors/access.ts'
 import type { DynproxyError } from '../errors/base.ts'
 import { type AccessNeed, type AccessPolicy, type AccessRefusal, decideAccess } from './access.ts'
+import type { OperatorTokens } from './token-file.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -15,6 +16,39 @@ declare module 'fastify' {
 }
 
 export type RefusalError = (refusal: AccessRefusal, attempt: Attempt) => DynproxyError
+
+/** An API's own error classes for each refusal: each API has its codes, the reasons are shared. */
+export interface RefusalErrorClasses {
+  readonly host: new (attempt: Attempt, host: string) => DynproxyError
+  readonly crossSite: new (attempt: Attempt, from: string) => DynproxyError
+  readonly unauthorized: new (attempt: Attempt, tokenSent: boolean, tokenHint: string) => DynproxyError
+  readonly forbidden: new (attempt: Attempt, operatorHint: string) => DynproxyError
+  readonly contentType: new (attempt: Attempt, contentType: string) => DynproxyError
+}
+
+/** Refusals as an API's errors, whose hints say where its tokens come from. */
+export function refusalErrors(
+  classes: RefusalErrorClasses,
+  tokens: OperatorTokens,
+  viewerKey: string,
+): RefusalError {
+  const tokenHint = `${tokens.operatorSource} (reads also take ${viewerKey})`
+  return (refusal, attempt) => {
+    switch (refusal.reason) {
+      case 'host':
+        return new classes.host(attempt, refusal.host)
+      case 'cross_site':
+        return new classes.crossSite(attempt, refusal.from)
+      case 'token_missing':
+      case 'token_wrong':
+        return new classes.unauthorized(attempt, refusal.reason === 'token_wrong', tokenHint)
+      case 'viewer_token':
+        return new classes.forbidden(attempt, tokens.operatorSource)
+      case 'content_type':
+        return new classes.contentType(attempt, refusal.contentType)
+    }
+  }
+}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name]

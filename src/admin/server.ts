@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import { type FastifyError, type FastifyInstance, type FastifyRequest, fastify } from 'fastify'
 import type { Logger } from 'pino'
 import type { HostPort } from '../config/types.ts'
-import type { Attempt } from '../errors/access.ts'
 import {
   AdminBadRequestError,
   AdminBindError,
@@ -18,9 +17,8 @@ import type { DynproxyError } from '../errors/base.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { NodeView } from '../views/node-view.ts'
-import type { AccessRefusal } from './access.ts'
 import { isLoopbackHost } from './auth.ts'
-import { guardOperatorApi, pathOf } from './http-access.ts'
+import { guardOperatorApi, pathOf, type RefusalErrorClasses, refusalErrors } from './http-access.ts'
 import {
   clientStatusOf,
   describeClientError,
@@ -77,23 +75,12 @@ function toAdminError(err: FastifyError, request: FastifyRequest): { error: Dynp
   return { error: new AdminInternalError(request.method, path, err), status: 500 }
 }
 
-function refusalError(tokens: OperatorTokens): (refusal: AccessRefusal, attempt: Attempt) => DynproxyError {
-  const tokenHint = `${tokens.operatorSource} (reads also take common.admin_viewer_token)`
-  return (refusal, attempt) => {
-    switch (refusal.reason) {
-      case 'host':
-        return new AdminHostRefusedError(attempt, refusal.host)
-      case 'cross_site':
-        return new AdminCrossSiteError(attempt, refusal.from)
-      case 'token_missing':
-      case 'token_wrong':
-        return new AdminUnauthorizedError(attempt, refusal.reason === 'token_wrong', tokenHint)
-      case 'viewer_token':
-        return new AdminForbiddenError(attempt, tokens.operatorSource)
-      case 'content_type':
-        return new AdminContentTypeError(attempt, refusal.contentType)
-    }
-  }
+const ADMIN_REFUSALS: RefusalErrorClasses = {
+  host: AdminHostRefusedError,
+  crossSite: AdminCrossSiteError,
+  unauthorized: AdminUnauthorizedError,
+  forbidden: AdminForbiddenError,
+  contentType: AdminContentTypeError,
 }
 
 const REFUSED = new Set([401, 403, 415])
@@ -106,7 +93,7 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
     ajv: { customOptions: { removeAdditional: false } },
   })
   const policy = { ...tokens, boundToLoopback: isLoopbackHost(addr.host), hosts: opts.hosts ?? [] }
-  guardOperatorApi(app, policy, refusalError(tokens))
+  guardOperatorApi(app, policy, refusalErrors(ADMIN_REFUSALS, tokens, 'common.admin_viewer_token'))
   registerRoutes(app, { view, render: () => metrics.render() })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { error, status } = toAdminError(err, request)

@@ -7,11 +7,9 @@
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { type FastifyError, type FastifyReply, type FastifyRequest, fastify } from 'fastify'
-import type { AccessRefusal } from '../admin/access.ts'
 import { isLoopbackHost } from '../admin/auth.ts'
-import { guardOperatorApi, pathOf } from '../admin/http-access.ts'
-import { type OperatorTokens, resolveOperatorTokens } from '../admin/token-file.ts'
-import type { Attempt } from '../errors/access.ts'
+import { guardOperatorApi, pathOf, type RefusalErrorClasses, refusalErrors } from '../admin/http-access.ts'
+import { resolveOperatorTokens } from '../admin/token-file.ts'
 import { DynproxyError } from '../errors/base.ts'
 import {
   SchedulerApiBadRequestError,
@@ -76,23 +74,12 @@ function send(reply: FastifyReply, err: DynproxyError, status: number): FastifyR
   return reply.code(status).send({ error: { code: err.code, message: err.message } })
 }
 
-function refusalError(tokens: OperatorTokens): (refusal: AccessRefusal, attempt: Attempt) => DynproxyError {
-  const tokenHint = `${tokens.operatorSource} (reads also take scheduler.api_viewer_token)`
-  return (refusal, attempt) => {
-    switch (refusal.reason) {
-      case 'host':
-        return new SchedulerApiHostRefusedError(attempt, refusal.host)
-      case 'cross_site':
-        return new SchedulerApiCrossSiteError(attempt, refusal.from)
-      case 'token_missing':
-      case 'token_wrong':
-        return new SchedulerApiUnauthorizedError(attempt, refusal.reason === 'token_wrong', tokenHint)
-      case 'viewer_token':
-        return new SchedulerApiForbiddenError(attempt, tokens.operatorSource)
-      case 'content_type':
-        return new SchedulerApiContentTypeError(attempt, refusal.contentType)
-    }
-  }
+const API_REFUSALS: RefusalErrorClasses = {
+  host: SchedulerApiHostRefusedError,
+  crossSite: SchedulerApiCrossSiteError,
+  unauthorized: SchedulerApiUnauthorizedError,
+  forbidden: SchedulerApiForbiddenError,
+  contentType: SchedulerApiContentTypeError,
 }
 
 const REFUSED = new Set([401, 403, 415])
@@ -121,7 +108,7 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     file: join(settings.stateDir, API_TOKEN_FILE),
   })
   const policy = { ...tokens, boundToLoopback: isLoopbackHost(settings.api.host), hosts: settings.apiHosts }
-  guardOperatorApi(app, policy, refusalError(tokens))
+  guardOperatorApi(app, policy, refusalErrors(API_REFUSALS, tokens, 'scheduler.api_viewer_token'))
 
   app.get('/nodes', async () => nodesView(core, settings.id))
   app.get('/links', async () => linksView(core, clock.now(), settings.reportIntervalMs))
