@@ -30,6 +30,7 @@ import { decide, type FlowOrigin, type RouteTable } from '../route/index.ts'
 import type { ManagedRoute, MeshPeers } from '../route/runtime.ts'
 import { connectTcp } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
+import { splitHostPort } from '../util/host-port.ts'
 import type { LinkProbeResult, MeshStats, PeerState, PeerStatus } from '../views/node-view.ts'
 
 export interface NodeMeshDeps {
@@ -49,9 +50,9 @@ export const PROBE_LIMITS: Omit<ProbeLimits, 'resultTimeoutMs'> = { durationMs: 
 /** A peer's probe is cut after this: no probe holds a link for long. */
 export const PROBE_SERVE_MAX_MS = 10_000
 
-function hostAndPort(target: string): [string, number] {
-  const colon = target.lastIndexOf(':')
-  return [target.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(target.slice(colon + 1))]
+function connectTo(target: string, timeoutMs: number): Promise<Socket> {
+  const { host, port } = splitHostPort(target)
+  return connectTcp(host, port, timeoutMs)
 }
 
 export class NodeMesh implements MeshPeers {
@@ -313,7 +314,7 @@ export class NodeMesh implements MeshPeers {
   async #startFramed(key: string, target: string, mode: MultipathModeName): Promise<FramedSession> {
     const counters = this.listener.counters
     try {
-      const local = await connectTcp(...hostAndPort(target), this.#mesh.connectTimeoutMs)
+      const local = await connectTo(target, this.#mesh.connectTimeoutMs)
       const session = new FramedSession({ local, mode })
       counters.total++
       counters.active++
@@ -339,7 +340,7 @@ export class NodeMesh implements MeshPeers {
     if (next !== undefined) return this.#forward(next, { ...request, visited: crossed, remainingPath: rest })
     if (request.target !== undefined) {
       const target = request.target
-      return connectTcp(...hostAndPort(target), mesh.connectTimeoutMs).then((socket) => ({
+      return connectTo(target, mesh.connectTimeoutMs).then((socket) => ({
         socket,
         endpoint: target,
       }))

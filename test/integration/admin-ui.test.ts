@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type Harness, startAdmin } from './admin-fixtures.ts'
 import { type Browser, CHROMIUM, startBrowser } from './chromium.ts'
 
@@ -179,7 +180,7 @@ describe('another site’s page in a real browser', { skip }, () => {
     await browser.open(attackerUrl)
     await browser.until("document.title === 'sent'", 'the page to send its requests')
     const refused = () => h.logs.filter((l) => l.code === 'DYN_ERR_ADMIN_CROSS_SITE')
-    await waitFor(() => refused().length >= 3, 5000, 'the three requests to arrive and be refused')
+    await waitFor(() => refused().length >= 3, 'the three requests to arrive and be refused', 5000)
     assert.equal(h.view.drains, 0)
     assert.ok(refused().some((l) => l.msg.includes('POST /peers/p1/probe')))
   })

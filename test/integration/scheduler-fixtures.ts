@@ -19,7 +19,7 @@ import { silentLogger } from '../../src/log/logger.ts'
 import { API_TOKEN_FILE } from '../../src/scheduler/api.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { operatorHeaders } from '../../src/testing/node-harness.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
 
 export const WAIT_MS = 5000
 

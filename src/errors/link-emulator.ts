@@ -22,19 +22,3 @@ export class LinkEmulatorListenError extends DynproxyError {
     this.address = address
   }
 }
-
-/** A test HAProxy did not start or did not listen on its ports in time; its output is in the message. */
-export class TestingHaproxyStartError extends DynproxyError {
-  override readonly code = 'DYN_ERR_TESTING_HAPROXY_START'
-  constructor(problem: string, output: string) {
-    super(`test haproxy ${problem}: ${output.trim().slice(-500) || '(no output)'}`)
-  }
-}
-
-/** No free loopback port was found below the ephemeral range for a test to name. */
-export class TestingNoPortError extends DynproxyError {
-  override readonly code = 'DYN_ERR_TESTING_NO_PORT'
-  constructor(host: string, below: number, tries: number) {
-    super(`no free port below ${below} on ${host} after ${tries} tries (hint: too many tests at once?)`)
-  }
-}

@@ -10,7 +10,7 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf'
 import type { HandlerContext } from '@connectrpc/connect'
 import { createWritableIterable, type WritableIterable } from '@connectrpc/connect/protocol'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
-import type { HostPort } from '../config/types.ts'
+import type { HostPort } from '../../src/config/types.ts'
 import {
   type InstructionSetSchema,
   type NodeMessage,
@@ -20,7 +20,8 @@ import {
   type SchedulerMessage,
   SchedulerMessageSchema,
   TrafficSchedulerService,
-} from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+} from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { waitFor } from './wait-for.ts'
 
 export type SchedulerMessageInit = MessageInitShape<typeof SchedulerMessageSchema>
 export type InstructionSetInit = MessageInitShape<typeof InstructionSetSchema>
@@ -65,7 +66,7 @@ export interface FakeScheduler {
   latest(): FakeNodeStream | undefined
   /** Pushes an instruction set on the latest stream. */
   pushInstructions(set: InstructionSetInit): void
-  /** Polls `check` every 5 ms until it returns a value other than undefined or false. */
+  /** Polls `check` until it returns a truthy value, and returns it. */
   waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs?: number): Promise<T>
   /** Ends every stream, sends GOAWAY and stops listening: what a node sees as `unavailable`. */
   stop(): Promise<void>
@@ -186,14 +187,4 @@ export async function startFakeScheduler(options: FakeSchedulerOptions = {}): Pr
 
   await listen()
   return fake
-}
-
-async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
 }

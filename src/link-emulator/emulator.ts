@@ -12,7 +12,7 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { LinkEmulatorListenError } from '../errors/testing.ts'
+import { LinkEmulatorListenError } from '../errors/link-emulator.ts'
 import type { Clock } from '../util/clock.ts'
 import {
   type DirectionName,
@@ -20,18 +20,18 @@ import {
   type LinkContext,
   type LinkCounters,
   resetSocket,
-} from './link/connection.ts'
-import { Lane } from './link/lane.ts'
+} from './connection.ts'
+import { Lane } from './lane.ts'
 import {
   applyShapeUpdate,
   DEFAULT_MAX_QUEUE_BYTES,
   type LinkShapeUpdate,
   validateMaxQueueBytes,
   validatePort,
-} from './link/options.ts'
-import type { LinkShape } from './link/schedule.ts'
+} from './options.ts'
+import type { LinkShape } from './schedule.ts'
 
-export type { LinkShapeUpdate } from './link/options.ts'
+export type { LinkShapeUpdate } from './options.ts'
 
 export interface LinkEmulatorOptions extends LinkShapeUpdate {
   readonly target: { readonly host: string; readonly port: number }

@@ -7,9 +7,9 @@
 import { once } from 'node:events'
 import net, { type Socket } from 'node:net'
 import tls from 'node:tls'
-import { KIND_CONTROL } from '../mesh/control.ts'
-import { type PeerTlsOptions, tlsPeerIdentity } from '../peer/tls.ts'
-import { meshServerTlsOptions } from '../pki/tls-options.ts'
+import { KIND_CONTROL } from '../../src/mesh/control.ts'
+import { type PeerTlsOptions, tlsPeerIdentity } from '../../src/peer/tls.ts'
+import { meshServerTlsOptions } from '../../src/pki/tls-options.ts'
 
 const PREFIX_BYTES = 6
 

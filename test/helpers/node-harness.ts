@@ -4,9 +4,9 @@
  */
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import { loadConfigText } from '../config/index.ts'
-import type { Logger } from '../log/logger.ts'
-import { ProxyNode } from '../node/index.ts'
+import { loadConfigText } from '../../src/config/index.ts'
+import type { Logger } from '../../src/log/logger.ts'
+import { ProxyNode } from '../../src/node/index.ts'
 
 export interface LogLine {
   readonly level: string
@@ -75,14 +75,5 @@ export async function startTestNode(yaml: string): Promise<TestNode> {
       }),
     port: (listener) => node.listenerPort(listener),
     close: () => node.destroy(),
-  }
-}
-
-/** Waits until `predicate` holds, checking every 10 ms, for at most `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TestingEtcdStartError } from '../errors/scheduler-ha.ts'
+import { TestingEtcdStartError } from './errors.ts'
 import { refusedPort } from './tcp-servers.ts'
 
 const HOST = '127.0.0.1'

@@ -1,4 +1,4 @@
-import { LinkEmulatorOptionError } from '../../errors/testing.ts'
+import { LinkEmulatorOptionError } from '../errors/link-emulator.ts'
 import type { LinkShape } from './schedule.ts'
 
 /** Bytes one link direction of one connection may hold before its source is paused. */

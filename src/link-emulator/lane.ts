@@ -3,7 +3,7 @@
  * time `scheduleChunk` gave it. Release times never decrease along the FIFO, so a single timer armed
  * for the head is enough however many chunks are in flight.
  */
-import type { Clock } from '../../util/clock.ts'
+import type { Clock } from '../util/clock.ts'
 import { IDLE_LANE, type LaneTimes, type LinkShape, scheduleChunk } from './schedule.ts'
 
 /** The far end of one connection in this direction. `chunk` null is the FIN. */

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
-import { TestingNoPortError } from '../errors/index.ts'
+import { TestingNoPortError } from './errors.ts'
 
 export interface TestServer {
   readonly port: number

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TestingHaproxyStartError } from '../errors/index.ts'
+import { TestingHaproxyStartError } from './errors.ts'
 
 const READY_TIMEOUT_MS = 5_000
 const EXIT_TIMEOUT_MS = 3_000

@@ -4,10 +4,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { MeshTlsConfig } from '../config/types.ts'
-import { PkiArgumentError } from '../errors/pki.ts'
-import { createCa, issueNodeCert, type PemPair } from '../pki/issue.ts'
-import type { MeshTlsKeys } from '../pki/tls-options.ts'
+import type { MeshTlsConfig } from '../../src/config/types.ts'
+import { PkiArgumentError } from '../../src/errors/pki.ts'
+import { createCa, issueNodeCert, type PemPair } from '../../src/pki/issue.ts'
+import type { MeshTlsKeys } from '../../src/pki/tls-options.ts'
 
 export interface TestPkiFiles {
   readonly caFile: string
