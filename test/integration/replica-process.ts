@@ -7,8 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { API_TOKEN_FILE } from '../../src/scheduler/api.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { API_TOKEN_FILE } from '../../src/scheduler/rest-api.ts'
 import { operatorHeaders } from '../helpers/node-harness.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))

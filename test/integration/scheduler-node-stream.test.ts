@@ -16,8 +16,8 @@ import {
   SchedulerMessageSchema,
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
 import { CONNECT_PATH } from '../../src/scheduler/node-stream.ts'
-import { FrameReader, frame } from '../../src/scheduler/wire.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { type Harness, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 

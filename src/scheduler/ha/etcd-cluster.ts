@@ -23,7 +23,7 @@ import {
   type SharedNode,
   STALE_REPORTS,
 } from '../core.ts'
-import type { GraphNodeInput } from '../graph.ts'
+import type { GraphNodeInput } from '../mesh-graph.ts'
 import { needsPush } from '../plan/instructions.ts'
 import { type Knowledge, type KnowledgeRules, KnowledgeView, type NodeEvidence } from '../plan/knowledge.ts'
 import type { EtcdStore } from '../store/etcd.ts'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { buildGraph, KeptGraph, sameGraph } from '../../src/scheduler/graph.ts'
+import { buildGraph, KeptGraph, sameGraph } from '../../src/scheduler/mesh-graph.ts'
 import { NodeRegistry } from '../../src/scheduler/registry.ts'
 import { LinkTable, type LinkView } from '../../src/scheduler/telemetry.ts'
 import { linkView } from './paths-fixtures.ts'

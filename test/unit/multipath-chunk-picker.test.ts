@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { SubflowMeter } from '../../src/multipath/meter.ts'
 import {
   expectedArrivalMs,
   holBudgetMs,
@@ -9,7 +8,8 @@ import {
   pickStripe,
   redundantTargets,
   type SubflowView,
-} from '../../src/multipath/scheduler.ts'
+} from '../../src/multipath/chunk-picker.ts'
+import { SubflowMeter } from '../../src/multipath/meter.ts'
 
 const KiB = 1024
 const MiB = 1024 * KiB

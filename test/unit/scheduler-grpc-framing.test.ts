@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Code, ConnectError } from '@connectrpc/connect'
+import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
 import { CONNECT_PATH, servesNodeStream, trailersFor } from '../../src/scheduler/node-stream.ts'
-import { FrameReader, frame } from '../../src/scheduler/wire.ts'
 
 describe('gRPC framing', () => {
   const messages = [

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { selectionKey } from '../../src/scheduler/plan/planner.ts'
-import { reportedTraffic } from '../../src/scheduler/plan/traffic.ts'
 import {
   capacityPrior,
   MIN_WEIGHT,
@@ -11,7 +9,9 @@ import {
   SHARE_ALPHA,
   type WeightInput,
   type WeightMemory,
-} from '../../src/scheduler/plan/weights.ts'
+} from '../../src/scheduler/plan/path-weights.ts'
+import { selectionKey } from '../../src/scheduler/plan/planner.ts'
+import { reportedTraffic } from '../../src/scheduler/plan/traffic.ts'
 import type { NodeRouteReport } from '../../src/scheduler/registry.ts'
 
 const MiB = 1024 * 1024
