@@ -18,6 +18,7 @@ import {
   versionFromProto,
 } from '../../src/scheduler/proto.ts'
 import { FrameReader, frame } from '../../src/scheduler/wire.ts'
+import { helloMessage, reportMessage } from '../../src/scheduler-client/convert.ts'
 import { bytes, check, chunkSizes, mutated, split, timed } from './kit.ts'
 
 /** The protobuf decoder: it refuses what is not a NodeMessage (the stream answers INVALID_ARGUMENT). */
@@ -223,6 +224,54 @@ describe('scheduler: node messages', () => {
         }
       }),
       300,
+    )
+  })
+
+  test("the scheduler client's own hello and report read as what the node meant", () => {
+    const info = record({
+      nodeId: name,
+      region: name,
+      meshAddress: fc.option(name, { nil: undefined }),
+      listeners: fc.array(record({ name, bind: name, port: fc.nat({ max: 65_535 }) }), { maxLength: 3 }),
+      staticRoutes: fc.constant([]),
+      peers: fc.array(record({ name, address: name, region: name }), { maxLength: 3 }),
+      capabilities: fc.array(name, { maxLength: 3 }),
+      softwareVersion: name,
+    })
+    const count = fc.nat({ max: Number.MAX_SAFE_INTEGER })
+    const measure = fc.double({ min: 0, max: 1e9, noNaN: true, noDefaultInfinity: true })
+    const link = record({
+      peer: name,
+      up: fc.boolean(),
+      rttMs: measure,
+      jitterMs: measure,
+      loss: fc.double({ min: 0, max: 1, noNaN: true }),
+      throughputBps: measure,
+      activeFlows: u32,
+    })
+    const applied = fc.option(record({ epoch: count, counter: count }), { nil: undefined })
+    check(
+      fc.property(info, applied, fc.array(link, { maxLength: 3 }), count, (h, v, links, sent) => {
+        const hello = readNodeMessage(toBinary(NodeMessageSchema, helloMessage(h, v)))
+        assert.deepEqual(hello, {
+          kind: 'hello',
+          hello: {
+            id: h.nodeId,
+            region: h.region === '' ? 'default' : h.region,
+            meshAddress: h.meshAddress ?? '',
+            listeners: h.listeners,
+            peers: h.peers,
+            capabilities: h.capabilities,
+            softwareVersion: h.softwareVersion,
+            ...(v && (v.epoch !== 0 || v.counter !== 0) && { appliedVersion: v }),
+          },
+        })
+        const report = reportMessage(sent, { routes: [], links, targets: [] })
+        const read = readNodeMessage(toBinary(NodeMessageSchema, report))
+        assert.ok(read.kind === 'report')
+        assert.deepEqual(read.links, links)
+      }),
+      200,
     )
   })
 
