@@ -49,6 +49,40 @@ export function checkAsync<Ts extends [unknown, ...unknown[]]>(
   return fc.assert(property, fuzzParameters<Ts>(runs))
 }
 
+/**
+ * How often a property reached the code it is there for (a decoded header, a loaded config): a
+ * generator that drifts so that nearly every input is refused early would otherwise pass unseen.
+ */
+export class Coverage {
+  readonly #what: string
+  readonly #minShare: number
+  #runs = 0
+  #hits = 0
+
+  constructor(what: string, minShare: number) {
+    this.#what = what
+    this.#minShare = minShare
+  }
+
+  run(): void {
+    this.#runs++
+  }
+
+  hit(): void {
+    this.#hits++
+  }
+
+  /** Too few runs say nothing about a share: a short FUZZ_RUNS checks none. */
+  assertReached(): void {
+    if (this.#runs < 200) return
+    const share = this.#hits / this.#runs
+    assert.ok(
+      share >= this.#minShare,
+      `${this.#what}: ${this.#hits} of ${this.#runs} runs, expected at least ${this.#minShare * 100}%`,
+    )
+  }
+}
+
 export type Outcome<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly code: string }
