@@ -138,7 +138,7 @@ describe('TLS ClientHello scan', () => {
         assert.ok(streamed.kind === 'value')
         assert.deepEqual(streamed.value, { kind: 'sni', serverName: 'api.example.test' })
       }),
-      100,
+      30,
     )
   })
 
@@ -147,7 +147,7 @@ describe('TLS ClientHello scan', () => {
       fc.property(namedHello, ({ name, buf }) => {
         assert.deepEqual(scanClientHello(buf), { kind: 'sni', serverName: name })
       }),
-      400,
+      100,
     )
   })
 
@@ -168,7 +168,7 @@ describe('TLS ClientHello scan', () => {
         if (routable) assert.deepEqual(r, { kind: 'sni', serverName: name.toString('latin1').toLowerCase() })
         else assert.deepEqual(r, { kind: 'no_sni' })
       }),
-      400,
+      100,
     )
   })
 
@@ -179,7 +179,7 @@ describe('TLS ClientHello scan', () => {
         const r = scanClientHello(buf.subarray(0, n))
         assert.ok(r.kind === 'need' && n + r.bytes <= buf.length, `at ${n} of ${buf.length}: ${r.kind}`)
       }),
-      400,
+      100,
     )
   })
 
@@ -198,7 +198,7 @@ describe('TLS ClientHello scan', () => {
         assert.ok(streamed.kind === 'value')
         assert.deepEqual(streamed.value, whole.value)
       }),
-      1500,
+      300,
     )
   })
 

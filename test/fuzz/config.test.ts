@@ -221,7 +221,7 @@ describe('config files', () => {
         const loaded = load([{ file: 'fuzz.yaml', text: t }])
         if (loaded.ok) assertFixpoint(loaded.document)
       }),
-      600,
+      150,
     )
   })
 
@@ -235,7 +235,7 @@ describe('config files', () => {
         reached.hit()
         assertFixpoint(loaded.document)
       }),
-      200,
+      60,
     )
     reached.assertReached()
   })
@@ -288,7 +288,7 @@ describe('config files', () => {
         assert.match(named.message, /unknown key/)
         assert.equal(named.file, sources[sources.length - 1]!.file)
       }),
-      150,
+      50,
     )
   })
 

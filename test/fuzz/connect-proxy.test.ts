@@ -113,7 +113,7 @@ describe('SOCKS5', () => {
           })
         },
       ),
-      300,
+      100,
     )
   })
 
@@ -140,7 +140,7 @@ describe('SOCKS5', () => {
         const header = socksAsHeader(decode)
         assertStreamedAgrees(decodeStreamed(header, split(buf, sizes)), settled(header, buf))
       }),
-      400,
+      150,
     )
   })
 
@@ -168,7 +168,7 @@ describe('SOCKS5', () => {
           assert.ok(request.value.port >= 1 && request.value.port <= 65535)
         }
       }),
-      1500,
+      300,
     )
   })
 })
@@ -268,7 +268,7 @@ describe('HTTP CONNECT', () => {
         assert.deepEqual(r, { kind: 'value', value: expected, consumed: buf.length })
         assertNormalHost(expected.destination.host)
       }),
-      400,
+      150,
     )
   })
 
@@ -279,7 +279,7 @@ describe('HTTP CONNECT', () => {
         assert.deepEqual(decodeConnectRequest(buf.subarray(0, cut % buf.length)), { kind: 'need' })
         assertStreamedAgrees(decodeStreamed(httpAsHeader, split(buf, sizes)), settled(httpAsHeader, buf))
       }),
-      300,
+      100,
     )
   })
 
@@ -295,7 +295,7 @@ describe('HTTP CONNECT', () => {
         const r = timed('decodeConnectRequest', () => decodeConnectRequest(buf))
         assertAnswer(r, buf)
       }),
-      300,
+      100,
     )
   })
 
@@ -318,7 +318,7 @@ describe('HTTP CONNECT', () => {
         assertAnswer(decodeConnectRequest(buf), buf)
         assertStreamedAgrees(decodeStreamed(httpAsHeader, split(buf, sizes)), settled(httpAsHeader, buf))
       }),
-      1500,
+      300,
     )
   })
 })

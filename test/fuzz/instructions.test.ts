@@ -122,7 +122,7 @@ describe('instruction sets', () => {
         )
         assert.deepEqual(readInstructions(bytes), { ok: set })
       }),
-      300,
+      80,
     )
   })
 
@@ -148,7 +148,7 @@ describe('instruction sets', () => {
         reached.hit()
         assertChecked(r)
       }),
-      1500,
+      400,
     )
     reached.assertReached()
   })
@@ -199,7 +199,7 @@ describe('instruction sets', () => {
       fc.property(protoSet, (init) => {
         assertChecked(validateInstructionSet(create(InstructionSetSchema, init), CONTEXT))
       }),
-      800,
+      200,
     )
   })
 
@@ -209,7 +209,7 @@ describe('instruction sets', () => {
         const text = toPersistedJson({ set, appliedAt })
         assert.deepEqual(fromPersistedJson(text, CONTEXT), { ok: { set, appliedAt } })
       }),
-      200,
+      60,
     )
     const file = instructionSet.map((set) => Buffer.from(toPersistedJson({ set, appliedAt: 1 })))
     check(
@@ -222,7 +222,7 @@ describe('instruction sets', () => {
           assertChecked(fromPersistedJson(buf.toString('utf8'), CONTEXT))
         },
       ),
-      800,
+      200,
     )
   })
 })

@@ -110,7 +110,7 @@ describe('mesh open request', () => {
         assert.equal(verify(buf, r.request, TOKEN, auth.now), 'ok')
         assert.equal(verify(buf, r.request, `${TOKEN}!`, auth.now), 'unauthorized')
       }),
-      300,
+      100,
     )
   })
 
@@ -122,7 +122,7 @@ describe('mesh open request', () => {
         assert.ok('need' in r, `prefix of ${n} of ${buf.length} bytes decoded`)
         assert.ok(r.need >= 1 && n + r.need <= buf.length, `need ${r.need} at ${n} of ${buf.length}`)
       }),
-      300,
+      100,
     )
   })
 
@@ -137,7 +137,7 @@ describe('mesh open request', () => {
         assert.equal(streamed.consumed, buf.length)
         assert.deepEqual(streamed.value, whole.value)
       }),
-      200,
+      100,
     )
   })
 
@@ -152,7 +152,7 @@ describe('mesh open request', () => {
           assert.ok(r.value.need >= 1 && buf.length + r.value.need <= MAX_REQUEST_HEADER_BYTES)
         } else assert.ok(r.value.consumed >= 8 && r.value.consumed <= buf.length)
       }),
-      1000,
+      300,
     )
   })
 
@@ -173,7 +173,7 @@ describe('mesh open request', () => {
         const unchanged = bytes.subarray(0, consumed).equals(original)
         assert.ok(verdict !== 'ok' || unchanged, 'a changed signed header verified')
       }),
-      2000,
+      500,
     )
     reached.assertReached()
   })
@@ -188,7 +188,7 @@ describe('mesh open request', () => {
           outcome(MESH_REFUSALS, () => decodeRequest(buf)),
         )
       }),
-      500,
+      200,
     )
   })
 })
@@ -232,7 +232,7 @@ describe('mesh open response', () => {
         }
         assert.deepEqual(r.response, expected)
       }),
-      300,
+      100,
     )
   })
 
@@ -250,7 +250,7 @@ describe('mesh open response', () => {
         )
         assert.equal(streamed.kind, 'value')
       }),
-      300,
+      100,
     )
   })
 
@@ -272,7 +272,7 @@ describe('mesh open response', () => {
         assert.ok('response' in again)
         assert.deepEqual(again.response, r.value.response)
       }),
-      1500,
+      300,
     )
   })
 })
@@ -284,7 +284,7 @@ describe('mesh tlvs', () => {
         const buf = encodeNameList('list', list)
         assert.deepEqual(readNameList('list', buf, 0, buf.length), list)
       }),
-      300,
+      100,
     )
   })
 
@@ -297,7 +297,7 @@ describe('mesh tlvs', () => {
         assert.ok(r.value.length <= MAX_LIST_ENTRIES)
         assert.equal(encodeNameList('list', r.value).length, list.length)
       }),
-      1000,
+      300,
     )
   })
 
@@ -320,7 +320,7 @@ describe('mesh tlvs', () => {
           ),
         )
       }),
-      1000,
+      300,
     )
   })
 })

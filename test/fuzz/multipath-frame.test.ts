@@ -118,7 +118,7 @@ describe('multipath frames', () => {
           assert.equal(decoder.pendingBytes, 0)
         },
       ),
-      300,
+      100,
     )
   })
 
@@ -136,7 +136,7 @@ describe('multipath frames', () => {
         const whole = decodeAll([buf])
         assert.deepEqual(decodeAll(split(buf, sizes)), whole)
       }),
-      1500,
+      300,
     )
   })
 
@@ -147,7 +147,7 @@ describe('multipath frames', () => {
         header.writeUInt32BE(length, 9)
         assert.deepEqual(decodeAll(byteByByte(header)), { frames: [], error: 'DYN_ERR_MULTIPATH_BAD_FRAME' })
       }),
-      200,
+      50,
     )
   })
 

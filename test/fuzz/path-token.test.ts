@@ -79,7 +79,7 @@ describe('path tokens', () => {
           assert.deepEqual(decodePathToken(token)?.claims, batch[i])
         }
       }),
-      200,
+      60,
     )
   })
 
@@ -93,7 +93,7 @@ describe('path tokens', () => {
         assert.equal(verifyPathToken(token, key.publicKey, checkAt(c, at), cache), 'ok')
         assert.equal(verifyPathToken(token, otherKey.publicKey, checkAt(c, at), cache), 'forged')
       }),
-      200,
+      60,
     )
   })
 
@@ -109,7 +109,7 @@ describe('path tokens', () => {
           assert.ok(verdict === 'forged' || verdict === 'malformed', `flipped bit verdict ${verdict}`)
         }
       }),
-      400,
+      100,
     )
   })
 
@@ -124,7 +124,7 @@ describe('path tokens', () => {
         const verdict = verifyPathToken(bad, key.publicKey, checkAt(c, 1))
         assert.ok(verdict === 'forged' || verdict === 'malformed', `mutated token verdict ${verdict}`)
       }),
-      300,
+      100,
     )
   })
 
@@ -151,7 +151,7 @@ describe('path tokens', () => {
         const verdict = verifyPathToken(buf, key.publicKey, { nodeId: 'b', remainingPath: [], now: 0 })
         assert.ok(verdict === 'malformed' || verdict === 'forged', `random bytes verdict ${verdict}`)
       }),
-      1000,
+      300,
     )
   })
 })
@@ -174,7 +174,7 @@ describe('path token tree', () => {
           assert.deepEqual(rootFromProof(l, i, ls.length, proof), tree.root)
         }
       }),
-      200,
+      60,
     )
   })
 
@@ -191,7 +191,7 @@ describe('path token tree', () => {
         bad[bit % bad.length]![bit % 32]! ^= 1 << (bit % 8)
         assert.notDeepEqual(rootFromProof(ls[i]!, i, ls.length, bad), tree.root)
       }),
-      300,
+      100,
     )
   })
 })

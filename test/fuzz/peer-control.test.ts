@@ -80,7 +80,7 @@ describe('peer control hello', () => {
         assert.equal(verifyHello(buf, r.hello, auth.now), 'ok')
         assert.equal(verifyHelloAuth(buf, r.hello, `${TOKEN}?`, auth.now, cacheAt(auth.now)), 'unauthorized')
       }),
-      300,
+      100,
     )
   })
 
@@ -96,7 +96,7 @@ describe('peer control hello', () => {
           outcome(MESH_REFUSALS, () => decodeHello(buf)),
         )
       }),
-      300,
+      100,
     )
   })
 
@@ -113,7 +113,7 @@ describe('peer control hello', () => {
         if ('need' in r.value) return assert.ok(buf.length + r.value.need <= MAX_HELLO_BYTES)
         assert.ok(r.value.consumed <= buf.length)
       }),
-      1500,
+      300,
     )
   })
 
@@ -132,7 +132,7 @@ describe('peer control hello', () => {
         const verdict = verifyHello(raw, r.value.hello, r.value.hello.auth.timestampMs)
         assert.ok(verdict !== 'ok' || raw.equals(original), 'a changed signed hello verified')
       }),
-      1500,
+      300,
     )
     reached.assertReached()
   })
@@ -164,7 +164,7 @@ describe('peer control hello', () => {
           assert.notEqual(verifyHello(asHello, control.value.hello, auth.now), 'ok')
         }
       }),
-      200,
+      50,
     )
   })
 })
@@ -200,7 +200,7 @@ describe('peer control frames', () => {
         const stream = Buffer.concat(frames.map(encodeControlFrame))
         assert.deepEqual(readAll(split(stream, sizes)), { frames })
       }),
-      500,
+      150,
     )
   })
 
@@ -220,7 +220,7 @@ describe('peer control frames', () => {
         if (whole.error === undefined) assert.equal(whole.frames.length, complete)
         else assert.ok(whole.frames.length <= complete)
       }),
-      1500,
+      300,
     )
   })
 })

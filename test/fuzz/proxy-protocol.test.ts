@@ -107,7 +107,7 @@ describe('PROXY protocol', () => {
         assertSameEndpoints(r.header.addresses, sent)
         assertUsable(r.header)
       }),
-      500,
+      150,
     )
   })
 
@@ -122,7 +122,7 @@ describe('PROXY protocol', () => {
           outcome(REFUSED, () => decode(buf)),
         )
       }),
-      400,
+      150,
     )
   })
 
@@ -154,7 +154,7 @@ describe('PROXY protocol', () => {
         assert.ok(r.value.consumed <= buf.length && r.value.consumed <= MAX_HEADER_BYTES)
         assertUsable(r.value.header)
       }),
-      2000,
+      400,
     )
   })
 
@@ -172,7 +172,7 @@ describe('PROXY protocol', () => {
         assert.ok('header' in again)
         assertSameEndpoints(again.header.addresses, got)
       }),
-      1000,
+      300,
     )
   })
 })

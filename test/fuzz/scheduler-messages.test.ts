@@ -223,7 +223,7 @@ describe('scheduler: node messages', () => {
             assert.deepEqual(r, { kind: msg.case, version: expectedVersion(msg.value.version) })
         }
       }),
-      300,
+      100,
     )
   })
 
@@ -271,7 +271,7 @@ describe('scheduler: node messages', () => {
         assert.ok(read.kind === 'report')
         assert.deepEqual(read.links, links)
       }),
-      200,
+      60,
     )
   })
 
@@ -306,7 +306,7 @@ describe('scheduler: node messages', () => {
           assertWellFormed(convertNodeMessage(decoded))
         },
       ),
-      1500,
+      400,
     )
     reached.assertReached()
   })
@@ -348,7 +348,7 @@ describe('scheduler: gRPC message framing', () => {
         const cut = readAll([stream.subarray(0, stream.length - 1)])
         assert.ok(cut.pending > 0, 'a truncated message leaves nothing pending')
       }),
-      300,
+      100,
     )
   })
 
@@ -372,7 +372,7 @@ describe('scheduler: gRPC message framing', () => {
           assert.deepEqual(chunked.messages.slice(0, whole.messages.length), whole.messages)
         },
       ),
-      1500,
+      300,
     )
   })
 
