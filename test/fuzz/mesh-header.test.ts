@@ -21,10 +21,12 @@ import {
   ReplayCache,
   verifyRequestAuth,
 } from '../../src/mesh/index.ts'
+import { decodeProbeResult, encodeProbeResult, PROBE_RESULT_BYTES } from '../../src/mesh/probe.ts'
 import { encodeNameList, forEachTlv, readNameList } from '../../src/mesh/tlv.ts'
 import { MAX_LIST_ENTRIES } from '../../src/mesh/wire.ts'
 import {
   assertStreamedAgrees,
+  bytes,
   bytesAfter,
   Coverage,
   check,
@@ -321,6 +323,26 @@ describe('mesh tlvs', () => {
         )
       }),
       300,
+    )
+  })
+})
+
+describe('mesh probe result', () => {
+  test('round trip, truncations ask for the rest, any 16 bytes give a result or a refusal', () => {
+    const result = fc.record({ bytes: fc.maxSafeNat(), micros: fc.maxSafeNat() }, { noNullPrototype: true })
+    check(
+      fc.property(result, fc.nat({ max: PROBE_RESULT_BYTES - 1 }), bytes(24), (r, cut, any) => {
+        const buf = encodeProbeResult(r)
+        assert.deepEqual(decodeProbeResult(buf), { value: r, consumed: PROBE_RESULT_BYTES })
+        assert.deepEqual(decodeProbeResult(buf.subarray(0, cut)), { need: PROBE_RESULT_BYTES - cut })
+        const read = outcome(['DYN_ERR_MESH_BAD_HEADER'], () => decodeProbeResult(any))
+        if (read.ok && 'value' in read.value) {
+          assert.ok(
+            Number.isSafeInteger(read.value.value.bytes) && Number.isSafeInteger(read.value.value.micros),
+          )
+        }
+      }),
+      200,
     )
   })
 })
