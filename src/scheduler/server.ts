@@ -55,6 +55,7 @@ export async function startScheduler(
       ? await EtcdStore.open(settings.store, logger)
       : await EmbeddedStore.open(settings.store.path))
   const clock = options.clock ?? systemClock
+  const timers = options.timers ?? systemTimers
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =
     store instanceof EtcdStore
@@ -65,6 +66,7 @@ export async function startScheduler(
           reportIntervalMs: settings.reportIntervalMs,
           logger,
           clock,
+          timers,
         })
       : undefined
   let grpc: GrpcServer | undefined
@@ -91,7 +93,7 @@ export async function startScheduler(
       services: await store.listServices(),
       logger,
       clock,
-      timers: options.timers ?? systemTimers,
+      timers,
       ...(cluster && { cluster }),
     })
     await cluster?.start(core)

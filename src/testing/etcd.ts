@@ -3,6 +3,8 @@
  * temporary data dir. Every wait is bounded; stop/kill only signal the processes started here, by
  * their PID. Fast raft timings (50 ms heartbeat, 500 ms election) keep failovers short; the
  * minimum lease TTL they allow is under a second, so scheduler tests can use a 2 s election TTL.
+ * Fault tests ask for etcd's own defaults (100 ms, 1000 ms): a leader's death then leaves the
+ * cluster without one for as long as it would in production.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
@@ -28,6 +30,8 @@ export interface EtcdMember {
   stop(): Promise<void>
   /** SIGKILL: a crash. */
   kill(): Promise<void>
+  /** How many calls of a gRPC method (`LeaseGrant`, `Txn`) this member has started since it started. */
+  grpcCalls(method: string): Promise<number>
 }
 
 export interface EtcdCluster {
@@ -36,6 +40,8 @@ export interface EtcdCluster {
   readonly endpoints: readonly string[]
   /** Resolves once every running member reports itself healthy (it has a leader and quorum). */
   waitHealthy(timeoutMs?: number): Promise<void>
+  /** The member the running members name as their raft leader; undefined while they have none. */
+  leader(): Promise<EtcdMember | undefined>
   /** Kills every member and removes the data dirs; idempotent. */
   close(): Promise<void>
 }
@@ -68,6 +74,22 @@ async function accepting(clientUrl: string): Promise<boolean> {
   }
 }
 
+/** A member's status through etcd's JSON gateway: its own id and the leader's (uint64 as text). */
+async function raftStatus(clientUrl: string): Promise<{ self: string; leader: string } | undefined> {
+  try {
+    const res = await fetch(`${clientUrl}/v3/maintenance/status`, {
+      method: 'POST',
+      body: '{}',
+      signal: AbortSignal.timeout(1000),
+    })
+    const body = (await res.json()) as { header?: { member_id?: string }; leader?: string }
+    const self = body.header?.member_id
+    return self && body.leader && body.leader !== '0' ? { self, leader: body.leader } : undefined
+  } catch {
+    return undefined
+  }
+}
+
 interface MemberSpec {
   readonly name: string
   readonly clientPort: number
@@ -76,7 +98,16 @@ interface MemberSpec {
   readonly initialCluster: string
   readonly token: string
   readonly binary: string
+  readonly raft: RaftTimings
 }
+
+/** etcd's `--heartbeat-interval` and `--election-timeout`, in milliseconds. */
+export interface RaftTimings {
+  readonly heartbeatMs: number
+  readonly electionMs: number
+}
+
+const FAST_RAFT: RaftTimings = { heartbeatMs: 50, electionMs: 500 }
 
 class Member implements EtcdMember {
   readonly name: string
@@ -120,8 +151,8 @@ class Member implements EtcdMember {
         ['--initial-advertise-peer-urls', this.peerUrl],
         ['--initial-cluster', s.initialCluster],
         ['--initial-cluster-token', s.token],
-        ['--heartbeat-interval', '50'],
-        ['--election-timeout', '500'],
+        ['--heartbeat-interval', String(s.raft.heartbeatMs)],
+        ['--election-timeout', String(s.raft.electionMs)],
         ['--logger', 'zap'],
         ['--log-level', 'warn'],
       ].flat(),
@@ -161,11 +192,22 @@ class Member implements EtcdMember {
     child.kill('SIGKILL')
     await this.#exited
   }
+
+  async grpcCalls(method: string): Promise<number> {
+    const res = await fetch(`${this.clientUrl}/metrics`, { signal: AbortSignal.timeout(1000) })
+    const label = `grpc_method="${method}"`
+    let total = 0
+    for (const line of (await res.text()).split('\n')) {
+      if (line.startsWith('grpc_server_started_total{') && line.includes(label))
+        total += Number(line.slice(line.lastIndexOf(' ') + 1))
+    }
+    return total
+  }
 }
 
 /** Starts `size` members (1 or 3 in our tests) and waits until the cluster is healthy. */
 export async function startEtcdCluster(
-  options: { size?: number; binary?: string } = {},
+  options: { size?: number; binary?: string; raft?: RaftTimings } = {},
 ): Promise<EtcdCluster> {
   const size = options.size ?? 1
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-etcd-'))
@@ -184,6 +226,7 @@ export async function startEtcdCluster(
         initialCluster,
         token,
         binary: options.binary ?? 'etcd',
+        raft: options.raft ?? FAST_RAFT,
       }),
   )
   let closed = false
@@ -199,6 +242,12 @@ export async function startEtcdCluster(
           await sleep(50)
         }
       }
+    },
+    async leader() {
+      const running = members.filter((m) => m.running)
+      const statuses = await Promise.all(running.map((m) => raftStatus(m.clientUrl)))
+      const leaderId = statuses.find((s) => s !== undefined)?.leader
+      return running.find((_, i) => statuses[i]?.self === leaderId)
     },
     async close() {
       if (closed) return

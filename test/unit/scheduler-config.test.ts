@@ -21,6 +21,7 @@ test('an empty file gives every default', () => {
   assert.equal(c.scheduler.heartbeatIntervalMs, 5000)
   assert.equal(c.scheduler.reportIntervalMs, 2000)
   assert.equal(c.scheduler.pushDebounceMs, 200)
+  assert.equal(c.scheduler.nodeGraceMs, 15_000)
   assert.deepEqual(c.scheduler.capacityProbe, { intervalMs: 1_800_000, spacingMs: 5000 })
   assert.deepEqual(c.scheduler.hysteresis, { relative: 0.1, absolute: 5, minDwellMs: 10_000 })
   assert.deepEqual(c.scheduler.store, { type: 'embedded', path: './scheduler-state.json' })
@@ -135,4 +136,12 @@ test('capacity probes: 0s turns them off; a spacing of zero or a bad duration is
       '3 scheduler.capacity_probe_spacing: duration must be above zero, got "0s"',
     ],
   )
+})
+
+test('node_grace: a duration, 0s allowed (a node away counts as gone at once); a bad one names the key', () => {
+  assert.equal(schedulerConfigFromText('scheduler: { node_grace: 0s }').scheduler.nodeGraceMs, 0)
+  assert.equal(schedulerConfigFromText('scheduler: { node_grace: 1m }').scheduler.nodeGraceMs, 60_000)
+  assert.deepEqual(issuesOf('scheduler:\n  node_grace: later\n'), [
+    '2 scheduler.node_grace: expected a duration such as "250ms", "30s", "1h30m", got "later"',
+  ])
 })

@@ -158,6 +158,7 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
     heartbeatIntervalMs: mustDuration(s.heartbeat_interval),
     reportIntervalMs: mustDuration(s.report_interval),
     pushDebounceMs: mustDuration(s.push_debounce),
+    nodeGraceMs: mustDuration(s.node_grace),
     capacityProbe: {
       intervalMs: mustDuration(s.capacity_probe_interval),
       spacingMs: mustDuration(s.capacity_probe_spacing),

@@ -102,6 +102,11 @@ const scheduler = z
     heartbeat_interval: duration().default('5s'),
     report_interval: duration().default('2s'),
     push_debounce: duration({ allowZero: true }).default('200ms'),
+    node_grace: duration({ allowZero: true })
+      .default('15s')
+      .describe(
+        'A node away this long (or not back this long after a start) counts as gone; until then the paths through it are kept.',
+      ),
     capacity_probe_interval: duration({ allowZero: true })
       .default('30m')
       .describe(

@@ -42,6 +42,8 @@ export interface SchedulerSettings {
   readonly heartbeatIntervalMs: number
   readonly reportIntervalMs: number
   readonly pushDebounceMs: number
+  /** Away this long, a node counts as gone: only then do its paths go for want of it (plan/knowledge.ts). */
+  readonly nodeGraceMs: number
   /** Automatic capacity probes (plan/probes.ts); an interval of 0 turns them off. */
   readonly capacityProbe: { readonly intervalMs: number; readonly spacingMs: number }
   readonly hysteresis: HysteresisSettings

@@ -13,6 +13,7 @@
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3'
 import { compareVersions, type InstructionSet, type InstructionVersion } from '../../instructions/types.ts'
 import type { Logger } from '../../log/logger.ts'
+import { RepeatLimiter } from '../../log/repeats.ts'
 import type { Clock } from '../../util/clock.ts'
 import type { EtcdStoreSettings } from '../config/types.ts'
 import {
@@ -23,10 +24,12 @@ import {
   STALE_REPORTS,
 } from '../core.ts'
 import type { GraphNodeInput } from '../graph.ts'
-import { type LastPushed, needsPush } from '../plan/instructions.ts'
+import { needsPush } from '../plan/instructions.ts'
+import { type Knowledge, type KnowledgeRules, KnowledgeView, type NodeEvidence } from '../plan/knowledge.ts'
 import type { EtcdStore } from '../store/etcd.ts'
 import type { EtcdKeys } from '../store/etcd-keys.ts'
 import { type LinkSample, LinkTable, type LinkView } from '../telemetry.ts'
+import type { Timers } from '../throttle.ts'
 import { keepaliveFresh, Leadership } from './leadership.ts'
 import {
   decodePublished,
@@ -35,6 +38,7 @@ import {
   encodeTelemetry,
   type TelemetryRecord,
 } from './records.ts'
+import { RetryLoop } from './retry.ts'
 import { SingleFlight } from './single-flight.ts'
 
 export interface EtcdClusterOptions {
@@ -45,7 +49,11 @@ export interface EtcdClusterOptions {
   readonly reportIntervalMs: number
   readonly logger: Logger
   readonly clock: Clock
+  readonly timers: Timers
 }
+
+/** While etcd fails, each kind of failure is logged at most once per this window, with a count. */
+export const FAILURE_LOG_WINDOW_MS = 5000
 
 export class EtcdCluster implements Cluster {
   readonly #o: EtcdClusterOptions
@@ -55,8 +63,12 @@ export class EtcdCluster implements Cluster {
   readonly #ttlMs: number
   readonly #published = new Map<string, PublishedSet>()
   /** Leader: what it decided for each node, stored or still being written. */
-  readonly #latest = new Map<string, LastPushed>()
+  readonly #latest = new Map<string, PublishedSet>()
   readonly #telemetry = new Map<string, TelemetryRecord>()
+  /** Evidence of every node seen through telemetry: present ones, and those whose key went away. */
+  readonly #evidence = new Map<string, NodeEvidence>()
+  /** When this replica last began to lead: nodes it has not seen since count from then. */
+  #leadingSince = 0
   readonly #links = new LinkTable()
   readonly #watchers: Watcher[] = []
   readonly #writer: SingleFlight
@@ -64,7 +76,8 @@ export class EtcdCluster implements Cluster {
   #leadership: Leadership | undefined
   #lease: Lease | undefined
   #lastKeepaliveAt = 0
-  #leaseRetry: NodeJS.Timeout | undefined
+  readonly #leaseRetry: RetryLoop
+  readonly #repeats: RepeatLimiter
   #epoch = 0
   #counter = 0
   #stopped = false
@@ -75,10 +88,28 @@ export class EtcdCluster implements Cluster {
     this.#keys = o.store.keys
     this.#settings = o.store.settings
     this.#ttlMs = o.store.settings.electionTtlSeconds * 1000
+    this.#repeats = new RepeatLimiter({ logger: o.logger, clock: o.clock, windowMs: FAILURE_LOG_WINDOW_MS })
     this.#writer = new SingleFlight(
       (nodeId) => this.#writeTelemetry(nodeId),
-      (nodeId, err) => o.logger.warn({ err, node: nodeId }, 'could not share node telemetry through etcd'),
+      (nodeId, err) =>
+        this.#repeats.warn('telemetry', { err, node: nodeId }, 'could not share node telemetry through etcd'),
     )
+    this.#leaseRetry = new RetryLoop({
+      attempt: () => this.#openLease(),
+      onSuccess: () => {
+        this.#o.logger.info('the replica lease is granted again: sharing every node under it')
+        for (const node of this.#core?.registry.connected() ?? []) this.#writer.request(node.id)
+      },
+      onFailure: (err, failures, nextInMs) =>
+        this.#repeats.warn(
+          'lease',
+          { err, failures, nextInMs },
+          'could not grant the replica lease; retrying',
+        ),
+      baseMs: this.#ttlMs / 8,
+      capMs: this.#ttlMs,
+      timers: o.timers,
+    })
   }
 
   /** Loads the published sets and telemetry, starts watching them, then campaigns. */
@@ -107,9 +138,13 @@ export class EtcdCluster implements Cluster {
         this.#counter = 0
         this.#latest.clear()
       },
-      onElected: () => this.#core?.tookOver(),
+      onElected: () => {
+        this.#leadingSince = this.#o.clock.now()
+        this.#core?.tookOver()
+      },
       onDeposed: () => this.#latest.clear(),
       logger: this.#o.logger,
+      repeats: this.#repeats,
     })
   }
 
@@ -158,6 +193,29 @@ export class EtcdCluster implements Cluster {
     return this.#published.get(nodeId)
   }
 
+  lastSet(nodeId: string): InstructionSet | undefined {
+    return (this.#latest.get(nodeId) ?? this.#published.get(nodeId))?.set
+  }
+
+  /**
+   * Every node seen through telemetry, and every node a stored set names; none is known while
+   * this replica's own keepalives fail (then the store cannot be trusted to be current).
+   */
+  knowledge(now: number, rules: KnowledgeRules): Knowledge & { readonly until: number } {
+    const nodes = new Set([...this.#evidence.keys(), ...this.#published.keys()])
+    for (const set of this.#published.values())
+      for (const r of set.set.routes) for (const p of r.paths) for (const hop of p.hops) nodes.add(hop)
+    return new KnowledgeView({
+      evidence: (id) => this.#evidence.get(id),
+      nodes: [...nodes],
+      reportedDown: (from, to) => this.#links.reportedDown(from, to),
+      viewStart: this.#leadingSince,
+      storeReadable: keepaliveFresh(this.#lastKeepaliveAt, Date.now(), this.#ttlMs),
+      now,
+      rules,
+    })
+  }
+
   nodeChanged(nodeId: string): void {
     this.#writer.request(nodeId)
   }
@@ -171,10 +229,11 @@ export class EtcdCluster implements Cluster {
     if (this.#stopped) return
     this.#stopped = true
     this.#writer.stop()
-    clearTimeout(this.#leaseRetry)
+    this.#leaseRetry.stop()
     await this.#leadership?.stop()
     for (const w of this.#watchers) await w.cancel().catch(() => undefined)
     this.#lease?.release()
+    this.#repeats.flush()
   }
 
   async #write(nodeId: string, record: PublishedSet, fence: string): Promise<void> {
@@ -190,7 +249,7 @@ export class EtcdCluster implements Cluster {
     } catch (err) {
       // Forget it so the next recompute tries again; if it did land, the watch brings it.
       if (this.#latest.get(nodeId) === record) this.#latest.delete(nodeId)
-      this.#o.logger.warn({ err, node: nodeId }, 'could not publish an instruction set')
+      this.#repeats.warn('publish', { err, node: nodeId }, 'could not publish an instruction set')
     }
   }
 
@@ -202,10 +261,12 @@ export class EtcdCluster implements Cluster {
     const node = core.registry.get(nodeId)
     const leaseId = await lease.grant()
     if (node?.connected) {
-      const links = core.links
-        .list(this.#o.clock.now(), Number.POSITIVE_INFINITY)
-        .filter((l) => l.from === nodeId)
-      const record = { replica: this.#o.replicaId, region: node.region, links: links.map(sampleOf) }
+      // Links of an earlier connection are not shared: until the node reports, they are unknown.
+      const reported = node.lastReportAt !== undefined
+      const links = reported
+        ? core.links.list(this.#o.clock.now(), Number.POSITIVE_INFINITY).filter((l) => l.from === nodeId)
+        : []
+      const record = { replica: this.#o.replicaId, region: node.region, links: links.map(sampleOf), reported }
       await this.#o.store.call(`sharing node ${nodeId}`, () =>
         this.#client.put(key).value(encodeTelemetry(record)).lease(leaseId).exec(),
       )
@@ -217,31 +278,27 @@ export class EtcdCluster implements Cluster {
     )
   }
 
+  /**
+   * A new lease, in force once granted. A lost lease starts the retry loop, which alone grants the
+   * next one: the `lost` a failed grant emits too is left to it.
+   */
   async #openLease(): Promise<void> {
     const lease = this.#client.lease(this.#settings.electionTtlSeconds)
     lease.on('keepaliveSucceeded', () => {
       this.#lastKeepaliveAt = Date.now()
     })
     lease.on('lost', (err) => {
-      if (this.#lease !== lease || this.#stopped) return
-      this.#o.logger.warn({ err }, 'the replica lease expired: sharing every node again under a new one')
-      this.#retryLease()
+      if (this.#lease !== lease || this.#stopped || this.#leaseRetry.running) return
+      this.#repeats.warn(
+        'lease',
+        { err },
+        'the replica lease expired: sharing every node again under a new one',
+      )
+      this.#leaseRetry.start()
     })
     this.#lease = lease
     await this.#o.store.call('granting the replica lease', () => lease.grant())
     this.#lastKeepaliveAt = Date.now()
-  }
-
-  #retryLease(): void {
-    if (this.#stopped) return
-    this.#openLease().then(
-      () => {
-        for (const node of this.#core?.registry.connected() ?? []) this.#writer.request(node.id)
-      },
-      () => {
-        if (!this.#stopped) this.#leaseRetry = setTimeout(() => this.#retryLease(), this.#ttlMs / 2)
-      },
-    )
   }
 
   /** Reads `prefix` and watches it from the next revision: no change is missed or seen twice. */
@@ -258,7 +315,9 @@ export class EtcdCluster implements Cluster {
     })
     watcher.on('put', onPut)
     watcher.on('delete', onDelete)
-    watcher.on('error', (err) => this.#o.logger.error({ err, prefix }, 'etcd watch failed'))
+    watcher.on('error', (err) =>
+      this.#repeats.log('error', `watch ${prefix}`, { err, prefix }, 'etcd watch failed'),
+    )
     this.#watchers.push(watcher)
   }
 
@@ -295,18 +354,38 @@ export class EtcdCluster implements Cluster {
       )
       return
     }
+    const now = this.#o.clock.now()
+    const record = decoded.value
     const joined = !this.#telemetry.has(nodeId)
-    this.#telemetry.set(nodeId, decoded.value)
-    this.#links.record(nodeId, decoded.value.links, this.#o.clock.now())
-    this.#core?.clusterChanged(`node ${nodeId} ${joined ? 'joined' : 'reported'}`, joined)
+    const firstReport = record.reported && this.#evidence.get(nodeId)?.reportedAt === undefined
+    this.#telemetry.set(nodeId, record)
+    this.#links.record(nodeId, record.links, now)
+    this.#evidence.set(nodeId, evidenceAfter(this.#evidence.get(nodeId), record, joined, now))
+    this.#core?.clusterChanged(`node ${nodeId} ${joined ? 'joined' : 'reported'}`, joined || firstReport)
   }
 
   #onTelemetryGone(kv: IKeyValue): void {
     const nodeId = this.#keys.nodeIdIn(kv.key.toString(), this.#keys.telemetry)
     if (nodeId === undefined || !this.#telemetry.delete(nodeId)) return
+    this.#evidence.set(nodeId, { connected: false, since: this.#o.clock.now() })
     this.#links.nodeGone(nodeId)
     this.#core?.clusterChanged(`node ${nodeId} left`, true)
   }
+}
+
+/**
+ * A record that says the node has not reported is a (re)connection: knowledge of it starts over.
+ * One that says it has is a report, from a node connected since it joined or since it last had
+ * not reported.
+ */
+function evidenceAfter(
+  before: NodeEvidence | undefined,
+  record: TelemetryRecord,
+  joined: boolean,
+  now: number,
+): NodeEvidence {
+  const since = joined || !record.reported || !before?.connected ? now : before.since
+  return { connected: true, since, ...(record.reported && { reportedAt: now }) }
 }
 
 function sampleOf(l: LinkView): LinkSample {
