@@ -175,4 +175,11 @@ describe('PROXY protocol', () => {
       300,
     )
   })
+
+  test('a v1 address with a zone index is refused, not re-encoded as another address (regression)', () => {
+    for (const source of ['0::000:00:000%:100.10.100.100', 'fe80::1%eth0']) {
+      const line = Buffer.from(`PROXY TCP6 ${source} ::1 1 2\r\n`, 'latin1')
+      assert.throws(() => decodeProxyHeader(line), { code: 'DYN_ERR_PROXY_PROTOCOL_HEADER' }, source)
+    }
+  })
 })
