@@ -78,6 +78,7 @@ const host = fc.oneof(
 
 function assertNormalHost(h: string): void {
   assert.equal(readDestinationHost(h), h, `host ${JSON.stringify(h)} is not in its normal form`)
+  assert.ok(!h.includes('%'), `host ${JSON.stringify(h)} names a zone`)
 }
 
 describe('SOCKS5', () => {
@@ -305,6 +306,18 @@ describe('HTTP CONNECT', () => {
     const buf = Buffer.from(`CONNECT a.test:1 HTTP/1.1\r\nX:${blanks}\n\r\n\r\n`, 'latin1')
     const r = timed('decodeConnectRequest', () => decodeConnectRequest(buf), 250)
     assert.equal(r.kind, 'error')
+  })
+
+  test('an IPv6 destination with a zone index is refused, over either handshake (regression)', () => {
+    for (const zoned of ['fe80::1%eth0', 'fd00::1%:127.0.0.1']) {
+      const http = decodeConnectRequest(Buffer.from(`CONNECT [${zoned}]:443 HTTP/1.1\r\n\r\n`))
+      assert.equal(http.kind, 'error', zoned)
+      const name = Buffer.from(zoned, 'latin1')
+      const socks = decodeRequest(
+        Buffer.concat([Buffer.from([5, 1, 0, 3, name.length]), name, Buffer.from([1, 187])]),
+      )
+      assert.equal(socks.kind, 'error', zoned)
+    }
   })
 
   test('any bytes: an answer, and a need only below the size limit', () => {
