@@ -7,9 +7,10 @@ import tls from 'node:tls'
 import type { ListenerTlsConfig } from '../config/types.ts'
 import { ListenerTlsError } from '../errors/index.ts'
 
+/** The files and what goes into the context; the server's own options are not needed to check them. */
 export async function loadListenerTls(
   listener: string,
-  config: ListenerTlsConfig,
+  config: Omit<ListenerTlsConfig, 'handshakeTimeoutMs'>,
 ): Promise<tls.SecureContextOptions> {
   const read = async (path: string, what: string): Promise<Buffer> => {
     try {

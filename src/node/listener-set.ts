@@ -10,7 +10,7 @@ import type { ListenerChanges } from '../config/reload.ts'
 import type { ListenerConfig } from '../config/types.ts'
 import { ListenerReloadKeptError } from '../errors/index.ts'
 import { type ConnectionHandler, TcpListener, UdpListener, type UdpListenerDeps } from '../listener/index.ts'
-import type { FlowOrigin } from '../router/index.ts'
+import type { FlowOrigin } from '../route/index.ts'
 
 export type NodeListener = TcpListener | UdpListener
 

@@ -5,11 +5,12 @@
  */
 import { BlockList, isIP } from 'node:net'
 import type { AllowTarget } from '../config/types.ts'
+import { splitHostPort } from './host-port.ts'
 
 export function targetRanges(allow: readonly AllowTarget[]): (target: string) => boolean {
   const ranges = allow.map((a) => ({ port: a.port, list: blockListOf(a) }))
   return (target) => {
-    const { host, port } = splitTarget(target)
+    const { host, port } = splitHostPort(target)
     const family = isIP(host)
     if (family === 0) return false
     const type = family === 4 ? 'ipv4' : 'ipv6'
@@ -21,10 +22,4 @@ function blockListOf(allow: AllowTarget): BlockList {
   const list = new BlockList()
   list.addSubnet(allow.cidr.address, allow.cidr.prefix, allow.cidr.family)
   return list
-}
-
-function splitTarget(target: string): { host: string; port: number } {
-  const colon = target.lastIndexOf(':')
-  const host = target.slice(0, colon)
-  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(target.slice(colon + 1)) }
 }

@@ -13,15 +13,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { freePorts, startMeshNode, TEST_TOKEN } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { freePorts, startMeshNode, TEST_TOKEN } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
 import {
   patternBytes,
   sendAndCollect,
   sha256,
   startEchoServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const FD_LIMIT = 1500
@@ -92,8 +93,8 @@ mesh:
     })
     await waitFor(
       () => relayOutput.includes('node listening') || relay.exitCode !== null,
-      15_000,
       'the relay',
+      15_000,
     )
     assert.equal(relay.exitCode, null, relayOutput)
     ingress = await startMeshNode({
@@ -102,7 +103,7 @@ mesh:
       peers: [{ id: 'b', port: p.b }],
       yaml: `listeners: [{ name: in, bind: "127.0.0.1:0" }]\nroutes: [{ name: out, via: [b], target: "${echo.address}" }]\n`,
     })
-    await waitFor(() => ingress.node.getPeers()[0]?.state === 'up', 5000, 'b up')
+    await waitFor(() => ingress.node.getPeers()[0]?.state === 'up', 'b up', 5000)
   })
   after(async () => {
     await ingress?.close()
@@ -125,8 +126,8 @@ mesh:
       // Per source at most 64 are held, and 512 in all: the relay closed the rest at once.
       await waitFor(
         () => attack.closed() >= FLOOD - 512,
-        15_000,
         'the relay to close what is over its limits',
+        15_000,
       )
       const held = attack.sockets.filter((s) => !s.destroyed).length
       assert.ok(held <= 512, `${held} silent connections held`)

@@ -13,9 +13,9 @@ import { silentLogger } from '../../src/log/logger.ts'
 import { readOpenResponse } from '../../src/mesh/io.ts'
 import { encodeOpenRequest } from '../../src/mesh/request.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
-import { freePorts, meshNodeYaml, TEST_TOKEN } from '../../src/testing/mesh-harness.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
 import { NodeSupervisor } from '../../src/workers/supervisor.ts'
+import { freePorts, meshNodeYaml, TEST_TOKEN } from '../helpers/mesh-harness.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
 
 const WORKERS = 2
 const TRIES = 16

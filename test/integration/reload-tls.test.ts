@@ -17,10 +17,11 @@ import { loadConfigText } from '../../src/config/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { ProxyNode, type ReloadOutcome } from '../../src/node/node.ts'
 import { createCa, issueNodeCert, type PemPair } from '../../src/pki/issue.ts'
-import { freePorts } from '../../src/testing/mesh-harness.ts'
-import { type LogLine, waitFor } from '../../src/testing/node-harness.ts'
-import { connectRefused, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
 import { NodeSupervisor } from '../../src/workers/supervisor.ts'
+import { freePorts } from '../helpers/mesh-harness.ts'
+import type { LogLine } from '../helpers/node-harness.ts'
+import { connectRefused, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -209,11 +210,11 @@ routes:
         partial = lines.pop() ?? ''
         for (const line of lines) if (line) logs.push(JSON.parse(line) as LogLine)
       })
-      await waitFor(() => logs.some((l) => l.msg === 'node listening'), 15_000, 'the node to listen')
+      await waitFor(() => logs.some((l) => l.msg === 'node listening'), 'the node to listen', 15_000)
       await writeFile(file, yaml(`{ cert: "${dir}/vanished.pem", key: "${pair.key}" }`, `127.0.0.1:${port}`))
       child.kill('SIGHUP')
       const failed = () => logs.find((l) => l.msg === 'config reload: a listener failed')
-      await waitFor(() => failed() !== undefined, 10_000, 'the reload to report the listener')
+      await waitFor(() => failed() !== undefined, 'the reload to report the listener', 10_000)
       const err = failed()?.err as { code?: string; message?: string }
       assert.equal(err.code, 'DYN_ERR_LISTENER_RELOAD_KEPT')
       assert.match(err.message ?? '', /listener "secure" keeps serving .*vanished\.pem/)

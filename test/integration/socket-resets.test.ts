@@ -12,11 +12,12 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import tls from 'node:tls'
 import type { MeshTlsConfig } from '../../src/config/types.ts'
-import { createTestPki, type TestPki } from '../../src/testing/certs.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startServer, type TestServer } from '../../src/testing/tcp-servers.ts'
 import { resetConnection } from '../../src/util/tcp-socket.ts'
+import { createTestPki, type TestPki } from '../helpers/certs.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { startServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const LATE_REPLY_BYTES = 1024 * 1024
 
@@ -96,8 +97,8 @@ function closedFlowReasons(node: TestNode, from: number): string[] {
 async function flowClosedAs(node: TestNode, from: number, reason: string): Promise<void> {
   await waitFor(
     () => closedFlowReasons(node, from).length > 0,
-    5000,
     `a closed flow on ${node.node.config.common.nodeId}`,
+    5000,
   )
   assert.deepEqual(closedFlowReasons(node, from), [reason])
 }
@@ -191,7 +192,7 @@ routes: [{ name: out, via: [b], target: "${target.address}" }]
 `,
     })
     nodes.push(ingress)
-    await waitFor(() => ingress.node.getPeers()[0]?.state === 'up', 5000, 'peer b up')
+    await waitFor(() => ingress.node.getPeers()[0]?.state === 'up', 'peer b up', 5000)
     return {
       ingress,
       egress,
@@ -213,7 +214,7 @@ routes: [{ name: out, via: [b], target: "${target.address}" }]
         const client = await setup.connect()
         await echoed(client, 'hello')
         resetConnection(client)
-        await waitFor(() => target.endings.length > endings, 5000, 'the target connection to end')
+        await waitFor(() => target.endings.length > endings, 'the target connection to end', 5000)
         assert.deepEqual(target.endings.slice(endings), ['ECONNRESET'])
         await flowClosedAs(setup.ingress, logged, 'downstream_reset')
         if (setup.egress) await flowClosedAs(setup.egress, relayed, 'downstream_reset')
@@ -240,10 +241,10 @@ routes: [{ name: out, via: [b], target: "${target.address}" }]
         const late = target.late()
         const client = await setup.connect()
         client.write('late')
-        await waitFor(() => target.late() > late, 5000, 'the target to read the request')
+        await waitFor(() => target.late() > late, 'the target to read the request', 5000)
         client.destroy()
         await flowClosedAs(setup.ingress, logged, 'downstream_reset')
-        await waitFor(() => target.endings.length > endings, 5000, 'the target connection to end')
+        await waitFor(() => target.endings.length > endings, 'the target connection to end', 5000)
         await stillServes(setup)
       })
     })

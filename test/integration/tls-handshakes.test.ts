@@ -12,12 +12,13 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import tls from 'node:tls'
 import type { MeshTlsConfig } from '../../src/config/types.ts'
-import { rejectedTotal } from '../../src/node/api.ts'
-import { createTestPki, type TestPki } from '../../src/testing/certs.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
-import { socketStates } from '../../src/testing/tcp-states.ts'
+import { rejectedTotal } from '../../src/views/node-view.ts'
+import { createTestPki, type TestPki } from '../helpers/certs.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { socketStates } from '../helpers/tcp-states.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const HANDSHAKE_TIMEOUT_MS = 500
 
@@ -83,8 +84,8 @@ routes: [{ name: out, target: "${echo.address}" }]
     const port = node.port('secure')
     const started = Date.now()
     await connectAndLeave(port, 150)
-    await waitFor(() => rejectedTotal(node.node.getListeners()[0]!.rejected) === 150, 5000, '150 refusals')
-    await waitFor(() => closeWaits(port) === 0, 5000, 'no socket in CLOSE-WAIT')
+    await waitFor(() => rejectedTotal(node.node.getListeners()[0]!.rejected) === 150, '150 refusals', 5000)
+    await waitFor(() => closeWaits(port) === 0, 'no socket in CLOSE-WAIT', 5000)
     assert.ok(Date.now() - started < HANDSHAKE_TIMEOUT_MS + 3000)
     const socket = tls.connect({
       port,
@@ -97,7 +98,7 @@ routes: [{ name: out, target: "${echo.address}" }]
     const [reply] = (await once(socket, 'data')) as [Buffer]
     assert.equal(reply.toString(), 'after the flood')
     socket.destroy()
-    await waitFor(() => node.node.getListeners()[0]?.activeConnections === 0, 5000, 'the flow to end')
+    await waitFor(() => node.node.getListeners()[0]?.activeConnections === 0, 'the flow to end', 5000)
   })
 
   test('a client silent during its handshake is closed after the handshake timeout, not 120 s', async () => {
@@ -147,11 +148,11 @@ routes: [{ name: out, target: "${echo.address}" }]
       Date.now() - started < HANDSHAKE_TIMEOUT_MS + 3000,
       'silent clients closed at the handshake timeout',
     )
-    await waitFor(() => closeWaits(p.b) === 0, 5000, 'no socket in CLOSE-WAIT')
+    await waitFor(() => closeWaits(p.b) === 0, 'no socket in CLOSE-WAIT', 5000)
     await waitFor(
       () => (b.node.getStats().mesh?.rejectedConnections ?? 0) >= 160,
-      5000,
       'the refusals counted',
+      5000,
     )
     const payload = Buffer.from('through b after the flood')
     assert.equal((await sendAndCollect(a.port('in'), payload)).sha256, sha256(payload))
