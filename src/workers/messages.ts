@@ -46,7 +46,8 @@ export type ToWorker =
   | { readonly type: 'resolved'; readonly id: number; readonly route: InstructionRoute | undefined }
   | { readonly type: 'reload'; readonly id: number; readonly config: NodeConfig }
   | { readonly type: 'probe'; readonly id: number; readonly peer: string }
-  | { readonly type: 'nonce-verdict'; readonly id: number; readonly verdict: ReplayVerdict }
+  /** The verdicts on a batch of nonces, in order: the first is for question `firstId`. */
+  | { readonly type: 'nonce-verdicts'; readonly firstId: number; readonly verdicts: readonly ReplayVerdict[] }
 
 export type FromWorker =
   | { readonly type: 'started'; readonly bound: BoundPorts }
@@ -76,12 +77,15 @@ export type FromWorker =
       readonly port: number
       readonly sourceIp: string
     }
-  /** Whether a mesh header's nonce is new to the node: the primary holds the one replay cache. */
+  /**
+   * Whether mesh header nonces are new to the node (the primary holds the one replay cache): the
+   * questions of one event-loop turn, numbered from `firstId`, hex, each with its expiry.
+   */
   | {
-      readonly type: 'remember-nonce'
-      readonly id: number
-      readonly nonce: string
-      readonly expiresAtMs: number
+      readonly type: 'remember-nonces'
+      readonly firstId: number
+      readonly nonces: readonly string[]
+      readonly expiresAtMs: readonly number[]
     }
 
 // Records, not lists: a message type added to the unions above must be added here to compile.
@@ -93,7 +97,7 @@ const FROM_WORKER_TYPES: Readonly<Record<FromWorker['type'], true>> = {
   resolve: true,
   reloaded: true,
   probed: true,
-  'remember-nonce': true,
+  'remember-nonces': true,
 }
 const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   start: true,
@@ -106,7 +110,7 @@ const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   resolved: true,
   reload: true,
   probe: true,
-  'nonce-verdict': true,
+  'nonce-verdicts': true,
 }
 
 function hasType(message: unknown, types: Readonly<Record<string, true>>): boolean {

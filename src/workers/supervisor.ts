@@ -41,7 +41,7 @@ import { deathsAfter, respawnDelayMs } from './respawn.ts'
 import { workerConfig } from './worker-config.ts'
 import {
   forkWorkerProcess,
-  type NonceQuestion,
+  type NonceQuestions,
   type ReloadReply,
   type ResolveRequest,
   WorkerHandle,
@@ -143,7 +143,7 @@ export class NodeSupervisor implements NodeView {
     const slot = this.#slots[index] as Slot
     const handle: WorkerHandle = new WorkerHandle(index, this.#fork(), {
       resolve: (request) => this.#onResolve(handle, request),
-      rememberNonce: (question) => this.#onNonce(handle, question),
+      rememberNonces: (questions) => this.#onNonces(handle, questions),
     })
     slot.handle = handle
     void handle.exited.then((exit) => this.#onExit(index, handle, exit))
@@ -227,9 +227,11 @@ export class NodeSupervisor implements NodeView {
   }
 
   /** Every worker's mesh nonces go through this one cache: a captured header opens one flow per node. */
-  #onNonce(handle: WorkerHandle, question: NonceQuestion): void {
-    const verdict = this.#replayCache.remember(Buffer.from(question.nonce, 'hex'), question.expiresAtMs)
-    handle.send({ type: 'nonce-verdict', id: question.id, verdict })
+  #onNonces(handle: WorkerHandle, questions: NonceQuestions): void {
+    const verdicts = questions.nonces.map((nonce, i) =>
+      this.#replayCache.remember(Buffer.from(nonce, 'hex'), questions.expiresAtMs[i] as number),
+    )
+    handle.send({ type: 'nonce-verdicts', firstId: questions.firstId, verdicts })
   }
 
   #broadcast(message: ToWorker): void {

@@ -12,12 +12,12 @@ import type { BoundPorts, FromWorker, ToWorker, WorkerSnapshot } from './message
 import { isFromWorker } from './messages.ts'
 
 export type ResolveRequest = Extract<FromWorker, { type: 'resolve' }>
-export type NonceQuestion = Extract<FromWorker, { type: 'remember-nonce' }>
+export type NonceQuestions = Extract<FromWorker, { type: 'remember-nonces' }>
 
 /** What a worker asks its primary, which answers with `send`. */
 export interface WorkerRequests {
   readonly resolve: (request: ResolveRequest) => void
-  readonly rememberNonce: (question: NonceQuestion) => void
+  readonly rememberNonces: (questions: NonceQuestions) => void
 }
 
 export interface WorkerExit {
@@ -62,7 +62,7 @@ export class WorkerHandle {
     child.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return
       if (message.type === 'resolve') requests.resolve(message)
-      else if (message.type === 'remember-nonce') requests.rememberNonce(message)
+      else if (message.type === 'remember-nonces') requests.rememberNonces(message)
       else if (message.type !== 'started' && message.type !== 'failed') {
         this.#replies.get(message.id)?.(message)
         this.#replies.delete(message.id)

@@ -87,8 +87,8 @@ export class WorkerProcess {
         this.#pendingResolves.get(message.id)?.(message.route)
         this.#pendingResolves.delete(message.id)
         break
-      case 'nonce-verdict':
-        this.#nonces.answered(message.id, message.verdict)
+      case 'nonce-verdicts':
+        this.#nonces.answered(message.firstId, message.verdicts)
         break
     }
   }

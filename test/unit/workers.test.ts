@@ -92,19 +92,22 @@ describe('the config a worker runs', () => {
 })
 
 describe("a worker's mesh nonces, remembered by its primary", () => {
-  it('asks the primary about each nonce and takes its verdict', async () => {
+  it('asks the primary about the nonces of one event-loop turn in one message, and takes its verdicts', async () => {
     const sent: FromWorker[] = []
     const nonces = new PrimaryNonces((m) => sent.push(m))
     const first = nonces.remember(Buffer.from('00ff', 'hex'), 1234)
     const second = nonces.remember(Buffer.from('0102', 'hex'), 5678)
+    assert.deepEqual(sent, [], 'asked once the turn is over')
+    await new Promise((resolve) => setImmediate(resolve))
     assert.deepEqual(sent, [
-      { type: 'remember-nonce', id: 0, nonce: '00ff', expiresAtMs: 1234 },
-      { type: 'remember-nonce', id: 1, nonce: '0102', expiresAtMs: 5678 },
+      { type: 'remember-nonces', firstId: 0, nonces: ['00ff', '0102'], expiresAtMs: [1234, 5678] },
     ])
-    nonces.answered(1, 'replayed')
-    nonces.answered(0, 'fresh')
-    assert.equal(await first, 'fresh')
-    assert.equal(await second, 'replayed')
+    const third = nonces.remember(Buffer.from('03', 'hex'), 9)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(sent[1], { type: 'remember-nonces', firstId: 2, nonces: ['03'], expiresAtMs: [9] })
+    nonces.answered(2, ['fresh'])
+    nonces.answered(0, ['fresh', 'replayed'])
+    assert.deepEqual(await Promise.all([first, second, third]), ['fresh', 'replayed', 'fresh'])
   })
 
   it('calls no nonce new once the primary is gone, nor while 10,000 questions are unanswered', async () => {
