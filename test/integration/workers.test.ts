@@ -305,7 +305,7 @@ routes:
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString()
     })
-    await waitFor(() => /"workers":2, 15_000, "listeners"/.test(out))
+    await waitFor(() => /"workers":2,"listeners"/.test(out), 'the primary to report listening', 15_000)
     const port = Number(/"web=127\.0\.0\.1:(\d+)"/.exec(out)?.[1])
     const admin = /"address":"(127\.0\.0\.1:\d+)","msg":"admin api listening"/.exec(out)?.[1]
     const stats = await getJson<NodeStats>(`http://${admin}/stats`)
