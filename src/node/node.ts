@@ -16,7 +16,7 @@ import { createFlowHandler, type Flow, FlowManager, type ResolveQuery } from '..
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
-import type { ReplayGuard } from '../mesh/replay-cache.ts'
+import type { ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
 import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'

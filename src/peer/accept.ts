@@ -6,17 +6,17 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { MeshVersionError } from '../errors/mesh.ts'
-import type { AuthOutcome } from '../mesh/auth.ts'
+import type { AuthOutcome } from '../mesh/security/auth.ts'
+import type { ReplayCache } from '../mesh/security/replay-cache.ts'
+import type { MeshStatus } from '../mesh/wire/constants.ts'
 import {
   type DecodedControlHello,
   decodeControlHello,
   MAX_HELLO_BYTES,
   verifyHelloAuth,
-} from '../mesh/control.ts'
-import { type ControlFrame, ControlFrameReader, encodeControlFrame } from '../mesh/control-frames.ts'
-import type { ReplayCache } from '../mesh/replay-cache.ts'
-import { encodeOpenResponse } from '../mesh/response.ts'
-import type { MeshStatus } from '../mesh/wire.ts'
+} from '../mesh/wire/control.ts'
+import { type ControlFrame, ControlFrameReader, encodeControlFrame } from '../mesh/wire/control-frames.ts'
+import { encodeOpenResponse } from '../mesh/wire/response.ts'
 import type { Clock } from '../util/clock.ts'
 import { MAX_CONTROL_WRITE_BUFFER_BYTES } from './channel.ts'
 

@@ -5,7 +5,7 @@
  */
 import type { NodeConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
-import type { ReplayVerdict } from '../mesh/replay-cache.ts'
+import type { ReplayVerdict } from '../mesh/security/replay-cache.ts'
 import type { FlowDurations } from '../metrics/metrics.ts'
 import type {
   FlowInfo,

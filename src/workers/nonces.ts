@@ -5,7 +5,7 @@
  * new. The questions of one event-loop turn go in one message, and come back in one: under load,
  * that is what keeps the primary's share small (measured in docs/mesh-protocol.md).
  */
-import type { ReplayGuard, ReplayVerdict } from '../mesh/replay-cache.ts'
+import type { ReplayGuard, ReplayVerdict } from '../mesh/security/replay-cache.ts'
 import type { FromWorker } from './messages.ts'
 
 /** Questions in flight at most: beyond it (a primary that stopped answering) new ones are refused. */

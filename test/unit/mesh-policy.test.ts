@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadConfigText } from '../../src/config/index.ts'
-import { checkOpenRequest, type RelayPolicy, targetAllowList } from '../../src/mesh/policy.ts'
-import type { OpenRequest } from '../../src/mesh/request.ts'
+import { checkOpenRequest, type RelayPolicy, targetAllowList } from '../../src/mesh/security/policy.ts'
+import type { OpenRequest } from '../../src/mesh/wire/request.ts'
 
 const config = (meshExtra: string) =>
   loadConfigText(

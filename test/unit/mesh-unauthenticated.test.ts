@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { UnauthenticatedConnections } from '../../src/mesh/unauthenticated.ts'
+import { UnauthenticatedConnections } from '../../src/mesh/security/unauthenticated.ts'
 
 describe('the mesh port’s unauthenticated connections', () => {
   it('refuses a source at its own limit, and only that source', () => {

@@ -8,7 +8,7 @@
  * least the peak number of data connections accepted per 60 s (an entry lives at most 60 s: its
  * timestamp may be 30 s ahead of this clock, plus the 30 s window).
  */
-import type { Clock } from '../util/clock.ts'
+import type { Clock } from '../../util/clock.ts'
 
 /** About 2,200 new data connections per second sustained for a minute; ≈ 100 bytes each. */
 export const DEFAULT_REPLAY_CACHE_ENTRIES = 131_072

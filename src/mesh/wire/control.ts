@@ -1,9 +1,6 @@
-import { MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
-import { type AuthOutcome, replayOutcome, verifyHeaderMac } from './auth.ts'
-import { encodeHeader, type HeaderAuthInput } from './header.ts'
-import type { ReplayCache } from './replay-cache.ts'
-import type { DecodeResult } from './request.ts'
-import { encodeString, expectLength, forEachTlv, hex, readBytes, readString } from './tlv.ts'
+import { MeshHeaderError, MeshVersionError } from '../../errors/mesh.ts'
+import { type AuthOutcome, replayOutcome, verifyHeaderMac } from '../security/auth.ts'
+import type { ReplayCache } from '../security/replay-cache.ts'
 import {
   MAC_BYTES,
   MAC_WINDOW_MS,
@@ -13,7 +10,10 @@ import {
   NONCE_BYTES,
   REQUEST_FIXED_BYTES,
   TLV_HEAD_BYTES,
-} from './wire.ts'
+} from './constants.ts'
+import { encodeHeader, type HeaderAuthInput } from './header.ts'
+import type { DecodeResult } from './request.ts'
+import { encodeString, expectLength, forEachTlv, hex, readBytes, readString } from './tlv.ts'
 
 export const KIND_CONTROL = 2
 

@@ -3,10 +3,10 @@
  * them after authentication. Each refusal has its own status so the ingress (and the operator)
  * learns exactly why a path was refused.
  */
-import type { AllowTarget, RouteConfig } from '../config/types.ts'
-import { targetRanges } from '../util/target-ranges.ts'
-import type { OpenRequest } from './request.ts'
-import type { MeshStatus } from './wire.ts'
+import type { AllowTarget, RouteConfig } from '../../config/types.ts'
+import { targetRanges } from '../../util/target-ranges.ts'
+import type { MeshStatus } from '../wire/constants.ts'
+import type { OpenRequest } from '../wire/request.ts'
 
 export interface Refusal {
   readonly status: MeshStatus

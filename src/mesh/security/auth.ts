@@ -4,10 +4,10 @@
  * cache stop a captured header from opening a second flow.
  */
 import { timingSafeEqual } from 'node:crypto'
+import { MAC_WINDOW_MS } from '../wire/constants.ts'
+import type { DecodedOpenRequest, RequestAuthFields } from '../wire/request.ts'
 import { computeMac, macInput } from './mac.ts'
 import type { ReplayGuard, ReplayVerdict } from './replay-cache.ts'
-import type { DecodedOpenRequest, RequestAuthFields } from './request.ts'
-import { MAC_WINDOW_MS } from './wire.ts'
 
 /** Each outcome other than `ok` is also the response status to send. */
 export type AuthOutcome = 'ok' | 'unauthorized' | 'expired' | 'replayed' | 'overloaded'
