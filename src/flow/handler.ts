@@ -18,14 +18,13 @@ import {
   decide,
   type FlowContext,
   type FlowOrigin,
-  type MultipathConnection,
   type RouteRuntime,
   type RouteTable,
-  type UpstreamConnection,
 } from '../route/index.ts'
 import { readServerName } from '../sni/index.ts'
 import { inAddressList } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { MultipathConnection, UpstreamConnection } from './connection.ts'
 import type { Flow, ListenerRef } from './flow.ts'
 import type { FlowManager } from './manager.ts'
 import { startMultipath } from './multipath.ts'

@@ -16,6 +16,12 @@ import {
   NodeStartError,
   UpstreamUnavailableError,
 } from '../errors/index.ts'
+import type {
+  EndpointLender,
+  MultipathConnection,
+  RouteTraffic,
+  UpstreamConnection,
+} from '../flow/connection.ts'
 import type { Logger } from '../log/logger.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
 import { ID_BYTES } from '../mesh/wire/constants.ts'
@@ -24,13 +30,7 @@ import { type Balancer, connectTcp, createBalancer, UpstreamCluster } from '../u
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from '../views/node-view.ts'
-import type {
-  EndpointLender,
-  MultipathConnection,
-  RouteRuntime,
-  RouteTraffic,
-  UpstreamConnection,
-} from './connection.ts'
+import type { RouteRuntime } from './connection.ts'
 import { describePath, describeTarget } from './describe.ts'
 import type { FlowOrigin } from './origin.ts'
 import { orderPaths } from './path-order.ts'
