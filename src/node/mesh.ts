@@ -37,7 +37,7 @@ export interface NodeMeshDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly flows: FlowManager
-  readonly table: () => RouteTable<ManagedRoute>
+  readonly routes: { table(): RouteTable<ManagedRoute> }
   /** Bind the mesh port with SO_REUSEPORT: a node's worker processes share it. */
   readonly reusePort?: boolean
   /** Where accepted nonces are remembered; absent: a cache of this process (a node without workers). */
@@ -386,7 +386,7 @@ export class NodeMesh implements MeshPeers {
     sourceIp: string,
   ): Promise<UpstreamConnection | MultipathConnection> {
     const port = request.ingressPort ?? 0
-    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.table())
+    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.routes.table())
     if (decision.kind === 'reject') {
       return Promise.reject(new MeshNoRouteError(this.#config.common.nodeId, port))
     }
