@@ -18,7 +18,11 @@ describe('the mesh port’s unauthenticated connections', () => {
     for (let i = 0; i < 49; i++) assert.equal(held.admit(`p${i}`, '10.0.0.9').admitted, true)
     assert.equal(held.from('10.0.0.9'), 49)
     assert.equal(held.admit('p49', '10.0.0.9').admitted, true, 'the 50th is still below half of 100')
-    assert.equal(held.admit('p50', '10.0.0.9').admitted, false, 'at half the total, the source is over its share')
+    assert.equal(
+      held.admit('p50', '10.0.0.9').admitted,
+      false,
+      'at half the total, the source is over its share',
+    )
     assert.equal(held.admit('other', '10.0.0.1').admitted, true, 'another source still gets in')
   })
 
