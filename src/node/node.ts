@@ -21,6 +21,7 @@ import { silentLogger } from '../log/logger.ts'
 import { NodeMesh } from '../mesh/node-mesh.ts'
 import type { ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
+import { PeerManager } from '../peer/index.ts'
 import {
   loadPlugins,
   type PluginHooks,
@@ -95,6 +96,8 @@ export class ProxyNode implements NodeView {
   readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
+  /** The control channels that measure each link to a peer; they run once the mesh port is bound. */
+  #peers: PeerManager | undefined
   readonly #worker: WorkerRole | undefined
   #controlPlane: NodeControlPlane | undefined
   #hooks: PluginHooks | undefined
@@ -125,6 +128,11 @@ export class ProxyNode implements NodeView {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
+          onControl: (socket, identity) => {
+            if (this.#peers === undefined) socket.destroy()
+            else this.#peers.acceptControl(socket, identity)
+          },
+          onProbed: (peer, bytesPerSecond) => this.#peers?.recordCapacity(peer, bytesPerSecond),
           reusePort: options.worker !== undefined,
           ...(options.worker && { replay: options.worker.replay }),
         })
@@ -235,7 +243,10 @@ export class ProxyNode implements NodeView {
     try {
       if (this.#config.plugins.length > 0) await this.#loadPlugins()
       await this.#listeners.listenAll()
-      await this.#mesh?.start(this.#engine)
+      if (this.#mesh !== undefined) {
+        await this.#mesh.start(this.#engine)
+        this.#peers = this.#startPeers(this.#mesh)
+      }
       if (this.#worker === undefined) await this.#startAdmin()
       if (this.config.scheduler) {
         this.#controlPlane = await this.#newControlPlane(this.config)
@@ -368,12 +379,29 @@ export class ProxyNode implements NodeView {
     return this.#closing
   }
 
+  #startPeers(mesh: NodeMesh): PeerManager {
+    const { common, peers } = this.#config
+    const manager = new PeerManager({
+      nodeId: common.nodeId,
+      peers,
+      mesh: this.#config.mesh!,
+      ...(mesh.tls && { tls: mesh.tls }),
+      clock: this.#clock,
+      logger: this.#logger,
+      onStateChange: (peer, state) => mesh.setPeerState(peer, state),
+      onInboundAuthenticated: (socket) => mesh.authenticated(socket),
+    })
+    manager.start()
+    return manager
+  }
+
   async #release(): Promise<void> {
     for (const listener of this.#listeners.all) listener.markClosed()
     clearInterval(this.#freshnessTimer)
     clearInterval(this.#heldTimer)
     await this.#controlPlane?.close()
     this.#engine.close()
+    await this.#peers?.close()
     await this.#mesh?.close()
     await this.#admin?.close()
     await this.#hooks?.close()
@@ -443,7 +471,9 @@ export class ProxyNode implements NodeView {
   }
 
   getPeers(): PeerStatus[] {
-    return this.#mesh?.status() ?? []
+    const mesh = this.#mesh
+    if (mesh === undefined || this.#peers === undefined) return []
+    return this.#peers.status().map((link) => ({ ...link, activeFlows: mesh.activeFlows(link.name) }))
   }
 }
 
