@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import { formatDuration, readDuration } from '../config/duration.ts'
 import {
+  AdminBadRequestError,
   AdminMethodNotAllowedError,
   AdminNotFoundError,
   AdminNotReadyError,
@@ -9,8 +11,10 @@ import {
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metrics.ts'
 import type { FlowInfo, NodeView } from '../views/node-view.ts'
 import { authorizeMutation, type MutationPolicy } from './auth.ts'
+import { maskSecrets } from './config-dump.ts'
+import { registerConsolePages } from './console-pages.ts'
+import { HISTORY_SAMPLES, type NodeHistory } from './history.ts'
 import { errorBody, sendError } from './replies.ts'
-import { UI_CONTENT_SECURITY_POLICY, UI_HTML } from './ui/page.ts'
 
 export const FLOWS_DEFAULT_LIMIT = 1000
 export const FLOWS_MAX_LIMIT = 10000
@@ -41,8 +45,41 @@ const flowsQuerySchema = {
   additionalProperties: false,
 } as const
 
+export interface HistoryQuery {
+  readonly window: string
+  readonly points: number
+}
+
+export const HISTORY_WINDOW_DEFAULT = '15m'
+export const HISTORY_POINTS_DEFAULT = 180
+
+const historyQuerySchema = {
+  type: 'object',
+  properties: {
+    window: { type: 'string', default: HISTORY_WINDOW_DEFAULT },
+    points: { type: 'integer', minimum: 1, maximum: HISTORY_SAMPLES, default: HISTORY_POINTS_DEFAULT },
+  },
+  additionalProperties: false,
+} as const
+
 const QUERY_HINTS: Readonly<Record<string, string>> = {
   '/flows': `limit is an integer from 0 to ${FLOWS_MAX_LIMIT}, listener a listener name`,
+  '/history': `window is a duration up to 1h such as "15m", points an integer from 1 to ${HISTORY_SAMPLES}`,
+}
+
+/** The start of a `/history` window, or the reason the window is not one. */
+export function historySince(
+  window: string,
+  now: number,
+  keptMs: number,
+): { since: number } | { problem: string } {
+  const read = readDuration(window)
+  if ('error' in read) return { problem: `query parameter window: ${read.error}` }
+  if (read.value <= 0 || read.value > keptMs)
+    return {
+      problem: `query parameter window=${window}: expected more than 0 and at most ${formatDuration(keptMs)}, what the node keeps`,
+    }
+  return { since: now - read.value }
 }
 
 export function queryHint(path: string): string {
@@ -56,6 +93,8 @@ export interface RouteDeps {
   readonly policy: MutationPolicy
   /** Where the server listens, for the message refusing a mutation. */
   readonly bindAddress: () => string
+  readonly history: NodeHistory
+  readonly now: () => number
 }
 
 export function pathOf(request: FastifyRequest): string {
@@ -98,15 +137,28 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   get('/healthz', () => ({ status: 'ok' }))
   get('/readyz', (_request, reply) => readyz(view, reply))
   get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await deps.render()))
-  get('/ui', (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', UI_CONTENT_SECURITY_POLICY)
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'no-store')
-      .send(UI_HTML),
-  )
+  get('/config', () => ({ config: maskSecrets(view.getConfig?.() ?? null) }))
+  allowed.set('/ui', ['GET', 'HEAD'])
+  registerConsolePages(app, { name: 'node' })
   get('/', (_request, reply) => reply.redirect('/ui'))
+
+  allowed.set('/history', ['GET', 'HEAD'])
+  app.get<{ Querystring: HistoryQuery }>(
+    '/history',
+    { schema: { querystring: historyQuerySchema } },
+    async (request) => {
+      const { history } = deps
+      const kept = history.intervalMs * HISTORY_SAMPLES
+      const window = historySince(request.query.window, deps.now(), kept)
+      if ('problem' in window)
+        throw new AdminBadRequestError(
+          request.method,
+          pathOf(request),
+          `${window.problem}${queryHint('/history')}`,
+        )
+      return { intervalMs: history.intervalMs, series: history.read(window.since, request.query.points) }
+    },
+  )
 
   allowed.set('/flows', ['GET', 'HEAD'])
   app.get<{ Querystring: FlowsQuery }>(
@@ -119,6 +171,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/drain', { onRequest: mutationGuard(deps) }, async (_request, reply) => {
     view.drain()
     return reply.code(202).send({ status: 'draining' })
+  })
+
+  allowed.set('/undrain', ['POST'])
+  app.post('/undrain', { onRequest: mutationGuard(deps) }, async (_request, reply) => {
+    const state = await view.undrain()
+    return reply.code(202).send({ status: state })
   })
 
   // About a second of bulk traffic over the link: a mutation, guarded as one.

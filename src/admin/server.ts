@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { NodeView } from '../views/node-view.ts'
 import { isLoopbackHost } from './auth.ts'
+import { NodeHistory } from './history.ts'
 import {
   clientStatusOf,
   describeClientError,
@@ -66,11 +67,14 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
     // Unknown query parameters are errors, as unknown config keys are, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   })
+  const history = new NodeHistory({ view, now: () => Date.now() })
   registerRoutes(app, {
     view,
     render: () => metrics.render(),
     policy: { token, boundToLoopback: isLoopbackHost(addr.host) },
     bindAddress: () => boundAddress(app, addr),
+    history,
+    now: () => Date.now(),
   })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { error, status } = toAdminError(err, request)
@@ -93,10 +97,12 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
         throw new AdminBindError(wanted, cause)
       }
       const bound = boundAddress(app, addr)
+      history.start()
       logger.info({ address: bound }, 'admin api listening')
       return bound
     },
     close() {
+      history.stop()
       closing ??= app.close()
       return closing
     },

@@ -42,6 +42,7 @@ const COMMON_KEYS: Readonly<Record<keyof CommonConfig, string>> = {
   accessLog: 'common.access_log',
   adminAddr: 'common.admin_addr',
   adminToken: 'common.admin_token',
+  adminUrl: 'common.admin_url',
   stateDir: 'common.state_dir',
   drainTimeoutMs: 'common.drain_timeout',
   workers: 'common.workers',

@@ -22,6 +22,8 @@ export interface CommonConfig {
   readonly adminAddr: HostPort
   /** Required for POST endpoints when the admin server is bound beyond loopback. */
   readonly adminToken?: string
+  /** common.admin_url: where operators open the node console, when admin_addr is not what they use. */
+  readonly adminUrl?: string
   readonly stateDir: string
   readonly drainTimeoutMs: number
   /** Processes sharing the listeners; 'auto' is one per core (see workers/count.ts). */

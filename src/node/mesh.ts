@@ -238,6 +238,11 @@ export class NodeMesh implements MeshPeers {
     this.#server?.close()
   }
 
+  /** After stopAccepting(): the mesh port listens again on the same port. */
+  async resumeAccepting(): Promise<void> {
+    await this.#server?.listen()
+  }
+
   async close(): Promise<void> {
     this.#server?.close()
     for (const pending of this.#framed.values())

@@ -22,9 +22,12 @@ import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import { validateService } from './config/load.ts'
 import type { SchedulerSettings } from './config/types.ts'
+import type { ConsoleMonitor } from './console/monitor.ts'
+import { registerConsoleRoutes } from './console/routes.ts'
 import type { SchedulerCore } from './core.ts'
 import { readDrainBody, readProbeBody } from './directive-body.ts'
 import type { SchedulerStore } from './store/types.ts'
+import type { Timers } from './throttle.ts'
 import { linksView, nodesView, pathsView, statusView } from './views.ts'
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -47,6 +50,8 @@ export interface ApiOptions {
   readonly settings: SchedulerSettings
   readonly logger: Logger
   readonly clock: Clock
+  readonly monitor: ConsoleMonitor
+  readonly timers: Timers
 }
 
 export interface ApiServer {
@@ -54,8 +59,10 @@ export interface ApiServer {
   close(): Promise<void>
 }
 
+/** A service the API refused lists each problem on its own, with its key path, for forms to show by field. */
 function send(reply: FastifyReply, err: DynproxyError, status: number): FastifyReply {
-  return reply.code(status).send({ error: { code: err.code, message: err.message } })
+  const problems = err instanceof SchedulerServiceInvalidError ? { problems: err.problems } : {}
+  return reply.code(status).send({ error: { code: err.code, message: err.message, ...problems } })
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -87,6 +94,14 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     throw new SchedulerApiUnauthorizedError(request.method, pathOf(request), verdict === 'token_wrong')
   }
 
+  registerConsoleRoutes(app, {
+    monitor: o.monitor,
+    core,
+    logger,
+    timers: o.timers,
+    now: () => clock.now(),
+    authorize,
+  })
   app.get('/nodes', async () => nodesView(core, settings.id))
   app.get('/links', async () => linksView(core, clock.now(), settings.reportIntervalMs))
   app.get('/paths', async () => pathsView(core))

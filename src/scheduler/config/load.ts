@@ -151,6 +151,7 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
     id: s.id,
     listen: mustHostPort(s.listen),
     api: mustHostPort(s.api),
+    ...(s.console_url !== undefined && { consoleUrl: s.console_url }),
     ...(s.api_token !== undefined && { apiToken: s.api_token }),
     store: storeSettings(s.store),
     instructionTtlMs: mustDuration(s.instruction_ttl),

@@ -35,6 +35,8 @@ export interface SchedulerSettings {
   readonly listen: HostPort
   readonly api: HostPort
   readonly apiToken?: string
+  /** scheduler.console_url: where operators open the console, when the api address is not what they use. */
+  readonly consoleUrl?: string
   readonly store: StoreSettings
   readonly instructionTtlMs: number
   /** Path tokens outlive the set that carried them, so cached paths keep working without a scheduler. */
