@@ -1,19 +1,18 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { formatDuration, readDuration } from '../config/duration.ts'
 import {
   AdminBadRequestError,
   AdminMethodNotAllowedError,
   AdminNotFoundError,
   AdminNotReadyError,
-  AdminTokenRequiredError,
-  AdminUnauthorizedError,
 } from '../errors/admin.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metrics.ts'
 import type { FlowInfo, NodeView } from '../views/node-view.ts'
-import { authorizeMutation, type MutationPolicy } from './auth.ts'
+import type { AccessNeed } from './access.ts'
 import { maskSecrets } from './config-dump.ts'
 import { registerConsolePages } from './console-pages.ts'
 import { HISTORY_SAMPLES, type NodeHistory } from './history.ts'
+import { pathOf } from './http-access.ts'
 import { errorBody, sendError } from './replies.ts'
 
 export const FLOWS_DEFAULT_LIMIT = 1000
@@ -90,26 +89,8 @@ export function queryHint(path: string): string {
 export interface RouteDeps {
   readonly view: NodeView
   readonly render: () => Promise<string>
-  readonly policy: MutationPolicy
-  /** Where the server listens, for the message refusing a mutation. */
-  readonly bindAddress: () => string
   readonly history: NodeHistory
   readonly now: () => number
-}
-
-export function pathOf(request: FastifyRequest): string {
-  const q = request.url.indexOf('?')
-  return q === -1 ? request.url : request.url.slice(0, q)
-}
-
-function mutationGuard(deps: RouteDeps): onRequestAsyncHookHandler {
-  return async (request) => {
-    const verdict = authorizeMutation(deps.policy, request.headers.authorization)
-    const path = pathOf(request)
-    if (verdict === 'token_required')
-      throw new AdminTokenRequiredError(request.method, path, deps.bindAddress())
-    if (verdict !== 'allow') throw new AdminUnauthorizedError(request.method, path, verdict === 'token_wrong')
-  }
 }
 
 function readyz(view: NodeView, reply: FastifyReply): FastifyReply {
@@ -124,9 +105,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const allowed = new Map<string, string[]>()
   const refresh = view.refresh?.bind(view)
   if (refresh) app.addHook('preHandler', async (request) => refresh(pathOf(request)))
-  const get = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void => {
+  const get = (
+    path: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => unknown,
+    access: AccessNeed = 'read',
+  ): void => {
     allowed.set(path, ['GET', 'HEAD'])
-    app.get(path, async (request, reply) => handler(request, reply))
+    app.get(path, { config: { access } }, async (request, reply) => handler(request, reply))
   }
 
   get('/stats', () => view.getStats())
@@ -134,13 +119,22 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   get('/routes', () => ({ routes: view.getRoutes() }))
   get('/peers', () => ({ peers: view.getPeers() }))
   get('/instructions', () => ({ instructions: view.getInstructions() ?? null }))
-  get('/healthz', () => ({ status: 'ok' }))
-  get('/readyz', (_request, reply) => readyz(view, reply))
+  // Probes of load balancers and orchestrators: they say nothing a token would need to guard.
+  get('/healthz', () => ({ status: 'ok' }), 'public')
+  get('/readyz', (_request, reply) => readyz(view, reply), 'public')
   get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await deps.render()))
   get('/config', () => ({ config: maskSecrets(view.getConfig?.() ?? null) }))
+  // The console's pages hold no data: they fetch it with the token the operator gives them.
   allowed.set('/ui', ['GET', 'HEAD'])
-  registerConsolePages(app, { name: 'node' })
-  get('/', (_request, reply) => reply.redirect('/ui'))
+  registerConsolePages(app, { name: 'node', routeConfig: { access: 'public' } })
+  get('/', (_request, reply) => reply.redirect('/ui'), 'public')
+
+  allowed.set('/flows', ['GET', 'HEAD'])
+  app.get<{ Querystring: FlowsQuery }>(
+    '/flows',
+    { schema: { querystring: flowsQuerySchema } },
+    async (request) => selectFlows(view.getFlows(), request.query),
+  )
 
   allowed.set('/history', ['GET', 'HEAD'])
   app.get<{ Querystring: HistoryQuery }>(
@@ -160,30 +154,21 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   )
 
-  allowed.set('/flows', ['GET', 'HEAD'])
-  app.get<{ Querystring: FlowsQuery }>(
-    '/flows',
-    { schema: { querystring: flowsQuerySchema } },
-    async (request) => selectFlows(view.getFlows(), request.query),
-  )
-
   allowed.set('/drain', ['POST'])
-  app.post('/drain', { onRequest: mutationGuard(deps) }, async (_request, reply) => {
+  app.post('/drain', async (_request, reply) => {
     view.drain()
     return reply.code(202).send({ status: 'draining' })
   })
 
   allowed.set('/undrain', ['POST'])
-  app.post('/undrain', { onRequest: mutationGuard(deps) }, async (_request, reply) => {
+  app.post('/undrain', async (_request, reply) => {
     const state = await view.undrain()
     return reply.code(202).send({ status: state })
   })
 
-  // About a second of bulk traffic over the link: a mutation, guarded as one.
-  app.post<{ Params: { name: string } }>(
-    '/peers/:name/probe',
-    { onRequest: mutationGuard(deps) },
-    async (request) => view.probePeer(request.params.name),
+  // About a second of bulk traffic over the link: a change, guarded as one.
+  app.post<{ Params: { name: string } }>('/peers/:name/probe', async (request) =>
+    view.probePeer(request.params.name),
   )
 
   app.setNotFoundHandler((request, reply) => {

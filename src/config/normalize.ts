@@ -64,6 +64,8 @@ function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfi
     adminAddr: hostPort(c.admin_addr),
     ...(c.admin_url !== undefined && { adminUrl: c.admin_url }),
     ...(c.admin_token !== undefined && { adminToken: c.admin_token }),
+    ...(c.admin_viewer_token !== undefined && { adminViewerToken: c.admin_viewer_token }),
+    adminHosts: c.admin_hosts.map((h) => h.toLowerCase()),
     stateDir: c.state_dir,
     drainTimeoutMs: parseDuration(c.drain_timeout),
     workers: c.workers,

@@ -43,6 +43,8 @@ const COMMON_KEYS: Readonly<Record<keyof CommonConfig, string>> = {
   adminAddr: 'common.admin_addr',
   adminToken: 'common.admin_token',
   adminUrl: 'common.admin_url',
+  adminViewerToken: 'common.admin_viewer_token',
+  adminHosts: 'common.admin_hosts',
   stateDir: 'common.state_dir',
   drainTimeoutMs: 'common.drain_timeout',
   workers: 'common.workers',

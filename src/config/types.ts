@@ -20,10 +20,14 @@ export interface CommonConfig {
   /** One line per closed flow at info level. */
   readonly accessLog: boolean
   readonly adminAddr: HostPort
-  /** Required for POST endpoints when the admin server is bound beyond loopback. */
+  /** The operator token (reads and changes); absent: the node makes one under `stateDir`. */
   readonly adminToken?: string
   /** common.admin_url: where operators open the node console, when admin_addr is not what they use. */
   readonly adminUrl?: string
+  /** The viewer token: reads only. */
+  readonly adminViewerToken?: string
+  /** Host names clients may address the admin API by, beyond loopback names and IP literals; lowercase. */
+  readonly adminHosts: readonly string[]
   readonly stateDir: string
   readonly drainTimeoutMs: number
   /** Processes sharing the listeners; 'auto' is one per core (see workers/count.ts). */

@@ -69,6 +69,7 @@ export function demoSchedulerYaml(ports: DemoPorts, stateDir: string): string {
   listen: 127.0.0.1:${ports.schedulerGrpc}
   api: 127.0.0.1:${ports.schedulerApi}
   store: { type: embedded, path: ${JSON.stringify(join(stateDir, 'scheduler-state.json'))} }
+  state_dir: ${JSON.stringify(join(stateDir, 'scheduler'))}
   heartbeat_interval: 2s
   report_interval: 1s
   push_debounce: 200ms

@@ -288,7 +288,7 @@ export class ProxyNode implements NodeView {
     // Loaded here, not at import: a worker process serves no admin API and keeps fastify out of
     // the heap every full garbage collection walks.
     const { createNodeAdmin } = await import('../admin/index.ts')
-    this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
+    this.#admin = await createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
     this.#adminAddress = await this.#admin.listen()
   }
 

@@ -1,15 +1,22 @@
 /**
  * The operators' REST API (fastify): read the scheduler's view of the mesh, change services, send
- * a node a directive (probe, drain). Loopback by default; mutations need `scheduler.api_token`
- * when it is set (config refuses a bind beyond loopback without one). Every error is
- * `{error: {code, message}}`.
+ * a node a directive (probe, drain). Loopback by default; every request passes the operator APIs'
+ * access policy (admin/access.ts): changes need the operator token (`scheduler.api_token`, or the
+ * one made in `state_dir`), reads beyond loopback a token. Every error is `{error: {code, message}}`.
  */
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { type FastifyError, type FastifyReply, type FastifyRequest, fastify } from 'fastify'
-import { authorizeMutation, isLoopbackHost } from '../admin/auth.ts'
+import { isLoopbackHost } from '../admin/auth.ts'
+import { guardOperatorApi, pathOf, type RefusalErrorClasses, refusalErrors } from '../admin/http-access.ts'
+import { resolveOperatorTokens } from '../admin/token-file.ts'
 import { DynproxyError } from '../errors/base.ts'
 import {
   SchedulerApiBadRequestError,
+  SchedulerApiContentTypeError,
+  SchedulerApiCrossSiteError,
+  SchedulerApiForbiddenError,
+  SchedulerApiHostRefusedError,
   SchedulerApiInternalError,
   SchedulerApiNotFoundError,
   SchedulerApiUnauthorizedError,
@@ -34,6 +41,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   DYN_ERR_SCHEDULER_API_BAD_REQUEST: 400,
   DYN_ERR_SCHEDULER_SERVICE_INVALID: 400,
   DYN_ERR_SCHEDULER_API_UNAUTHORIZED: 401,
+  DYN_ERR_SCHEDULER_API_FORBIDDEN: 403,
+  DYN_ERR_SCHEDULER_API_HOST_REFUSED: 403,
+  DYN_ERR_SCHEDULER_API_CROSS_SITE: 403,
+  DYN_ERR_SCHEDULER_API_CONTENT_TYPE: 415,
   DYN_ERR_SCHEDULER_API_NOT_FOUND: 404,
   DYN_ERR_SCHEDULER_SERVICE_NOT_FOUND: 404,
   DYN_ERR_SCHEDULER_NODE_NOT_FOUND: 404,
@@ -56,8 +67,13 @@ export interface ApiOptions {
 
 export interface ApiServer {
   readonly address: string
+  /** The file holding the operator token the scheduler made, when none is configured. */
+  readonly tokenFile?: string
   close(): Promise<void>
 }
+
+/** Where a scheduler keeps the operator token it made, under `scheduler.state_dir`. */
+export const API_TOKEN_FILE = 'api-token'
 
 /** A service the API refused lists each problem on its own, with its key path, for forms to show by field. */
 function send(reply: FastifyReply, err: DynproxyError, status: number): FastifyReply {
@@ -65,9 +81,15 @@ function send(reply: FastifyReply, err: DynproxyError, status: number): FastifyR
   return reply.code(status).send({ error: { code: err.code, message: err.message, ...problems } })
 }
 
-function pathOf(request: FastifyRequest): string {
-  return request.url.split('?')[0] ?? request.url
+const API_REFUSALS: RefusalErrorClasses = {
+  host: SchedulerApiHostRefusedError,
+  crossSite: SchedulerApiCrossSiteError,
+  unauthorized: SchedulerApiUnauthorizedError,
+  forbidden: SchedulerApiForbiddenError,
+  contentType: SchedulerApiContentTypeError,
 }
+
+const REFUSED = new Set([401, 403, 415])
 
 function errorFor(
   err: FastifyError | DynproxyError,
@@ -86,13 +108,14 @@ function errorFor(
 export async function listenApi(o: ApiOptions): Promise<ApiServer> {
   const { core, store, settings, logger, clock } = o
   const app = fastify({ logger: false })
-  const policy = { token: settings.apiToken, boundToLoopback: isLoopbackHost(settings.api.host) }
-
-  const authorize = (request: FastifyRequest): void => {
-    const verdict = authorizeMutation(policy, request.headers.authorization)
-    if (verdict === 'allow') return
-    throw new SchedulerApiUnauthorizedError(request.method, pathOf(request), verdict === 'token_wrong')
-  }
+  const tokens = await resolveOperatorTokens({
+    operatorToken: settings.apiToken,
+    viewerToken: settings.apiViewerToken,
+    operatorKey: 'scheduler.api_token',
+    file: join(settings.stateDir, API_TOKEN_FILE),
+  })
+  const policy = { ...tokens, boundToLoopback: isLoopbackHost(settings.api.host), hosts: settings.apiHosts }
+  guardOperatorApi(app, policy, refusalErrors(API_REFUSALS, tokens, 'scheduler.api_viewer_token'))
 
   registerConsoleRoutes(app, {
     monitor: o.monitor,
@@ -100,7 +123,6 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     logger,
     timers: o.timers,
     now: () => clock.now(),
-    authorize,
   })
   app.get('/nodes', async () => nodesView(core, settings.id))
   app.get('/links', async () => linksView(core, clock.now(), settings.reportIntervalMs))
@@ -113,7 +135,6 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     return found
   })
   app.put<{ Params: { name: string } }>('/services/:name', async (request) => {
-    authorize(request)
     const { name } = request.params
     const body = request.body
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -132,14 +153,12 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     return checked.value
   })
   app.delete<{ Params: { name: string } }>('/services/:name', async (request, reply) => {
-    authorize(request)
     const { name } = request.params
     if (!(await store.deleteService(name))) throw new SchedulerServiceNotFoundError(name)
     logger.info({ service: name }, 'service deleted')
     return reply.code(204).send()
   })
   app.post<{ Params: { id: string } }>('/nodes/:id/probe', async (request, reply) => {
-    authorize(request)
     const body = readProbeBody(request.body)
     if ('problem' in body)
       throw new SchedulerApiBadRequestError(request.method, pathOf(request), body.problem)
@@ -148,7 +167,6 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     return reply.code(202).send(asked)
   })
   app.post<{ Params: { id: string } }>('/nodes/:id/drain', async (request, reply) => {
-    authorize(request)
     const body = readDrainBody(request.body)
     if ('problem' in body)
       throw new SchedulerApiBadRequestError(request.method, pathOf(request), body.problem)
@@ -162,6 +180,7 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
   app.setErrorHandler((error: FastifyError | DynproxyError, request, reply) => {
     const { err, status } = errorFor(error, request)
     if (status >= 500) logger.error({ err: error, url: request.url }, 'scheduler api request failed')
+    else if (REFUSED.has(status)) logger.warn({ url: request.url, code: err.code }, err.message)
     if (status === 401) reply.header('www-authenticate', 'Bearer')
     return send(reply, err, status)
   })
@@ -175,6 +194,7 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
   }
   const bound = app.server.address() as AddressInfo
   const address = formatHostPort(bound.address, bound.port)
-  logger.info({ address }, 'scheduler api listening')
-  return { address, close: () => app.close() }
+  const tokenFile = tokens.file === undefined ? {} : { tokenFile: tokens.file }
+  logger.info({ ...tokenFile, address }, 'scheduler api listening')
+  return { address, ...tokenFile, close: () => app.close() }
 }

@@ -37,20 +37,42 @@ export interface TestNode {
   readonly logs: LogLine[]
   /** The admin API's base URL. */
   readonly admin: string
+  /** The admin API's operator token. */
+  readonly adminToken: string
+  /** A change on the admin API as curl or ctl sends it: POST, the operator token, JSON. */
+  adminPost(path: string, body?: unknown): Promise<Response>
   port(listener: string): number
   close(): Promise<void>
 }
 
+/** The operator token of test nodes whose YAML sets none, so that tests leave no token file behind. */
+export const TEST_ADMIN_TOKEN = 'test-admin-operator-token'
+
+/** What a client outside a browser sends with a change: the operator token and a JSON content type. */
+export function operatorHeaders(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+}
+
 /** Loads `yaml` as a node config (admin on 127.0.0.1:0 unless the YAML says otherwise) and starts it. */
 export async function startTestNode(yaml: string): Promise<TestNode> {
-  const config = await loadConfigText(yaml, 'test-node.yaml')
+  const loaded = await loadConfigText(yaml, 'test-node.yaml')
+  const adminToken = loaded.common.adminToken ?? TEST_ADMIN_TOKEN
+  const config = { ...loaded, common: { ...loaded.common, adminToken } }
   const { logger, lines } = captureLogger()
   const node = new ProxyNode(config, { logger })
   await node.start()
+  const admin = `http://${node.adminAddress}`
   return {
     node,
     logs: lines,
-    admin: `http://${node.adminAddress}`,
+    admin,
+    adminToken,
+    adminPost: (path, body) =>
+      fetch(`${admin}${path}`, {
+        method: 'POST',
+        headers: operatorHeaders(adminToken),
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      }),
     port: (listener) => node.listenerPort(listener),
     close: () => node.destroy(),
   }

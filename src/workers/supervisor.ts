@@ -114,7 +114,7 @@ export class NodeSupervisor implements NodeView {
       this.#bound = await this.#spawn(0)
       await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)))
       await this.refresh('/stats')
-      this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
+      this.#admin = await createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
       this.#adminAddress = await this.#admin.listen()
       if (this.config.scheduler) await this.#startControlPlane()
     } catch (err) {

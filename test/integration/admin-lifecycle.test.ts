@@ -37,6 +37,7 @@ function adminOn(port: number) {
     view,
     metrics: createMetrics(view, { nodeId: 'n1', region: 'eu', version: '0.1.0' }),
     addr: { host: '127.0.0.1', port },
+    tokens: { operatorToken: 'lifecycle-token', operatorSource: 'common.admin_token' },
     logger: pino({ level: 'silent' }),
   })
 }

@@ -103,7 +103,7 @@ routes:
     client.write('a')
     await once(client, 'data')
     assert.equal((await get('/readyz')).status, 200)
-    const drain = await fetch(`${node.admin}/drain`, { method: 'POST' })
+    const drain = await node.adminPost('/drain')
     assert.equal(drain.status, 202)
     assert.equal((await get('/readyz')).status, 503)
     client.write('b')

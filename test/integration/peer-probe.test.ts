@@ -42,7 +42,7 @@ after(async () => {
   cutter?.close()
 })
 
-const probe = (peer: string) => fetch(`${a.admin}/peers/${peer}/probe`, { method: 'POST' })
+const probe = (peer: string) => a.adminPost(`/peers/${peer}/probe`)
 
 describe('POST /peers/:name/probe', () => {
   it('measures the link, and /peers shows the rate as the link capacity', async () => {
@@ -95,7 +95,7 @@ describe('POST /peers/:name/probe', () => {
       peers: [{ id: 'b', port: bPort }],
     })
     try {
-      const fromC = () => fetch(`${c.admin}/peers/b/probe`, { method: 'POST' })
+      const fromC = () => c.adminPost('/peers/b/probe')
       const [one, two] = await Promise.all([probe('b'), fromC()])
       assert.deepEqual([one.status, two.status].sort(), [200, 502])
       const refused = (await (one.status === 502 ? one : two).json()) as { error: { message: string } }

@@ -3,10 +3,13 @@
  * read line by line (counted by message, bytes kept), stopped by its own PID only.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { API_TOKEN_FILE } from '../../src/scheduler/api.ts'
+import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { operatorHeaders } from '../../src/testing/node-harness.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const START_TIMEOUT_MS = 15_000
@@ -23,7 +26,14 @@ export interface ReplicaProcess {
   /** Log lines whose `msg` matches, in order. */
   lines(msg: string): readonly Record<string, unknown>[]
   kill(): Promise<void>
+  /** A request to the REST API; a change without an authorization header goes as the operator's. */
   fetch(path: string, init?: RequestInit & { timeoutMs?: number }): Promise<Response>
+}
+
+/** The replica's operator token: configured, or the one it made in its state_dir. */
+function operatorToken(yaml: string): string {
+  const { apiToken, stateDir } = schedulerConfigFromText(yaml).scheduler
+  return apiToken ?? readFileSync(join(stateDir, API_TOKEN_FILE), 'utf8').trim()
 }
 
 /** Starts `dynproxy scheduler -c <dir>/<id>.yaml` and waits for its "scheduler started" line. */
@@ -85,7 +95,14 @@ export async function startReplicaProcess(id: string, dir: string, yaml: string)
     },
     fetch(path, init = {}) {
       const { timeoutMs = 10_000, ...rest } = init
-      return fetch(`http://${api}${path}`, { ...rest, signal: AbortSignal.timeout(timeoutMs) })
+      const given = (rest.headers ?? {}) as Record<string, string>
+      const read = rest.method === undefined || rest.method === 'GET' || rest.method === 'HEAD'
+      const operator = read || 'authorization' in given ? {} : operatorHeaders(operatorToken(yaml))
+      return fetch(`http://${api}${path}`, {
+        ...rest,
+        headers: { ...operator, ...given },
+        signal: AbortSignal.timeout(timeoutMs),
+      })
     },
   }
 }

@@ -33,11 +33,15 @@ const replicas: Replica[] = []
 const nodes = new Map<string, SimNode>()
 const placement = new Map<string, Replica>()
 
+/** Replicas behind one address need the same operator token: set, not each one's own. */
+const HA_TOKEN = 'ha-operator-token-0123456789'
+
 function config(id: string): string {
   return `scheduler:
   id: ${id}
   listen: 127.0.0.1:0
   api: 127.0.0.1:0
+  api_token: ${HA_TOKEN}
   store: { type: etcd, endpoints: [${etcd.endpoints.join(', ')}], prefix: /ha, election_ttl: 2s, request_timeout: 1s }
   heartbeat_interval: 30s
   report_interval: 1s
@@ -86,7 +90,12 @@ async function kill(r: Replica): Promise<void> {
 }
 
 async function api(r: Replica, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(`http://${r.api}${path}`, { ...init, signal: AbortSignal.timeout(WAIT_MS) })
+  const change = init?.method !== undefined && init.method !== 'GET'
+  return fetch(`http://${r.api}${path}`, {
+    ...init,
+    ...(change && { headers: { ...init.headers, authorization: `Bearer ${HA_TOKEN}` } }),
+    signal: AbortSignal.timeout(WAIT_MS),
+  })
 }
 
 async function leaderOf(candidates: readonly Replica[]): Promise<Replica | undefined> {

@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { ADMIN_TOKEN_FILE } from '../../src/admin/index.ts'
 import { loadConfigText } from '../../src/config/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
 import { freePorts, meshNodeYaml, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { captureLogger, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { captureLogger, operatorHeaders, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
 import {
   connectRefused,
   readAll,
@@ -147,8 +148,9 @@ ${extra}`
   test('drain stops every worker accepting and lets live flows finish; close waits for them', async () => {
     const { node, admin, port } = await start(staticYaml())
     const client = await echoFlow(port)
-    const res = await fetch(`${admin}/drain`, { method: 'POST' })
-    assert.equal(res.status, 202)
+    const token = (await readFile(join(dir, 'static', ADMIN_TOKEN_FILE), 'utf8')).trim()
+    const res = await fetch(`${admin}/drain`, { method: 'POST', headers: operatorHeaders(token) })
+    assert.equal(res.status, 202, 'the primary made a token in state_dir and takes it')
     await waitFor(() => node.state === 'draining', 1000, 'draining')
     const deadline = Date.now() + 5000
     while (!(await connectRefused(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))

@@ -79,7 +79,7 @@ services:
   ])
 })
 
-test('cross-key rules: duplicate services, an open api without a token, contradicting regions', () => {
+test('cross-key rules: duplicate services, contradicting regions', () => {
   const issues = issuesOf(`scheduler:
   api: 0.0.0.0:9998
 services:
@@ -93,13 +93,12 @@ services:
     egress: [b]
     targets: ["10.0.0.5:80"]
 `)
-  assert.equal(issues.length, 3)
-  assert.match(issues[0] ?? '', /^2 scheduler\.api: the api is bound beyond loopback/)
+  assert.equal(issues.length, 2)
   assert.match(
-    issues[1] ?? '',
+    issues[0] ?? '',
     /^8 services\[0\]\.constraints\.require_regions\[0\]: region "eu" is both required and avoided/,
   )
-  assert.match(issues[2] ?? '', /^9 services\[1\]\.name: duplicate service name "web"/)
+  assert.match(issues[1] ?? '', /^9 services\[1\]\.name: duplicate service name "web"/)
 })
 
 test('validateService: the same schema for the REST api, problems with key paths', () => {
@@ -144,4 +143,27 @@ test('node_grace: a duration, 0s allowed (a node away counts as gone at once); a
   assert.deepEqual(issuesOf('scheduler:\n  node_grace: later\n'), [
     '2 scheduler.node_grace: expected a duration such as "250ms", "30s", "1h30m", got "later"',
   ])
+})
+
+test('the REST api: tokens, host names and state_dir', () => {
+  const c = schedulerConfigFromText(`scheduler:
+  api_token: operator-token-0123
+  api_viewer_token: viewer-token-0123
+  api_hosts: [Sched.Example.com]
+  state_dir: /var/lib/dynproxy-scheduler
+`)
+  assert.equal(c.scheduler.apiToken, 'operator-token-0123')
+  assert.equal(c.scheduler.apiViewerToken, 'viewer-token-0123')
+  assert.deepEqual(c.scheduler.apiHosts, ['sched.example.com'])
+  assert.equal(c.scheduler.stateDir, '/var/lib/dynproxy-scheduler')
+  assert.equal(schedulerConfigFromText('').scheduler.stateDir, './dynproxy-state/scheduler')
+  assert.deepEqual(
+    issuesOf(`scheduler:
+  api_token: same-token-0123456
+  api_viewer_token: same-token-0123456
+`),
+    [
+      '3 scheduler.api_viewer_token: must differ from scheduler.api_token (hint: the viewer token may only read)',
+    ],
+  )
 })

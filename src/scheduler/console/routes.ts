@@ -1,7 +1,8 @@
 /**
  * The scheduler API's console endpoints: the console page itself, the event stream, the
  * timeline, the topology, why each service takes its path, what routing buys over time, and
- * undraining a node. Everything the console shows comes from these and the rest of the REST API,
+ * undraining a node. Reads and the stream are reads, undrain a change, under the API's access
+ * policy like every other endpoint (admin/access.ts). Everything the console shows comes from these and the rest of the REST API,
  * so a script can read it too.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -23,8 +24,6 @@ export interface ConsoleRouteDeps {
   readonly logger: Logger
   readonly timers: Timers
   readonly now: () => number
-  /** Throws unless the request may change things. */
-  readonly authorize: (request: FastifyRequest) => void
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -41,8 +40,9 @@ type Query = Record<string, unknown>
 
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { monitor, core, logger } = deps
-  registerConsolePages(app, { name: 'scheduler' })
-  app.get('/', (_request, reply) => reply.redirect('/ui'))
+  // The pages hold no data: they fetch it with the token the operator gives them.
+  registerConsolePages(app, { name: 'scheduler', routeConfig: { access: 'public' } })
+  app.get('/', { config: { access: 'public' } }, (_request, reply) => reply.redirect('/ui'))
 
   app.get('/events', (request, reply) => {
     const query = checked(request, readEventsQuery(request.query as Query))
@@ -81,7 +81,6 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     }
   })
   app.post<{ Params: { id: string } }>('/nodes/:id/undrain', async (request, reply) => {
-    deps.authorize(request)
     core.undrain(request.params.id)
     logger.info({ node: request.params.id }, 'asked a node to accept flows again')
     return reply.code(202).send({ node: request.params.id })
