@@ -100,7 +100,7 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     assert.ok(why[0]!.yardstick.chosen < why[0]!.yardstick.direct, 'the mesh is faster than the direct link')
     const gain = await eventually('a gain sample', 10_000, async () => {
       const res = await fetch(`${d.api}/gain?key=${encodeURIComponent(why[0]!.key)}`)
-      const body = (await res.json()) as { samples: { chosen: number; direct: number }[] }
+      const body = (await res.json()) as { samples: { at: string; chosen: number; direct: number }[] }
       return body.samples.length > 0 ? body : undefined
     })
     assert.ok(gain.samples.every((s) => typeof s.at === 'string'))
