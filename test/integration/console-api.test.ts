@@ -88,7 +88,9 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     await d?.close()
   })
 
-  test('GET /why: web from a takes a→b→c, and the direct link a→c is the yardstick', async () => {
+  test('GET /why: web from a takes a→b→c, and the direct link a→c is the yardstick', {
+    timeout: 60_000,
+  }, async () => {
     const why = await eventually('a why with a direct link', 15_000, async () => {
       const list = (await (await fetch(`${d.api}/why?service=web`)).json()) as WhyJson[]
       // The first path may be a→c, before b reports its link to c.
@@ -112,7 +114,9 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     )
   })
 
-  test('GET /timeline: nodes joining and the first path, filtered by kind and node; bad queries are named', async () => {
+  test('GET /timeline: nodes joining and the first path, filtered by kind and node; bad queries are named', {
+    timeout: 60_000,
+  }, async () => {
     const all = (await (await fetch(`${d.api}/timeline`)).json()) as {
       events: { kind: string; nodes?: string[]; message: string }[]
     }
@@ -139,7 +143,9 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     assert.match(body.error.message, /kind: unknown event kind "reboot"/)
   })
 
-  test('GET /events: views at once, then changes live; a reconnect with Last-Event-ID gets what it missed', async () => {
+  test('GET /events: views at once, then changes live; a reconnect with Last-Event-ID gets what it missed', {
+    timeout: 60_000,
+  }, async () => {
     const stream = await readStream(`${d.api}/events`, {})
     try {
       const topology = await stream.until('the topology', (m) =>
@@ -177,7 +183,9 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     }
   })
 
-  test('drain and undrain a node from the scheduler: the node stops and starts accepting, the topology and timeline say so', async () => {
+  test('drain and undrain a node from the scheduler: the node stops and starts accepting, the topology and timeline say so', {
+    timeout: 60_000,
+  }, async () => {
     const bStats = async () =>
       ((await (await fetch(`${d.admin('b')}/stats`)).json()) as { node: { state: string } }).node.state
     const drainingInTopology = async () => {
@@ -220,7 +228,9 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     assert.equal(unknown.status, 404)
   })
 
-  test("a node's POST /undrain: it listens again on the same port and flows pass", async () => {
+  test("a node's POST /undrain: it listens again on the same port and flows pass", {
+    timeout: 60_000,
+  }, async () => {
     const token = await d.nodeToken('a')
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
     const web = `http://127.0.0.1:${d.demo.ports.web}/hello`
@@ -245,7 +255,9 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     assert.deepEqual(await again.json(), { status: 'running' }, 'undrain is idempotent')
   })
 
-  test('consoles link to each other; a node shows its config with secrets masked, its history and listener kinds', async () => {
+  test('consoles link to each other; a node shows its config with secrets masked, its history and listener kinds', {
+    timeout: 60_000,
+  }, async () => {
     const stats = (await (await fetch(`${d.admin('a')}/stats`)).json()) as {
       scheduler: { consoleUrl?: string }
     }
@@ -275,7 +287,9 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     assert.deepEqual(listeners.listeners[0]?.kinds, ['tcp'])
   })
 
-  test('the console pages are served with a strict policy, and need no token', async () => {
+  test('the console pages are served with a strict policy, and need no token', {
+    timeout: 60_000,
+  }, async () => {
     for (const base of [d.api, d.admin('a')]) {
       const page = await fetch(`${base}/ui`)
       assert.equal(page.status, 200)

@@ -6,6 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { buildConsole, isFresh, sourceHash } from '../../console/build.ts'
 import { type RunningDemo, startDemo } from '../../src/demo/mesh-demo.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { operatorHeaders } from '../../src/testing/node-harness.ts'
@@ -24,7 +25,13 @@ export interface ConsoleDemo {
   close(): Promise<void>
 }
 
+/** The pages as the sources are now: npm test builds them first, a test run on its own may not have. */
+export async function ensureConsoleBuilt(): Promise<void> {
+  if (!(await isFresh(await sourceHash()))) await buildConsole()
+}
+
 export async function startConsoleDemo(basePort: number): Promise<ConsoleDemo> {
+  await ensureConsoleBuilt()
   const dir = await mkdtemp(join(tmpdir(), 'dynproxy-console-'))
   const demo = await startDemo({ basePort, stateDir: dir, logger: silentLogger() })
   const apiToken = (await readFile(join(dir, 'scheduler', 'api-token'), 'utf8')).trim()
