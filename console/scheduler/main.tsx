@@ -20,7 +20,7 @@ import {
   type WhyView,
 } from './model.ts'
 import { ServiceEditor } from './service-form.tsx'
-import { type GainPoint, ServiceCard } from './services.tsx'
+import { type GainPoint, SelectionTable, ServiceCard } from './services.tsx'
 import { SidePanel } from './side-panel.tsx'
 import { Timeline } from './timeline.tsx'
 import { type Picked, TopologyView } from './topology.tsx'
@@ -72,7 +72,8 @@ function App() {
   useEffect(() => {
     const pending: TimelineEvent[] = []
     let flush: number | undefined
-    return openEventStream('/events', {
+    // The timeline lists the newest 150; the rest of the past is one GET /timeline away.
+    return openEventStream('/events?replay=150', {
       onState: (state, detail) => setStream({ state, ...(detail !== undefined && { detail }) }),
       onMessage: (event, data) => {
         if (event === 'timeline') {
@@ -100,9 +101,10 @@ function App() {
     })
   }, [generation])
 
-  // A selection seen for the first time gets its history; the stream adds to it from then on.
+  const focus = whys.find((w) => w.key === selected) ?? whys[0]
+  // The selection shown gets its history the first time; the stream adds to it from then on.
   useEffect(() => {
-    for (const w of whys) {
+    for (const w of focus ? [focus] : []) {
       if (gain.has(w.key)) continue
       setGain((held) => new Map(held).set(w.key, []))
       getJson<{ samples: GainPoint[] }>(`/gain?key=${encodeURIComponent(w.key)}&points=240`)
@@ -115,9 +117,8 @@ function App() {
         )
         .catch(() => undefined)
     }
-  }, [whys])
+  }, [focus?.key])
 
-  const focus = whys.find((w) => w.key === selected) ?? whys[0]
   const highlight = useMemo(() => pathEdges(focus?.chosen?.nodes ?? []), [focus?.chosen?.nodes.join('>')])
   const highlightNodes = useMemo(() => [...(focus?.chosen?.nodes ?? [])], [focus?.chosen?.nodes.join('>')])
   const onNode = useCallback((id: string) => setPicked({ kind: 'node', id }), [])
@@ -126,7 +127,7 @@ function App() {
       const w = whys.find((x) => x.service === name)
       if (w) {
         setSelected(w.key)
-        document.querySelector(`[data-key="${CSS.escape(w.key)}"]`)?.scrollIntoView({ block: 'nearest' })
+        document.getElementById('services')?.scrollIntoView({ block: 'nearest' })
       }
     },
     [whys],
@@ -202,19 +203,12 @@ function App() {
         <section class="panel services" id="services">
           <h2>Services and their paths</h2>
           {whys.length === 0 && <p class="muted">no service has an ingress yet</p>}
-          {whys.map((w) => (
-            <ServiceCard
-              key={w.key}
-              why={w}
-              gain={gain.get(w.key) ?? []}
-              selected={w.key === focus?.key}
-              onSelect={() => setSelected(w.key)}
-            />
-          ))}
+          {focus && <ServiceCard key={focus.key} why={focus} gain={gain.get(focus.key) ?? []} />}
+          {whys.length > 1 && <SelectionTable whys={whys} focus={focus?.key} onSelect={setSelected} />}
         </section>
         <section class="panel timeline-panel">
           <h2>Timeline</h2>
-          <Timeline events={events} nowMs={nowMs} onNode={onNode} onService={onService} />
+          <Timeline events={events} nowMs={nowMs - (nowMs % 10_000)} onNode={onNode} onService={onService} />
         </section>
         <section class="panel editor">
           <details>

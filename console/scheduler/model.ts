@@ -109,6 +109,23 @@ function regionRadius(count: number): number {
  * the mesh keeps its members.
  */
 export function regionLayout(nodes: readonly Pick<TopologyNode, 'id' | 'region'>[]): Map<string, Point> {
+  return layoutOf(nodes).nodes
+}
+
+export interface RegionArea extends Point {
+  /** The radius of the region's circle: every node of the region lies within it. */
+  readonly r: number
+}
+
+/** Where each region's circle lies in regionLayout: drawn behind its nodes, far cheaper than compound nodes. */
+export function regionAreas(nodes: readonly Pick<TopologyNode, 'id' | 'region'>[]): Map<string, RegionArea> {
+  return layoutOf(nodes).regions
+}
+
+function layoutOf(nodes: readonly Pick<TopologyNode, 'id' | 'region'>[]): {
+  nodes: Map<string, Point>
+  regions: Map<string, RegionArea>
+} {
   const byRegion = new Map<string, string[]>()
   for (const n of nodes) {
     const list = byRegion.get(n.region) ?? []
@@ -121,6 +138,7 @@ export function regionLayout(nodes: readonly Pick<TopologyNode, 'id' | 'region'>
   const circumference = radii.reduce((sum, r) => sum + 2 * r + gap, 0)
   const ring = regions.length <= 1 ? 0 : Math.max(circumference / (2 * Math.PI), (radii[0] ?? 0) + gap)
   const out = new Map<string, Point>()
+  const areas = new Map<string, RegionArea>()
   let angle = -Math.PI / 2
   regions.forEach((region, i) => {
     const r = radii[i] ?? 0
@@ -129,6 +147,7 @@ export function regionLayout(nodes: readonly Pick<TopologyNode, 'id' | 'region'>
     const cx = ring * Math.cos(centre)
     const cy = ring * Math.sin(centre)
     angle += span
+    areas.set(region, { x: Math.round(cx), y: Math.round(cy), r: Math.round(r) })
     const ids = [...(byRegion.get(region) ?? [])].sort()
     ids.forEach((id, k) => {
       const rr = ids.length === 1 ? 0 : NODE_SPACING * 0.62 * Math.sqrt(k + 0.5)
@@ -138,7 +157,7 @@ export function regionLayout(nodes: readonly Pick<TopologyNode, 'id' | 'region'>
       })
     })
   })
-  return out
+  return { nodes: out, regions: areas }
 }
 
 /** RTT bands for link colours; the legend shows them. */
@@ -287,4 +306,34 @@ export function mergeEvents(
   const fresh = incoming.filter((e) => e.id > last)
   const all = fresh.length === 0 ? held : [...held, ...fresh]
   return all.length > max ? all.slice(all.length - max) : [...all]
+}
+
+/** The id of the one line drawn for both directions of a link, in a mesh too big to draw each. */
+export function pairId(a: string, b: string): string {
+  return a < b ? `${a}~${b}` : `${b}~${a}`
+}
+
+function badness(l: TopologyLink): number {
+  if (!l.up) return Number.POSITIVE_INFINITY
+  return l.loss >= LOSSY_AT ? 1e6 + l.loss : l.rttMs
+}
+
+/**
+ * Both directions of each link as one: the worse direction's state (down, then lossy, then the
+ * higher RTT), the larger capacity. Halves what a big mesh costs to draw; a link picked on the
+ * graph still shows each direction.
+ */
+export function mergeDirections(links: readonly TopologyLink[]): (TopologyLink & { readonly id: string })[] {
+  const out = new Map<string, TopologyLink & { readonly id: string }>()
+  for (const l of links) {
+    const id = pairId(l.from, l.to)
+    const held = out.get(id)
+    if (held === undefined) {
+      out.set(id, { ...l, id })
+      continue
+    }
+    const worse = badness(l) > badness(held) ? l : held
+    out.set(id, { ...worse, id, throughputBps: Math.max(l.throughputBps, held.throughputBps) })
+  }
+  return [...out.values()]
 }

@@ -1,6 +1,7 @@
 /** Per service and ingress: the chosen path, the alternatives, why, and what routing buys over time. */
 import { Chart } from '../shared/chart.tsx'
 import { fmtBitRate, fmtMs, fmtPct, fmtSpan } from '../shared/format.ts'
+import { DataTable } from '../shared/table.tsx'
 import { gainSentence, pathText, SWITCH_TEXT, VERDICT_TEXT, type WhyView } from './model.ts'
 
 export interface GainPoint {
@@ -38,12 +39,52 @@ function chartFormat(w: WhyView): (v: number) => string {
   return w.yardstick.unit === 'ms' ? fmtMs : w.yardstick.unit === 'B/s' ? fmtBitRate : (v) => v.toFixed(3)
 }
 
-export function ServiceCard(p: {
-  readonly why: WhyView
-  readonly gain: readonly GainPoint[]
-  readonly selected: boolean
-  readonly onSelect: () => void
+/** Every (service, ingress): sortable and filterable, so a mesh with hundreds of ingresses stays usable; a click shows one in full. */
+export function SelectionTable(p: {
+  readonly whys: readonly WhyView[]
+  readonly focus: string | undefined
+  readonly onSelect: (key: string) => void
 }) {
+  const saving = (w: WhyView) => {
+    const { chosen, direct } = w.yardstick
+    if (chosen === null || direct === null) return null
+    return w.objective === 'throughput' ? chosen - direct : direct - chosen
+  }
+  return (
+    <DataTable
+      id="selections"
+      rows={p.whys}
+      rowKey={(w) => w.key}
+      filterable
+      limit={50}
+      rowClass={(w) => (w.key === p.focus ? 'focused' : undefined)}
+      columns={[
+        {
+          title: 'service',
+          value: (w) => w.service,
+          render: (w) => (
+            <button type="button" class="link" onClick={() => p.onSelect(w.key)}>
+              {w.service}
+            </button>
+          ),
+        },
+        { title: 'ingress', value: (w) => ingressText(w) },
+        { title: 'path', value: (w) => pathText(w.chosen?.nodes) },
+        {
+          title: 'saves vs direct',
+          value: saving,
+          render: (w) => {
+            const s = saving(w)
+            return s === null ? '–' : chartFormat(w)(s)
+          },
+          numeric: true,
+        },
+      ]}
+    />
+  )
+}
+
+export function ServiceCard(p: { readonly why: WhyView; readonly gain: readonly GainPoint[] }) {
   const w = p.why
   const dwellLeft = w.margins.dwellLeftMs
   const data = [
@@ -52,17 +93,12 @@ export function ServiceCard(p: {
     p.gain.map((g) => g.direct),
   ]
   return (
-    <section class={`service-card${p.selected ? ' selected' : ''}`} data-service={w.service} data-key={w.key}>
+    <section class="service-card selected" data-service={w.service} data-key={w.key}>
       <h3>
         {w.service}{' '}
         <span class="muted">
           from {ingressText(w)} · {w.objective}
-        </span>{' '}
-        {!p.selected && (
-          <button type="button" class="link" onClick={p.onSelect}>
-            draw on the graph
-          </button>
-        )}
+        </span>
       </h3>
       <p class="chosen">
         path{' '}

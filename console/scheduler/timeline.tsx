@@ -1,4 +1,5 @@
 /** What changed: path switches, nodes coming and going, links, refusals, leadership, actions; filterable, with links to the objects. */
+import { memo } from 'preact/compat'
 import { useMemo, useState } from 'preact/hooks'
 import { fmtClock } from '../shared/format.ts'
 import { EVENT_GROUPS, groupOf, selectEvents, type TimelineEvent } from './model.ts'
@@ -9,7 +10,13 @@ const WINDOWS: readonly { readonly label: string; readonly ms: number }[] = [
   { label: 'all', ms: Number.POSITIVE_INFINITY },
 ]
 
-export function Timeline(p: {
+/** The newest this many events are listed; the filters narrow what they are. */
+const SHOWN = 150
+
+/** Re-rendered only when its events, its window's end (to 10 s) or its handlers change. */
+export const Timeline = memo(TimelineList)
+
+function TimelineList(p: {
   readonly events: readonly TimelineEvent[]
   readonly nowMs: number
   readonly onNode: (id: string) => void
@@ -19,7 +26,7 @@ export function Timeline(p: {
   const [windowMs, setWindowMs] = useState(600_000)
   const [text, setText] = useState('')
   const shown = useMemo(
-    () => selectEvents(p.events, groups, p.nowMs - windowMs, text).slice(0, 300),
+    () => selectEvents(p.events, groups, p.nowMs - windowMs, text).slice(0, SHOWN),
     [p.events, groups, windowMs, text, p.nowMs],
   )
   const toggle = (g: string) =>

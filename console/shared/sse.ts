@@ -11,6 +11,15 @@ export interface SseMessage {
   readonly id?: string
 }
 
+/** Where the line starting at `from` ends (its \r or \n), or -1: one pass, whatever the line's length. */
+function lineEnd(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 10 || c === 13) return i
+  }
+  return -1
+}
+
 export class SseParser {
   #buffer = ''
   #event = ''
@@ -19,20 +28,25 @@ export class SseParser {
   /** The last `retry:` the server asked for, in ms. */
   retryMs: number | undefined
 
+  /**
+   * Lines are read by position and the rest kept once per chunk: cutting the buffer after every
+   * line would copy a chunk of thousands of lines thousands of times.
+   */
   push(chunk: string): SseMessage[] {
-    this.#buffer += chunk
+    const buffer = this.#buffer + chunk
     const out: SseMessage[] = []
+    let start = 0
     for (;;) {
-      const nl = this.#buffer.search(/\r\n|\r|\n/)
+      const nl = lineEnd(buffer, start)
       if (nl === -1) break
       // A lone \r at the end may be the first half of \r\n: wait for the next chunk.
-      if (this.#buffer[nl] === '\r' && nl === this.#buffer.length - 1) break
-      const width = this.#buffer.startsWith('\r\n', nl) ? 2 : 1
-      const line = this.#buffer.slice(0, nl)
-      this.#buffer = this.#buffer.slice(nl + width)
-      const message = this.#line(line)
+      if (buffer[nl] === '\r' && nl === buffer.length - 1) break
+      const width = buffer[nl] === '\r' && buffer[nl + 1] === '\n' ? 2 : 1
+      const message = this.#line(buffer.slice(start, nl))
+      start = nl + width
       if (message !== undefined) out.push(message)
     }
+    this.#buffer = buffer.slice(start)
     return out
   }
 

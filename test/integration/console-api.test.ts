@@ -81,9 +81,12 @@ interface WhyJson {
 
 describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () => {
   let d: ConsoleDemo
-  before(async () => {
-    d = await startConsoleDemo(BASE)
-  })
+  before(
+    async () => {
+      d = await startConsoleDemo(BASE)
+    },
+    { timeout: 120_000 },
+  )
   after(async () => {
     await d?.close()
   })

@@ -33,21 +33,24 @@ function watchProblems(page: Page): string[] {
 describe('the operator consoles in a real browser', { skip, timeout: 180_000 }, () => {
   let d: ConsoleDemo
   let browser: Browser
-  before(async () => {
-    await mkdir(ARTIFACTS, { recursive: true })
-    d = await startConsoleDemo(BASE)
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    })
-  })
+  before(
+    async () => {
+      await mkdir(ARTIFACTS, { recursive: true })
+      d = await startConsoleDemo(BASE)
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      })
+    },
+    { timeout: 120_000 },
+  )
   after(async () => {
     await browser?.close()
     await d?.close()
@@ -59,7 +62,7 @@ describe('the operator consoles in a real browser', { skip, timeout: 180_000 }, 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     const problems = watchProblems(page)
     await page.goto(`${d.api}/ui#token=${d.apiToken}`)
-    assert.equal(await page.evaluate("location.hash"), '', 'the token leaves the address bar')
+    assert.equal(await page.evaluate('location.hash'), '', 'the token leaves the address bar')
     await page.waitForSelector('#stream-state.open', { timeout: 15_000 })
     await page.waitForSelector('#topology[data-nodes="3"][data-links="3"]', { timeout: 15_000 })
     await page.waitForSelector('#topology[data-highlighted="a>b,b>c"]', { timeout: 20_000 })

@@ -4,6 +4,7 @@ import { downtimeMs, endpointLook, rejectionRows, schedulerLink } from '../../co
 import {
   gainSentence,
   linkLook,
+  mergeDirections,
   mergeEvents,
   nodeLook,
   pathEdges,
@@ -293,5 +294,36 @@ describe('the node console', () => {
     assert.equal(schedulerLink('http://127.0.0.1:9998/ui', 'a b'), 'http://127.0.0.1:9998/ui#node=a%20b')
     assert.equal(schedulerLink('javascript:alert(1)', 'a'), undefined)
     assert.equal(schedulerLink(undefined, 'a'), undefined)
+  })
+})
+
+describe('a big mesh draws each link once', () => {
+  const l = (from: string, to: string, rttMs: number, up = true, loss = 0, throughputBps = 0) => ({
+    from,
+    to,
+    up,
+    stale: false,
+    rttMs,
+    jitterMs: 0,
+    loss,
+    throughputBps,
+    activeFlows: 0,
+  })
+  test('both directions become one line showing the worse direction and the larger capacity', () => {
+    const merged = mergeDirections([
+      l('a', 'b', 10, true, 0, 5),
+      l('b', 'a', 30, true, 0, 9),
+      l('c', 'a', 5, false),
+      l('a', 'c', 1),
+    ])
+    assert.deepEqual(
+      merged.map((m) => [m.id, m.rttMs, m.up, m.throughputBps]),
+      [
+        ['a~b', 30, true, 9],
+        ['a~c', 5, false, 0],
+      ],
+    )
+    const lossy = mergeDirections([l('a', 'b', 10, true, 0.1), l('b', 'a', 90)])
+    assert.equal(lossy[0]?.loss, 0.1, 'losing packets is worse than a long RTT')
   })
 })

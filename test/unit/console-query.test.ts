@@ -42,7 +42,12 @@ describe('console query strings', () => {
   }
 
   test('events, why and gain', () => {
-    assert.deepEqual(readEventsQuery({ after: '12' }), { value: { afterId: 12 } })
+    assert.deepEqual(readEventsQuery({ after: '12' }), { value: { afterId: 12, replay: 500 } })
+    assert.deepEqual(readEventsQuery({ replay: '0' }), { value: { replay: 0 } })
+    assert.match(
+      (readEventsQuery({ replay: 'all' }) as { problem: string }).problem,
+      /replay: expected an integer from 0 to 5000/,
+    )
     assert.match(
       (readEventsQuery({ since: '1' }) as { problem: string }).problem,
       /unknown query parameter "since"/,

@@ -89,16 +89,23 @@ export function readTimelineQuery(query: Query, now: number): BodyRead<EventFilt
   return { value: filter }
 }
 
-/** `GET /events`: after (an event id; the Last-Event-ID header says the same). */
-export function readEventsQuery(query: Query): BodyRead<{ readonly afterId?: number }> {
-  const extra = unknownKey(query, ['after'])
+/**
+ * `GET /events`: after (an event id; the Last-Event-ID header says the same), replay (how many of
+ * the newest events to send first when neither says where to start).
+ */
+export function readEventsQuery(
+  query: Query,
+): BodyRead<{ readonly afterId?: number; readonly replay: number }> {
+  const extra = unknownKey(query, ['after', 'replay'])
   if (extra !== undefined) return { problem: extra }
+  const replay = integer(query, 'replay', 0, DEFAULT_EVENT_CAPACITY, REPLAY_DEFAULT)
+  if ('problem' in replay) return replay
   const after = text(query, 'after')
-  if (after === undefined) return { value: {} }
+  if (after === undefined) return { value: { replay: replay.value } }
   const id = readEventId(after)
   if (id === undefined)
     return { problem: `after: expected an event id (an integer ≥ 0), got ${JSON.stringify(after)}` }
-  return { value: { afterId: id } }
+  return { value: { afterId: id, replay: replay.value } }
 }
 
 /** `GET /why`: service (only its selections). */

@@ -49,7 +49,11 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const header = request.headers['last-event-id']
     const afterId = readEventId(Array.isArray(header) ? header[0] : header) ?? query.afterId
     reply.hijack()
-    pipeEventStream(reply.raw, monitor, { timers: deps.timers, ...(afterId !== undefined && { afterId }) })
+    pipeEventStream(reply.raw, monitor, {
+      timers: deps.timers,
+      replay: query.replay,
+      ...(afterId !== undefined && { afterId }),
+    })
   })
   app.get('/timeline', async (request) => {
     const filter = checked(request, readTimelineQuery(request.query as Query, deps.now()))

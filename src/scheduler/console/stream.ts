@@ -36,6 +36,8 @@ const VIEW_EVENTS: ReadonlySet<StreamMessage['event']> = new Set(['status', 'top
 
 export interface StreamOptions {
   readonly afterId?: number
+  /** Without afterId: how many of the newest events to send first. */
+  readonly replay?: number
   readonly timers: Timers
   readonly maxBufferedBytes?: number
 }
@@ -77,11 +79,11 @@ export function pipeEventStream(res: ServerResponse, monitor: ConsoleMonitor, o:
     else write(sseFrame(message))
   }
   write(`retry: ${RETRY_MS}\n\n`)
-  const replay =
+  const replayed =
     o.afterId === undefined
-      ? monitor.log.list({ limit: REPLAY_DEFAULT })
+      ? monitor.log.list({ limit: o.replay ?? REPLAY_DEFAULT })
       : monitor.log.list({ afterId: o.afterId })
-  for (const event of replay) send({ event: 'timeline', data: eventJson(event), id: event.id })
+  for (const event of replayed) send({ event: 'timeline', data: eventJson(event), id: event.id })
   res.on('drain', flush)
   const unsubscribe = monitor.subscribe(send)
   let keepalive: unknown
