@@ -113,7 +113,9 @@ describe('the scheduler console with 500 simulated nodes', { skip }, () => {
         processInfo: { id: number; type: string; cpuTime: number }[]
       }
       return new Map(
-        processInfo.filter((p) => p.type === 'renderer' || p.type === 'GPU').map((p) => [`${p.type}:${p.id}`, p.cpuTime]),
+        processInfo
+          .filter((p) => p.type === 'renderer' || p.type === 'GPU')
+          .map((p) => [`${p.type}:${p.id}`, p.cpuTime]),
       )
     }
     /** What the page cost since `before`: its renderer (the one that worked most) and the GPU process. */
