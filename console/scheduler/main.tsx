@@ -74,6 +74,7 @@ function App() {
     let flush: number | undefined
     // The timeline lists the newest 150; the rest of the past is one GET /timeline away.
     return openEventStream('/events?replay=150', {
+      wholeStates: ['topology', 'why', 'status'],
       onState: (state, detail) => setStream({ state, ...(detail !== undefined && { detail }) }),
       onMessage: (event, data) => {
         if (event === 'timeline') {

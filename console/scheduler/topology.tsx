@@ -43,11 +43,13 @@ const HAYSTACK_ABOVE = 1200
  * computation, which is most of what adding thousands of links costs.
  */
 const EDGE_COLORS = [...RTT_BANDS.map((b) => b.color), LOSSY_COLOR, DOWN_COLOR]
-const WIDTH_STEPS = 12
+/** Line widths in a few steps: every selector is matched against every element when styles apply. */
+const WIDTHS = [1, 2, 3.5, 5, 7]
 
 function edgeClasses(look: LinkLook): string {
   const style = look.style === 'solid' ? '' : ` ${look.style}`
-  return `c${EDGE_COLORS.indexOf(look.color)} w${Math.round(look.width * 2)}${style}`
+  const step = WIDTHS.findIndex((w) => look.width <= w)
+  return `c${EDGE_COLORS.indexOf(look.color)} w${step === -1 ? WIDTHS.length - 1 : step}${style}`
 }
 
 function lookStyles(haystack: boolean): cytoscape.StylesheetJson {
@@ -55,10 +57,7 @@ function lookStyles(haystack: boolean): cytoscape.StylesheetJson {
     selector: `edge.c${i}`,
     style: { 'line-color': color, ...(haystack ? {} : { 'target-arrow-color': color }) },
   }))
-  const widths = Array.from({ length: WIDTH_STEPS + 3 }, (_, w) => ({
-    selector: `edge.w${w}`,
-    style: { width: w / 2 },
-  }))
+  const widths = WIDTHS.map((width, w) => ({ selector: `edge.w${w}`, style: { width } }))
   const nodes = Object.entries(NODE_COLORS).map(([look, color]) => ({
     selector: `node.${look}`,
     style: { 'background-color': color, 'border-width': look === 'draining' ? 4 : look === 'down' ? 2 : 0 },
@@ -66,12 +65,15 @@ function lookStyles(haystack: boolean): cytoscape.StylesheetJson {
   return [...colors, ...widths, ...nodes]
 }
 
-function style(haystack: boolean): cytoscape.StylesheetJson {
+/** A big mesh seen whole shows no node names (they would be unreadable, and measuring them costs); zoomed in this far it does. */
+const LABELS_FROM_ZOOM = 0.6
+
+function style(haystack: boolean, labels = true): cytoscape.StylesheetJson {
   return [
     {
       selector: 'node',
       style: {
-        label: 'data(label)',
+        label: labels ? 'data(label)' : '',
         'border-color': '#dd6b20',
         width: 26,
         height: 26,
@@ -266,6 +268,7 @@ function TopologyGraph(p: TopologyProps) {
 
   const looks = useRef<Looks>(new Map())
   const haystack = useRef(false)
+  const labelled = useRef(true)
 
   useEffect(() => {
     if (!box.current) return
@@ -278,6 +281,13 @@ function TopologyGraph(p: TopologyProps) {
       boxSelectionEnabled: false,
       autoungrabify: false,
       pixelRatio: 1,
+    })
+    instance.on('zoom', () => {
+      if (!haystack.current) return
+      const want = instance.zoom() >= LABELS_FROM_ZOOM
+      if (want === labelled.current) return
+      labelled.current = want
+      instance.style(style(true, want))
     })
     instance.on('tap', 'node', (e) => {
       const id = e.target.id() as string
@@ -303,7 +313,8 @@ function TopologyGraph(p: TopologyProps) {
     const big = p.topology.links.length > HAYSTACK_ABOVE
     if (big !== haystack.current) {
       haystack.current = big
-      instance.style(style(big))
+      labelled.current = !big || instance.zoom() >= LABELS_FROM_ZOOM
+      instance.style(style(big, labelled.current))
     }
     instance.batch(() => update(instance, p.topology, placed.current, looks.current))
     if (!fitted.current && p.topology.nodes.length > 0) {

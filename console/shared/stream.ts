@@ -11,6 +11,8 @@ export type StreamState = 'connecting' | 'open' | 'retrying'
 export interface StreamHandlers {
   onMessage(event: string, data: unknown): void
   onState(state: StreamState, detail?: string): void
+  /** Events that carry a whole state: one identical to the last of its kind is dropped unread. */
+  readonly wholeStates?: readonly string[]
 }
 
 export function openEventStream(path: string, handlers: StreamHandlers): () => void {
@@ -19,6 +21,7 @@ export function openEventStream(path: string, handlers: StreamHandlers): () => v
   let controller: AbortController | undefined
   let retryMs = 2000
   let timer: number | undefined
+  const lastState = new Map<string, string>()
 
   const connect = async () => {
     handlers.onState('connecting')
@@ -45,6 +48,11 @@ export function openEventStream(path: string, handlers: StreamHandlers): () => v
           if (done) break
           for (const m of parser.push(value)) {
             if (m.id !== undefined) lastId = m.id
+            if (handlers.wholeStates?.includes(m.event)) {
+              // After a reconnect the server sends every state again: parsing and drawing it again would change nothing.
+              if (lastState.get(m.event) === m.data) continue
+              lastState.set(m.event, m.data)
+            }
             let data: unknown
             try {
               data = JSON.parse(m.data)

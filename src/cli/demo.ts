@@ -7,7 +7,7 @@ import { ADMIN_TOKEN_FILE } from '../admin/server.ts'
 import { readTokenFile } from '../admin/token-file.ts'
 import { startDemo } from '../demo/mesh-demo.ts'
 import { createLogger, flushLogger } from '../log/logger.ts'
-import { API_TOKEN_FILE } from '../scheduler/api.ts'
+import { API_TOKEN_FILE } from '../scheduler/rest-api.ts'
 import { EXIT, exitWith } from './exit.ts'
 import { handleSignals } from './signals.ts'
 

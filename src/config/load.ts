@@ -74,10 +74,17 @@ function fail(issues: readonly PathIssue[], merged: ParsedConfig, files: readonl
   throw new ConfigInvalidError(locateAll(issues, merged.locations, files))
 }
 
-/** `peers:` with every entry commented out parses as null: read it as an absent section. */
+const SECTIONS: ReadonlySet<string> = new Set(Object.keys(configSchema.shape))
+
+/**
+ * `peers:` with every entry commented out parses as null: read it as an absent section. Only a
+ * section: an unknown key stays, empty or not, to be reported.
+ */
 function withoutEmptySections(data: unknown): unknown {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return data
-  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== null))
+  return Object.fromEntries(
+    Object.entries(data).filter(([key, value]) => value !== null || !SECTIONS.has(key)),
+  )
 }
 
 export async function loadConfig(paths: readonly string[], options: LoadOptions = {}): Promise<NodeConfig> {

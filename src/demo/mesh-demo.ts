@@ -7,12 +7,12 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfigText } from '../config/index.ts'
+import { type LinkEmulator, startLinkEmulator } from '../link-emulator/emulator.ts'
 import type { Logger } from '../log/logger.ts'
 import { ProxyNode } from '../node/index.ts'
 import { schedulerConfigFromText } from '../scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../scheduler/server.ts'
-import { type LinkEmulator, startLinkEmulator } from '../testing/link-emulator.ts'
-import { type SampleBackend, startSampleBackend } from '../testing/sample-backend.ts'
+import { type SampleBackend, startSampleBackend } from './sample-backend.ts'
 
 export interface DemoOptions {
   /** Every port the demo uses is this plus a fixed offset. */

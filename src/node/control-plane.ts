@@ -5,9 +5,11 @@
  * node is connected to a scheduler, or within its TTL of the last time a scheduler sent it;
  * otherwise it is a stale cached set, still used while no scheduler answers.
  */
+
 import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
 import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
 import type { Logger } from '../log/logger.ts'
+import type { ResolveQuery } from '../route/engine.ts'
 import type { RunningScheduler } from '../scheduler/server.ts'
 import {
   type HelloInfo,
@@ -17,6 +19,7 @@ import {
   type SchedulerDirective,
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
+import { splitHostPort } from '../util/host-port.ts'
 import type { SchedulerLinkStats } from '../views/node-view.ts'
 
 export interface ControlPlaneDeps {
@@ -79,7 +82,7 @@ export class NodeControlPlane {
       logger: this.#deps.logger.child({ component: 'scheduler' }),
       clock: this.#deps.clock,
     })
-    return [hostPortOf(this.#embedded.grpcAddress)]
+    return [splitHostPort(this.#embedded.grpcAddress)]
   }
 
   /** After a reload that changed what the hello describes (listeners, static routes). */
@@ -92,8 +95,8 @@ export class NodeControlPlane {
     return this.#client?.status().state === 'connected' || this.cache.isFresh()
   }
 
-  resolve(listener: string, port: number, sourceIp: string): Promise<InstructionRoute | undefined> {
-    return this.#client?.resolve({ listener, port, sourceIp }) ?? Promise.resolve(undefined)
+  resolve(query: ResolveQuery): Promise<InstructionRoute | undefined> {
+    return this.#client?.resolve(query) ?? Promise.resolve(undefined)
   }
 
   stats(): SchedulerLinkStats {
@@ -136,9 +139,4 @@ export class NodeControlPlane {
  */
 export function retryCapMs(retryIntervalMs: number): number {
   return Math.min(60_000, Math.max(1000, retryIntervalMs * 16))
-}
-
-function hostPortOf(address: string): HostPort {
-  const colon = address.lastIndexOf(':')
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) }
 }

@@ -40,7 +40,7 @@ import { normalizeService } from './config/load.ts'
 import type { ServiceDocument } from './config/schema.ts'
 import type { SchedulerSettings, ServiceSpec } from './config/types.ts'
 import type { EventInput } from './console/events.ts'
-import { buildGraph, type GraphNodeInput, KeptGraph } from './graph.ts'
+import { buildGraph, type GraphNodeInput, KeptGraph } from './mesh-graph.ts'
 import type { PathEngine } from './plan/engine.ts'
 import { guardPlan, type HeldRoutes } from './plan/guard.ts'
 import { inheritedChoices } from './plan/inherit.ts'
@@ -55,6 +55,7 @@ import {
   type UnsignablePath,
 } from './plan/instructions.ts'
 import type { Knowledge, KnowledgeRules } from './plan/knowledge.ts'
+import type { PathTraffic } from './plan/path-weights.ts'
 import {
   type Plan,
   type PlanContext,
@@ -65,7 +66,6 @@ import {
 } from './plan/planner.ts'
 import { askedKey, dueProbe, expiredAsks, type ProbeRequest } from './plan/probes.ts'
 import { reportedTraffic } from './plan/traffic.ts'
-import type { PathTraffic } from './plan/weights.ts'
 import { type NodeHello, type NodeLoad, NodeRegistry, type NodeRouteReport, silentNodes } from './registry.ts'
 import { logGuardChanges, registryKnowledge } from './rule.ts'
 import type { NodeAckRecord, SchedulerStore } from './store/types.ts'
@@ -126,7 +126,7 @@ export interface PublishedSet extends LastPushed {
 }
 
 /**
- * Replicas sharing an etcd store (ha/cluster.ts): only the leader plans, for the nodes of every
+ * Replicas sharing an etcd store (ha/etcd-cluster.ts): only the leader plans, for the nodes of every
  * replica, and publishes each node's set to the store; every replica sends its own nodes the
  * published sets (deliver). Absent with one scheduler: the core plans for its nodes and sends.
  */

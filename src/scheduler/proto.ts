@@ -54,7 +54,7 @@ export function loadFromProto(l: ProtoLoad | undefined): NodeLoad | undefined {
   if (l === undefined) return undefined
   return {
     activeFlows: l.activeFlows,
-    cpuRatio: l.cpuRatio,
+    cpuRatio: finite(l.cpuRatio),
     rssBytes: Number(l.rssBytes),
     draining: l.draining,
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { isLoopbackHost } from '../../src/admin/index.ts'
-import { errorCodeOf, type RawResponse, rawRequest } from '../../src/testing/http.ts'
+import { errorCodeOf, type RawResponse, rawRequest } from '../helpers/http.ts'
 import { type ErrorJson, type Harness, OPERATOR_TOKEN, request, startAdmin } from './admin-fixtures.ts'
 
 const VIEWER_TOKEN = 'admin-fixture-viewer-token'

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { ADMIN_TOKEN_FILE, loadOrCreateToken } from '../../src/admin/index.ts'
 import { loadConfigText } from '../../src/config/index.ts'
 import { ProxyNode } from '../../src/node/index.ts'
-import { captureLogger, operatorHeaders } from '../../src/testing/node-harness.ts'
+import { captureLogger, operatorHeaders } from '../helpers/node-harness.ts'
 
 const KEY = 'common.admin_token'
 

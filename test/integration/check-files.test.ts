@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { checkConfigFiles } from '../../src/cli/check.ts'
-import { createTestPki, type TestPkiFiles } from '../../src/testing/certs.ts'
+import { createTestPki, type TestPkiFiles } from '../helpers/certs.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from '../../src/testing/node-harness.ts'
-import { connectRefused, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { connectRefused, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const NPM = ['/usr/bin/npm', '/usr/local/bin/npm'].find((p) => existsSync(p))
@@ -127,9 +127,9 @@ routes:
     const client = await openFlow(await listeningPort(r))
     r.child.kill('SIGINT')
     // Two signals sent back to back may reach the process as one: the second goes once the first was seen.
-    await waitFor(() => r.stdout.join('').includes('SIGINT: draining'), 5000, 'the first SIGINT')
+    await waitFor(() => r.stdout.join('').includes('SIGINT: draining'), 'the first SIGINT', 5000)
     r.child.kill('SIGINT')
-    await waitFor(() => r.stdout.join('').includes('SIGINT again'), 5000, 'the second SIGINT')
+    await waitFor(() => r.stdout.join('').includes('SIGINT again'), 'the second SIGINT', 5000)
     await new Promise((res) => setTimeout(res, 200))
     assert.equal(r.child.exitCode, null, 'the repeated SIGINT was read as "exit now"')
     client.write('in flight')
@@ -145,9 +145,9 @@ routes:
     children.push(r.child)
     const client = await openFlow(await listeningPort(r))
     r.child.kill('SIGTERM')
-    await waitFor(() => r.stdout.join('').includes('SIGTERM: draining'), 5000, 'the SIGTERM')
+    await waitFor(() => r.stdout.join('').includes('SIGTERM: draining'), 'the SIGTERM', 5000)
     r.child.kill('SIGINT')
-    await waitFor(() => r.stdout.join('').includes('SIGINT again within'), 5000, 'the quick SIGINT')
+    await waitFor(() => r.stdout.join('').includes('SIGINT again within'), 'the quick SIGINT', 5000)
     await new Promise((res) => setTimeout(res, 1200))
     assert.equal(r.child.exitCode, null, 'still draining for the live flow')
     r.child.kill('SIGINT')
@@ -184,7 +184,7 @@ routes:
     groups.push(npm)
     const client = await openFlow(await listeningPort(r, 20_000))
     process.kill(-(npm.pid as number), 'SIGINT')
-    await waitFor(() => r.stdout.join('').includes('SIGINT: draining'), 5000, 'the SIGINT')
+    await waitFor(() => r.stdout.join('').includes('SIGINT: draining'), 'the SIGINT', 5000)
     await new Promise((res) => setTimeout(res, 300))
     client.write('in flight')
     const [echoed] = (await withTimeout(once(client, 'data'), 3000, 'the echo')) as [Buffer]

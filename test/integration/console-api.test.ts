@@ -7,8 +7,9 @@ import { SseParser } from '../../console/shared/sse.ts'
 import { ConsoleMonitor } from '../../src/scheduler/console/monitor.ts'
 import { pipeEventStream } from '../../src/scheduler/console/stream.ts'
 import { systemTimers } from '../../src/scheduler/throttle.ts'
-import { connectRefused } from '../../src/testing/tcp-servers.ts'
-import { type ConsoleDemo, eventually, startConsoleDemo } from './console-demo.ts'
+import { connectRefused } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
+import { type ConsoleDemo, startConsoleDemo } from './console-demo.ts'
 
 const BASE = 24000
 
@@ -61,13 +62,18 @@ async function readStream(url: string, headers: Record<string, string>): Promise
   return {
     messages,
     until: (what, find) =>
-      eventually(what, 15_000, async () => {
-        for (const m of messages) {
-          const found = find(m)
-          if (found !== undefined) return found
-        }
-        return undefined
-      }),
+      waitFor(
+        async () => {
+          for (const m of messages) {
+            const found = find(m)
+            if (found !== undefined) return found
+          }
+          return undefined
+        },
+        what,
+        15_000,
+        100,
+      ),
     close: () => controller.abort(),
   }
 }
@@ -94,20 +100,30 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
   test('GET /why: web from a takes a→b→c, and the direct link a→c is the yardstick', {
     timeout: 60_000,
   }, async () => {
-    const why = await eventually('a why with a direct link', 15_000, async () => {
-      const list = (await (await fetch(`${d.api}/why?service=web`)).json()) as WhyJson[]
-      // The first path may be a→c, before b reports its link to c.
-      return list[0]?.direct && list[0].chosen?.nodes.join() === 'a,b,c' ? list : undefined
-    })
+    const why = await waitFor(
+      async () => {
+        const list = (await (await fetch(`${d.api}/why?service=web`)).json()) as WhyJson[]
+        // The first path may be a→c, before b reports its link to c.
+        return list[0]?.direct && list[0].chosen?.nodes.join() === 'a,b,c' ? list : undefined
+      },
+      'a why with a direct link',
+      15_000,
+      100,
+    )
     assert.equal(why.length, 1)
     assert.deepEqual(why[0]?.chosen?.nodes, ['a', 'b', 'c'])
     assert.deepEqual(why[0]?.direct?.nodes, ['a', 'c'])
     assert.ok(why[0]!.yardstick.chosen < why[0]!.yardstick.direct, 'the mesh is faster than the direct link')
-    const gain = await eventually('a gain sample', 10_000, async () => {
-      const res = await fetch(`${d.api}/gain?key=${encodeURIComponent(why[0]!.key)}`)
-      const body = (await res.json()) as { samples: { at: string; chosen: number; direct: number }[] }
-      return body.samples.length > 0 ? body : undefined
-    })
+    const gain = await waitFor(
+      async () => {
+        const res = await fetch(`${d.api}/gain?key=${encodeURIComponent(why[0]!.key)}`)
+        const body = (await res.json()) as { samples: { at: string; chosen: number; direct: number }[] }
+        return body.samples.length > 0 ? body : undefined
+      },
+      'a gain sample',
+      10_000,
+      100,
+    )
     assert.ok(gain.samples.every((s) => typeof s.at === 'string'))
     const unknown = await fetch(`${d.api}/gain?key=nope`)
     assert.equal(unknown.status, 400)
@@ -206,19 +222,28 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
       (await fetch(`${d.api}/nodes/b/drain`, { method: 'POST', headers: d.asOperator })).status,
       202,
     )
-    await eventually('b draining', 10_000, async () => ((await bStats()) === 'draining' ? true : undefined))
-    await eventually('b draining in the topology', 10_000, async () =>
-      (await drainingInTopology()) === true ? true : undefined,
+    await waitFor(async () => ((await bStats()) === 'draining' ? true : undefined), 'b draining', 10_000, 100)
+    await waitFor(
+      async () => ((await drainingInTopology()) === true ? true : undefined),
+      'b draining in the topology',
+      10_000,
+      100,
     )
     assert.equal(
       (await fetch(`${d.api}/nodes/b/undrain`, { method: 'POST', headers: d.asOperator })).status,
       202,
     )
-    await eventually('b running again', 10_000, async () =>
-      (await bStats()) === 'running' ? true : undefined,
+    await waitFor(
+      async () => ((await bStats()) === 'running' ? true : undefined),
+      'b running again',
+      10_000,
+      100,
     )
-    await eventually('b no longer draining in the topology', 10_000, async () =>
-      (await drainingInTopology()) === false ? true : undefined,
+    await waitFor(
+      async () => ((await drainingInTopology()) === false ? true : undefined),
+      'b no longer draining in the topology',
+      10_000,
+      100,
     )
     const kinds = (await (await fetch(`${d.api}/timeline?node=b&kind=drain,undrain`)).json()) as {
       events: { kind: string }[]
@@ -365,11 +390,17 @@ describe('the event stream and a client that does not read', () => {
         // A reader on this same event loop needs turns to read in.
         if (i % 20 === 0) await new Promise((r) => setTimeout(r, 2))
       }
-      await eventually('the slow client cut off', 10_000, async () =>
-        closed.includes('slow') ? true : undefined,
+      await waitFor(
+        async () => (closed.includes('slow') ? true : undefined),
+        'the slow client cut off',
+        10_000,
+        100,
       )
-      await eventually('every event at the reader', 10_000, async () =>
-        received === 3000 ? true : undefined,
+      await waitFor(
+        async () => (received === 3000 ? true : undefined),
+        'every event at the reader',
+        10_000,
+        100,
       )
       // The bound, plus the one frame whose write crossed it.
       assert.ok(peak <= limit + 8192, `peak backlog ${peak}`)

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { buildConsole, isFresh, sourceHash } from '../../console/build.ts'
 import { type RunningDemo, startDemo } from '../../src/demo/mesh-demo.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import { operatorHeaders } from '../../src/testing/node-harness.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
 
 export type DemoNode = 'a' | 'b' | 'c'
 
@@ -46,20 +46,5 @@ export async function startConsoleDemo(basePort: number): Promise<ConsoleDemo> {
       await demo.close()
       await rm(dir, { recursive: true, force: true })
     },
-  }
-}
-
-/** Polls `check` every 100 ms until it returns a value, or fails with `what` after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { operatorHeaders, waitFor } from '../../src/testing/node-harness.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const BASE = 23000
@@ -25,7 +26,7 @@ test('the demo starts a scheduler, three nodes and a backend; flows reach the ba
   })
   const exited = once(child, 'exit')
   try {
-    await waitFor(() => out.includes('Ctrl-C stops everything'), 20_000, `the demo banner (got: ${out})`)
+    await waitFor(() => out.includes('Ctrl-C stops everything'), `the demo banner (got: ${out})`, 20_000)
     assert.match(out, new RegExp(`curl http://127\\.0\\.0\\.1:${BASE + 80}/hello`))
     const reply = await (await fetch(`http://127.0.0.1:${BASE + 80}/hello`)).text()
     assert.match(reply, /hello from the demo backend/)

@@ -9,20 +9,17 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import {
-  type FakeScheduler,
-  type InstructionSetInit,
-  startFakeScheduler,
-} from '../../src/testing/fake-scheduler.ts'
-import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { type FakeScheduler, type InstructionSetInit, startFakeScheduler } from '../helpers/fake-scheduler.ts'
+import { freePorts, meshNodeYaml } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
 import {
   randomBytes,
   sendAndCollect,
   sha256,
   startEchoServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const TEST_TIMEOUT_MS = 30_000
 
@@ -54,7 +51,7 @@ async function push(routes: InstructionSetInit['routes']): Promise<void> {
   const s = set(routes)
   fake.pushInstructions(s)
   const version = `1.${s.version?.counter}`
-  await waitFor(() => a.node.getInstructions()?.version === version, 5000, `a to apply ${version}`)
+  await waitFor(() => a.node.getInstructions()?.version === version, `a to apply ${version}`, 5000)
 }
 
 before(
@@ -80,7 +77,7 @@ scheduler:
 `,
       }),
     )
-    await waitFor(() => fake.streams.length > 0, 5000, 'a to connect')
+    await waitFor(() => fake.streams.length > 0, 'a to connect', 5000)
   },
   { timeout: TEST_TIMEOUT_MS },
 )
@@ -100,7 +97,7 @@ test('a set with no path for a working route: the route keeps its path until the
   timeout: TEST_TIMEOUT_MS,
 }, async () => {
   await push([{ name: 'web', service: 'web', match: { listener: 'web' }, paths: viaC() }])
-  await waitFor(() => a.node.getPeers().find((p) => p.name === 'c')?.state === 'up', 5000, 'c up')
+  await waitFor(() => a.node.getPeers().find((p) => p.name === 'c')?.state === 'up', 'c up', 5000)
   assert.equal(await flowOk(), true)
 
   await push([{ name: 'web', service: 'web', match: { listener: 'web' }, paths: [] }])
@@ -116,8 +113,8 @@ test('a set with no path for a working route: the route keeps its path until the
   c = undefined
   await waitFor(
     () => a.node.getRoutes().every((r) => r.name !== 'web'),
-    10_000,
     'the held route to go once c is down',
+    10_000,
   )
   assert.equal(a.node.getInstructions()?.routes.find((r) => r.name === 'web')?.held, undefined)
   assert.equal(await flowOk(), false, 'no route left')

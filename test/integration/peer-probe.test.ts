@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { encodeOpenResponse } from '../../src/mesh/response.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import type { TestNode } from '../../src/testing/node-harness.ts'
-import { refusedPort } from '../../src/testing/tcp-servers.ts'
+import { encodeOpenResponse } from '../../src/mesh/wire/response.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
+import { refusedPort } from '../helpers/tcp-servers.ts'
 
 /**
  * Throughput probes between real nodes: A probes its links to B (a node), to a port nothing

@@ -7,9 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { API_TOKEN_FILE } from '../../src/scheduler/api.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
-import { operatorHeaders } from '../../src/testing/node-harness.ts'
+import { API_TOKEN_FILE } from '../../src/scheduler/rest-api.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const START_TIMEOUT_MS = 15_000

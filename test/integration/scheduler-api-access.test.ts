@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { errorCodeOf, type RawResponse, rawRequest } from '../../src/testing/http.ts'
+import { errorCodeOf, type RawResponse, rawRequest } from '../helpers/http.ts'
 import { type Harness, type SimNode, startHarness } from './scheduler-fixtures.ts'
 
 const VIEWER = 'scheduler-viewer-token-0123'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { type FakeScheduler, startFakeScheduler } from '../../src/testing/fake-scheduler.ts'
+import { type FakeScheduler, startFakeScheduler } from '../helpers/fake-scheduler.ts'
 import {
   type Harness,
   HELLO,

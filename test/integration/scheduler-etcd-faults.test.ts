@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { InstructionSet } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
-import { type EtcdCluster, type EtcdMember, etcdAvailable, startEtcdCluster } from '../../src/testing/etcd.ts'
+import { type EtcdCluster, type EtcdMember, etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type ReplicaProcess, startReplicaProcess } from './replica-process.ts'
 import { link, SimNode } from './scheduler-fixtures.ts'
 
@@ -79,14 +80,9 @@ class ReportingNode {
   }
 }
 
-async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+/** etcd answers with errors while a member is down: those count as "not yet". */
+function quietly<T>(check: () => Promise<T>): () => Promise<T | undefined> {
+  return () => check().catch(() => undefined)
 }
 
 async function leading(): Promise<ReplicaProcess | undefined> {
@@ -108,7 +104,7 @@ before(
     dir = mkdtempSync(join(tmpdir(), 'dynproxy-faults-'))
     etcd = await startEtcdCluster({ size: 3, raft: { heartbeatMs: 100, electionMs: 1000 } })
     for (const id of ['r1', 'r2']) replicas.push(await startReplicaProcess(id, dir, config(id)))
-    await waitFor(leading, 'a leader', 10_000)
+    await waitFor(quietly(leading), 'a leader', 10_000)
     const [r1, r2] = replicas as [ReplicaProcess, ReplicaProcess]
     nodes.set('a', new ReportingNode('a', r1))
     nodes.set('b', new ReportingNode('b', r1))
@@ -180,7 +176,11 @@ interface Fault {
 const leaderKilled: Fault = {
   name: 'the etcd leader member is SIGKILLed',
   async inject() {
-    const leader = await waitFor(() => etcd.leader(), 'the etcd leader', 5000)
+    const leader = await waitFor(
+      quietly(() => etcd.leader()),
+      'the etcd leader',
+      5000,
+    )
     await leader.kill()
     return [leader]
   },
@@ -189,7 +189,11 @@ const leaderKilled: Fault = {
 const quorumLost: Fault = {
   name: 'the etcd leader and then a second member are SIGKILLed (no quorum for a while)',
   async inject() {
-    const leader = await waitFor(() => etcd.leader(), 'the etcd leader', 5000)
+    const leader = await waitFor(
+      quietly(() => etcd.leader()),
+      'the etcd leader',
+      5000,
+    )
     await leader.kill()
     await new Promise((resume) => setTimeout(resume, 1500))
     const second = etcd.members.find((m) => m.running) as EtcdMember
@@ -205,7 +209,7 @@ for (const [round, fault] of [leaderKilled, quorumLost, leaderKilled].entries())
   }, async (t) => {
     const a = nodes.get('a') as ReportingNode
     await a.sim.until(() => a.sim.sets().find((s) => webPaths(s) > 0), 'a set routing web', 15_000)
-    await waitFor(leading, 'a leader', 15_000)
+    await waitFor(quietly(leading), 'a leader', 15_000)
     await etcd.waitHealthy()
     const seen = a.sim.sets().length
     const linesBefore = replicas.map((r) => ({ bytes: r.logBytes, lease: leaseLines(r) }))
@@ -219,7 +223,7 @@ for (const [round, fault] of [leaderKilled, quorumLost, leaderKilled].entries())
     for (const m of killed) await m.start()
     await etcd.waitHealthy()
     const healthyAt = Date.now()
-    const leader = await waitFor(leading, 'a replica to lead again', LEAD_AGAIN_MS)
+    const leader = await waitFor(quietly(leading), 'a replica to lead again', LEAD_AGAIN_MS)
     t.diagnostic(
       `killed ${killed.map((m) => m.name).join(', ')}; ${leader.id} leads ${Date.now() - healthyAt}ms after etcd was whole again; ${grants} lease grants reached the surviving members; writes (status/ms): ${writes.map((w) => `${w.status}/${w.ms}`).join(' ')}`,
     )

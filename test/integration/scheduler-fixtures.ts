@@ -16,10 +16,10 @@ import {
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import { API_TOKEN_FILE } from '../../src/scheduler/api.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { API_TOKEN_FILE } from '../../src/scheduler/rest-api.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { operatorHeaders } from '../../src/testing/node-harness.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
 
 export const WAIT_MS = 5000
 

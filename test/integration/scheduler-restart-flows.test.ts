@@ -9,19 +9,20 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { type LinkEmulator, startLinkEmulator } from '../../src/link-emulator/emulator.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
-import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { freePorts, meshNodeYaml } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
 import {
   randomBytes,
   sendAndCollect,
   sha256,
   startEchoServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const TEST_TIMEOUT_MS = 60_000
 
@@ -126,7 +127,7 @@ test('a scheduler restarted while the egress cannot reach it: no flow through th
 }, async () => {
   const a = nodes.a as TestNode
   const webRoute = () => a.node.getRoutes().find((r) => r.name === 'web')
-  await waitFor(() => (webRoute()?.paths.length ?? 0) > 0, 10_000, 'a to route web')
+  await waitFor(() => (webRoute()?.paths.length ?? 0) > 0, 'a to route web', 10_000)
   assert.equal(await probe(a), 'ok')
 
   const outcomes: string[] = []
@@ -142,12 +143,12 @@ test('a scheduler restarted while the egress cannot reach it: no flow through th
     await scheduler.close()
     await startSched()
     const connected = () => scheduler.core.registry.connected().map((n) => n.id)
-    await waitFor(() => connected().includes('a') && connected().includes('b'), 10_000, 'a and b back')
+    await waitFor(() => connected().includes('a') && connected().includes('b'), 'a and b back', 10_000)
     // a has reported (and would have been sent a set without web) well within this.
     await new Promise((resolve) => setTimeout(resolve, 2000))
     assert.ok(!connected().includes('c'), 'c is still cut off from the scheduler')
     cToScheduler.restore()
-    await waitFor(() => connected().includes('c'), 10_000, 'c back')
+    await waitFor(() => connected().includes('c'), 'c back', 10_000)
     await new Promise((resolve) => setTimeout(resolve, 1000))
   } finally {
     probing = false

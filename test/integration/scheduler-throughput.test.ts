@@ -8,9 +8,10 @@ import { after, before, test } from 'node:test'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
-import { operatorHeaders, startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { freePorts, meshNodeYaml } from '../helpers/mesh-harness.ts'
+import { operatorHeaders, startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /**
  * A throughput service from A to C's target. A's direct link to C is declared at 10 Mbit/s, the
@@ -105,7 +106,7 @@ test('declared link capacities reach the scheduler, whose throughput objective t
       .getInstructions()
       ?.routes.find((r) => r.name === 'bulk')
       ?.paths[0]?.hops.join('>')
-  await waitFor(() => firstHops() === 'b>c', 10_000, 'the route through B')
+  await waitFor(() => firstHops() === 'b>c', 'the route through B', 10_000)
   assert.equal(await schedulerCapacity('a', 'c'), 1_250_000, '10 Mbit/s')
   assert.equal(await schedulerCapacity('a', 'b'), 125_000_000, '1 Gbit/s')
 })
@@ -148,5 +149,5 @@ test("the scheduler's drain directive stops a node accepting, and cuts its flows
   await once(client, 'close')
   assert.ok(Date.now() - started >= 250, 'the flow had its time')
   assert.equal((await fetch(`${a.admin}/readyz`)).status, 503)
-  await waitFor(() => a.logs.some((l) => l.reason === 'drain_timeout'), 2_000, 'the cut flow logged')
+  await waitFor(() => a.logs.some((l) => l.reason === 'drain_timeout'), 'the cut flow logged', 2_000)
 })

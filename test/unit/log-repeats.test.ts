@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { RepeatLimiter } from '../../src/log/repeats.ts'
-import { captureLogger } from '../../src/testing/node-harness.ts'
+import { captureLogger } from '../helpers/node-harness.ts'
 
 function setup() {
   const captured = captureLogger()

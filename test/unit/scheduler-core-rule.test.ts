@@ -12,7 +12,7 @@ import { type NodeSession, SchedulerCore } from '../../src/scheduler/core.ts'
 import { realPathEngine } from '../../src/scheduler/plan/real-engine.ts'
 import type { NodeAckRecord, SchedulerStore } from '../../src/scheduler/store/types.ts'
 import type { LinkSample } from '../../src/scheduler/telemetry.ts'
-import { captureLogger } from '../../src/testing/node-harness.ts'
+import { captureLogger } from '../helpers/node-harness.ts'
 
 /** scheduler.node_grace by default. */
 const GRACE_MS = 15_000

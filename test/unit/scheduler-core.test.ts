@@ -11,7 +11,7 @@ import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import type { PathSigner } from '../../src/scheduler/plan/instructions.ts'
 import type { NodeAckRecord, SchedulerStore, ServiceChange } from '../../src/scheduler/store/types.ts'
 import type { Timers } from '../../src/scheduler/throttle.ts'
-import { captureLogger } from '../../src/testing/node-harness.ts'
+import { captureLogger } from '../helpers/node-harness.ts'
 
 /** An in-memory store: the interface's contract without a file. */
 class MemoryStore implements SchedulerStore {

@@ -2,8 +2,9 @@
  * What changed between two looks at the scheduler's state, as timeline events: the paths two
  * plans chose, and the links two reports described. Pure, so every kind of change is table-tested.
  */
+
+import { pathKey } from '../paths/edge-costs.ts'
 import type { ComputedPath } from '../paths/types.ts'
-import { pathKey } from '../paths/weights.ts'
 import type { Selection } from '../plan/planner.ts'
 import type { LinkView } from '../telemetry.ts'
 import type { EventInput } from './events.ts'

@@ -13,7 +13,7 @@ import type { Clock } from '../../util/clock.ts'
 import { downsample, type Sample, SampleRing } from '../../util/series.ts'
 import type { SchedulerSettings } from '../config/types.ts'
 import type { CoreObserver, SchedulerCore } from '../core.ts'
-import { buildGraph } from '../graph.ts'
+import { buildGraph } from '../mesh-graph.ts'
 import { evaluatePath } from '../paths/evaluate.ts'
 import type { ComputedPath, Objective } from '../paths/types.ts'
 import type { Plan, Selection } from '../plan/planner.ts'
@@ -46,6 +46,8 @@ export interface StreamMessage {
   readonly event: 'timeline' | 'topology' | 'why' | 'status' | 'gain'
   readonly data: unknown
   readonly id?: number
+  /** `data` as JSON, when it was already written out. */
+  readonly json?: string
 }
 
 export interface MonitorOptions {
@@ -68,8 +70,8 @@ export class ConsoleMonitor implements CoreObserver {
   #leading: boolean | undefined
   #lastGainAt = Number.NEGATIVE_INFINITY
   readonly #listeners = new Set<Listener>()
-  /** The JSON last sent of each view, to send only what changed. */
-  readonly #sent = new Map<StreamMessage['event'], string>()
+  /** The JSON of each view each listener last heard: each hears a view only when it changed for it. */
+  readonly #heard = new Map<Listener, Map<StreamMessage['event'], string>>()
   #timer: unknown
   #stopped = false
 
@@ -93,6 +95,7 @@ export class ConsoleMonitor implements CoreObserver {
     this.#stopped = true
     if (this.#timer !== undefined) this.#o.timers.clearTimeout(this.#timer)
     this.#listeners.clear()
+    this.#heard.clear()
   }
 
   consoleUrl(): string | undefined {
@@ -251,29 +254,40 @@ export class ConsoleMonitor implements CoreObserver {
    */
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener)
+    const heard = new Map<StreamMessage['event'], string>()
+    this.#heard.set(listener, heard)
     const core = this.#core
     if (core !== undefined) {
-      for (const message of this.#views(core, this.#o.clock.now())) listener(message)
+      for (const message of this.#views(core, this.#o.clock.now())) {
+        heard.set(message.event, message.json as string)
+        listener(message)
+      }
     }
-    return () => this.#listeners.delete(listener)
+    return () => {
+      this.#listeners.delete(listener)
+      this.#heard.delete(listener)
+    }
   }
 
   #views(core: SchedulerCore, now: number): StreamMessage[] {
-    return [
+    const views: Pick<StreamMessage, 'event' | 'data'>[] = [
       { event: 'status', data: statusView(core, this.#o.settings.id) },
       { event: 'topology', data: this.topology(now) },
       { event: 'why', data: this.why(now).map(whyJson) },
     ]
+    return views.map((v) => ({ ...v, json: JSON.stringify(v.data) }))
   }
 
   #publishViews(now: number): void {
     const core = this.#core
     if (core === undefined) return
     for (const message of this.#views(core, now)) {
-      const json = JSON.stringify(message.data)
-      if (this.#sent.get(message.event) === json) continue
-      this.#sent.set(message.event, json)
-      this.#emit(message)
+      for (const listener of this.#listeners) {
+        const heard = this.#heard.get(listener)
+        if (heard?.get(message.event) === message.json) continue
+        heard?.set(message.event, message.json as string)
+        listener(message)
+      }
     }
   }
 

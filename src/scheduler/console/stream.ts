@@ -23,7 +23,7 @@ export const RETRY_MS = 2000
 /** One message in the text/event-stream format. JSON text holds no raw newline, so one data line suffices. */
 export function sseFrame(message: StreamMessage): string {
   const id = message.id === undefined ? '' : `id: ${message.id}\n`
-  return `${id}event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`
+  return `${id}event: ${message.event}\ndata: ${message.json ?? JSON.stringify(message.data)}\n\n`
 }
 
 /** A Last-Event-ID header or an `after` query value: a non-negative integer, else undefined. */

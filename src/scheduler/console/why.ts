@@ -5,6 +5,7 @@
  * yardstick of what routing buys. Pure: the same inputs the planner had, and the time.
  */
 import type { HysteresisSettings, IngressPoint } from '../config/types.ts'
+import { pathKey } from '../paths/edge-costs.ts'
 import {
   DEFAULT_ABSOLUTE_THRESHOLD,
   DEFAULT_FLAP_WINDOW_MS,
@@ -12,7 +13,6 @@ import {
   improvement,
 } from '../paths/hysteresis.ts'
 import type { ComputedPath, Objective } from '../paths/types.ts'
-import { pathKey } from '../paths/weights.ts'
 import { policyOf, type Selection } from '../plan/planner.ts'
 import type { PathSwitch } from './changes.ts'
 

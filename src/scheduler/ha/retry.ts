@@ -5,7 +5,7 @@
  * two loops, and a replica wrote hundreds of thousands of lines in two minutes. Here a request
  * while the loop runs joins it, and the attempts stay apart.
  */
-import { reconnectDelayMs } from '../../peer/backoff.ts'
+import { jitteredBackoffMs } from '../../util/backoff.ts'
 import type { Timers } from '../throttle.ts'
 
 export interface RetryLoopOptions {
@@ -70,5 +70,5 @@ export class RetryLoop {
 
 /** After `failures` failed attempts (at least 1): exponential from `baseMs` to `capMs`, half of it random. */
 export function retryDelayMs(failures: number, baseMs: number, capMs: number, random: number): number {
-  return reconnectDelayMs(failures - 1, random, baseMs, capMs)
+  return jitteredBackoffMs(failures - 1, baseMs, capMs, random)
 }

@@ -14,9 +14,9 @@ import type {
   ServiceSpec,
   ServiceTarget,
 } from '../config/types.ts'
+import { pathKey } from '../paths/edge-costs.ts'
 import type { HysteresisPolicy, PathSelection } from '../paths/hysteresis.ts'
 import type { ComputedPath, Graph, Objective, PathConstraints } from '../paths/types.ts'
-import { pathKey } from '../paths/weights.ts'
 import type { PathEngine, PathQuery } from './engine.ts'
 import {
   multipathWeights,
@@ -24,7 +24,7 @@ import {
   rankWeight,
   type WeightMemory,
   type WeightPlan,
-} from './weights.ts'
+} from './path-weights.ts'
 
 export interface PlannedPath {
   /** Ingress first, egress last. */
