@@ -5,9 +5,9 @@
  * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
  */
 import { z } from 'zod'
-import { readDestinationRule } from '../connect-proxy/allow.ts'
 import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
+import { readDestinationRule } from './destination-rule.ts'
 import { show } from './issues.ts'
 import { duration, expected, hostName, hostPort, int, name, textOf } from './schema-parts.ts'
 
