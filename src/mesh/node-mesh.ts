@@ -255,6 +255,11 @@ export class NodeMesh implements PeerConnections {
     this.#server?.close()
   }
 
+  /** After stopAccepting(): the mesh port listens again on the same port. */
+  async resumeAccepting(): Promise<void> {
+    await this.#server?.listen()
+  }
+
   async close(): Promise<void> {
     this.#server?.close()
     this.#framed.close()

@@ -11,7 +11,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { AdminServer } from '../admin/index.ts'
 import { planReload, withListenersKept } from '../config/reload.ts'
 import type { ListenerConfig, NodeConfig } from '../config/types.ts'
-import { PeerUnknownError } from '../errors/index.ts'
+import { NodeStoppingError, PeerUnknownError } from '../errors/index.ts'
 import { FlowAccounting, FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import { createFlowHandler, type FlowHandlerDeps } from '../listener/index.ts'
@@ -108,6 +108,8 @@ export class ProxyNode implements NodeView {
   #state: NodeState = 'starting'
   #startedAt = 0
   #closing: Promise<void> | undefined
+  /** The deadline a drain with a timeout set for open flows. */
+  #drainCut: NodeJS.Timeout | undefined
 
   constructor(config: NodeConfig, options: NodeOptions = {}) {
     this.#config = config
@@ -164,18 +166,38 @@ export class ProxyNode implements NodeView {
     return new NodeControlPlane(config, {
       clock: this.#clock,
       logger: this.#logger,
-      hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address),
+      hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address, this.#consoleAddress()),
       report: () =>
-        reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount, peerCapacities(this.#config)),
+        reportInfo(
+          this.getRoutes(),
+          this.getPeers(),
+          this.#flows.activeCount,
+          peerCapacities(this.#config),
+          this.#state === 'draining',
+        ),
       onInstructions: (applied) => {
         this.applyInstructions(applied.set.routes, applied.set.pathTokenKey)
         this.setFresh(this.#controlPlane?.isFresh() ?? false)
       },
       onDirective: (directive) => {
         if (directive.kind === 'drain') this.drain(directive.timeoutMs)
+        else if (directive.kind === 'undrain') this.#undrainAsked()
         else void this.#probeAll(directive.peers)
       },
     })
+  }
+
+  /** Where operators open this node's console: common.admin_url, else the admin API's own address. */
+  #consoleAddress(): string | undefined {
+    const configured = this.config.common.adminUrl
+    if (configured !== undefined) return configured
+    return this.#adminAddress === undefined ? undefined : `http://${this.#adminAddress}/ui`
+  }
+
+  #undrainAsked(): void {
+    this.undrain().catch((err: unknown) =>
+      this.#logger.warn({ err }, 'the scheduler asked to undrain; could not'),
+    )
   }
 
   /** The scheduler asked for these links to be measured: one after another, each logged. */
@@ -291,6 +313,10 @@ export class ProxyNode implements NodeView {
     return this.#config
   }
 
+  getConfig(): NodeConfig {
+    return this.#config
+  }
+
   /**
    * Applies a reloaded config (SIGHUP): routes, listeners, log level, access log and drain timeout
    * change at once, running flows keep what they have; what needs a restart is reported, not applied.
@@ -333,13 +359,32 @@ export class ProxyNode implements NodeView {
   /** Stops accepting; with `cutAfterMs`, flows still open that long after are closed (drain_timeout). */
   drain(cutAfterMs = 0): void {
     if (cutAfterMs > 0) {
-      setTimeout(() => this.#flows.abortAll('drain_timeout'), cutAfterMs).unref()
+      clearTimeout(this.#drainCut)
+      this.#drainCut = setTimeout(() => this.#flows.abortAll('drain_timeout'), cutAfterMs)
+      this.#drainCut.unref()
     }
     if (this.#state !== 'running' && this.#state !== 'starting') return
     this.#state = 'draining'
     for (const listener of this.#listeners.all) listener.stopAccepting()
     this.#mesh?.stopAccepting()
     this.#logger.info({ activeFlows: this.#flows.activeCount }, 'draining: no longer accepting')
+  }
+
+  /**
+   * Accepts flows again after drain(): every listener and the mesh port listen again on the ports
+   * they had, and a drain's deadline for open flows is called off. A node that is stopping
+   * (close(), a signal) stays stopping. Resolves with the state after.
+   */
+  async undrain(): Promise<NodeState> {
+    if (this.#closing !== undefined || this.#state === 'stopped') throw new NodeStoppingError(this.#state)
+    if (this.#state !== 'draining') return this.#state
+    clearTimeout(this.#drainCut)
+    this.#drainCut = undefined
+    await Promise.all(this.#listeners.all.map((listener) => listener.resumeAccepting()))
+    await this.#mesh?.resumeAccepting()
+    this.#state = 'running'
+    this.#logger.info({ activeFlows: this.#flows.activeCount }, 'undrained: accepting again')
+    return this.#state
   }
 
   close(): Promise<void> {
