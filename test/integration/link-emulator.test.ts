@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
+import { RETRANSMIT_TIMEOUT_MS } from '../../src/testing/link/schedule.ts'
 import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
 import {
   randomBytes,
@@ -218,6 +219,18 @@ describe('link emulator', () => {
     }
     const total = payloads[0]!.length + payloads[1]!.length
     assert.deepEqual(link.stats().bytesForwarded, { up: total, down: total })
+  })
+
+  it('loses chunks as TCP does: late by a retransmission timeout, never missing or reordered', async () => {
+    const link = await emulator({ delayMs: 1, lossRatio: 1 })
+    const c = await client(link.port)
+    const rtt = await c.roundTrip('lost both ways')
+    assert.ok(rtt >= 2 * RETRANSMIT_TIMEOUT_MS, `round trip ${rtt.toFixed(1)} ms with every chunk lost once`)
+    link.set({ lossRatio: 0.2 })
+    const payload = randomBytes(256 * 1024)
+    const result = await sendAndCollect(link.port, payload, LOOPBACK, 15_000)
+    assert.equal(result.sha256, sha256(payload))
+    assert.equal(link.stats().dropped, 0, 'a lost chunk is late, not gone')
   })
 
   it('caps the rate per direction at the configured bytes per second', async () => {
