@@ -38,3 +38,13 @@ export class TestingNoPortError extends DynproxyError {
     super(`no free port below ${below} on ${host} after ${tries} tries (hint: too many tests at once?)`)
   }
 }
+
+/** A process a test or the chaos harness started exited, or did not get ready, in time. */
+export class TestingProcessStartError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_PROCESS_START'
+  constructor(name: string, problem: string, output: string) {
+    super(
+      `test process ${name} did not start: ${problem}; its last output: ${output.trim().slice(-800) || '(none)'}`,
+    )
+  }
+}

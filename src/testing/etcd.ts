@@ -28,6 +28,10 @@ export interface EtcdMember {
   stop(): Promise<void>
   /** SIGKILL: a crash. */
   kill(): Promise<void>
+  /** SIGSTOP: the member hangs with its sockets open; resume() (SIGCONT) lets it go on. */
+  pause(): void
+  resume(): void
+  readonly paused: boolean
 }
 
 export interface EtcdCluster {
@@ -36,6 +40,8 @@ export interface EtcdCluster {
   readonly endpoints: readonly string[]
   /** Resolves once every running member reports itself healthy (it has a leader and quorum). */
   waitHealthy(timeoutMs?: number): Promise<void>
+  /** The member the running members agree leads raft now, if they agree on one. */
+  leader(): Promise<EtcdMember | undefined>
   /** Kills every member and removes the data dirs; idempotent. */
   close(): Promise<void>
 }
@@ -56,6 +62,22 @@ async function healthy(clientUrl: string): Promise<boolean> {
     return body.health === 'true'
   } catch {
     return false
+  }
+}
+
+/** The member's own raft id and the leader's as it sees them (the v3 JSON gateway's status call). */
+async function raftStatus(clientUrl: string): Promise<{ self: string; leader: string } | undefined> {
+  try {
+    const res = await fetch(`${clientUrl}/v3/maintenance/status`, {
+      method: 'POST',
+      body: '{}',
+      signal: AbortSignal.timeout(1000),
+    })
+    const body = (await res.json()) as { header?: { member_id?: string }; leader?: string }
+    const self = body.header?.member_id
+    return self && body.leader ? { self, leader: body.leader } : undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -87,6 +109,7 @@ class Member implements EtcdMember {
   readonly #spec: MemberSpec
   #child: ChildProcess | undefined
   #exited: Promise<void> = Promise.resolve()
+  #paused = false
 
   constructor(spec: MemberSpec) {
     this.#spec = spec
@@ -103,6 +126,22 @@ class Member implements EtcdMember {
 
   get pid(): number | undefined {
     return this.#child?.pid
+  }
+
+  get paused(): boolean {
+    return this.#child !== undefined && this.#paused
+  }
+
+  pause(): void {
+    if (this.#child === undefined || this.#paused) return
+    this.#child.kill('SIGSTOP')
+    this.#paused = true
+  }
+
+  resume(): void {
+    if (this.#child === undefined || !this.#paused) return
+    this.#child.kill('SIGCONT')
+    this.#paused = false
   }
 
   async start(): Promise<void> {
@@ -129,6 +168,7 @@ class Member implements EtcdMember {
     )
     closeSync(log)
     this.#child = child
+    this.#paused = false
     this.#exited = new Promise((resolve) => {
       child.once('exit', () => {
         if (this.#child === child) this.#child = undefined
@@ -149,6 +189,7 @@ class Member implements EtcdMember {
   async stop(): Promise<void> {
     const child = this.#child
     if (!child) return
+    this.resume()
     child.kill('SIGTERM')
     const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS)
     await this.#exited
@@ -193,12 +234,22 @@ export async function startEtcdCluster(
     async waitHealthy(timeoutMs = READY_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs
       for (const m of members) {
-        while (m.running && !(await healthy(m.clientUrl))) {
+        while (m.running && !m.paused && !(await healthy(m.clientUrl))) {
           if (Date.now() > deadline)
             throw new TestingEtcdStartError(m.name, `not healthy within ${timeoutMs}ms`, m.logFile)
           await sleep(50)
         }
       }
+    },
+    async leader() {
+      const seen = await Promise.all(
+        members.map(async (m) => (m.running && !m.paused ? await raftStatus(m.clientUrl) : undefined)),
+      )
+      const ids = new Set(seen.flatMap((s) => (s ? [s.leader] : [])))
+      if (ids.size !== 1) return undefined
+      const [leaderId] = ids
+      const index = seen.findIndex((s) => s?.self === leaderId)
+      return index === -1 ? undefined : members[index]
     },
     async close() {
       if (closed) return
