@@ -48,3 +48,21 @@ export class TestingProcessStartError extends DynproxyError {
     )
   }
 }
+
+/** A chaos run's option is not one it knows or is out of range. */
+export class ChaosOptionError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_CHAOS_OPTION'
+  readonly option: string
+  constructor(option: string, value: unknown, expected: string) {
+    super(`chaos option ${option}=${JSON.stringify(value)} is invalid: expected ${expected}`)
+    this.option = option
+  }
+}
+
+/** The chaos mesh did not settle after it started, before any fault. */
+export class ChaosSetupError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_CHAOS_SETUP'
+  constructor(timeoutMs: number, why: string) {
+    super(`the chaos mesh did not settle within ${timeoutMs}ms of its start: ${why} (hint: is the machine overloaded?)`)
+  }
+}
