@@ -309,6 +309,43 @@ describe('link emulator', () => {
     await fresh.roundTrip('fresh')
   })
 
+  it('partition holds bytes both ways and delivers them in order after restore; connections opened meanwhile go through then', async () => {
+    const link = await emulator({ delayMs: 5 })
+    const c = await client(link.port)
+    await c.roundTrip('hello')
+    const seenByTarget = echo.accepted
+    link.partition()
+    c.socket.write('held ')
+    c.socket.write('in order')
+    const late = await client(link.port)
+    late.socket.write('late')
+    assert.equal(await c.waitFor(5 + 13, 300), false, 'bytes crossed a partitioned link')
+    assert.equal(await late.waitFor(1, 1), false)
+    assert.equal(
+      echo.accepted,
+      seenByTarget,
+      'the target has not seen the connection opened during the partition',
+    )
+    link.restore()
+    assert.ok(await c.waitFor(5 + 13, 2000))
+    assert.equal(c.received.toString(), 'helloheld in order')
+    assert.ok(await late.waitFor(4, 2000))
+    assert.equal(late.received.toString(), 'late')
+    assert.equal(link.stats().dropped, 0)
+  })
+
+  it('a stream cut by a partition mid-transfer arrives whole after restore', async () => {
+    const link = await emulator({ delayMs: 2 })
+    const payload = randomBytes(2 * 1024 * 1024)
+    const result = sendAndCollect(link.port, payload, LOOPBACK, 15_000)
+    await sleep(20)
+    link.partition()
+    await sleep(300)
+    link.restore()
+    assert.equal((await result).sha256, sha256(payload))
+    assert.equal(link.stats().dropped, 0)
+  })
+
   it('holds a FIN sent into a blackhole and delivers it after restore', async () => {
     const link = await emulator({})
     const c = await client(link.port)
