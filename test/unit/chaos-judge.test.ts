@@ -15,7 +15,7 @@ import {
 import { type ChaosInput, percentile, renderReport, summarize } from '../../src/testing/chaos/report.ts'
 import { Timeline } from '../../src/testing/chaos/timeline.ts'
 import { chaosPaths } from '../../src/testing/chaos/topology.ts'
-import { judgeFlow, pairAccessLines, pathOfTarget } from '../../src/testing/chaos/verdict.ts'
+import { judgeEmptySet, judgeFlow, pairAccessLines, pathOfTarget } from '../../src/testing/chaos/verdict.ts'
 
 function flow(over: Partial<FlowRecord> = {}): FlowRecord {
   return {
@@ -104,6 +104,19 @@ describe('judging a failed flow', () => {
     const verdict = judgeFlow(flow(), undefined, ctx(new Timeline()))
     assert.equal(verdict.kind, 'violation')
     assert.match((verdict as { why: string }).why, /no access-log line/)
+  })
+
+  it('finds the path that worked when the ingress was sent a set with no route', () => {
+    const t = new Timeline()
+    assert.deepEqual(judgeEmptySet('5.1', 20_000, ctx(t)), { version: '5.1', atMs: 20_000, working: 'a>b>c' })
+    t.breakAt('node:c', 1_000, 'egress_kill(c)')
+    t.breakAt('node:d', 15_000, 'egress_kill(d)')(16_000)
+    assert.equal(
+      judgeEmptySet('5.2', 20_000, ctx(t)).working,
+      undefined,
+      'no egress had been up for settleMs',
+    )
+    assert.equal(judgeEmptySet('5.3', 30_000, ctx(t)).working, 'a>b>d')
   })
 
   it('reads the path from the access log target', () => {
@@ -281,7 +294,7 @@ describe('node log lines', () => {
     ledger.record('a', at('applied', '3.2', 0))
     ledger.record('b', at('applied', '1.5'))
     assert.deepEqual(ledger.regressions, [])
-    assert.deepEqual(ledger.emptyIngressSets, ['3.2'])
+    assert.deepEqual(ledger.emptyIngressSets, [{ version: '3.2', atWallMs: 0 }])
     ledger.record('a', at('applied', '3.2'))
     ledger.record('b', at('cached', '1.4'))
     ledger.record('b', at('applied', 'x'))
@@ -341,7 +354,7 @@ describe('the report', () => {
     convergeBoundMs: 10_000,
     final: { convergenceMs: 300 },
     versionRegressions: [],
-    emptyIngressSets: ['3.1'],
+    emptyIngressSets: [{ version: '3.1', atMs: 9000, working: undefined }],
     processes: [{ name: 'node a', peakLogBytesPerMinute: 300 * 1024, cpuSeconds: 2 }],
     logBudgetBytesPerMinute: 256 * 1024,
     harnessCpuSeconds: 1,
@@ -372,7 +385,12 @@ describe('the report', () => {
     assert.match(text, /seed 7, faults for 1\.0 min — FAILED/)
     assert.match(text, /\| relay_kill \| 1 \| 1 \| 0 \| 0 \| 1 \| 0 \| 1\.50 s \| 1\.50 s \| 0 \|/)
     assert.match(text, /- at 7\.00 s: probe 1 no_route — during link_loss/)
-    assert.match(text, /sets with no route pushed to the ingress: 1 \(3\.1\)/)
+    assert.match(text, /sets with no route sent to the ingress: 1 \(3\.1\)/)
+  })
+
+  it('fails the run for an empty set sent to the ingress while a path worked', () => {
+    const s = summarize({ ...input, emptyIngressSets: [{ version: '5.1', atMs: 43_200, working: 'a>b>c' }] })
+    assert.ok(s.problems.includes('the ingress was sent set 5.1 with no route at 43.20 s while a>b>c worked'))
   })
 
   it('passes a run where every invariant held', () => {

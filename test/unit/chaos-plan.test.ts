@@ -9,6 +9,8 @@ import {
   LANES,
   laneFaults,
   laneOf,
+  nodesOf,
+  PAUSE_EVERY_ROUNDS,
   sequenceFaults,
 } from '../../src/testing/chaos/faults.ts'
 import { SeededBytes, SeededRandom, StreamCheck } from '../../src/testing/chaos/random.ts'
@@ -129,19 +131,35 @@ describe('fault schedule', () => {
     assert.notDeepEqual(take(laneFaults('nodes', 11), 20), take(laneFaults('nodes', 12), 20))
   })
 
-  it('gives every kind of a lane its turn once per round', () => {
+  it('gives every kind of a lane its turn once per round, pauses one round in three', () => {
     for (const lane of LANE_NAMES) {
       const kinds = LANES[lane].kinds
-      const plans = take(laneFaults(lane, 5), kinds.length * 6)
-      for (let round = 0; round < 6; round++) {
-        const inRound = plans.slice(round * kinds.length, (round + 1) * kinds.length).map((p) => p.kind)
-        assert.deepEqual([...inRound].sort(), [...kinds].sort(), `${lane} round ${round}`)
+      const others = kinds.filter((k) => k !== 'pause')
+      const sizes = Array.from({ length: 6 }, (_, round) =>
+        round % PAUSE_EVERY_ROUNDS === 0 ? kinds.length : others.length,
+      )
+      const plans = take(
+        laneFaults(lane, 5),
+        sizes.reduce((a, b) => a + b, 0),
+      )
+      let at = 0
+      for (const [round, size] of sizes.entries()) {
+        const inRound = plans.slice(at, at + size).map((p) => p.kind)
+        at += size
+        const expected = round % PAUSE_EVERY_ROUNDS === 0 ? kinds : others
+        assert.deepEqual([...inRound].sort(), [...expected].sort(), `${lane} round ${round}`)
       }
       assert.deepEqual(
         plans.map((p) => p.index),
         plans.map((_, i) => i),
       )
     }
+    const pausesOnly = take(laneFaults('nodes', 5, ['pause']), 4)
+    assert.deepEqual(
+      pausesOnly.map((p) => p.kind),
+      Array(4).fill('pause'),
+      'asked for pauses only, every round has one',
+    )
   })
 
   it('covers every kind across the lanes, and keeps each part of the system in one lane', () => {
@@ -152,7 +170,7 @@ describe('fault schedule', () => {
 
   it('draws each fault within its bounds, with the details its kind needs', () => {
     for (const plan of LANE_NAMES.flatMap((l) => take(laneFaults(l, 99), 60))) {
-      assert.ok(plan.holdMs >= 200 && plan.holdMs <= 3000, `${plan.kind} hold ${plan.holdMs}`)
+      assert.ok(plan.holdMs >= 100 && plan.holdMs <= 3000, `${plan.kind} hold ${plan.holdMs}`)
       assert.ok(['c', 'd'].includes(plan.egress))
       assert.equal(plan.pause !== undefined, plan.kind === 'pause')
       if (plan.pause) assert.ok(LANES[plan.lane].pauses.includes(plan.pause))
@@ -184,6 +202,24 @@ describe('fault schedule', () => {
     )
     assert.deepEqual(plans, sequenceFaults(['relay_kill', { pause: 'etcd_leader' }, 'scheduler_restart'], 4))
     assert.equal(laneOf('pause', 'relay'), 'nodes')
+  })
+
+  it('names the nodes each fault stops, so faults on one node wait for each other', () => {
+    const plans = sequenceFaults(
+      [
+        'relay_kill',
+        'egress_kill',
+        'scheduler_restart',
+        { pause: 'relay' },
+        { pause: 'etcd_leader' },
+        'link_loss',
+      ],
+      3,
+    )
+    assert.deepEqual(
+      plans.map((p) => nodesOf(p)),
+      [['b'], [plans[1]!.egress], ['b', plans[2]!.egress], ['b'], [], []],
+    )
   })
 
   it('labels a fault with its target', () => {

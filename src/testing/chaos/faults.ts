@@ -6,7 +6,7 @@
  * order, so kinds are injected equally often.
  */
 import { SeededRandom } from './random.ts'
-import { CHAOS_LINKS, EGRESSES, linkName } from './topology.ts'
+import { CHAOS_LINKS, EGRESSES, linkName, RELAY } from './topology.ts'
 
 export const FAULT_KINDS = [
   'scheduler_leader_kill',
@@ -52,9 +52,6 @@ export const LANES: Readonly<
 
 export const LANE_NAMES = Object.keys(LANES) as LaneName[]
 
-/** Kinds that restart nodes as well as the scheduler: they hold the nodes lane's processes too. */
-export const RESTARTS_NODES: ReadonlySet<FaultKind> = new Set(['scheduler_restart'])
-
 /**
  * scheduler_restart: both replicas and two nodes (the relay and an egress) are killed; then either
  * the scheduler comes back first and its nodes after it, or the nodes first (from their cached
@@ -88,17 +85,24 @@ const RESTART_ORDERS: readonly RestartOrder[] = ['scheduler_first', 'nodes_first
 
 /** How long each kind keeps its part broken, in ms. */
 const HOLD_MS: Readonly<Record<FaultKind, readonly [number, number]>> = {
-  scheduler_leader_kill: [200, 1500],
-  scheduler_follower_kill: [200, 1500],
-  scheduler_restart: [300, 1500],
-  etcd_member_kill: [200, 1500],
-  etcd_leader_kill: [200, 1500],
-  relay_kill: [200, 1500],
-  egress_kill: [200, 1500],
+  scheduler_leader_kill: [100, 800],
+  scheduler_follower_kill: [100, 800],
+  scheduler_restart: [200, 1000],
+  etcd_member_kill: [100, 800],
+  etcd_leader_kill: [100, 800],
+  relay_kill: [100, 800],
+  egress_kill: [100, 800],
+  /** Up to past the 2 s election TTL: a leader paused that long must find it no longer leads. */
   pause: [300, 2500],
   link_blackhole: [300, 2500],
   link_loss: [1000, 3000],
 }
+
+/**
+ * Pauses come up in one round in three: three lanes pause something, and a pause takes longer than
+ * a kill, so this keeps their count near the other kinds'.
+ */
+export const PAUSE_EVERY_ROUNDS = 3
 
 /**
  * An endless, seeded sequence of a lane's faults, restricted to `kinds` (all when empty). Returns
@@ -112,9 +116,11 @@ export function* laneFaults(
   const spec = LANES[lane]
   const own = spec.kinds.filter((k) => kinds.length === 0 || kinds.includes(k))
   if (own.length === 0) return
+  const onlyPauses = own.every((k) => k === 'pause')
   const random = new SeededRandom(seed).fork(LANE_NAMES.indexOf(lane))
-  for (let index = 0; ; ) {
-    for (const kind of random.shuffle(own)) {
+  for (let index = 0, round = 0; ; round++) {
+    const pauses = onlyPauses || round % PAUSE_EVERY_ROUNDS === 0
+    for (const kind of random.shuffle(own.filter((k) => pauses || k !== 'pause'))) {
       yield planFault(lane, index++, kind, random)
     }
   }
@@ -133,8 +139,8 @@ function planFault(lane: LaneName, index: number, kind: FaultKind, random: Seede
     ...((kind === 'link_blackhole' || kind === 'link_loss') && { link: linkName(link.from, link.to) }),
     ...(kind === 'link_loss' && { lossRatio: random.int(5, 30) / 100 }),
     ...(kind === 'scheduler_restart' && { order: random.pick(RESTART_ORDERS) }),
-    staggerMs: random.int(200, 1500),
-    gapMs: random.int(100, 600),
+    staggerMs: random.int(100, 800),
+    gapMs: random.int(50, 300),
   }
 }
 
@@ -143,7 +149,7 @@ export function faultLabel(plan: FaultPlan): string {
   if (plan.pause !== undefined)
     return `${plan.kind}(${plan.pause === 'egress' ? `egress ${plan.egress}` : plan.pause})`
   if (plan.link !== undefined)
-    return `${plan.kind}(${plan.link}${plan.lossRatio ? ` ${plan.lossRatio * 100}%` : ''})`
+    return `${plan.kind}(${plan.link}${plan.lossRatio ? ` ${Math.round(plan.lossRatio * 100)}%` : ''})`
   if (plan.order !== undefined) return `${plan.kind}(${plan.order}, ${plan.egress})`
   if (plan.kind === 'egress_kill') return `${plan.kind}(${plan.egress})`
   return plan.kind
@@ -168,4 +174,20 @@ export function sequenceFaults(
     const plan = planFault(laneOf(kind, pause), index, kind, random)
     return pause === undefined ? plan : { ...plan, pause }
   })
+}
+
+/** The nodes a fault kills or pauses: faults on the same node wait for each other. */
+export function nodesOf(plan: FaultPlan): string[] {
+  switch (plan.kind) {
+    case 'relay_kill':
+      return [RELAY]
+    case 'egress_kill':
+      return [plan.egress]
+    case 'scheduler_restart':
+      return [RELAY, plan.egress]
+    case 'pause':
+      return plan.pause === 'relay' ? [RELAY] : plan.pause === 'egress' ? [plan.egress] : []
+    default:
+      return []
+  }
 }

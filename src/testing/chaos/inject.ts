@@ -173,11 +173,30 @@ function linkFault(ctx: FaultContext, plan: FaultPlan): Breakable {
       heal: () => link.set({ lossRatio: 0 }),
     }
   }
+  // Cut as TCP sees a dead link: bytes wait and come through after it; blackhole() would leave holes.
   return {
     name,
     components: [linkComponent(from, to)],
-    break: () => link.blackhole(),
+    break: () => link.partition(),
     heal: () => link.restore(),
+  }
+}
+
+/** A part that fails to come back is tried again this often, then the fault gives up on it. */
+const HEAL_ATTEMPTS = 3
+const HEAL_RETRY_MS = 500
+
+/** Brings a part back; a failed attempt is a finding (noted), and the part is tried again. */
+async function healWithRetry(p: Breakable, notes: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await p.heal()
+      return
+    } catch (err) {
+      notes.push(`${p.name} did not come back (attempt ${attempt}): ${(err as Error).message}`)
+      if (attempt === HEAL_ATTEMPTS) throw err
+      await sleep(HEAL_RETRY_MS)
+    }
   }
 }
 
@@ -194,49 +213,49 @@ export async function runFault(plan: FaultPlan, ctx: FaultContext): Promise<Faul
     .flat()
     .map((p) => p.name)
     .join('+')
-  const heals = new Map<Breakable, ((atMs: number) => void)[]>()
+  const notes: string[] = []
+  const base = { plan, label, target, startMs }
   try {
-    await Promise.all(
-      groups.flat().map(async (p) => {
-        heals.set(
-          p,
-          p.components.map((c) => ctx.timeline.breakAt(c, ctx.now(), label)),
-        )
-        await p.break()
-      }),
-    )
-    await sleep(plan.holdMs)
-    for (const [i, group] of groups.entries()) {
-      if (i > 0) await sleep(plan.staggerMs)
-      await Promise.all(
-        group.map(async (p) => {
-          await p.heal()
-          for (const heal of heals.get(p) ?? []) heal(ctx.now())
-        }),
-      )
-    }
-  } catch (err) {
-    return {
-      plan,
-      label,
-      target,
-      startMs,
-      recoveredMs: ctx.now(),
-      convergenceMs: undefined,
-      problem: String(err),
-    }
+    await breakAndHeal(ctx, plan, groups, notes)
+  } catch {
+    return { ...base, recoveredMs: ctx.now(), convergenceMs: undefined, problem: notes.join('; ') }
   }
   const recoveredMs = ctx.now()
   const settled = await ctx.watch.waitConverged(recoveredMs, ctx.convergeBoundMs)
-  return 'atMs' in settled
-    ? { plan, label, target, startMs, recoveredMs, convergenceMs: settled.atMs - recoveredMs }
-    : {
-        plan,
-        label,
-        target,
-        startMs,
-        recoveredMs,
-        convergenceMs: undefined,
-        problem: `not settled: ${settled.why}`,
-      }
+  if ('timedOut' in settled) notes.push(`not settled: ${settled.why}`)
+  return {
+    ...base,
+    recoveredMs,
+    convergenceMs: 'atMs' in settled ? settled.atMs - recoveredMs : undefined,
+    ...(notes.length > 0 && { problem: notes.join('; ') }),
+  }
+}
+
+async function breakAndHeal(
+  ctx: FaultContext,
+  plan: FaultPlan,
+  groups: readonly Breakable[][],
+  notes: string[],
+): Promise<void> {
+  const label = faultLabel(plan)
+  const heals = new Map<Breakable, ((atMs: number) => void)[]>()
+  await Promise.all(
+    groups.flat().map(async (p) => {
+      heals.set(
+        p,
+        p.components.map((c) => ctx.timeline.breakAt(c, ctx.now(), label)),
+      )
+      await p.break()
+    }),
+  )
+  await sleep(plan.holdMs)
+  for (const [i, group] of groups.entries()) {
+    if (i > 0) await sleep(plan.staggerMs)
+    await Promise.all(
+      group.map(async (p) => {
+        await healWithRetry(p, notes)
+        for (const heal of heals.get(p) ?? []) heal(ctx.now())
+      }),
+    )
+  }
 }

@@ -84,7 +84,7 @@ export class VersionLedger {
   readonly #last = new Map<string, readonly [number, number]>()
   readonly regressions: string[] = []
   /** Sets with no route at all applied by the node that has listeners. */
-  readonly emptyIngressSets: string[] = []
+  readonly emptyIngressSets: { readonly version: string; readonly atWallMs: number }[] = []
   readonly #ingress: string
 
   constructor(ingress: string) {
@@ -105,7 +105,7 @@ export class VersionLedger {
     }
     if (last === undefined || compare(pair, last) > 0) this.#last.set(node, pair)
     if (node === this.#ingress && event.type === 'applied' && event.routes === 0)
-      this.emptyIngressSets.push(event.version)
+      this.emptyIngressSets.push({ version: event.version, atWallMs: event.atWallMs })
   }
 }
 

@@ -6,7 +6,7 @@
 import { FAULT_KINDS, type FaultKind } from './faults.ts'
 import type { FaultRecord } from './inject.ts'
 import type { FlowRecord } from './load.ts'
-import { NO_PATH, type Verdict } from './verdict.ts'
+import { type EmptySet, NO_PATH, type Verdict } from './verdict.ts'
 
 export interface JudgedFlow {
   readonly flow: FlowRecord
@@ -28,7 +28,8 @@ export interface ChaosInput {
   /** After the last fault: how long the mesh took to settle, or why it did not. */
   readonly final: { readonly convergenceMs: number } | { readonly why: string }
   readonly versionRegressions: readonly string[]
-  readonly emptyIngressSets: readonly string[]
+  /** Sets with no route the ingress applied while flows ran. */
+  readonly emptyIngressSets: readonly EmptySet[]
   readonly processes: readonly ProcessCost[]
   readonly logBudgetBytesPerMinute: number
   readonly harnessCpuSeconds: number
@@ -137,6 +138,11 @@ export function summarize(input: ChaosInput): ChaosSummary {
       ? [`not settled ${input.convergeBoundMs}ms after the last fault: ${input.final.why}`]
       : []),
     ...input.versionRegressions.map((r) => `version went back: ${r}`),
+    ...input.emptyIngressSets.flatMap((e) =>
+      e.working === undefined
+        ? []
+        : [`the ingress was sent set ${e.version} with no route at ${ms(e.atMs)} while ${e.working} worked`],
+    ),
     ...input.processes
       .filter((p) => p.peakLogBytesPerMinute > input.logBudgetBytesPerMinute)
       .map(
@@ -188,7 +194,14 @@ export function renderReport(s: ChaosSummary): string {
     )} | ${ms(maxOf(i.faults))} | ${i.faults.filter((f) => f.convergenceMs === undefined).length} |`,
     '',
     `flows: ${s.probes} probes and ${s.longFlows} long flows, ${(s.bytesChecked / 1048576).toFixed(1)} MiB echoed and checked byte for byte; excused: ${s.excused - s.excusedNoPath} failed with their path, ${s.excusedNoPath} found no working path`,
-    `settled after the last fault: ${'why' in i.final ? `no (${i.final.why})` : ms(i.final.convergenceMs)}; versions gone back: ${i.versionRegressions.length}; sets with no route pushed to the ingress: ${i.emptyIngressSets.length}${i.emptyIngressSets.length > 0 ? ` (${i.emptyIngressSets.slice(0, 10).join(', ')})` : ''}`,
+    `settled after the last fault: ${'why' in i.final ? `no (${i.final.why})` : ms(i.final.convergenceMs)}; versions gone back: ${i.versionRegressions.length}; sets with no route sent to the ingress: ${i.emptyIngressSets.length}${
+      i.emptyIngressSets.length > 0
+        ? ` (${i.emptyIngressSets
+            .slice(0, 10)
+            .map((e) => e.version)
+            .join(', ')})`
+        : ''
+    }`,
     `logs, peak KiB/min (budget ${kib(i.logBudgetBytesPerMinute)}): ${i.processes.map((p) => `${p.name} ${kib(p.peakLogBytesPerMinute)}`).join(', ')}`,
     `CPU seconds: harness ${i.harnessCpuSeconds.toFixed(1)}, ${i.processes.map((p) => `${p.name} ${p.cpuSeconds.toFixed(1)}`).join(', ')}`,
   ]

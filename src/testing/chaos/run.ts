@@ -9,14 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { ChaosSetupError } from '../../errors/testing.ts'
 import { readCpuTicks } from '../process.ts'
 import { ConvergenceWatch, judgeConvergence, takeSnapshot } from './converge.ts'
-import {
-  type FaultKind,
-  type FaultPlan,
-  LANE_NAMES,
-  type LaneName,
-  laneFaults,
-  RESTARTS_NODES,
-} from './faults.ts'
+import { type FaultKind, type FaultPlan, LANE_NAMES, type LaneName, laneFaults, nodesOf } from './faults.ts'
 import { type FaultContext, type FaultRecord, runFault } from './inject.ts'
 import { type FlowRecord, startLoad } from './load.ts'
 import {
@@ -29,7 +22,7 @@ import {
 import { type ChaosSummary, type JudgedFlow, type ProcessCost, summarize } from './report.ts'
 import { Timeline } from './timeline.ts'
 import { chaosPaths, INGRESS, PROBE_SERVICE, STREAM_SERVICE } from './topology.ts'
-import { judgeFlow, pairAccessLines } from './verdict.ts'
+import { type EmptySet, judgeEmptySet, judgeFlow, pairAccessLines } from './verdict.ts'
 import { type ChaosWorld, startWorld } from './world.ts'
 
 export interface ChaosOptions {
@@ -65,19 +58,32 @@ const FLOW_STALL_MS = 10_000
 const LOG_DRAIN_MS = 500
 const CLOCK_TICKS_PER_SECOND = 100
 
-/** A lock held by a fault for the nodes it kills (the nodes lane, and restarts of the control lane). */
-class Mutex {
-  #tail: Promise<void> = Promise.resolve()
+/**
+ * One lock per node, held by a fault for the nodes it kills or pauses (the nodes lane, and the
+ * control lane's restarts), so that two faults never kill and restart the same process.
+ */
+class NodeLocks {
+  readonly #tails = new Map<string, Promise<void>>()
 
-  async lock(): Promise<() => void> {
-    let release = () => {}
-    const next = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    const previous = this.#tail
-    this.#tail = previous.then(() => next)
-    await previous
-    return release
+  /** Takes the locks in one order (by name), so two faults cannot wait for each other. */
+  async lock(nodes: readonly string[]): Promise<() => void> {
+    const releases: (() => void)[] = []
+    for (const node of [...new Set(nodes)].sort()) {
+      let release = () => {}
+      const next = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const previous = this.#tails.get(node) ?? Promise.resolve()
+      this.#tails.set(
+        node,
+        previous.then(() => next),
+      )
+      await previous
+      releases.push(release)
+    }
+    return () => {
+      for (const release of releases) release()
+    }
   }
 }
 
@@ -124,12 +130,14 @@ async function runOn(
     (s) => judgeConvergence(s, INGRESS, services),
     now,
   )
-  const started = await watch.waitConverged(now(), START_SETTLE_MS)
+  const runStart = now()
+  const started = await watch.waitConverged(runStart, START_SETTLE_MS)
   if ('timedOut' in started) throw new ChaosSetupError(START_SETTLE_MS, started.why)
   say(
-    `mesh settled after ${(started.atMs / 1000).toFixed(1)} s; seed ${o.seed}; faults for ${o.faultPhaseMs / 1000} s`,
+    `mesh settled ${((started.atMs - runStart) / 1000).toFixed(1)} s after its start; seed ${o.seed}; faults for ${o.faultPhaseMs / 1000} s`,
   )
   const meter = startMeter(world, now)
+  const loadStart = now()
   const cpuAtStart = process.cpuUsage()
   const load = startLoad({
     probePort: world.ports.listeners.probe,
@@ -159,11 +167,20 @@ async function runOn(
     convergeBoundMs: o.convergeBoundMs,
     final,
     versionRegressions: state.ledger.regressions,
-    emptyIngressSets: state.ledger.emptyIngressSets,
+    emptyIngressSets: emptySets(state, timeline, o.settleMs, loadStart),
     processes,
     logBudgetBytesPerMinute: o.logBudgetBytesPerMinute,
     harnessCpuSeconds: (cpu.user + cpu.system) / 1e6,
   })
+}
+
+/** Empty sets the ingress applied once flows ran (a cold start has nothing to take away). */
+function emptySets(state: RunState, timeline: Timeline, settleMs: number, fromMs: number): EmptySet[] {
+  const ctx = { timeline, ingress: INGRESS, paths: chaosPaths(), settleMs }
+  return state.ledger.emptyIngressSets
+    .map((e) => ({ version: e.version, atMs: e.atWallMs - state.wallOffsetMs }))
+    .filter((e) => e.atMs >= fromMs)
+    .map((e) => judgeEmptySet(e.version, e.atMs, ctx))
 }
 
 function judgeAll(
@@ -199,9 +216,9 @@ async function injectAll(
     }
     return records
   }
-  const nodesLock = new Mutex()
+  const locks = new NodeLocks()
   const endAt = phaseStart + o.faultPhaseMs
-  await Promise.all(LANE_NAMES.map((lane) => runLane(lane, ctx, o, { endAt, nodesLock, report })))
+  await Promise.all(LANE_NAMES.map((lane) => runLane(lane, ctx, o, { endAt, locks, report })))
   return records
 }
 
@@ -209,12 +226,11 @@ async function runLane(
   lane: LaneName,
   ctx: FaultContext,
   o: ChaosOptions,
-  shared: { readonly endAt: number; readonly nodesLock: Mutex; readonly report: (r: FaultRecord) => void },
+  shared: { readonly endAt: number; readonly locks: NodeLocks; readonly report: (r: FaultRecord) => void },
 ): Promise<void> {
   for (const plan of laneFaults(lane, o.seed, o.kinds)) {
     if (ctx.now() >= shared.endAt) return
-    const needsNodes = lane === 'nodes' || RESTARTS_NODES.has(plan.kind)
-    const release = needsNodes ? await shared.nodesLock.lock() : () => {}
+    const release = await shared.locks.lock(nodesOf(plan))
     try {
       if (ctx.now() >= shared.endAt) return
       shared.report(await runFault(plan, ctx))

@@ -66,6 +66,24 @@ export function judgeFlow(flow: FlowRecord, entry: AccessEntry | undefined, ctx:
   return { kind: 'violation', why: `${failure}; ${working.join('>')} worked throughout` }
 }
 
+/** A set with no route the ingress applied at `atMs`, and a path that worked then (if one did). */
+export interface EmptySet {
+  readonly version: string
+  readonly atMs: number
+  readonly working: string | undefined
+}
+
+/**
+ * The scheduler must never take a working route away for what it does not know: a set with no
+ * route for the ingress is a finding when a path of the mesh had worked for `settleMs` before it.
+ */
+export function judgeEmptySet(version: string, atMs: number, ctx: JudgeContext): EmptySet {
+  const working = ctx.paths.find(
+    (p) => brokenOn(pathComponents(p), ctx.timeline, atMs - ctx.settleMs, atMs).length === 0,
+  )
+  return { version, atMs, working: working?.join('>') }
+}
+
 function describeFailure(flow: FlowRecord, entry: AccessEntry | undefined): string {
   const ingress =
     entry === undefined
