@@ -45,82 +45,117 @@ const CHUNK_EVERY_MS = 50
 /** Runs one flow to its end; never rejects. */
 export function runFlow(spec: FlowSpec): Promise<FlowRecord> {
   return new Promise((resolve) => {
-    const startMs = spec.now()
-    const source = new SeededBytes(spec.seed)
-    const check = new StreamCheck(spec.seed)
-    const socket = net.connect({ host: '127.0.0.1', port: spec.port, allowHalfOpen: true })
-    let sent = 0
-    let ended = false
-    let pacer: NodeJS.Timeout | undefined
-    let localPort: number | undefined
-    let settled = false
-    const finish = (error?: string) => {
-      if (settled) return
-      settled = true
-      clearInterval(pacer)
-      clearTimeout(stall)
-      socket.destroy()
-      const complete = error === undefined && ended && check.received === spec.bytes && sent === spec.bytes
-      const outcome: FlowOutcome = check.corrupt > 0 ? 'corrupt' : complete ? 'ok' : 'failed'
-      const why = error ?? (complete ? undefined : `ended after ${check.received} of ${spec.bytes} bytes`)
-      resolve({
-        kind: spec.kind,
-        id: spec.id,
-        startMs,
-        endMs: spec.now(),
-        localPort,
-        plannedBytes: spec.bytes,
-        sent,
-        received: check.received,
-        corruptBytes: check.corrupt,
-        outcome,
-        ...(why !== undefined && outcome !== 'ok' && { error: why }),
-      })
-    }
-    let stall = setTimeout(() => finish(`no byte moved for ${spec.stallMs}ms`), spec.stallMs)
-    const progress = () => {
-      clearTimeout(stall)
-      stall = setTimeout(() => finish(`no byte moved for ${spec.stallMs}ms`), spec.stallMs)
-    }
-    const sendSome = (limit: number) => {
-      while (sent < limit && !socket.destroyed) {
-        const chunk = source.take(Math.min(spec.chunkBytes, limit - sent))
-        sent += chunk.length
-        if (!socket.write(chunk)) return
-      }
-      if (sent === spec.bytes && !socket.writableEnded) {
-        clearInterval(pacer)
-        socket.end()
-      }
-    }
-    socket.setNoDelay(true)
-    socket.on('connect', () => {
-      localPort = socket.localPort
-      progress()
-      if (spec.spreadMs <= 0) return sendSome(spec.bytes)
-      const perTick = Math.max(1, Math.ceil((spec.bytes * CHUNK_EVERY_MS) / spec.spreadMs))
-      let allowed = 0
-      pacer = setInterval(() => {
-        allowed = Math.min(spec.bytes, allowed + perTick)
-        if (socket.writableNeedDrain) return
-        sendSome(allowed)
-      }, CHUNK_EVERY_MS)
-    })
-    socket.on('drain', () => {
-      progress()
-      if (spec.spreadMs <= 0) sendSome(spec.bytes)
-    })
-    socket.on('data', (chunk: Buffer) => {
-      progress()
-      check.add(chunk, sent)
-    })
-    socket.on('end', () => {
-      ended = true
-      finish()
-    })
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message))
-    socket.on('close', () => finish(ended ? undefined : 'closed before the end of the echo'))
+    new CheckedFlow(spec, resolve)
   })
+}
+
+/** One client connection: sends its seeded bytes (paced, with backpressure) and checks the echo. */
+class CheckedFlow {
+  readonly #spec: FlowSpec
+  readonly #done: (record: FlowRecord) => void
+  readonly #startMs: number
+  readonly #source: SeededBytes
+  readonly #check: StreamCheck
+  readonly #socket: net.Socket
+  #sent = 0
+  #ended = false
+  #settled = false
+  #localPort: number | undefined
+  #pacer: NodeJS.Timeout | undefined
+  #stall: NodeJS.Timeout | undefined
+
+  constructor(spec: FlowSpec, done: (record: FlowRecord) => void) {
+    this.#spec = spec
+    this.#done = done
+    this.#startMs = spec.now()
+    this.#source = new SeededBytes(spec.seed)
+    this.#check = new StreamCheck(spec.seed)
+    this.#socket = net.connect({ host: '127.0.0.1', port: spec.port, allowHalfOpen: true })
+    this.#socket.setNoDelay(true)
+    this.#progress()
+    this.#socket.on('connect', () => this.#onConnect())
+    this.#socket.on('drain', () => {
+      this.#progress()
+      if (spec.spreadMs <= 0) this.#sendUpTo(spec.bytes)
+    })
+    this.#socket.on('data', (chunk: Buffer) => {
+      this.#progress()
+      this.#check.add(chunk, this.#sent)
+    })
+    this.#socket.on('end', () => {
+      this.#ended = true
+      this.#finish()
+    })
+    this.#socket.on('error', (err: NodeJS.ErrnoException) => this.#finish(err.code ?? err.message))
+    this.#socket.on('close', () =>
+      this.#finish(this.#ended ? undefined : 'closed before the end of the echo'),
+    )
+  }
+
+  #onConnect(): void {
+    this.#localPort = this.#socket.localPort
+    this.#progress()
+    const { bytes, spreadMs } = this.#spec
+    if (spreadMs <= 0) {
+      this.#sendUpTo(bytes)
+      return
+    }
+    const perTick = Math.max(1, Math.ceil((bytes * CHUNK_EVERY_MS) / spreadMs))
+    let allowed = 0
+    this.#pacer = setInterval(() => {
+      allowed = Math.min(bytes, allowed + perTick)
+      if (!this.#socket.writableNeedDrain) this.#sendUpTo(allowed)
+    }, CHUNK_EVERY_MS)
+  }
+
+  /** Writes until `limit` bytes are sent or the socket asks to wait; half-closes after the last. */
+  #sendUpTo(limit: number): void {
+    while (this.#sent < limit && !this.#socket.destroyed) {
+      const chunk = this.#source.take(Math.min(this.#spec.chunkBytes, limit - this.#sent))
+      this.#sent += chunk.length
+      if (!this.#socket.write(chunk)) return
+    }
+    if (this.#sent === this.#spec.bytes && !this.#socket.writableEnded) {
+      clearInterval(this.#pacer)
+      this.#socket.end()
+    }
+  }
+
+  /** A byte moved: the flow has another stallMs before it counts as stuck. */
+  #progress(): void {
+    clearTimeout(this.#stall)
+    this.#stall = setTimeout(
+      () => this.#finish(`no byte moved for ${this.#spec.stallMs}ms`),
+      this.#spec.stallMs,
+    )
+  }
+
+  #finish(error?: string): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearInterval(this.#pacer)
+    clearTimeout(this.#stall)
+    this.#socket.destroy()
+    const spec = this.#spec
+    const check = this.#check
+    const complete =
+      error === undefined && this.#ended && check.received === spec.bytes && this.#sent === spec.bytes
+    const outcome: FlowOutcome = check.corrupt > 0 ? 'corrupt' : complete ? 'ok' : 'failed'
+    const why = error ?? `ended after ${check.received} of ${spec.bytes} bytes`
+    this.#done({
+      kind: spec.kind,
+      id: spec.id,
+      startMs: this.#startMs,
+      endMs: spec.now(),
+      localPort: this.#localPort,
+      plannedBytes: spec.bytes,
+      sent: this.#sent,
+      received: check.received,
+      corruptBytes: check.corrupt,
+      outcome,
+      ...(outcome !== 'ok' && { error: why }),
+    })
+  }
 }
 
 export interface LoadOptions {
