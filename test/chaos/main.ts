@@ -32,4 +32,5 @@ const summary = await runChaos({
 const report = renderReport(summary)
 console.log(`\n${report}`)
 if (args.out !== undefined) writeFileSync(args.out, `${report}\n`)
+if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(summary, null, 1))
 process.exit(summary.problems.length === 0 ? 0 : 1)

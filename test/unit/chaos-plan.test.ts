@@ -9,8 +9,9 @@ import {
   LANES,
   laneFaults,
   laneOf,
-  nodesOf,
+  locksOf,
   PAUSE_EVERY_ROUNDS,
+  restartedNode,
   sequenceFaults,
 } from '../../src/testing/chaos/faults.ts'
 import { SeededBytes, SeededRandom, StreamCheck } from '../../src/testing/chaos/random.ts'
@@ -170,7 +171,7 @@ describe('fault schedule', () => {
 
   it('draws each fault within its bounds, with the details its kind needs', () => {
     for (const plan of LANE_NAMES.flatMap((l) => take(laneFaults(l, 99), 60))) {
-      assert.ok(plan.holdMs >= 100 && plan.holdMs <= 3000, `${plan.kind} hold ${plan.holdMs}`)
+      assert.ok(plan.holdMs >= 50 && plan.holdMs <= 3000, `${plan.kind} hold ${plan.holdMs}`)
       assert.ok(['c', 'd'].includes(plan.egress))
       assert.equal(plan.pause !== undefined, plan.kind === 'pause')
       if (plan.pause) assert.ok(LANES[plan.lane].pauses.includes(plan.pause))
@@ -204,49 +205,64 @@ describe('fault schedule', () => {
     assert.equal(laneOf('pause', 'relay'), 'nodes')
   })
 
-  it('names the nodes each fault stops, so faults on one node wait for each other', () => {
+  it('names what each fault holds: the relay, or the egresses (one down at a time)', () => {
     const plans = sequenceFaults(
       [
         'relay_kill',
         'egress_kill',
-        'scheduler_restart',
         { pause: 'relay' },
+        { pause: 'egress' },
         { pause: 'etcd_leader' },
         'link_loss',
       ],
       3,
     )
-    assert.deepEqual(
-      plans.map((p) => nodesOf(p)),
-      [['b'], [plans[1]!.egress], ['b', plans[2]!.egress], ['b'], [], []],
-    )
+    assert.deepEqual(plans.map(locksOf), [['relay'], ['egresses'], ['relay'], ['egresses'], [], []])
+    const restarts = take(laneFaults('control', 8, ['scheduler_restart']), 20)
+    for (const r of restarts) {
+      const node = restartedNode(r)
+      assert.deepEqual(locksOf(r), [node === 'b' ? 'relay' : 'egresses'])
+      assert.ok(node === 'b' || node === r.egress)
+    }
+    assert.deepEqual(new Set(restarts.map((r) => r.restarts)), new Set(['relay', 'egress']))
   })
 
   it('labels a fault with its target', () => {
     const [pause, loss, restart] = sequenceFaults([{ pause: 'egress' }, 'link_loss', 'scheduler_restart'], 2)
     assert.match(faultLabel(pause!), /^pause\(egress [cd]\)$/)
     assert.match(faultLabel(loss!), /^link_loss\([a-d]>[a-d] \d+%\)$/)
-    assert.match(faultLabel(restart!), /^scheduler_restart\((scheduler|nodes)_first, [cd]\)$/)
+    assert.match(faultLabel(restart!), /^scheduler_restart\((scheduler|nodes)_first, [bcd]\)$/)
   })
 })
 
 describe('npm run chaos options', () => {
-  it('reads minutes, seed, kinds and an output file', () => {
-    assert.deepEqual(
-      parseChaosArgs(['--minutes', '0.5', '--seed', '42', '--kinds', 'relay_kill,pause', '--out', 'r.md']),
-      {
-        minutes: 0.5,
-        seed: 42,
-        kinds: ['relay_kill', 'pause'],
-        out: 'r.md',
-        help: false,
-      },
-    )
+  it('reads minutes, seed, kinds and the output files', () => {
+    const argv = [
+      '--minutes',
+      '0.5',
+      '--seed',
+      '42',
+      '--kinds',
+      'relay_kill,pause',
+      '--out',
+      'r.md',
+      '--json',
+      'r.json',
+    ]
+    assert.deepEqual(parseChaosArgs(argv), {
+      minutes: 0.5,
+      seed: 42,
+      kinds: ['relay_kill', 'pause'],
+      out: 'r.md',
+      json: 'r.json',
+      help: false,
+    })
     assert.deepEqual(parseChaosArgs([]), {
       minutes: 10,
       seed: undefined,
       kinds: [],
       out: undefined,
+      json: undefined,
       help: false,
     })
     assert.equal(parseChaosArgs(['--help']).help, true)

@@ -1,4 +1,4 @@
-/** `npm run chaos -- --minutes 10 --seed 42 --kinds relay_kill,pause --out chaos.md`, parsed. */
+/** `npm run chaos -- --minutes 10 --seed 42 --kinds relay_kill,pause --out chaos.md --json chaos.json`, parsed. */
 import { ChaosOptionError } from '../../errors/testing.ts'
 import { FAULT_KINDS, type FaultKind } from './faults.ts'
 
@@ -8,22 +8,26 @@ export interface ChaosArgs {
   readonly seed: number | undefined
   readonly kinds: readonly FaultKind[]
   readonly out: string | undefined
+  /** Every fault and every flow with its verdict, for a closer look. */
+  readonly json: string | undefined
   readonly help: boolean
 }
 
-export const CHAOS_USAGE = `usage: npm run chaos -- [--minutes N] [--seed N] [--kinds k1,k2] [--out FILE]
+export const CHAOS_USAGE = `usage: npm run chaos -- [--minutes N] [--seed N] [--kinds k1,k2] [--out FILE] [--json FILE]
   --minutes N   how long faults are injected (default 10; fractions allowed)
   --seed N      replays the fault schedule of an earlier run (an integer 0..4294967295)
   --kinds LIST  only these fault kinds: ${FAULT_KINDS.join(', ')}
-  --out FILE    also write the result table (markdown) to FILE`
+  --out FILE    also write the result table (markdown) to FILE
+  --json FILE   write every fault and every flow with its verdict to FILE`
 
-const VALUED = new Set(['--minutes', '--seed', '--kinds', '--out'])
+const VALUED = new Set(['--minutes', '--seed', '--kinds', '--out', '--json'])
 
 export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
   let minutes = 10
   let seed: number | undefined
   let kinds: FaultKind[] = []
   let out: string | undefined
+  let json: string | undefined
   let help = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
@@ -38,9 +42,10 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
     if (arg === '--minutes') minutes = readMinutes(value)
     else if (arg === '--seed') seed = readSeed(value)
     else if (arg === '--kinds') kinds = readKinds(value)
-    else out = value
+    else if (arg === '--out') out = value
+    else json = value
   }
-  return { minutes, seed, kinds, out, help }
+  return { minutes, seed, kinds, out, json, help }
 }
 
 function readMinutes(text: string): number {

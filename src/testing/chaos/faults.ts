@@ -53,9 +53,9 @@ export const LANES: Readonly<
 export const LANE_NAMES = Object.keys(LANES) as LaneName[]
 
 /**
- * scheduler_restart: both replicas and two nodes (the relay and an egress) are killed; then either
- * the scheduler comes back first and its nodes after it, or the nodes first (from their cached
- * sets) and the scheduler after them.
+ * scheduler_restart: both replicas and a node (the relay or an egress) are killed; then either the
+ * scheduler comes back first and the node after it, or the node first (from its cached set) and
+ * the scheduler after it. The other nodes stay up and reconnect in their own time.
  */
 export type RestartOrder = 'scheduler_first' | 'nodes_first'
 
@@ -66,7 +66,7 @@ export interface FaultPlan {
   readonly kind: FaultKind
   /** How long the part stays broken (killed, paused, cut, lossy) before it is brought back. */
   readonly holdMs: number
-  /** egress_kill, pause of an egress, restarts: which egress. */
+  /** egress_kill, pause of an egress, a restart's node when it is an egress: which egress. */
   readonly egress: string
   /** pause: which role. */
   readonly pause?: PauseTarget
@@ -76,6 +76,8 @@ export interface FaultPlan {
   readonly lossRatio?: number
   /** scheduler_restart: what comes back first, and how long before the rest. */
   readonly order?: RestartOrder
+  /** scheduler_restart: the node restarted with the scheduler, the relay or `egress`. */
+  readonly restarts?: 'relay' | 'egress'
   readonly staggerMs: number
   /** Quiet time after the fault settled, before the lane's next one. */
   readonly gapMs: number
@@ -85,13 +87,13 @@ const RESTART_ORDERS: readonly RestartOrder[] = ['scheduler_first', 'nodes_first
 
 /** How long each kind keeps its part broken, in ms. */
 const HOLD_MS: Readonly<Record<FaultKind, readonly [number, number]>> = {
-  scheduler_leader_kill: [100, 800],
-  scheduler_follower_kill: [100, 800],
-  scheduler_restart: [200, 1000],
-  etcd_member_kill: [100, 800],
-  etcd_leader_kill: [100, 800],
-  relay_kill: [100, 800],
-  egress_kill: [100, 800],
+  scheduler_leader_kill: [50, 500],
+  scheduler_follower_kill: [50, 500],
+  scheduler_restart: [100, 600],
+  etcd_member_kill: [50, 500],
+  etcd_leader_kill: [50, 500],
+  relay_kill: [50, 500],
+  egress_kill: [50, 500],
   /** Up to past the 2 s election TTL: a leader paused that long must find it no longer leads. */
   pause: [300, 2500],
   link_blackhole: [300, 2500],
@@ -138,8 +140,11 @@ function planFault(lane: LaneName, index: number, kind: FaultKind, random: Seede
     ...(kind === 'pause' && { pause: random.pick(LANES[lane].pauses) }),
     ...((kind === 'link_blackhole' || kind === 'link_loss') && { link: linkName(link.from, link.to) }),
     ...(kind === 'link_loss' && { lossRatio: random.int(5, 30) / 100 }),
-    ...(kind === 'scheduler_restart' && { order: random.pick(RESTART_ORDERS) }),
-    staggerMs: random.int(100, 800),
+    ...(kind === 'scheduler_restart' && {
+      order: random.pick(RESTART_ORDERS),
+      restarts: random.pick(['relay', 'egress'] as const),
+    }),
+    staggerMs: random.int(100, 600),
     gapMs: random.int(50, 300),
   }
 }
@@ -150,7 +155,7 @@ export function faultLabel(plan: FaultPlan): string {
     return `${plan.kind}(${plan.pause === 'egress' ? `egress ${plan.egress}` : plan.pause})`
   if (plan.link !== undefined)
     return `${plan.kind}(${plan.link}${plan.lossRatio ? ` ${Math.round(plan.lossRatio * 100)}%` : ''})`
-  if (plan.order !== undefined) return `${plan.kind}(${plan.order}, ${plan.egress})`
+  if (plan.order !== undefined) return `${plan.kind}(${plan.order}, ${restartedNode(plan)})`
   if (plan.kind === 'egress_kill') return `${plan.kind}(${plan.egress})`
   return plan.kind
 }
@@ -176,17 +181,26 @@ export function sequenceFaults(
   })
 }
 
-/** The nodes a fault kills or pauses: faults on the same node wait for each other. */
-export function nodesOf(plan: FaultPlan): string[] {
+/** The node a scheduler_restart kills with the scheduler. */
+export function restartedNode(plan: FaultPlan): string {
+  return plan.restarts === 'egress' ? plan.egress : RELAY
+}
+
+/**
+ * What a fault holds while it runs, so that faults of two lanes never stop the same node, nor both
+ * egresses: `relay` or `egresses` (one egress down at a time keeps a path to the backend).
+ */
+export function locksOf(plan: FaultPlan): string[] {
+  const role = (node: string) => (node === RELAY ? 'relay' : 'egresses')
   switch (plan.kind) {
     case 'relay_kill':
-      return [RELAY]
+      return ['relay']
     case 'egress_kill':
-      return [plan.egress]
+      return ['egresses']
     case 'scheduler_restart':
-      return [RELAY, plan.egress]
+      return [role(restartedNode(plan))]
     case 'pause':
-      return plan.pause === 'relay' ? [RELAY] : plan.pause === 'egress' ? [plan.egress] : []
+      return plan.pause === 'relay' ? ['relay'] : plan.pause === 'egress' ? ['egresses'] : []
     default:
       return []
   }

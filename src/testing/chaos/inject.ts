@@ -7,7 +7,7 @@
 import type { EtcdMember } from '../etcd.ts'
 import type { ManagedProcess } from '../process.ts'
 import type { ConvergenceWatch } from './converge.ts'
-import { type FaultPlan, faultLabel, type PauseTarget } from './faults.ts'
+import { type FaultPlan, faultLabel, type PauseTarget, restartedNode } from './faults.ts'
 import type { Timeline } from './timeline.ts'
 import { type ChaosNodeId, linkComponent, nodeComponent, RELAY } from './topology.ts'
 import { type ChaosWorld, getJson, REPLICA_IDS } from './world.ts'
@@ -152,10 +152,9 @@ async function targetsOf(ctx: FaultContext, plan: FaultPlan): Promise<Breakable[
       return [[linkFault(ctx, plan)]]
     case 'scheduler_restart': {
       const schedulers = REPLICA_IDS.map((id) => killable(id, world.replicas.get(id) as ManagedProcess))
-      const nodes = [RELAY, plan.egress].map((id) =>
-        killable(id, nodeProcess(world, id), [nodeComponent(id)]),
-      )
-      return plan.order === 'nodes_first' ? [nodes, schedulers] : [schedulers, nodes]
+      const id = restartedNode(plan)
+      const node = [killable(id, nodeProcess(world, id), [nodeComponent(id)])]
+      return plan.order === 'nodes_first' ? [node, schedulers] : [schedulers, node]
     }
   }
 }

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { ChaosSetupError } from '../../errors/testing.ts'
 import { readCpuTicks } from '../process.ts'
 import { ConvergenceWatch, judgeConvergence, takeSnapshot } from './converge.ts'
-import { type FaultKind, type FaultPlan, LANE_NAMES, type LaneName, laneFaults, nodesOf } from './faults.ts'
+import { type FaultKind, type FaultPlan, LANE_NAMES, type LaneName, laneFaults, locksOf } from './faults.ts'
 import { type FaultContext, type FaultRecord, runFault } from './inject.ts'
 import { type FlowRecord, startLoad } from './load.ts'
 import {
@@ -59,8 +59,8 @@ const LOG_DRAIN_MS = 500
 const CLOCK_TICKS_PER_SECOND = 100
 
 /**
- * One lock per node, held by a fault for the nodes it kills or pauses (the nodes lane, and the
- * control lane's restarts), so that two faults never kill and restart the same process.
+ * Named locks (`relay`, `egresses`), held by a fault for the nodes it kills or pauses (the nodes
+ * lane, and the control lane's restarts), so that two faults never stop the same node.
  */
 class NodeLocks {
   readonly #tails = new Map<string, Promise<void>>()
@@ -230,7 +230,7 @@ async function runLane(
 ): Promise<void> {
   for (const plan of laneFaults(lane, o.seed, o.kinds)) {
     if (ctx.now() >= shared.endAt) return
-    const release = await shared.locks.lock(nodesOf(plan))
+    const release = await shared.locks.lock(locksOf(plan))
     try {
       if (ctx.now() >= shared.endAt) return
       shared.report(await runFault(plan, ctx))
