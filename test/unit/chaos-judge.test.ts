@@ -183,12 +183,16 @@ const settledSnapshot = (): Snapshot => ({
     {
       id: 'a',
       scheduler: { state: 'connected', appliedVersion: '3.4', fresh: true },
+      peers: [
+        { name: 'b', state: 'up' },
+        { name: 'c', state: 'down' },
+      ],
       routes: [
         { service: 'probe', paths: [1] },
         { service: 'stream', paths: [1, 2] },
       ],
     },
-    { id: 'b', scheduler: { state: 'connected', appliedVersion: '3.2', fresh: true } },
+    { id: 'b', scheduler: { state: 'connected', appliedVersion: '3.2', fresh: true }, peers: [] },
   ],
 })
 
@@ -223,7 +227,10 @@ describe('convergence', () => {
     ],
     [
       'a node reconnecting',
-      (s) => ({ ...s, nodes: [s.nodes[0]!, { id: 'b', scheduler: { state: 'connecting', fresh: false } }] }),
+      (s) => ({
+        ...s,
+        nodes: [s.nodes[0]!, { id: 'b', scheduler: { state: 'connecting', fresh: false }, peers: [] }],
+      }),
       /node b: scheduler link connecting/,
     ],
     [
@@ -249,6 +256,18 @@ describe('convergence', () => {
       /ingress a has no path for stream/,
     ],
   ]
+  cases.push(
+    [
+      'a running peer not seen up (the data path not back yet)',
+      (s) => ({ ...s, nodes: [{ ...s.nodes[0]!, peers: [{ name: 'b', state: 'unknown' }] }, s.nodes[1]!] }),
+      /node a: peer b is unknown/,
+    ],
+    [
+      'a node that did not list its peers',
+      (s) => ({ ...s, nodes: [s.nodes[0]!, { ...s.nodes[1]!, peers: undefined }] }),
+      /node b: did not list its peers/,
+    ],
+  )
   for (const [name, change, why] of cases) {
     it(`does not hold with ${name}`, () => {
       const verdict = judge(change(settledSnapshot()))

@@ -1,8 +1,9 @@
 /**
- * Whether the control plane has settled: one scheduler replica leads, every running node is
- * connected and fresh, and has applied exactly the version the replica serving it says it sent;
- * the ingress routes every service. `judgeConvergence` is the pure rule over one snapshot of the
- * APIs; `ConvergenceWatch` polls them (only while someone waits) and says when the rule first held.
+ * Whether the mesh has settled: one scheduler replica leads, every running node is connected and
+ * fresh, and has applied exactly the version the replica serving it says it sent; the ingress
+ * routes every service; every node sees each of its peers that runs as up (the data path is back,
+ * not only the control plane). `judgeConvergence` is the pure rule over one snapshot of the APIs;
+ * `ConvergenceWatch` polls them (only while someone waits) and says when the rule first held.
  */
 import type { ChaosNodeId } from './topology.ts'
 import { type ChaosWorld, getJson } from './world.ts'
@@ -29,6 +30,8 @@ export interface NodeSnapshot {
     | undefined
   /** The ingress only: the services its instruction set routes, with how many paths each. */
   readonly routes?: readonly { readonly service?: string; readonly paths: readonly unknown[] }[]
+  /** Its peers as it sees them (undefined: it did not answer). */
+  readonly peers: readonly { readonly name: string; readonly state: string }[] | undefined
 }
 
 /** Only processes running now (not killed, not paused) are in a snapshot. */
@@ -48,8 +51,9 @@ export function judgeConvergence(
   if (silent) return { converged: false, why: `replica ${silent.id} did not answer` }
   const leaders = snapshot.replicas.filter((r) => r.status?.leader)
   if (leaders.length !== 1) return { converged: false, why: `${leaders.length} replicas lead` }
+  const running = new Set(snapshot.nodes.map((n) => n.id))
   for (const node of snapshot.nodes) {
-    const why = nodeUnsettled(node, snapshot.replicas)
+    const why = nodeUnsettled(node, snapshot.replicas) ?? peerDown(node, running)
     if (why !== undefined) return { converged: false, why: `node ${node.id}: ${why}` }
     if (node.id !== ingress) continue
     const missing = services.find((s) => !node.routes?.some((r) => r.service === s && r.paths.length > 0))
@@ -57,6 +61,12 @@ export function judgeConvergence(
       return { converged: false, why: `ingress ${ingress} has no path for ${missing}` }
   }
   return { converged: true }
+}
+
+function peerDown(node: NodeSnapshot, running: ReadonlySet<string>): string | undefined {
+  if (node.peers === undefined) return 'did not list its peers'
+  const down = node.peers.find((p) => running.has(p.name) && p.state !== 'up')
+  return down === undefined ? undefined : `peer ${down.name} is ${down.state}`
 }
 
 function nodeUnsettled(node: NodeSnapshot, replicas: readonly ReplicaSnapshot[]): string | undefined {
@@ -80,6 +90,9 @@ function nodeUnsettled(node: NodeSnapshot, replicas: readonly ReplicaSnapshot[])
 interface NodeStatsBody {
   readonly scheduler?: NodeSnapshot['scheduler']
 }
+interface PeersBody {
+  readonly peers: NodeSnapshot['peers']
+}
 interface InstructionsBody {
   readonly instructions: { readonly routes: NodeSnapshot['routes'] } | null
 }
@@ -102,10 +115,13 @@ export async function takeSnapshot(world: ChaosWorld, ingress: ChaosNodeId): Pro
     Promise.all(
       nodes.map(async ([id]): Promise<NodeSnapshot> => {
         const admin = world.nodeAdmin(id)
-        const stats = await getJson<NodeStatsBody>(`${admin}/stats`)
-        if (id !== ingress) return { id, scheduler: stats?.scheduler }
-        const set = await getJson<InstructionsBody>(`${admin}/instructions`)
-        return { id, scheduler: stats?.scheduler, routes: set?.instructions?.routes ?? [] }
+        const [stats, peers, set] = await Promise.all([
+          getJson<NodeStatsBody>(`${admin}/stats`),
+          getJson<PeersBody>(`${admin}/peers`),
+          id === ingress ? getJson<InstructionsBody>(`${admin}/instructions`) : undefined,
+        ])
+        const own = { id, scheduler: stats?.scheduler, peers: peers?.peers }
+        return id === ingress ? { ...own, routes: set?.instructions?.routes ?? [] } : own
       }),
     ),
   ])

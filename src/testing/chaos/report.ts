@@ -174,36 +174,72 @@ function ms(value: number | undefined): string {
   return value === undefined ? '—' : `${(value / 1000).toFixed(2)} s`
 }
 
+const TABLE_HEAD = [
+  '| fault | injected | probes during | long flows during | failed | excused | corrupt bytes | settled p50 | settled max | not settled in bound |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+]
+
+function tableRow(name: string, r: Omit<KindRow, 'kind'>): string {
+  const cells = [
+    name,
+    r.injected,
+    r.probes,
+    r.longFlows,
+    r.failed,
+    r.excused,
+    r.corruptBytes,
+    ms(r.convergedP50Ms),
+    ms(r.convergedMaxMs),
+    r.unsettled,
+  ]
+  return `| ${cells.join(' | ')} |`
+}
+
+/** The table's last row: every fault and every flow of the run. */
+function totalRow(s: ChaosSummary): Omit<KindRow, 'kind'> {
+  const settled = s.input.faults.flatMap((f) => (f.convergenceMs === undefined ? [] : [f.convergenceMs]))
+  return {
+    injected: s.input.faults.length,
+    probes: s.probes,
+    longFlows: s.longFlows,
+    failed: s.violations.length,
+    excused: s.excused,
+    corruptBytes: s.corruptBytes,
+    convergedP50Ms: percentile(settled, 50),
+    convergedMaxMs: settled.length === 0 ? undefined : Math.max(...settled),
+    unsettled: s.input.faults.length - settled.length,
+  }
+}
+
+function findingLines(s: ChaosSummary): string[] {
+  const i = s.input
+  const empty = i.emptyIngressSets.map((e) => e.version)
+  const final = 'why' in i.final ? `no (${i.final.why})` : ms(i.final.convergenceMs)
+  const mib = (s.bytesChecked / 1048576).toFixed(1)
+  const logs = i.processes.map((p) => `${p.name} ${kib(p.peakLogBytesPerMinute)}`).join(', ')
+  const cpu = i.processes.map((p) => `${p.name} ${p.cpuSeconds.toFixed(1)}`).join(', ')
+  return [
+    `flows: ${s.probes} probes and ${s.longFlows} long flows, ${mib} MiB echoed and checked byte for byte; ` +
+      `excused: ${s.excused - s.excusedNoPath} failed with their path, ${s.excusedNoPath} found no working path`,
+    `settled after the last fault: ${final}; versions gone back: ${i.versionRegressions.length}; ` +
+      `sets with no route sent to the ingress: ${empty.length}${empty.length > 0 ? ` (${empty.slice(0, 10).join(', ')})` : ''}`,
+    `logs, peak KiB/min (budget ${kib(i.logBudgetBytesPerMinute)}): ${logs}`,
+    `CPU seconds: harness ${i.harnessCpuSeconds.toFixed(1)}, ${cpu}`,
+  ]
+}
+
 /** Markdown: the per-kind table, the totals, then every failure with the faults in progress. */
 export function renderReport(s: ChaosSummary): string {
   const i = s.input
+  const verdict = s.problems.length === 0 ? 'PASSED' : 'FAILED'
   const lines = [
-    `chaos run: seed ${i.seed}, faults for ${(i.faultPhaseMs / 60_000).toFixed(1)} min — ${s.problems.length === 0 ? 'PASSED' : 'FAILED'}`,
+    `chaos run: seed ${i.seed}, faults for ${(i.faultPhaseMs / 60_000).toFixed(1)} min — ${verdict}`,
     '',
-    '| fault | injected | probes during | long flows during | failed | excused | corrupt bytes | settled p50 | settled max | not settled in bound |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...s.rows.map(
-      (r) =>
-        `| ${r.kind} | ${r.injected} | ${r.probes} | ${r.longFlows} | ${r.failed} | ${r.excused} | ${r.corruptBytes} | ${ms(r.convergedP50Ms)} | ${ms(r.convergedMaxMs)} | ${r.unsettled} |`,
-    ),
-    `| **all** | ${i.faults.length} | ${s.probes} | ${s.longFlows} | ${s.violations.length} | ${s.excused} | ${s.corruptBytes} | ${ms(
-      percentile(
-        i.faults.flatMap((f) => (f.convergenceMs === undefined ? [] : [f.convergenceMs])),
-        50,
-      ),
-    )} | ${ms(maxOf(i.faults))} | ${i.faults.filter((f) => f.convergenceMs === undefined).length} |`,
+    ...TABLE_HEAD,
+    ...s.rows.map((r) => tableRow(r.kind, r)),
+    tableRow('**all**', totalRow(s)),
     '',
-    `flows: ${s.probes} probes and ${s.longFlows} long flows, ${(s.bytesChecked / 1048576).toFixed(1)} MiB echoed and checked byte for byte; excused: ${s.excused - s.excusedNoPath} failed with their path, ${s.excusedNoPath} found no working path`,
-    `settled after the last fault: ${'why' in i.final ? `no (${i.final.why})` : ms(i.final.convergenceMs)}; versions gone back: ${i.versionRegressions.length}; sets with no route sent to the ingress: ${i.emptyIngressSets.length}${
-      i.emptyIngressSets.length > 0
-        ? ` (${i.emptyIngressSets
-            .slice(0, 10)
-            .map((e) => e.version)
-            .join(', ')})`
-        : ''
-    }`,
-    `logs, peak KiB/min (budget ${kib(i.logBudgetBytesPerMinute)}): ${i.processes.map((p) => `${p.name} ${kib(p.peakLogBytesPerMinute)}`).join(', ')}`,
-    `CPU seconds: harness ${i.harnessCpuSeconds.toFixed(1)}, ${i.processes.map((p) => `${p.name} ${p.cpuSeconds.toFixed(1)}`).join(', ')}`,
+    ...findingLines(s),
   ]
   if (s.problems.length > 0) lines.push('', 'problems:', ...s.problems.map((p) => `- ${p}`))
   if (s.violations.length > 0) {
@@ -212,9 +248,4 @@ export function renderReport(s: ChaosSummary): string {
       lines.push(`- at ${ms(v.flow.startMs)}: ${v.why} — during ${v.during.join(', ') || 'no fault'}`)
   }
   return lines.join('\n')
-}
-
-function maxOf(faults: readonly FaultRecord[]): number | undefined {
-  const settled = faults.flatMap((f) => (f.convergenceMs === undefined ? [] : [f.convergenceMs]))
-  return settled.length === 0 ? undefined : Math.max(...settled)
 }
