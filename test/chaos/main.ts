@@ -27,6 +27,7 @@ const summary = await runChaos({
   seed,
   faultPhaseMs: args.minutes * 60_000,
   kinds: args.kinds,
+  atLeastPerKind: args.atLeast,
   progress: (line) => console.log(line),
 })
 const report = renderReport(summary)

@@ -9,6 +9,7 @@ import {
   LANES,
   laneFaults,
   laneOf,
+  laneStep,
   locksOf,
   PAUSE_EVERY_ROUNDS,
   restartedNode,
@@ -227,6 +228,31 @@ describe('fault schedule', () => {
     assert.deepEqual(new Set(restarts.map((r) => r.restarts)), new Set(['relay', 'egress']))
   })
 
+  it('within the phase injects all; past it only kinds short of their count, until all have it', () => {
+    const clock = { nowMs: 0, endAtMs: 1000, lastAtMs: 3000, atLeast: 2 }
+    const kinds = ['relay_kill', 'egress_kill'] as const
+    const counts = new Map([['relay_kill' as const, 2]])
+    assert.equal(laneStep(clock, counts, kinds, 'relay_kill'), 'inject')
+    const late = { ...clock, nowMs: 1500 }
+    assert.equal(laneStep(late, counts, kinds, 'relay_kill'), 'skip')
+    assert.equal(laneStep(late, counts, kinds, 'egress_kill'), 'inject')
+    const done = new Map([
+      ['relay_kill' as const, 2],
+      ['egress_kill' as const, 3],
+    ])
+    assert.equal(laneStep(late, done, kinds, 'egress_kill'), 'stop')
+    assert.equal(
+      laneStep({ ...late, nowMs: 3000 }, counts, kinds, 'egress_kill'),
+      'stop',
+      'never past the last moment',
+    )
+    assert.equal(
+      laneStep({ ...late, atLeast: 0 }, counts, kinds, 'egress_kill'),
+      'stop',
+      'no count asked: on time',
+    )
+  })
+
   it('labels a fault with its target', () => {
     const [pause, loss, restart] = sequenceFaults([{ pause: 'egress' }, 'link_loss', 'scheduler_restart'], 2)
     assert.match(faultLabel(pause!), /^pause\(egress [cd]\)$/)
@@ -236,23 +262,13 @@ describe('fault schedule', () => {
 })
 
 describe('npm run chaos options', () => {
-  it('reads minutes, seed, kinds and the output files', () => {
-    const argv = [
-      '--minutes',
-      '0.5',
-      '--seed',
-      '42',
-      '--kinds',
-      'relay_kill,pause',
-      '--out',
-      'r.md',
-      '--json',
-      'r.json',
-    ]
-    assert.deepEqual(parseChaosArgs(argv), {
+  it('reads minutes, seed, kinds, a count per kind and the output files', () => {
+    const argv = ['--minutes', '0.5', '--seed', '42', '--kinds', 'relay_kill,pause', '--at-least', '60']
+    assert.deepEqual(parseChaosArgs([...argv, '--out', 'r.md', '--json', 'r.json']), {
       minutes: 0.5,
       seed: 42,
       kinds: ['relay_kill', 'pause'],
+      atLeast: 60,
       out: 'r.md',
       json: 'r.json',
       help: false,
@@ -261,6 +277,7 @@ describe('npm run chaos options', () => {
       minutes: 10,
       seed: undefined,
       kinds: [],
+      atLeast: 0,
       out: undefined,
       json: undefined,
       help: false,
@@ -275,6 +292,7 @@ describe('npm run chaos options', () => {
     [['--seed', '1.5'], '--seed'],
     [['--seed', '4294967296'], '--seed'],
     [['--kinds', 'relay_kill,meteor'], '--kinds'],
+    [['--at-least', '-3'], '--at-least'],
     [['--seed'], '--seed'],
     [['--fast'], '--fast'],
   ] as const) {

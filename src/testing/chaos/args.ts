@@ -7,25 +7,29 @@ export interface ChaosArgs {
   /** Undefined: the run draws one and prints it. */
   readonly seed: number | undefined
   readonly kinds: readonly FaultKind[]
+  /** Go on past --minutes until every kind has this many faults (0: stop on time). */
+  readonly atLeast: number
   readonly out: string | undefined
   /** Every fault and every flow with its verdict, for a closer look. */
   readonly json: string | undefined
   readonly help: boolean
 }
 
-export const CHAOS_USAGE = `usage: npm run chaos -- [--minutes N] [--seed N] [--kinds k1,k2] [--out FILE] [--json FILE]
+export const CHAOS_USAGE = `usage: npm run chaos -- [--minutes N] [--seed N] [--kinds k1,k2] [--at-least N] [--out FILE] [--json FILE]
   --minutes N   how long faults are injected (default 10; fractions allowed)
   --seed N      replays the fault schedule of an earlier run (an integer 0..4294967295)
   --kinds LIST  only these fault kinds: ${FAULT_KINDS.join(', ')}
+  --at-least N  go on past --minutes (up to 3 times as long) until every kind has N faults
   --out FILE    also write the result table (markdown) to FILE
   --json FILE   write every fault and every flow with its verdict to FILE`
 
-const VALUED = new Set(['--minutes', '--seed', '--kinds', '--out', '--json'])
+const VALUED = new Set(['--minutes', '--seed', '--kinds', '--at-least', '--out', '--json'])
 
 export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
   let minutes = 10
   let seed: number | undefined
   let kinds: FaultKind[] = []
+  let atLeast = 0
   let out: string | undefined
   let json: string | undefined
   let help = false
@@ -42,10 +46,11 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
     if (arg === '--minutes') minutes = readMinutes(value)
     else if (arg === '--seed') seed = readSeed(value)
     else if (arg === '--kinds') kinds = readKinds(value)
+    else if (arg === '--at-least') atLeast = readCount(value)
     else if (arg === '--out') out = value
     else json = value
   }
-  return { minutes, seed, kinds, out, json, help }
+  return { minutes, seed, kinds, atLeast, out, json, help }
 }
 
 function readMinutes(text: string): number {
@@ -59,6 +64,13 @@ function readSeed(text: string): number {
   const value = Number(text)
   if (!/^\d+$/.test(text) || value > 0xffff_ffff)
     throw new ChaosOptionError('--seed', text, 'an integer from 0 to 4294967295')
+  return value
+}
+
+function readCount(text: string): number {
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || value > 100_000)
+    throw new ChaosOptionError('--at-least', text, 'a whole number of faults per kind, 0 to 100000')
   return value
 }
 

@@ -205,3 +205,30 @@ export function locksOf(plan: FaultPlan): string[] {
       return []
   }
 }
+
+export interface LaneClock {
+  readonly nowMs: number
+  /** The end of the fault phase asked for. */
+  readonly endAtMs: number
+  /** Past the end, lanes go on only for kinds short of `atLeast`, and never past this. */
+  readonly lastAtMs: number
+  /** Faults wanted of every kind (0: none; the phase ends on time). */
+  readonly atLeast: number
+}
+
+/**
+ * Whether a lane injects its next planned fault, skips it, or stops. Within the fault phase it
+ * injects everything; after it, only kinds that have fewer than `atLeast` faults so far, until
+ * every kind of the lane has its count or the last moment has come.
+ */
+export function laneStep(
+  clock: LaneClock,
+  counts: ReadonlyMap<FaultKind, number>,
+  laneKinds: readonly FaultKind[],
+  kind: FaultKind,
+): 'inject' | 'skip' | 'stop' {
+  if (clock.nowMs < clock.endAtMs) return 'inject'
+  const short = (k: FaultKind) => (counts.get(k) ?? 0) < clock.atLeast
+  if (clock.nowMs >= clock.lastAtMs || !laneKinds.some(short)) return 'stop'
+  return short(kind) ? 'inject' : 'skip'
+}

@@ -21,6 +21,7 @@ export interface ProcessCost {
 
 export interface ChaosInput {
   readonly seed: number
+  /** How long faults were injected (the time asked for, or more to reach a count per kind). */
   readonly faultPhaseMs: number
   readonly faults: readonly FaultRecord[]
   readonly flows: readonly JudgedFlow[]

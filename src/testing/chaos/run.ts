@@ -9,7 +9,17 @@ import { performance } from 'node:perf_hooks'
 import { ChaosSetupError } from '../../errors/testing.ts'
 import { readCpuTicks } from '../process.ts'
 import { ConvergenceWatch, judgeConvergence, takeSnapshot } from './converge.ts'
-import { type FaultKind, type FaultPlan, LANE_NAMES, type LaneName, laneFaults, locksOf } from './faults.ts'
+import {
+  type FaultKind,
+  type FaultPlan,
+  LANE_NAMES,
+  LANES,
+  type LaneClock,
+  type LaneName,
+  laneFaults,
+  laneStep,
+  locksOf,
+} from './faults.ts'
 import { type FaultContext, type FaultRecord, runFault } from './inject.ts'
 import { type FlowRecord, startLoad } from './load.ts'
 import {
@@ -33,6 +43,11 @@ export interface ChaosOptions {
   readonly kinds?: readonly FaultKind[]
   /** Exactly these faults, one after the other, instead of the seeded lanes. */
   readonly sequence?: readonly FaultPlan[]
+  /**
+   * Go on past the fault phase, with the kinds that have fewer faults than this, until every kind
+   * has as many (for at most twice the phase again).
+   */
+  readonly atLeastPerKind?: number
   readonly probeEveryMs?: number
   readonly longFlows?: number
   readonly convergeBoundMs?: number
@@ -161,7 +176,7 @@ async function runOn(
   const processes = meter.stop()
   return summarize({
     seed: o.seed,
-    faultPhaseMs: o.faultPhaseMs,
+    faultPhaseMs: faultsEnd - phaseStart,
     faults,
     flows: judgeAll(records, state, timeline, o.settleMs),
     convergeBoundMs: o.convergeBoundMs,
@@ -216,23 +231,45 @@ async function injectAll(
     }
     return records
   }
-  const locks = new NodeLocks()
-  const endAt = phaseStart + o.faultPhaseMs
-  await Promise.all(LANE_NAMES.map((lane) => runLane(lane, ctx, o, { endAt, locks, report })))
+  const counts = new Map<FaultKind, number>()
+  const shared: Lanes = {
+    locks: new NodeLocks(),
+    counts,
+    clock: () => ({
+      nowMs: ctx.now(),
+      endAtMs: phaseStart + o.faultPhaseMs,
+      lastAtMs: phaseStart + o.faultPhaseMs * (1 + MAX_OVERTIME_PHASES),
+      atLeast: o.atLeastPerKind ?? 0,
+    }),
+    report: (r) => {
+      counts.set(r.plan.kind, (counts.get(r.plan.kind) ?? 0) + 1)
+      report(r)
+    },
+  }
+  await Promise.all(LANE_NAMES.map((lane) => runLane(lane, ctx, o, shared)))
   return records
 }
 
-async function runLane(
-  lane: LaneName,
-  ctx: FaultContext,
-  o: ChaosOptions,
-  shared: { readonly endAt: number; readonly locks: NodeLocks; readonly report: (r: FaultRecord) => void },
-): Promise<void> {
+/** With atLeastPerKind, lanes may go on for this many fault phases more, at most. */
+const MAX_OVERTIME_PHASES = 2
+
+interface Lanes {
+  readonly locks: NodeLocks
+  /** Faults carried out so far, by kind, over every lane. */
+  readonly counts: ReadonlyMap<FaultKind, number>
+  clock(): LaneClock
+  report(r: FaultRecord): void
+}
+
+async function runLane(lane: LaneName, ctx: FaultContext, o: ChaosOptions, shared: Lanes): Promise<void> {
+  const kinds = LANES[lane].kinds.filter((k) => !o.kinds?.length || o.kinds.includes(k))
   for (const plan of laneFaults(lane, o.seed, o.kinds)) {
-    if (ctx.now() >= shared.endAt) return
+    const step = laneStep(shared.clock(), shared.counts, kinds, plan.kind)
+    if (step === 'stop') return
+    if (step === 'skip') continue
     const release = await shared.locks.lock(locksOf(plan))
     try {
-      if (ctx.now() >= shared.endAt) return
+      if (laneStep(shared.clock(), shared.counts, kinds, plan.kind) !== 'inject') continue
       shared.report(await runFault(plan, ctx))
     } finally {
       release()
