@@ -77,8 +77,9 @@ function compare(a: readonly [number, number], b: readonly [number, number]): nu
 }
 
 /**
- * Every version each node took, in order: an applied set must be newer than any before it; a set
- * loaded from the cache at a restart may equal the last one, never be older.
+ * Every version each node took, in order: none may be older than one before it. The same version
+ * again is fine: a replica re-sends the set in force after a failover (the node confirms it), and
+ * a node loads it from its cache at a restart.
  */
 export class VersionLedger {
   readonly #last = new Map<string, readonly [number, number]>()
@@ -99,8 +100,7 @@ export class VersionLedger {
     }
     const last = this.#last.get(node)
     if (last !== undefined) {
-      const order = compare(pair, last)
-      if (order < 0 || (order === 0 && event.type === 'applied'))
+      if (compare(pair, last) < 0)
         this.regressions.push(`${node}: ${event.type} ${event.version} after ${last.join('.')}`)
     }
     if (last === undefined || compare(pair, last) > 0) this.#last.set(node, pair)
