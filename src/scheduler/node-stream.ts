@@ -29,8 +29,8 @@ import type { Logger } from '../log/logger.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
 import { dispatch, toConnectError } from './dispatch.ts'
 import { encodeInstructions } from './encode.ts'
+import { FrameReader, frame } from './grpc-framing.ts'
 import { directiveMessage, helloFromProto, welcomeMessage } from './proto.ts'
-import { FrameReader, frame } from './wire.ts'
 
 export const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
 
@@ -99,7 +99,8 @@ class NodeStream {
     this.#res = res
     this.#shutdown = shutdown
     req.on('data', (chunk: Buffer) => this.#onData(chunk))
-    req.on('end', () => this.#onEnd())
+    // A reset stream's request ends first on Bun; a turn later the stream says it was reset.
+    req.on('end', () => setImmediate(() => this.#onEnd()))
     res.on('close', () => this.#onClose())
     shutdown.addEventListener('abort', this.#onShutdown, { once: true })
   }

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type FaultKind, type PauseTarget, sequenceFaults } from '../../src/testing/chaos/faults.ts'
-import { renderReport } from '../../src/testing/chaos/report.ts'
-import { runChaos } from '../../src/testing/chaos/run.ts'
-import { etcdAvailable } from '../../src/testing/etcd.ts'
+import { type FaultKind, type PauseTarget, sequenceFaults } from '../helpers/chaos/faults.ts'
+import { renderReport } from '../helpers/chaos/report.ts'
+import { runChaos } from '../helpers/chaos/run.ts'
+import { etcdAvailable } from '../helpers/etcd.ts'
 
 const skip = etcdAvailable() ? false : 'etcd is not installed (apt-get install etcd-server)'
 const SEED = 14

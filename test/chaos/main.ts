@@ -4,9 +4,9 @@
  * option.
  */
 import { writeFileSync } from 'node:fs'
-import { CHAOS_USAGE, parseChaosArgs } from '../../src/testing/chaos/args.ts'
-import { renderReport } from '../../src/testing/chaos/report.ts'
-import { runChaos } from '../../src/testing/chaos/run.ts'
+import { CHAOS_USAGE, parseChaosArgs } from '../helpers/chaos/args.ts'
+import { renderReport } from '../helpers/chaos/report.ts'
+import { runChaos } from '../helpers/chaos/run.ts'
 
 let args: ReturnType<typeof parseChaosArgs>
 try {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { after, describe, it } from 'node:test'
-import { type FlowSpec, runFlow, startLoad } from '../../src/testing/chaos/load.ts'
-import { startEchoServer, startServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { type FlowSpec, runFlow, startLoad } from '../helpers/chaos/load.ts'
+import { startEchoServer, startServer, type TestServer } from '../helpers/tcp-servers.ts'
 
 const now = () => performance.now()
 

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, describe, test } from 'node:test'
-import { etcdAvailable, startEtcdCluster } from '../../src/testing/etcd.ts'
-import { ManagedProcess } from '../../src/testing/process.ts'
-import { connectRefused, refusedPort } from '../../src/testing/tcp-servers.ts'
+import { etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
+import { ManagedProcess } from '../helpers/process.ts'
+import { connectRefused, refusedPort } from '../helpers/tcp-servers.ts'
 
 /** A process that echoes on `port` and says so on stdout. */
 function echoProcess(port: number, name = 'echo'): ManagedProcess {

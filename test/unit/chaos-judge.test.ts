@@ -1,21 +1,21 @@
 /** The rules a chaos run judges by: failed flows, convergence, versions, log rates, and the report. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { judgeConvergence, type Snapshot } from '../../src/testing/chaos/converge.ts'
-import { sequenceFaults } from '../../src/testing/chaos/faults.ts'
-import type { FaultRecord } from '../../src/testing/chaos/inject.ts'
-import type { FlowRecord } from '../../src/testing/chaos/load.ts'
+import { judgeConvergence, type Snapshot } from '../helpers/chaos/converge.ts'
+import { sequenceFaults } from '../helpers/chaos/faults.ts'
+import type { FaultRecord } from '../helpers/chaos/inject.ts'
+import type { FlowRecord } from '../helpers/chaos/load.ts'
 import {
   type AccessEntry,
   parseNodeLine,
   peakBytesPerMinute,
   VersionLedger,
   versionPair,
-} from '../../src/testing/chaos/logs.ts'
-import { type ChaosInput, percentile, renderReport, summarize } from '../../src/testing/chaos/report.ts'
-import { Timeline } from '../../src/testing/chaos/timeline.ts'
-import { chaosPaths } from '../../src/testing/chaos/topology.ts'
-import { judgeEmptySet, judgeFlow, pairAccessLines, pathOfTarget } from '../../src/testing/chaos/verdict.ts'
+} from '../helpers/chaos/logs.ts'
+import { type ChaosInput, percentile, renderReport, summarize } from '../helpers/chaos/report.ts'
+import { Timeline } from '../helpers/chaos/timeline.ts'
+import { chaosPaths } from '../helpers/chaos/topology.ts'
+import { judgeEmptySet, judgeFlow, pairAccessLines, pathOfTarget } from '../helpers/chaos/verdict.ts'
 
 function flow(over: Partial<FlowRecord> = {}): FlowRecord {
   return {

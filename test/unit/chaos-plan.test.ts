@@ -1,7 +1,7 @@
 /** The seeded parts of a chaos run: randomness, byte streams, the mesh's paths, the fault schedule, options. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { parseChaosArgs } from '../../src/testing/chaos/args.ts'
+import { parseChaosArgs } from '../helpers/chaos/args.ts'
 import {
   FAULT_KINDS,
   faultLabel,
@@ -14,9 +14,9 @@ import {
   PAUSE_EVERY_ROUNDS,
   restartedNode,
   sequenceFaults,
-} from '../../src/testing/chaos/faults.ts'
-import { SeededBytes, SeededRandom, StreamCheck } from '../../src/testing/chaos/random.ts'
-import { chaosPaths, meshPaths, pathComponents } from '../../src/testing/chaos/topology.ts'
+} from '../helpers/chaos/faults.ts'
+import { SeededBytes, SeededRandom, StreamCheck } from '../helpers/chaos/random.ts'
+import { chaosPaths, meshPaths, pathComponents } from '../helpers/chaos/topology.ts'
 
 function take<T>(it: Iterator<T>, n: number): T[] {
   const out: T[] = []
