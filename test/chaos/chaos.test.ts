@@ -50,17 +50,8 @@ test('nodes and links break: relays, egresses, pauses, blackholes and loss fail 
   ])
 })
 
-/**
- * Fails on today's main: after a scheduler restart or an etcd leader's death the ingress is sent a
- * set with no route while its paths work (issue 14, failures 1 and 2). The fix is on its way
- * (the scheduler never removes a working route for lack of knowledge); drop the todo when it lands.
- */
-const KNOWN_BUG =
-  'issue 14 failures 1 and 2: the scheduler sends the ingress an empty set while its paths work'
-
 test('the control plane breaks: leader replica and etcd leader killed or paused, the scheduler restarted around its nodes', {
   skip,
-  todo: skip ? undefined : KNOWN_BUG,
   timeout: 90_000,
 }, async (t) => {
   await chaos(t, [
