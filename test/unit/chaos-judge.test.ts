@@ -364,6 +364,7 @@ describe('the report', () => {
   const input: ChaosInput = {
     seed: 7,
     faultPhaseMs: 60_000,
+    phaseStartMs: 500,
     faults,
     flows: [
       {
@@ -409,13 +410,13 @@ describe('the report', () => {
     const text = renderReport(s)
     assert.match(text, /seed 7, faults for 1\.0 min — FAILED/)
     assert.match(text, /\| relay_kill \| 1 \| 1 \| 0 \| 0 \| 1 \| 0 \| 1\.50 s \| 1\.50 s \| 0 \|/)
-    assert.match(text, /- at 7\.00 s: probe 1 no_route — during link_loss/)
+    assert.match(text, /- at 6\.50 s: probe 1 no_route — during link_loss/)
     assert.match(text, /sets with no route sent to the ingress: 1 \(3\.1\)/)
   })
 
   it('fails the run for an empty set sent to the ingress while a path worked', () => {
     const s = summarize({ ...input, emptyIngressSets: [{ version: '5.1', atMs: 43_200, working: 'a>b>c' }] })
-    assert.ok(s.problems.includes('the ingress was sent set 5.1 with no route at 43.20 s while a>b>c worked'))
+    assert.ok(s.problems.includes('the ingress was sent set 5.1 with no route at 42.70 s while a>b>c worked'))
   })
 
   it('passes a run where every invariant held', () => {

@@ -23,6 +23,8 @@ export interface ChaosInput {
   readonly seed: number
   /** How long faults were injected (the time asked for, or more to reach a count per kind). */
   readonly faultPhaseMs: number
+  /** When the fault phase began, on the run's clock: times in the report count from it. */
+  readonly phaseStartMs: number
   readonly faults: readonly FaultRecord[]
   readonly flows: readonly JudgedFlow[]
   readonly convergeBoundMs: number
@@ -142,7 +144,9 @@ export function summarize(input: ChaosInput): ChaosSummary {
     ...input.emptyIngressSets.flatMap((e) =>
       e.working === undefined
         ? []
-        : [`the ingress was sent set ${e.version} with no route at ${ms(e.atMs)} while ${e.working} worked`],
+        : [
+            `the ingress was sent set ${e.version} with no route at ${ms(e.atMs - input.phaseStartMs)} while ${e.working} worked`,
+          ],
     ),
     ...input.processes
       .filter((p) => p.peakLogBytesPerMinute > input.logBudgetBytesPerMinute)
@@ -246,7 +250,9 @@ export function renderReport(s: ChaosSummary): string {
   if (s.violations.length > 0) {
     lines.push('', 'failed flows:')
     for (const v of s.violations.slice(0, 50))
-      lines.push(`- at ${ms(v.flow.startMs)}: ${v.why} — during ${v.during.join(', ') || 'no fault'}`)
+      lines.push(
+        `- at ${ms(v.flow.startMs - i.phaseStartMs)}: ${v.why} — during ${v.during.join(', ') || 'no fault'}`,
+      )
   }
   return lines.join('\n')
 }

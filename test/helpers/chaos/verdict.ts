@@ -6,8 +6,11 @@
  *   flow on one path cannot outlive its relay or egress (a multipath flow could outlive a relay;
  *   the chaos services are single-path).
  * - A flow the ingress never put on a path (refused: no route, every path failed to open) may
- *   fail only if no path of the mesh worked throughout: from `settleMs` before it started (the
- *   time peers take to see a node back and the scheduler to hear of it) to its end.
+ *   fail only if no path of the mesh worked throughout: from `settleMs` before it started to its
+ *   end. A path that broke is removed on that evidence, and comes back once its nodes see each
+ *   other and report it: the mesh has the convergence bound for that (longer than peers' redial
+ *   and a report when faults overlap, as a control plane that is down itself learns nothing). A
+ *   path that never broke counts at once: nothing may take it away.
  * - Corrupt bytes are never excused.
  *
  * Loss on a link is not a break: it makes a flow slower, never wrong.
