@@ -4,10 +4,14 @@
  *
  * Order on start: the epoch is taken (and persisted) before any version is handed out; the file's
  * services are written to the store (the file wins for the services it names, services added
- * through the API stay); the gRPC port opens last but one, the API last. Stop is the reverse:
+ * through the API stay); the gRPC port opens last but one, the API last. An etcd store that does
+ * not answer yet (no leader, members starting) is waited for with a jittered backoff rather than
+ * ending the process: a replica started during an etcd election comes up once it is over. Stop is the reverse:
  * streams end with `unavailable` so nodes reconnect elsewhere, then the ports close, then the store.
  */
+import { SchedulerStoreUnavailableError } from '../errors/scheduler-ha.ts'
 import type { Logger } from '../log/logger.ts'
+import { jitteredBackoffMs } from '../util/backoff.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import type { SchedulerConfig } from './config/types.ts'
 import { ConsoleMonitor } from './console/monitor.ts'
@@ -50,13 +54,13 @@ export async function startScheduler(
 ): Promise<RunningScheduler> {
   const { logger } = options
   const settings = config.scheduler
-  const store =
-    options.store ??
-    (settings.store.type === 'etcd'
-      ? await EtcdStore.open(settings.store, logger)
-      : await EmbeddedStore.open(settings.store.path))
   const clock = options.clock ?? systemClock
   const timers = options.timers ?? systemTimers
+  const { store, epoch, signer, acks, services } = await untilStoreAnswers(() => readStore(config, options), {
+    logger,
+    clock,
+    timers,
+  })
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =
     store instanceof EtcdStore
@@ -83,17 +87,14 @@ export async function startScheduler(
     await store.close()
   }
   try {
-    const epoch = await store.nextEpoch()
-    const signer = await loadSigner(store, clock)
-    for (const service of config.services) await store.putService(service)
     core = new SchedulerCore({
       settings,
       store,
       engine: options.engine ?? realPathEngine,
       signer,
       epoch,
-      acks: await store.getNodeAcks(),
-      services: await store.listServices(),
+      acks,
+      services,
       logger,
       clock,
       timers,
@@ -118,5 +119,56 @@ export async function startScheduler(
       closing ??= shutdown().then(() => logger.info('scheduler stopped'))
       return closing
     },
+  }
+}
+
+/** What the scheduler reads from its store before it serves anything. */
+interface StoreState {
+  readonly store: SchedulerStore
+  readonly epoch: number
+  readonly signer: Awaited<ReturnType<typeof loadSigner>>
+  readonly acks: Awaited<ReturnType<SchedulerStore['getNodeAcks']>>
+  readonly services: Awaited<ReturnType<SchedulerStore['listServices']>>
+}
+
+async function readStore(config: SchedulerConfig, options: StartSchedulerOptions): Promise<StoreState> {
+  const settings = config.scheduler
+  const clock = options.clock ?? systemClock
+  const store =
+    options.store ??
+    (settings.store.type === 'etcd'
+      ? await EtcdStore.open(settings.store, options.logger)
+      : await EmbeddedStore.open(settings.store.path))
+  try {
+    const epoch = await store.nextEpoch()
+    const signer = await loadSigner(store, clock)
+    for (const service of config.services) await store.putService(service)
+    return { store, epoch, signer, acks: await store.getNodeAcks(), services: await store.listServices() }
+  } catch (err) {
+    if (options.store === undefined) await store.close()
+    throw err
+  }
+}
+
+const STORE_RETRY_BASE_MS = 250
+const STORE_RETRY_CAP_MS = 5_000
+
+/** Retries `attempt` while the store is unavailable; any other failure is the caller's. */
+async function untilStoreAnswers(
+  attempt: () => Promise<StoreState>,
+  deps: { readonly logger: Logger; readonly clock: Clock; readonly timers: Timers },
+): Promise<StoreState> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (!(err instanceof SchedulerStoreUnavailableError)) throw err
+      const waitMs = jitteredBackoffMs(failures, STORE_RETRY_BASE_MS, STORE_RETRY_CAP_MS, Math.random())
+      deps.logger.warn(
+        { err, retryInMs: waitMs, failures: failures + 1 },
+        'store unavailable at start; retrying',
+      )
+      await new Promise<void>((resolve) => deps.timers.setTimeout(() => resolve(), waitMs))
+    }
   }
 }
