@@ -19,7 +19,7 @@ import { readServerName } from '../sni/index.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { EndpointLender, Flow, ListenerRef, RouteTraffic } from './flow.ts'
 import type { FlowManager } from './manager.ts'
-import { startMultipath } from './multipath.ts'
+import { abandonMultipath, startMultipath } from './multipath.ts'
 import { endAfterReply, endBeforeUpstream, startRelay } from './relay.ts'
 
 export interface UpstreamConnection {
@@ -120,7 +120,7 @@ export function createFlowHandler(
   ): void {
     if (flow.state === 'closed') {
       // The client left while we were connecting.
-      if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
+      if ('subflows' in conn) abandonMultipath(flow, conn)
       else conn.socket.destroy()
       ;(conn.lender ?? route).release(conn.endpoint)
       return
@@ -130,9 +130,7 @@ export function createFlowHandler(
     const version = route.config.sendProxyProtocol
     const header = version === undefined ? undefined : encodeProxyHeader(version, flow.clientAddresses())
     if ('subflows' in conn) {
-      // The session reads the client socket itself: the header goes first in what it reads.
-      if (header !== undefined) flow.downstream.unshift(header)
-      startMultipath(flow, conn)
+      startMultipath(flow, conn, header)
       return
     }
     if (header !== undefined) conn.socket.write(header)

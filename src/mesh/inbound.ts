@@ -19,7 +19,7 @@ import {
   MeshVersionError,
 } from '../errors/index.ts'
 import type { FlowManager, ListenerRef, MultipathConnection, UpstreamConnection } from '../flow/index.ts'
-import { startMultipath, startRelay } from '../flow/index.ts'
+import { abandonMultipath, startMultipath, startRelay } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
 import { verifyRequestAuth } from './auth.ts'
@@ -162,7 +162,7 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     deps.connectOnward(request, socket.remoteAddress ?? '').then(
       (conn) => {
         if (flow.state === 'closed') {
-          if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
+          if ('subflows' in conn) abandonMultipath(flow, conn)
           else conn.socket.destroy()
           conn.lender?.release(conn.endpoint)
           return
