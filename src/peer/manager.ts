@@ -20,6 +20,7 @@ import { ControlChannel } from './channel.ts'
 import { dialPeer, peerAddress } from './dial.ts'
 import { type Health, type HealthEvent, INITIAL_HEALTH, nextHealth } from './health.ts'
 import { EMPTY_METRICS, type LinkMetrics, lossRatio, recordAnswered, recordUnanswered } from './measure.ts'
+import { nextProbeDelayMs } from './probe-pace.ts'
 import type { PeerTlsOptions } from './tls.ts'
 import { WarmPool, type WarmPoolStats } from './warm-pool.ts'
 
@@ -221,7 +222,7 @@ export class PeerManager {
         token: o.mesh.token,
         tls: o.tls,
         connectTimeoutMs: o.mesh.connectTimeoutMs,
-        probeIntervalMs: o.mesh.probeIntervalMs,
+        probeDelayMs: () => nextProbeDelayMs(entry.health, entry.metrics, o.mesh.probeIntervalMs),
         probeTimeoutMs: o.mesh.probeTimeoutMs,
         clock: o.clock,
         monotonic: o.monotonic ?? monotonicClock,

@@ -1,6 +1,12 @@
 /**
  * Link measurements from control-channel probes, as pure functions over plain values: smoothed
  * RTT, jitter and loss. Times are milliseconds, fractional.
+ *
+ * The RTT is smoothed as TCP does, which hides jitter but follows a lasting change slowly: at one
+ * probe a second and a gain of 1/8, a route's delay that halves takes some 5 s to show, and the
+ * scheduler could not move a path before. So a level shift is taken at once: when SHIFT_SAMPLES
+ * answered probes in a row all lie beyond the noise on the same side, the smoothed RTT moves to
+ * their level. Noise alone stays within about 2.2 jitters of the mean, below the threshold.
  */
 
 /** TCP's SRTT gain (RFC 6298). */
@@ -9,6 +15,16 @@ export const RTT_GAIN = 1 / 8
 export const JITTER_GAIN = 1 / 16
 /** Loss is the share of unanswered probes among this many latest ones. */
 export const LOSS_WINDOW = 20
+/** Answered probes in a row beyond the threshold, on one side, that make a level shift. */
+export const SHIFT_SAMPLES = 2
+/** A sample counts towards a shift when it is off the smoothed RTT by more than this share of it, */
+export const SHIFT_RELATIVE = 0.1
+/** and by more than this many jitters (the jitter estimate dips to half the real one at times), */
+export const SHIFT_JITTERS = 4
+/** and by more than this: below it every link is noise. */
+export const SHIFT_MIN_MS = 1
+/** Answered probes before a shift may be taken: the jitter it is judged by needs some first. */
+export const SHIFT_WARMUP = 8
 
 export interface LinkMetrics {
   readonly rttMs?: number
@@ -17,9 +33,22 @@ export interface LinkMetrics {
   readonly lastRttMs?: number
   /** Probe outcomes, oldest first, at most LOSS_WINDOW: true = answered in time. */
   readonly outcomes: readonly boolean[]
+  /** Probes answered since the channel's first. */
+  readonly answered: number
+  /** The samples of a level shift under way, while there are fewer than SHIFT_SAMPLES. */
+  readonly shift?: PendingShift
 }
 
-export const EMPTY_METRICS: LinkMetrics = { outcomes: [] }
+export interface PendingShift {
+  /** Whether the samples lie above the smoothed RTT. */
+  readonly above: boolean
+  /** Answered probes in a row beyond the threshold on that side, oldest first. */
+  readonly samples: readonly number[]
+  /** The jitter before the first of them: their jump is a change of level, not jitter. */
+  readonly jitterMs: number
+}
+
+export const EMPTY_METRICS: LinkMetrics = { outcomes: [], answered: 0 }
 
 export function smoothRtt(previous: number | undefined, sample: number): number {
   return previous === undefined ? sample : previous + (sample - previous) * RTT_GAIN
@@ -47,12 +76,57 @@ export function lossRatio(outcomes: readonly boolean[]): number | undefined {
   return lost / outcomes.length
 }
 
+/** How far off the smoothed RTT a sample must be to count towards a level shift. */
+export function shiftThreshold(rttMs: number, jitterMs: number): number {
+  return Math.max(SHIFT_MIN_MS, SHIFT_RELATIVE * rttMs, SHIFT_JITTERS * jitterMs)
+}
+
+/**
+ * The jitter estimate starts at 0 and takes some 1/JITTER_GAIN probes to reach its level; divided
+ * by the share it has reached (as Adam corrects its moments), it is a fair measure of the noise
+ * from the first probes on. `answered` probes give `answered − 1` changes.
+ */
+export function unbiasedJitter(jitterMs: number, answered: number): number {
+  const reached = 1 - (1 - JITTER_GAIN) ** Math.max(1, answered - 1)
+  return jitterMs / reached
+}
+
+/** The shift `rttMs` starts or continues; undefined when the sample is within the noise. */
+export function shiftAfter(m: LinkMetrics, rttMs: number): PendingShift | undefined {
+  if (m.rttMs === undefined || m.answered < SHIFT_WARMUP) return undefined
+  const jitterMs = m.shift?.jitterMs ?? m.jitterMs ?? 0
+  const off = rttMs - m.rttMs
+  if (Math.abs(off) <= shiftThreshold(m.rttMs, unbiasedJitter(jitterMs, m.answered))) return undefined
+  const above = off > 0
+  const samples = m.shift?.above === above ? [...m.shift.samples, rttMs] : [rttMs]
+  return { above, samples, jitterMs }
+}
+
+/**
+ * The level of a shift: the sample nearest the old RTT, so that one far outlier among them does
+ * not overshoot. The jitter is the one before the shift, updated by the samples' own variation.
+ */
+function shifted(shift: PendingShift): { rttMs: number; jitterMs: number } {
+  const { samples } = shift
+  let jitterMs = shift.jitterMs
+  for (let i = 1; i < samples.length; i++) jitterMs = smoothJitter(jitterMs, samples[i - 1], samples[i] as number)
+  return { rttMs: shift.above ? Math.min(...samples) : Math.max(...samples), jitterMs }
+}
+
 export function recordAnswered(m: LinkMetrics, rttMs: number): LinkMetrics {
+  const outcomes = withOutcome(m.outcomes, true)
+  const answered = m.answered + 1
+  const shift = shiftAfter(m, rttMs)
+  if (shift !== undefined && shift.samples.length >= SHIFT_SAMPLES) {
+    return { ...shifted(shift), lastRttMs: rttMs, outcomes, answered }
+  }
   return {
     rttMs: smoothRtt(m.rttMs, rttMs),
     jitterMs: smoothJitter(m.jitterMs, m.lastRttMs, rttMs),
     lastRttMs: rttMs,
-    outcomes: withOutcome(m.outcomes, true),
+    outcomes,
+    answered,
+    ...(shift && { shift }),
   }
 }
 

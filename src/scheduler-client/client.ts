@@ -35,9 +35,11 @@ import {
   reportMessage,
   resolveRequest,
 } from './convert.ts'
+import { linkNews, newsCheckIntervalMs } from './link-news.ts'
 import { SchedulerStream, type StreamEnd } from './stream.ts'
 import type {
   HelloInfo,
+  ReportInfo,
   ResolveQuery,
   SchedulerClientOptions,
   SchedulerClientState,
@@ -258,14 +260,33 @@ export class SchedulerClient {
       () => stream.send(heartbeatMessage(clock.now(), load?.())),
       this.#heartbeatMs,
     )
-    const reports = setInterval(() => {
+    const build = (): ReportInfo | undefined => {
       try {
-        stream.send(reportMessage(clock.now(), report()))
+        return report()
       } catch (err) {
         this.#log.error({ err }, 'building the report failed')
+        return undefined
       }
+    }
+    // News is measured against the last report. A node that holds a set sends its first report a
+    // report interval after the welcome, as the scheduler expects: it holds such a node's set until
+    // then, lest links still starting look down. A node without a set has nothing to lose: its
+    // links as they are now are the baseline, and the first of them to come up is news.
+    let sent: ReportInfo | undefined = this.#o.cache.current() === undefined ? build() : undefined
+    const send = (info: ReportInfo) => {
+      stream.send(reportMessage(clock.now(), info))
+      sent = info
+    }
+    const reports = setInterval(() => {
+      const info = build()
+      if (info) send(info)
     }, this.#reportMs)
-    this.#timers = [heartbeat, reports]
+    const news = setInterval(() => {
+      if (sent === undefined) return
+      const info = build()
+      if (info && linkNews(sent.links, info.links)) send(info)
+    }, newsCheckIntervalMs(this.#reportMs))
+    this.#timers = [heartbeat, reports, news]
   }
 
   #stopTimers(): void {

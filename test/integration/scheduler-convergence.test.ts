@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { waitFor } from '../../src/testing/node-harness.ts'
+import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import {
+  type ConvergenceMesh,
+  type SwitchTimeline,
+  startConvergenceMesh,
+  timeSwitch,
+} from './convergence-mesh.ts'
+
+const REPORT_MS = 1000
+const DWELL_MS = 2000
+/** The promise: a clear change is applied within 3 report intervals plus the minimum dwell. */
+const BOUND_MS = 3 * REPORT_MS + DWELL_MS
+const MARGINS = { relative: 0.1, absoluteMs: 5 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function explain(t: SwitchTimeline): string {
+  return `measured ${t.measuredMs} ms, reported ${t.reportedMs} ms, chosen ${t.chosenMs} ms, applied ${t.appliedMs} ms`
+}
+
+let echo: TestServer
+let dir: string
+
+before(async () => {
+  echo = await startEchoServer()
+  dir = await mkdtemp(join(tmpdir(), 'dynproxy-convergence-'))
+})
+
+after(async () => {
+  await echo?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/**
+ * Real nodes probing at the production pace (one probe a second) through link emulators, a real
+ * scheduler with `report_interval: 1s` and `min_dwell: 2s`. A's service to C goes direct (A→C) or
+ * through B; the test swaps the links' delays so that one way becomes several times better.
+ */
+describe('a clear change of the links moves the path within 3 report intervals plus min_dwell', () => {
+  let mesh: ConvergenceMesh
+  let startedAt: number
+
+  before(async () => {
+    mesh = await startConvergenceMesh({
+      dir: join(dir, 'swap'),
+      target: echo.address,
+      reportInterval: `${REPORT_MS}ms`,
+      minDwell: `${DWELL_MS}ms`,
+      links: { ab: { delayMs: 10 }, ac: { delayMs: 80 }, bc: { delayMs: 10 } },
+    })
+    startedAt = performance.now()
+  })
+  after(async () => {
+    await mesh?.close()
+  })
+
+  test('cold start: A runs the better path within 2 report intervals of the nodes starting', async () => {
+    await waitFor(() => mesh.routeAtA() === 'relayed', 10_000, 'A to run the path through B')
+    const tookMs = performance.now() - startedAt
+    assert.ok(tookMs <= 2 * REPORT_MS, `the first path took ${Math.round(tookMs)} ms`)
+  })
+
+  test('A→C drops from 80 to 5 ms and A→B rises from 10 to 60 ms: A goes direct', async () => {
+    // Past the first choice's dwell, with every link's noise measured.
+    await sleep(DWELL_MS + REPORT_MS)
+    const t = await timeSwitch(
+      mesh,
+      'direct',
+      () => {
+        mesh.links.ac.set({ delayMs: 5 })
+        mesh.links.ab.set({ delayMs: 60 })
+      },
+      MARGINS,
+      3 * BOUND_MS,
+    )
+    assert.ok(t.appliedMs !== undefined && t.appliedMs <= BOUND_MS, explain(t))
+  })
+
+  test('swapped back at once: the path returns within the bound, dwell and flap damping included', async () => {
+    const t = await timeSwitch(
+      mesh,
+      'relayed',
+      () => {
+        mesh.links.ac.set({ delayMs: 80 })
+        mesh.links.ab.set({ delayMs: 10 })
+      },
+      MARGINS,
+      3 * BOUND_MS,
+    )
+    assert.ok(t.appliedMs !== undefined && t.appliedMs <= BOUND_MS, explain(t))
+  })
+})
+
+/**
+ * Every link jitters by ±3 ms each way (±6 ms per probe, more than the 5 ms margin), and both
+ * ways weigh about the same: smoothing and the margins must keep the path A runs.
+ */
+describe('jitter below the hysteresis margins never moves the path', () => {
+  let mesh: ConvergenceMesh
+
+  before(async () => {
+    mesh = await startConvergenceMesh({
+      dir: join(dir, 'jitter'),
+      target: echo.address,
+      reportInterval: `${REPORT_MS}ms`,
+      minDwell: `${DWELL_MS}ms`,
+      links: {
+        ab: { delayMs: 10, jitterMs: 3 },
+        ac: { delayMs: 20, jitterMs: 3 },
+        bc: { delayMs: 10, jitterMs: 3 },
+      },
+    })
+  })
+  after(async () => {
+    await mesh?.close()
+  })
+
+  test('15 s of reports after the first path: A gets no other set', async () => {
+    await waitFor(() => mesh.routeAtA() !== undefined, 10_000, 'a first path at A')
+    // Past the first choice's dwell: from here on any move would be a flap.
+    await sleep(DWELL_MS)
+    const first = mesh.nodes.a.node.getInstructions()?.version
+    const seen = new Set<string>()
+    const deadline = performance.now() + 15_000
+    while (performance.now() < deadline) {
+      seen.add(`${mesh.nodes.a.node.getInstructions()?.version} ${mesh.routeAtA()}`)
+      await sleep(50)
+    }
+    assert.deepEqual([...seen], [`${first} ${mesh.routeAtA()}`], 'the sets A ran')
+  })
+})
