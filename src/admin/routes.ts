@@ -7,7 +7,7 @@ import {
   AdminUnauthorizedError,
 } from '../errors/admin.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metrics.ts'
-import type { FlowInfo, NodeView } from '../node/api.ts'
+import type { FlowInfo, NodeView } from '../views/node-view.ts'
 import { authorizeMutation, type MutationPolicy } from './auth.ts'
 import { errorBody, sendError } from './replies.ts'
 import { UI_CONTENT_SECURITY_POLICY, UI_HTML } from './ui/page.ts'

@@ -5,8 +5,8 @@ import type { HostPort } from '../config/types.ts'
 import { AdminBadRequestError, AdminBindError, AdminInternalError } from '../errors/admin.ts'
 import type { DynproxyError } from '../errors/base.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { NodeView } from '../node/api.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { NodeView } from '../views/node-view.ts'
 import { isLoopbackHost } from './auth.ts'
 import {
   clientStatusOf,

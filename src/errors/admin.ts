@@ -14,8 +14,11 @@ function errnoCode(cause: unknown): string | undefined {
 export class AdminBindError extends DynproxyError {
   override readonly code = 'DYN_ERR_ADMIN_BIND'
   constructor(address: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause)
-    const hint = BIND_HINTS[errnoCode(cause) ?? ''] ?? 'check common.admin_addr'
+    const code = errnoCode(cause)
+    const message = cause instanceof Error ? cause.message : String(cause)
+    // Bun's message does not name the errno; Node's does.
+    const reason = code !== undefined && !message.includes(code) ? `${code}: ${message}` : message
+    const hint = BIND_HINTS[code ?? ''] ?? 'check common.admin_addr'
     super(`failed to bind the admin api to ${address}: ${reason} (hint: ${hint})`, { cause })
   }
 }

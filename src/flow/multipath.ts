@@ -5,8 +5,8 @@
  */
 import type { Socket } from 'node:net'
 import { FramedSession } from '../multipath/index.ts'
+import type { MultipathConnection } from '../route/connection.ts'
 import type { Flow } from './flow.ts'
-import type { MultipathConnection } from './handler.ts'
 
 const REOPEN_BASE_MS = 200
 const REOPEN_MAX_MS = 5000

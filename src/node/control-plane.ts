@@ -17,7 +17,7 @@ import {
   type SchedulerDirective,
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
-import type { SchedulerLinkStats } from './api.ts'
+import type { SchedulerLinkStats } from '../views/node-view.ts'
 
 export interface ControlPlaneDeps {
   readonly clock: Clock

@@ -1,6 +1,6 @@
 import type { AppliedInstructions } from '../instructions/index.ts'
 import { formatVersion } from '../instructions/types.ts'
-import type { InstructionsView } from './api.ts'
+import type { InstructionsView } from '../views/node-view.ts'
 
 /** The /instructions view of the set in force: what the scheduler said, without its signatures. */
 export function instructionsView(applied: AppliedInstructions, fresh: boolean): InstructionsView {

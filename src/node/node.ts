@@ -12,22 +12,17 @@ import type { AdminServer } from '../admin/index.ts'
 import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
 import { PeerUnknownError, PluginRefusalError } from '../errors/index.ts'
-import {
-  createFlowHandler,
-  type Flow,
-  FlowManager,
-  type PathTraffic,
-  type ResolveQuery,
-  type RouteRuntime,
-} from '../flow/index.ts'
+import { createFlowHandler, type Flow, FlowManager, type ResolveQuery } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
 import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'
+import type { PathTraffic, RouteRuntime } from '../route/connection.ts'
+import { describeTarget } from '../route/describe.ts'
+import { DynamicRouteEngine } from '../route/engine.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
-import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import {
   type DecisionSource,
   type FlowInfo,
@@ -41,14 +36,13 @@ import {
   type PeerStatus,
   type RouteStatus,
   rejectedTotal,
-} from './api.ts'
+} from '../views/node-view.ts'
+import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import type { NodeControlPlane } from './control-plane.ts'
-import { describeTarget } from './describe.ts'
 import { instructionsView } from './instructions-view.ts'
 import { ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { acceptedFlow, endedFlow } from './plugin-views.ts'
-import { DynamicRouteEngine } from './route-engine.ts'
 import { helloInfo, peerCapacities, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
 

@@ -54,7 +54,7 @@ const DAY_MS = 86_400_000
 /** Backdating tolerates clocks that run behind the issuer's on other nodes. */
 const CLOCK_SKEW_MS = 5 * 60_000
 
-function subtleCrypto(): webcrypto.Crypto {
+function subtleCrypto(): Crypto {
   return globalThis.crypto
 }
 

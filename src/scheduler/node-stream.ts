@@ -99,7 +99,8 @@ class NodeStream {
     this.#res = res
     this.#shutdown = shutdown
     req.on('data', (chunk: Buffer) => this.#onData(chunk))
-    req.on('end', () => this.#onEnd())
+    // A reset stream's request ends first on Bun; a turn later the stream says it was reset.
+    req.on('end', () => setImmediate(() => this.#onEnd()))
     res.on('close', () => this.#onClose())
     shutdown.addEventListener('abort', this.#onShutdown, { once: true })
   }

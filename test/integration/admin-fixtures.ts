@@ -12,7 +12,7 @@ import type {
   NodeView,
   PeerStatus,
   RouteStatus,
-} from '../../src/node/api.ts'
+} from '../../src/views/node-view.ts'
 
 export interface TestView extends NodeView {
   ready: boolean

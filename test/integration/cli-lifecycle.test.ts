@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,8 +18,8 @@ interface Running {
   readonly exited: Promise<number | null>
 }
 
-function run(args: string[], nodeFlags: string[] = []): Running {
-  const child = spawn(process.execPath, [...nodeFlags, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+function run(args: string[]): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const stdout: string[] = []
   const stderr: string[] = []
   child.stdout?.on('data', (c: Buffer) => stdout.push(c.toString()))
@@ -143,34 +143,6 @@ routes:
     children.push(r.child)
     assert.equal(await withTimeout(r.exited, 10_000, 'exit'), 2)
     assert.match(r.stderr.join(''), /bad\.yaml:3: listeners\[0\]\.bind: /)
-  })
-
-  async function nodeFlagsOf(pid: number | undefined): Promise<string[]> {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8')
-    return cmdline.split('\0').filter((arg) => arg.startsWith('--'))
-  }
-
-  test('a node re-executes itself, under the same PID, with the data-plane heap flags', async () => {
-    const r = run(['-c', await configFile('heap.yaml')])
-    children.push(r.child)
-    const client = await openFlow(await listeningPort(r))
-    assert.ok((await nodeFlagsOf(r.child.pid)).includes('--initial-old-space-size=128'))
-    client.destroy()
-    r.child.kill('SIGTERM')
-    assert.equal(await withTimeout(r.exited, 5000, 'exit'), 0)
-  })
-
-  test("an operator's own heap size is kept as it is", async () => {
-    const r = run(['-c', await configFile('heap-own.yaml')], ['--initial-old-space-size=64'])
-    children.push(r.child)
-    await listeningPort(r)
-    const flags = await nodeFlagsOf(r.child.pid)
-    assert.deepEqual(
-      flags.filter((f) => f.startsWith('--initial-old-space-size')),
-      ['--initial-old-space-size=64'],
-    )
-    r.child.kill('SIGTERM')
-    assert.equal(await withTimeout(r.exited, 5000, 'exit'), 0)
   })
 
   test('check prints the effective config with defaults filled in', async () => {

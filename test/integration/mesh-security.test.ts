@@ -9,6 +9,7 @@ import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
 import { freePorts, startMeshNode, TEST_TOKEN } from '../../src/testing/mesh-harness.ts'
 import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
 import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { openSockets } from '../helpers/handles.ts'
 
 /** Sends one raw header to a mesh port and returns the status it answers with. */
 async function ask(
@@ -216,7 +217,7 @@ describe('mesh security: a relay forwards only what it should', () => {
   })
 
   test('garbage, truncated and oversized headers are closed; the node keeps serving and leaks nothing', async () => {
-    const resourcesBefore = process.getActiveResourcesInfo().length
+    const socketsBefore = openSockets()
     const valid = encodeOpenRequest(request({ target: echo.address }), { token: TEST_TOKEN, now: now() })
     const oversized = Buffer.from(valid)
     oversized.writeUInt16BE(0xffff, 6)
@@ -245,10 +246,6 @@ describe('mesh security: a relay forwards only what it should', () => {
     assert.equal(ok.status, 'ok', 'still serving')
     ok.socket.destroy()
     await waitFor(() => relay.node.getFlows().length === 0, 5000, 'relayed flows to end')
-    await waitFor(
-      () => process.getActiveResourcesInfo().length <= resourcesBefore + 1,
-      5000,
-      'handles to be released',
-    )
+    await waitFor(() => openSockets() <= socketsBefore, 5000, 'sockets to be released')
   })
 })

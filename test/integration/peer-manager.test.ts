@@ -9,12 +9,13 @@ import { silentLogger } from '../../src/log/logger.ts'
 import { encodeControlHello } from '../../src/mesh/control.ts'
 import { readOpenResponse } from '../../src/mesh/io.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
-import type { PeerState } from '../../src/node/api.ts'
 import { CAPACITY_TTL_MS, PeerManager } from '../../src/peer/index.ts'
 import { type ControlServer, startControlServer } from '../../src/testing/control-server.ts'
 import { startLinkEmulator } from '../../src/testing/link-emulator.ts'
 import { refusedPort } from '../../src/testing/tcp-servers.ts'
 import { systemClock } from '../../src/util/clock.ts'
+import type { PeerState } from '../../src/views/node-view.ts'
+import { openSockets } from '../helpers/handles.ts'
 
 const TOKEN = 'integration token, 16+ chars'
 
@@ -447,8 +448,8 @@ describe('PeerManager.dial and the warm pool', () => {
     }
   })
 
-  test('close() leaves no socket or timer behind', async () => {
-    const before = process.getActiveResourcesInfo().sort()
+  test('close() leaves no socket behind', async () => {
+    const before = openSockets()
     const portB = await meshPort('node-b', meshConfig())
     const link = await startLinkEmulator({ target: { host: '127.0.0.1', port: portB.server.port } })
     const portA = await meshPort('node-a', meshConfig())
@@ -466,6 +467,6 @@ describe('PeerManager.dial and the warm pool', () => {
     await b.server.close()
     await link.close()
     await sleep(20)
-    assert.deepEqual(process.getActiveResourcesInfo().sort(), before)
+    assert.equal(openSockets(), before)
   })
 })

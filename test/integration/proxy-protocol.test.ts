@@ -39,6 +39,8 @@ async function converse(
   const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
   await once(socket, 'connect')
   const clientPort = socket.localPort as number
+  // Listened for from the start: a refused flow may close before the last chunk is written.
+  const closed = new Promise((resolve) => socket.once('close', resolve))
   const replies: Buffer[] = []
   socket.on('data', (c: Buffer) => replies.push(c))
   socket.on('error', () => {})
@@ -47,7 +49,7 @@ async function converse(
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   socket.end()
-  await once(socket, 'close')
+  await closed
   return { clientPort, reply: Buffer.concat(replies).toString() }
 }
 

@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { loadConfigText } from '../../src/config/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import type { ListenerStatus } from '../../src/node/api.ts'
 import { ProxyNode } from '../../src/node/node.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
@@ -22,6 +21,7 @@ import {
   startNamedServer,
   type TestServer,
 } from '../../src/testing/tcp-servers.ts'
+import type { ListenerStatus } from '../../src/views/node-view.ts'
 import { NodeSupervisor } from '../../src/workers/supervisor.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))

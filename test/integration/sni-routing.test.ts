@@ -128,7 +128,7 @@ describe('routes that match the TLS server name (inspect_sni)', () => {
           rejectUnauthorized: false,
           ...(servername !== undefined && { servername }),
         })
-        s.on('error', (err) => resolve(`error: ${err.message}`))
+        s.on('error', (err: Error) => resolve(`error: ${err.message}`))
       })
     const restMatches = async () => {
       const routes = (await (await fetch(`${node.admin}/routes`)).json()) as {

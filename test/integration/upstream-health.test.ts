@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EndpointConfig, HealthCheckConfig, RouteConfig } from '../../src/config/types.ts'
-import type { EndpointHealth } from '../../src/node/api.ts'
 import { startServer, startSilentTarget, type TestServer } from '../../src/testing/tcp-servers.ts'
 import { UpstreamCluster, type UpstreamLogger } from '../../src/upstream/cluster.ts'
 import { HealthChecker } from '../../src/upstream/health.ts'
+import type { EndpointHealth } from '../../src/views/node-view.ts'
 
 const closers: { close(): Promise<void> }[] = []
 after(async () => {

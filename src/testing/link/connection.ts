@@ -5,7 +5,7 @@
  *
  * Invariant (backpressure): a direction's queue is the bytes it has on the lane plus what its
  * destination socket still buffers; the source is paused whenever that reaches `maxQueueBytes`, so
- * the queue never exceeds it by more than one read chunk.
+ * the queue never exceeds it by more than one read chunk (`largestReadBytes` in the stats).
  */
 import type { Socket } from 'node:net'
 import type { Lane, LaneSink } from './lane.ts'
@@ -25,7 +25,15 @@ export interface LinkCounters {
   readonly forwarded: Record<DirectionName, number>
   dropped: number
   peakQueueBytes: number
+  largestReadBytes: number
 }
+
+/**
+ * Chunks enter a lane in slices of at most this many bytes. Bun reads up to 512 KiB at once, which
+ * at a capped rate would be released as one late lump: slices keep the shaping as fine as Node's
+ * 64 KiB reads gave it, whatever the runtime reads.
+ */
+const LANE_SLICE_BYTES = 64 * 1024
 
 class Direction implements LaneSink {
   readonly #ctx: LinkContext
@@ -90,7 +98,11 @@ class Direction implements LaneSink {
       return
     }
     this.#laneBytes += chunk.length
-    this.#ctx.lanes[this.#name].push(this, chunk)
+    const lane = this.#ctx.lanes[this.#name]
+    for (let at = 0; at < chunk.length; at += LANE_SLICE_BYTES) {
+      lane.push(this, chunk.subarray(at, at + LANE_SLICE_BYTES))
+    }
+    if (chunk.length > this.#ctx.counters.largestReadBytes) this.#ctx.counters.largestReadBytes = chunk.length
     const queued = this.#queuedBytes()
     if (queued > this.#ctx.counters.peakQueueBytes) this.#ctx.counters.peakQueueBytes = queued
     if (queued >= this.#ctx.maxQueueBytes) this.#src.pause()

@@ -4,7 +4,7 @@
  * new flows stop using a dead relay as soon as its peer is seen down, yet still try it when
  * nothing else is left.
  */
-import type { PeerState } from '../node/api.ts'
+import type { PeerState } from '../views/node-view.ts'
 
 export function orderPaths<P extends { readonly via: readonly string[] }>(
   paths: readonly P[],

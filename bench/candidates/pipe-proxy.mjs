@@ -1,7 +1,8 @@
 /**
  * The reference for where plain Node starts: a socket.pipe proxy with nothing else in the way.
  * Half-open is allowed so a reply still flows after the client's FIN, as in any TCP proxy.
- * Usage: node pipe-proxy.ts LISTEN_PORT TARGET_PORT (both on 127.0.0.1).
+ * Plain JavaScript, so that whatever Node the machine has runs it.
+ * Usage: node pipe-proxy.mjs LISTEN_PORT TARGET_PORT (both on 127.0.0.1).
  */
 import net from 'node:net'
 
@@ -10,9 +11,9 @@ const host = '127.0.0.1'
 
 net
   .createServer({ allowHalfOpen: true, noDelay: true }, (down) => {
-    const up = net.connect({ host, port: targetPort as number, allowHalfOpen: true, noDelay: true })
+    const up = net.connect({ host, port: targetPort, allowHalfOpen: true, noDelay: true })
     down.pipe(up).pipe(down)
-    const abort = (): void => {
+    const abort = () => {
       down.destroy()
       up.destroy()
     }

@@ -1,3 +1,4 @@
+export * from './connection.ts'
 export * from './decide.ts'
 export * from './instruction-routes.ts'
 export * from './origin.ts'

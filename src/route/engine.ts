@@ -7,13 +7,9 @@
  */
 import type { RouteConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/index.ts'
-import { chainTables, compileRoutes, instructionRouteConfig, type RouteTable } from '../router/index.ts'
-import {
-  createRouteRuntime,
-  type ManagedRoute,
-  type RouteRuntimeDeps,
-  type RouteTotals,
-} from './route-runtime.ts'
+import { chainTables, compileRoutes, type RouteTable } from './decide.ts'
+import { instructionRouteConfig } from './instruction-routes.ts'
+import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps, type RouteTotals } from './runtime.ts'
 
 type Table = RouteTable<ManagedRoute>
 

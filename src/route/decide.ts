@@ -6,8 +6,8 @@
  */
 import { BlockList, isIPv4 } from 'node:net'
 import type { RouteConfig } from '../config/types.ts'
-import type { DecisionSource } from '../node/api.ts'
 import { serverNameMatcher } from '../sni/match.ts'
+import type { DecisionSource } from '../views/node-view.ts'
 
 export interface FlowContext {
   readonly listener: string

@@ -16,23 +16,24 @@ import {
   NodeStartError,
   UpstreamUnavailableError,
 } from '../errors/index.ts'
+import type { Logger } from '../log/logger.ts'
+import { openThroughPeer } from '../mesh/outbound.ts'
+import type { OpenRequest } from '../mesh/request.ts'
+import { ID_BYTES } from '../mesh/wire.ts'
+import { type Balancer, connectTcp, createBalancer, UpstreamCluster } from '../upstream/index.ts'
+import type { Clock } from '../util/clock.ts'
+import { formatHostPort } from '../util/host-port.ts'
+import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from '../views/node-view.ts'
 import type {
   EndpointLender,
   MultipathConnection,
   RouteRuntime,
   RouteTraffic,
   UpstreamConnection,
-} from '../flow/index.ts'
-import type { Logger } from '../log/logger.ts'
-import { openThroughPeer } from '../mesh/outbound.ts'
-import type { OpenRequest } from '../mesh/request.ts'
-import { ID_BYTES } from '../mesh/wire.ts'
-import { type FlowOrigin, orderPaths } from '../router/index.ts'
-import { type Balancer, connectTcp, createBalancer, UpstreamCluster } from '../upstream/index.ts'
-import type { Clock } from '../util/clock.ts'
-import { formatHostPort } from '../util/host-port.ts'
-import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from './api.ts'
+} from './connection.ts'
 import { describePath, describeTarget } from './describe.ts'
+import type { FlowOrigin } from './origin.ts'
+import { orderPaths } from './path-order.ts'
 
 /** The part of the peer manager that routes use. */
 export interface MeshPeers {
