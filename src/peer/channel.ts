@@ -124,10 +124,13 @@ export class ControlChannel {
     clearTimeout(this.#probeTimer)
     if (this.#done) return
     const wait = this.#lastProbeAt + this.#opts.probeDelayMs() - this.#opts.monotonic.now()
-    this.#probeTimer = setTimeout(() => {
-      this.#probe(socket)
-      this.#scheduleProbe(socket)
-    }, Math.max(0, wait))
+    this.#probeTimer = setTimeout(
+      () => {
+        this.#probe(socket)
+        this.#scheduleProbe(socket)
+      },
+      Math.max(0, wait),
+    )
   }
 
   #probe(socket: Socket): void {

@@ -109,7 +109,8 @@ export function shiftAfter(m: LinkMetrics, rttMs: number): PendingShift | undefi
 function shifted(shift: PendingShift): { rttMs: number; jitterMs: number } {
   const { samples } = shift
   let jitterMs = shift.jitterMs
-  for (let i = 1; i < samples.length; i++) jitterMs = smoothJitter(jitterMs, samples[i - 1], samples[i] as number)
+  for (let i = 1; i < samples.length; i++)
+    jitterMs = smoothJitter(jitterMs, samples[i - 1], samples[i] as number)
   return { rttMs: shift.above ? Math.min(...samples) : Math.max(...samples), jitterMs }
 }
 
