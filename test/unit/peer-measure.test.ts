@@ -6,14 +6,14 @@ import {
   type LinkMetrics,
   LOSS_WINDOW,
   lossRatio,
+  NOISE_WINDOW,
+  noiseOf,
   recordAnswered,
   recordUnanswered,
   SHIFT_SAMPLES,
-  SHIFT_WARMUP,
   shiftThreshold,
   smoothJitter,
   smoothRtt,
-  unbiasedJitter,
   withOutcome,
 } from '../../src/peer/measure.ts'
 
@@ -75,7 +75,7 @@ describe('loss window', () => {
 describe('recordAnswered / recordUnanswered', () => {
   test('combine RTT, jitter and loss', () => {
     let m = recordAnswered(EMPTY_METRICS, 40)
-    assert.deepEqual(m, { rttMs: 40, jitterMs: 0, lastRttMs: 40, outcomes: [true], answered: 1 })
+    assert.deepEqual(m, { rttMs: 40, jitterMs: 0, lastRttMs: 40, outcomes: [true], changes: [] })
     m = recordAnswered(m, 56)
     assert.equal(m.rttMs, 42)
     assert.equal(m.jitterMs, 1)
@@ -125,25 +125,32 @@ describe('level shifts', () => {
     assert.equal(m.rttMs, 10)
   })
 
-  test('the threshold is the largest of 1 ms, 10 % of the RTT and 4 jitters', () => {
+  test('the threshold is the largest of 1 ms, 10 % of the RTT and 6 times the noise', () => {
     assert.equal(shiftThreshold(5, 0), 1)
     assert.equal(shiftThreshold(160, 1), 16)
-    assert.equal(shiftThreshold(20, 3), 12)
+    assert.equal(shiftThreshold(20, 3), 18)
   })
 
-  test(`no shift is taken before ${SHIFT_WARMUP} probes were answered: the noise is not known yet`, () => {
-    const young = fed(Array.from({ length: SHIFT_WARMUP - 2 }, () => 160))
+  test(`the noise is the median change among the last ${NOISE_WINDOW}, unknown before`, () => {
+    assert.equal(noiseOf([1, 2, 3]), undefined)
+    const window = Array.from({ length: NOISE_WINDOW }, (_, i) => i + 1)
+    assert.equal(noiseOf([...window.slice(1), 300]), (NOISE_WINDOW / 2 + 1 + NOISE_WINDOW / 2 + 2) / 2)
+    const m = fed(Array.from({ length: NOISE_WINDOW + 1 }, (_, i) => (i % 2 === 0 ? 40 : 56)))
+    assert.equal(m.changes.length, NOISE_WINDOW)
+    assert.equal(noiseOf(m.changes), 16)
+  })
+
+  test('late probes (a stalled process) do not raise the noise: a shift after them is still seen', () => {
+    const stalled = fed([900, 160, 160, 160, 700, 160, 160], steady)
+    assert.equal(noiseOf(stalled.changes), 0)
+    assert.equal(fed([10, 10], stalled).rttMs, 10)
+  })
+
+  test(`no shift is taken before the noise is known (${NOISE_WINDOW + 1} probes answered)`, () => {
+    const young = fed(Array.from({ length: NOISE_WINDOW }, () => 160))
     const m = fed([10, 10], young)
-    assert.equal(m.rttMs, smoothRtt(smoothRtt(160, 10), 10))
-    assert.equal(m.shift, undefined)
-  })
-
-  test('the jitter is judged unbiased: divided by the share its estimate has reached', () => {
-    assert.equal(unbiasedJitter(1, 2), 16)
-    assert.ok(Math.abs(unbiasedJitter(1, 1000) - 1) < 1e-9)
-    const warm = fed([40, 56, 40, 56, 40, 56, 40, 56])
-    const level = unbiasedJitter(warm.jitterMs ?? 0, warm.answered)
-    assert.ok(level > 15 && level <= 16, `${level}: the changes were all 16 ms`)
+    assert.equal(m.rttMs, smoothRtt(smoothRtt(160, 10), 10), 'the first of them came too early')
+    assert.equal(fed([10], m).rttMs, 10, 'the next two settle it')
   })
 
   test('a change smaller than the threshold is smoothed as before', () => {

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { type Health, INITIAL_HEALTH } from '../../src/peer/health.ts'
-import { EMPTY_METRICS, type LinkMetrics, SHIFT_WARMUP } from '../../src/peer/measure.ts'
+import { EMPTY_METRICS, type LinkMetrics, NOISE_WINDOW } from '../../src/peer/measure.ts'
 import { MIN_PROBE_DELAY_MS, nextProbeDelayMs } from '../../src/peer/probe-pace.ts'
 
-const settled: LinkMetrics = { ...EMPTY_METRICS, rttMs: 20, jitterMs: 1, answered: 100 }
+const settled: LinkMetrics = {
+  ...EMPTY_METRICS,
+  rttMs: 20,
+  jitterMs: 1,
+  changes: Array.from({ length: NOISE_WINDOW }, () => 1),
+}
 const up: Health = { state: 'up', answeredInRow: 50, unansweredInRow: 0 }
 
 describe('nextProbeDelayMs: a peer in transition is probed four times as often', () => {
@@ -22,13 +27,14 @@ describe('nextProbeDelayMs: a peer in transition is probed four times as often',
 
   test('coming up: answered, not yet up', () => {
     const rising: Health = { state: 'unknown', answeredInRow: 1, unansweredInRow: 0 }
-    assert.equal(nextProbeDelayMs(rising, { ...settled, answered: 1 }, 1000), 250)
+    assert.equal(nextProbeDelayMs(rising, { ...settled, changes: [] }, 1000), 250)
     assert.equal(nextProbeDelayMs({ ...rising, state: 'down' }, settled, 1000), 250)
   })
 
-  test(`young: up, with fewer than ${SHIFT_WARMUP} answers so far`, () => {
-    assert.equal(nextProbeDelayMs(up, { ...settled, answered: SHIFT_WARMUP - 1 }, 1000), 250)
-    assert.equal(nextProbeDelayMs(up, { ...settled, answered: SHIFT_WARMUP }, 1000), 1000)
+  test(`young: up, with fewer than ${NOISE_WINDOW} changes measured (its noise unknown)`, () => {
+    const young = { ...settled, changes: settled.changes.slice(1) }
+    assert.equal(nextProbeDelayMs(up, young, 1000), 250)
+    assert.equal(nextProbeDelayMs(up, settled, 1000), 1000)
   })
 
   test('a level shift of the RTT under way', () => {
