@@ -162,6 +162,47 @@ describe('PeerManager over real loopback', () => {
     assert.equal(a.manager.status()[0]?.loss, 0)
   })
 
+  test('a peer coming up is probed four times as often: up within half a probe interval', async () => {
+    const mesh = meshConfig({ probeIntervalMs: 1_000, probeTimeoutMs: 1_000 })
+    const portB = await meshPort('node-b', mesh)
+    const a = (await meshPort('node-a', mesh)).connect([peer('node-b', portB.server.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    const started = Date.now()
+    a.manager.start()
+    await waitFor('b up', stateOf(a.manager, 'node-b', 'up'))
+    // Two answered probes (probe_rise) a quarter interval apart, not a whole one.
+    assert.ok(Date.now() - started < 750, `up after ${Date.now() - started}ms`)
+  })
+
+  test('a link whose delay rises for good shows its new RTT within 3 probe intervals, not 15', async () => {
+    const mesh = meshConfig({ probeIntervalMs: 500, probeTimeoutMs: 1_000 })
+    const portB = await meshPort('node-b', mesh)
+    const link = await startLinkEmulator({
+      target: { host: '127.0.0.1', port: portB.server.port },
+      delayMs: 20,
+    })
+    const a = (await meshPort('node-a', mesh)).connect([peer('node-b', link.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => link.close(),
+      () => b.close(),
+    )
+    a.manager.start()
+    await waitFor('b up', stateOf(a.manager, 'node-b', 'up'))
+    // The link's noise is measured first: 16 probes, a quarter interval apart while it is.
+    await sleep(3_000)
+    link.set({ delayMs: 80 })
+    const changed = Date.now()
+    // The smoothed RTT alone would need some 15 probes (7.5 s) to come within 10 % of 160 ms.
+    await waitFor('the new RTT', () => ((a.manager.status()[0]?.rttMs ?? 0) >= 150 ? true : undefined))
+    assert.ok(Date.now() - changed <= 1_500, `the new RTT after ${Date.now() - changed}ms`)
+  })
+
   test('the far side closing takes the peer down at once, logged with its reason', async () => {
     const log = capturingLogger()
     const portA = await meshPort('node-a', meshConfig())
