@@ -148,6 +148,9 @@ export interface SchedulerFileSpec {
   readonly seed?: number
 }
 
+/** The operator token of the bench's scheduler api: the bench changes a service through it. */
+export const BENCH_API_TOKEN = 'bench-operator-token-0123456789'
+
 /**
  * Links are reported once, so reports must not go stale (report_interval), sets must not be
  * renewed (instruction_ttl) and nodes need few heartbeats during a run.
@@ -157,6 +160,7 @@ export function schedulerYaml(s: SchedulerFileSpec): string {
     'scheduler:',
     `  listen: "${HOST}:${s.grpcPort}"`,
     `  api: "${HOST}:${s.apiPort}"`,
+    `  api_token: ${BENCH_API_TOKEN}`,
     `  store: { type: embedded, path: ${JSON.stringify(s.statePath)} }`,
     '  heartbeat_interval: 30s',
     '  report_interval: 1h',

@@ -6,6 +6,7 @@ import type { Settings } from '../context.ts'
 import { READY_TIMEOUT_MS, type RunContext } from '../context.ts'
 import { SimFleet, type SimNode } from '../control-plane/sim-nodes.ts'
 import {
+  BENCH_API_TOKEN,
   egressIds,
   nodeId,
   regionOf,
@@ -170,7 +171,7 @@ async function measureChange(
   const putAt = performance.now()
   await api(address, `/services/${SERVICE}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_TOKEN}` },
     body: JSON.stringify(serviceDocument(count, egressIds(count, EGRESS_NODES), target, kind)),
   })
   await until(

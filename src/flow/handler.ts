@@ -2,7 +2,7 @@
  * The accept path: route a new downstream connection, connect upstream, splice. This runs once
  * per flow and is kept lean: one decision lookup, one connect, no logging unless something fails.
  */
-import type { Socket } from 'node:net'
+import type { BlockList, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { ListenerHandshake, ListenerUser } from '../config/types.ts'
 import {
@@ -12,18 +12,19 @@ import {
   failureOutcome,
   readClientRequest,
 } from '../connect-proxy/index.ts'
+import { ProxyHeaderUntrustedError } from '../errors/index.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
 import {
   decide,
   type FlowContext,
   type FlowOrigin,
-  type MultipathConnection,
   type RouteRuntime,
   type RouteTable,
-  type UpstreamConnection,
 } from '../route/index.ts'
 import { readServerName } from '../sni/index.ts'
+import { inAddressList } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { MultipathConnection, UpstreamConnection } from './connection.ts'
 import type { Flow, ListenerRef } from './flow.ts'
 import type { FlowManager } from './manager.ts'
 import { abandonMultipath, startMultipath } from './multipath.ts'
@@ -46,6 +47,8 @@ export interface AcceptingListener extends ListenerRef {
   }
   /** Each connection starts with a PROXY protocol header, read before the flow is routed. */
   readonly proxyProtocol?: boolean
+  /** With proxyProtocol: only these sources may send it; a connection from elsewhere is refused. */
+  readonly proxyProtocolFrom?: BlockList | undefined
   /** The server name of each connection's TLS ClientHello is read before the flow is routed. */
   readonly inspectSni?: boolean
   /** Connections are TLS sockets, handshaken: they know their server name. */
@@ -145,8 +148,17 @@ export function createFlowHandler(
     )
   }
 
-  /** The header is the flow's first bytes: the flow is routed once it is read, refused if it is bad. */
+  /**
+   * The header is the flow's first bytes: the flow is routed once it is read, refused if it is bad,
+   * or if it comes from a source that may not send one (it would choose its own client address).
+   */
   function readHeaderThenRoute(flow: Flow, listener: AcceptingListener): void {
+    const trusted = listener.proxyProtocolFrom
+    if (trusted !== undefined && !inAddressList(trusted, flow.sourceIp)) {
+      const error = new ProxyHeaderUntrustedError(flow.sourceIp, listener.name)
+      refuseBeforeRoute(flow, listener, 'proxy_protocol', error, endBeforeUpstream)
+      return
+    }
     readProxyHeader(flow.downstream).then(
       (header) => {
         if (flow.state === 'closed') return

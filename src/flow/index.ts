@@ -1,3 +1,4 @@
+export * from './connection.ts'
 export * from './flow.ts'
 export * from './handler.ts'
 export * from './manager.ts'

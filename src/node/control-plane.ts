@@ -5,6 +5,7 @@
  * node is connected to a scheduler, or within its TTL of the last time a scheduler sent it;
  * otherwise it is a stale cached set, still used while no scheduler answers.
  */
+
 import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
 import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
 import type { Logger } from '../log/logger.ts'
@@ -17,6 +18,7 @@ import {
   type SchedulerDirective,
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
+import { splitHostPort } from '../util/host-port.ts'
 import type { SchedulerLinkStats } from '../views/node-view.ts'
 
 export interface ControlPlaneDeps {
@@ -79,7 +81,7 @@ export class NodeControlPlane {
       logger: this.#deps.logger.child({ component: 'scheduler' }),
       clock: this.#deps.clock,
     })
-    return [hostPortOf(this.#embedded.grpcAddress)]
+    return [splitHostPort(this.#embedded.grpcAddress)]
   }
 
   /** After a reload that changed what the hello describes (listeners, static routes). */
@@ -135,9 +137,4 @@ export class NodeControlPlane {
  */
 export function retryCapMs(retryIntervalMs: number): number {
   return Math.min(60_000, Math.max(1000, retryIntervalMs * 16))
-}
-
-function hostPortOf(address: string): HostPort {
-  const colon = address.lastIndexOf(':')
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) }
 }

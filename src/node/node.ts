@@ -9,17 +9,19 @@
 
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { AdminServer } from '../admin/index.ts'
-import { planReload } from '../config/reload.ts'
-import type { NodeConfig } from '../config/types.ts'
+import { planReload, withListenersKept } from '../config/reload.ts'
+import type { ListenerConfig, NodeConfig } from '../config/types.ts'
 import { PeerUnknownError, PluginRefusalError } from '../errors/index.ts'
+import type { PathTraffic } from '../flow/connection.ts'
 import { createFlowHandler, type Flow, FlowManager, type ResolveQuery } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
+import type { ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
 import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'
-import type { PathTraffic, RouteRuntime } from '../route/connection.ts'
+import type { RouteRuntime } from '../route/connection.ts'
 import { describeTarget } from '../route/describe.ts'
 import { DynamicRouteEngine } from '../route/engine.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
@@ -40,7 +42,7 @@ import {
 import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import type { NodeControlPlane } from './control-plane.ts'
 import { instructionsView } from './instructions-view.ts'
-import { ListenerSet } from './listener-set.ts'
+import { type ListenerReload, ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { acceptedFlow, endedFlow } from './plugin-views.ts'
 import { helloInfo, peerCapacities, reportInfo } from './scheduler-info.ts'
@@ -58,16 +60,25 @@ export interface ReloadOutcome {
   readonly applied: readonly string[]
   /** Keys that differ but keep their running value until a restart. */
   readonly restartRequired: readonly string[]
-  /** Listeners that could not bind (they are left out; the rest of the reload holds). */
+  /**
+   * Listeners whose change did not apply: a listener that was running keeps its old config and
+   * certificate (DYN_ERR_LISTENER_RELOAD_KEPT), a new one that cannot bind is left out. The rest
+   * of the reload holds.
+   */
   readonly errors: readonly Error[]
+  /** Those listeners by name, with the config each runs with now (undefined: not started). */
+  readonly kept: ReadonlyMap<string, ListenerConfig | undefined>
 }
 
 export interface WorkerRole {
   /** Asks the primary, which holds the scheduler session, for a route for a flow no route takes. */
   readonly resolve: (query: ResolveQuery) => Promise<InstructionRoute | undefined>
+  /** The node's one record of accepted mesh nonces, which the primary holds. */
+  readonly replay: ReplayGuard
 }
 
 const FRESHNESS_CHECK_MS = 250
+const NOTHING_KEPT: ListenerReload = { errors: [], kept: new Map() }
 /** After aborting the flows left at the drain deadline, how long their sockets get to report closed. */
 const ABORT_WAIT_MS = 2000
 
@@ -85,6 +96,7 @@ export class ProxyNode implements NodeView {
   #controlPlane: NodeControlPlane | undefined
   #hooks: PluginHooks | undefined
   #freshnessTimer: NodeJS.Timeout | undefined
+  #heldTimer: NodeJS.Timeout | undefined
   #admin: AdminServer | undefined
   #adminAddress: string | undefined
   #state: NodeState = 'starting'
@@ -108,6 +120,7 @@ export class ProxyNode implements NodeView {
           flows: this.#flows,
           table: () => this.#engine.table(),
           reusePort: options.worker !== undefined,
+          ...(options.worker && { replay: options.worker.replay }),
         })
       : undefined
     this.#engine = new DynamicRouteEngine(config.routes, {
@@ -199,6 +212,22 @@ export class ProxyNode implements NodeView {
   applyInstructions(routes: readonly InstructionRoute[], pathTokenKey: string | undefined): void {
     this.#engine.applyInstructions(routes)
     this.#mesh?.setPathTokenKey(pathTokenKey)
+    this.#watchHeld()
+  }
+
+  /**
+   * Routes held for want of a path from the scheduler go once their paths fail: checked every 250 ms
+   * while any is held (workers too, which have no control plane of their own).
+   */
+  #watchHeld(): void {
+    if (this.#heldTimer !== undefined || this.#engine.held().length === 0) return
+    this.#heldTimer = setInterval(() => {
+      this.#engine.recheckHeld()
+      if (this.#engine.held().length > 0) return
+      clearInterval(this.#heldTimer)
+      this.#heldTimer = undefined
+    }, FRESHNESS_CHECK_MS)
+    this.#heldTimer.unref()
   }
 
   /** Whether instruction routes decide flows as fresh (`instruction`) or as `cached_instruction`. */
@@ -249,7 +278,7 @@ export class ProxyNode implements NodeView {
     // Loaded here, not at import: a worker process serves no admin API and keeps fastify out of
     // the heap every full garbage collection walks.
     const { createNodeAdmin } = await import('../admin/index.ts')
-    this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
+    this.#admin = await createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
     this.#adminAddress = await this.#admin.listen()
   }
 
@@ -280,9 +309,11 @@ export class ProxyNode implements NodeView {
       this.#engine.replaceStatic(plan.config.routes)
       this.#mesh?.setRoutes(plan.config.routes)
     }
-    const errors = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : []
+    const listeners = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : NOTHING_KEPT
+    const { config, applied } = withListenersKept(plan, listeners.kept)
+    this.#config = config
     if (plan.helloChanged) this.#controlPlane?.rehello()
-    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+    return { applied, restartRequired: plan.restartRequired, errors: listeners.errors, kept: listeners.kept }
   }
 
   /** The admin server's bound address (its port differs from the config's when that is 0). */
@@ -354,6 +385,7 @@ export class ProxyNode implements NodeView {
   async #release(): Promise<void> {
     for (const listener of this.#listeners.all) listener.markClosed()
     clearInterval(this.#freshnessTimer)
+    clearInterval(this.#heldTimer)
     await this.#controlPlane?.close()
     this.#engine.close()
     await this.#mesh?.close()
@@ -439,7 +471,7 @@ export class ProxyNode implements NodeView {
 
   getInstructions(): InstructionsView | undefined {
     const applied = this.#controlPlane?.cache.current()
-    return applied && instructionsView(applied, this.#engine.fresh)
+    return applied && instructionsView(applied, this.#engine.fresh, this.#engine.held())
   }
 
   getPeers(): PeerStatus[] {

@@ -4,8 +4,19 @@
  * else reject. Instruction routes come first in one chained table; whether they count as fresh or
  * cached only changes the decision source recorded, so both variants are compiled once per set and
  * a freshness change swaps a pointer.
+ *
+ * A set that gives a route no path while the route's paths still work leaves that route as it is
+ * (instructions/hold.ts) until its paths fail on their own: every first hop seen down, or every
+ * endpoint of a direct path unhealthy or ejected. Held routes are re-checked with freshness.
  */
 import type { RouteConfig } from '../config/types.ts'
+import {
+  type HeldRoute,
+  NO_ROUTES,
+  type RoutesInForce,
+  routesAfter,
+  withoutFailed,
+} from '../instructions/hold.ts'
 import type { InstructionRoute } from '../instructions/index.ts'
 import { chainTables, compileRoutes, type RouteTable } from './decide.ts'
 import { instructionRouteConfig } from './instruction-routes.ts'
@@ -18,6 +29,7 @@ export class DynamicRouteEngine {
   #static: ManagedRoute[]
   #staticTable: Table
   #instructions: ManagedRoute[] = []
+  #inForce: RoutesInForce = NO_ROUTES
   #fresh: Table
   #stale: Table
   #isFresh = false
@@ -51,14 +63,56 @@ export class DynamicRouteEngine {
    * sockets they have; the replaced routes only stop their health checks.
    */
   applyInstructions(routes: readonly InstructionRoute[]): void {
+    const works = (r: InstructionRoute) => this.#works(r.name)
+    const inForce = routesAfter(this.#inForce, routes, this.#deps.clock.now(), works)
+    for (const h of inForce.held) {
+      if (!this.#inForce.held.includes(h))
+        this.#deps.logger.warn(
+          { route: h.route.name },
+          'the scheduler has no path for a route whose paths still work: they stay until they fail',
+        )
+    }
+    this.#put(inForce)
+  }
+
+  /** Routes kept from earlier sets (see applyInstructions). */
+  held(): readonly HeldRoute[] {
+    return this.#inForce.held
+  }
+
+  /** Drops the held routes whose paths have all failed since; cheap when none is held. */
+  recheckHeld(): void {
+    if (this.#inForce.held.length === 0) return
+    const inForce = withoutFailed(this.#inForce, (r) => this.#works(r.name))
+    if (inForce === this.#inForce) return
+    for (const h of this.#inForce.held) {
+      if (!inForce.held.includes(h))
+        this.#deps.logger.warn({ route: h.route.name }, 'a held route failed: it goes')
+    }
+    this.#put(inForce)
+  }
+
+  #put(inForce: RoutesInForce): void {
     const previous = this.#instructions
-    this.#instructions = routes.map((r) => {
+    this.#inForce = inForce
+    this.#instructions = inForce.routes.map((r) => {
       const config = instructionRouteConfig(r)
       return createRouteRuntime(config, this.#deps, carriedTotals(previous, config))
     })
     for (const route of this.#instructions) route.start()
     this.#chain()
     for (const route of previous) route.close()
+  }
+
+  /** The route in force by that name can still carry a flow, as far as this node has seen. */
+  #works(name: string): boolean {
+    const runtime = this.#instructions.find((r) => r.config.name === name)
+    if (runtime === undefined) return false
+    const endpoints = runtime.endpoints()
+    const paths = runtime.paths()
+    const endpointUp = endpoints.some((e) => e.health !== 'unhealthy' && !e.ejected)
+    if (paths.length === 0) return endpointUp
+    return paths.some((p) => (p.firstHop === undefined ? endpointUp : p.firstHopState !== 'down'))
   }
 
   /** A config reload's static routes, in force for new flows; as with instructions, running flows keep theirs. */

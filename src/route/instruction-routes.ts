@@ -2,8 +2,10 @@
  * Scheduler instructions as routes: each instruction route becomes a RouteConfig that the same
  * route runtimes execute as configured routes. Pure.
  */
+
 import type { EndpointConfig, MeshPathConfig, RouteConfig } from '../config/types.ts'
 import type { InstructionPath, InstructionRoute, InstructionTarget } from '../instructions/types.ts'
+import { splitHostPort } from '../util/host-port.ts'
 
 /** What a configured route would default to; instructions carry no such settings. */
 export const INSTRUCTION_ROUTE_DEFAULTS = {
@@ -42,9 +44,5 @@ function meshPath(path: InstructionPath): MeshPathConfig {
 }
 
 function endpointsOf(targets: readonly InstructionTarget[]): EndpointConfig[] {
-  return targets.map((t) => {
-    const colon = t.address.lastIndexOf(':')
-    const host = t.address.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
-    return { address: t.address, host, port: Number(t.address.slice(colon + 1)), weight: t.weight }
-  })
+  return targets.map((t) => ({ address: t.address, ...splitHostPort(t.address), weight: t.weight }))
 }

@@ -16,21 +16,21 @@ import {
   NodeStartError,
   UpstreamUnavailableError,
 } from '../errors/index.ts'
+import type {
+  EndpointLender,
+  MultipathConnection,
+  RouteTraffic,
+  UpstreamConnection,
+} from '../flow/connection.ts'
 import type { Logger } from '../log/logger.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
-import type { OpenRequest } from '../mesh/request.ts'
-import { ID_BYTES } from '../mesh/wire.ts'
+import { ID_BYTES } from '../mesh/wire/constants.ts'
+import type { OpenRequest } from '../mesh/wire/request.ts'
 import { type Balancer, connectTcp, createBalancer, UpstreamCluster } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from '../views/node-view.ts'
-import type {
-  EndpointLender,
-  MultipathConnection,
-  RouteRuntime,
-  RouteTraffic,
-  UpstreamConnection,
-} from './connection.ts'
+import type { RouteRuntime } from './connection.ts'
 import { describePath, describeTarget } from './describe.ts'
 import type { FlowOrigin } from './origin.ts'
 import { orderPaths } from './path-order.ts'
@@ -206,19 +206,21 @@ class MeshRoute implements ManagedRoute {
       throw new MeshPathsUnavailableError(this.config.name, failures)
     }
     for (const { index } of subflows) this.#peers.flowStarted(paths[index]?.via[0] as string)
+    paths[0]?.acquire(target)
     return {
       subflows,
       pathCount: paths.length,
       mode,
       ...(paths.every((p) => p.weight !== undefined) && { weights: paths.map((p) => p.weight as number) }),
       endpoint: `${mode} over ${paths.length} paths → ${target}`,
-      lender: { release: () => this.#releaseAll(paths) },
+      lender: { release: () => this.#releaseAll(paths, target) },
       reopen: open,
     }
   }
 
-  #releaseAll(paths: readonly PeerPath[]): void {
+  #releaseAll(paths: readonly PeerPath[], target: string | undefined): void {
     for (const path of paths) this.#peers.flowEnded(path.via[0] as string)
+    paths[0]?.releaseTarget(target)
   }
 
   /** Connections are lent by the paths themselves; nothing is lent by the route. */
@@ -346,8 +348,12 @@ class PeerPath implements PathRuntime {
   readonly #peers: MeshPeers
   readonly #endpoints: readonly EndpointConfig[] | undefined
   readonly #balancer: Balancer | undefined
+  /** Flows open to each target of the path: what least_conn balances on. */
   readonly #load: { weight: number; active: number }[]
   readonly #eligible: Uint8Array
+  /** A target's index, by its address and by the endpoint its flows name (what release is told). */
+  readonly #indexByTarget = new Map<string, number>()
+  readonly #indexByEndpoint = new Map<string, number>()
   readonly #token: Buffer | undefined
   readonly weight: number | undefined
 
@@ -371,6 +377,10 @@ class PeerPath implements PathRuntime {
         : undefined
     this.#load = endpoints.map((e) => ({ weight: e.weight, active: 0 }))
     this.#eligible = new Uint8Array(endpoints.length).fill(1)
+    endpoints.forEach((e, index) => {
+      this.#indexByTarget.set(e.address, index)
+      this.#indexByEndpoint.set(this.#describe(e.address), index)
+    })
   }
 
   connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
@@ -381,7 +391,26 @@ class PeerPath implements PathRuntime {
   async connectTo(target: string | undefined, origin: FlowOrigin): Promise<UpstreamConnection> {
     const socket = await this.open(origin, target, { mode: 'raw', subflowIndex: 0 })
     this.#peers.flowStarted(this.via[0] as string)
-    return { socket, endpoint: `${this.via.join(' → ')} → ${target ?? 'its routes'}`, lender: this }
+    this.acquire(target)
+    return { socket, endpoint: this.#describe(target), lender: this }
+  }
+
+  #describe(target: string | undefined): string {
+    return `${this.via.join(' → ')} → ${target ?? 'its routes'}`
+  }
+
+  /** A flow to `target` opened (a multipath flow counts once, on its first path). */
+  acquire(target: string | undefined): void {
+    this.#addLoad(target === undefined ? undefined : this.#indexByTarget.get(target), 1)
+  }
+
+  releaseTarget(target: string | undefined): void {
+    this.#addLoad(target === undefined ? undefined : this.#indexByTarget.get(target), -1)
+  }
+
+  #addLoad(index: number | undefined, delta: number): void {
+    const load = index === undefined ? undefined : this.#load[index]
+    if (load !== undefined) load.active += delta
   }
 
   /** One data connection along this path; the hops answer `ok` before it resolves. */
@@ -416,8 +445,9 @@ class PeerPath implements PathRuntime {
     )
   }
 
-  release(): void {
+  release(endpoint: string): void {
     this.#peers.flowEnded(this.via[0] as string)
+    this.#addLoad(this.#indexByEndpoint.get(endpoint), -1)
   }
 
   pickTarget(sourceIp: string): string | undefined {

@@ -29,8 +29,8 @@ import type { Logger } from '../log/logger.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
 import { dispatch, toConnectError } from './dispatch.ts'
 import { encodeInstructions } from './encode.ts'
+import { FrameReader, frame } from './grpc-framing.ts'
 import { directiveMessage, helloFromProto, welcomeMessage } from './proto.ts'
-import { FrameReader, frame } from './wire.ts'
 
 export const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
 

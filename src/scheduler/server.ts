@@ -9,13 +9,13 @@
  */
 import type { Logger } from '../log/logger.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
-import { type ApiServer, listenApi } from './api.ts'
 import type { SchedulerConfig } from './config/types.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc.ts'
-import { EtcdCluster } from './ha/cluster.ts'
+import { EtcdCluster } from './ha/etcd-cluster.ts'
 import type { PathEngine } from './plan/engine.ts'
 import { realPathEngine } from './plan/real-engine.ts'
+import { type ApiServer, listenApi } from './rest-api.ts'
 import { loadSigner } from './signer.ts'
 import { EmbeddedStore } from './store/embedded.ts'
 import { EtcdStore } from './store/etcd.ts'
@@ -55,6 +55,7 @@ export async function startScheduler(
       ? await EtcdStore.open(settings.store, logger)
       : await EmbeddedStore.open(settings.store.path))
   const clock = options.clock ?? systemClock
+  const timers = options.timers ?? systemTimers
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =
     store instanceof EtcdStore
@@ -65,6 +66,7 @@ export async function startScheduler(
           reportIntervalMs: settings.reportIntervalMs,
           logger,
           clock,
+          timers,
         })
       : undefined
   let grpc: GrpcServer | undefined
@@ -91,7 +93,7 @@ export async function startScheduler(
       services: await store.listServices(),
       logger,
       clock,
-      timers: options.timers ?? systemTimers,
+      timers,
       ...(cluster && { cluster }),
     })
     await cluster?.start(core)

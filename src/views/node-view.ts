@@ -42,7 +42,7 @@ export interface MeshStats {
   readonly relayedTotal: number
   /** Open requests refused (or failed onward), by wire status. */
   readonly refusals: Readonly<Record<string, number>>
-  /** Connections closed before they sent a mesh header: garbage, other protocols, TLS failures. */
+  /** Connections closed before they sent a mesh header: garbage, other protocols, TLS failures, over the unauthenticated limits. */
   readonly rejectedConnections: number
 }
 
@@ -242,12 +242,21 @@ export interface InstructionsView {
     readonly service?: string
     readonly match: RouteStatus['match']
     readonly multipath?: string
-    readonly paths: readonly {
-      readonly hops: readonly string[]
-      readonly targets: readonly string[]
-      readonly weight: number
-    }[]
+    readonly paths: readonly InstructionPathView[]
+    /** The set gives the route no path, and the node keeps these, which still work. */
+    readonly held?: {
+      readonly reason: string
+      /** ISO time the node began to hold them. */
+      readonly since: string
+      readonly paths: readonly InstructionPathView[]
+    }
   }[]
+}
+
+export interface InstructionPathView {
+  readonly hops: readonly string[]
+  readonly targets: readonly string[]
+  readonly weight: number
 }
 
 /** What the admin server and metrics need from a node; ProxyNode implements it. */

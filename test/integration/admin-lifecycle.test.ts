@@ -2,22 +2,14 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { createAdminServer } from '../../src/admin/index.ts'
 import { AdminBindError } from '../../src/errors/admin.ts'
 import { createMetrics } from '../../src/metrics/index.ts'
-import { connectRefused } from '../../src/testing/tcp-servers.ts'
 import { openSockets } from '../helpers/handles.ts'
+import { connectRefused } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { request, startAdmin, testView } from './admin-fixtures.ts'
-
-/** Polls a condition every 20 ms for at most `ms`. */
-async function eventually(what: string, ok: () => boolean, ms = 2000): Promise<void> {
-  for (let waited = 0; !ok(); waited += 20) {
-    if (waited >= ms) assert.fail(`${what} within ${ms}ms`)
-    await sleep(20)
-  }
-}
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -37,6 +29,7 @@ function adminOn(port: number) {
     view,
     metrics: createMetrics(view, { nodeId: 'n1', region: 'eu', version: '0.1.0' }),
     addr: { host: '127.0.0.1', port },
+    tokens: { operatorToken: 'lifecycle-token', operatorSource: 'common.admin_token' },
     logger: pino({ level: 'silent' }),
   })
 }
@@ -59,7 +52,7 @@ test('a port in use gives AdminBindError naming the address, the cause and a hin
     assert.match(err.message, /EADDRINUSE/)
     assert.match(err.message, /\(hint: .*common\.admin_addr\)$/)
     assert.equal((err.cause as NodeJS.ErrnoException).code, 'EADDRINUSE')
-    await eventually('the failed server socket closed', () => openSockets() === sockets)
+    await waitFor(() => openSockets() === sockets, 'the failed server socket closed', 2000)
     await admin.close()
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()))
@@ -82,7 +75,7 @@ test('close() stops listening and closes open connections', async () => {
     await h.server.close()
     await within(closed, 2000, 'the kept-alive connection closed')
     idle.destroy()
-    await eventually('the server and its connections closed', () => openSockets() <= sockets)
+    await waitFor(() => openSockets() <= sockets, 'the server and its connections closed', 2000)
     assert.equal(await connectRefused(port), true)
   } finally {
     idle.destroy()
@@ -99,5 +92,5 @@ test('HTTP clients see their connections end when the server closes', async () =
   await Promise.all(Array.from({ length: 4 }, () => request(`${h.base}/stats`).then((r) => r.text())))
   assert.ok(openSockets() > sockets, 'the client keeps its connections alive')
   await h.server.close()
-  await eventually('client and server sockets closed', () => openSockets() < sockets)
+  await waitFor(() => openSockets() < sockets, 'client and server sockets closed', 2000)
 })

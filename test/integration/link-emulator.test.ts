@@ -4,7 +4,8 @@ import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
+import { type LinkEmulator, startLinkEmulator } from '../../src/link-emulator/emulator.ts'
+import { openSockets } from '../helpers/handles.ts'
 import {
   randomBytes,
   refusedPort,
@@ -14,8 +15,7 @@ import {
   startEchoServer,
   startServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
-import { openSockets } from '../helpers/handles.ts'
+} from '../helpers/tcp-servers.ts'
 
 /**
  * A timer never fires early, but a loaded machine (the suite runs files in parallel) fires it late:

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, test } from 'node:test'
-import { patternBytes, startServer, type TestServer } from '../../src/testing/tcp-servers.ts'
 import { MAX_READ_BYTES } from '../helpers/reads.ts'
+import { patternBytes, startServer, type TestServer } from '../helpers/tcp-servers.ts'
 import { startPair, within } from './multipath-harness.ts'
 
 const MiB = 1024 * 1024

@@ -6,15 +6,18 @@ import { TLSSocket } from 'node:tls'
 import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { PeerManager, type PeerTlsOptions } from '../../src/peer/index.ts'
-import { createTestPki, type TestPki } from '../../src/testing/certs.ts'
-import { type ControlServer, startControlServer } from '../../src/testing/control-server.ts'
 import { systemClock } from '../../src/util/clock.ts'
 import type { PeerState } from '../../src/views/node-view.ts'
+import { createTestPki, type TestPki } from '../helpers/certs.ts'
+import { type ControlServer, startControlServer } from '../helpers/control-server.ts'
 
 const mesh: MeshConfig = {
   bind: { host: '127.0.0.1', port: 0 },
+  handshakeTimeoutMs: 10_000,
   allowTargets: [],
   maxHops: 8,
+  maxUnauthenticated: 512,
+  maxUnauthenticatedPerSource: 64,
   probeIntervalMs: 100,
   probeTimeoutMs: 150,
   probeRise: 2,

@@ -16,7 +16,7 @@ import {
 import { PkiPeerIdentityError } from '../../src/errors/pki.ts'
 import { nodeIdentityOf } from '../../src/pki/identity.ts'
 import { type MeshTlsKeys, meshClientTlsOptions, meshServerTlsOptions } from '../../src/pki/tls-options.ts'
-import { createTestPki, type TestPki } from '../../src/testing/certs.ts'
+import { createTestPki, type TestPki } from '../helpers/certs.ts'
 
 const STEP_TIMEOUT_MS = 5_000
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { startFakeScheduler } from '../../src/testing/fake-scheduler.ts'
+import { startFakeScheduler } from '../helpers/fake-scheduler.ts'
 import { openSockets } from '../helpers/handles.ts'
 import { deadPort, makeClient, ofCase } from './scheduler-client-helpers.ts'
 

@@ -1,5 +1,5 @@
 /** Simulated nodes for scheduler tests: real gRPC clients over loopback, no proxy behind them. */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { create, type MessageInitShape } from '@bufbuild/protobuf'
@@ -17,7 +17,9 @@ import {
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { API_TOKEN_FILE } from '../../src/scheduler/rest-api.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
 
 export const WAIT_MS = 5000
 
@@ -129,17 +131,30 @@ export interface Harness {
   readonly statePath: string
   scheduler: RunningScheduler
   readonly nodes: SimNode[]
+  /** The operator token the scheduler made in its state_dir. */
+  readonly tokenFile: string
+  token(): string
   node(hello: MessageInitShape<typeof HelloSchema>): SimNode
+  /** A request to the REST API; a change without an authorization header gets the operator's headers. */
   api(path: string, init?: RequestInit): Promise<Response>
   restart(): Promise<void>
   close(): Promise<void>
 }
 
-/** A scheduler on loopback ephemeral ports with a state file in a fresh temporary directory. */
-export async function startHarness(yamlBody: string): Promise<Harness> {
+function isRead(init: RequestInit | undefined): boolean {
+  const method = init?.method ?? 'GET'
+  return method === 'GET' || method === 'HEAD'
+}
+
+/**
+ * A scheduler on loopback ephemeral ports with its state in a fresh temporary directory, laid out
+ * as the defaults lay it out in a working directory: `dynproxy ctl` run there finds the token.
+ */
+export async function startHarness(yamlBody: string, options: { api?: string } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-sched-'))
   const statePath = join(dir, 'state.json')
-  const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: 127.0.0.1:0\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n${yamlBody}`
+  const stateDir = join(dir, 'dynproxy-state', 'scheduler')
+  const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: ${options.api ?? '127.0.0.1:0'}\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n  state_dir: ${JSON.stringify(stateDir)}\n${yamlBody}`
   const config = schedulerConfigFromText(text)
   const start = () => startScheduler(config, { logger: silentLogger() })
   const h: Harness = {
@@ -147,14 +162,19 @@ export async function startHarness(yamlBody: string): Promise<Harness> {
     statePath,
     scheduler: await start(),
     nodes: [],
+    tokenFile: join(stateDir, API_TOKEN_FILE),
+    token: () => readFileSync(h.tokenFile, 'utf8').trim(),
     node(hello) {
       const n = new SimNode(h.scheduler.grpcAddress, hello)
       h.nodes.push(n)
       return n
     },
     api(path, init) {
+      const given = (init?.headers ?? {}) as Record<string, string>
+      const operator = isRead(init) || 'authorization' in given ? {} : operatorHeaders(h.token())
       return fetch(`http://${h.scheduler.apiAddress}${path}`, {
         ...init,
+        headers: { ...operator, ...given },
         signal: AbortSignal.timeout(WAIT_MS),
       })
     },

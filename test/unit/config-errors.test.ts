@@ -24,6 +24,7 @@ function issueCount(issues: readonly ConfigIssue[]): string {
 }
 
 const LISTENER = 'listeners:\n  - name: in\n    bind: "127.0.0.1:0"\n'
+const ROUTE = 'routes:\n  - { name: r, target: "127.0.0.1:1" }\n'
 
 describe('schema errors name file, line and key path', () => {
   it('reports every problem at once, not just the first', () => {
@@ -291,7 +292,7 @@ describe('PROXY protocol settings', () => {
 
   it('is for TCP listeners', () => {
     const text = `${mesh}listeners:
-  - { name: u, protocol: udp, bind: "127.0.0.1:53", proxy_protocol: true }
+  - { name: u, protocol: udp, bind: "127.0.0.1:53", proxy_protocol: true, proxy_protocol_from: ["10.0.0.0/8"] }
 routes:
   - { name: dns, match: { listener: u }, target: "127.0.0.1:5353", send_proxy_protocol: v2 }
 `
@@ -308,13 +309,37 @@ routes:
     ])
   })
 
+  it('needs the load balancers that may send the header, and only with proxy_protocol', () => {
+    assert.deepEqual(
+      issuesOf(`listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true }\n${ROUTE}`),
+      [
+        'config.yaml:2: listeners[0].proxy_protocol_from: required with proxy_protocol: the addresses of the load balancers that send the header, whose word on the client is believed (hint: proxy_protocol_from: ["10.0.0.0/24"]; ["0.0.0.0/0", "::/0"] believes any client)',
+      ],
+    )
+    assert.deepEqual(
+      issuesOf(
+        `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol_from: ["10.0.0.0/8"] }\n${ROUTE}`,
+      ),
+      ['config.yaml:2: listeners[0].proxy_protocol_from: only used with proxy_protocol: true'],
+    )
+    assert.deepEqual(
+      issuesOf(
+        `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true, proxy_protocol_from: ["10.0.0.0/33"] }\n${ROUTE}`,
+      ),
+      [
+        'config.yaml:2: listeners[0].proxy_protocol_from[0]: CIDR prefix length must be 0..32, got "10.0.0.0/33"',
+      ],
+    )
+  })
+
   it('loads into the normalized config', () => {
     const config = loadConfigText(
-      `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true }\nroutes:\n  - { name: r, target: "127.0.0.1:1", send_proxy_protocol: v2 }\n`,
+      `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true, proxy_protocol_from: ["10.0.0.0/8"] }\nroutes:\n  - { name: r, target: "127.0.0.1:1", send_proxy_protocol: v2 }\n`,
       'config.yaml',
       { defaultNodeId: 'test' },
     )
     assert.equal(config.listeners[0]?.proxyProtocol, true)
+    assert.deepEqual(config.listeners[0]?.proxyProtocolFrom, ['10.0.0.0/8'])
     assert.equal(config.routes[0]?.sendProxyProtocol, 'v2')
   })
 })
@@ -386,5 +411,37 @@ routes:
     assert.equal(config.listeners[0]?.inspectSni, true)
     assert.deepEqual(config.routes[0]?.match.sni, ['A.example.com'])
     assert.deepEqual(config.routes[1]?.match.sni, ['*.b.example', 'c.example'])
+  })
+})
+
+describe('admin API access keys', () => {
+  it('refuses a viewer token equal to the operator token, and a Host name with a port or scheme', () => {
+    const text = `common:
+  admin_token: same-token
+  admin_viewer_token: same-token
+${LISTENER}routes:
+  - {name: r, target: "a:1"}
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:3: common.admin_viewer_token: must differ from common.admin_token (hint: the viewer token may only read)',
+    ])
+    assert.deepEqual(
+      issuesOf(`common:\n  admin_hosts: ["admin.example.com:8888", "http://x"]\n${LISTENER}`),
+      [
+        'config.yaml:2: common.admin_hosts[0]: expected a host name such as "admin.example.com" (no scheme, no port), got "admin.example.com:8888"',
+        'config.yaml:2: common.admin_hosts[1]: expected a host name such as "admin.example.com" (no scheme, no port), got "http://x"',
+      ],
+    )
+  })
+
+  it('reads the tokens and the host names, lowercased', () => {
+    const config = loadConfigText(
+      `common:\n  admin_token: op\n  admin_viewer_token: view\n  admin_hosts: [Admin.Example.COM]\n${LISTENER}routes:\n  - {name: r, target: "a:1"}\n`,
+      'config.yaml',
+      { defaultNodeId: 'n' },
+    )
+    assert.equal(config.common.adminToken, 'op')
+    assert.equal(config.common.adminViewerToken, 'view')
+    assert.deepEqual(config.common.adminHosts, ['admin.example.com'])
   })
 })

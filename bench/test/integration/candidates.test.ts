@@ -11,7 +11,7 @@ import {
   sendAndCollect,
   sha256,
   startDigestServer,
-} from '../../../src/testing/tcp-servers.ts'
+} from '../../../test/helpers/tcp-servers.ts'
 import { startIdleServer } from '../../backends/idle.ts'
 import { bunPipe } from '../../candidates/bun-pipe.ts'
 import { nodePipe } from '../../candidates/node-pipe.ts'
