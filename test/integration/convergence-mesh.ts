@@ -11,16 +11,16 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { silentLogger } from '../../src/log/logger.ts'
-import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
-import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
 import {
   type LinkEmulator,
   type LinkShapeUpdate,
   startLinkEmulator,
-} from '../../src/testing/link-emulator.ts'
-import { freePorts, TEST_TOKEN } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode } from '../../src/testing/node-harness.ts'
+} from '../../src/link-emulator/emulator.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
+import { freePorts, TEST_TOKEN } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
 
 export type NodeName = 'a' | 'b' | 'c' | 'd'
 export type LinkName = 'ab' | 'ac' | 'bc' | 'ad' | 'dc'

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { type LinkEmulator, startLinkEmulator } from '../../src/link-emulator/emulator.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
+import { startServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const MODES = ['stripe', 'redundant', 'failover'] as const
 /** A single-path route ends such flows at once; a multipath one must not take much longer. */
@@ -117,7 +118,7 @@ describe('a multipath flow whose client or target ends before sending anything',
       ],
       yaml: `listeners:\n${[...MODES, 'proxied'].map((m) => `  - { name: ${m}, bind: "127.0.0.1:${ports[m as keyof typeof ports]}" }`).join('\n')}\nroutes:\n${routes}\n${proxied}\n`,
     })
-    await waitFor(() => a.node.getPeers().every((p) => p.state === 'up'), 5000, 'A to see B and D up')
+    await waitFor(() => a.node.getPeers().every((p) => p.state === 'up'), 'A to see B and D up')
   })
   after(async () => {
     await a?.close()
@@ -129,21 +130,23 @@ describe('a multipath flow whose client or target ends before sending anything',
   /** The flow reached the target once, and every node and the target have let go of it. */
   async function nothingLeft(acceptedBefore: number): Promise<void> {
     const relayed = (n: TestNode) => n.node.getStats().mesh?.relayedActive ?? 0
-    await waitFor(
-      () =>
-        target.accepted === acceptedBefore + 1 &&
-        a.node.getFlows().length === 0 &&
-        others.every((n) => relayed(n) === 0) &&
-        targetOpen === 0,
-      CLEANUP_MS,
-      `the target to be reached once (${target.accepted - acceptedBefore}) and everything to let go ` +
-        `of the flow (A flows ${a.node.getFlows().length}, ` +
-        `relayed ${others.map(relayed).join('/')}, target connections ${targetOpen})`,
+    const done = () =>
+      target.accepted === acceptedBefore + 1 &&
+      a.node.getFlows().length === 0 &&
+      others.every((n) => relayed(n) === 0) &&
+      targetOpen === 0
+    await waitFor(done, 'the target to be reached once and everything to let go', CLEANUP_MS).catch(
+      (err: Error) => {
+        throw new Error(
+          `${err.message}: target reached ${target.accepted - acceptedBefore} times, A flows ` +
+            `${a.node.getFlows().length}, relayed ${others.map(relayed).join('/')}, target connections ${targetOpen}`,
+        )
+      },
     )
   }
 
   async function targetConnected(): Promise<void> {
-    await waitFor(() => targetOpen > 0, PROMPT_MS, 'the target to be connected')
+    await waitFor(() => targetOpen > 0, 'the target to be connected', PROMPT_MS)
   }
 
   for (const mode of MODES) {
@@ -214,8 +217,8 @@ describe('a multipath flow whose client or target ends before sending anything',
         const client = connectClient(ports[mode], () => {})
         await waitFor(
           () => a.node.getFlows()[0]?.state === 'established' && accepted !== undefined,
-          PROMPT_MS,
           'the flow to be established',
+          PROMPT_MS,
         )
         accepted?.resetAndDestroy()
         const error = await within(client.closed, PROMPT_MS, 'the client socket to close')
@@ -244,7 +247,7 @@ describe('a multipath flow whose client or target ends before sending anything',
       s.end()
     })
     await within(client.ended, PROMPT_MS, 'EOF to the client')
-    await waitFor(() => header !== undefined, PROMPT_MS, 'the target to be connected')
+    await waitFor(() => header !== undefined, 'the target to be connected', PROMPT_MS)
     assert.equal(
       await within(header as Promise<string>, PROMPT_MS, 'EOF at the target'),
       `PROXY TCP4 127.0.0.1 127.0.0.1 ${port} ${ports.proxied}\r\n`,

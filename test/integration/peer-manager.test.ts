@@ -167,7 +167,7 @@ describe('PeerManager over real loopback', () => {
     )
     const started = Date.now()
     a.manager.start()
-    await waitFor('b up', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'b up')
     // Two answered probes (probe_rise) a quarter interval apart, not a whole one.
     assert.ok(Date.now() - started < 750, `up after ${Date.now() - started}ms`)
   })
@@ -187,13 +187,13 @@ describe('PeerManager over real loopback', () => {
       () => b.close(),
     )
     a.manager.start()
-    await waitFor('b up', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'b up')
     // The link's noise is measured first: 16 probes, a quarter interval apart while it is.
     await sleep(3_000)
     link.set({ delayMs: 80 })
     const changed = Date.now()
     // The smoothed RTT alone would need some 15 probes (7.5 s) to come within 10 % of 160 ms.
-    await waitFor('the new RTT', () => ((a.manager.status()[0]?.rttMs ?? 0) >= 150 ? true : undefined))
+    await waitFor(() => (a.manager.status()[0]?.rttMs ?? 0) >= 150, 'the new RTT')
     assert.ok(Date.now() - changed <= 1_500, `the new RTT after ${Date.now() - changed}ms`)
   })
 

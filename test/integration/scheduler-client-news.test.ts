@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { LinkReportInfo } from '../../src/scheduler-client/types.ts'
-import {
-  type FakeNodeStream,
-  type FakeScheduler,
-  startFakeScheduler,
-} from '../../src/testing/fake-scheduler.ts'
+import { type FakeNodeStream, type FakeScheduler, startFakeScheduler } from '../helpers/fake-scheduler.ts'
 import { type Harness, makeClient, makeStateDir, ofCase, validSet } from './scheduler-client-helpers.ts'
 
 /** Long enough that a report within it can only be an early one. */

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import {
   type ConvergenceMesh,
   type SwitchTimeline,
@@ -61,7 +61,7 @@ describe('a clear change of the links moves the path within 3 report intervals p
   })
 
   test('cold start: A runs the better path within 2 report intervals of the nodes starting', async () => {
-    await waitFor(() => mesh.routeAtA() === 'b>c', 10_000, 'A to run the path through B')
+    await waitFor(() => mesh.routeAtA() === 'b>c', 'A to run the path through B', 10_000)
     const tookMs = performance.now() - startedAt
     assert.ok(tookMs <= 2 * REPORT_MS, `the first path took ${Math.round(tookMs)} ms`)
   })
@@ -118,7 +118,7 @@ describe('jitter below the hysteresis margins never moves the path', () => {
   })
 
   test('15 s of reports after the first path: A gets no other set', async () => {
-    await waitFor(() => mesh.routeAtA() !== undefined, 10_000, 'a first path at A')
+    await waitFor(() => mesh.routeAtA() !== undefined, 'a first path at A', 10_000)
     // Past the first choice's dwell, once every link's noise is measured: any move from here
     // on would be a flap.
     await sleep(DWELL_MS + 2 * REPORT_MS)
