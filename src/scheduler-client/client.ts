@@ -40,7 +40,7 @@ import {
   reportMessage,
   resolveRequest,
 } from './convert.ts'
-import { linkNews, newsCheckIntervalMs } from './link-news.ts'
+import { linkNews, newsCheckIntervalMs, starting } from './link-news.ts'
 import { SchedulerStream, type StreamEnd } from './stream.ts'
 import type {
   HelloInfo,
@@ -281,12 +281,14 @@ export class SchedulerClient {
     }
     // News is measured against the last report. A node that holds a set sends its first report a
     // report interval after the welcome, as the scheduler expects: it holds such a node's set until
-    // then, lest links still starting look down. A node without a set has nothing to lose: its
-    // links as they are now are the baseline, and the first of them to come up is news.
+    // then, lest links still starting look down. A node without a set has no route to lose: its
+    // links as they are now are the baseline, and it reports early once none is still starting.
     let sent: ReportInfo | undefined = this.#o.cache.current() === undefined ? build() : undefined
+    let reported = false
     const send = (info: ReportInfo) => {
       stream.send(reportMessage(clock.now(), info))
       sent = info
+      reported = true
     }
     const reports = setInterval(() => {
       const info = build()
@@ -295,7 +297,8 @@ export class SchedulerClient {
     const news = setInterval(() => {
       if (sent === undefined) return
       const info = build()
-      if (info && linkNews(sent.links, info.links)) send(info)
+      if (info === undefined || !linkNews(sent.links, info.links)) return
+      if (reported || !info.links.some(starting)) send(info)
     }, newsCheckIntervalMs(this.#reportMs))
     this.#timers = [heartbeat, reports, news]
   }

@@ -34,6 +34,14 @@ function linkChanged(was: LinkReportInfo, is: LinkReportInfo): boolean {
 }
 
 /**
+ * A link no probe has answered yet (down, no RTT): reported, it would read as down while it may
+ * just be starting.
+ */
+export function starting(link: LinkReportInfo): boolean {
+  return !link.up && link.rttMs === undefined
+}
+
+/**
  * How often the links are compared with the last report: four times per report interval, at
  * least every 250 ms (a news report is then at most that late) and at most every 50 ms.
  */

@@ -39,29 +39,48 @@ describe('scheduler client: link news goes out before the next report is due', (
     await fake.close()
   })
 
-  test('a node without a set: its first link up is reported at once, a steady one not at all', async () => {
-    links = [{ peer: 'node-2', up: false, activeFlows: 0 }]
+  test('a node without a set reports as soon as no link is still starting, not before', async () => {
+    const starting = { up: false, activeFlows: 0 }
+    links = [
+      { peer: 'node-2', ...starting },
+      { peer: 'node-3', ...starting },
+    ]
     const h = client()
     await h.client.start()
     const stream = await fake.waitFor(() => fake.latest(), 'a stream')
     await fake.waitFor(() => h.client.status().state === 'connected', 'connected')
     await sleep(600)
     assert.equal(reports(stream).length, 0, 'nothing changed: nothing sent before the report interval')
-    links = [{ peer: 'node-2', up: true, rttMs: 20, activeFlows: 0 }]
+    links = [
+      { peer: 'node-2', up: true, rttMs: 20, activeFlows: 0 },
+      { peer: 'node-3', ...starting },
+    ]
+    await sleep(600)
+    assert.equal(reports(stream).length, 0, 'node-3 would read as down while it may be starting')
+    links = [
+      { peer: 'node-2', up: true, rttMs: 20, activeFlows: 0 },
+      { peer: 'node-3', up: true, rttMs: 30, activeFlows: 0 },
+    ]
     const changed = Date.now()
     const report = await fake.waitFor(() => reports(stream)[0], 'an early report', 1_000)
     assert.ok(Date.now() - changed < 600, `reported after ${Date.now() - changed}ms`)
-    assert.equal(report.links[0]?.up, true)
-    assert.equal(report.links[0]?.rttMs, 20)
+    assert.deepEqual(
+      report.links.map((l) => [l.peer, l.up, l.rttMs]),
+      [
+        ['node-2', true, 20],
+        ['node-3', true, 30],
+      ],
+    )
   })
 
   test('then a delay that doubles is reported at once; a change within 10 % is not', async () => {
     const stream = fake.latest() as FakeNodeStream
     const before = reports(stream).length
-    links = [{ peer: 'node-2', up: true, rttMs: 21, activeFlows: 0 }]
+    const node3 = { peer: 'node-3', up: true, rttMs: 30, activeFlows: 0 }
+    links = [{ peer: 'node-2', up: true, rttMs: 21, activeFlows: 0 }, node3]
     await sleep(600)
     assert.equal(reports(stream).length, before, '5 % is no news')
-    links = [{ peer: 'node-2', up: true, rttMs: 45, activeFlows: 0 }]
+    links = [{ peer: 'node-2', up: true, rttMs: 45, activeFlows: 0 }, node3]
     const changed = Date.now()
     await fake.waitFor(() => reports(stream).length > before, 'an early report', 1_000)
     assert.ok(Date.now() - changed < 600, `reported after ${Date.now() - changed}ms`)

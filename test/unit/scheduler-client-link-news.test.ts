@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { linkNews, newsCheckIntervalMs } from '../../src/scheduler-client/link-news.ts'
+import { linkNews, newsCheckIntervalMs, starting } from '../../src/scheduler-client/link-news.ts'
 import type { LinkReportInfo } from '../../src/scheduler-client/types.ts'
 
 const link = (peer: string, extra: Partial<LinkReportInfo> = {}): LinkReportInfo => ({
@@ -59,5 +59,13 @@ describe('newsCheckIntervalMs', () => {
     assert.equal(newsCheckIntervalMs(2000), 250)
     assert.equal(newsCheckIntervalMs(400), 100)
     assert.equal(newsCheckIntervalMs(100), 50)
+  })
+})
+
+describe('starting: a link no probe has answered yet', () => {
+  test('down with no RTT is starting; up, or down after an RTT was measured, is not', () => {
+    assert.equal(starting({ peer: 'b', up: false, activeFlows: 0 }), true)
+    assert.equal(starting(link('b', { up: false })), false)
+    assert.equal(starting(link('b')), false)
   })
 })
