@@ -299,14 +299,14 @@ const mesh = z.strictObject({
     ),
   max_hops: int(1, 255).default(8),
   max_unauthenticated: int(1, 1_000_000)
-    .default(512)
+    .default(1024)
     .describe(
       'Connections to the mesh port that have not authenticated yet (TLS handshake, or token MAC), at most; a new one beyond it closes the oldest.',
     ),
   max_unauthenticated_per_source: int(1, 1_000_000)
     .default(64)
     .describe(
-      "Of those, from one source address; beyond it that source's new connections are closed. Keep it above the peers' warm_connections.",
+      "Of those, from one source address, once half of max_unauthenticated is held: beyond it that source's new connections are closed. Below that a busy peer may open more at once. Keep it above the peers' warm_connections.",
     ),
   probe_interval: duration().default('1s'),
   probe_timeout: duration().default('1s'),

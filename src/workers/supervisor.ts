@@ -217,7 +217,7 @@ export class NodeSupervisor implements NodeView {
   }
 
   #onResolve(handle: WorkerHandle, request: ResolveRequest): void {
-    const asked = this.#controlPlane?.resolve(request.listener, request.port, request.sourceIp)
+    const asked = this.#controlPlane?.resolve(request)
     Promise.resolve(asked)
       .catch((err: unknown) => {
         this.#logger.warn({ err, listener: request.listener }, 'on-demand route request failed')

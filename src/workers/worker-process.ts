@@ -6,10 +6,10 @@
 
 import type { NodeConfig } from '../config/types.ts'
 import { MeshProbeError } from '../errors/mesh.ts'
-import type { ResolveQuery } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import { createLogger, flushLogger, type Logger } from '../log/logger.ts'
 import { ProxyNode } from '../node/node.ts'
+import type { ResolveQuery } from '../route/engine.ts'
 import { splitHostPort } from '../util/host-port.ts'
 import type { BoundPorts, FromWorker, WorkerSnapshot } from './messages.ts'
 import { isToWorker } from './messages.ts'

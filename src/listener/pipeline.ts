@@ -13,7 +13,13 @@ import {
   readClientRequest,
 } from '../connect-proxy/index.ts'
 import { ProxyHeaderUntrustedError } from '../errors/index.ts'
+import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
+import type { Flow, ListenerRef } from '../flow/flow.ts'
+import type { FlowManager } from '../flow/manager.ts'
+import { abandonMultipath, startMultipath } from '../flow/multipath.ts'
+import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
+import type { ResolveQuery } from '../route/engine.ts'
 import {
   decide,
   type FlowContext,
@@ -24,11 +30,6 @@ import {
 import { readServerName } from '../sni/index.ts'
 import { inAddressList } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { MultipathConnection, UpstreamConnection } from './connection.ts'
-import type { Flow, ListenerRef } from './flow.ts'
-import type { FlowManager } from './manager.ts'
-import { abandonMultipath, startMultipath } from './multipath.ts'
-import { endAfterReply, endBeforeUpstream, startRelay } from './relay.ts'
 
 export interface AcceptingListener extends ListenerRef {
   readonly port: number
@@ -59,31 +60,31 @@ export interface AcceptingListener extends ListenerRef {
   readonly users?: readonly ListenerUser[] | undefined
 }
 
-/** What an on-demand resolve is asked about a flow that matches no route. */
-export interface ResolveQuery {
-  readonly listener: string
-  readonly port: number
-  readonly sourceIp: string
-}
-
 export interface FlowHandlerDeps {
   readonly manager: FlowManager
-  /** The current table: read per flow so that a new instruction set applies to the next flow. */
-  readonly table: () => RouteTable<RouteRuntime>
-  readonly onUpstreamFailure: (flow: Flow, error: Error) => void
+  /** The route table, read per flow so that a new instruction set applies to the next flow. */
+  readonly routes: FlowRoutes
   /**
-   * Asks the scheduler for a route for a flow no route takes; resolves within its own deadline,
-   * undefined when there is none. Absent: such flows are closed at once.
+   * Asked of every flow before it is routed: an error refuses the flow. Absent: no one asks. Set
+   * once the plugins are loaded, after the pipeline is built.
    */
-  readonly resolve?: (query: ResolveQuery) => Promise<RouteRuntime | undefined>
-  /** Asked of every flow before it is routed: an error refuses the flow. Absent: no one asks. */
-  readonly admit?: (flow: Flow, listener: AcceptingListener) => Error | undefined
+  admit?: ((flow: Flow, listener: AcceptingListener) => Error | undefined) | undefined
+}
+
+/** The route engine as the pipeline uses it. */
+export interface FlowRoutes {
+  table(): RouteTable<RouteRuntime>
+  /**
+   * Asks the scheduler for a route for a flow no route takes; it resolves within its own
+   * deadline, undefined when there is none. Undefined at once when there is no one to ask.
+   */
+  resolve(query: ResolveQuery): Promise<RouteRuntime | undefined> | undefined
 }
 
 export function createFlowHandler(
   deps: FlowHandlerDeps,
 ): (socket: Socket, listener: AcceptingListener) => void {
-  const { manager, table, onUpstreamFailure, resolve, admit } = deps
+  const { manager, routes: engine } = deps
 
   function established(
     flow: Flow,
@@ -111,7 +112,7 @@ export function createFlowHandler(
 
   function failed(flow: Flow, error: Error): void {
     flow.error = error
-    onUpstreamFailure(flow, error)
+    manager.failedFlows++
     endBeforeUpstream(flow, 'upstream_unavailable')
   }
 
@@ -131,13 +132,10 @@ export function createFlowHandler(
     endBeforeUpstream(flow, 'no_route')
   }
 
-  function resolveThenConnect(
-    flow: Flow,
-    listener: AcceptingListener,
-    sourceIp: string,
-    ask: NonNullable<typeof resolve>,
-  ): void {
-    ask({ listener: listener.name, port: listener.port, sourceIp }).then(
+  function resolveThenConnect(flow: Flow, listener: AcceptingListener, sourceIp: string): void {
+    const resolving = engine.resolve({ listener: listener.name, port: listener.port, sourceIp })
+    if (resolving === undefined) return noRoute(flow, listener)
+    resolving.then(
       (route) => {
         if (flow.state === 'closed') return
         if (route === undefined) return noRoute(flow, listener)
@@ -256,7 +254,7 @@ export function createFlowHandler(
 
   function requestFailed(flow: Flow, error: Error, request: ClientRequest): void {
     flow.error = error
-    onUpstreamFailure(flow, error)
+    manager.failedFlows++
     request.reply(failureOutcome(error))
     endAfterReply(flow, 'upstream_unavailable')
   }
@@ -278,15 +276,14 @@ export function createFlowHandler(
    * it (a system call per flow otherwise saved); undefined then.
    */
   function decideFor(flow: Flow, listener: AcceptingListener) {
-    const routes = table()
+    const routes = engine.table()
     const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
     return { decision: decide(contextOf(flow, listener, sourceIp ?? ''), routes), sourceIp }
   }
 
   /** The plugins' say; a refused flow is counted and ended (after any reply written so far). */
   function refusedByPlugin(flow: Flow, listener: AcceptingListener): boolean {
-    if (admit === undefined) return false
-    const refusal = admit(flow, listener)
+    const refusal = deps.admit?.(flow, listener)
     if (refusal === undefined) return false
     listener.counters.rejected.plugin++
     flow.error = refusal
@@ -300,8 +297,7 @@ export function createFlowHandler(
     }
     const { decision, sourceIp } = decideFor(flow, listener)
     if (decision.kind === 'reject') {
-      if (resolve === undefined) noRoute(flow, listener)
-      else resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp, resolve)
+      resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp)
       return
     }
     const runtime = decision.handler
