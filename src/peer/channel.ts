@@ -27,7 +27,7 @@ export interface ControlChannelOptions {
   readonly tls?: PeerTlsOptions
   readonly connectTimeoutMs: number
   /** How long after the last probe the next one goes, as things stand now. */
-  readonly probeDelayMs: () => number
+  readonly probeDelayMs: (outstanding: boolean) => number
   readonly probeTimeoutMs: number
   /** Wall time for the hello timestamp. */
   readonly clock: Clock
@@ -123,7 +123,8 @@ export class ControlChannel {
   #scheduleProbe(socket: Socket): void {
     clearTimeout(this.#probeTimer)
     if (this.#done) return
-    const wait = this.#lastProbeAt + this.#opts.probeDelayMs() - this.#opts.monotonic.now()
+    const wait =
+      this.#lastProbeAt + this.#opts.probeDelayMs(this.#outstanding.size > 0) - this.#opts.monotonic.now()
     this.#probeTimer = setTimeout(
       () => {
         this.#probe(socket)

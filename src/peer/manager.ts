@@ -225,7 +225,8 @@ export class PeerManager {
         token: o.mesh.token,
         tls: o.tls,
         connectTimeoutMs: o.mesh.connectTimeoutMs,
-        probeDelayMs: () => nextProbeDelayMs(entry.health, entry.metrics, o.mesh.probeIntervalMs),
+        probeDelayMs: (outstanding) =>
+          nextProbeDelayMs(entry.health, entry.metrics, o.mesh.probeIntervalMs, outstanding),
         probeTimeoutMs: o.mesh.probeTimeoutMs,
         clock: o.clock,
         monotonic: o.monotonic ?? monotonicClock,

@@ -77,7 +77,7 @@ class Simulation {
       if (at > end) break
       this.now = at
       this.metrics[link] = recordAnswered(this.metrics[link], this.#sample(this.shapes[link]))
-      this.#next[link] = at + nextProbeDelayMs(UP, this.metrics[link], PROBE_INTERVAL_MS)
+      this.#next[link] = at + nextProbeDelayMs(UP, this.metrics[link], PROBE_INTERVAL_MS, false)
       this.#choose()
     }
     this.now = end
