@@ -3,8 +3,9 @@
  * resolved targets, deep-frozen. Runs only on documents that passed schema and semantic checks, so
  * a failure here is a bug in those checks, not in the user's file.
  */
-import { readDestinationRule } from '../connect-proxy/allow.ts'
+
 import { readAllowTarget, readHostPort } from './address.ts'
+import { readDestinationRule } from './destination-rule.ts'
 import { parseDuration } from './duration.ts'
 import type { ConfigDocument, RouteDocument } from './schema.ts'
 import { resolveTarget } from './target.ts'
@@ -62,6 +63,7 @@ function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfi
     ...(c.log_file !== undefined && { logFile: c.log_file }),
     accessLog: c.access_log,
     adminAddr: hostPort(c.admin_addr),
+    ...(c.admin_url !== undefined && { adminUrl: c.admin_url }),
     ...(c.admin_token !== undefined && { adminToken: c.admin_token }),
     ...(c.admin_viewer_token !== undefined && { adminViewerToken: c.admin_viewer_token }),
     adminHosts: c.admin_hosts.map((h) => h.toLowerCase()),

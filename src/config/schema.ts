@@ -5,9 +5,9 @@
  * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
  */
 import { z } from 'zod'
-import { readDestinationRule } from '../connect-proxy/allow.ts'
 import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
+import { readDestinationRule } from './destination-rule.ts'
 import { show } from './issues.ts'
 import { duration, expected, hostName, hostPort, int, name, textOf } from './schema-parts.ts'
 
@@ -49,6 +49,12 @@ const common = z
     log_file: z.string().min(1).optional().describe('Absent: logs go to stdout.'),
     access_log: z.boolean().default(true).describe('One line per closed flow.'),
     admin_addr: hostPort({ allowPortZero: true }).default('127.0.0.1:8888'),
+    admin_url: z
+      .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+      .optional()
+      .describe(
+        "Where operators open this node's console, sent to the scheduler for its links. Default: http://<admin_addr>/ui.",
+      ),
     admin_token: z
       .string()
       .min(1)

@@ -17,16 +17,11 @@ import type { MultipathConnection, UpstreamConnection } from '../flow/connection
 import type { Flow, ListenerRef } from '../flow/flow.ts'
 import type { FlowManager } from '../flow/manager.ts'
 import { abandonMultipath, startMultipath } from '../flow/multipath.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
 import type { ResolveQuery } from '../route/engine.ts'
-import {
-  decide,
-  type FlowContext,
-  type FlowOrigin,
-  type RouteRuntime,
-  type RouteTable,
-} from '../route/index.ts'
+import { decide, type FlowContext, type RouteRuntime, type RouteTable } from '../route/index.ts'
 import { readServerName } from '../sni/index.ts'
 import { inAddressList } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
@@ -134,7 +129,10 @@ export function createFlowHandler(
 
   function resolveThenConnect(flow: Flow, listener: AcceptingListener, sourceIp: string): void {
     const resolving = engine.resolve({ listener: listener.name, port: listener.port, sourceIp })
-    if (resolving === undefined) return noRoute(flow, listener)
+    if (resolving === undefined) {
+      noRoute(flow, listener)
+      return
+    }
     resolving.then(
       (route) => {
         if (flow.state === 'closed') return

@@ -13,6 +13,7 @@ import type { RouteConfig } from '../config/types.ts'
 import { MeshNoRouteError } from '../errors/index.ts'
 import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
 import { MESH_LISTENER } from '../flow/flow.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import {
   type HeldRoute,
   NO_ROUTES,
@@ -23,7 +24,6 @@ import {
 import type { InstructionRoute } from '../instructions/index.ts'
 import { chainTables, compileRoutes, decide, type RouteTable } from './decide.ts'
 import { instructionRouteConfig } from './instruction-routes.ts'
-import type { FlowOrigin } from './origin.ts'
 import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps, type RouteTotals } from './runtime.ts'
 
 type Table = RouteTable<ManagedRoute>

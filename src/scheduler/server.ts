@@ -10,6 +10,7 @@
 import type { Logger } from '../log/logger.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import type { SchedulerConfig } from './config/types.ts'
+import { ConsoleMonitor } from './console/monitor.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc.ts'
 import { EtcdCluster } from './ha/etcd-cluster.ts'
@@ -72,7 +73,9 @@ export async function startScheduler(
   let grpc: GrpcServer | undefined
   let api: ApiServer | undefined
   let core: SchedulerCore | undefined
+  const monitor = new ConsoleMonitor({ settings, clock, timers })
   const shutdown = async () => {
+    monitor.stop()
     core?.stop()
     await cluster?.stop()
     await api?.close()
@@ -95,10 +98,12 @@ export async function startScheduler(
       clock,
       timers,
       ...(cluster && { cluster }),
+      observer: monitor,
     })
     await cluster?.start(core)
     grpc = await listenGrpc(core, settings.listen, logger)
-    api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })
+    api = await listenApi({ core, store, settings, logger, clock, monitor, timers })
+    monitor.start(core, settings.consoleUrl ?? `http://${api.address}/ui`)
     core.start()
     logger.info({ id: settings.id, epoch, grpc: grpc.address, api: api.address }, 'scheduler started')
   } catch (err) {
