@@ -23,7 +23,7 @@ import {
 import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
 import type { CloseReason, Flow, ListenerRef } from '../flow/flow.ts'
 import type { FlowManager } from '../flow/manager.ts'
-import { startMultipath } from '../flow/multipath.ts'
+import { abandonMultipath, startMultipath } from '../flow/multipath.ts'
 import type { FlowOrigin } from '../flow/origin.ts'
 import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
 import { encodeProxyHeader } from '../proxy-protocol/index.ts'
@@ -178,7 +178,7 @@ export function createFlowHandler(
   ): void {
     if (flow.state === 'closed') {
       // The client left while we were connecting.
-      if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
+      if ('subflows' in conn) abandonMultipath(flow, conn)
       else conn.socket.destroy()
       ;(conn.lender ?? route).release(conn.endpoint)
       return
@@ -189,9 +189,7 @@ export function createFlowHandler(
     const version = route.config.sendProxyProtocol
     const header = version === undefined ? undefined : encodeProxyHeader(version, flow.clientAddresses())
     if ('subflows' in conn) {
-      // The session reads the client socket itself: the header goes first in what it reads.
-      if (header !== undefined) flow.downstream.unshift(header)
-      startMultipath(flow, conn)
+      startMultipath(flow, conn, header)
       return
     }
     if (header !== undefined) conn.socket.write(header)
