@@ -189,7 +189,7 @@ export class Connection implements SocketEvents, Expiring {
   /** Abortive close: RST, the backlog dropped. */
   reset(): void {
     if (this.closed) return
-    this.#ourCause = 'local'
+    this.#ourCause ??= 'local'
     this.socket.terminate()
   }
 
@@ -235,7 +235,7 @@ export class Connection implements SocketEvents, Expiring {
   expire(): void {
     if (this.closed) return
     if (this.ready) return void this.#closeSocket('idle')
-    this.#ourCause = 'idle'
+    this.#ourCause ??= 'idle'
     this.socket.terminate()
   }
 
@@ -314,7 +314,7 @@ export class Connection implements SocketEvents, Expiring {
     reportFault(error)
     if (this.closed) return
     this.closeError = error
-    this.#ourCause = 'reset'
+    this.#ourCause ??= 'reset'
     try {
       this.socket.terminate()
     } catch (err) {
@@ -328,13 +328,13 @@ export class Connection implements SocketEvents, Expiring {
   }
 
   #closeSocket(cause: CloseCause): void {
-    this.#ourCause = cause
+    this.#ourCause ??= cause
     this.socket.end()
   }
 
   /** write() got -1 on a socket we had not shut: the peer reset it. */
   #writeFailed(): void {
-    this.#ourCause = 'reset'
+    this.#ourCause ??= 'reset'
     this.socket.terminate()
   }
 
