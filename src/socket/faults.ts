@@ -9,9 +9,11 @@ export const socketFaults = { count: 0 }
 
 let reporter: FaultReporter = (err) => console.error('dynproxy: socket handler fault:', err)
 
-/** The node points this at its logger. */
-export function onSocketFault(report: FaultReporter): void {
+/** The node points this at its logger; returns the reporter it replaces. */
+export function onSocketFault(report: FaultReporter): FaultReporter {
+  const previous = reporter
   reporter = report
+  return previous
 }
 
 export function reportFault(err: unknown): void {

@@ -5,14 +5,14 @@
  * connection only while its promise is pending, never closes it, and leaves it detached and paused
  * in every outcome.
  *
- * Bytes are gathered into one buffer that doubles when full, so each byte is copied a bounded
- * number of times however small the pieces a peer sends; a header whole in its first chunk is
- * not copied at all.
+ * Bytes are gathered with `Gather`: each copied a bounded number of times however small the pieces
+ * a peer sends, and a header whole in its first chunk not copied at all.
  */
 import { SocketHeaderTooLongError } from '../errors/socket.ts'
 import type { HeaderDecoded, HeaderReading } from '../util/read-header.ts'
 import type { Connection, ConnectionSink } from './connection.ts'
 import { reportFault } from './faults.ts'
+import { Gather } from './gather.ts'
 
 export type { HeaderDecoded }
 
@@ -31,18 +31,13 @@ export interface HeaderResult<T> {
 
 export const DEFAULT_HEADER_MAX_BYTES = 64 * 1024
 
-const MIN_GATHER_BYTES = 256
-
 class HeaderRead<T> implements ConnectionSink<undefined> {
   readonly owner = undefined
   readonly conn: Connection
   readonly reading: ConnectionHeaderReading<T>
   readonly settle = Promise.withResolvers<HeaderResult<T>>()
   readonly timer: ReturnType<typeof setTimeout>
-  /** Gathered bytes are `#buf[0, #length)`; `#buf` is a chunk of Bun's until a second one comes. */
-  #buf: Buffer | undefined = undefined
-  #length = 0
-  #owned = false
+  readonly #gathered = new Gather()
   #wanted = 1
   #done = false
 
@@ -53,7 +48,7 @@ class HeaderRead<T> implements ConnectionSink<undefined> {
   }
 
   onData(_conn: Connection, chunk: Buffer): void {
-    const bytes = this.#gather(chunk)
+    const bytes = this.#gathered.append(chunk)
     if (bytes.length < this.#wanted) return
     let result: HeaderDecoded<T>
     try {
@@ -68,17 +63,17 @@ class HeaderRead<T> implements ConnectionSink<undefined> {
   }
 
   onEnd(): void {
-    this.fail(this.reading.closed(this.#length))
+    this.fail(this.reading.closed(this.#gathered.length))
   }
 
   onDrain(): void {}
 
   onClose(conn: Connection): void {
-    this.fail(this.reading.closed(this.#length, conn.closeError))
+    this.fail(this.reading.closed(this.#gathered.length, conn.closeError))
   }
 
   timedOut(): void {
-    this.fail(this.reading.timedOut(this.#length))
+    this.fail(this.reading.timedOut(this.#gathered.length))
   }
 
   fail(error: Error): void {
@@ -104,28 +99,6 @@ class HeaderRead<T> implements ConnectionSink<undefined> {
     if (own !== undefined) return own
     const max = this.reading.maxBytes ?? DEFAULT_HEADER_MAX_BYTES
     return wanted > max ? new SocketHeaderTooLongError(this.reading.what ?? 'header', wanted, max) : undefined
-  }
-
-  /** All bytes so far, the new chunk appended. */
-  #gather(chunk: Buffer): Buffer {
-    if (this.#length === 0) {
-      this.#buf = chunk
-      this.#length = chunk.length
-      this.#owned = false
-      return chunk
-    }
-    const length = this.#length + chunk.length
-    let buf = this.#buf as Buffer
-    if (!this.#owned || buf.length < length) {
-      const grown = Buffer.allocUnsafe(Math.max(length, 2 * this.#length, MIN_GATHER_BYTES))
-      buf.copy(grown, 0, 0, this.#length)
-      buf = grown
-      this.#buf = grown
-      this.#owned = true
-    }
-    chunk.copy(buf, this.#length)
-    this.#length = length
-    return buf.subarray(0, length)
   }
 }
 
