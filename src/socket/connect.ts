@@ -22,6 +22,7 @@ import {
   type SocketEvents,
 } from './connection.ts'
 import { dialFailureReason } from './dial-failure.ts'
+import { reportFault } from './faults.ts'
 import { peerNodeId } from './identity.ts'
 import { bunClientTls, type ClientTlsOptions } from './tls-options.ts'
 
@@ -31,6 +32,12 @@ export interface DialOptions {
   readonly tls?: ClientTlsOptions
   /** Where dials pending past their timeout are counted: the process's book unless a test says. */
   readonly abandoned?: AbandonedDials
+}
+
+/** Told once how a dial ended; `token` is what the caller passed to dial(). */
+export interface DialWaiter<T> {
+  connected(conn: Connection, token: T): void
+  failed(error: Error, token: T): void
 }
 
 type DialState = 'dialing' | 'handshaking' | 'done' | 'abandoned'
@@ -45,20 +52,30 @@ class Dial implements ConnectionOrigin {
   readonly tls: boolean
   readonly expectIdentity: string | undefined
   readonly book: AbandonedDials
-  readonly settle = Promise.withResolvers<Connection>()
+  readonly waiter: DialWaiter<unknown>
+  readonly token: unknown
   readonly timer: ReturnType<typeof setTimeout>
   state: DialState = 'dialing'
   conn: Connection | undefined = undefined
   /** Why a handshake was refused, for the rejection when its socket closes. */
   failure: Error | undefined = undefined
 
-  constructor(host: string, port: number, options: DialOptions, book: AbandonedDials) {
+  constructor(
+    host: string,
+    port: number,
+    options: DialOptions,
+    book: AbandonedDials,
+    waiter: DialWaiter<unknown>,
+    token: unknown,
+  ) {
     this.host = host
     this.port = port
     this.timeoutMs = options.timeoutMs
     this.tls = options.tls !== undefined
     this.expectIdentity = options.tls?.expectIdentity
     this.book = book
+    this.waiter = waiter
+    this.token = token
     this.timer = setTimeout(dialTimedOut, options.timeoutMs, this)
   }
 
@@ -111,7 +128,7 @@ class Dial implements ConnectionOrigin {
     if (this.state === 'dialing') {
       this.state = 'abandoned'
       this.book.abandon()
-      this.settle.reject(timeout)
+      this.waiter.failed(timeout, this.token)
     } else if (this.state === 'handshaking') {
       this.#fail(timeout)
       this.conn?.reset()
@@ -133,18 +150,23 @@ class Dial implements ConnectionOrigin {
     this.state = 'done'
     clearTimeout(this.timer)
     conn.origin = undefined
-    this.settle.resolve(conn)
+    this.waiter.connected(conn, this.token)
   }
 
   #fail(error: Error): void {
     this.state = 'done'
     clearTimeout(this.timer)
-    this.settle.reject(error)
+    this.waiter.failed(error, this.token)
   }
 }
 
 function dialTimedOut(dial: Dial): void {
-  dial.timedOut()
+  try {
+    dial.timedOut()
+  } catch (err) {
+    // A waiter that throws in a timer would end the process.
+    reportFault(err)
+  }
 }
 
 function dialOf(socket: BunSocket): Dial {
@@ -170,20 +192,28 @@ const DIAL_TLS = {
 }
 
 /**
- * Connects to `host:port` with half-close on; resolves with a ready Connection (TLS: verified),
- * rejects with UpstreamConnectError, UpstreamConnectTimeoutError, SocketDialCapError,
- * SocketTlsVerifyError or PkiPeerIdentityError.
+ * Dials `host:port` with half-close on and tells `waiter` once: connected with a ready Connection
+ * (TLS: verified), or failed with UpstreamConnectError, UpstreamConnectTimeoutError,
+ * SocketDialCapError, SocketTlsVerifyError or PkiPeerIdentityError. The waiter is a shared object
+ * and `token` the caller's per-dial state, so a dial allocates no closures.
  */
-export function connect(host: string, port: number, options: DialOptions): Promise<Connection> {
+export function dial<T>(
+  host: string,
+  port: number,
+  options: DialOptions,
+  waiter: DialWaiter<T>,
+  token: T,
+): void {
   const book = options.abandoned ?? abandonedDials
-  if (book.full) return Promise.reject(new SocketDialCapError(formatHostPort(host, port), book.cap))
-  const dial = new Dial(host, port, options, book)
+  if (book.full)
+    return void waiter.failed(new SocketDialCapError(formatHostPort(host, port), book.cap), token)
+  const attempt = new Dial(host, port, options, book, waiter as DialWaiter<unknown>, token)
   const bunOptions = {
     hostname: host,
     port,
     allowHalfOpen: true,
-    data: dial,
-    socket: dial.tls ? DIAL_TLS : DIAL_PLAIN,
+    data: attempt,
+    socket: attempt.tls ? DIAL_TLS : DIAL_PLAIN,
     ...(options.tls && { tls: bunClientTls(options.tls) }),
   } as unknown as TCPSocketConnectOptions<SocketEvents>
   try {
@@ -191,7 +221,23 @@ export function connect(host: string, port: number, options: DialOptions): Promi
     void Bun.connect(bunOptions)
   } catch (err) {
     // Bad arguments (a port out of range) throw at once.
-    dial.connectFailed(err as Error)
+    attempt.connectFailed(err as Error)
   }
-  return dial.settle.promise
+}
+
+interface Settle {
+  resolve(conn: Connection): void
+  reject(error: Error): void
+}
+
+const SETTLE: DialWaiter<Settle> = {
+  connected: (conn, settle) => settle.resolve(conn),
+  failed: (error, settle) => settle.reject(error),
+}
+
+/** dial() as a promise, for callers off the accept path. */
+export function connect(host: string, port: number, options: DialOptions): Promise<Connection> {
+  const settle = Promise.withResolvers<Connection>()
+  dial(host, port, options, SETTLE, settle)
+  return settle.promise
 }

@@ -5,7 +5,8 @@
  * - `end()` is a half-close (`shutdown()`: FIN, keep reading); Bun's own `end()` closes the socket.
  * - network errors reach only `close(socket, err)`, and after our own shutdown a plain socket's
  *   peer FIN comes as `close` without `end`: both are sorted out here into one end, one close.
- * - `remotePort` is gone inside `close`: addresses are read once, at open.
+ * - Bun's address getters cost a system call each and are empty at `close`: they are read once,
+ *   when first asked for, and kept.
  *
  * Per-socket state is this object, kept in `socket.data`; Bun's handlers are shared functions
  * (`connectionHandlers`), so a connection costs no closures. Whoever owns the connection gives it
@@ -69,14 +70,40 @@ export const DETACHED: SocketEvents = {
   onSocketHandshake() {},
 }
 
+const READY = 1
+const PEER_ENDED = 1 << 1
+const WRITE_ENDED = 1 << 2
+const CLOSED = 1 << 3
+const PAUSED = 1 << 4
+const SOCKET_PAUSED = 1 << 5
+const END_DELIVERED = 1 << 6
+const CLOSE_DELIVERED = 1 << 7
+const NEED_DRAIN = 1 << 8
+const FIN_PENDING = 1 << 9
+const CLOSE_PENDING = 1 << 10
+
+/** What a connection without an owner may hold before its socket is paused; one read can add 512 KiB. */
+export const HOLD_UNPAUSED_BYTES = 64 * 1024
+
+/** Both ends of a connection, read from the socket once, on first demand. */
+export interface ConnectionAddresses {
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
+  readonly localAddress: string | undefined
+  readonly localPort: number | undefined
+}
+
+const NO_ADDRESSES: ConnectionAddresses = {
+  remoteAddress: undefined,
+  remotePort: undefined,
+  localAddress: undefined,
+  localPort: undefined,
+}
+
 export class Connection implements SocketEvents, Expiring {
   readonly socket: BunSocket
   origin: ConnectionOrigin | undefined
   sink: ConnectionSink | undefined = undefined
-  readonly remoteAddress: string
-  readonly remotePort: number
-  readonly localAddress: string
-  readonly localPort: number
   bytesRead = 0
   /** Bytes the kernel took; what waits in the backlog is not counted yet. */
   bytesWritten = 0
@@ -86,54 +113,85 @@ export class Connection implements SocketEvents, Expiring {
   idleTimeoutMs = 0
   /** Bytes read and not delivered yet: they go first to whoever reads next. */
   pending: Buffer | undefined = undefined
-  /** False while a TLS handshake is under way: the connection has no owner yet. */
-  ready: boolean
-  peerEnded = false
-  writeEnded = false
-  closed = false
-  closeCause: CloseCause | undefined = undefined
   closeError: Error | undefined = undefined
-  #paused = false
-  #socketPaused = false
-  #endDelivered = false
-  #closeDelivered = false
-  #needDrain = false
+  /** The booleans of the state, one bit each: an idle connection's size is the data path's memory. */
+  #flags: number
+  /** Before the close, the cause we give when we close it ourselves (Bun reports that as orderly). */
+  #cause: CloseCause | undefined = undefined
   #backlog: Buffer | undefined = undefined
   #backlogOffset = 0
-  /** Chunks written while a backlog waited: only when a writer ignores a false from write(). */
-  #backlogMore: Buffer[] | undefined = undefined
-  #finPending = false
-  #closePending = false
-  /** Set just before we close the socket ourselves, which Bun reports as an orderly close. */
-  #ourCause: CloseCause | undefined = undefined
   #sweep: IdleSweep | undefined = undefined
+  #addresses: ConnectionAddresses | undefined = undefined
 
   constructor(socket: BunSocket, origin: ConnectionOrigin | undefined, ready: boolean) {
     this.socket = socket
     this.origin = origin
-    this.ready = ready
-    this.remoteAddress = socket.remoteAddress
-    this.remotePort = socket.remotePort
-    this.localAddress = socket.localAddress
-    this.localPort = socket.localPort
+    this.#flags = ready ? READY : 0
     this.lastActiveAt = coarseClock.now
+  }
+
+  /**
+   * Read on first demand, then kept: each of Bun's address getters costs microseconds (a system
+   * call and a new string), a tenth of what a whole relayed connection costs, and the relay needs
+   * none. Bun forgets them at the close: an owner that logs them reads them while the connection
+   * is open (at accept, say).
+   */
+  addresses(): ConnectionAddresses {
+    if (this.#addresses !== undefined) return this.#addresses
+    if (this.closed) return NO_ADDRESSES
+    const socket = this.socket
+    this.#addresses = {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+    }
+    return this.#addresses
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.addresses().remoteAddress
+  }
+
+  get remotePort(): number | undefined {
+    return this.addresses().remotePort
+  }
+
+  /** False while a TLS handshake is under way: the connection has no owner yet. */
+  get ready(): boolean {
+    return (this.#flags & READY) !== 0
+  }
+
+  /** The peer's FIN came (or an orderly close, which implies it). */
+  get peerEnded(): boolean {
+    return (this.#flags & PEER_ENDED) !== 0
+  }
+
+  /** end() or close() was called: nothing more is written. */
+  get writeEnded(): boolean {
+    return (this.#flags & WRITE_ENDED) !== 0
+  }
+
+  get closed(): boolean {
+    return (this.#flags & CLOSED) !== 0
+  }
+
+  get closeCause(): CloseCause | undefined {
+    return this.closed ? this.#cause : undefined
   }
 
   /** Closed, and the close delivered: nothing more will come from this connection. */
   get done(): boolean {
-    return this.#closeDelivered
+    return (this.#flags & CLOSE_DELIVERED) !== 0
   }
 
   get paused(): boolean {
-    return this.#paused
+    return (this.#flags & PAUSED) !== 0
   }
 
   /** Bytes given to write() that the kernel has not taken yet. */
   get backlogBytes(): number {
-    if (this.#backlog === undefined) return 0
-    let total = this.#backlog.length - this.#backlogOffset
-    for (const chunk of this.#backlogMore ?? []) total += chunk.length
-    return total
+    return this.#backlog === undefined ? 0 : this.#backlog.length - this.#backlogOffset
   }
 
   /**
@@ -141,7 +199,7 @@ export class Connection implements SocketEvents, Expiring {
    * writer should stop until the sink's onDrain. After end(), close() or a close, takes nothing.
    */
   write(chunk: Buffer): boolean {
-    if (this.closed || this.writeEnded) return false
+    if ((this.#flags & (CLOSED | WRITE_ENDED)) !== 0) return false
     if (this.#backlog !== undefined) {
       this.#queue(chunk)
       return false
@@ -162,15 +220,15 @@ export class Connection implements SocketEvents, Expiring {
     }
     this.#backlog = chunk
     this.#backlogOffset = taken
-    this.#needDrain = true
+    this.#flags |= NEED_DRAIN
     return false
   }
 
   /** Half-close: FIN once the backlog is out; reading goes on. */
   end(): void {
-    if (this.closed || this.writeEnded) return
-    this.writeEnded = true
-    if (this.#backlog !== undefined) this.#finPending = true
+    if ((this.#flags & (CLOSED | WRITE_ENDED)) !== 0) return
+    this.#flags |= WRITE_ENDED
+    if (this.#backlog !== undefined) this.#flags |= FIN_PENDING
     else this.socket.shutdown()
   }
 
@@ -178,8 +236,7 @@ export class Connection implements SocketEvents, Expiring {
   close(): void {
     if (this.closed) return
     if (this.#backlog !== undefined) {
-      this.writeEnded = true
-      this.#closePending = true
+      this.#flags |= WRITE_ENDED | CLOSE_PENDING
       this.pause()
       return
     }
@@ -189,22 +246,22 @@ export class Connection implements SocketEvents, Expiring {
   /** Abortive close: RST, the backlog dropped. */
   reset(): void {
     if (this.closed) return
-    this.#ourCause ??= 'local'
+    this.#cause ??= 'local'
     this.socket.terminate()
   }
 
   pause(): void {
-    this.#paused = true
+    this.#flags |= PAUSED
     this.#pauseSocket()
   }
 
   /** Delivers what is held (bytes, FIN, close) to the sink, then reads on. */
   resume(): void {
-    this.#paused = false
-    if (this.sink === undefined || this.#closeDelivered) return
+    this.#flags &= ~PAUSED
+    if (this.sink === undefined || this.done) return
     if (this.#holds() && !this.#deliver()) return
-    if (this.#socketPaused && !this.closed) {
-      this.#socketPaused = false
+    if ((this.#flags & (SOCKET_PAUSED | CLOSED)) === SOCKET_PAUSED) {
+      this.#flags &= ~SOCKET_PAUSED
       this.socket.resume()
     }
   }
@@ -235,13 +292,13 @@ export class Connection implements SocketEvents, Expiring {
   expire(): void {
     if (this.closed) return
     if (this.ready) return void this.#closeSocket('idle')
-    this.#ourCause ??= 'idle'
+    this.#cause ??= 'idle'
     this.socket.terminate()
   }
 
   /** The TLS handshake is accepted: the connection may now be handed to an owner. */
   markReady(): void {
-    this.ready = true
+    this.#flags |= READY
     this.idleTimeoutMs = 0
     this.#unwatch()
   }
@@ -264,41 +321,42 @@ export class Connection implements SocketEvents, Expiring {
     this.bytesRead += chunk.length
     this.lastActiveAt = coarseClock.now
     const sink = this.sink
-    if (sink === undefined || this.#paused || this.pending !== undefined) return void this.#hold(chunk)
+    if (sink === undefined || (this.#flags & PAUSED) !== 0 || this.pending !== undefined) {
+      return void this.#hold(chunk)
+    }
     sink.onData(this, chunk)
   }
 
   onSocketDrain(): void {
     if (this.#backlog !== undefined && !this.#flush()) return
-    if (this.#closePending) return void this.#closeSocket('local')
-    if (this.#finPending) {
-      this.#finPending = false
+    const flags = this.#flags
+    if ((flags & CLOSE_PENDING) !== 0) return void this.#closeSocket('local')
+    if ((flags & FIN_PENDING) !== 0) {
+      this.#flags &= ~FIN_PENDING
       this.socket.shutdown()
       if (this.closed) return
     }
-    if (!this.#needDrain) return
-    this.#needDrain = false
+    if ((this.#flags & NEED_DRAIN) === 0) return
+    this.#flags &= ~NEED_DRAIN
     this.sink?.onDrain(this)
   }
 
   onSocketEnd(): void {
-    this.peerEnded = true
+    this.#flags |= PEER_ENDED
     const sink = this.sink
     if (sink === undefined || this.pending !== undefined) return
-    this.#endDelivered = true
+    this.#flags |= END_DELIVERED
     sink.onEnd(this)
   }
 
   onSocketClose(error: Error | undefined): void {
     if (this.closed) return
-    this.closed = true
-    const cause = closeCauseOf(error, this.#ourCause ?? (this.origin?.closingAll ? 'local' : undefined))
-    this.closeCause = cause
-    this.closeError ??= error
+    const cause = closeCauseOf(error, this.#cause ?? (this.origin?.closingAll ? 'local' : undefined))
+    this.#cause = cause
     // An orderly close is the peer's end, also when Bun skipped `end` after our own shutdown.
-    if (cause === 'peer') this.peerEnded = true
+    this.#flags = (this.#flags | CLOSED | (cause === 'peer' ? PEER_ENDED : 0)) & ~SOCKET_PAUSED
+    this.closeError ??= error
     this.#backlog = undefined
-    this.#backlogMore = undefined
     this.#unwatch()
     if (!this.ready) return void this.origin?.lost(this)
     this.origin?.released(this)
@@ -314,7 +372,7 @@ export class Connection implements SocketEvents, Expiring {
     reportFault(error)
     if (this.closed) return
     this.closeError = error
-    this.#ourCause ??= 'reset'
+    this.#cause ??= 'reset'
     try {
       this.socket.terminate()
     } catch (err) {
@@ -328,61 +386,67 @@ export class Connection implements SocketEvents, Expiring {
   }
 
   #closeSocket(cause: CloseCause): void {
-    this.#ourCause ??= cause
+    this.#cause ??= cause
     this.socket.end()
   }
 
   /** write() got -1 on a socket we had not shut: the peer reset it. */
   #writeFailed(): void {
-    this.#ourCause ??= 'reset'
+    this.#cause ??= 'reset'
     this.socket.terminate()
   }
 
+  /** Only a writer that ignored a false from write() gets here: the backlog is joined with the chunk. */
   #queue(chunk: Buffer): void {
-    if (this.#backlogMore === undefined) this.#backlogMore = [chunk]
-    else this.#backlogMore.push(chunk)
+    const rest = (this.#backlog as Buffer).subarray(this.#backlogOffset)
+    this.#backlog = Buffer.concat([rest, chunk])
+    this.#backlogOffset = 0
   }
 
   /** Writes the backlog; true once it is all out. */
   #flush(): boolean {
-    while (this.#backlog !== undefined) {
-      const chunk = this.#backlog
-      const offset = this.#backlogOffset
-      const length = chunk.length - offset
-      // Bun's write(buf, offset) without a length throws: always pass both.
-      const taken = this.socket.write(chunk, offset, length)
-      if (taken < 0) {
-        this.#writeFailed()
-        return false
-      }
-      if (taken > 0) {
-        this.bytesWritten += taken
-        this.lastActiveAt = coarseClock.now
-      }
-      if (taken < length) {
-        this.#backlogOffset = offset + taken
-        return false
-      }
-      this.#backlog = this.#backlogMore?.shift()
-      this.#backlogOffset = 0
-      if (this.#backlogMore?.length === 0) this.#backlogMore = undefined
+    const chunk = this.#backlog as Buffer
+    const offset = this.#backlogOffset
+    const length = chunk.length - offset
+    // Bun's write(buf, offset) without a length throws: always pass both.
+    const taken = this.socket.write(chunk, offset, length)
+    if (taken < 0) {
+      this.#writeFailed()
+      return false
     }
+    if (taken > 0) {
+      this.bytesWritten += taken
+      this.lastActiveAt = coarseClock.now
+    }
+    if (taken < length) {
+      this.#backlogOffset = offset + taken
+      return false
+    }
+    this.#backlog = undefined
+    this.#backlogOffset = 0
     return true
   }
 
+  /**
+   * Keeps what nobody takes yet. Paused by its owner, the socket stops at once; with no owner yet
+   * (a client that speaks before its upstream is connected, as most do), it reads on up to
+   * HOLD_UNPAUSED_BYTES, which spares the two system calls of a pause and a resume per flow.
+   */
   #hold(chunk: Buffer): void {
     this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk])
+    if (this.sink === undefined && !this.paused && this.pending.length <= HOLD_UNPAUSED_BYTES) return
     this.#pauseSocket()
   }
 
   #pauseSocket(): void {
-    if (this.#socketPaused || this.closed) return
-    this.#socketPaused = true
+    if ((this.#flags & (SOCKET_PAUSED | CLOSED)) !== 0) return
+    this.#flags |= SOCKET_PAUSED
     this.socket.pause()
   }
 
   #holds(): boolean {
-    return this.pending !== undefined || (this.peerEnded && !this.#endDelivered) || this.closed
+    const flags = this.#flags
+    return this.pending !== undefined || (flags & (PEER_ENDED | END_DELIVERED)) === PEER_ENDED || this.closed
   }
 
   /**
@@ -394,25 +458,26 @@ export class Connection implements SocketEvents, Expiring {
   #deliver(): boolean {
     const sink = this.sink
     if (sink === undefined) return false
-    const orderly = !this.closed || this.closeCause === 'peer'
+    const closed = this.closed
+    const orderly = !closed || this.#cause === 'peer'
     if (!orderly) this.pending = undefined
     if (this.pending !== undefined) {
-      if (this.#paused && !this.closed) return false
+      if (this.paused && !closed) return false
       const held = this.pending
       this.pending = undefined
       sink.onData(this, held)
       if (this.sink !== sink) return false
     }
-    if (orderly && this.peerEnded && !this.#endDelivered) {
-      this.#endDelivered = true
+    if (orderly && (this.#flags & (PEER_ENDED | END_DELIVERED)) === PEER_ENDED) {
+      this.#flags |= END_DELIVERED
       sink.onEnd(this)
       if (this.sink !== sink) return false
     }
-    if (this.closed && !this.#closeDelivered) {
-      this.#closeDelivered = true
-      sink.onClose(this, this.closeCause as CloseCause)
+    if (closed && !this.done) {
+      this.#flags |= CLOSE_DELIVERED
+      sink.onClose(this, this.#cause as CloseCause)
     }
-    return this.sink === sink && !this.#paused
+    return this.sink === sink && !this.paused
   }
 }
 

@@ -63,6 +63,8 @@ export class LayerProxy {
 
   async #dial(down: Connection): Promise<void> {
     const options = this.#options
+    // As a flow does for its access log: the client's address, read while it is there.
+    down.addresses()
     if (this.#sweep && options.idleTimeoutMs) down.watchIdle(this.#sweep, options.idleTimeoutMs)
     await options.beforeDial?.()
     try {

@@ -101,6 +101,7 @@ describe('half-close, upstream first', () => {
       greetingSize = greeting
       const before = proxy.finished.length
       const client = await connectClient(proxy.port)
+      const clientPort = client.localPort
       const received = await readToEnd(client)
       assert.ok(received.equals(patternBytes(greeting)), 'the greeting arrived intact')
       const payload = patternBytes(size)
@@ -111,6 +112,13 @@ describe('half-close, upstream first', () => {
       assert.equal(done.outcome, 'upstream_closed')
       assert.equal(done.down.bytesRead, size)
       assert.equal(done.down.bytesWritten, greeting)
+      assert.deepEqual(done.down.addresses(), {
+        remoteAddress: '127.0.0.1',
+        remotePort: clientPort,
+        localAddress: '127.0.0.1',
+        localPort: proxy.port,
+      })
+      assert.equal(done.up.remoteAddress, undefined, 'never read while open, gone with the close')
     })
   }
 })
