@@ -81,6 +81,10 @@ const CLOSE_DELIVERED = 1 << 7
 const NEED_DRAIN = 1 << 8
 const FIN_PENDING = 1 << 9
 const CLOSE_PENDING = 1 << 10
+const CAUSE_SHIFT = 11
+const CAUSE_MASK = 0b111 << CAUSE_SHIFT
+const CAUSE_CODES: Readonly<Record<CloseCause, number>> = { peer: 1, reset: 2, idle: 3, local: 4 }
+const CAUSES: readonly (CloseCause | undefined)[] = [undefined, 'peer', 'reset', 'idle', 'local']
 
 /** What a connection without an owner may hold before its socket is paused; one read can add 512 KiB. */
 export const HOLD_UNPAUSED_BYTES = 64 * 1024
@@ -91,6 +95,12 @@ export interface ConnectionAddresses {
   readonly remotePort: number | undefined
   readonly localAddress: string | undefined
   readonly localPort: number | undefined
+}
+
+/** What few connections ever have, in an object made when the first of it is set. */
+interface Details {
+  closeError: Error | undefined
+  addresses: ConnectionAddresses | undefined
 }
 
 const NO_ADDRESSES: ConnectionAddresses = {
@@ -109,19 +119,19 @@ export class Connection implements SocketEvents, Expiring {
   bytesWritten = 0
   /** From the coarse clock, at each read and each write the kernel took. */
   lastActiveAt: number
-  /** The deadline an idle sweep applies; 0 for none. */
-  idleTimeoutMs = 0
   /** Bytes read and not delivered yet: they go first to whoever reads next. */
   pending: Buffer | undefined = undefined
-  closeError: Error | undefined = undefined
-  /** The booleans of the state, one bit each: an idle connection's size is the data path's memory. */
+  /**
+   * The state's booleans and the close cause, in bits. An idle connection's size is the data
+   * path's memory, and JSC gives an object of up to 12 fields a 112-byte cell, of 13 to 16 a
+   * 160-byte one. Before the close, the cause is the one we give when we close the socket
+   * ourselves, which Bun reports as an orderly close.
+   */
   #flags: number
-  /** Before the close, the cause we give when we close it ourselves (Bun reports that as orderly). */
-  #cause: CloseCause | undefined = undefined
   #backlog: Buffer | undefined = undefined
   #backlogOffset = 0
   #sweep: IdleSweep | undefined = undefined
-  #addresses: ConnectionAddresses | undefined = undefined
+  #details: Details | undefined = undefined
 
   constructor(socket: BunSocket, origin: ConnectionOrigin | undefined, ready: boolean) {
     this.socket = socket
@@ -137,16 +147,18 @@ export class Connection implements SocketEvents, Expiring {
    * is open (at accept, say).
    */
   addresses(): ConnectionAddresses {
-    if (this.#addresses !== undefined) return this.#addresses
+    const known = this.#details?.addresses
+    if (known !== undefined) return known
     if (this.closed) return NO_ADDRESSES
     const socket = this.socket
-    this.#addresses = {
+    const addresses = {
       remoteAddress: socket.remoteAddress,
       remotePort: socket.remotePort,
       localAddress: socket.localAddress,
       localPort: socket.localPort,
     }
-    return this.#addresses
+    this.#detailsOf().addresses = addresses
+    return addresses
   }
 
   get remoteAddress(): string | undefined {
@@ -178,6 +190,11 @@ export class Connection implements SocketEvents, Expiring {
 
   get closeCause(): CloseCause | undefined {
     return this.closed ? this.#cause : undefined
+  }
+
+  /** The error the connection closed with: the peer's reset, or a fault of our handlers. */
+  get closeError(): Error | undefined {
+    return this.#details?.closeError
   }
 
   /** Closed, and the close delivered: nothing more will come from this connection. */
@@ -246,7 +263,7 @@ export class Connection implements SocketEvents, Expiring {
   /** Abortive close: RST, the backlog dropped. */
   reset(): void {
     if (this.closed) return
-    this.#cause ??= 'local'
+    this.#causeOnce('local')
     this.socket.terminate()
   }
 
@@ -278,11 +295,10 @@ export class Connection implements SocketEvents, Expiring {
     this.pause()
   }
 
-  /** Closes the connection once it has been idle `timeoutMs` (reads and writes both count). */
-  watchIdle(sweep: IdleSweep, timeoutMs: number): void {
+  /** Closes the connection once it has been idle the sweep's timeout (reads and writes both count). */
+  watchIdle(sweep: IdleSweep): void {
     this.#unwatch()
-    this.idleTimeoutMs = timeoutMs
-    if (this.closed || timeoutMs <= 0) return
+    if (this.closed) return
     this.#sweep = sweep
     sweep.add(this)
     this.lastActiveAt = coarseClock.now
@@ -292,14 +308,13 @@ export class Connection implements SocketEvents, Expiring {
   expire(): void {
     if (this.closed) return
     if (this.ready) return void this.#closeSocket('idle')
-    this.#cause ??= 'idle'
+    this.#causeOnce('idle')
     this.socket.terminate()
   }
 
   /** The TLS handshake is accepted: the connection may now be handed to an owner. */
   markReady(): void {
     this.#flags |= READY
-    this.idleTimeoutMs = 0
     this.#unwatch()
   }
 
@@ -352,10 +367,10 @@ export class Connection implements SocketEvents, Expiring {
   onSocketClose(error: Error | undefined): void {
     if (this.closed) return
     const cause = closeCauseOf(error, this.#cause ?? (this.origin?.closingAll ? 'local' : undefined))
-    this.#cause = cause
+    this.#causeOnce(cause)
     // An orderly close is the peer's end, also when Bun skipped `end` after our own shutdown.
     this.#flags = (this.#flags | CLOSED | (cause === 'peer' ? PEER_ENDED : 0)) & ~SOCKET_PAUSED
-    this.closeError ??= error
+    if (error !== undefined && this.closeError === undefined) this.#detailsOf().closeError = error
     this.#backlog = undefined
     this.#unwatch()
     if (!this.ready) return void this.origin?.lost(this)
@@ -371,13 +386,27 @@ export class Connection implements SocketEvents, Expiring {
   onHandlerFault(error: Error): void {
     reportFault(error)
     if (this.closed) return
-    this.closeError = error
-    this.#cause ??= 'reset'
+    this.#detailsOf().closeError = error
+    this.#causeOnce('reset')
     try {
       this.socket.terminate()
     } catch (err) {
       reportFault(err)
     }
+  }
+
+  get #cause(): CloseCause | undefined {
+    return CAUSES[(this.#flags & CAUSE_MASK) >> CAUSE_SHIFT]
+  }
+
+  /** The first cause given stays: a reset during our own close is still our close. */
+  #causeOnce(cause: CloseCause): void {
+    if ((this.#flags & CAUSE_MASK) === 0) this.#flags |= CAUSE_CODES[cause] << CAUSE_SHIFT
+  }
+
+  #detailsOf(): Details {
+    this.#details ??= { closeError: undefined, addresses: undefined }
+    return this.#details
   }
 
   #unwatch(): void {
@@ -386,13 +415,13 @@ export class Connection implements SocketEvents, Expiring {
   }
 
   #closeSocket(cause: CloseCause): void {
-    this.#cause ??= cause
+    this.#causeOnce(cause)
     this.socket.end()
   }
 
   /** write() got -1 on a socket we had not shut: the peer reset it. */
   #writeFailed(): void {
-    this.#cause ??= 'reset'
+    this.#causeOnce('reset')
     this.socket.terminate()
   }
 

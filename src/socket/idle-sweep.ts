@@ -1,8 +1,9 @@
 /**
  * Idle timeouts without a timer per connection: Bun's own socket timeout ticks every 4 s and is
- * not reset by traffic, so it cannot serve. One sweep looks over the connections it is told of at
- * a fixed interval and expires those whose last read or write is older than their timeout. What a
- * connection pays per chunk is one field assignment from the coarse clock the sweep advances.
+ * not reset by traffic, so it cannot serve. One sweep per timeout (a listener's idle timeout, a
+ * TLS handshake deadline) looks over the connections it is told of at a fixed interval and
+ * expires those whose last read or write is older than the timeout. What a connection pays per
+ * chunk is one field assignment from the coarse clock the sweep advances.
  */
 import { advanceClock, type CoarseClock, coarseClock } from './clock.ts'
 import { reportFault } from './faults.ts'
@@ -10,8 +11,6 @@ import { reportFault } from './faults.ts'
 /** What a sweep watches: a Connection, or anything else that times out the same way. */
 export interface Expiring {
   readonly lastActiveAt: number
-  /** 0: no timeout. */
-  readonly idleTimeoutMs: number
   expire(): void
 }
 
@@ -21,7 +20,9 @@ export interface SweepTimers {
 }
 
 export interface IdleSweepOptions {
-  readonly intervalMs: number
+  readonly timeoutMs: number
+  /** `sweepIntervalFor(timeoutMs)` unless given. */
+  readonly intervalMs?: number
   readonly now?: () => number
   readonly clock?: CoarseClock
   readonly timers?: SweepTimers
@@ -60,6 +61,7 @@ const REAL_TIMERS: SweepTimers = {
 }
 
 export class IdleSweep {
+  readonly timeoutMs: number
   readonly intervalMs: number
   readonly clock: CoarseClock
   readonly #now: () => number
@@ -69,7 +71,8 @@ export class IdleSweep {
   readonly #tick = () => this.tick()
 
   constructor(options: IdleSweepOptions) {
-    this.intervalMs = options.intervalMs
+    this.timeoutMs = options.timeoutMs
+    this.intervalMs = options.intervalMs ?? sweepIntervalFor(options.timeoutMs)
     this.clock = options.clock ?? coarseClock
     this.#now = options.now ?? Date.now
     this.#timers = options.timers ?? REAL_TIMERS
@@ -101,7 +104,7 @@ export class IdleSweep {
     const now = this.#now()
     advanceClock(this.clock, now)
     for (const item of this.#watched) {
-      if (!isExpired(now, item.lastActiveAt, item.idleTimeoutMs, this.intervalMs)) continue
+      if (!isExpired(now, item.lastActiveAt, this.timeoutMs, this.intervalMs)) continue
       this.#watched.delete(item)
       try {
         item.expire()

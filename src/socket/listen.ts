@@ -15,7 +15,7 @@ import {
   DETACHED,
   type SocketEvents,
 } from './connection.ts'
-import { IdleSweep, sweepIntervalFor } from './idle-sweep.ts'
+import { IdleSweep } from './idle-sweep.ts'
 import { acceptsClientHandshake, bunServerTls, type ServerTlsOptions } from './tls-options.ts'
 
 export interface ListenOptions {
@@ -62,7 +62,7 @@ export class Listener implements ConnectionOrigin {
   closingAll = false
   readonly #onAccept: AcceptHandler
   readonly #requestCert: boolean
-  readonly #handshakeTimeoutMs: number
+  /** The TLS handshake deadline. */
   readonly #handshakes: IdleSweep | undefined
   #bun: TCPSocketListener<unknown> | undefined = undefined
 
@@ -73,11 +73,10 @@ export class Listener implements ConnectionOrigin {
     this.maxConnections = options.maxConnections ?? 0
     this.#onAccept = onAccept
     this.#requestCert = options.tls?.requestCert === true
-    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     this.#handshakes =
       options.tls === undefined
         ? undefined
-        : new IdleSweep({ intervalMs: sweepIntervalFor(this.#handshakeTimeoutMs) })
+        : new IdleSweep({ timeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS })
   }
 
   get address(): string {
@@ -131,7 +130,7 @@ export class Listener implements ConnectionOrigin {
     const conn = new Connection(socket, this, handshakes === undefined)
     socket.data = conn
     if (handshakes === undefined) return void this.#handOver(conn)
-    conn.watchIdle(handshakes, this.#handshakeTimeoutMs)
+    conn.watchIdle(handshakes)
   }
 
   handshake(conn: Connection, success: boolean): void {

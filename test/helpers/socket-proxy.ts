@@ -12,7 +12,6 @@ import {
   type Relay,
   type RelayHooks,
   relay,
-  sweepIntervalFor,
 } from '../../src/socket/index.ts'
 import type { ClientTlsOptions, ServerTlsOptions } from '../../src/socket/tls-options.ts'
 
@@ -45,7 +44,7 @@ export class LayerProxy {
   constructor(options: LayerProxyOptions) {
     this.#options = options
     const idle = options.idleTimeoutMs
-    this.#sweep = idle ? new IdleSweep({ intervalMs: sweepIntervalFor(idle) }) : undefined
+    this.#sweep = idle ? new IdleSweep({ timeoutMs: idle }) : undefined
     this.listener = listen(
       { name: 'test', host: '127.0.0.1', port: 0, ...(options.tls && { tls: options.tls }) },
       (down) => void this.#dial(down),
@@ -65,7 +64,7 @@ export class LayerProxy {
     const options = this.#options
     // As a flow does for its access log: the client's address, read while it is there.
     down.addresses()
-    if (this.#sweep && options.idleTimeoutMs) down.watchIdle(this.#sweep, options.idleTimeoutMs)
+    if (this.#sweep) down.watchIdle(this.#sweep)
     await options.beforeDial?.()
     try {
       const up = await connect(options.targetHost ?? '127.0.0.1', options.targetPort, {

@@ -36,11 +36,12 @@ describe('idle expiry', () => {
 })
 
 /** Timers that run only when the test says, and a clock the test moves. */
-function fakeSweep(intervalMs: number) {
+function fakeSweep(timeoutMs: number, intervalMs: number) {
   let now = 10_000
   let tick: (() => void) | undefined
   const clock = { now: 0 }
   const sweep = new IdleSweep({
+    timeoutMs,
     intervalMs,
     now: () => now,
     clock,
@@ -65,60 +66,57 @@ function fakeSweep(intervalMs: number) {
   }
 }
 
-function item(timeoutMs: number, clock: { now: number }, expired: string[], name: string) {
-  const it: Expiring & { lastActiveAt: number; name: string } = {
-    name,
+function item(clock: { now: number }, expired: string[], name: string) {
+  const it: Expiring & { lastActiveAt: number } = {
     lastActiveAt: clock.now,
-    idleTimeoutMs: timeoutMs,
     expire: () => void expired.push(name),
   }
   return it
 }
 
 describe('IdleSweep', () => {
-  test('expires each item once, after its own timeout; activity moves its deadline', () => {
-    const fake = fakeSweep(100)
+  test('expires each item once, after the timeout; activity moves its deadline', () => {
+    const fake = fakeSweep(300, 100)
     const expired: string[] = []
-    fake.sweep.add({ lastActiveAt: 0, idleTimeoutMs: 0, expire() {} })
+    const first = item(fake.clock, expired, 'first')
+    fake.sweep.add(first)
     assert.equal(fake.clock.now, 10_000, 'the clock is read when the first item is added')
-    const short = item(300, fake.clock, expired, 'short')
-    const long = item(1_000, fake.clock, expired, 'long')
-    fake.sweep.add(short)
-    fake.sweep.add(long)
-    fake.advance(300)
+    first.lastActiveAt = fake.clock.now
+    const second = item(fake.clock, expired, 'second')
+    fake.sweep.add(second)
+    fake.advance(200)
+    second.lastActiveAt = fake.clock.now
+    fake.advance(100)
     assert.deepEqual(expired, [], 'not early: the step is added')
     fake.advance(100)
-    assert.deepEqual(expired, ['short'])
-    long.lastActiveAt = fake.clock.now
-    fake.advance(1_000)
-    assert.deepEqual(expired, ['short'])
-    fake.advance(100)
-    assert.deepEqual(expired, ['short', 'long'])
+    assert.deepEqual(expired, ['first'])
+    fake.advance(200)
+    assert.deepEqual(expired, ['first', 'second'])
     fake.advance(10_000)
-    assert.deepEqual(expired, ['short', 'long'], 'each item once')
+    assert.deepEqual(expired, ['first', 'second'], 'each item once')
   })
 
   test('runs its timer only while it watches something', () => {
-    const fake = fakeSweep(100)
+    const fake = fakeSweep(200, 100)
     const expired: string[] = []
     assert.equal(fake.running(), false)
-    const one = item(200, fake.clock, expired, 'one')
+    const one = item(fake.clock, expired, 'one')
     fake.sweep.add(one)
     assert.equal(fake.running(), true)
     fake.sweep.delete(one)
     assert.equal(fake.running(), false)
     fake.sweep.add(one)
+    one.lastActiveAt = fake.clock.now
     fake.advance(300)
     assert.deepEqual(expired, ['one'])
     assert.equal(fake.running(), false, 'the last expiry stops it')
   })
 
   test('an item whose expiry throws does not stop the others', () => {
-    const fake = fakeSweep(100)
+    const fake = fakeSweep(100, 100)
     const expired: string[] = []
     fake.sweep.add({
       lastActiveAt: fake.clock.now,
-      idleTimeoutMs: 100,
       expire() {
         throw new Error('a faulty owner')
       },
@@ -126,7 +124,7 @@ describe('IdleSweep', () => {
     const faults: unknown[] = []
     const previous = onSocketFault((err) => faults.push(err))
     try {
-      fake.sweep.add(item(100, fake.clock, expired, 'next'))
+      fake.sweep.add(item(fake.clock, expired, 'next'))
       fake.advance(200)
     } finally {
       onSocketFault(previous)
