@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { AbandonedDials, connect } from '../../src/socket/index.ts'
 import { startLateTarget } from '../helpers/late-target.ts'
-import { refusedPort, startSilentTarget } from '../helpers/tcp-servers.ts'
+import { refusedPort, startServer, startSilentTarget } from '../helpers/tcp-servers.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 type Coded = Error & { code?: string; reason?: string }
@@ -86,4 +86,25 @@ test('beyond the cap of abandoned dials, a dial fails at once with its own code'
   await assert.rejects(connect('127.0.0.1', port, { timeoutMs: 200, abandoned: book }), {
     code: 'DYN_ERR_UPSTREAM_CONNECT_FAILED',
   })
+})
+
+test('a TLS dial whose server never answers the handshake times out and is closed, not abandoned', async () => {
+  let closes = 0
+  // Reads the ClientHello and answers nothing.
+  const silent = await startServer((socket) => {
+    socket.on('error', () => {})
+    socket.resume()
+    socket.on('close', () => closes++)
+  })
+  const book = new AbandonedDials(8)
+  try {
+    await assert.rejects(
+      connect('127.0.0.1', silent.port, { timeoutMs: 300, abandoned: book, tls: { servername: 'node-a' } }),
+      { code: 'DYN_ERR_UPSTREAM_CONNECT_TIMEOUT' },
+    )
+    assert.equal(book.count, 0, 'the socket was there to reset: nothing left pending')
+    await waitFor(() => closes === 1, 'the server to see the connection go', 2_000)
+  } finally {
+    await silent.close()
+  }
 })

@@ -4,9 +4,12 @@
  * Peers are node:tls and node:net sockets, so refusals are seen as a foreign client sees them.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import tls from 'node:tls'
 import {
@@ -20,7 +23,13 @@ import {
 import type { ServerTlsOptions } from '../../src/socket/tls-options.ts'
 import { createTestPki, type TestPki } from '../helpers/certs.ts'
 import { LayerProxy } from '../helpers/socket-proxy.ts'
-import { patternBytes, sha256, startDigestServer, type TestServer } from '../helpers/tcp-servers.ts'
+import {
+  patternBytes,
+  sha256,
+  startDigestServer,
+  startServer,
+  type TestServer,
+} from '../helpers/tcp-servers.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 /** Answers each accepted connection with the peer's node id, then half-closes. */
@@ -142,6 +151,66 @@ describe('a terminating TLS listener', () => {
     } finally {
       strict.stopAll()
     }
+  })
+})
+
+/**
+ * How a strict TLS client (python's ssl, ragged EOFs not suppressed) sees its connection end after
+ * sending `hello`: `eof` (close_notify, an orderly end), `ragged` (FIN without close_notify), `rst`.
+ */
+async function pythonTlsEnding(port: number, caFile: string): Promise<string> {
+  const script = [
+    'import socket, ssl, sys',
+    'ctx = ssl.create_default_context(cafile=sys.argv[2])',
+    'ctx.check_hostname = False',
+    's = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), suppress_ragged_eofs=False)',
+    's.sendall(b"hello"); s.settimeout(5)',
+    'try:',
+    '    while s.recv(65536): pass',
+    '    print("eof")',
+    'except ssl.SSLEOFError: print("ragged")',
+    'except ConnectionResetError: print("rst")',
+  ].join('\n')
+  const child = spawn('python3', ['-c', script, String(port), caFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const chunks: Buffer[] = []
+  child.stdout.on('data', (c: Buffer) => chunks.push(c))
+  await once(child, 'exit')
+  return Buffer.concat(chunks).toString().trim()
+}
+
+describe('resets towards a TLS client', () => {
+  let target: TestServer
+  let proxy: LayerProxy
+  let resetNext = true
+  const caFile = join(tmpdir(), `dynproxy-socket-ca-${process.pid}.pem`)
+
+  before(async () => {
+    writeFileSync(caFile, pki.ca.certPem)
+    // Resets the connection once it reads `hello`, unless told to end it in order.
+    target = await startServer((socket) => {
+      socket.once('data', () => (resetNext ? socket.resetAndDestroy() : socket.end()))
+    })
+    proxy = new LayerProxy({ targetPort: target.port, tls: serverTls(pki, 'node-a') })
+  })
+  after(async () => {
+    proxy.close()
+    await target.close()
+    rmSync(caFile, { force: true })
+  })
+
+  test('an upstream reset ends the TLS connection without close_notify, unlike an orderly end', async () => {
+    // Bun's terminate() sends no RST on a TLS socket: what remains of a reset is the missing
+    // close_notify, which a client that checks for truncation sees.
+    resetNext = true
+    assert.equal(await pythonTlsEnding(proxy.port, caFile), 'ragged')
+    const reset = await waitFor(() => proxy.finished[0], 'the relay to finish')
+    assert.equal(reset.outcome, 'upstream_reset')
+    resetNext = false
+    assert.equal(await pythonTlsEnding(proxy.port, caFile), 'eof')
+    const orderly = await waitFor(() => proxy.finished[1], 'the relay to finish')
+    assert.equal(orderly.outcome, 'upstream_closed')
   })
 })
 
