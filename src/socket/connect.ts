@@ -13,16 +13,10 @@ import { SocketDialCapError, SocketTlsVerifyError } from '../errors/socket.ts'
 import { UpstreamConnectError, UpstreamConnectTimeoutError } from '../errors/upstream.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import { type AbandonedDials, abandonedDials } from './abandoned-dials.ts'
-import {
-  type BunSocket,
-  Connection,
-  type ConnectionOrigin,
-  connectionHandlers,
-  DETACHED,
-  type SocketEvents,
-} from './connection.ts'
+import { Connection, type ConnectionOrigin } from './connection.ts'
 import { dialFailureReason } from './dial-failure.ts'
 import { reportFault } from './faults.ts'
+import { type BunSocket, connectionHandlers, DETACHED, type SocketEvents } from './handlers.ts'
 import { peerNodeId } from './identity.ts'
 import { bunClientTls, type ClientTlsOptions } from './tls-options.ts'
 

@@ -9,7 +9,7 @@
  *   when first asked for, and kept.
  *
  * Per-socket state is this object, kept in `socket.data`; Bun's handlers are shared functions
- * (`connectionHandlers`), so a connection costs no closures. Whoever owns the connection gives it
+ * (`handlers.ts`), so a connection costs no closures. Whoever owns the connection gives it
  * a sink: a plain object of functions with an `owner`, called with the connection.
  *
  * What is read while nobody takes it (no sink yet, or paused) is held in `pending`, along with the
@@ -18,10 +18,10 @@
  */
 
 import type { X509Certificate } from 'node:crypto'
-import type { Socket, SocketHandler } from 'bun'
 import { coarseClock } from './clock.ts'
 import { type CloseCause, closeCauseOf } from './close-cause.ts'
 import { reportFault } from './faults.ts'
+import type { BunSocket, SocketEvents } from './handlers.ts'
 import type { Expiring, IdleSweep } from './idle-sweep.ts'
 
 export type { CloseCause }
@@ -48,26 +48,6 @@ export interface ConnectionOrigin {
   lost(conn: Connection): void
   /** Closed after it was ready. */
   released(conn: Connection): void
-}
-
-/** What Bun's shared handlers call on `socket.data`. */
-export interface SocketEvents {
-  onSocketData(chunk: Buffer): void
-  onSocketDrain(): void
-  onSocketEnd(): void
-  onSocketClose(error: Error | undefined): void
-  onSocketHandshake(success: boolean, error: Error | null): void
-}
-
-export type BunSocket = Socket<SocketEvents>
-
-/** `socket.data` of a socket we no longer own (refused at accept, dialed too late): events go nowhere. */
-export const DETACHED: SocketEvents = {
-  onSocketData() {},
-  onSocketDrain() {},
-  onSocketEnd() {},
-  onSocketClose() {},
-  onSocketHandshake() {},
 }
 
 const READY = 1
@@ -289,10 +269,13 @@ export class Connection implements SocketEvents, Expiring {
     this.pending = this.pending === undefined ? bytes : Buffer.concat([bytes, this.pending])
   }
 
-  /** Leaves the connection to its next owner: no sink, paused, everything held. */
+  /**
+   * Leaves the connection to its next owner, as a new one is: no sink, and what arrives is held
+   * (the socket paused only past HOLD_UNPAUSED_BYTES), to be delivered when the next owner resumes.
+   */
   detach(): void {
     this.sink = undefined
-    this.pause()
+    this.#flags &= ~PAUSED
   }
 
   /** Closes the connection once it has been idle the sweep's timeout (reads and writes both count). */
@@ -509,27 +492,3 @@ export class Connection implements SocketEvents, Expiring {
     return this.sink === sink && !this.paused
   }
 }
-
-/** Bun's handlers for an open connection: shared by every socket, state found in `socket.data`. */
-export const connectionHandlers = {
-  binaryType: 'buffer',
-  data(socket: BunSocket, chunk: Buffer) {
-    socket.data.onSocketData(chunk)
-  },
-  drain(socket: BunSocket) {
-    socket.data.onSocketDrain()
-  },
-  end(socket: BunSocket) {
-    socket.data.onSocketEnd()
-  },
-  close(socket: BunSocket, error?: Error) {
-    socket.data.onSocketClose(error)
-  },
-  // Without this handler an exception in any handler ends the process.
-  error(socket: BunSocket, error: Error) {
-    const events = socket.data
-    if (events instanceof Connection) return events.onHandlerFault(error)
-    reportFault(error)
-    socket.terminate()
-  },
-} satisfies SocketHandler<SocketEvents, 'buffer'>

@@ -7,14 +7,8 @@
 import type { TCPSocketListener, TCPSocketListenOptions } from 'bun'
 import { ListenerBindError } from '../errors/listener.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import {
-  type BunSocket,
-  Connection,
-  type ConnectionOrigin,
-  connectionHandlers,
-  DETACHED,
-  type SocketEvents,
-} from './connection.ts'
+import { Connection, type ConnectionOrigin } from './connection.ts'
+import { type BunSocket, connectionHandlers, DETACHED, type SocketEvents } from './handlers.ts'
 import { IdleSweep } from './idle-sweep.ts'
 import { acceptsClientHandshake, bunServerTls, type ServerTlsOptions } from './tls-options.ts'
 

@@ -2,8 +2,8 @@
  * Takes a header off the start of a connection: `decode` says value and length, or how many more
  * bytes it needs; what follows the header stays in the connection's `pending` for the next reader.
  * The same contract as `util/read-header.ts` has for node:net sockets: the reader owns the
- * connection only while its promise is pending, never closes it, and leaves it detached and paused
- * in every outcome.
+ * connection only while its promise is pending, never closes it, and leaves it detached in every
+ * outcome (what arrives meanwhile is held for the next owner).
  *
  * Bytes are gathered with `Gather`: each copied a bounded number of times however small the pieces
  * a peer sends, and a header whole in its first chunk not copied at all.
