@@ -3,8 +3,9 @@
  * resolved targets, deep-frozen. Runs only on documents that passed schema and semantic checks, so
  * a failure here is a bug in those checks, not in the user's file.
  */
-import { readDestinationRule } from '../connect-proxy/allow.ts'
+
 import { readAllowTarget, readHostPort } from './address.ts'
+import { readDestinationRule } from './destination-rule.ts'
 import { parseDuration } from './duration.ts'
 import type { ConfigDocument, RouteDocument } from './schema.ts'
 import { resolveTarget } from './target.ts'
@@ -62,6 +63,7 @@ function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfi
     ...(c.log_file !== undefined && { logFile: c.log_file }),
     accessLog: c.access_log,
     adminAddr: hostPort(c.admin_addr),
+    ...(c.admin_url !== undefined && { adminUrl: c.admin_url }),
     ...(c.admin_token !== undefined && { adminToken: c.admin_token }),
     ...(c.admin_viewer_token !== undefined && { adminViewerToken: c.admin_viewer_token }),
     adminHosts: c.admin_hosts.map((h) => h.toLowerCase()),
@@ -83,6 +85,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
     idleTimeoutMs: parseDuration(l.idle_timeout ?? DEFAULT_IDLE_TIMEOUT[l.protocol]),
     backlog: l.backlog,
     proxyProtocol: l.proxy_protocol,
+    ...(l.proxy_protocol_from !== undefined && { proxyProtocolFrom: l.proxy_protocol_from }),
     inspectSni: l.inspect_sni,
     ...(l.handshake !== undefined && { handshake: l.handshake }),
     ...(l.users !== undefined && { users: l.users.map((u) => ({ name: u.name, password: u.password })) }),
@@ -92,6 +95,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
         keyFile: l.tls.key,
         ...(l.tls.client_ca !== undefined && { clientCaFile: l.tls.client_ca }),
         minVersion: l.tls.min_version,
+        handshakeTimeoutMs: parseDuration(l.tls.handshake_timeout),
       },
     }),
   }
@@ -144,6 +148,7 @@ function scheduler(s: NonNullable<ConfigDocument['scheduler']>): SchedulerConfig
     retryIntervalMs: parseDuration(s.retry_interval),
     maxRetries: s.max_retries,
     heartbeatIntervalMs: parseDuration(s.heartbeat_interval),
+    ...(s.allow_targets !== undefined && { allowTargets: s.allow_targets.map(allowTarget) }),
   }
 }
 
@@ -161,9 +166,12 @@ function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
   return {
     bind: hostPort(m.bind),
     ...(m.tls && { tls: { certFile: m.tls.cert, keyFile: m.tls.key, caFile: m.tls.ca } }),
+    handshakeTimeoutMs: parseDuration(m.handshake_timeout),
     ...(m.token !== undefined && { token: m.token }),
-    allowTargets: m.allow_targets.map(allowTarget),
+    ...(m.allow_targets !== undefined && { allowTargets: m.allow_targets.map(allowTarget) }),
     maxHops: m.max_hops,
+    maxUnauthenticated: m.max_unauthenticated,
+    maxUnauthenticatedPerSource: m.max_unauthenticated_per_source,
     probeIntervalMs: parseDuration(m.probe_interval),
     probeTimeoutMs: parseDuration(m.probe_timeout),
     probeRise: m.probe_rise,

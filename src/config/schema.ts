@@ -5,9 +5,9 @@
  * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
  */
 import { z } from 'zod'
-import { readDestinationRule } from '../connect-proxy/allow.ts'
 import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
+import { readDestinationRule } from './destination-rule.ts'
 import { show } from './issues.ts'
 import { duration, expected, hostName, hostPort, int, name, textOf } from './schema-parts.ts'
 
@@ -49,6 +49,12 @@ const common = z
     log_file: z.string().min(1).optional().describe('Absent: logs go to stdout.'),
     access_log: z.boolean().default(true).describe('One line per closed flow.'),
     admin_addr: hostPort({ allowPortZero: true }).default('127.0.0.1:8888'),
+    admin_url: z
+      .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+      .optional()
+      .describe(
+        "Where operators open this node's console, sent to the scheduler for its links. Default: http://<admin_addr>/ui.",
+      ),
     admin_token: z
       .string()
       .min(1)
@@ -120,6 +126,9 @@ const listener = z.strictObject({
         .optional()
         .describe('PEM CA file: clients must present a certificate it signed.'),
       min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      handshake_timeout: duration()
+        .default('10s')
+        .describe('A client that has not finished its TLS handshake by then is closed.'),
     })
     .optional()
     .describe(
@@ -130,6 +139,13 @@ const listener = z.strictObject({
     .default(false)
     .describe(
       "Every connection starts with a PROXY protocol header (v1 or v2, from a load balancer in front): its client address is the flow's.",
+    ),
+  proxy_protocol_from: z
+    .array(cidr)
+    .min(1)
+    .optional()
+    .describe(
+      'With proxy_protocol: the addresses of the load balancers allowed to send the header (required). A connection from elsewhere is closed and counted as rejected.proxy_protocol.',
     ),
   inspect_sni: z
     .boolean()
@@ -252,6 +268,12 @@ const scheduler = z.strictObject({
   retry_interval: duration().default('5s'),
   max_retries: int(0, 1000).default(3),
   heartbeat_interval: duration().default('30s'),
+  allow_targets: z
+    .array(allowTarget)
+    .optional()
+    .describe(
+      'The only targets instructions from the scheduler may name (CIDR with an optional :port); a set naming another is refused (NACK) with the field at fault. Absent: no limit.',
+    ),
 })
 
 const peer = z.strictObject({
@@ -271,9 +293,27 @@ const peer = z.strictObject({
 const mesh = z.strictObject({
   bind: hostPort({ allowPortZero: true }).describe('Where peers connect to this node.'),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1) }).optional(),
+  handshake_timeout: duration()
+    .default('10s')
+    .describe('With tls: a connection that has not finished its TLS handshake by then is closed.'),
   token: z.string().min(16).optional().describe('Shared secret authenticating peers when there is no mTLS.'),
-  allow_targets: z.array(allowTarget).default([]),
+  allow_targets: z
+    .array(allowTarget)
+    .optional()
+    .describe(
+      "Targets (besides those its routes name) this node connects to for other nodes. Set, it is a ceiling that a scheduler's path token does not lift; absent, a verified path token authorises its targets.",
+    ),
   max_hops: int(1, 255).default(8),
+  max_unauthenticated: int(1, 1_000_000)
+    .default(1024)
+    .describe(
+      'Connections to the mesh port that have not authenticated yet (TLS handshake, or token MAC), at most; a new one beyond it closes the oldest.',
+    ),
+  max_unauthenticated_per_source: int(1, 1_000_000)
+    .default(64)
+    .describe(
+      "Of those, from one source address, once half of max_unauthenticated is held: beyond it that source's new connections are closed. Below that a busy peer may open more at once. Keep it above the peers' warm_connections.",
+    ),
   probe_interval: duration().default('1s'),
   probe_timeout: duration().default('1s'),
   probe_rise: int(1, 100).default(2),

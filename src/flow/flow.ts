@@ -9,10 +9,11 @@
  * chunk.
  */
 import type { Socket } from 'node:net'
+import type { ClientRequest } from '../connect-proxy/handshake.ts'
 import type { FramedSession } from '../multipath/index.ts'
 import type { ProxiedAddresses } from '../proxy-protocol/index.ts'
-import type { EndpointLender, RouteTraffic } from '../route/connection.ts'
 import type { FlowInfo, FlowState } from '../views/node-view.ts'
+import type { EndpointLender, RouteTraffic } from './connection.ts'
 
 export type CloseReason =
   | 'downstream_closed'
@@ -36,6 +37,9 @@ export interface ListenerRef {
   readonly idleTimeoutMs: number
   readonly counters: { active: number; closedBytesIn: number; closedBytesOut: number }
 }
+
+/** Relayed flows (another node's flows this node carries on) are counted under this pseudo-listener. */
+export const MESH_LISTENER = 'mesh'
 
 export class Flow {
   readonly id: string
@@ -65,6 +69,8 @@ export class Flow {
   serverName: string | undefined = undefined
   /** The destination a client of a `handshake` listener asked for, as host:port. */
   destination: string | undefined = undefined
+  /** A `handshake` listener's client request: where it asked to go, and how to answer it. */
+  request: ClientRequest | undefined = undefined
 
   constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number, sink: FlowSink) {
     this.id = id

@@ -5,11 +5,13 @@
  */
 import net from 'node:net'
 import tls from 'node:tls'
-import type { ListenerConfig, ListenerHandshake, ListenerUser } from '../config/types.ts'
+import type { ListenerConfig } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
-import type { FlowOrigin } from '../route/index.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
+import { addressListOf } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { ListenerStatus, RejectReason } from '../views/node-view.ts'
+import type { ListenerKind, ListenerStatus, RejectReason } from '../views/node-view.ts'
+import { type PreRouteStage, preRouteStages } from './stages.ts'
 import { loadListenerTls, tlsServerOptions } from './tls.ts'
 
 export interface ListenerCounters {
@@ -41,6 +43,20 @@ export function newListenerCounters(): ListenerCounters {
   }
 }
 
+/**
+ * What a listener speaks, for operators reading `/listeners`: its protocol, then what it does with
+ * each connection before routing (PROXY header, TLS termination or SNI reading, SOCKS5 or HTTP
+ * CONNECT handshake), in that order.
+ */
+export function listenerKinds(config: ListenerConfig): ListenerKind[] {
+  const kinds: ListenerKind[] = [config.protocol]
+  if (config.proxyProtocol) kinds.push('proxy_protocol')
+  if (config.tls !== undefined) kinds.push('tls')
+  if (config.inspectSni) kinds.push('sni')
+  if (config.handshake !== undefined) kinds.push(config.handshake)
+  return kinds
+}
+
 /** A listener's /listeners entry: its counters, plus the bytes of flows still open (`live`). */
 export function listenerStatus(
   listener: {
@@ -57,6 +73,7 @@ export function listenerStatus(
     name: listener.name,
     bind: listener.address,
     state: listener.state === 'idle' ? 'closed' : listener.state,
+    kinds: listenerKinds(listener.config),
     maxConnections: listener.config.maxConnections,
     activeConnections: c.active,
     totalConnections: c.total,
@@ -79,6 +96,8 @@ export class TcpListener {
   port: number
   /** Shared by every flow of this listener, so that a flow allocates no origin of its own. */
   origin: FlowOrigin
+  /** What is read from each client before its flow is routed; a reload applies to the next flows. */
+  stages: readonly PreRouteStage[]
   readonly #server: net.Server | tls.Server
   /** SO_REUSEPORT: the worker processes of one node each bind the same port and the kernel spreads accepts. */
   readonly #reusePort: boolean
@@ -93,6 +112,7 @@ export class TcpListener {
     this.config = config
     this.name = config.name
     this.idleTimeoutMs = config.idleTimeoutMs
+    this.stages = stagesOf(config)
     this.port = config.bind.port
     this.origin = { ...start, ingressPort: this.port }
     const accept = (socket: net.Socket) => onConnection(socket, this)
@@ -100,28 +120,15 @@ export class TcpListener {
     this.#server = config.tls
       ? tls.createServer({ ...base, ...tlsServerOptions(config.tls) }, accept)
       : net.createServer(base, accept)
-    // A failed handshake (plain TCP, no or wrong client certificate) never becomes a flow.
-    this.#server.on('tlsClientError', () => this.counters.rejected.tls_handshake++)
+    // A failed handshake (plain TCP, no or wrong client certificate, a client gone or silent past the
+    // handshake timeout) never becomes a flow. With a listener for this event Node leaves the socket
+    // open: a client that left mid-handshake would hold its slot in CLOSE-WAIT for good.
+    this.#server.on('tlsClientError', (_err, socket) => {
+      this.counters.rejected.tls_handshake++
+      socket.destroy()
+    })
     this.#server.maxConnections = config.maxConnections
     this.#server.on('drop', () => this.counters.rejected.max_connections++)
-  }
-
-  /** Read per flow: a reload that changes it applies to the connections accepted after. */
-  get proxyProtocol(): boolean {
-    return this.config.proxyProtocol
-  }
-
-  get inspectSni(): boolean {
-    return this.config.inspectSni
-  }
-
-  /** Clients name their destination first (SOCKS5 or HTTP CONNECT). */
-  get handshake(): ListenerHandshake | undefined {
-    return this.config.handshake
-  }
-
-  get users(): readonly ListenerUser[] | undefined {
-    return this.config.users
   }
 
   /** Its connections are TLS sockets that know the server name their client asked for. */
@@ -133,20 +140,32 @@ export class TcpListener {
     return formatHostPort(this.config.bind.host, this.port)
   }
 
-  /** (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP. */
+  /**
+   * (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP.
+   * When they cannot be read or do not make a context it rejects, and the context in use stays.
+   */
   async refreshTls(): Promise<void> {
-    const config = this.config.tls
-    if (config === undefined || !(this.#server instanceof tls.Server)) return
-    this.#server.setSecureContext(await loadListenerTls(this.name, config))
+    this.#useTls(await loadTlsOf(this.config))
   }
 
+  /** Reads the files first (rejecting, with nothing bound, when they are bad), then binds. */
   async listen(): Promise<void> {
     await this.refreshTls()
     return this.#bind()
   }
 
-  #bind(): Promise<void> {
-    const { host, port } = this.config.bind
+  #useTls(material: tls.SecureContextOptions | undefined): void {
+    if (material !== undefined && this.#server instanceof tls.Server) this.#server.setSecureContext(material)
+  }
+
+  /** After stopAccepting() (a drain): listens again, on the port it had. */
+  async resumeAccepting(): Promise<void> {
+    if (this.state !== 'draining') return
+    await this.#bind(this.port)
+  }
+
+  #bind(port = this.config.bind.port): Promise<void> {
+    const { host } = this.config.bind
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         this.state = 'closed'
@@ -155,7 +174,7 @@ export class TcpListener {
       this.#server.once('error', onError)
       this.#server.listen({ host, port, backlog: this.config.backlog, reusePort: this.#reusePort }, () => {
         this.#server.off('error', onError)
-        this.#server.on('error', () => {})
+        if (this.#server.listenerCount('error') === 0) this.#server.on('error', () => {})
         this.port = (this.#server.address() as net.AddressInfo).port
         this.origin = { ...this.origin, ingressPort: this.port }
         this.state = 'listening'
@@ -164,11 +183,18 @@ export class TcpListener {
     })
   }
 
-  /** A reload's new limits, in place; the bind address and backlog need a new socket instead. */
-  update(config: ListenerConfig): void {
+  /**
+   * A reload's changes that apply in place: limits, PROXY sources, and the TLS files (read before
+   * anything changes: bad files reject and leave the listener as it was). The bind address, the
+   * backlog and the TLS server options need a new socket instead (config/reload.ts).
+   */
+  async update(config: ListenerConfig): Promise<void> {
+    const material = await loadTlsOf(config)
     this.config = config
     this.idleTimeoutMs = config.idleTimeoutMs
+    this.stages = stagesOf(config)
     this.#server.maxConnections = config.maxConnections
+    this.#useTls(material)
   }
 
   /** Stop accepting; flows already accepted go on. */
@@ -185,4 +211,19 @@ export class TcpListener {
   status(live: { bytesIn: number; bytesOut: number }): ListenerStatus {
     return listenerStatus(this, live)
   }
+}
+
+function stagesOf(config: ListenerConfig): readonly PreRouteStage[] {
+  return preRouteStages({
+    proxyProtocol: config.proxyProtocol,
+    // The sources whose PROXY header is believed, compiled once per config.
+    proxyProtocolFrom: config.proxyProtocolFrom && addressListOf(config.proxyProtocolFrom),
+    inspectSni: config.inspectSni,
+    handshake: config.handshake,
+    users: config.users,
+  })
+}
+
+function loadTlsOf(config: ListenerConfig): Promise<tls.SecureContextOptions | undefined> {
+  return config.tls === undefined ? Promise.resolve(undefined) : loadListenerTls(config.name, config.tls)
 }

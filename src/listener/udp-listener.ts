@@ -9,11 +9,13 @@ import dgram from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import type { ListenerConfig } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
+import type { Logger } from '../log/logger.ts'
 import { decide, type RouteTable } from '../route/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, ListenerStatus } from '../views/node-view.ts'
 import { type ListenerCounters, listenerStatus, newListenerCounters } from './tcp-listener.ts'
+import { type UdpSessionEnd, udpAccessLogLine } from './udp-access-log.ts'
 
 /** What a session needs of the route that took it. */
 export interface DatagramRoute {
@@ -23,22 +25,11 @@ export interface DatagramRoute {
   release(endpoint: string): void
 }
 
-export interface UdpSessionEnd {
-  readonly listener: string
-  readonly source: string
-  readonly route: string
-  readonly target: string
-  readonly bytesIn: number
-  readonly bytesOut: number
-  readonly durationMs: number
-  readonly reason: 'idle_timeout' | 'upstream_error' | 'closed'
-  readonly error?: string
-}
-
 export interface UdpListenerDeps {
-  readonly table: () => RouteTable<DatagramRoute>
+  readonly routes: { table(): RouteTable<DatagramRoute> }
   readonly clock: Clock
-  readonly onSessionEnd: (end: UdpSessionEnd) => void
+  /** Where each ended session's line goes; read per session, since a reload may turn it off. */
+  readonly accessLog: { readonly accessLog: Logger | undefined }
 }
 
 const NOTHING_LIVE = { bytesIn: 0, bytesOut: 0 }
@@ -128,6 +119,11 @@ export class UdpListener {
     if (this.state === 'listening') this.state = 'draining'
   }
 
+  /** After stopAccepting() (a drain): new clients are served again; the socket never closed. */
+  async resumeAccepting(): Promise<void> {
+    if (this.state === 'draining') this.state = 'listening'
+  }
+
   markClosed(): void {
     if (this.state === 'closed') return
     this.state = 'closed'
@@ -168,7 +164,7 @@ export class UdpListener {
     }
     const decision = decide(
       { listener: this.name, localPort: this.port, sourceIp: rinfo.address },
-      this.#deps.table(),
+      this.#deps.routes.table(),
     )
     const endpoint = decision.kind === 'reject' ? undefined : decision.handler.lease?.(rinfo.address)
     if (decision.kind === 'reject' || endpoint === undefined) {
@@ -225,17 +221,20 @@ export class UdpListener {
     this.counters.active--
     session.upstream.close()
     session.route.release(session.target)
-    this.#deps.onSessionEnd({
-      listener: this.name,
-      source: formatHostPort(session.clientAddress, session.clientPort),
-      route: session.route.config.name,
-      target: session.target,
-      bytesIn: session.bytesIn,
-      bytesOut: session.bytesOut,
-      durationMs: this.#deps.clock.now() - session.startedAt,
-      reason,
-      ...(error && { error: error.message }),
-    })
+    this.#deps.accessLog.accessLog?.info(
+      udpAccessLogLine({
+        listener: this.name,
+        source: formatHostPort(session.clientAddress, session.clientPort),
+        route: session.route.config.name,
+        target: session.target,
+        bytesIn: session.bytesIn,
+        bytesOut: session.bytesOut,
+        durationMs: this.#deps.clock.now() - session.startedAt,
+        reason,
+        ...(error && { error: error.message }),
+      }),
+      'session closed',
+    )
   }
 }
 

@@ -9,6 +9,7 @@
 import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
 import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
 import type { Logger } from '../log/logger.ts'
+import type { ResolveQuery } from '../route/engine.ts'
 import type { RunningScheduler } from '../scheduler/server.ts'
 import {
   type HelloInfo,
@@ -19,6 +20,7 @@ import {
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { splitHostPort } from '../util/host-port.ts'
+import { targetRanges } from '../util/target-ranges.ts'
 import type { SchedulerLinkStats } from '../views/node-view.ts'
 
 export interface ControlPlaneDeps {
@@ -51,6 +53,20 @@ export class NodeControlPlane {
     this.cache.onChange((applied) => deps.onInstructions(applied))
   }
 
+  /**
+   * Puts the set cached in state_dir in force (stale until a scheduler confirms it), before the
+   * node binds anything: a restarted node's first flows route as its last set said, and a relay
+   * knows the scheduler's path-token key before the first relayed flow arrives.
+   */
+  async loadCached(): Promise<void> {
+    const allow = this.#scheduler.allowTargets
+    await this.cache.load({
+      knownPeers: new Set(this.#config.peers.map((p) => p.name)),
+      ...(allow && { targetAllowed: targetRanges(allow) }),
+    })
+  }
+
+  /** Connects to the scheduler (starting an embedded one first); the node is bound by then. */
   async start(): Promise<void> {
     const addresses = await this.#addresses()
     this.#client = new SchedulerClient({
@@ -94,8 +110,8 @@ export class NodeControlPlane {
     return this.#client?.status().state === 'connected' || this.cache.isFresh()
   }
 
-  resolve(listener: string, port: number, sourceIp: string): Promise<InstructionRoute | undefined> {
-    return this.#client?.resolve({ listener, port, sourceIp }) ?? Promise.resolve(undefined)
+  resolve(query: ResolveQuery): Promise<InstructionRoute | undefined> {
+    return this.#client?.resolve(query) ?? Promise.resolve(undefined)
   }
 
   stats(): SchedulerLinkStats {
@@ -112,6 +128,7 @@ export class NodeControlPlane {
       ...(status.appliedVersion !== undefined && { appliedVersion: status.appliedVersion }),
       fresh: this.isFresh(),
       ...(status.lastNack !== undefined && { lastNack: status.lastNack }),
+      ...(status.consoleUrl !== undefined && { consoleUrl: status.consoleUrl }),
       ...(embedded && { embedded }),
     }
   }

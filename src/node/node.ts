@@ -9,19 +9,28 @@
 
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { AdminServer } from '../admin/index.ts'
-import { planReload } from '../config/reload.ts'
-import type { NodeConfig } from '../config/types.ts'
-import { PeerUnknownError, PluginRefusalError } from '../errors/index.ts'
-import { createFlowHandler, type Flow, FlowManager, type ResolveQuery } from '../flow/index.ts'
+import { planReload, withListenersKept } from '../config/reload.ts'
+import type { ListenerConfig, NodeConfig } from '../config/types.ts'
+import { NodeStoppingError, PeerUnknownError } from '../errors/index.ts'
+import { FlowAccounting, FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
+import { createFlowHandler, type FlowHandlerDeps } from '../listener/index.ts'
+import { type ListenerReload, ListenerSet } from '../listener/listener-set.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
+import { NodeMesh } from '../mesh/node-mesh.ts'
+import type { ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
-import type { SubflowStats } from '../multipath/subflow.ts'
-import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'
-import type { PathTraffic, RouteRuntime } from '../route/connection.ts'
+import { PeerManager } from '../peer/index.ts'
+import {
+  loadPlugins,
+  type PluginHooks,
+  pluginAdmitter,
+  pluginEndNotifier,
+  pluginHooks,
+} from '../plugins/index.ts'
 import { describeTarget } from '../route/describe.ts'
-import { DynamicRouteEngine } from '../route/engine.ts'
+import { DynamicRouteEngine, type ResolveQuery } from '../route/engine.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import {
   type DecisionSource,
@@ -37,12 +46,8 @@ import {
   type RouteStatus,
   rejectedTotal,
 } from '../views/node-view.ts'
-import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import type { NodeControlPlane } from './control-plane.ts'
 import { instructionsView } from './instructions-view.ts'
-import { ListenerSet } from './listener-set.ts'
-import { MESH_LISTENER, NodeMesh } from './mesh.ts'
-import { acceptedFlow, endedFlow } from './plugin-views.ts'
 import { helloInfo, peerCapacities, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
@@ -58,29 +63,41 @@ export interface ReloadOutcome {
   readonly applied: readonly string[]
   /** Keys that differ but keep their running value until a restart. */
   readonly restartRequired: readonly string[]
-  /** Listeners that could not bind (they are left out; the rest of the reload holds). */
+  /**
+   * Listeners whose change did not apply: a listener that was running keeps its old config and
+   * certificate (DYN_ERR_LISTENER_RELOAD_KEPT), a new one that cannot bind is left out. The rest
+   * of the reload holds.
+   */
   readonly errors: readonly Error[]
+  /** Those listeners by name, with the config each runs with now (undefined: not started). */
+  readonly kept: ReadonlyMap<string, ListenerConfig | undefined>
 }
 
 export interface WorkerRole {
   /** Asks the primary, which holds the scheduler session, for a route for a flow no route takes. */
   readonly resolve: (query: ResolveQuery) => Promise<InstructionRoute | undefined>
+  /** The node's one record of accepted mesh nonces, which the primary holds. */
+  readonly replay: ReplayGuard
 }
 
 const FRESHNESS_CHECK_MS = 250
+const NOTHING_KEPT: ListenerReload = { errors: [], kept: new Map() }
 /** After aborting the flows left at the drain deadline, how long their sockets get to report closed. */
 const ABORT_WAIT_MS = 2000
 
 export class ProxyNode implements NodeView {
   #config: NodeConfig
   readonly #logger: Logger
-  #accessLog: Logger | undefined
   readonly #clock: Clock
+  readonly #accounting: FlowAccounting
   readonly #flows: FlowManager
+  readonly #pipeline: FlowHandlerDeps
   readonly #listeners: ListenerSet
   readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
+  /** The control channels that measure each link to a peer; they run once the mesh port is bound. */
+  #peers: PeerManager | undefined
   readonly #worker: WorkerRole | undefined
   #controlPlane: NodeControlPlane | undefined
   #hooks: PluginHooks | undefined
@@ -90,16 +107,22 @@ export class ProxyNode implements NodeView {
   #adminAddress: string | undefined
   #state: NodeState = 'starting'
   #startedAt = 0
-  #failedFlows = 0
   #closing: Promise<void> | undefined
+  /** The deadline a drain with a timeout set for open flows. */
+  #drainCut: NodeJS.Timeout | undefined
 
   constructor(config: NodeConfig, options: NodeOptions = {}) {
     this.#config = config
     this.#logger = options.logger ?? silentLogger()
-    this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
     this.#worker = options.worker
-    this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow), {
+    this.#metrics = createMetrics(this, {
+      nodeId: config.common.nodeId,
+      region: config.common.region,
+      version: PACKAGE_VERSION,
+    })
+    this.#accounting = new FlowAccounting(this.#clock, this.#metrics, this.#newAccessLog(config))
+    this.#flows = new FlowManager(this.#clock, this.#accounting, {
       recordSource: needsSourceAfterClose(config),
     })
     this.#mesh = config.mesh
@@ -107,8 +130,13 @@ export class ProxyNode implements NodeView {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
-          table: () => this.#engine.table(),
+          onControl: (socket, identity) => {
+            if (this.#peers === undefined) socket.destroy()
+            else this.#peers.acceptControl(socket, identity)
+          },
+          onProbed: (peer, bytesPerSecond) => this.#peers?.recordCapacity(peer, bytesPerSecond),
           reusePort: options.worker !== undefined,
+          ...(options.worker && { replay: options.worker.replay }),
         })
       : undefined
     this.#engine = new DynamicRouteEngine(config.routes, {
@@ -118,28 +146,18 @@ export class ProxyNode implements NodeView {
       peers: this.#mesh,
       token: config.mesh?.token,
     })
-    const onConnection = createFlowHandler({
-      manager: this.#flows,
-      table: () => this.#engine.table(),
-      onUpstreamFailure: () => this.#failedFlows++,
-      ...((config.scheduler || options.worker) && { resolve: (query) => this.#resolve(query) }),
-      ...(config.plugins.length > 0 && { admit: (flow, listener) => this.#admit(flow, listener) }),
-    })
+    if (options.worker !== undefined) this.#engine.resolver = options.worker
+    this.#pipeline = { manager: this.#flows, routes: this.#engine }
     this.#listeners = new ListenerSet(config.listeners, {
-      onConnection,
+      onConnection: createFlowHandler(this.#pipeline),
       start: { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 },
       reusePort: options.worker !== undefined,
-      udp: {
-        table: () => this.#engine.table(),
-        clock: this.#clock,
-        onSessionEnd: (end) => this.#accessLog?.info(udpAccessLogLine(end), 'session closed'),
-      },
+      udp: { routes: this.#engine, clock: this.#clock, accessLog: this.#accounting },
     })
-    this.#metrics = createMetrics(this, {
-      nodeId: config.common.nodeId,
-      region: config.common.region,
-      version: PACKAGE_VERSION,
-    })
+  }
+
+  #newAccessLog(config: NodeConfig): Logger | undefined {
+    return config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
   }
 
   /** Loaded only for a node with a scheduler section: the gRPC stack stays out of other nodes' heaps. */
@@ -148,18 +166,38 @@ export class ProxyNode implements NodeView {
     return new NodeControlPlane(config, {
       clock: this.#clock,
       logger: this.#logger,
-      hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address),
+      hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address, this.#consoleAddress()),
       report: () =>
-        reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount, peerCapacities(this.#config)),
+        reportInfo(
+          this.getRoutes(),
+          this.getPeers(),
+          this.#flows.activeCount,
+          peerCapacities(this.#config),
+          this.#state === 'draining',
+        ),
       onInstructions: (applied) => {
         this.applyInstructions(applied.set.routes, applied.set.pathTokenKey)
         this.setFresh(this.#controlPlane?.isFresh() ?? false)
       },
       onDirective: (directive) => {
         if (directive.kind === 'drain') this.drain(directive.timeoutMs)
+        else if (directive.kind === 'undrain') this.#undrainAsked()
         else void this.#probeAll(directive.peers)
       },
     })
+  }
+
+  /** Where operators open this node's console: common.admin_url, else the admin API's own address. */
+  #consoleAddress(): string | undefined {
+    const configured = this.config.common.adminUrl
+    if (configured !== undefined) return configured
+    return this.#adminAddress === undefined ? undefined : `http://${this.#adminAddress}/ui`
+  }
+
+  #undrainAsked(): void {
+    this.undrain().catch((err: unknown) =>
+      this.#logger.warn({ err }, 'the scheduler asked to undrain; could not'),
+    )
   }
 
   /** The scheduler asked for these links to be measured: one after another, each logged. */
@@ -178,22 +216,6 @@ export class ProxyNode implements NodeView {
   probePeer(peer: string): Promise<LinkProbeResult> {
     if (this.#mesh === undefined) return Promise.reject(new PeerUnknownError(peer, []))
     return this.#mesh.probe(peer)
-  }
-
-  /** A flow no route takes: ask the scheduler, at most `request_timeout`, for a route just for it. */
-  async #resolve(query: ResolveQuery): Promise<RouteRuntime | undefined> {
-    const route = this.#worker
-      ? await this.#worker.resolve(query)
-      : await this.#controlPlane?.resolve(query.listener, query.port, query.sourceIp)
-    return route && this.#engine.resolvedRoute(route)
-  }
-
-  /** The plugins' say on a new flow: an error refuses it. */
-  #admit(flow: Flow, listener: { readonly name: string; readonly port: number }): Error | undefined {
-    const onAccept = this.#hooks?.onAccept
-    if (onAccept === undefined) return undefined
-    const verdict = onAccept(acceptedFlow(flow, listener))
-    return verdict && new PluginRefusalError(verdict.reject)
   }
 
   /** The scheduler's routes in force from now on (and the key that signs its path tokens). */
@@ -228,22 +250,32 @@ export class ProxyNode implements NodeView {
     return this.#metrics.flowDurations()
   }
 
+  async #loadPlugins(): Promise<void> {
+    const hooks = pluginHooks(
+      await loadPlugins(this.#config.plugins, this.#config.common.nodeId, this.#logger),
+    )
+    this.#hooks = hooks
+    if (hooks.onAccept) this.#pipeline.admit = pluginAdmitter(hooks.onAccept)
+    if (hooks.onEnd) this.#accounting.onEnd = pluginEndNotifier(hooks.onEnd)
+  }
+
   /** Binds every listener and the admin server; on any failure releases what it bound and rejects. */
   async start(): Promise<void> {
     this.#startedAt = this.#clock.now()
     try {
-      if (this.#config.plugins.length > 0) {
-        this.#hooks = pluginHooks(
-          await loadPlugins(this.#config.plugins, this.#config.common.nodeId, this.#logger),
-        )
-      }
-      await this.#listeners.listenAll()
-      await this.#mesh?.start()
-      if (this.#worker === undefined) await this.#startAdmin()
+      if (this.#config.plugins.length > 0) await this.#loadPlugins()
       if (this.config.scheduler) {
         this.#controlPlane = await this.#newControlPlane(this.config)
-        await this.#controlPlane.start()
+        this.#engine.resolver = this.#controlPlane
+        await this.#controlPlane.loadCached()
       }
+      await this.#listeners.listenAll()
+      if (this.#mesh !== undefined) {
+        await this.#mesh.start(this.#engine)
+        this.#peers = this.#startPeers(this.#mesh)
+      }
+      if (this.#worker === undefined) await this.#startAdmin()
+      await this.#controlPlane?.start()
     } catch (err) {
       await this.#release()
       this.#state = 'stopped'
@@ -282,6 +314,10 @@ export class ProxyNode implements NodeView {
     return this.#config
   }
 
+  getConfig(): NodeConfig {
+    return this.#config
+  }
+
   /**
    * Applies a reloaded config (SIGHUP): routes, listeners, log level, access log and drain timeout
    * change at once, running flows keep what they have; what needs a restart is reported, not applied.
@@ -291,15 +327,17 @@ export class ProxyNode implements NodeView {
     this.#config = plan.config
     const { common } = plan.config
     this.#logger.level = common.logLevel
-    this.#accessLog = common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
+    this.#accounting.accessLog = this.#newAccessLog(plan.config)
     this.#flows.recordSource = needsSourceAfterClose(plan.config)
     if (plan.routesChanged) {
       this.#engine.replaceStatic(plan.config.routes)
       this.#mesh?.setRoutes(plan.config.routes)
     }
-    const errors = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : []
+    const listeners = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : NOTHING_KEPT
+    const { config, applied } = withListenersKept(plan, listeners.kept)
+    this.#config = config
     if (plan.helloChanged) this.#controlPlane?.rehello()
-    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+    return { applied, restartRequired: plan.restartRequired, errors: listeners.errors, kept: listeners.kept }
   }
 
   /** The admin server's bound address (its port differs from the config's when that is 0). */
@@ -322,13 +360,32 @@ export class ProxyNode implements NodeView {
   /** Stops accepting; with `cutAfterMs`, flows still open that long after are closed (drain_timeout). */
   drain(cutAfterMs = 0): void {
     if (cutAfterMs > 0) {
-      setTimeout(() => this.#flows.abortAll('drain_timeout'), cutAfterMs).unref()
+      clearTimeout(this.#drainCut)
+      this.#drainCut = setTimeout(() => this.#flows.abortAll('drain_timeout'), cutAfterMs)
+      this.#drainCut.unref()
     }
     if (this.#state !== 'running' && this.#state !== 'starting') return
     this.#state = 'draining'
     for (const listener of this.#listeners.all) listener.stopAccepting()
     this.#mesh?.stopAccepting()
     this.#logger.info({ activeFlows: this.#flows.activeCount }, 'draining: no longer accepting')
+  }
+
+  /**
+   * Accepts flows again after drain(): every listener and the mesh port listen again on the ports
+   * they had, and a drain's deadline for open flows is called off. A node that is stopping
+   * (close(), a signal) stays stopping. Resolves with the state after.
+   */
+  async undrain(): Promise<NodeState> {
+    if (this.#closing !== undefined || this.#state === 'stopped') throw new NodeStoppingError(this.#state)
+    if (this.#state !== 'draining') return this.#state
+    clearTimeout(this.#drainCut)
+    this.#drainCut = undefined
+    await Promise.all(this.#listeners.all.map((listener) => listener.resumeAccepting()))
+    await this.#mesh?.resumeAccepting()
+    this.#state = 'running'
+    this.#logger.info({ activeFlows: this.#flows.activeCount }, 'undrained: accepting again')
+    return this.#state
   }
 
   close(): Promise<void> {
@@ -368,33 +425,32 @@ export class ProxyNode implements NodeView {
     return this.#closing
   }
 
+  #startPeers(mesh: NodeMesh): PeerManager {
+    const { common, peers } = this.#config
+    const manager = new PeerManager({
+      nodeId: common.nodeId,
+      peers,
+      mesh: this.#config.mesh!,
+      ...(mesh.tls && { tls: mesh.tls }),
+      clock: this.#clock,
+      logger: this.#logger,
+      onStateChange: (peer, state) => mesh.setPeerState(peer, state),
+      onInboundAuthenticated: (socket) => mesh.authenticated(socket),
+    })
+    manager.start()
+    return manager
+  }
+
   async #release(): Promise<void> {
     for (const listener of this.#listeners.all) listener.markClosed()
     clearInterval(this.#freshnessTimer)
     clearInterval(this.#heldTimer)
     await this.#controlPlane?.close()
     this.#engine.close()
+    await this.#peers?.close()
     await this.#mesh?.close()
     await this.#admin?.close()
     await this.#hooks?.close()
-  }
-
-  #onFlowFinished(flow: Flow): void {
-    const counters = flow.listener.counters
-    counters.active--
-    counters.closedBytesIn += flow.bytesIn
-    counters.closedBytesOut += flow.bytesOut
-    if (flow.traffic !== undefined) {
-      flow.traffic.bytesIn += flow.bytesIn
-      flow.traffic.bytesOut += flow.bytesOut
-      if (flow.closeReason === 'upstream_unavailable') flow.traffic.failures++
-      if (flow.multipath !== undefined) addSubflowTotals(flow.traffic.paths, flow.multipath.subflows())
-    }
-    if (flow.lender !== undefined && flow.target !== undefined) flow.lender.release(flow.target)
-    const durationMs = flow.durationMs(this.#clock.now())
-    this.#metrics.observeFlowDuration(flow.listener.name, durationMs / 1000)
-    this.#accessLog?.info(accessLogLine(flow, durationMs), 'flow closed')
-    this.#hooks?.onEnd?.(endedFlow(flow, durationMs))
   }
 
   isReady(): boolean {
@@ -424,7 +480,7 @@ export class ProxyNode implements NodeView {
     for (const route of this.#engine.routes()) routeMatches[route.config.name] = { ...route.matches }
     return {
       node: nodeInfo(this.config.common, PACKAGE_VERSION, this.#startedAt, now, this.#state),
-      connections: { active, total, rejected, failed: this.#failedFlows },
+      connections: { active, total, rejected, failed: this.#flows.failedFlows },
       traffic: { bytesIn, bytesOut },
       routeMatches,
       ...(this.#mesh && { mesh: this.#mesh.stats() }),
@@ -461,19 +517,9 @@ export class ProxyNode implements NodeView {
   }
 
   getPeers(): PeerStatus[] {
-    return this.#mesh?.status() ?? []
-  }
-}
-
-/** Adds a finished multipath flow's subflows into its route's per-path totals (index-aligned). */
-function addSubflowTotals(paths: PathTraffic[], subflows: readonly SubflowStats[]): void {
-  for (const s of subflows) {
-    paths[s.index] ??= { bytesSent: 0, bytesReceived: 0, retransmittedBytes: 0, srttMs: undefined }
-    const totals = paths[s.index] as PathTraffic
-    totals.bytesSent += s.bytesSent
-    totals.bytesReceived += s.bytesReceived
-    totals.retransmittedBytes += s.retransmittedBytes
-    if (s.srttMs !== undefined) totals.srttMs = s.srttMs
+    const mesh = this.#mesh
+    if (mesh === undefined || this.#peers === undefined) return []
+    return this.#peers.status().map((link) => ({ ...link, activeFlows: mesh.activeFlows(link.name) }))
   }
 }
 

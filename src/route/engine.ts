@@ -10,6 +10,10 @@
  * endpoint of a direct path unhealthy or ejected. Held routes are re-checked with freshness.
  */
 import type { RouteConfig } from '../config/types.ts'
+import { MeshNoRouteError } from '../errors/index.ts'
+import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
+import { MESH_LISTENER } from '../flow/flow.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import {
   type HeldRoute,
   NO_ROUTES,
@@ -18,11 +22,23 @@ import {
   withoutFailed,
 } from '../instructions/hold.ts'
 import type { InstructionRoute } from '../instructions/index.ts'
-import { chainTables, compileRoutes, type RouteTable } from './decide.ts'
+import { chainTables, compileRoutes, decide, type RouteTable } from './decide.ts'
 import { instructionRouteConfig } from './instruction-routes.ts'
 import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps, type RouteTotals } from './runtime.ts'
 
 type Table = RouteTable<ManagedRoute>
+
+/** What an on-demand resolve is asked about a flow that matches no route. */
+export interface ResolveQuery {
+  readonly listener: string
+  readonly port: number
+  readonly sourceIp: string
+}
+
+/** Who answers an on-demand resolve: the node's scheduler session, or a worker's primary. */
+export interface RouteResolver {
+  resolve(query: ResolveQuery): Promise<InstructionRoute | undefined>
+}
 
 export class DynamicRouteEngine {
   readonly #deps: RouteRuntimeDeps
@@ -34,6 +50,8 @@ export class DynamicRouteEngine {
   #stale: Table
   #isFresh = false
   #table: Table
+  /** Set once the node knows who answers resolves (its scheduler session starts after the engine). */
+  resolver: RouteResolver | undefined
 
   constructor(staticRoutes: readonly RouteConfig[], deps: RouteRuntimeDeps) {
     this.#deps = deps
@@ -131,9 +149,34 @@ export class DynamicRouteEngine {
     this.#select()
   }
 
-  /** Builds a runtime for a route the scheduler resolved on demand, for one flow. */
-  resolvedRoute(route: InstructionRoute): ManagedRoute {
-    return createRouteRuntime(instructionRouteConfig(route), this.#deps)
+  /**
+   * A relayed flow that names no target goes by this node's own route for the port it arrived on
+   * at its ingress (the seed's proxy chain), which may lead on through the mesh.
+   */
+  connectByIngressPort(
+    port: number,
+    sourceIp: string,
+    origin: FlowOrigin,
+  ): Promise<UpstreamConnection | MultipathConnection> {
+    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#table)
+    if (decision.kind === 'reject') return Promise.reject(new MeshNoRouteError(this.#deps.nodeId, port))
+    const route = decision.handler
+    route.matches[decision.source]++
+    return route
+      .connect(sourceIp, origin)
+      .then((conn): UpstreamConnection | MultipathConnection => ({ ...conn, lender: conn.lender ?? route }))
+  }
+
+  /**
+   * Asks the resolver for a route for a flow no route takes (it answers within its own deadline,
+   * undefined when there is none); undefined at once when the node has no one to ask.
+   */
+  resolve(query: ResolveQuery): Promise<ManagedRoute | undefined> | undefined {
+    const resolver = this.resolver
+    if (resolver === undefined) return undefined
+    return resolver
+      .resolve(query)
+      .then((route) => route && createRouteRuntime(instructionRouteConfig(route), this.#deps))
   }
 
   /** Whether instruction routes are decided as fresh (`instruction`) or cached. */

@@ -22,8 +22,14 @@ import type {
   Welcome,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { formatVersion, type InstructionRoute, type InstructionSet } from '../instructions/types.ts'
-import { validateInstructionRoute, validateInstructionSet } from '../instructions/validate.ts'
+import {
+  type ValidationContext,
+  validateInstructionRoute,
+  validateInstructionSet,
+} from '../instructions/validate.ts'
 import type { Logger } from '../log/logger.ts'
+import { safeHttpUrl } from '../util/http-url.ts'
+import { targetRanges } from '../util/target-ranges.ts'
 import { type BackoffPolicy, DEFAULT_RETRY_CAP_MS, isDegraded, reconnectDelayMs } from './backoff.ts'
 import {
   ackMessage,
@@ -65,12 +71,15 @@ export class SchedulerClient {
   #failures = 0
   #address: string | undefined
   #schedulerId: string | undefined
+  #consoleUrl: string | undefined
   #connectedSince: number | undefined
   #lastAck: SchedulerClientStatus['lastAck']
   #lastNack: SchedulerClientStatus['lastNack']
   #lastError: string | undefined
   #nodeId = ''
-  #knownPeers: ReadonlySet<string> = new Set()
+  /** What instruction sets are checked against: this node's peers, and `scheduler.allow_targets`. */
+  #validation: ValidationContext = { knownPeers: new Set() }
+  readonly #targetAllowed: ((target: string) => boolean) | undefined
   #heartbeatMs: number
   #reportMs: number
 
@@ -88,6 +97,8 @@ export class SchedulerClient {
     this.#log = options.logger.child({ component: 'scheduler-client' })
     this.#heartbeatMs = options.config.heartbeatIntervalMs
     this.#reportMs = options.config.heartbeatIntervalMs
+    const allow = options.config.allowTargets
+    this.#targetAllowed = allow && targetRanges(allow)
   }
 
   /** Loads the cached set (so Hello carries its version), then connects in the background. */
@@ -96,7 +107,7 @@ export class SchedulerClient {
     this.#started = true
     this.#state = 'connecting'
     this.#remember(this.#o.hello())
-    await this.#o.cache.load({ knownPeers: this.#knownPeers })
+    await this.#o.cache.load(this.#validation)
     if (!this.#stopping) this.#loop = this.#run()
   }
 
@@ -131,6 +142,7 @@ export class SchedulerClient {
       state: this.#state,
       ...(this.#address !== undefined && { address: this.#address }),
       ...(this.#schedulerId !== undefined && { schedulerId: this.#schedulerId }),
+      ...(this.#consoleUrl !== undefined && { consoleUrl: this.#consoleUrl }),
       ...(this.#connectedSince !== undefined && {
         connectedSince: new Date(this.#connectedSince).toISOString(),
       }),
@@ -155,7 +167,7 @@ export class SchedulerClient {
         this.#o.config.requestTimeoutMs,
       )
       if (answer.route === undefined) return undefined
-      const route = validateInstructionRoute(answer.route, { knownPeers: this.#knownPeers })
+      const route = validateInstructionRoute(answer.route, this.#validation)
       // A route with no paths: the scheduler has none for this flow now.
       if ('ok' in route) return route.ok.paths.length > 0 ? route.ok : undefined
       this.#log.warn(
@@ -218,7 +230,8 @@ export class SchedulerClient {
 
   #remember(hello: HelloInfo): HelloInfo {
     this.#nodeId = hello.nodeId
-    this.#knownPeers = new Set(hello.peers.map((p) => p.name))
+    const knownPeers = new Set(hello.peers.map((p) => p.name))
+    this.#validation = { knownPeers, ...(this.#targetAllowed && { targetAllowed: this.#targetAllowed }) }
     return hello
   }
 
@@ -247,6 +260,7 @@ export class SchedulerClient {
     this.#failures = 0
     this.#connectedSince = this.#o.clock.now()
     this.#schedulerId = welcome.schedulerId
+    this.#consoleUrl = safeHttpUrl(welcome.consoleUrl)
     this.#heartbeatMs = welcome.heartbeatIntervalMs || this.#o.config.heartbeatIntervalMs
     this.#reportMs = welcome.reportIntervalMs || this.#heartbeatMs
     this.#startTimers(stream)
@@ -296,7 +310,7 @@ export class SchedulerClient {
   }
 
   async #instructions(stream: SchedulerStream, msg: ProtoSet): Promise<void> {
-    const checked = validateInstructionSet(msg, { knownPeers: this.#knownPeers })
+    const checked = validateInstructionSet(msg, this.#validation)
     if ('error' in checked) {
       return this.#nack(
         stream,

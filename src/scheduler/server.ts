@@ -4,12 +4,17 @@
  *
  * Order on start: the epoch is taken (and persisted) before any version is handed out; the file's
  * services are written to the store (the file wins for the services it names, services added
- * through the API stay); the gRPC port opens last but one, the API last. Stop is the reverse:
+ * through the API stay); the gRPC port opens last but one, the API last. An etcd store that does
+ * not answer yet (no leader, members starting) is waited for with a jittered backoff rather than
+ * ending the process: a replica started during an etcd election comes up once it is over. Stop is the reverse:
  * streams end with `unavailable` so nodes reconnect elsewhere, then the ports close, then the store.
  */
+import { SchedulerStoreUnavailableError } from '../errors/scheduler-ha.ts'
 import type { Logger } from '../log/logger.ts'
+import { jitteredBackoffMs } from '../util/backoff.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import type { SchedulerConfig } from './config/types.ts'
+import { ConsoleMonitor } from './console/monitor.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc.ts'
 import { EtcdCluster } from './ha/etcd-cluster.ts'
@@ -49,13 +54,13 @@ export async function startScheduler(
 ): Promise<RunningScheduler> {
   const { logger } = options
   const settings = config.scheduler
-  const store =
-    options.store ??
-    (settings.store.type === 'etcd'
-      ? await EtcdStore.open(settings.store, logger)
-      : await EmbeddedStore.open(settings.store.path))
   const clock = options.clock ?? systemClock
   const timers = options.timers ?? systemTimers
+  const { store, epoch, signer, acks, services } = await untilStoreAnswers(() => readStore(config, options), {
+    logger,
+    clock,
+    timers,
+  })
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =
     store instanceof EtcdStore
@@ -72,7 +77,9 @@ export async function startScheduler(
   let grpc: GrpcServer | undefined
   let api: ApiServer | undefined
   let core: SchedulerCore | undefined
+  const monitor = new ConsoleMonitor({ settings, clock, timers })
   const shutdown = async () => {
+    monitor.stop()
     core?.stop()
     await cluster?.stop()
     await api?.close()
@@ -80,25 +87,24 @@ export async function startScheduler(
     await store.close()
   }
   try {
-    const epoch = await store.nextEpoch()
-    const signer = await loadSigner(store, clock)
-    for (const service of config.services) await store.putService(service)
     core = new SchedulerCore({
       settings,
       store,
       engine: options.engine ?? realPathEngine,
       signer,
       epoch,
-      acks: await store.getNodeAcks(),
-      services: await store.listServices(),
+      acks,
+      services,
       logger,
       clock,
       timers,
       ...(cluster && { cluster }),
+      observer: monitor,
     })
     await cluster?.start(core)
     grpc = await listenGrpc(core, settings.listen, logger)
-    api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })
+    api = await listenApi({ core, store, settings, logger, clock, monitor, timers })
+    monitor.start(core, settings.consoleUrl ?? `http://${api.address}/ui`)
     core.start()
     logger.info({ id: settings.id, epoch, grpc: grpc.address, api: api.address }, 'scheduler started')
   } catch (err) {
@@ -113,5 +119,56 @@ export async function startScheduler(
       closing ??= shutdown().then(() => logger.info('scheduler stopped'))
       return closing
     },
+  }
+}
+
+/** What the scheduler reads from its store before it serves anything. */
+interface StoreState {
+  readonly store: SchedulerStore
+  readonly epoch: number
+  readonly signer: Awaited<ReturnType<typeof loadSigner>>
+  readonly acks: Awaited<ReturnType<SchedulerStore['getNodeAcks']>>
+  readonly services: Awaited<ReturnType<SchedulerStore['listServices']>>
+}
+
+async function readStore(config: SchedulerConfig, options: StartSchedulerOptions): Promise<StoreState> {
+  const settings = config.scheduler
+  const clock = options.clock ?? systemClock
+  const store =
+    options.store ??
+    (settings.store.type === 'etcd'
+      ? await EtcdStore.open(settings.store, options.logger)
+      : await EmbeddedStore.open(settings.store.path))
+  try {
+    const epoch = await store.nextEpoch()
+    const signer = await loadSigner(store, clock)
+    for (const service of config.services) await store.putService(service)
+    return { store, epoch, signer, acks: await store.getNodeAcks(), services: await store.listServices() }
+  } catch (err) {
+    if (options.store === undefined) await store.close()
+    throw err
+  }
+}
+
+const STORE_RETRY_BASE_MS = 250
+const STORE_RETRY_CAP_MS = 5_000
+
+/** Retries `attempt` while the store is unavailable; any other failure is the caller's. */
+async function untilStoreAnswers(
+  attempt: () => Promise<StoreState>,
+  deps: { readonly logger: Logger; readonly clock: Clock; readonly timers: Timers },
+): Promise<StoreState> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (!(err instanceof SchedulerStoreUnavailableError)) throw err
+      const waitMs = jitteredBackoffMs(failures, STORE_RETRY_BASE_MS, STORE_RETRY_CAP_MS, Math.random())
+      deps.logger.warn(
+        { err, retryInMs: waitMs, failures: failures + 1 },
+        'store unavailable at start; retrying',
+      )
+      await new Promise<void>((resolve) => deps.timers.setTimeout(() => resolve(), waitMs))
+    }
   }
 }

@@ -10,6 +10,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import fc from 'fast-check'
 import { type NodeMessage, NodeMessageSchema } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
 import {
   helloFromProto,
   linkFromProto,
@@ -17,7 +18,6 @@ import {
   routeFromProto,
   versionFromProto,
 } from '../../src/scheduler/proto.ts'
-import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
 import { helloMessage, reportMessage } from '../../src/scheduler-client/convert.ts'
 import { bytes, Coverage, check, chunkSizes, mutated, split, timed } from './kit.ts'
 
