@@ -162,7 +162,6 @@ export class PeerManager {
   }
 
   #newEntry(config: PeerConfig): PeerEntry {
-    const mesh = this.#opts.mesh
     const entry: PeerEntry = {
       config,
       address: peerAddress(config),
