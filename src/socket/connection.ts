@@ -168,6 +168,11 @@ export class Connection implements SocketEvents, Expiring {
     return (this.#flags & CLOSED) !== 0
   }
 
+  /** Closed, or a close of ours under way (the cause it will close with is set). */
+  get closing(): boolean {
+    return (this.#flags & CAUSE_MASK) !== 0
+  }
+
   get closeCause(): CloseCause | undefined {
     return this.closed ? this.#cause : undefined
   }
@@ -221,12 +226,12 @@ export class Connection implements SocketEvents, Expiring {
     return false
   }
 
-  /** Half-close: FIN once the backlog is out; reading goes on. */
+  /** Half-close: FIN once the backlog is out; reading goes on (until the peer's FIN, which closes it). */
   end(): void {
     if ((this.#flags & (CLOSED | WRITE_ENDED)) !== 0) return
     this.#flags |= WRITE_ENDED
     if (this.#backlog !== undefined) this.#flags |= FIN_PENDING
-    else this.socket.shutdown()
+    else this.#shutdown()
   }
 
   /** Full close, orderly: the backlog goes out, then FIN; nothing more is read. */
@@ -237,6 +242,18 @@ export class Connection implements SocketEvents, Expiring {
       this.pause()
       return
     }
+    this.#closeSocket('local')
+  }
+
+  /**
+   * Full close at once: what waits in the backlog is dropped, then FIN (what the kernel holds still
+   * goes out first); nothing more is read. For a close that must not wait on a peer that stopped
+   * reading (an idle expiry, a drain's deadline).
+   */
+  closeNow(): void {
+    if (this.closed) return
+    this.#backlog = undefined
+    this.#backlogOffset = 0
     this.#closeSocket('local')
   }
 
@@ -287,12 +304,11 @@ export class Connection implements SocketEvents, Expiring {
     this.lastActiveAt = coarseClock.now
   }
 
-  /** The sweep's verdict: closed as idle (a connection still in its TLS handshake is reset). */
+  /** The sweep's verdict: closed as idle, the backlog dropped (nothing moved it for the whole timeout). */
   expire(): void {
     if (this.closed) return
-    if (this.ready) return void this.#closeSocket('idle')
-    this.#causeOnce('idle')
-    this.socket.terminate()
+    this.#backlog = undefined
+    this.#closeSocket('idle')
   }
 
   /** The TLS handshake is accepted: the connection may now be handed to an owner. */
@@ -331,7 +347,7 @@ export class Connection implements SocketEvents, Expiring {
     if ((flags & CLOSE_PENDING) !== 0) return void this.#closeSocket('local')
     if ((flags & FIN_PENDING) !== 0) {
       this.#flags &= ~FIN_PENDING
-      this.socket.shutdown()
+      this.#shutdown()
       if (this.closed) return
     }
     if ((this.#flags & NEED_DRAIN) === 0) return
@@ -400,6 +416,16 @@ export class Connection implements SocketEvents, Expiring {
   #closeSocket(cause: CloseCause): void {
     this.#causeOnce(cause)
     this.socket.end()
+  }
+
+  /**
+   * Our FIN. When the peer's came already, both directions are over: the socket is closed now (what
+   * the kernel holds still goes out first), not whenever Bun would notice, so that the close is
+   * known as soon as the exchange ends.
+   */
+  #shutdown(): void {
+    if ((this.#flags & PEER_ENDED) !== 0) return void this.#closeSocket('peer')
+    this.socket.shutdown()
   }
 
   /** write() got -1 on a socket we had not shut: the peer reset it. */

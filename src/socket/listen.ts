@@ -2,7 +2,7 @@
  * A listener on Bun.listen. Plain TCP connections are handed over at accept; TLS ones once their
  * handshake is accepted, so a failed, refused or silent handshake never reaches the owner. Bun has
  * no handshake timeout (a client that sends nothing holds its socket forever), so the listener's
- * own sweep resets handshakes older than `handshakeTimeoutMs`.
+ * own sweep closes handshakes older than `handshakeTimeoutMs`.
  */
 import type { TCPSocketListener, TCPSocketListenOptions } from 'bun'
 import { ListenerBindError } from '../errors/listener.ts'
@@ -22,8 +22,17 @@ export interface ListenOptions {
   readonly reusePort?: boolean
   readonly tls?: ServerTlsOptions
   readonly handshakeTimeoutMs?: number
-  /** Connections beyond this many open ones are reset at accept and counted; 0: no limit. */
+  /** Connections beyond this many open ones are closed at accept (FIN) and counted; 0: no limit. */
   readonly maxConnections?: number
+  /**
+   * Where to count. A listener bound anew for the same owner (an undrain, new TLS files) passes the
+   * object of the one before: the connections of both count against one `maxConnections`.
+   */
+  readonly counters?: ListenerCounters
+  /** Asked at TCP accept, before any TLS work is spent: false closes the connection (counted as refused). */
+  readonly admit?: (conn: Connection) => boolean
+  /** Told of every connection's close, handed over or not. */
+  readonly closed?: (conn: Connection) => void
 }
 
 export interface ListenerCounters {
@@ -31,7 +40,7 @@ export interface ListenerCounters {
   accepted: number
   /** Open now, handshakes under way included. */
   active: number
-  /** Reset at accept: `maxConnections` were open. */
+  /** Closed at accept: `maxConnections` were open, or `admit` refused it. */
   refused: number
   handshakeFailed: number
   handshakeTimedOut: number
@@ -46,15 +55,11 @@ export class Listener implements ConnectionOrigin {
   readonly host: string
   port: number
   maxConnections: number
-  readonly counters: ListenerCounters = {
-    accepted: 0,
-    active: 0,
-    refused: 0,
-    handshakeFailed: 0,
-    handshakeTimedOut: 0,
-  }
+  readonly counters: ListenerCounters
   closingAll = false
   readonly #onAccept: AcceptHandler
+  readonly #admit: ((conn: Connection) => boolean) | undefined
+  readonly #closed: ((conn: Connection) => void) | undefined
   readonly #requestCert: boolean
   /** The TLS handshake deadline. */
   readonly #handshakes: IdleSweep | undefined
@@ -65,7 +70,10 @@ export class Listener implements ConnectionOrigin {
     this.host = options.host
     this.port = options.port
     this.maxConnections = options.maxConnections ?? 0
+    this.counters = options.counters ?? newListenerCounters()
     this.#onAccept = onAccept
+    this.#admit = options.admit
+    this.#closed = options.closed
     this.#requestCert = options.tls?.requestCert === true
     this.#handshakes =
       options.tls === undefined
@@ -114,21 +122,20 @@ export class Listener implements ConnectionOrigin {
   }
 
   accept(socket: BunSocket): void {
-    if (this.maxConnections > 0 && this.counters.active >= this.maxConnections) {
-      this.counters.refused++
-      socket.data = DETACHED
-      return void socket.terminate()
-    }
-    this.counters.active++
+    if (this.maxConnections > 0 && this.counters.active >= this.maxConnections)
+      return void this.#refuse(socket)
     const handshakes = this.#handshakes
     const conn = new Connection(socket, this, handshakes === undefined)
+    if (this.#admit !== undefined && !this.#admit(conn)) return void this.#refuse(socket)
+    this.counters.active++
     socket.data = conn
     if (handshakes === undefined) return void this.#handOver(conn)
     conn.watchIdle(handshakes)
   }
 
   handshake(conn: Connection, success: boolean): void {
-    if (!acceptsClientHandshake(success, conn.authorized, this.#requestCert)) return void conn.reset()
+    if (!acceptsClientHandshake(success, conn.authorized, this.#requestCert))
+      return void this.#refuseHandshake(conn)
     conn.markReady()
     this.#handOver(conn)
   }
@@ -137,16 +144,39 @@ export class Listener implements ConnectionOrigin {
     this.counters.active--
     if (conn.closeCause === 'idle') this.counters.handshakeTimedOut++
     else if (!this.closingAll) this.counters.handshakeFailed++
+    this.#closed?.(conn)
   }
 
-  released(): void {
+  released(conn: Connection): void {
     this.counters.active--
+    this.#closed?.(conn)
+  }
+
+  /**
+   * Bun closes a failed handshake itself (the handshake sweep would, should it not). A client
+   * refused for its certificate has finished its side of a TLS 1.3 handshake and believes itself
+   * connected: it is reset, so that it cannot take the refusal for an orderly end.
+   */
+  #refuseHandshake(conn: Connection): void {
+    // A handshake failing because we close it (its deadline, a stop) is no refusal.
+    if (this.#requestCert && !conn.closing) conn.reset()
+  }
+
+  /** Closed, not reset, as a full server closes what it cannot serve: the client sees an orderly end. */
+  #refuse(socket: BunSocket): void {
+    this.counters.refused++
+    socket.data = DETACHED
+    socket.end()
   }
 
   #handOver(conn: Connection): void {
     this.counters.accepted++
     this.#onAccept(conn, this)
   }
+}
+
+export function newListenerCounters(): ListenerCounters {
+  return { accepted: 0, active: 0, refused: 0, handshakeFailed: 0, handshakeTimedOut: 0 }
 }
 
 /** Binds now (a bind error throws `ListenerBindError`); `onAccept` gets each connection, ready. */

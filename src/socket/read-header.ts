@@ -1,20 +1,30 @@
 /**
  * Takes a header off the start of a connection: `decode` says value and length, or how many more
  * bytes it needs; what follows the header stays in the connection's `pending` for the next reader.
- * The same contract as `util/read-header.ts` has for node:net sockets: the reader owns the
- * connection only while its promise is pending, never closes it, and leaves it detached in every
- * outcome (what arrives meanwhile is held for the next owner).
+ * The reader owns the connection only while its promise is pending, never closes it, and leaves it
+ * detached in every outcome (what arrives meanwhile is held for the next owner).
  *
  * Bytes are gathered with `Gather`: each copied a bounded number of times however small the pieces
  * a peer sends, and a header whole in its first chunk not copied at all.
  */
 import { SocketHeaderTooLongError } from '../errors/socket.ts'
-import type { HeaderDecoded, HeaderReading } from '../util/read-header.ts'
 import type { Connection, ConnectionSink } from './connection.ts'
 import { reportFault } from './faults.ts'
 import { Gather } from './gather.ts'
 
-export type { HeaderDecoded }
+/** A whole header and its length, or how many more bytes before `decode` can tell. */
+export type HeaderDecoded<T> = { readonly value: T; readonly consumed: number } | { readonly need: number }
+
+export interface HeaderReading<T> {
+  /** Throws when the bytes cannot start a valid header. */
+  readonly decode: (buf: Buffer) => HeaderDecoded<T>
+  readonly timeoutMs: number
+  /** The error for a connection that ended or failed first, with what had arrived. */
+  readonly closed: (received: number, cause?: Error) => Error
+  readonly timedOut: (received: number) => Error
+  /** Checked whenever more bytes are awaited: an error stops the wait. */
+  readonly tooLong?: (wanted: number) => Error | undefined
+}
 
 export interface ConnectionHeaderReading<T> extends HeaderReading<T> {
   /** What the header is, for the too-long error. */

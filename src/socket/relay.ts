@@ -96,10 +96,11 @@ export class Relay<Owner = unknown> implements ConnectionSink<Owner> {
       other.reset()
     } else if (cause === 'idle') {
       this.#state |= IDLE
-      other.close()
+      // Nothing moved for the whole timeout: what the other side still holds unsent is stuck too.
+      other.closeNow()
     } else if (cause === 'local' && (this.#state & ABORTING) === 0) {
       // Closed by someone else than the relay (its listener stopped with its connections): the flow is over.
-      other.close()
+      other.closeNow()
     }
     this.#state--
     if ((this.#state & OPEN_SIDES) === 0) this.hooks.finished(this)
@@ -110,6 +111,13 @@ export class Relay<Owner = unknown> implements ConnectionSink<Owner> {
     this.#state |= ABORTING
     this.down.reset()
     this.up.reset()
+  }
+
+  /** Ends the flow now, whatever its state: both sides closed (FIN), what waits unsent dropped. */
+  close(): void {
+    this.#state |= ABORTING
+    this.down.closeNow()
+    this.up.closeNow()
   }
 
   #other(conn: Connection): Connection {

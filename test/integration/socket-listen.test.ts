@@ -1,12 +1,14 @@
 /**
  * Listeners of the Bun socket layer: bind errors named, SO_REUSEPORT, the max_connections cap
- * (reset at accept and counted), and the two ways to stop: accept no more, or close everything.
+ * (closed at accept and counted, also across listeners that share their counters), the admission
+ * asked at TCP accept and the close heard of every connection, and the two ways to stop: accept no
+ * more, or close everything.
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { describe, test } from 'node:test'
-import { type Connection, type ConnectionSink, listen } from '../../src/socket/index.ts'
+import { type Connection, type ConnectionSink, listen, newListenerCounters } from '../../src/socket/index.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 /** Echoes what it reads and half-closes after the peer's FIN; remembers how each connection closed. */
@@ -93,7 +95,7 @@ describe('binding', () => {
 })
 
 describe('max connections', () => {
-  test('beyond the cap a connection is reset at accept and counted; a freed slot takes the next', async () => {
+  test('beyond the cap a connection is closed at accept and counted; a freed slot takes the next', async () => {
     const echo = new Echo()
     const listener = listen({ name: 'capped', host: '127.0.0.1', port: 0, maxConnections: 2 }, echoOn(echo))
     try {
@@ -101,7 +103,7 @@ describe('max connections', () => {
       const second = client(listener.port)
       await waitFor(() => listener.counters.accepted === 2, 'two accepted')
       const third = client(listener.port)
-      assert.equal(await third.closed, 'ECONNRESET')
+      assert.equal(await third.closed, undefined, 'an orderly close, as a full server gives')
       assert.deepEqual(
         { ...listener.counters },
         { accepted: 2, active: 2, refused: 1, handshakeFailed: 0, handshakeTimedOut: 0 },
@@ -114,6 +116,84 @@ describe('max connections', () => {
       await second.closed
     } finally {
       listener.stopAll()
+    }
+  })
+})
+
+describe('admission and closes, for an owner that counts connections itself', () => {
+  test('admit is asked at TCP accept: a refusal closes the connection and is counted', async () => {
+    const echo = new Echo()
+    const asked: string[] = []
+    let admitting = true
+    const listener = listen(
+      {
+        name: 'admitting',
+        host: '127.0.0.1',
+        port: 0,
+        admit: (conn) => {
+          asked.push(conn.remoteAddress ?? '')
+          return admitting
+        },
+      },
+      echoOn(echo),
+    )
+    try {
+      assert.equal(await echoes(listener.port, 'admitted'), 'admitted')
+      admitting = false
+      const refused = client(listener.port)
+      assert.equal(await refused.closed, undefined, 'an orderly close')
+      assert.deepEqual(asked, ['127.0.0.1', '127.0.0.1'])
+      assert.equal(listener.counters.refused, 1)
+      assert.equal(listener.counters.accepted, 1)
+    } finally {
+      listener.stopAll()
+    }
+  })
+
+  test('closed hears of every connection that closes, whoever closed it', async () => {
+    const closes: string[] = []
+    const listener = listen(
+      { name: 'watched', host: '127.0.0.1', port: 0, closed: (conn) => closes.push(conn.closeCause ?? '') },
+      echoOn(new Echo()),
+    )
+    try {
+      assert.equal(await echoes(listener.port, 'one'), 'one')
+      const reset = net.connect({ port: listener.port, host: '127.0.0.1' })
+      reset.on('error', () => {})
+      await once(reset, 'connect')
+      await waitFor(() => listener.counters.accepted === 2, 'the second accept')
+      reset.resetAndDestroy()
+      await waitFor(() => closes.length === 2, 'both closes heard')
+      assert.deepEqual(closes, ['peer', 'reset'])
+    } finally {
+      listener.stopAll()
+    }
+  })
+
+  test('listeners bound one after the other with one counters object share one max_connections', async () => {
+    const counters = newListenerCounters()
+    const echo = new Echo()
+    const first = listen(
+      { name: 'before', host: '127.0.0.1', port: 0, maxConnections: 1, counters },
+      echoOn(echo),
+    )
+    const held = client(first.port)
+    await waitFor(() => counters.active === 1, 'the first connection')
+    first.stop()
+    const second = listen(
+      { name: 'after', host: '127.0.0.1', port: first.port, maxConnections: 1, counters },
+      echoOn(echo),
+    )
+    try {
+      assert.equal(await client(second.port).closed, undefined, 'closed at accept: one is open already')
+      assert.equal(counters.refused, 1)
+      held.socket.end()
+      await held.closed
+      await waitFor(() => counters.active === 0, 'the slot freed through the first listener')
+      assert.equal(await echoes(second.port, 'in again'), 'in again')
+    } finally {
+      first.stopAll()
+      second.stopAll()
     }
   })
 })
