@@ -1,14 +1,15 @@
 /**
- * The client's side of a `handshake` listener, on a socket: SOCKS5 greeting, authentication and
- * request, or an HTTP CONNECT request, read with util/read-header.ts (every byte after the
- * request is put back for the relay). Refusals found here (bad bytes, wrong credentials) are
- * answered before the promise rejects; the caller closes the socket gracefully so the answer
- * reaches the client. The request's `reply` answers the outcome of the connect.
+ * The client's side of a `handshake` listener, on a connection: SOCKS5 greeting, authentication and
+ * request, or an HTTP CONNECT request, read with socket/read-header.ts (every byte after the
+ * request stays in the connection for the relay). Refusals found here (bad bytes, wrong
+ * credentials) are answered before the promise rejects; the caller closes the connection
+ * gracefully so the answer reaches the client. The request's `reply` answers the outcome of the
+ * connect.
  */
-import type { Socket } from 'node:net'
 import type { ListenerHandshake, ListenerUser } from '../config/types.ts'
 import { ConnectProxyAuthError, ConnectProxyHandshakeError } from '../errors/index.ts'
-import { readHeader } from '../util/read-header.ts'
+import type { Connection } from '../socket/connection.ts'
+import { readHeader } from '../socket/read-header.ts'
 import { credentialsValid } from './credentials.ts'
 import type { Destination } from './destination.ts'
 import { decodeConnectRequest, encodeHttpReply, type HttpConnectRequest } from './http-connect.ts'
@@ -35,29 +36,29 @@ export interface ClientRequest {
 }
 
 export async function readClientRequest(
-  socket: Socket,
+  conn: Connection,
   protocol: ListenerHandshake,
   users: readonly ListenerUser[] | undefined,
   timeoutMs = HANDSHAKE_STEP_TIMEOUT_MS,
 ): Promise<ClientRequest> {
-  const read = <T>(decode: (buf: Buffer) => Decoded<T>) => step(socket, protocol, decode, timeoutMs)
+  const read = <T>(decode: (buf: Buffer) => Decoded<T>) => step(conn, protocol, decode, timeoutMs)
   if (protocol === 'http_connect') {
     const request = await read(httpDecoder)
     if (users !== undefined) {
       const given = request.credentials
       if (given === undefined || !credentialsValid(users, given)) {
-        send(socket, encodeHttpReply(407))
+        send(conn, encodeHttpReply(407))
         throw new ConnectProxyAuthError(protocol, given?.name)
       }
     }
     return {
       destination: request.destination,
-      reply: (outcome) => send(socket, encodeHttpReply(HTTP_STATUS_OF[outcome])),
+      reply: (outcome) => send(conn, encodeHttpReply(HTTP_STATUS_OF[outcome])),
     }
   }
   const offered = await read((buf) => socks(decodeGreeting(buf)))
   const method = chooseMethod(offered, users !== undefined)
-  send(socket, encodeMethodChoice(method))
+  send(conn, encodeMethodChoice(method))
   if (method === SOCKS_METHOD.noneAcceptable) {
     if (users !== undefined) throw new ConnectProxyAuthError(protocol, undefined)
     throw new ConnectProxyHandshakeError(
@@ -68,11 +69,11 @@ export async function readClientRequest(
   if (users !== undefined) {
     const given = await read((buf) => socks(decodeUserPass(buf)))
     const valid = credentialsValid(users, given)
-    send(socket, encodeAuthStatus(valid))
+    send(conn, encodeAuthStatus(valid))
     if (!valid) throw new ConnectProxyAuthError(protocol, given.name)
   }
   const destination = await read((buf) => socks(decodeRequest(buf)))
-  return { destination, reply: (outcome) => send(socket, encodeReply(SOCKS_REPLY_OF[outcome])) }
+  return { destination, reply: (outcome) => send(conn, encodeReply(SOCKS_REPLY_OF[outcome])) }
 }
 
 type Decoded<T> =
@@ -94,21 +95,21 @@ function httpDecoder(buf: Buffer): Decoded<HttpConnectRequest> {
   return { error: decoded.message, answer: encodeHttpReply(400) }
 }
 
-/** A client that left is not written to: the flow's own close handling has it. */
-function send(socket: Socket, bytes: Buffer): void {
-  if (socket.writable) socket.write(bytes)
+/** A client that left is not written to (a closed connection takes nothing): the flow's own close handling has it. */
+function send(conn: Connection, bytes: Buffer): void {
+  conn.write(bytes)
 }
 
-/** One message off the socket; a bad one is answered (when it can be) and rejects. */
+/** One message off the connection; a bad one is answered (when it can be) and rejects. */
 async function step<T>(
-  socket: Socket,
+  conn: Connection,
   protocol: ListenerHandshake,
   decode: (buf: Buffer) => Decoded<T>,
   timeoutMs: number,
 ): Promise<T> {
   let answer: Buffer | undefined
   try {
-    const { value } = await readHeader<T>(socket, {
+    const { value } = await readHeader<T>(conn, {
       decode: (buf) => {
         const decoded = decode(buf)
         if (!('error' in decoded)) return decoded
@@ -126,6 +127,6 @@ async function step<T>(
     })
     return value
   } finally {
-    if (answer !== undefined) send(socket, answer)
+    if (answer !== undefined) send(conn, answer)
   }
 }

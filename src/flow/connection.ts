@@ -3,8 +3,8 @@
  * and who lent it, and the totals of the route it took, added to when it ends. Routes (route/)
  * produce these; the flow layer only reads them.
  */
-import type { Socket } from 'node:net'
 import type { MultipathMode } from '../config/types.ts'
+import type { Connection } from '../socket/connection.ts'
 
 /** Whoever lent the flow its upstream endpoint, told when the flow is over. */
 export interface EndpointLender {
@@ -31,7 +31,7 @@ export interface RouteTraffic {
 }
 
 export interface UpstreamConnection {
-  readonly socket: Socket
+  readonly connection: Connection
   /** What the flow is connected to, as logs and /flows show it. */
   readonly endpoint: string
   /** Told when the flow ends; the route itself when absent. */
@@ -40,7 +40,7 @@ export interface UpstreamConnection {
 
 /** A flow carried over several paths at once (framed mode): its first subflows, and how to reopen one. */
 export interface MultipathConnection {
-  readonly subflows: readonly { readonly index: number; readonly socket: Socket }[]
+  readonly subflows: readonly { readonly index: number; readonly connection: Connection }[]
   /** Paths of the route: subflow indexes run from 0 to this, exclusive. */
   readonly pathCount: number
   readonly mode: MultipathMode
@@ -49,5 +49,5 @@ export interface MultipathConnection {
   readonly endpoint: string
   readonly lender?: EndpointLender
   /** Opens subflow `index` again after it was lost; rejects when its path does not work. */
-  reopen(index: number): Promise<Socket>
+  reopen(index: number): Promise<Connection>
 }

@@ -2,7 +2,7 @@
  * FlowManager: gives flows their ids, keeps the active ones, and hands each finished flow to the
  * node's accounting (stats, metrics, access log) exactly once.
  */
-import type { Socket } from 'node:net'
+import type { Connection } from '../socket/connection.ts'
 import type { Clock } from '../util/clock.ts'
 import type { FlowInfo } from '../views/node-view.ts'
 import { type CloseReason, Flow, type FlowSink, type ListenerRef } from './flow.ts'
@@ -10,9 +10,9 @@ import { abortFlow, watchDownstream } from './relay.ts'
 
 export interface FlowManagerOptions {
   /**
-   * Read each client's address at accept, while its socket is open, so that it can still be
+   * Read each client's address at accept, while its connection is open, so that it can still be
    * logged once the flow has closed (the access log). Without it the address is read only when
-   * routing or a view asks: a getpeername call saved per flow. Default true.
+   * routing or a view asks: the system calls of Bun's address getters saved per flow. Default true.
    */
   readonly recordSource?: boolean
 }
@@ -41,7 +41,8 @@ export class FlowManager implements FlowSink {
     this.#recordSource = record
   }
 
-  open(downstream: Socket, listener: ListenerRef): Flow {
+  /** The flow becomes the connection's origin: it hears of the client leaving before the splice. */
+  open(downstream: Connection, listener: ListenerRef): Flow {
     const flow = new Flow(
       this.#idPrefix + (this.#nextId++).toString(36),
       listener,

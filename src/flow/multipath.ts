@@ -1,13 +1,14 @@
 /**
- * A flow carried over several paths at once: the client socket is the local side of a framed
+ * A flow carried over several paths at once: the client connection is the local side of a framed
  * session (src/multipath/) whose subflows are the paths' data connections. A lost subflow is
- * reopened with backoff while the flow lives; the session re-sends what it carried meanwhile.
+ * reopened with backoff while the flow lives; the session re-sends what it carried meanwhile. The
+ * flow ends with its session.
  */
-import type { Socket } from 'node:net'
 import { FramedSession } from '../multipath/index.ts'
+import type { Connection } from '../socket/connection.ts'
 import { backoffMs } from '../util/backoff.ts'
 import type { MultipathConnection } from './connection.ts'
-import type { Flow } from './flow.ts'
+import type { CloseReason, Flow } from './flow.ts'
 
 const REOPEN_BASE_MS = 200
 const REOPEN_MAX_MS = 5000
@@ -25,23 +26,32 @@ export function startMultipath(flow: Flow, conn: MultipathConnection, prefix?: B
   let over = false
   session.once('close', () => {
     over = true
+    flow.setReason(endedReason(flow.downstream))
+    flow.finish()
   })
   const reopen = (index: number, attempt: number): void => {
     const delay = backoffMs(attempt, REOPEN_BASE_MS, REOPEN_MAX_MS)
     setTimeout(() => {
       if (over) return
       conn.reopen(index).then(
-        (socket: Socket) => {
-          if (!session.addSubflow(socket, index)) socket.destroy()
+        (subflow: Connection) => {
+          if (!session.addSubflow(subflow, index)) subflow.closeNow()
         },
         () => reopen(index, attempt + 1),
       )
     }, delay).unref()
   }
   const opened = new Set(conn.subflows.map((s) => s.index))
-  for (const { index, socket } of conn.subflows) session.addSubflow(socket, index)
+  for (const { index, connection } of conn.subflows) session.addSubflow(connection, index)
   for (let index = 0; index < conn.pathCount; index++) if (!opened.has(index)) reopen(index, 0)
   session.on('subflowClosed', (index: number) => reopen(index, 0))
+}
+
+/** A session closes its client's connection as it ends: how that connection closed says why. */
+function endedReason(downstream: Connection): CloseReason {
+  const cause = downstream.closeCause
+  if (cause === 'reset') return 'downstream_reset'
+  return cause === 'idle' ? 'idle_timeout' : 'downstream_closed'
 }
 
 /**
@@ -51,5 +61,5 @@ export function startMultipath(flow: Flow, conn: MultipathConnection, prefix?: B
  */
 export function abandonMultipath(flow: Flow, conn: MultipathConnection): void {
   const session = new FramedSession({ local: flow.downstream, mode: conn.mode })
-  for (const { index, socket } of conn.subflows) session.addSubflow(socket, index)
+  for (const { index, connection } of conn.subflows) session.addSubflow(connection, index)
 }

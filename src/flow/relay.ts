@@ -1,166 +1,67 @@
 /**
- * Moves bytes between a flow's two sockets: each socket's 'data' is written to the other, a
- * write the other cannot take at once pauses the reader until 'drain' (backpressure: memory per
- * flow stays bounded by the streams' high-water marks), and a FIN on one side ends the other
- * side's writing (half-close). The flow ends once both sockets have closed.
+ * A flow's part in the socket layer's relay (socket/relay.ts): the splice of its two connections,
+ * whose one `finished` call gives the flow its close reason (downstream_closed, upstream_reset,
+ * idle_timeout, …) and hands it to FlowManager once. The relay's handlers are shared, its hooks
+ * one object for every flow: a flow costs no closures.
  *
- * This is what `pipe` does, without its per-flow closures: every handler here is a shared module
- * function that finds its flow through a symbol on the socket, so a flow costs no closures, and an
- * idle flow holds nothing but its two sockets and its Flow object.
+ * Before the splice the flow is its downstream connection's origin (flow.ts): a client that leaves
+ * then ends it at once. The endings here (an abort, a refusal, a refusal answered first) close the
+ * connections; the flow is finished when the downstream's close reaches it.
  */
-import type { Socket } from 'node:net'
-import { resetConnection } from '../util/tcp-socket.ts'
+import type { Connection } from '../socket/connection.ts'
+import { type Relay, type RelayHooks, relay } from '../socket/relay.ts'
 import type { CloseReason, Flow } from './flow.ts'
 
-const kFlow = Symbol('dynproxy.flow')
+const FLOW_RELAY: RelayHooks<Flow> = {
+  finished(done: Relay<Flow>) {
+    const flow = done.owner
+    flow.setReason(done.outcome)
+    flow.finish()
+  },
+}
 
-type FlowSocket = Socket & { [kFlow]?: Flow }
-
-/** From accept on: notice the client leaving, and time out idleness. */
+/** From accept on: the flow's idleness is watched (every byte of it passes its downstream). */
 export function watchDownstream(flow: Flow): void {
-  const down = flow.downstream as FlowSocket
-  down[kFlow] = flow
-  down.on('error', onDownstreamError)
-  down.on('end', onDownstreamEnd)
-  down.on('close', onSocketClose)
-  if (flow.listener.idleTimeoutMs > 0) {
-    // Every byte of the flow is read from or written to the downstream socket, so its inactivity
-    // timer alone measures the flow's idleness in both directions.
-    down.setTimeout(flow.listener.idleTimeoutMs)
-    down.on('timeout', onIdleTimeout)
-  }
+  const sweep = flow.listener.idleSweep
+  if (sweep !== undefined) flow.downstream.watchIdle(sweep)
 }
 
-/** The upstream is connected: splice the two sockets together. */
-export function startRelay(flow: Flow, upstream: Socket): void {
-  const up = upstream as FlowSocket
-  up[kFlow] = flow
-  flow.upstream = up
-  flow.openSockets++
+/** The upstream is connected: splice the two connections together. */
+export function startRelay(flow: Flow, upstream: Connection): void {
+  flow.upstream = upstream
   flow.state = 'established'
-  up.on('error', onUpstreamError)
-  up.on('end', onUpstreamEnd)
-  up.on('close', onSocketClose)
-  copy(flow.downstream, up)
-  copy(up, flow.downstream)
+  flow.relay = relay(flow.downstream, upstream, FLOW_RELAY, flow)
 }
 
-/** Ends a flow now, whatever its state: destroys both sockets. */
+/** Ends a flow now, whatever its state: its connections are closed, what waits unsent dropped. */
 export function abortFlow(flow: Flow, reason: CloseReason): void {
-  setReason(flow, reason)
+  flow.setReason(reason)
   flow.state = 'closing'
-  flow.upstream?.destroy()
-  flow.downstream.destroy()
+  if (flow.relay !== undefined) flow.relay.close()
+  else flow.downstream.closeNow()
 }
 
-/** The flow ended before it had an upstream socket (no route, no upstream reachable). */
+/** The flow ended before it had an upstream (no route, no upstream reachable). */
 export function endBeforeUpstream(flow: Flow, reason: CloseReason): void {
-  setReason(flow, reason)
-  flow.downstream.destroy()
+  flow.setReason(reason)
+  flow.downstream.closeNow()
 }
 
 /**
  * The flow ended before it had an upstream, after an answer was written to the client (a
- * connect-proxy refusal): the socket is ended so the answer is flushed, then destroyed.
+ * connect-proxy refusal): the answer goes out, then the connection closes.
  */
 export function endAfterReply(flow: Flow, reason: CloseReason): void {
-  setReason(flow, reason)
+  flow.setReason(reason)
   const down = flow.downstream
-  if (!down.writable) return void down.destroy()
-  // A client that never reads its answer must not hold the socket: it gets a moment, no more.
-  const linger = setTimeout(() => down.destroy(), REPLY_LINGER_MS)
-  linger.unref()
-  down.end(() => {
-    clearTimeout(linger)
-    down.destroy()
-  })
+  down.close()
+  // A client that never reads its answer must not hold the connection: it gets a moment, no more.
+  if (!down.closed) setTimeout(closeNow, REPLY_LINGER_MS, down).unref()
 }
 
 /** How long a refused client is given to read its answer. */
 export const REPLY_LINGER_MS = 2_000
 
-/**
- * Starts copying `from` into `to`. `from` may have been paused by whoever read a header off it,
- * or have seen its FIN already (with nothing left to read): both happen before a flow is spliced.
- */
-function copy(from: Socket, to: Socket): void {
-  to.on('drain', onDrain)
-  from.on('data', onData)
-  if (from.readableEnded) to.end()
-  else if (to.writableNeedDrain) from.pause()
-  else from.resume()
-}
-
-function setReason(flow: Flow, reason: CloseReason): void {
-  if (flow.closeReason === undefined) flow.closeReason = reason
-}
-
-function flowOf(socket: FlowSocket): Flow {
-  return socket[kFlow] as Flow
-}
-
-/** The flow's other socket; only called on a spliced flow, which has both. */
-function peerOf(socket: FlowSocket): Socket {
-  const flow = flowOf(socket)
-  return socket === flow.downstream ? (flow.upstream as Socket) : flow.downstream
-}
-
-function onData(this: FlowSocket, chunk: Buffer): void {
-  if (!peerOf(this).write(chunk)) this.pause()
-}
-
-function onDrain(this: FlowSocket): void {
-  peerOf(this).resume()
-}
-
-// A reset on one side is passed on as a reset: the other peer must not mistake it for an orderly end.
-function onDownstreamError(this: FlowSocket): void {
-  const flow = flowOf(this)
-  setReason(flow, 'downstream_reset')
-  resetSocket(flow.upstream)
-}
-
-function onUpstreamError(this: FlowSocket): void {
-  const flow = flowOf(this)
-  setReason(flow, 'upstream_reset')
-  resetSocket(flow.downstream)
-}
-
-function resetSocket(socket: Socket | undefined): void {
-  if (socket !== undefined) resetConnection(socket)
-}
-
-function onDownstreamEnd(this: FlowSocket): void {
-  const flow = flowOf(this)
-  flow.firstEnd ??= 'downstream'
-  // Before the splice there is no upstream yet: copy() passes the FIN on when it starts.
-  flow.upstream?.end()
-}
-
-function onUpstreamEnd(this: FlowSocket): void {
-  const flow = flowOf(this)
-  flow.firstEnd ??= 'upstream'
-  if (flow.state === 'established') flow.state = 'closing'
-  flow.downstream.end()
-}
-
-function onIdleTimeout(this: FlowSocket): void {
-  abortFlow(flowOf(this), 'idle_timeout')
-}
-
-function onSocketClose(this: FlowSocket): void {
-  const flow = flowOf(this)
-  flow.openSockets--
-  if (flow.openSockets > 0) {
-    // One side is gone for good; the other cannot finish an orderly exchange without it once
-    // its own writing is done, but must not be cut before: only force it when this side errored.
-    if (this.errored) (this === flow.downstream ? flow.upstream : flow.downstream)?.destroy()
-    return
-  }
-  if (flow.state === 'connecting' || flow.state === 'routing') {
-    setReason(flow, 'aborted')
-  }
-  setReason(flow, flow.firstEnd === 'upstream' ? 'upstream_closed' : 'downstream_closed')
-  flow.state = 'closed'
-  flow.sink.finished(flow)
+function closeNow(conn: Connection): void {
+  conn.closeNow()
 }

@@ -12,8 +12,6 @@
  * runs once per flow and is kept lean: one decision lookup, one connect, no logging unless
  * something fails.
  */
-import type { Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
 import {
   admitDestination,
   type ConnectOutcome,
@@ -29,6 +27,7 @@ import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
 import { encodeProxyHeader } from '../proxy-protocol/index.ts'
 import type { ResolveQuery } from '../route/engine.ts'
 import { decide, type RouteRuntime, type RouteTable } from '../route/index.ts'
+import type { Connection } from '../socket/connection.ts'
 import type { DecisionSource, RejectReason } from '../views/node-view.ts'
 import type { PreRouteStage } from './stages.ts'
 
@@ -42,7 +41,7 @@ export interface AcceptingListener extends ListenerRef {
   }
   /** What is read from each client before its flow is routed, in order. */
   readonly stages: readonly PreRouteStage[]
-  /** Connections are TLS sockets, handshaken: they know their server name. */
+  /** Connections are TLS connections, handshaken: they know their server name. */
   readonly terminatesTls?: boolean
 }
 
@@ -71,7 +70,7 @@ type Refusal = Exclude<RejectReason, 'max_connections' | 'draining' | 'tls_hands
 
 export function createFlowHandler(
   deps: FlowHandlerDeps,
-): (socket: Socket, listener: AcceptingListener) => void {
+): (conn: Connection, listener: AcceptingListener) => void {
   const { manager, routes } = deps
 
   function runStages(flow: Flow, listener: AcceptingListener, from: number): void {
@@ -179,7 +178,7 @@ export function createFlowHandler(
     if (flow.state === 'closed') {
       // The client left while we were connecting.
       if ('subflows' in conn) abandonMultipath(flow, conn)
-      else conn.socket.destroy()
+      else conn.connection.closeNow()
       ;(conn.lender ?? route).release(conn.endpoint)
       return
     }
@@ -192,8 +191,8 @@ export function createFlowHandler(
       startMultipath(flow, conn, header)
       return
     }
-    if (header !== undefined) conn.socket.write(header)
-    startRelay(flow, conn.socket)
+    if (header !== undefined) conn.connection.write(header)
+    startRelay(flow, conn.connection)
   }
 
   function failed(flow: Flow, error: Error): void {
@@ -229,20 +228,15 @@ export function createFlowHandler(
     endAfterReply(flow, reason)
   }
 
-  return function onConnection(socket: Socket, listener: AcceptingListener): void {
+  return function onConnection(conn: Connection, listener: AcceptingListener): void {
     listener.counters.total++
     listener.counters.active++
-    const flow = manager.open(socket, listener)
+    const flow = manager.open(conn, listener)
     flow.state = 'routing'
-    if (listener.terminatesTls === true) flow.serverName = serverNameOf(socket as TLSSocket)
+    if (listener.terminatesTls === true) flow.serverName = conn.serverName()?.toLowerCase()
     if (listener.stages.length === 0) admitThenDecide(flow, listener)
     else runStages(flow, listener, 0)
   }
-}
-
-function serverNameOf(socket: TLSSocket): string | undefined {
-  const name = socket.servername
-  return typeof name === 'string' && name !== '' ? name.toLowerCase() : undefined
 }
 
 /** What the route's balancer hashes: the client's address for source_hash, nothing to read otherwise. */

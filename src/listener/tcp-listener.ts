@@ -1,18 +1,25 @@
 /**
- * A TCP listener: accepts downstream connections for one `listeners[]` entry and hands each to
- * the node. Connections beyond `max_connections` are closed by Node at accept (its `drop` event)
- * and counted; draining closes the listening socket and leaves accepted flows alone.
+ * A TCP listener: accepts downstream connections for one `listeners[]` entry on the socket layer
+ * (Bun.listen) and hands each to the node, TLS ones once their handshake is accepted. Connections
+ * beyond `max_connections` are reset at accept and counted; draining closes the listening socket
+ * and leaves accepted flows alone.
  */
-import net from 'node:net'
-import tls from 'node:tls'
 import type { ListenerConfig } from '../config/types.ts'
-import { ListenerBindError } from '../errors/index.ts'
 import type { FlowOrigin } from '../flow/origin.ts'
+import type { Connection } from '../socket/connection.ts'
+import { IdleSweep } from '../socket/idle-sweep.ts'
+import {
+  type ListenerCounters as AcceptCounters,
+  Listener,
+  type ListenOptions,
+  newListenerCounters as newAcceptCounters,
+} from '../socket/listen.ts'
+import type { ServerTlsOptions } from '../socket/tls-options.ts'
 import { addressListOf } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { ListenerKind, ListenerStatus, RejectReason } from '../views/node-view.ts'
 import { type PreRouteStage, preRouteStages } from './stages.ts'
-import { loadListenerTls, tlsServerOptions } from './tls.ts'
+import { loadListenerTls, sameTlsMaterial } from './tls.ts'
 
 export interface ListenerCounters {
   active: number
@@ -83,13 +90,15 @@ export function listenerStatus(
   }
 }
 
-export type ConnectionHandler = (socket: net.Socket, listener: TcpListener) => void
+export type ConnectionHandler = (conn: Connection, listener: TcpListener) => void
 
 export class TcpListener {
   config: ListenerConfig
   readonly name: string
   /** Read by each new flow: a reload that changes it applies to the flows accepted after. */
   idleTimeoutMs: number
+  /** Watches the flows accepted now; a reload with a new idle timeout starts another for the next. */
+  idleSweep: IdleSweep | undefined
   readonly counters: ListenerCounters = newListenerCounters()
   state: ListenerStatus['state'] | 'idle' = 'idle'
   /** The bound port: differs from the configured one when that is 0. */
@@ -98,7 +107,12 @@ export class TcpListener {
   origin: FlowOrigin
   /** What is read from each client before its flow is routed; a reload applies to the next flows. */
   stages: readonly PreRouteStage[]
-  readonly #server: net.Server | tls.Server
+  /** The socket bound now; undefined before listen() and while draining. */
+  #socket: Listener | undefined = undefined
+  /** Counted across every socket this listener binds: one `max_connections` for all its flows. */
+  readonly #accepts: AcceptCounters = newAcceptCounters()
+  #tls: ServerTlsOptions | undefined = undefined
+  readonly #onAccept: (conn: Connection) => void
   /** SO_REUSEPORT: the worker processes of one node each bind the same port and the kernel spreads accepts. */
   readonly #reusePort: boolean
 
@@ -112,26 +126,15 @@ export class TcpListener {
     this.config = config
     this.name = config.name
     this.idleTimeoutMs = config.idleTimeoutMs
+    this.idleSweep = sweepFor(config.idleTimeoutMs)
     this.stages = stagesOf(config)
     this.port = config.bind.port
     this.origin = { ...start, ingressPort: this.port }
-    const accept = (socket: net.Socket) => onConnection(socket, this)
-    const base = { allowHalfOpen: true, noDelay: true }
-    this.#server = config.tls
-      ? tls.createServer({ ...base, ...tlsServerOptions(config.tls) }, accept)
-      : net.createServer(base, accept)
-    // A failed handshake (plain TCP, no or wrong client certificate, a client gone or silent past the
-    // handshake timeout) never becomes a flow. With a listener for this event Node leaves the socket
-    // open: a client that left mid-handshake would hold its slot in CLOSE-WAIT for good.
-    this.#server.on('tlsClientError', (_err, socket) => {
-      this.counters.rejected.tls_handshake++
-      socket.destroy()
-    })
-    this.#server.maxConnections = config.maxConnections
-    this.#server.on('drop', () => this.counters.rejected.max_connections++)
+    this.#onAccept = (conn) => onConnection(conn, this)
+    countRefusals(this.counters.rejected, this.#accepts)
   }
 
-  /** Its connections are TLS sockets that know the server name their client asked for. */
+  /** Its connections are TLS connections that know the server name their client asked for. */
   get terminatesTls(): boolean {
     return this.config.tls !== undefined
   }
@@ -141,8 +144,8 @@ export class TcpListener {
   }
 
   /**
-   * (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP.
-   * When they cannot be read or do not make a context it rejects, and the context in use stays.
+   * (Re)reads a TLS listener's files; new content is served from now on, on the same port. When
+   * they cannot be read or do not make a context it rejects, and the certificate in use stays.
    */
   async refreshTls(): Promise<void> {
     this.#useTls(await loadTlsOf(this.config))
@@ -150,57 +153,36 @@ export class TcpListener {
 
   /** Reads the files first (rejecting, with nothing bound, when they are bad), then binds. */
   async listen(): Promise<void> {
-    await this.refreshTls()
-    return this.#bind()
-  }
-
-  #useTls(material: tls.SecureContextOptions | undefined): void {
-    if (material !== undefined && this.#server instanceof tls.Server) this.#server.setSecureContext(material)
+    this.#tls = await loadTlsOf(this.config)
+    this.#bind(this.config.bind.port)
   }
 
   /** After stopAccepting() (a drain): listens again, on the port it had. */
   async resumeAccepting(): Promise<void> {
     if (this.state !== 'draining') return
-    await this.#bind(this.port)
-  }
-
-  #bind(port = this.config.bind.port): Promise<void> {
-    const { host } = this.config.bind
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        this.state = 'closed'
-        reject(new ListenerBindError(this.name, formatHostPort(host, port), err))
-      }
-      this.#server.once('error', onError)
-      this.#server.listen({ host, port, backlog: this.config.backlog, reusePort: this.#reusePort }, () => {
-        this.#server.off('error', onError)
-        if (this.#server.listenerCount('error') === 0) this.#server.on('error', () => {})
-        this.port = (this.#server.address() as net.AddressInfo).port
-        this.origin = { ...this.origin, ingressPort: this.port }
-        this.state = 'listening'
-        resolve()
-      })
-    })
+    this.#bind(this.port)
   }
 
   /**
-   * A reload's changes that apply in place: limits, PROXY sources, and the TLS files (read before
-   * anything changes: bad files reject and leave the listener as it was). The bind address, the
-   * backlog and the TLS server options need a new socket instead (config/reload.ts).
+   * A reload's changes that apply in place: limits, PROXY sources, the idle timeout of the next
+   * flows, and the TLS files (read before anything changes: bad files reject and leave the listener
+   * as it was). The bind address and the TLS server options need a new listener (config/reload.ts).
    */
   async update(config: ListenerConfig): Promise<void> {
     const material = await loadTlsOf(config)
     this.config = config
+    if (config.idleTimeoutMs !== this.idleTimeoutMs) this.idleSweep = sweepFor(config.idleTimeoutMs)
     this.idleTimeoutMs = config.idleTimeoutMs
     this.stages = stagesOf(config)
-    this.#server.maxConnections = config.maxConnections
+    if (this.#socket !== undefined) this.#socket.maxConnections = config.maxConnections
     this.#useTls(material)
   }
 
   /** Stop accepting; flows already accepted go on. */
   stopAccepting(): void {
     if (this.state === 'listening') this.state = 'draining'
-    if (this.#server.listening) this.#server.close()
+    this.#socket?.stop()
+    this.#socket = undefined
   }
 
   markClosed(): void {
@@ -211,6 +193,72 @@ export class TcpListener {
   status(live: { bytesIn: number; bytesOut: number }): ListenerStatus {
     return listenerStatus(this, live)
   }
+
+  #options(port: number): ListenOptions {
+    const tls = this.config.tls
+    return {
+      name: this.name,
+      host: this.config.bind.host,
+      port,
+      reusePort: this.#reusePort,
+      maxConnections: this.config.maxConnections,
+      counters: this.#accepts,
+      ...(this.#tls && { tls: this.#tls }),
+      ...(tls && { handshakeTimeoutMs: tls.handshakeTimeoutMs }),
+    }
+  }
+
+  /** Binds now; a bind error (ListenerBindError) leaves the listener closed. */
+  #bind(port: number): void {
+    const options = this.#options(port)
+    try {
+      this.#socket = new Listener(options, this.#onAccept)
+      this.#socket.bind(options)
+    } catch (err) {
+      this.#socket = undefined
+      this.state = 'closed'
+      throw err
+    }
+    this.port = this.#socket.port
+    this.origin = { ...this.origin, ingressPort: this.port }
+    this.state = 'listening'
+  }
+
+  /**
+   * New TLS material for new handshakes. Bun cannot change a listening socket's certificate, so the
+   * socket is bound anew on its port, in the same turn of the event loop: flows and handshakes under
+   * way stay on the old one. Should the new bind fail, the old material is bound again.
+   */
+  #useTls(material: ServerTlsOptions | undefined): void {
+    if (sameTlsMaterial(material, this.#tls)) return
+    const previous = this.#tls
+    this.#tls = material
+    if (this.#socket === undefined) return
+    this.#socket.stop()
+    try {
+      this.#bind(this.port)
+    } catch (err) {
+      this.#tls = previous
+      this.#bind(this.port)
+      throw err
+    }
+  }
+}
+
+/**
+ * The socket layer counts what it refuses before a flow exists: connections beyond
+ * `max_connections`, and failed or timed-out TLS handshakes. The listener's `rejected` counters
+ * read them there, so that every socket the listener binds adds to the same figures.
+ */
+function countRefusals(rejected: Record<RejectReason, number>, accepts: AcceptCounters): void {
+  Object.defineProperties(rejected, {
+    max_connections: { enumerable: true, get: () => accepts.refused },
+    tls_handshake: { enumerable: true, get: () => accepts.handshakeFailed + accepts.handshakeTimedOut },
+  })
+}
+
+function sweepFor(idleTimeoutMs: number): IdleSweep | undefined {
+  return idleTimeoutMs > 0 ? new IdleSweep({ timeoutMs: idleTimeoutMs }) : undefined
 }
 
 function stagesOf(config: ListenerConfig): readonly PreRouteStage[] {
@@ -224,6 +272,6 @@ function stagesOf(config: ListenerConfig): readonly PreRouteStage[] {
   })
 }
 
-function loadTlsOf(config: ListenerConfig): Promise<tls.SecureContextOptions | undefined> {
+function loadTlsOf(config: ListenerConfig): Promise<ServerTlsOptions | undefined> {
   return config.tls === undefined ? Promise.resolve(undefined) : loadListenerTls(config.name, config.tls)
 }

@@ -6,12 +6,16 @@ import { readFile } from 'node:fs/promises'
 import tls from 'node:tls'
 import type { ListenerTlsConfig } from '../config/types.ts'
 import { ListenerTlsError } from '../errors/index.ts'
+import type { ServerTlsOptions } from '../socket/tls-options.ts'
 
-/** The files and what goes into the context; the server's own options are not needed to check them. */
+/**
+ * The files, read and checked: a key that is not the certificate's, or a file that is no PEM,
+ * rejects here, before any listener is touched.
+ */
 export async function loadListenerTls(
   listener: string,
   config: Omit<ListenerTlsConfig, 'handshakeTimeoutMs'>,
-): Promise<tls.SecureContextOptions> {
+): Promise<ServerTlsOptions> {
   const read = async (path: string, what: string): Promise<Buffer> => {
     try {
       return await readFile(path)
@@ -24,9 +28,9 @@ export async function loadListenerTls(
     read(config.keyFile, 'key'),
     config.clientCaFile === undefined ? undefined : read(config.clientCaFile, 'client CA'),
   ])
-  const options: tls.SecureContextOptions = { cert, key, minVersion: config.minVersion, ...(ca && { ca }) }
   try {
-    tls.createSecureContext(options)
+    // Only a check: the listener's context is Bun's own, made from the same bytes at bind.
+    tls.createSecureContext({ cert, key, ...(ca && { ca }) })
   } catch (err) {
     throw new ListenerTlsError(
       listener,
@@ -34,20 +38,27 @@ export async function loadListenerTls(
       err,
     )
   }
-  return options
+  return {
+    cert,
+    key,
+    minVersion: config.minVersion,
+    ...(ca && { ca, requestCert: true }),
+  }
 }
 
-/**
- * Server options fixed for the socket's lifetime: a change of them means a new socket. The handshake
- * timeout replaces Node's 120 s: a client that leaves or stays silent during its handshake holds a
- * connection slot (of `max_connections`) until then.
- */
-export function tlsServerOptions(config: ListenerTlsConfig): tls.TlsOptions {
-  const verifyClients = config.clientCaFile !== undefined
-  return {
-    requestCert: verifyClients,
-    rejectUnauthorized: verifyClients,
-    minVersion: config.minVersion,
-    handshakeTimeout: config.handshakeTimeoutMs,
-  }
+/** Whether two loads read the same bytes: a reload that changed nothing keeps the listener as it is. */
+export function sameTlsMaterial(a: ServerTlsOptions | undefined, b: ServerTlsOptions | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return (
+    samePem(a.cert, b.cert) &&
+    samePem(a.key, b.key) &&
+    samePem(a.ca, b.ca) &&
+    a.requestCert === b.requestCert &&
+    a.minVersion === b.minVersion
+  )
+}
+
+function samePem(a: string | Buffer | undefined, b: string | Buffer | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return Buffer.from(a).equals(Buffer.from(b))
 }

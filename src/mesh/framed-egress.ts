@@ -2,9 +2,9 @@
  * The egress of multipath flows: the first subflow of a flow id connects the target and starts the
  * framed session whose local side it is; every subflow, first or later, joins that session.
  */
-import type { Socket } from 'node:net'
 import type { ListenerRef } from '../flow/flow.ts'
 import { FramedSession } from '../multipath/index.ts'
+import type { Connection } from '../socket/connection.ts'
 import { connectTcp } from '../upstream/index.ts'
 import { splitHostPort } from '../util/host-port.ts'
 import type { MeshStatus, MultipathModeName } from './wire/constants.ts'
@@ -29,13 +29,13 @@ export class FramedEgress {
   }
 
   /** Answers the subflow (ok, or why not) and joins it to its flow's session. */
-  async join(socket: Socket, request: DecodedOpenRequest): Promise<void> {
+  async join(conn: Connection, request: DecodedOpenRequest): Promise<void> {
     const { nodeId, refusals } = this.#deps
     const target = request.target
     if (target === undefined) {
       refusals.no_route++
-      writeResponse(socket, 'no_route', 'a multipath flow must name its target', nodeId)
-      socket.end()
+      writeResponse(conn, 'no_route', 'a multipath flow must name its target', nodeId)
+      conn.end()
       return
     }
     const key = request.flowId.toString('hex')
@@ -49,12 +49,12 @@ export class FramedEgress {
       session = await pending
     } catch (err) {
       refusals.target_unreachable++
-      writeResponse(socket, 'target_unreachable', (err as Error).message, nodeId)
-      socket.end()
+      writeResponse(conn, 'target_unreachable', (err as Error).message, nodeId)
+      conn.end()
       return
     }
-    writeResponse(socket, 'ok')
-    if (!session.addSubflow(socket, request.subflowIndex)) socket.destroy()
+    writeResponse(conn, 'ok')
+    session.addSubflow(conn, request.subflowIndex)
   }
 
   /** Ends every session this node is the egress of. */

@@ -6,18 +6,19 @@
  * the control connections that arrive on the mesh port.
  */
 import { type KeyObject, randomBytes } from 'node:crypto'
-import type { Socket } from 'node:net'
 import type { MeshConfig, NodeConfig, RouteConfig } from '../config/types.ts'
 import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import { type FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadMeshTls, type MeshTlsMaterial } from '../pki/load.ts'
-import { meshServerTlsOptions } from '../pki/tls-options.ts'
+import type { Connection } from '../socket/connection.ts'
+import { IdleSweep } from '../socket/idle-sweep.ts'
 import type { Clock } from '../util/clock.ts'
 import type { LinkProbeResult, MeshStats, PeerState } from '../views/node-view.ts'
 import { FramedEgress } from './framed-egress.ts'
 import { openThroughPeer } from './outbound.ts'
 import { PeerLinks } from './peer-links.ts'
+import { meshServerTls } from './peer-tls.ts'
 import { type ProbeLimits, probeRate, sendProbe, serveProbe } from './probe.ts'
 import { createRelay, type OnwardRoutes, type PeerConnections } from './relay.ts'
 import { importPublicKey } from './security/path-token.ts'
@@ -31,7 +32,7 @@ export interface NodeMeshDeps {
   readonly logger: Logger
   readonly flows: FlowManager
   /** A control channel another node opened (kind control on the mesh port). */
-  readonly onControl: (socket: Socket, identity: string | undefined) => void
+  readonly onControl: (conn: Connection, identity: string | undefined) => void
   /** A throughput probe of the link to `peer` measured this rate (bytes per second). */
   readonly onProbed: (peer: string, bytesPerSecond: number) => void
   /** Bind the mesh port with SO_REUSEPORT: a node's worker processes share it. */
@@ -48,9 +49,13 @@ export const PROBE_SERVE_MAX_MS = 10_000
 /** A node's part in the mesh; routes use it to dial peers (route/runtime.ts MeshPeers). */
 export class NodeMesh implements PeerConnections {
   readonly refusals: Record<MeshStatus, number>
-  readonly listener = {
+  readonly listener: {
+    readonly name: string
+    idleSweep: IdleSweep | undefined
+    readonly counters: { active: number; total: number; closedBytesIn: number; closedBytesOut: number }
+  } = {
     name: MESH_LISTENER,
-    idleTimeoutMs: 0,
+    idleSweep: undefined,
     counters: { active: 0, total: 0, closedBytesIn: 0, closedBytesOut: 0 },
   }
   readonly #config: NodeConfig
@@ -74,7 +79,9 @@ export class NodeMesh implements PeerConnections {
     this.#config = config
     this.#mesh = config.mesh
     this.#deps = deps
-    this.listener.idleTimeoutMs = Math.max(0, ...config.listeners.map((l) => l.idleTimeoutMs))
+    // Relayed flows time out as the longest idle timeout of this node's listeners.
+    const idleTimeoutMs = Math.max(0, ...config.listeners.map((l) => l.idleTimeoutMs))
+    if (idleTimeoutMs > 0) this.listener.idleSweep = new IdleSweep({ timeoutMs: idleTimeoutMs })
     this.refusals = Object.fromEntries(Object.keys(MESH_STATUS).map((s) => [s, 0])) as Record<
       MeshStatus,
       number
@@ -112,9 +119,7 @@ export class NodeMesh implements PeerConnections {
     this.#server = new MeshServer({
       bind: this.#mesh.bind,
       reusePort: this.#deps.reusePort ?? false,
-      ...(tls && {
-        tls: { ...meshServerTlsOptions(tls), handshakeTimeout: this.#mesh.handshakeTimeoutMs },
-      }),
+      ...(tls && { tls: meshServerTls(tls), handshakeTimeoutMs: this.#mesh.handshakeTimeoutMs }),
       onOpen: this.#openHandler(tls !== undefined, routes),
       limits: {
         maxTotal: this.#mesh.maxUnauthenticated,
@@ -133,8 +138,8 @@ export class NodeMesh implements PeerConnections {
   }
 
   /** A connection (control channel) proved who sent it: it no longer counts as unauthenticated. */
-  authenticated(socket: Socket): void {
-    this.#server?.authenticated(socket)
+  authenticated(conn: Connection): void {
+    this.#server?.authenticated(conn)
   }
 
   /** The peer manager saw the link to `peer` go up or down. */
@@ -173,11 +178,11 @@ export class NodeMesh implements PeerConnections {
       connectTimeoutMs: this.#mesh.connectTimeoutMs,
       framed: this.#framed,
       pathTokenKey: () => this.#pathTokenKey,
-      authenticated: (socket) => this.#server?.authenticated(socket),
-      serveProbe: (socket) => {
+      authenticated: (conn) => this.#server?.authenticated(conn),
+      serveProbe: (conn) => {
         if (this.#servingProbe) return false
         this.#servingProbe = true
-        serveProbe(socket, PROBE_SERVE_MAX_MS, () => {
+        serveProbe(conn, PROBE_SERVE_MAX_MS, () => {
           this.#servingProbe = false
         })
         return true
@@ -196,8 +201,8 @@ export class NodeMesh implements PeerConnections {
     if (this.#probing) throw new MeshProbeError(peer, 'another probe from this node is running')
     this.#probing = true
     try {
-      const socket = await this.#openProbe(peer)
-      const result = await sendProbe(socket, peer, {
+      const conn = await this.#openProbe(peer)
+      const result = await sendProbe(conn, peer, {
         ...PROBE_LIMITS,
         resultTimeoutMs: this.#mesh.connectTimeoutMs,
       })
@@ -216,7 +221,7 @@ export class NodeMesh implements PeerConnections {
     }
   }
 
-  async #openProbe(peer: string): Promise<Socket> {
+  async #openProbe(peer: string): Promise<Connection> {
     try {
       return await openThroughPeer(
         peer,
@@ -285,7 +290,7 @@ export class NodeMesh implements PeerConnections {
     return this.#links?.state(peer)
   }
 
-  dial(peer: string): Promise<Socket> {
+  dial(peer: string): Promise<Connection> {
     if (this.#links === undefined) return Promise.reject(new Error('the mesh has not started'))
     return this.#links.dial(peer)
   }

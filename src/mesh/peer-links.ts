@@ -4,10 +4,10 @@
  * here; the peer manager (peer/) tells it when a link goes up or down, so that a pool fills only
  * while its peer is up and the routes see each link's state without asking peer/ per flow.
  */
-import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { MeshConfig, PeerConfig } from '../config/types.ts'
 import { PeerDialError, PeerUnknownError } from '../errors/peer.ts'
+import type { Connection } from '../socket/connection.ts'
 import type { PeerState } from '../views/node-view.ts'
 import { dialPeer, peerAddress } from './dial.ts'
 import type { PeerTlsOptions } from './peer-tls.ts'
@@ -32,7 +32,6 @@ export class PeerLinks {
   readonly #opts: PeerLinksOptions
   readonly #links = new Map<string, Link>()
   readonly #pending = new Set<Promise<unknown>>()
-  readonly #abort = new AbortController()
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -75,9 +74,9 @@ export class PeerLinks {
 
   /**
    * A connected data connection to `name`: a warm one when the pool has one alive, else a fresh
-   * dial. The socket carries no listener of ours: add an 'error' listener at once.
+   * dial. The connection has no owner yet.
    */
-  async dial(name: string): Promise<Socket> {
+  async dial(name: string): Promise<Connection> {
     const link = this.#links.get(name)
     if (link === undefined) throw new PeerUnknownError(name, [...this.#links.keys()])
     if (this.#closed) throw new PeerDialError(name, link.address, 'the mesh is closed')
@@ -86,7 +85,10 @@ export class PeerLinks {
     return warm ?? this.#track(this.#dialData(link.config))
   }
 
-  /** Closes every warm connection and aborts dials in progress; resolves when all are closed. */
+  /**
+   * Closes every warm connection; resolves once the dials in progress (which cannot be cancelled)
+   * have ended, and what they connected is closed.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown()
     return this.#closing
@@ -108,13 +110,15 @@ export class PeerLinks {
     }
   }
 
-  #dialData(peer: PeerConfig): Promise<Socket> {
-    return dialPeer({
+  async #dialData(peer: PeerConfig): Promise<Connection> {
+    const conn = await dialPeer({
       peer,
-      tls: this.#opts.tls,
+      ...(this.#opts.tls && { tls: this.#opts.tls }),
       timeoutMs: this.#opts.mesh.connectTimeoutMs,
-      signal: this.#abort.signal,
     })
+    if (!this.#closed) return conn
+    conn.closeNow()
+    throw new PeerDialError(peer.name, peerAddress(peer), 'the mesh is closed')
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -129,14 +133,7 @@ export class PeerLinks {
 
   async #shutdown(): Promise<void> {
     this.#closed = true
-    this.#abort.abort()
-    const closing: Promise<unknown>[] = []
-    for (const link of this.#links.values()) closing.push(...link.pool.clear().map(closed))
-    await Promise.all([...closing, ...this.#pending])
+    for (const link of this.#links.values()) link.pool.clear()
+    await Promise.all(this.#pending)
   }
-}
-
-function closed(socket: Socket): Promise<void> {
-  if (socket.closed) return Promise.resolve()
-  return new Promise((resolve) => socket.once('close', () => resolve()))
 }

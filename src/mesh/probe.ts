@@ -9,9 +9,9 @@
  *   prober ══ bytes for duration_ms ══▶ peer (counts, discards)
  *   prober ── FIN ──▶ peer ── result: bytes u64 | micros u64 ──▶ prober, then FIN
  */
-import type { Socket } from 'node:net'
 import { MeshHeaderError, MeshProbeError } from '../errors/mesh.ts'
-import { type HeaderDecoded, readHeader } from '../util/read-header.ts'
+import type { Connection, ConnectionSink } from '../socket/connection.ts'
+import { type HeaderDecoded, readHeader } from '../socket/read-header.ts'
 import { writeResponse } from './wire/io.ts'
 
 export const PROBE_RESULT_BYTES = 16
@@ -58,39 +58,49 @@ const CHUNK = Buffer.alloc(64 * 1024)
 
 /**
  * Runs a probe on a data connection the peer has answered `ok`; resolves with what the peer
- * measured, rejects with MeshProbeError. Destroys the socket in every outcome.
+ * measured, rejects with MeshProbeError. Closes the connection in every outcome.
  */
-export function sendProbe(socket: Socket, peer: string, limits: ProbeLimits): Promise<ProbeResult> {
+export function sendProbe(conn: Connection, peer: string, limits: ProbeLimits): Promise<ProbeResult> {
   return new Promise<ProbeResult>((resolve, reject) => {
     let sent = 0
     let writing = true
+    let settled = false
     const fail = (err: MeshProbeError) => {
       writing = false
       clearTimeout(stopWriting)
-      socket.destroy()
+      conn.closeNow()
+      if (settled) return
+      settled = true
       reject(err)
     }
-    const onError = (err: Error) => fail(new MeshProbeError(peer, 'the connection failed', { cause: err }))
-    socket.on('error', onError)
     const pump = () => {
       while (writing && sent < limits.maxBytes) {
         sent += CHUNK.length
-        if (!socket.write(CHUNK)) return
+        if (!conn.write(CHUNK)) {
+          if (conn.closed) fail(new MeshProbeError(peer, 'the connection failed', { cause: conn.closeError }))
+          return
+        }
       }
       finishWriting()
+    }
+    const writer: ConnectionSink<undefined> = {
+      owner: undefined,
+      onData() {},
+      onEnd() {},
+      onDrain: pump,
+      onClose: () => fail(new MeshProbeError(peer, 'the connection failed', { cause: conn.closeError })),
     }
     const finishWriting = () => {
       if (!writing) return
       writing = false
       clearTimeout(stopWriting)
-      socket.off('drain', pump)
-      socket.end()
-      readHeader(socket, resultReading(peer, limits.resultTimeoutMs)).then(
+      conn.end()
+      readHeader(conn, resultReading(peer, limits.resultTimeoutMs)).then(
         ({ value }) => {
-          socket.off('error', onError)
-          socket.destroy()
+          settled = true
+          conn.closeNow()
           if (value.bytes > sent)
-            fail(new MeshProbeError(peer, `it claims ${value.bytes} bytes of the ${sent} sent`))
+            reject(new MeshProbeError(peer, `it claims ${value.bytes} bytes of the ${sent} sent`))
           else resolve(value)
         },
         (err: Error) =>
@@ -101,9 +111,10 @@ export function sendProbe(socket: Socket, peer: string, limits: ProbeLimits): Pr
           ),
       )
     }
-    // A slow link keeps the writer waiting for 'drain': the deadline ends the writing regardless.
+    // A slow link keeps the writer waiting for its drain: the deadline ends the writing regardless.
     const stopWriting = setTimeout(finishWriting, limits.durationMs)
-    socket.on('drain', pump)
+    conn.sink = writer
+    conn.resume()
     pump()
   })
 }
@@ -121,24 +132,28 @@ function resultReading(peer: string, timeoutMs: number) {
  * Answers a probe request: ok, then count and discard until the FIN, answer the result and
  * close. A probe still running after `maxMs` is cut: a peer may not hold the link longer.
  */
-export function serveProbe(socket: Socket, maxMs: number, onDone: () => void): void {
+export function serveProbe(conn: Connection, maxMs: number, onDone: () => void): void {
   let bytes = 0
   let firstAt = 0
-  const timer = setTimeout(() => socket.destroy(), maxMs)
-  socket.on('error', () => socket.destroy())
-  socket.once('close', () => {
-    clearTimeout(timer)
-    onDone()
-  })
-  socket.on('data', (chunk: Buffer) => {
-    // The first chunk was on its way before the clock starts: it is not part of the rate.
-    if (firstAt === 0) firstAt = performance.now()
-    else bytes += chunk.length
-  })
-  socket.once('end', () => {
-    const micros = firstAt === 0 ? 0 : Math.round((performance.now() - firstAt) * 1000)
-    socket.end(encodeProbeResult({ bytes, micros }))
-  })
-  writeResponse(socket, 'ok')
-  socket.resume()
+  const timer = setTimeout(() => conn.closeNow(), maxMs)
+  conn.sink = {
+    owner: undefined,
+    onData(_conn: Connection, chunk: Buffer) {
+      // The first chunk was on its way before the clock starts: it is not part of the rate.
+      if (firstAt === 0) firstAt = performance.now()
+      else bytes += chunk.length
+    },
+    onEnd() {
+      const micros = firstAt === 0 ? 0 : Math.round((performance.now() - firstAt) * 1000)
+      conn.write(encodeProbeResult({ bytes, micros }))
+      conn.end()
+    },
+    onDrain() {},
+    onClose() {
+      clearTimeout(timer)
+      onDone()
+    },
+  }
+  writeResponse(conn, 'ok')
+  conn.resume()
 }

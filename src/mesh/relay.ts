@@ -13,7 +13,6 @@
  */
 
 import type { KeyObject } from 'node:crypto'
-import type { Socket } from 'node:net'
 import {
   MeshHeaderError,
   MeshPathRefusedError,
@@ -22,9 +21,10 @@ import {
 } from '../errors/index.ts'
 import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
 import type { FlowManager, ListenerRef } from '../flow/index.ts'
-import { abandonMultipath, startMultipath, startRelay } from '../flow/index.ts'
+import { abandonMultipath, endAfterReply, startMultipath, startRelay } from '../flow/index.ts'
 import type { FlowOrigin } from '../flow/origin.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Connection } from '../socket/connection.ts'
 import { connectTcp } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { splitHostPort } from '../util/host-port.ts'
@@ -36,6 +36,7 @@ import { checkOpenRequest, type RelayPolicy } from './security/policy.ts'
 import type { ReplayGuard } from './security/replay-cache.ts'
 import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire/constants.ts'
 import { readOpenRequest, writeResponse } from './wire/io.ts'
+import { peerOf } from './wire/peek.ts'
 import type { DecodedOpenRequest } from './wire/request.ts'
 
 export const HEADER_TIMEOUT_MS = 10_000
@@ -53,7 +54,7 @@ export interface OnwardRoutes {
 
 /** The data connections to this node's peers, and the flows counted on each. */
 export interface PeerConnections {
-  dial(peer: string): Promise<Socket>
+  dial(peer: string): Promise<Connection>
   flowStarted(peer: string): void
   flowEnded(peer: string): void
 }
@@ -81,26 +82,24 @@ export interface RelayDeps {
   /** The scheduler's path-token key, once an instruction set has named it. */
   readonly pathTokenKey: () => KeyObject | undefined
   /** Serves a throughput probe (probe.ts); false when this node already serves one. */
-  readonly serveProbe: (socket: Socket) => boolean
+  readonly serveProbe: (conn: Connection) => boolean
   /** The request's sender proved who it is: its connection is no longer an unauthenticated one. */
-  readonly authenticated: (socket: Socket) => void
+  readonly authenticated: (conn: Connection) => void
 }
 
-export function createRelay(deps: RelayDeps): (socket: Socket, identity: string | undefined) => void {
+export function createRelay(deps: RelayDeps): (conn: Connection, identity: string | undefined) => void {
   const { policy, logger } = deps
   const nodeId = policy.nodeId
   // The flows of one path all carry its token: its signature is checked on the first of them.
   const verifiedTokens = new VerifiedTokens()
 
-  function refuse(socket: Socket, status: MeshStatus, message: string, source?: string): void {
+  function refuse(conn: Connection, status: MeshStatus, message: string, source?: string): void {
     deps.refusals[status]++
-    logger.warn(
-      { peer: `${socket.remoteAddress}:${socket.remotePort}`, source, status, why: message },
-      'mesh request refused',
-    )
-    writeResponse(socket, status, message, nodeId)
-    socket.end()
-    socket.setTimeout(LINGER_MS, () => socket.destroy())
+    logger.warn({ peer: peerOf(conn), source, status, why: message }, 'mesh request refused')
+    writeResponse(conn, status, message, nodeId)
+    conn.end()
+    // The previous hop reads the answer and closes; one that does not is cut.
+    if (!conn.closed) setTimeout(closeNow, LINGER_MS, conn).unref()
   }
 
   async function authenticate(
@@ -121,33 +120,33 @@ export function createRelay(deps: RelayDeps): (socket: Socket, identity: string 
     return undefined
   }
 
-  async function handle(socket: Socket, identity: string | undefined): Promise<void> {
+  async function handle(conn: Connection, identity: string | undefined): Promise<void> {
     let received: Awaited<ReturnType<typeof readOpenRequest>>
     try {
-      received = await readOpenRequest(socket, {
+      received = await readOpenRequest(conn, {
         maxBytes: MAX_REQUEST_HEADER_BYTES,
         timeoutMs: HEADER_TIMEOUT_MS,
       })
     } catch (err) {
-      if (err instanceof MeshVersionError) refuse(socket, 'unsupported_version', err.message)
-      else if (err instanceof MeshHeaderError) refuse(socket, 'bad_header', err.message)
+      if (err instanceof MeshVersionError) refuse(conn, 'unsupported_version', err.message)
+      else if (err instanceof MeshHeaderError) refuse(conn, 'bad_header', err.message)
       else {
         deps.refusals.bad_header++
-        socket.destroy()
+        conn.closeNow()
       }
       return
     }
     const { request, raw } = received
     const denied = await authenticate(request, raw, identity)
-    if (denied) return refuse(socket, denied[0], denied[1], request.sourceNodeId)
-    deps.authenticated(socket)
+    if (denied) return refuse(conn, denied[0], denied[1], request.sourceNodeId)
+    deps.authenticated(conn)
     const token = checkPathToken(request)
     if (token !== 'ok' && token !== 'none') {
-      return refuse(socket, 'path_token_invalid', `path token ${token}`, request.sourceNodeId)
+      return refuse(conn, 'path_token_invalid', `path token ${token}`, request.sourceNodeId)
     }
     const refusal = checkOpenRequest(request, policy, token === 'ok')
-    if (refusal) return refuse(socket, refusal.status, refusal.message, request.sourceNodeId)
-    relay(socket, request)
+    if (refusal) return refuse(conn, refusal.status, refusal.message, request.sourceNodeId)
+    relay(conn, request)
   }
 
   /**
@@ -171,45 +170,43 @@ export function createRelay(deps: RelayDeps): (socket: Socket, identity: string 
     )
   }
 
-  function relay(socket: Socket, request: DecodedOpenRequest): void {
+  function relay(conn: Connection, request: DecodedOpenRequest): void {
     if (request.mode === 'probe') {
-      if (!deps.serveProbe(socket)) {
-        refuse(socket, 'overloaded', 'a throughput probe is already running here', request.sourceNodeId)
+      if (!deps.serveProbe(conn)) {
+        refuse(conn, 'overloaded', 'a throughput probe is already running here', request.sourceNodeId)
       }
       return
     }
     if (request.mode === 'framed' && request.remainingPath.length === 0) {
-      deps.framed.join(socket, request)
+      void deps.framed.join(conn, request)
       return
     }
-    const flow = deps.flows.open(socket, deps.listener)
+    const flow = deps.flows.open(conn, deps.listener)
     deps.listener.counters.active++
     deps.listener.counters.total++
     flow.route = request.routeId ?? 'relay'
     flow.state = 'connecting'
-    connectOnward(request, socket.remoteAddress ?? '').then(
-      (conn) => {
+    connectOnward(request, conn.remoteAddress ?? '').then(
+      (onward) => {
         if (flow.state === 'closed') {
-          if ('subflows' in conn) abandonMultipath(flow, conn)
-          else conn.socket.destroy()
-          conn.lender?.release(conn.endpoint)
+          if ('subflows' in onward) abandonMultipath(flow, onward)
+          else onward.connection.closeNow()
+          onward.lender?.release(onward.endpoint)
           return
         }
-        flow.target = conn.endpoint
-        flow.lender = conn.lender
-        writeResponse(socket, 'ok')
-        if ('subflows' in conn) startMultipath(flow, conn)
-        else startRelay(flow, conn.socket)
+        flow.target = onward.endpoint
+        flow.lender = onward.lender
+        writeResponse(conn, 'ok')
+        if ('subflows' in onward) startMultipath(flow, onward)
+        else startRelay(flow, onward.connection)
       },
       (error: Error) => {
         flow.error = error
         const [status, refusedBy] = failureStatus(error, nodeId)
         deps.refusals[status]++
-        flow.closeReason = 'upstream_unavailable'
-        writeResponse(socket, status, error.message, refusedBy)
-        // Not destroyed: the answer must reach the previous hop; the flow ends when the socket closes.
-        socket.end()
-        socket.setTimeout(LINGER_MS)
+        writeResponse(conn, status, error.message, refusedBy)
+        // The answer must reach the previous hop before the connection closes.
+        endAfterReply(flow, 'upstream_unavailable')
       },
     )
   }
@@ -225,7 +222,10 @@ export function createRelay(deps: RelayDeps): (socket: Socket, identity: string 
     const target = request.target
     if (target !== undefined) {
       const { host, port } = splitHostPort(target)
-      return connectTcp(host, port, deps.connectTimeoutMs).then((socket) => ({ socket, endpoint: target }))
+      return connectTcp(host, port, deps.connectTimeoutMs).then((connection) => ({
+        connection,
+        endpoint: target,
+      }))
     }
     const origin: FlowOrigin = {
       crossed,
@@ -238,7 +238,7 @@ export function createRelay(deps: RelayDeps): (socket: Socket, identity: string 
   }
 
   async function forward(next: string, request: DecodedOpenRequest): Promise<UpstreamConnection> {
-    const socket = await openThroughPeer(
+    const connection = await openThroughPeer(
       next,
       { ...request, sourceNodeId: nodeId, remainingHops: request.remainingHops - 1 },
       {
@@ -250,18 +250,22 @@ export function createRelay(deps: RelayDeps): (socket: Socket, identity: string 
     )
     deps.peers.flowStarted(next)
     return {
-      socket,
+      connection,
       endpoint: [next, ...request.remainingPath, request.target ?? 'its routes'].join(' → '),
       lender: { release: () => deps.peers.flowEnded(next) },
     }
   }
 
-  return (socket, identity) => {
-    handle(socket, identity).catch((err: unknown) => {
+  return (conn, identity) => {
+    handle(conn, identity).catch((err: unknown) => {
       logger.error({ err }, 'mesh request failed unexpectedly')
-      socket.destroy()
+      conn.closeNow()
     })
   }
+}
+
+function closeNow(conn: Connection): void {
+  conn.closeNow()
 }
 
 /** The status to pass back for a failed onward connect, and the node that failed it. */

@@ -2,20 +2,20 @@
  * Idle, pre-connected (and TLS-handshaken) data connections to one peer, so a flow skips the
  * connect and handshake round trips.
  *
- * Invariants: idle + opening ≤ size, always; every idle socket has a timer that closes it after
- * `idleTimeoutMs` unused; a socket that becomes readable while idle (the peer sent bytes, FIN or
+ * Invariants: idle + opening ≤ size, always; every idle connection has a timer that closes it
+ * after `idleTimeoutMs` unused; a connection that speaks while idle (the peer sent bytes, FIN or
  * RST: nothing is expected before our header) is discarded at once. The pool fills only when told
- * (`fill()`: the peer came up, or a socket was taken), so a peer without traffic holds no warm
- * sockets once they expire. `clear()` closes everything and makes sockets still being opened
- * close on arrival.
+ * (`fill()`: the peer came up, or a connection was taken), so a peer without traffic holds no warm
+ * connections once they expire. `clear()` closes everything and makes connections still being
+ * opened close on arrival.
  */
-import type { Socket } from 'node:net'
+import type { CloseCause, Connection, ConnectionSink } from '../socket/connection.ts'
 
 export interface WarmPoolOptions {
   readonly size: number
   readonly idleTimeoutMs: number
-  readonly open: () => Promise<Socket>
-  /** A warm socket could not be opened; the pool retries at the next fill(). */
+  readonly open: () => Promise<Connection>
+  /** A warm connection could not be opened; the pool retries at the next fill(). */
   readonly onOpenError: (err: unknown) => void
 }
 
@@ -24,18 +24,43 @@ export interface WarmPoolStats {
   readonly opening: number
   /** dial() served from the pool. */
   readonly hits: number
-  /** dial() found no live warm socket and dialed fresh. */
+  /** dial() found no live warm connection and dialed fresh. */
   readonly misses: number
-  /** Warm sockets opened, closed idle, or found dead. */
+  /** Warm connections opened, closed idle, or found dead. */
   readonly opened: number
   readonly expired: number
   readonly discarded: number
 }
 
-interface Idle {
-  readonly socket: Socket
-  readonly timer: NodeJS.Timeout
-  readonly onGone: () => void
+/** One idle connection: its sink while it waits, so that anything it hears discards it. */
+class Idle implements ConnectionSink<WarmPool> {
+  readonly owner: WarmPool
+  readonly conn: Connection
+  readonly timer: ReturnType<typeof setTimeout>
+
+  constructor(owner: WarmPool, conn: Connection, idleTimeoutMs: number) {
+    this.owner = owner
+    this.conn = conn
+    this.timer = setTimeout(expire, idleTimeoutMs, this)
+  }
+
+  onData(): void {
+    this.owner.remove(this, 'discarded')
+  }
+
+  onEnd(): void {
+    this.owner.remove(this, 'discarded')
+  }
+
+  onDrain(): void {}
+
+  onClose(_conn: Connection, _cause: CloseCause): void {
+    this.owner.remove(this, 'discarded')
+  }
+}
+
+function expire(entry: Idle): void {
+  entry.owner.remove(entry, 'expired')
 }
 
 export class WarmPool {
@@ -53,17 +78,17 @@ export class WarmPool {
     this.#opts = options
   }
 
-  /** The newest live idle socket, with every listener of the pool removed; undefined when none. */
-  take(): Socket | undefined {
+  /** The newest live idle connection, no longer the pool's; undefined when none. */
+  take(): Connection | undefined {
     for (let entry = this.#idle.pop(); entry !== undefined; entry = this.#idle.pop()) {
       this.#release(entry)
-      const s = entry.socket
-      if (!s.destroyed && !s.readableEnded && s.writable && s.readableLength === 0) {
+      const conn = entry.conn
+      if (!conn.closed && !conn.peerEnded && !conn.writeEnded && conn.pending === undefined) {
         this.#hits++
-        return s
+        return conn
       }
       this.#discarded++
-      discard(s)
+      conn.closeNow()
     }
     this.#misses++
     return undefined
@@ -74,10 +99,10 @@ export class WarmPool {
     while (this.#idle.length + this.#opening < this.#opts.size) {
       this.#opening++
       this.#opts.open().then(
-        (socket) => {
+        (conn) => {
           this.#opening--
-          if (epoch !== this.#epoch) discard(socket)
-          else this.#add(socket)
+          if (epoch !== this.#epoch) conn.closeNow()
+          else this.#add(conn)
         },
         (err: unknown) => {
           this.#opening--
@@ -87,15 +112,13 @@ export class WarmPool {
     }
   }
 
-  /** Closes every idle socket (returned, to await their close); sockets still opening close on arrival. */
-  clear(): Socket[] {
+  /** Closes every idle connection; connections still opening close on arrival. */
+  clear(): void {
     this.#epoch++
-    const sockets = this.#idle.splice(0).map((entry) => {
+    for (const entry of this.#idle.splice(0)) {
       this.#release(entry)
-      discard(entry.socket)
-      return entry.socket
-    })
-    return sockets
+      entry.conn.closeNow()
+    }
   }
 
   stats(): WarmPoolStats {
@@ -110,39 +133,27 @@ export class WarmPool {
     }
   }
 
-  #add(socket: Socket): void {
+  /** An idle connection expired or spoke: it leaves the pool, closed. */
+  remove(entry: Idle, counted: 'expired' | 'discarded'): void {
+    const i = this.#idle.indexOf(entry)
+    if (i === -1) return
+    this.#idle.splice(i, 1)
+    this.#release(entry)
+    if (counted === 'expired') this.#expired++
+    else this.#discarded++
+    entry.conn.closeNow()
+  }
+
+  #add(conn: Connection): void {
     this.#opened++
-    const remove = (counted: 'expired' | 'discarded') => {
-      const i = this.#idle.indexOf(entry)
-      if (i === -1) return
-      this.#idle.splice(i, 1)
-      this.#release(entry)
-      if (counted === 'expired') this.#expired++
-      else this.#discarded++
-      discard(socket)
-    }
-    const onGone = () => remove('discarded')
-    const entry: Idle = {
-      socket,
-      onGone,
-      timer: setTimeout(() => remove('expired'), this.#opts.idleTimeoutMs),
-    }
-    socket.once('readable', onGone)
-    socket.once('close', onGone)
-    socket.once('error', onGone)
+    const entry = new Idle(this, conn, this.#opts.idleTimeoutMs)
     this.#idle.push(entry)
+    conn.sink = entry
+    conn.resume()
   }
 
   #release(entry: Idle): void {
     clearTimeout(entry.timer)
-    entry.socket.off('readable', entry.onGone)
-    entry.socket.off('close', entry.onGone)
-    entry.socket.off('error', entry.onGone)
+    if (entry.conn.sink === entry) entry.conn.detach()
   }
-}
-
-/** An error the socket may still emit after this has nothing left to act on. */
-function discard(socket: Socket): void {
-  socket.on('error', () => {})
-  socket.destroy()
 }

@@ -50,10 +50,22 @@ export type AckFrame = Extract<Frame, { type: 'ack' }>
 
 export function encodeDataHeader(offset: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(DATA_HEADER_BYTES)
+  writeDataHeader(buf, offset, length)
+  return buf
+}
+
+/** A whole DATA frame in one buffer: header and payload go out in one write. */
+export function encodeDataFrame(offset: number, payload: Buffer): Buffer {
+  const buf = Buffer.allocUnsafe(DATA_HEADER_BYTES + payload.length)
+  writeDataHeader(buf, offset, payload.length)
+  payload.copy(buf, DATA_HEADER_BYTES)
+  return buf
+}
+
+function writeDataHeader(buf: Buffer, offset: number, length: number): void {
   buf[0] = FRAME_TYPES.data
   buf.writeBigUInt64BE(BigInt(offset), 1)
   buf.writeUInt32BE(length, 9)
-  return buf
 }
 
 export function encodeAck(ack: Omit<AckFrame, 'type'>): Buffer {

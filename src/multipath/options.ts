@@ -4,8 +4,8 @@
  */
 
 import { performance } from 'node:perf_hooks'
-import type { Duplex } from 'node:stream'
 import { MultipathOptionError } from '../errors/multipath.ts'
+import type { Connection } from '../socket/connection.ts'
 import type { Clock } from '../util/clock.ts'
 import { MULTIPATH_MODES, type MultipathMode } from './chunk-picker.ts'
 import { MAX_PAYLOAD_BYTES } from './frame.ts'
@@ -32,10 +32,10 @@ export const INITIAL_CREDIT_BYTES = 256 * 1024
 
 export interface FramedSessionOptions {
   /**
-   * The plain side: the client socket at the ingress, the target socket at the egress. It must
-   * allow half-open connections (`allowHalfOpen: true`), or its FIN would end the reply direction.
+   * The plain side: the client connection at the ingress, the target connection at the egress. The
+   * session becomes its sink; what it holds unread (bytes, FIN) is the session's first input.
    */
-  readonly local: Duplex
+  readonly local: Connection
   /**
    * Bytes the far end receives ahead of everything read from `local` (a PROXY protocol header):
    * they go even when `local` has already sent its FIN.
@@ -63,7 +63,10 @@ export interface FramedSessionOptions {
   readonly timers?: MultipathTimers
 }
 
-export type ResolvedOptions = Required<Omit<FramedSessionOptions, 'weights' | 'prefix'>> & {
+/** The session's tuning; its local side and prefix are the session's own business. */
+export type SessionTuning = Omit<FramedSessionOptions, 'local' | 'prefix'>
+
+export type ResolvedOptions = Required<Omit<SessionTuning, 'weights'>> & {
   readonly weights: readonly number[]
 }
 
@@ -84,9 +87,8 @@ const DEFAULTS = {
   stallThresholdMs: 200,
 } as const
 
-export function resolveOptions(o: FramedSessionOptions): ResolvedOptions {
+export function resolveOptions(o: SessionTuning): ResolvedOptions {
   const r: ResolvedOptions = {
-    local: o.local,
     mode: o.mode ?? DEFAULTS.mode,
     weights: o.weights ?? [],
     maxReorderBytes: o.maxReorderBytes ?? DEFAULTS.maxReorderBytes,

@@ -1,15 +1,16 @@
 /**
  * FramedSession carries one local byte stream over several subflows and reassembles the far
- * end's stream from them. Both ends run the same class: the ingress with the client socket as
- * `local`, the egress with the target socket.
+ * end's stream from them. Both ends run the same class: the ingress with the client connection as
+ * `local`, the egress with the target connection. The session is its local connection's sink.
  *
  * Per direction (a byte's life):
- *   local 'data' → SendBuffer (offset assigned) → scheduler picks subflow(s) → DATA frame
- *   → far end: credit check → ReorderBuffer → in order → its local.write → write callback
+ *   local data → SendBuffer (offset assigned) → scheduler picks subflow(s) → DATA frame
+ *   → far end: credit check → ReorderBuffer → in order → its local write → taken by the kernel
  *   → its credit grows → ACK {cumulative, limit} → SendBuffer drops the acknowledged chunks.
  *
  * Invariants:
- * - bytes read from local and unacknowledged ≤ maxUnackedBytes + one read (reading pauses);
+ * - bytes read from local and unacknowledged ≤ maxUnackedBytes + one read (reading pauses; Bun
+ *   reads up to 512 KiB at a time);
  * - bytes received and not yet taken by local ≤ maxReorderBytes (a sender never exceeds the
  *   credit limit; a DATA beyond it is a protocol error);
  * - a chunk whose subflow is lost is re-sent on a survivor before any new chunk;
@@ -18,8 +19,6 @@
  *   had no subflow for graceMs.
  */
 import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
 import {
   MultipathLocalError,
   MultipathPeerResetError,
@@ -27,6 +26,8 @@ import {
   MultipathSubflowsLostError,
   MultipathSubflowTimeoutError,
 } from '../errors/multipath.ts'
+import type { CloseCause, Connection, ConnectionSink } from '../socket/connection.ts'
+import { WriteQueue } from '../socket/write-queue.ts'
 import { type MultipathMode, pickFailover, pickStripe, redundantTargets } from './chunk-picker.ts'
 import {
   type AckFrame,
@@ -83,7 +84,9 @@ export interface FramedSessionEvents {
 
 export class FramedSession extends EventEmitter<FramedSessionEvents> implements SubflowHost {
   readonly #o: ResolvedOptions
-  readonly #local: Duplex
+  readonly #local: Connection
+  /** What was delivered to the local side and not yet taken by its kernel: bounded by the credit. */
+  readonly #localOut: WriteQueue
   readonly #subflows = new Map<number, Subflow>()
   readonly #history: Subflow[] = []
   readonly #send = new SendBuffer()
@@ -99,7 +102,6 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
   #remoteFinal: number | undefined
   #localEnded = false
   #localFinished = false
-  #consumed = 0
   #creditPending = false
   #bytesFromLocal = 0
   #unackedHighWater = 0
@@ -108,11 +110,14 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
   #tick: unknown
   #grace: unknown
   #linger: unknown
+  /** Subflows still open after the session ended, given their linger to close. */
+  readonly #lingering = new Set<Subflow>()
 
   constructor(options: FramedSessionOptions) {
     super()
     this.#o = resolveOptions(options)
     this.#local = options.local
+    this.#localOut = new WriteQueue(options.local)
     this.#stall = new StallMeter(this.#o.stallThresholdMs)
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
@@ -134,12 +139,12 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
 
   /**
    * Adds a subflow (its mesh handshake done; from now on it carries frames only). An index in use
-   * replaces the old subflow, which counts as lost. Returns false, and destroys the socket, when
+   * replaces the old subflow, which counts as lost. Returns false, and closes the connection, when
    * the session is already over.
    */
-  addSubflow(socket: Duplex, index: number): boolean {
+  addSubflow(connection: Connection, index: number): boolean {
     if (this.#state === 'closed') {
-      socket.destroy()
+      connection.closeNow()
       return false
     }
     const old = this.#subflows.get(index)
@@ -147,7 +152,7 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     const now = this.#o.clock.now()
     const s = new Subflow(
       index,
-      socket,
+      connection,
       this.#weight(index),
       this.#prior(index),
       this.#o.subflowWriteBudgetBytes,
@@ -181,7 +186,7 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
       unackedHighWaterBytes: this.#unackedHighWater,
       reorderBytes: this.#recv.bytes,
       reorderHighWaterBytes: this.#recv.highWaterBytes,
-      localQueuedBytes: this.#recv.next - this.#consumed,
+      localQueuedBytes: this.#localOut.bytes,
       receiveHighWaterBytes: this.#receiveHighWater,
       subflowsOpen: this.#subflows.size,
       subflowsLost: this.#lost,
@@ -246,7 +251,7 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     if (!s.alive) return
     s.alive = false
     s.closeReason = error?.message ?? 'closed'
-    s.socket.destroy()
+    s.close()
     if (this.#subflows.get(s.index) === s) this.#subflows.delete(s.index)
     if (this.#state === 'closed') return
     this.#lost++
@@ -256,6 +261,31 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     if (this.#subflows.size === 0) this.#armGrace()
     this.#pump()
     this.emit('subflowClosed', s.index, error)
+  }
+
+  onClosed(s: Subflow): void {
+    if (!this.#lingering.delete(s) || this.#lingering.size > 0) return
+    this.#o.timers.clearTimeout(this.#linger)
+  }
+
+  // --- the local connection ---------------------------------------------------------------------
+
+  /** The local side took what waited for it: its credit grows, and a FIN waiting for that goes. */
+  #onLocalDrain(): void {
+    if (!this.#localOut.flush()) return
+    this.#scheduleCredit()
+    this.#noteLocalFinished()
+  }
+
+  #onLocalClose(cause: CloseCause): void {
+    this.#localOut.clear()
+    // Both halves ended is a normal close (a connection closes itself then, within our own FIN's
+    // call when its peer's FIN came first), even if the far end has yet to acknowledge our FIN.
+    if (cause === 'peer' && this.#localEnded) return void this.#noteLocalFinished()
+    if (this.#localEnded && this.#localFinished) return
+    if (cause === 'reset')
+      this.#fail(new MultipathLocalError('failed', { cause: this.#local.closeError }), 'local_failed')
+    else this.#fail(localGone(), 'local_failed')
   }
 
   // --- receiving -------------------------------------------------------------------------------
@@ -272,18 +302,14 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     }
     const ready = this.#recv.insert(offset, payload)
     for (const buf of ready) this.#deliver(buf)
-    const queued = this.#recv.bytes + this.#recv.next - this.#consumed
+    const queued = this.#recv.bytes + this.#localOut.bytes
     if (queued > this.#receiveHighWater) this.#receiveHighWater = queued
     this.#noteStall(ready.length > 0)
     if (ready.length > 0 && this.#recv.next === this.#remoteFinal) this.#endLocal()
   }
 
   #deliver(buf: Buffer): void {
-    const n = buf.length
-    this.#local.write(buf, () => {
-      this.#consumed += n
-      this.#scheduleCredit()
-    })
+    if (this.#localOut.write(buf)) this.#scheduleCredit()
   }
 
   #onFin(s: Subflow, finalOffset: number): void {
@@ -306,10 +332,15 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
   }
 
   #endLocal(): void {
-    this.#local.end(() => {
-      this.#localFinished = true
-      this.#maybeFinish()
-    })
+    this.#localOut.end()
+    this.#noteLocalFinished()
+  }
+
+  /** Our FIN to the local side has gone to the kernel, after everything before it. */
+  #noteLocalFinished(): void {
+    if (this.#localFinished || !this.#localOut.finished) return
+    this.#localFinished = true
+    this.#maybeFinish()
   }
 
   /** Credit grows as the local side takes bytes; one ACK per turn of the event loop carries it. */
@@ -324,8 +355,9 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     })
   }
 
+  /** Credit counts bytes the local side has taken, not those still queued for it. */
   #grantLimit(): number {
-    return this.#consumed + this.#o.maxReorderBytes
+    return this.#recv.next - this.#localOut.bytes + this.#o.maxReorderBytes
   }
 
   #writeAck(s: Subflow): void {
@@ -342,23 +374,26 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
 
   // --- sending ---------------------------------------------------------------------------------
 
+  /**
+   * The session reads its local side from now on. What the local side sent while the paths were
+   * opening, its FIN included, was held for this: it is delivered first. A local side closed
+   * already fails the session once its first subflows are added, so that they carry the RESET.
+   */
   #attachLocal(): void {
     const local = this.#local
-    local.on('data', (chunk: Buffer) => this.#onLocalData(chunk))
-    local.on('end', () => this.#onLocalEnd())
-    local.on('error', (err: Error) =>
-      this.#fail(new MultipathLocalError('failed', { cause: err }), 'local_failed'),
-    )
-    local.on('close', () => {
-      // Both halves ended is a normal close (a socket closes itself then), even if the far end
-      // has yet to acknowledge our FIN.
-      if (this.#localEnded && this.#localFinished) return
-      this.#fail(localGone(), 'local_failed')
-    })
-    // The local side may have ended or failed while the paths were opening (a client that sends
-    // its FIN at once): its 'end' or 'close' was emitted then and will not come again.
-    if (local.destroyed) process.nextTick(() => this.#fail(localGone(), 'local_failed'))
-    else if (local.readableEnded) this.#onLocalEnd()
+    if (local.closed) {
+      queueMicrotask(() => this.#fail(localGone(), 'local_failed'))
+      return
+    }
+    const sink: ConnectionSink<FramedSession> = {
+      owner: this,
+      onData: (_conn, chunk) => this.#onLocalData(chunk),
+      onEnd: () => this.#onLocalEnd(),
+      onDrain: () => this.#onLocalDrain(),
+      onClose: (_conn, cause) => this.#onLocalClose(cause),
+    }
+    local.sink = sink
+    local.resume()
   }
 
   #onLocalData(chunk: Buffer): void {
@@ -475,10 +510,10 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     this.#stopTimers()
     for (const s of this.#subflows.values()) {
       this.#writeAck(s)
-      s.socket.end()
+      s.end()
     }
     this.#lingerThenDestroy()
-    this.#local.destroy()
+    this.#local.close()
     this.#resolveClosed(undefined)
     this.emit('close', undefined)
   }
@@ -490,26 +525,22 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     this.#stopTimers()
     for (const s of this.#subflows.values()) {
       if (reason !== undefined) s.writeFrame(encodeReset(reason))
-      s.socket.end()
+      s.end()
     }
     this.#lingerThenDestroy()
-    const local = this.#local as Partial<Socket> & Duplex
-    if (typeof local.resetAndDestroy === 'function' && !local.destroyed) local.resetAndDestroy()
-    else local.destroy()
+    this.#localOut.clear()
+    this.#local.reset()
     this.#resolveClosed(error)
     this.emit('close', error)
   }
 
+  /** Subflows get `lingerMs` to close after their FIN; those still open then are closed. */
   #lingerThenDestroy(): void {
-    const open = [...this.#subflows.values()]
-    if (open.length === 0) return
-    let left = open.length
-    const done = () => {
-      if (--left === 0) this.#o.timers.clearTimeout(this.#linger)
-    }
-    for (const s of open) s.socket.once('close', done)
+    for (const s of this.#subflows.values()) if (!s.connection.closed) this.#lingering.add(s)
+    if (this.#lingering.size === 0) return
     this.#linger = this.#o.timers.setTimeout(() => {
-      for (const s of open) s.socket.destroy()
+      for (const s of this.#lingering) s.close()
+      this.#lingering.clear()
     }, this.#o.lingerMs)
   }
 

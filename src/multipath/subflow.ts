@@ -1,11 +1,12 @@
 /**
- * One subflow of a framed session: a socket (after its mesh handshake) carrying frames both ways,
- * its decoder, its measurements and its counters. It reports frames and its end to the session
- * and never decides anything itself.
+ * One subflow of a framed session: a connection (after its mesh handshake) carrying frames both
+ * ways, its decoder, its measurements and its counters. It is the connection's sink: it reports
+ * frames and its end to the session and never decides anything itself.
  */
-import type { Duplex } from 'node:stream'
+import type { CloseCause, Connection, ConnectionSink } from '../socket/connection.ts'
+import { WriteQueue } from '../socket/write-queue.ts'
 import type { SubflowView } from './chunk-picker.ts'
-import { encodeDataHeader, type Frame, FrameDecoder } from './frame.ts'
+import { encodeDataFrame, type Frame, FrameDecoder } from './frame.ts'
 import { SubflowMeter } from './meter.ts'
 
 export interface SubflowHost {
@@ -15,8 +16,10 @@ export interface SubflowHost {
   onDrain(subflow: Subflow): void
   /** The bytes were not valid frames (or a frame broke the session's rules): the session resets. */
   onCorrupt(subflow: Subflow, error: Error): void
-  /** The socket ended or failed; `error` is undefined for a clean end. */
+  /** The connection ended or failed; `error` is undefined for a clean end. */
   onGone(subflow: Subflow, error: Error | undefined): void
+  /** The connection is closed, whatever the session made of it: what a linger waits for. */
+  onClosed(subflow: Subflow): void
 }
 
 export interface SubflowStats {
@@ -37,11 +40,12 @@ export interface SubflowStats {
   readonly closeReason: string | undefined
 }
 
-export class Subflow {
+export class Subflow implements ConnectionSink<SubflowHost | undefined> {
   readonly index: number
-  readonly socket: Duplex
+  readonly connection: Connection
   readonly meter: SubflowMeter
   readonly weight: number
+  owner: SubflowHost | undefined = undefined
   alive = true
   lastRxAt: number
   /** Next offset this subflow sends in redundant mode. */
@@ -54,51 +58,69 @@ export class Subflow {
   retransmittedBytes = 0
   closeReason: string | undefined
   readonly #decoder = new FrameDecoder()
+  readonly #out: WriteQueue
   readonly #writeBudgetBytes: number
+  #now: () => number = () => 0
 
   constructor(
     index: number,
-    socket: Duplex,
+    connection: Connection,
     weight: number,
     priorRateBytesPerMs: number,
     writeBudgetBytes: number,
     now: number,
   ) {
     this.index = index
-    this.socket = socket
+    this.connection = connection
+    this.#out = new WriteQueue(connection)
     this.weight = weight
     this.meter = new SubflowMeter(priorRateBytesPerMs)
     this.lastRxAt = now
     this.#writeBudgetBytes = writeBudgetBytes
   }
 
-  /** Starts reading; `now` stamps every read for silence detection. */
+  /**
+   * Starts reading; `now` stamps every read for silence detection. What arrived before (frames
+   * right after the mesh answer, or the connection's end while its flow waited for the other
+   * paths) is delivered first.
+   */
   attach(host: SubflowHost, now: () => number): void {
-    const s = this.socket
-    s.on('data', (chunk: Buffer) => {
-      if (!this.alive) return
-      this.lastRxAt = now()
-      try {
-        this.#decoder.push(chunk, (frame) => {
-          if (this.alive) host.onFrame(this, frame)
-        })
-      } catch (err) {
-        host.onCorrupt(this, err as Error)
-        return
-      }
-      if (this.alive) host.onReadDone(this)
-    })
-    s.on('drain', () => {
-      if (this.alive) host.onDrain(this)
-    })
-    s.on('end', () => host.onGone(this, undefined))
-    s.on('error', (err: Error) => host.onGone(this, err))
-    s.on('close', () => host.onGone(this, undefined))
-    // A mesh data connection arrives paused (its header reader paused it): reading starts here.
-    s.resume()
-    // It may have ended while its flow waited for the other paths to answer: that 'end' was
-    // emitted then and will not come again.
-    if (s.readableEnded || s.destroyed) process.nextTick(() => host.onGone(this, undefined))
+    this.owner = host
+    this.#now = now
+    this.connection.sink = this
+    this.connection.resume()
+  }
+
+  onData(_conn: Connection, chunk: Buffer): void {
+    const host = this.owner
+    if (!this.alive || host === undefined) return
+    this.lastRxAt = this.#now()
+    try {
+      this.#decoder.push(chunk, (frame) => {
+        if (this.alive) host.onFrame(this, frame)
+      })
+    } catch (err) {
+      host.onCorrupt(this, err as Error)
+      return
+    }
+    if (this.alive) host.onReadDone(this)
+  }
+
+  onDrain(): void {
+    if (!this.#out.flush()) return
+    if (this.alive) this.owner?.onDrain(this)
+  }
+
+  onEnd(): void {
+    this.owner?.onGone(this, undefined)
+  }
+
+  onClose(conn: Connection, cause: CloseCause): void {
+    this.#out.clear()
+    const host = this.owner
+    if (host === undefined) return
+    host.onGone(this, cause === 'reset' ? conn.closeError : undefined)
+    host.onClosed(this)
   }
 
   get inflightBytes(): number {
@@ -106,7 +128,7 @@ export class Subflow {
   }
 
   get writable(): boolean {
-    return this.alive && this.socket.writableLength < this.#writeBudgetBytes
+    return this.alive && this.#out.bytes < this.#writeBudgetBytes
   }
 
   view(): SubflowView {
@@ -123,16 +145,25 @@ export class Subflow {
 
   writeData(offset: number, payload: Buffer, copy: boolean, now: number): void {
     this.meter.onSent(now)
-    this.socket.cork()
-    this.socket.write(encodeDataHeader(offset, payload.length))
-    this.socket.write(payload)
-    this.socket.uncork()
+    // One write, so that header and payload leave in one segment (no Nagle: Bun sets TCP_NODELAY).
+    this.#out.write(encodeDataFrame(offset, payload))
     this.bytesSent += payload.length
     if (copy) this.retransmittedBytes += payload.length
   }
 
   writeFrame(frame: Buffer): void {
-    if (this.alive && !this.socket.destroyed) this.socket.write(frame)
+    if (this.alive) this.#out.write(frame)
+  }
+
+  /** Half-close once what was written is out: the session has finished or failed. */
+  end(): void {
+    this.#out.end()
+  }
+
+  /** Closes the connection now, what waits unsent dropped. */
+  close(): void {
+    this.#out.clear()
+    this.connection.closeNow()
   }
 
   stats(): SubflowStats {

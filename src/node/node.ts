@@ -82,7 +82,7 @@ export interface WorkerRole {
 
 const FRESHNESS_CHECK_MS = 250
 const NOTHING_KEPT: ListenerReload = { errors: [], kept: new Map() }
-/** After aborting the flows left at the drain deadline, how long their sockets get to report closed. */
+/** After aborting the flows left at the drain deadline, how long their connections get to report closed. */
 const ABORT_WAIT_MS = 2000
 
 export class ProxyNode implements NodeView {
@@ -130,9 +130,9 @@ export class ProxyNode implements NodeView {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
-          onControl: (socket, identity) => {
-            if (this.#peers === undefined) socket.destroy()
-            else this.#peers.acceptControl(socket, identity)
+          onControl: (conn, identity) => {
+            if (this.#peers === undefined) conn.closeNow()
+            else this.#peers.acceptControl(conn, identity)
           },
           onProbed: (peer, bytesPerSecond) => this.#peers?.recordCapacity(peer, bytesPerSecond),
           reusePort: options.worker !== undefined,
@@ -435,7 +435,7 @@ export class ProxyNode implements NodeView {
       clock: this.#clock,
       logger: this.#logger,
       onStateChange: (peer, state) => mesh.setPeerState(peer, state),
-      onInboundAuthenticated: (socket) => mesh.authenticated(socket),
+      onInboundAuthenticated: (conn) => mesh.authenticated(conn),
     })
     manager.start()
     return manager
@@ -523,7 +523,7 @@ export class ProxyNode implements NodeView {
   }
 }
 
-/** The access log and plugins' onEnd name a flow's client after its socket has closed; nothing else does. */
+/** The access log and plugins' onEnd name a flow's client after its connection has closed; nothing else does. */
 function needsSourceAfterClose(config: NodeConfig): boolean {
   return config.common.accessLog || config.plugins.length > 0
 }

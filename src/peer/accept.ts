@@ -1,9 +1,8 @@
 /**
  * The answering side of a control channel: read and check the hello, answer it, then answer
- * every PING with a PONG until the socket closes. The socket arrives from the mesh server with
- * nothing consumed. Every failure ends in the socket being destroyed; nothing here throws.
+ * every PING with a PONG until the connection closes. The connection arrives from the mesh server
+ * with nothing consumed. Every failure ends in the connection being closed; nothing here throws.
  */
-import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { MeshVersionError } from '../errors/mesh.ts'
 import type { AuthOutcome } from '../mesh/security/auth.ts'
@@ -17,6 +16,8 @@ import {
 } from '../mesh/wire/control.ts'
 import { type ControlFrame, ControlFrameReader, encodeControlFrame } from '../mesh/wire/control-frames.ts'
 import { encodeOpenResponse } from '../mesh/wire/response.ts'
+import type { Connection, ConnectionSink } from '../socket/connection.ts'
+import type { IdleSweep } from '../socket/idle-sweep.ts'
 import type { Clock } from '../util/clock.ts'
 import { MAX_CONTROL_WRITE_BUFFER_BYTES } from './channel.ts'
 
@@ -26,11 +27,13 @@ export interface AcceptContext {
   readonly replayCache: ReplayCache
   readonly clock: Clock
   readonly helloTimeoutMs: number
-  /** A channel with no frame for this long is closed: its dialer is gone or cut off. */
-  readonly idleTimeoutMs: number
+  /** Closes a channel with no frame for its timeout: its dialer is gone or cut off. */
+  readonly idle: IdleSweep
   readonly logger: Logger
   /** The hello's sender proved who it is: its connection is no longer an unauthenticated one. */
-  readonly authenticated?: (socket: Socket) => void
+  readonly authenticated?: (conn: Connection) => void
+  /** The channel's connection closed, whatever ended it. */
+  readonly closed?: (conn: Connection) => void
 }
 
 interface Verdict {
@@ -38,37 +41,41 @@ interface Verdict {
   readonly message?: string
 }
 
-export function serveControl(socket: Socket, ctx: AcceptContext, peerIdentity?: string): void {
-  const from = `${socket.remoteAddress}:${socket.remotePort}`
+export function serveControl(conn: Connection, ctx: AcceptContext, peerIdentity?: string): void {
+  const { remoteAddress, remotePort } = conn.addresses()
+  const from = `${remoteAddress}:${remotePort}`
   let pending: Buffer = Buffer.alloc(0)
   let reader: ControlFrameReader | undefined
+  let refused = false
   const helloTimer = setTimeout(() => {
     ctx.logger.debug({ from, received: pending.length }, 'control channel sent no hello in time')
-    socket.destroy()
+    conn.closeNow()
   }, ctx.helloTimeoutMs)
   const refuse = (status: MeshStatus, message: string) => {
     clearTimeout(helloTimer)
-    socket.off('data', onData)
+    refused = true
     ctx.logger.warn({ from, status, reason: message }, 'control channel refused')
-    socket.end(encodeOpenResponse({ status, message, nodeId: ctx.nodeId }), () => socket.destroy())
+    conn.write(encodeOpenResponse({ status, message, nodeId: ctx.nodeId }))
+    conn.close()
   }
   const onFrame = (frame: ControlFrame) => {
     if (frame.kind !== 'ping') return
-    if (socket.writableLength > MAX_CONTROL_WRITE_BUFFER_BYTES) return void socket.destroy()
-    socket.write(encodeControlFrame({ ...frame, kind: 'pong' }))
+    if (conn.backlogBytes > MAX_CONTROL_WRITE_BUFFER_BYTES) return void conn.closeNow()
+    conn.write(encodeControlFrame({ ...frame, kind: 'pong' }))
   }
   const onHello = (hello: DecodedControlHello, raw: Buffer, rest: Buffer) => {
     const verdict = authorize(hello, raw, ctx, peerIdentity)
     if (verdict.status !== 'ok') return refuse(verdict.status, verdict.message ?? verdict.status)
     clearTimeout(helloTimer)
-    ctx.authenticated?.(socket)
+    ctx.authenticated?.(conn)
     ctx.logger.debug({ from, peer: hello.sourceNodeId }, 'control channel accepted')
-    socket.write(encodeOpenResponse({ status: 'ok', nodeId: ctx.nodeId }))
-    socket.setTimeout(ctx.idleTimeoutMs, () => socket.destroy())
+    conn.write(encodeOpenResponse({ status: 'ok', nodeId: ctx.nodeId }))
+    conn.watchIdle(ctx.idle)
     reader = new ControlFrameReader()
-    if (rest.length > 0) onData(rest)
+    if (rest.length > 0) onData(conn, rest)
   }
-  function onData(chunk: Buffer): void {
+  function onData(_conn: Connection, chunk: Buffer): void {
+    if (refused) return
     try {
       if (reader) {
         reader.push(chunk, onFrame)
@@ -84,16 +91,24 @@ export function serveControl(socket: Socket, ctx: AcceptContext, peerIdentity?: 
     } catch (err) {
       if (reader) {
         ctx.logger.debug({ from, err }, 'control channel closed on a bad frame')
-        return void socket.destroy()
+        return void conn.closeNow()
       }
       refuse(err instanceof MeshVersionError ? 'unsupported_version' : 'bad_header', (err as Error).message)
     }
   }
-  socket.setNoDelay(true)
-  socket.on('error', () => socket.destroy())
-  socket.on('close', () => clearTimeout(helloTimer))
-  socket.on('data', onData)
-  socket.resume()
+  const sink: ConnectionSink<undefined> = {
+    owner: undefined,
+    onData,
+    // The dialer half-closed: it sends no more pings, so the channel is over.
+    onEnd: () => conn.closeNow(),
+    onDrain() {},
+    onClose: () => {
+      clearTimeout(helloTimer)
+      ctx.closed?.(conn)
+    },
+  }
+  conn.sink = sink
+  conn.resume()
 }
 
 function authorize(

@@ -4,7 +4,6 @@
  * itself; the manager decides when to build the next one and how long after a probe the next one
  * goes (asked again after every outcome: a peer in transition is probed faster).
  */
-import type { Socket } from 'node:net'
 import type { PeerConfig } from '../config/types.ts'
 import { DynproxyError } from '../errors/base.ts'
 import { ControlFrameError, ControlRejectedError, PeerIdentityError } from '../errors/peer.ts'
@@ -14,6 +13,7 @@ import { MAX_RESPONSE_HEADER_BYTES } from '../mesh/wire/constants.ts'
 import { encodeControlHello } from '../mesh/wire/control.ts'
 import { type ControlFrame, ControlFrameReader, encodeControlFrame } from '../mesh/wire/control-frames.ts'
 import { readOpenResponse } from '../mesh/wire/io.ts'
+import type { CloseCause, Connection, ConnectionSink } from '../socket/connection.ts'
 import type { Clock } from '../util/clock.ts'
 
 /** Probes are 15 bytes a second: this much unsent means the peer stopped reading long ago. */
@@ -47,18 +47,18 @@ interface Outstanding {
   readonly timer: NodeJS.Timeout
 }
 
-export class ControlChannel {
+export class ControlChannel implements ConnectionSink<ControlChannel> {
   readonly #opts: ControlChannelOptions
   readonly #events: ControlChannelEvents
-  readonly #abort = new AbortController()
   readonly #outstanding = new Map<number, Outstanding>()
-  #socket: Socket | undefined
+  readonly #reader = new ControlFrameReader()
+  #conn: Connection | undefined
   #probeTimer: NodeJS.Timeout | undefined
   #lastProbeAt = 0
   #seq = 0
   #done = false
-  #socketClosed: Promise<void> = Promise.resolve()
-  /** Settles when the channel's dial is over and its socket, if any, is closed. Never rejects. */
+  readonly #released = Promise.withResolvers<void>()
+  /** Settles when the channel's dial is over and its connection, if any, is closed. Never rejects. */
   readonly finished: Promise<void>
 
   constructor(options: ControlChannelOptions, events: ControlChannelEvents) {
@@ -66,7 +66,11 @@ export class ControlChannel {
     this.#events = events
     this.finished = this.#run()
       .catch((err: unknown) => this.#down(describe(err), err))
-      .then(() => this.#socketClosed)
+      .then(() => this.#released.promise)
+  }
+
+  get owner(): ControlChannel {
+    return this
   }
 
   /** Stops the channel without reporting it down (the manager is closing it). */
@@ -76,23 +80,16 @@ export class ControlChannel {
 
   async #run(): Promise<void> {
     const o = this.#opts
-    const socket = await dialPeer({
+    const conn = await dialPeer({
       peer: o.peer,
-      tls: o.tls,
+      ...(o.tls && { tls: o.tls }),
       timeoutMs: o.connectTimeoutMs,
-      signal: this.#abort.signal,
     })
-    this.#socketClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-    this.#socket = socket
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      this.#down(`channel error ${err.code ?? err.message}`, err),
-    )
-    socket.on('end', () => this.#down('channel closed by the peer'))
-    socket.on('close', () => this.#down('channel closed'))
-    if (this.#done) return void socket.destroy()
+    this.#conn = conn
+    if (this.#done) return void this.#release()
     const hello = { sourceNodeId: o.nodeId, expectedNodeId: o.peer.name }
-    socket.write(encodeControlHello(hello, o.token ? { token: o.token, now: o.clock.now() } : undefined))
-    const { response } = await readOpenResponse(socket, {
+    conn.write(encodeControlHello(hello, o.token ? { token: o.token, now: o.clock.now() } : undefined))
+    const { response } = await readOpenResponse(conn, {
       maxBytes: MAX_RESPONSE_HEADER_BYTES,
       timeoutMs: o.connectTimeoutMs,
     })
@@ -102,41 +99,51 @@ export class ControlChannel {
       throw new PeerIdentityError(o.peer.name, response.nodeId)
     }
     if (this.#done) return
-    this.#startProbing(socket)
+    conn.sink = this
+    conn.resume()
+    if (conn.closed) return
+    this.#probe(conn)
+    this.#scheduleProbe(conn)
   }
 
-  #startProbing(socket: Socket): void {
-    const reader = new ControlFrameReader()
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk, (frame) => this.#onFrame(socket, frame))
-      } catch (err) {
-        this.#down(describe(err), err)
-      }
-    })
-    socket.resume()
-    this.#probe(socket)
-    this.#scheduleProbe(socket)
+  onData(conn: Connection, chunk: Buffer): void {
+    try {
+      this.#reader.push(chunk, (frame) => this.#onFrame(conn, frame))
+    } catch (err) {
+      this.#down(describe(err), err)
+    }
+  }
+
+  onEnd(): void {
+    this.#down('channel closed by the peer')
+  }
+
+  onDrain(): void {}
+
+  onClose(conn: Connection, cause: CloseCause): void {
+    const code = (conn.closeError as NodeJS.ErrnoException | undefined)?.code
+    if (cause === 'reset') this.#down(`channel error ${code ?? 'reset'}`, conn.closeError)
+    else this.#down('channel closed')
   }
 
   /** (Re)arms the next probe: `probeDelayMs()` after the last one, or at once if that is past. */
-  #scheduleProbe(socket: Socket): void {
+  #scheduleProbe(conn: Connection): void {
     clearTimeout(this.#probeTimer)
     if (this.#done) return
     const wait =
       this.#lastProbeAt + this.#opts.probeDelayMs(this.#outstanding.size > 0) - this.#opts.monotonic.now()
     this.#probeTimer = setTimeout(
       () => {
-        this.#probe(socket)
-        this.#scheduleProbe(socket)
+        this.#probe(conn)
+        this.#scheduleProbe(conn)
       },
       Math.max(0, wait),
     )
   }
 
-  #probe(socket: Socket): void {
-    if (socket.writableLength > MAX_CONTROL_WRITE_BUFFER_BYTES) {
-      this.#down(`peer stopped reading (${socket.writableLength} bytes unsent)`)
+  #probe(conn: Connection): void {
+    if (conn.backlogBytes > MAX_CONTROL_WRITE_BUFFER_BYTES) {
+      this.#down(`peer stopped reading (${conn.backlogBytes} bytes unsent)`)
       return
     }
     this.#seq = (this.#seq + 1) >>> 0
@@ -146,15 +153,15 @@ export class ControlChannel {
     const timer = setTimeout(() => {
       this.#outstanding.delete(seq)
       this.#events.onUnanswered()
-      this.#scheduleProbe(socket)
+      this.#scheduleProbe(conn)
     }, this.#opts.probeTimeoutMs)
     this.#outstanding.set(seq, { echo, timer })
-    socket.write(encodeControlFrame({ kind: 'ping', seq, echo }))
+    conn.write(encodeControlFrame({ kind: 'ping', seq, echo }))
   }
 
-  #onFrame(socket: Socket, frame: ControlFrame): void {
+  #onFrame(conn: Connection, frame: ControlFrame): void {
     if (frame.kind === 'ping') {
-      socket.write(encodeControlFrame({ ...frame, kind: 'pong' }))
+      conn.write(encodeControlFrame({ ...frame, kind: 'pong' }))
       return
     }
     const sent = this.#outstanding.get(frame.seq)
@@ -165,7 +172,7 @@ export class ControlChannel {
     this.#outstanding.delete(frame.seq)
     const rttMs = this.#opts.monotonic.now() - Number(sent.echo) / 1000
     this.#events.onAnswered(Math.max(0, rttMs))
-    this.#scheduleProbe(socket)
+    this.#scheduleProbe(conn)
   }
 
   #down(reason: string, err?: unknown): void {
@@ -176,11 +183,12 @@ export class ControlChannel {
 
   #release(): void {
     this.#done = true
-    this.#abort.abort()
     clearTimeout(this.#probeTimer)
     for (const { timer } of this.#outstanding.values()) clearTimeout(timer)
     this.#outstanding.clear()
-    this.#socket?.destroy()
+    // Closed at once (Bun closes within the call): the channel holds nothing after this.
+    this.#conn?.closeNow()
+    this.#released.resolve()
   }
 }
 

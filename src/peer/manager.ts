@@ -7,7 +7,6 @@
  * Each node measures only the peers it lists, over the channel it dialed: a peer that lists us
  * back measures us over its own channel, so every direction of a link has exactly one prober.
  */
-import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import type { MeshConfig, PeerConfig } from '../config/types.ts'
@@ -15,6 +14,8 @@ import { ControlRejectedError, PeerIdentityError } from '../errors/peer.ts'
 import { peerAddress } from '../mesh/dial.ts'
 import type { PeerTlsOptions } from '../mesh/peer-tls.ts'
 import { ReplayCache } from '../mesh/security/replay-cache.ts'
+import type { Connection } from '../socket/connection.ts'
+import { IdleSweep } from '../socket/idle-sweep.ts'
 import type { Clock } from '../util/clock.ts'
 import type { PeerState, PeerStatus } from '../views/node-view.ts'
 import { type AcceptContext, serveControl } from './accept.ts'
@@ -45,7 +46,7 @@ export interface PeerManagerOptions {
   /** Told when a link goes up or down. */
   readonly onStateChange?: (peer: string, state: PeerState) => void
   /** Told of an inbound control channel whose hello authenticated (the mesh port's limits). */
-  readonly onInboundAuthenticated?: (socket: Socket) => void
+  readonly onInboundAuthenticated?: (conn: Connection) => void
 }
 
 interface PeerEntry {
@@ -72,9 +73,8 @@ const monotonicClock: Clock = { now: () => performance.now() }
 export class PeerManager {
   readonly #opts: PeerManagerOptions
   readonly #peers = new Map<string, PeerEntry>()
-  readonly #inbound = new Set<Socket>()
+  readonly #inbound = new Set<Connection>()
   readonly #pending = new Set<Promise<unknown>>()
-  readonly #abort = new AbortController()
   readonly #accept: AcceptContext
   #started = false
   #closed = false
@@ -89,9 +89,12 @@ export class PeerManager {
       replayCache: new ReplayCache({ maxEntries: CONTROL_REPLAY_CACHE_ENTRIES, clock: options.clock }),
       clock: options.clock,
       helloTimeoutMs: mesh.connectTimeoutMs,
-      idleTimeoutMs: Math.max(INBOUND_IDLE_FLOOR_MS, mesh.probeIntervalMs * INBOUND_IDLE_INTERVALS),
+      idle: new IdleSweep({
+        timeoutMs: Math.max(INBOUND_IDLE_FLOOR_MS, mesh.probeIntervalMs * INBOUND_IDLE_INTERVALS),
+      }),
       logger: options.logger,
       ...(options.onInboundAuthenticated && { authenticated: options.onInboundAuthenticated }),
+      closed: (conn) => this.#inbound.delete(conn),
     }
     for (const config of options.peers) this.#peers.set(config.name, this.#newEntry(config))
   }
@@ -103,7 +106,7 @@ export class PeerManager {
     for (const entry of this.#peers.values()) this.#connect(entry)
   }
 
-  /** Closes every channel, warm socket, inbound channel and timer; resolves when all are closed. */
+  /** Closes every channel, inbound channel and timer; resolves when all are closed. */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown()
     return this.#closing
@@ -154,11 +157,10 @@ export class PeerManager {
   }
 
   /** Serves a control channel another node opened to this one (kind 2 on mesh.bind). */
-  acceptControl(socket: Socket, peerIdentity?: string): void {
-    if (this.#closed) return void socket.destroy()
-    this.#inbound.add(socket)
-    socket.once('close', () => this.#inbound.delete(socket))
-    serveControl(socket, this.#accept, peerIdentity)
+  acceptControl(conn: Connection, peerIdentity?: string): void {
+    if (this.#closed) return void conn.closeNow()
+    this.#inbound.add(conn)
+    serveControl(conn, this.#accept, peerIdentity)
   }
 
   #newEntry(config: PeerConfig): PeerEntry {
@@ -265,25 +267,17 @@ export class PeerManager {
 
   async #shutdown(): Promise<void> {
     this.#closed = true
-    this.#abort.abort()
-    const closing: Promise<unknown>[] = []
     for (const entry of this.#peers.values()) {
       clearTimeout(entry.reconnectTimer)
       entry.reconnectTimer = undefined
       entry.channel?.close()
       entry.channel = undefined
     }
-    for (const socket of this.#inbound) {
-      closing.push(closed(socket))
-      socket.destroy()
-    }
-    await Promise.all([...closing, ...this.#pending])
+    // Each closes within the call (Bun closes a socket synchronously).
+    for (const conn of [...this.#inbound]) conn.closeNow()
+    this.#accept.idle.clear()
+    await Promise.all(this.#pending)
   }
-}
-
-function closed(socket: Socket): Promise<void> {
-  if (socket.closed) return Promise.resolve()
-  return new Promise((resolve) => socket.once('close', () => resolve()))
 }
 
 function round(ms: number): number {

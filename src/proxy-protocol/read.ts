@@ -1,20 +1,20 @@
 /**
- * Takes a PROXY protocol header off a new connection and puts every later byte back, so the flow
- * relays the client's bytes untouched (util/read-header.ts's contract).
+ * Takes a PROXY protocol header off a new connection; every later byte stays in the connection, so
+ * the flow relays the client's bytes untouched (socket/read-header.ts's contract).
  */
-import type { Socket } from 'node:net'
 import { ProxyHeaderIncompleteError } from '../errors/proxy-protocol.ts'
-import { readHeader } from '../util/read-header.ts'
+import type { Connection } from '../socket/connection.ts'
+import { readHeader } from '../socket/read-header.ts'
 import { decodeProxyHeader, type ProxyHeader } from './header.ts'
 
 /** How long a load balancer may take to send the header: it sends it with its first segment. */
 export const PROXY_HEADER_TIMEOUT_MS = 5_000
 
 export async function readProxyHeader(
-  socket: Socket,
+  conn: Connection,
   timeoutMs = PROXY_HEADER_TIMEOUT_MS,
 ): Promise<ProxyHeader> {
-  const { value } = await readHeader(socket, {
+  const { value } = await readHeader(conn, {
     decode: (buf) => {
       const r = decodeProxyHeader(buf)
       return 'need' in r ? r : { value: r.header, consumed: r.consumed }

@@ -5,11 +5,9 @@
  * once it works end to end, so a failed path costs the flow nothing but the attempt.
  */
 import { randomBytes } from 'node:crypto'
-import type { Socket } from 'node:net'
 import type { EndpointConfig, MeshPathConfig, MultipathMode, RouteConfig } from '../config/types.ts'
 import type { Destination } from '../connect-proxy/index.ts'
 import {
-  type ConnectFailureReason,
   ConnectProxyNotAllowedError,
   MeshPathRefusedError,
   MeshPathsUnavailableError,
@@ -27,7 +25,14 @@ import type { Logger } from '../log/logger.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
 import { ID_BYTES } from '../mesh/wire/constants.ts'
 import type { OpenRequest } from '../mesh/wire/request.ts'
-import { type Balancer, connectTcp, createBalancer, UpstreamCluster } from '../upstream/index.ts'
+import type { Connection } from '../socket/connection.ts'
+import {
+  type Balancer,
+  connectTcp,
+  createBalancer,
+  failureReasonOf,
+  UpstreamCluster,
+} from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from '../views/node-view.ts'
@@ -38,7 +43,7 @@ import { orderPaths } from './path-order.ts'
 /** The part of the peer manager that routes use. */
 export interface MeshPeers {
   state(peer: string): PeerState | undefined
-  dial(peer: string): Promise<Socket>
+  dial(peer: string): Promise<Connection>
   flowStarted(peer: string): void
   flowEnded(peer: string): void
 }
@@ -196,7 +201,7 @@ class MeshRoute implements ManagedRoute {
       })
     const opened = await Promise.allSettled(paths.map((_, index) => open(index)))
     const subflows = opened.flatMap((r, index) =>
-      r.status === 'fulfilled' ? [{ index, socket: r.value }] : [],
+      r.status === 'fulfilled' ? [{ index, connection: r.value }] : [],
     )
     if (subflows.length === 0) {
       const failures = opened.map((r, i) => ({
@@ -296,11 +301,11 @@ class RequestedRoute implements ManagedRoute {
     if (this.#path !== undefined) return this.#path.connectTo(target, origin)
     try {
       return {
-        socket: await connectTcp(destination.host, destination.port, this.config.connectTimeoutMs),
+        connection: await connectTcp(destination.host, destination.port, this.config.connectTimeoutMs),
         endpoint: target,
       }
     } catch (error) {
-      const reason = (error as { reason?: ConnectFailureReason }).reason ?? 'other'
+      const reason = failureReasonOf(error as Error)
       throw new UpstreamUnavailableError(this.config.name, [{ endpoint: target, reason }], { cause: error })
     }
   }
@@ -332,7 +337,7 @@ function directPath(path: MeshPathConfig, cluster: UpstreamCluster): PathRuntime
     description: describePath(path),
     connect: async (sourceIp) => {
       const conn = await cluster.connect(sourceIp)
-      return { socket: conn.socket, endpoint: conn.endpoint, lender: cluster }
+      return { connection: conn.connection, endpoint: conn.endpoint, lender: cluster }
     },
     release: (endpoint) => cluster.release(endpoint),
   }
@@ -389,10 +394,10 @@ class PeerPath implements PathRuntime {
 
   /** A raw data connection along this path to `target` (undefined: the last peer's own routes). */
   async connectTo(target: string | undefined, origin: FlowOrigin): Promise<UpstreamConnection> {
-    const socket = await this.open(origin, target, { mode: 'raw', subflowIndex: 0 })
+    const connection = await this.open(origin, target, { mode: 'raw', subflowIndex: 0 })
     this.#peers.flowStarted(this.via[0] as string)
     this.acquire(target)
-    return { socket, endpoint: this.#describe(target), lender: this }
+    return { connection, endpoint: this.#describe(target), lender: this }
   }
 
   #describe(target: string | undefined): string {
@@ -414,7 +419,7 @@ class PeerPath implements PathRuntime {
   }
 
   /** One data connection along this path; the hops answer `ok` before it resolves. */
-  open(origin: FlowOrigin, target: string | undefined, framing: Framing): Promise<Socket> {
+  open(origin: FlowOrigin, target: string | undefined, framing: Framing): Promise<Connection> {
     const [first, ...rest] = this.via as [string, ...string[]]
     if (origin.remainingHops < this.via.length) {
       const detail = `${this.via.length} hops needed, ${origin.remainingHops} left`

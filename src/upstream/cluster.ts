@@ -4,23 +4,22 @@
  * that status() reads on request. Logs are per endpoint event: ejected, returned, health changed.
  *
  * Contract with the flow code: call connect() once per flow; when it resolves, the flow owns the
- * socket (attach an 'error' listener at once) and must call release(endpoint) exactly once when
- * the flow ends. A rejected connect() needs no release.
+ * connection and must call release(endpoint) exactly once when the flow ends. A rejected connect()
+ * needs no release.
  */
-import type { Socket } from 'node:net'
 import type { EndpointConfig, HealthCheckConfig, RouteConfig } from '../config/types.ts'
 import {
   type ConnectFailureReason,
   type UpstreamAttempt,
-  type UpstreamConnectError,
-  type UpstreamConnectTimeoutError,
   UpstreamDuplicateEndpointError,
   UpstreamTargetKindError,
   UpstreamUnavailableError,
 } from '../errors/upstream.ts'
+import { type DialOptions, type DialWaiter, dial } from '../socket/connect.ts'
+import type { Connection } from '../socket/connection.ts'
 import type { Clock } from '../util/clock.ts'
 import type { EndpointHealth, EndpointStatus } from '../views/node-view.ts'
-import { type ConnectWaiter, openTcp } from './connect.ts'
+import { failureReasonOf } from './connect.ts'
 import { type Candidate, markEligible, markUntried } from './eligible.ts'
 import { HealthChecker, nextHealth } from './health.ts'
 import { type Balancer, createBalancer, type LbEndpoint, type RandomSource } from './lb.ts'
@@ -40,7 +39,7 @@ export interface UpstreamClusterDeps {
 }
 
 export interface EndpointConnection {
-  readonly socket: Socket
+  readonly connection: Connection
   /** The endpoint's address as configured: pass it to release(). */
   readonly endpoint: string
   /** Connect attempts this flow made, the successful one included. */
@@ -108,9 +107,10 @@ export class UpstreamCluster {
   readonly #clock: Clock
   readonly #logger: UpstreamLogger
   readonly #checker: HealthChecker | undefined
+  readonly #dialOptions: DialOptions
   /** One per cluster: a flow's connect carries its own state as the attempt's token. */
-  readonly #waiter: ConnectWaiter<FlowConnect> = {
-    connected: (socket, flow) => this.#connected(flow, socket),
+  readonly #waiter: DialWaiter<FlowConnect> = {
+    connected: (conn, flow) => this.#connected(flow, conn),
     failed: (error, flow) => this.#failed(flow, error),
   }
 
@@ -126,6 +126,7 @@ export class UpstreamCluster {
     this.#clock = deps.clock
     this.#logger = deps.logger
     this.#checker = route.healthCheck && this.#createChecker(route.healthCheck, random)
+    this.#dialOptions = { timeoutMs: route.connectTimeoutMs }
   }
 
   connect(sourceIp: string): Promise<EndpointConnection> {
@@ -145,29 +146,30 @@ export class UpstreamCluster {
     flow.index = index
     flow.startedAt = this.#clock.now()
     endpoint.active++
-    openTcp(endpoint.host, endpoint.port, this.route.connectTimeoutMs, this.#waiter, flow)
+    dial(endpoint.host, endpoint.port, this.#dialOptions, this.#waiter, flow)
   }
 
-  #connected(flow: FlowConnect, socket: Socket): void {
+  #connected(flow: FlowConnect, connection: Connection): void {
     const endpoint = this.#endpoints[flow.index]!
     endpoint.total++
     recordSuccess(endpoint)
     flow.resolve({
-      socket,
+      connection,
       endpoint: endpoint.address,
       attempts: flow.attempts,
       connectMs: this.#clock.now() - flow.startedAt,
     })
   }
 
-  #failed(flow: FlowConnect, error: UpstreamConnectError | UpstreamConnectTimeoutError): void {
+  #failed(flow: FlowConnect, error: Error): void {
     const endpoint = this.#endpoints[flow.index]!
+    const reason = failureReasonOf(error)
     endpoint.active--
-    this.#onConnectFailure(flow.index, error.reason)
+    this.#onConnectFailure(flow.index, reason)
     flow.tried ??= []
     flow.tried.push(flow.index)
     flow.failed ??= []
-    flow.failed.push({ endpoint: endpoint.address, reason: error.reason })
+    flow.failed.push({ endpoint: endpoint.address, reason })
     this.#attempt(flow)
   }
 

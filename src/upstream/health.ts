@@ -55,7 +55,8 @@ export class HealthChecker {
   readonly #options: HealthCheckerOptions
   readonly #random: RandomSource
   readonly #timers = new Set<NodeJS.Timeout>()
-  #abort: AbortController | undefined
+  /** A new object per start(): a probe of an earlier run reports nothing. */
+  #run: object | undefined
 
   constructor(options: HealthCheckerOptions) {
     this.#options = options
@@ -63,26 +64,27 @@ export class HealthChecker {
   }
 
   get running(): boolean {
-    return this.#abort !== undefined
+    return this.#run !== undefined
   }
 
   start(): void {
-    if (this.#abort) return
-    this.#abort = new AbortController()
+    if (this.#run) return
+    this.#run = {}
     const { intervalMs } = this.#options.config
     for (let i = 0; i < this.#options.targets.length; i++) {
       this.#schedule(i, intervalMs * JITTER * this.#random())
     }
   }
 
-  /** Idempotent; clears every timer and aborts every probe in flight. */
+  /**
+   * Idempotent; clears every timer. A probe in flight cannot be cancelled (a dial on Bun cannot):
+   * it ends within its timeout, and its result is dropped.
+   */
   stop(): void {
-    const abort = this.#abort
-    if (!abort) return
-    this.#abort = undefined
+    if (!this.#run) return
+    this.#run = undefined
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
-    abort.abort()
   }
 
   #schedule(index: number, delayMs: number): void {
@@ -95,21 +97,21 @@ export class HealthChecker {
   }
 
   #probe(index: number): void {
-    const abort = this.#abort
-    if (!abort) return
+    const run = this.#run
+    if (!run) return
     const target = this.#options.targets[index]!
     const { timeoutMs, intervalMs } = this.#options.config
-    connectTcp(target.host, target.port, timeoutMs, abort.signal).then(
-      (socket) => {
-        socket.destroy()
-        this.#report(abort, index, true, intervalMs)
+    connectTcp(target.host, target.port, timeoutMs).then(
+      (conn) => {
+        conn.closeNow()
+        this.#report(run, index, true, intervalMs)
       },
-      () => this.#report(abort, index, false, intervalMs),
+      () => this.#report(run, index, false, intervalMs),
     )
   }
 
-  #report(abort: AbortController, index: number, ok: boolean, intervalMs: number): void {
-    if (abort !== this.#abort) return
+  #report(run: object, index: number, ok: boolean, intervalMs: number): void {
+    if (run !== this.#run) return
     this.#options.onResult(index, ok)
     this.#schedule(index, intervalMs * (1 - JITTER + 2 * JITTER * this.#random()))
   }

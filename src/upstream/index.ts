@@ -4,7 +4,7 @@ export {
   type UpstreamClusterDeps,
   type UpstreamLogger,
 } from './cluster.ts'
-export { type ConnectFailureReason, classifyConnectError, connectTcp } from './connect.ts'
+export { type ConnectFailureReason, classifyConnectError, connectTcp, failureReasonOf } from './connect.ts'
 export {
   HealthChecker,
   type HealthCheckerOptions,

@@ -210,7 +210,7 @@ export function byteByByte(buf: Buffer): Buffer[] {
   return Array.from(buf, (b) => Buffer.of(b))
 }
 
-/** A stateless header decoder as util/read-header.ts drives it: `need` or a value and its length. */
+/** A stateless header decoder as socket/read-header.ts drives it: `need` or a value and its length. */
 export type HeaderDecode<T> = (buf: Buffer) => { value: T; consumed: number } | { need: number }
 
 export type Streamed<T> =
@@ -219,7 +219,7 @@ export type Streamed<T> =
   | { readonly kind: 'error'; readonly error: unknown }
 
 /**
- * Feeds `chunks` the way util/read-header.ts does: the decoder sees the bytes received so far, but
+ * Feeds `chunks` the way socket/read-header.ts does: the decoder sees the bytes received so far, but
  * only once as many have arrived as it last asked for.
  */
 export function decodeStreamed<T>(decode: HeaderDecode<T>, chunks: readonly Buffer[]): Streamed<T> {

@@ -1,20 +1,19 @@
 /**
- * A minimal mesh port for tests: peeks the 6-byte prefix (magic, version, kind) of each
- * connection and hands kind 2 (control) to a PeerManager; any other connection is a data
- * connection and is echoed back, so a test can prove a dialed socket carries bytes. TCP, or TLS
- * requiring a client certificate from the same CA (the node id comes from that certificate).
+ * A minimal mesh port for tests, on the node's socket layer: peeks the 6-byte prefix (magic,
+ * version, kind) of each connection and hands kind 2 (control) to a PeerManager; any other
+ * connection is a data connection and is echoed back, so a test can prove a dialed connection
+ * carries bytes. TCP, or TLS requiring a client certificate from the same CA (the node id comes
+ * from that certificate).
  */
-import { once } from 'node:events'
-import net, { type Socket } from 'node:net'
-import tls from 'node:tls'
-import { type PeerTlsOptions, tlsPeerIdentity } from '../../src/mesh/peer-tls.ts'
+import { meshServerTls, type PeerTlsOptions } from '../../src/mesh/peer-tls.ts'
 import { KIND_CONTROL } from '../../src/mesh/wire/control.ts'
-import { meshServerTlsOptions } from '../../src/pki/tls-options.ts'
-
-const PREFIX_BYTES = 6
+import { peekPrefix } from '../../src/mesh/wire/peek.ts'
+import type { Connection, ConnectionSink } from '../../src/socket/connection.ts'
+import { peerNodeId } from '../../src/socket/identity.ts'
+import { listen } from '../../src/socket/listen.ts'
 
 export interface ControlServerOptions {
-  readonly acceptControl: (socket: Socket, peerIdentity?: string) => void
+  readonly acceptControl: (conn: Connection, peerIdentity?: string) => void
   readonly tls?: PeerTlsOptions
   readonly host?: string
   readonly port?: number
@@ -28,63 +27,60 @@ export interface ControlServer {
   close(): Promise<void>
 }
 
-export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
-  const host = options.host ?? '127.0.0.1'
-  const sockets = new Set<Socket>()
-  const accepted = { control: 0, data: 0, tlsRejected: 0 }
-  const onSocket = (socket: Socket, identity?: string) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => socket.destroy())
-    peekKind(socket, (kind) => {
-      if (kind === KIND_CONTROL) {
-        accepted.control++
-        options.acceptControl(socket, identity)
-      } else {
-        accepted.data++
-        socket.pipe(socket)
-      }
-    })
-  }
-  const server = options.tls
-    ? tls.createServer({ ...meshServerTlsOptions(options.tls), allowHalfOpen: true }, (socket) =>
-        onSocket(socket, tlsPeerIdentity(socket)),
-      )
-    : net.createServer({ allowHalfOpen: true }, (socket) => onSocket(socket))
-  server.on('tlsClientError', (_err: Error, socket: Socket) => {
-    accepted.tlsRejected++
-    socket.destroy()
-  })
-  // Raw sockets still in their TLS handshake are not in `sockets` yet.
-  const raw = new Set<Socket>()
-  server.on('connection', (socket: Socket) => {
-    raw.add(socket)
-    socket.on('close', () => raw.delete(socket))
-  })
-  server.listen(options.port ?? 0, host)
-  await once(server, 'listening')
-  const port = (server.address() as net.AddressInfo).port
-  return {
-    port,
-    host,
-    accepted,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const s of [...sockets, ...raw]) s.destroy()
-      await closed
-    },
-  }
+/** Writes back what it reads, FIN included. */
+const ECHO: ConnectionSink<undefined> = {
+  owner: undefined,
+  onData: (conn, chunk) => void conn.write(chunk),
+  onEnd: (conn) => conn.end(),
+  onDrain() {},
+  onClose() {},
 }
 
-function peekKind(socket: Socket, dispatch: (kind: number) => void): void {
-  let head: Buffer = Buffer.alloc(0)
-  const onData = (chunk: Buffer) => {
-    head = head.length === 0 ? chunk : Buffer.concat([head, chunk])
-    if (head.length < PREFIX_BYTES) return
-    socket.off('data', onData)
-    socket.pause()
-    socket.unshift(head)
-    dispatch(head[5]!)
+export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const host = options.host ?? '127.0.0.1'
+  const counts = { control: 0, data: 0 }
+  const onConnection = async (conn: Connection) => {
+    const identity = options.tls === undefined ? undefined : peerNodeId(conn)
+    let prefix: Buffer
+    try {
+      prefix = await peekPrefix(conn, 10_000)
+    } catch {
+      return void conn.closeNow()
+    }
+    if (prefix[5] === KIND_CONTROL) {
+      counts.control++
+      options.acceptControl(conn, identity)
+    } else {
+      counts.data++
+      conn.sink = ECHO
+      conn.resume()
+    }
   }
-  socket.on('data', onData)
+  const listener = listen(
+    {
+      name: 'control test server',
+      host,
+      port: options.port ?? 0,
+      ...(options.tls && { tls: meshServerTls(options.tls) }),
+    },
+    (conn) => void onConnection(conn),
+  )
+  return {
+    port: listener.port,
+    host,
+    accepted: {
+      get control() {
+        return counts.control
+      },
+      get data() {
+        return counts.data
+      },
+      get tlsRejected() {
+        return listener.counters.handshakeFailed
+      },
+    },
+    async close() {
+      listener.stopAll()
+    },
+  }
 }

@@ -4,12 +4,14 @@ import net from 'node:net'
 import { describe, test } from 'node:test'
 import type { Flow } from '../../src/flow/index.ts'
 import { FlowManager } from '../../src/flow/index.ts'
+import type { Connection } from '../../src/socket/connection.ts'
+import { listen } from '../../src/socket/listen.ts'
 import { systemClock } from '../../src/util/clock.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const LISTENER = {
   name: 'main',
-  idleTimeoutMs: 0,
+  idleSweep: undefined,
   counters: { active: 0, closedBytesIn: 0, closedBytesOut: 0 },
 }
 
@@ -17,16 +19,16 @@ const LISTENER = {
 async function flowThatClosed(options: { recordSource?: boolean }): Promise<{ open: string; closed: Flow }> {
   const finished: Flow[] = []
   const manager = new FlowManager(systemClock, { finished: (flow) => finished.push(flow) }, options)
-  const server = net.createServer({ allowHalfOpen: true })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
-  const [socket] = (await once(server, 'connection')) as [net.Socket]
-  const flow = manager.open(socket, LISTENER)
+  const accepted = Promise.withResolvers<Connection>()
+  const server = listen({ name: 'main', host: '127.0.0.1', port: 0 }, (conn) => accepted.resolve(conn))
+  const client = net.connect(server.port, '127.0.0.1')
+  client.on('error', () => {})
+  await once(client, 'connect')
+  const flow = manager.open(await accepted.promise, LISTENER)
   const open = flow.source
   client.resetAndDestroy()
   await waitFor(() => finished.length === 1, 'the flow to finish', 5000)
-  server.close()
+  server.stopAll()
   return { open, closed: finished[0] as Flow }
 }
 

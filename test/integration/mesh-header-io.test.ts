@@ -1,3 +1,7 @@
+/**
+ * The mesh header reader and writer on real loopback connections: the node's side is a Connection
+ * of the socket layer (accepted, or dialed), the other side a node:net peer, as any TCP stack.
+ */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
@@ -18,6 +22,10 @@ import {
   readOpenResponse,
   writeResponse,
 } from '../../src/mesh/index.ts'
+import { connect } from '../../src/socket/connect.ts'
+import type { Connection, ConnectionSink } from '../../src/socket/connection.ts'
+import { type Listener, listen } from '../../src/socket/listen.ts'
+import { readToEnd } from '../helpers/connections.ts'
 
 const request: OpenRequest = {
   flowId: Buffer.alloc(16, 0x42),
@@ -31,48 +39,77 @@ const request: OpenRequest = {
 }
 
 const opts = { maxBytes: MAX_REQUEST_HEADER_BYTES, timeoutMs: 3_000 }
-const EVENTS = ['data', 'end', 'close', 'error', 'readable'] as const
 const T = { timeout: 10_000 }
 
-let server: net.Server
-const accepted: net.Socket[] = []
-const waiting: ((s: net.Socket) => void)[] = []
+/** Writes back what it reads, FIN included. */
+const ECHO: ConnectionSink<undefined> = {
+  owner: undefined,
+  onData: (conn, chunk) => void conn.write(chunk),
+  onEnd: (conn) => conn.end(),
+  onDrain() {},
+  onClose() {},
+}
+
+/** The node's side accepts here. */
+let listener: Listener
+const accepted: Connection[] = []
+const waiting: ((c: Connection) => void)[] = []
+/** The test's peers accept here, for the node's side to dial. */
+let peers: net.Server
+const peerWaiting: ((s: net.Socket) => void)[] = []
 const open = new Set<net.Socket>()
+const connections = new Set<Connection>()
 
 before(async () => {
-  server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    open.add(socket)
-    // The caller's own error listener, which the reader relies on after it returns.
-    socket.on('error', () => {})
+  listener = listen({ name: 'mesh test', host: '127.0.0.1', port: 0 }, (conn) => {
+    connections.add(conn)
     const next = waiting.shift()
-    if (next) next(socket)
-    else accepted.push(socket)
+    if (next) next(conn)
+    else accepted.push(conn)
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
+  peers = net.createServer({ allowHalfOpen: true }, (socket) => {
+    open.add(socket)
+    socket.on('error', () => {})
+    peerWaiting.shift()?.(socket)
+  })
+  peers.listen(0, '127.0.0.1')
+  await once(peers, 'listening')
 })
 
 afterEach(() => {
   for (const s of open) s.destroy()
   open.clear()
+  for (const c of connections) c.closeNow()
+  connections.clear()
 })
 
 after(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  listener.stopAll()
+  await new Promise<void>((resolve) => peers.close(() => resolve()))
 })
 
-async function pair(): Promise<{ client: net.Socket; peer: net.Socket }> {
-  const { port } = server.address() as net.AddressInfo
-  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, noDelay: true })
+/** A test peer (`client`) connected to the node's side (`peer`), which it accepted. */
+async function pair(): Promise<{ client: net.Socket; peer: Connection }> {
+  const client = net.connect({ port: listener.port, host: '127.0.0.1', allowHalfOpen: true, noDelay: true })
   open.add(client)
   client.on('error', () => {})
-  const peer = accepted.shift() ?? (await new Promise<net.Socket>((resolve) => waiting.push(resolve)))
+  const peer = accepted.shift() ?? (await new Promise<Connection>((resolve) => waiting.push(resolve)))
   await once(client, 'connect').catch(() => undefined)
   return { client, peer }
 }
 
-function listeners(socket: net.Socket): number[] {
-  return EVENTS.map((e) => socket.listenerCount(e))
+/** The node's side (`client`) dialed to a test peer (`peer`). */
+async function dialed(): Promise<{ client: Connection; peer: net.Socket }> {
+  const arrived = new Promise<net.Socket>((resolve) => peerWaiting.push(resolve))
+  const address = peers.address() as net.AddressInfo
+  const client = await connect('127.0.0.1', address.port, { timeoutMs: 3_000 })
+  connections.add(client)
+  return { client, peer: await arrived }
+}
+
+/** The reader left the connection as it found it: no owner, still open. */
+function detached(conn: Connection): void {
+  assert.equal(conn.sink, undefined, 'the reader left no sink behind')
 }
 
 async function readRest(socket: net.Socket): Promise<Buffer> {
@@ -84,9 +121,8 @@ async function readRest(socket: net.Socket): Promise<Buffer> {
 }
 
 describe('readOpenRequest on loopback', () => {
-  test('a header split over many small writes arrives whole, listeners restored', T, async () => {
+  test('a header split over many small writes arrives whole, left to its caller', T, async () => {
     const { client, peer } = await pair()
-    const before = listeners(peer)
     const header = encodeOpenRequest(request, { token: 'tok', now: Date.now() })
     const reading = readOpenRequest(peer, opts)
     for (let i = 0; i < header.length; i += 3) {
@@ -98,7 +134,7 @@ describe('readOpenRequest on loopback', () => {
     assert.equal(got.target, request.target)
     assert.deepEqual(got.remainingPath, ['egress'])
     assert.ok(got.auth)
-    assert.deepEqual(listeners(peer), before)
+    detached(peer)
   })
 
   test('bytes after the header, in the same write and later, stay readable in order', T, async () => {
@@ -108,20 +144,20 @@ describe('readOpenRequest on loopback', () => {
     const { raw } = await readOpenRequest(peer, opts)
     assert.deepEqual(raw, header)
     client.end('second')
-    assert.equal((await readRest(peer)).toString(), 'first|second')
+    assert.equal(await readToEnd(peer), 'first|second')
   })
 
-  test('the rest can be piped after the header, and the header bytes are not repeated', T, async () => {
+  test('the rest can be relayed after the header, and the header bytes are not repeated', T, async () => {
     const { client, peer } = await pair()
     client.end(Buffer.concat([encodeOpenRequest(request), Buffer.from('payload')]))
     await readOpenRequest(peer, opts)
-    peer.pipe(peer)
+    peer.sink = ECHO
+    peer.resume()
     assert.equal((await readRest(client)).toString(), 'payload')
   })
 
-  test('an incomplete header times out, listeners restored', T, async () => {
+  test('an incomplete header times out, left to its caller', T, async () => {
     const { client, peer } = await pair()
-    const before = listeners(peer)
     client.write(encodeOpenRequest(request).subarray(0, 11))
     const started = performance.now()
     await assert.rejects(readOpenRequest(peer, { ...opts, timeoutMs: 150 }), (err: unknown) => {
@@ -131,13 +167,12 @@ describe('readOpenRequest on loopback', () => {
       return true
     })
     assert.ok(performance.now() - started >= 140)
-    assert.deepEqual(listeners(peer), before)
-    assert.equal(peer.destroyed, false, 'the reader leaves closing to its caller')
+    detached(peer)
+    assert.equal(peer.closed, false, 'the reader leaves closing to its caller')
   })
 
-  test('a close before the full header rejects at once, listeners restored', T, async () => {
+  test('a close before the full header rejects at once, left to its caller', T, async () => {
     const { client, peer } = await pair()
-    const before = listeners(peer)
     const reading = readOpenRequest(peer, opts)
     client.end(encodeOpenRequest(request).subarray(0, 20))
     await assert.rejects(reading, (err: unknown) => {
@@ -146,36 +181,33 @@ describe('readOpenRequest on loopback', () => {
       assert.match(err.message, /after 20 bytes/)
       return true
     })
-    assert.deepEqual(listeners(peer), before)
+    detached(peer)
   })
 
   test('a reset before the full header rejects', T, async () => {
     const { client, peer } = await pair()
-    const before = listeners(peer)
     const reading = readOpenRequest(peer, opts)
     client.write(Buffer.from('DYNP'))
     await delay(20)
     client.resetAndDestroy()
     await assert.rejects(reading, MeshConnectionClosedError)
-    assert.deepEqual(listeners(peer), before)
+    detached(peer)
   })
 
-  test('a socket already closed rejects without waiting', T, async () => {
+  test('a connection already closed rejects without waiting', T, async () => {
     const { peer } = await pair()
-    peer.destroy()
-    const before = listeners(peer)
+    peer.closeNow()
     await assert.rejects(readOpenRequest(peer, { ...opts, timeoutMs: 5_000 }), MeshConnectionClosedError)
-    assert.deepEqual(listeners(peer), before)
+    detached(peer)
   })
 
   test('garbage is refused on its first bytes, not at the timeout', T, async () => {
     const { client, peer } = await pair()
-    const before = listeners(peer)
     const started = performance.now()
     client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     await assert.rejects(readOpenRequest(peer, { ...opts, timeoutMs: 5_000 }), { field: 'magic' })
     assert.ok(performance.now() - started < 2_000)
-    assert.deepEqual(listeners(peer), before)
+    detached(peer)
   })
 
   test('an unknown version is a MeshVersionError', T, async () => {
@@ -188,7 +220,6 @@ describe('readOpenRequest on loopback', () => {
 
   test('a header declaring more than maxBytes is refused once its length is known', T, async () => {
     const { client, peer } = await pair()
-    const before = listeners(peer)
     const started = performance.now()
     client.write(Buffer.from('44594e5001010fa0', 'hex'))
     await assert.rejects(readOpenRequest(peer, { maxBytes: 1_000, timeoutMs: 5_000 }), (err: unknown) => {
@@ -197,16 +228,19 @@ describe('readOpenRequest on loopback', () => {
       return true
     })
     assert.ok(performance.now() - started < 2_000)
-    assert.deepEqual(listeners(peer), before)
+    detached(peer)
   })
 })
 
 describe('writeResponse and readOpenResponse on loopback', () => {
   test('a response with message and node id, followed by data', T, async () => {
-    const { client, peer } = await pair()
-    const before = listeners(client)
-    writeResponse(peer, 'target_unreachable', 'connect ECONNREFUSED 127.0.0.1:7', 'egress-1')
-    peer.end('tail')
+    // The writer on a connection the node accepted; what it wrote reaches the reader on one it dialed.
+    const written = await pair()
+    writeResponse(written.peer, 'target_unreachable', 'connect ECONNREFUSED 127.0.0.1:7', 'egress-1')
+    written.peer.end()
+    const bytes = await readRest(written.client)
+    const { client, peer } = await dialed()
+    peer.end(Buffer.concat([bytes, Buffer.from('tail')]))
     const { response, raw } = await readOpenResponse(client, {
       maxBytes: MAX_RESPONSE_HEADER_BYTES,
       timeoutMs: 3_000,
@@ -217,12 +251,12 @@ describe('writeResponse and readOpenResponse on loopback', () => {
       nodeId: 'egress-1',
     })
     assert.equal(raw[1], 5)
-    assert.deepEqual(listeners(client), before)
-    assert.equal((await readRest(client)).toString(), 'tail')
+    detached(client)
+    assert.equal(await readToEnd(client), 'tail')
   })
 
   test('ok sent byte by byte, then a full exchange in both directions', T, async () => {
-    const { client, peer } = await pair()
+    const { client, peer } = await dialed()
     const reading = readOpenResponse(client, { maxBytes: MAX_RESPONSE_HEADER_BYTES, timeoutMs: 3_000 })
     for (const byte of [1, 0, 0, 0]) {
       peer.write(Buffer.of(byte))
@@ -230,12 +264,13 @@ describe('writeResponse and readOpenResponse on loopback', () => {
     }
     assert.deepEqual((await reading).response, { status: 'ok' })
     peer.pipe(peer)
-    client.end('ping')
-    assert.equal((await readRest(client)).toString(), 'ping')
+    client.write(Buffer.from('ping'))
+    client.end()
+    assert.equal(await readToEnd(client), 'ping')
   })
 
   test('a close before the response rejects', T, async () => {
-    const { client, peer } = await pair()
+    const { client, peer } = await dialed()
     peer.end()
     await assert.rejects(
       readOpenResponse(client, { maxBytes: MAX_RESPONSE_HEADER_BYTES, timeoutMs: 3_000 }),

@@ -11,10 +11,10 @@ import { after, before, describe, test } from 'node:test'
 import { loadConfigText } from '../../src/config/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire/constants.ts'
-import { readOpenResponse } from '../../src/mesh/wire/io.ts'
 import { encodeOpenRequest } from '../../src/mesh/wire/request.ts'
 import { NodeSupervisor } from '../../src/workers/supervisor.ts'
 import { freePorts, meshNodeYaml, TEST_TOKEN } from '../helpers/mesh-harness.ts'
+import { readOpenResponse } from '../helpers/mesh-reads.ts'
 import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
 
 const WORKERS = 2

@@ -5,41 +5,39 @@ import { after, before, test } from 'node:test'
 import type { DynproxyError } from '../../src/errors/base.ts'
 import { type Frame, FrameDecoder } from '../../src/multipath/frame.ts'
 import { FramedSession } from '../../src/multipath/index.ts'
+import type { Connection } from '../../src/socket/connection.ts'
+import { type Listener, listen } from '../../src/socket/listen.ts'
 import { SHORT_TIMEOUTS, within } from './multipath-harness.ts'
 
 /**
- * A session may be handed sockets that ended while the flow's paths were opening: a client that
- * sent its FIN (or reset) at connect, a subflow whose relay left before the other paths answered.
- * Their 'end' or 'close' was emitted then; the session must act on it all the same.
+ * A session may be handed connections that ended while the flow's paths were opening: a client
+ * that sent its FIN (or reset) at connect, a subflow whose relay left before the other paths
+ * answered. What they heard was held for the session: it must act on it all the same.
  */
-let server: net.Server
+let listener: Listener
+const waiting: ((conn: Connection) => void)[] = []
 const open = new Set<net.Socket>()
 
-before(async () => {
-  server = net.createServer({ allowHalfOpen: true })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
+before(() => {
+  listener = listen({ name: 'pairs', host: '127.0.0.1', port: 0 }, (conn) => waiting.shift()?.(conn))
 })
 
-after(async () => {
+after(() => {
   for (const s of open) s.destroy()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  listener.stopAll()
 })
 
-/** Both ends of one loopback TCP connection. */
-async function socketPair(): Promise<{ near: net.Socket; far: net.Socket }> {
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>
-  const far = net.connect({ port: (server.address() as net.AddressInfo).port, allowHalfOpen: true })
-  const [near] = await accepted
-  for (const s of [near, far]) {
-    open.add(s)
-    s.on('error', () => {})
-  }
-  return { near, far }
+/** Both ends of one loopback TCP connection: the node's Connection, and the test's peer. */
+async function socketPair(): Promise<{ near: Connection; far: net.Socket }> {
+  const accepted = new Promise<Connection>((resolve) => waiting.push(resolve))
+  const far = net.connect({ port: listener.port, host: '127.0.0.1', allowHalfOpen: true })
+  open.add(far)
+  far.on('error', () => {})
+  return { near: await accepted, far }
 }
 
 /** A subflow whose far end the test reads frames from. */
-async function rawSubflow(): Promise<{ socket: net.Socket; frames: Frame[] }> {
+async function rawSubflow(): Promise<{ socket: Connection; frames: Frame[] }> {
   const { near, far } = await socketPair()
   const frames: Frame[] = []
   const decoder = new FrameDecoder()
@@ -58,10 +56,7 @@ async function until(predicate: () => boolean, ms: number, what: string): Promis
 test('a local side that sent its FIN before the session started: the far end gets FIN at offset 0', async () => {
   const { near: local, far: client } = await socketPair()
   client.end()
-  local.resume()
-  await once(local, 'end')
-  local.pause()
-  assert.equal(local.readableEnded, true)
+  await until(() => local.peerEnded, 1000, 'the FIN to be held')
   const session = new FramedSession({ ...SHORT_TIMEOUTS, local })
   const subflow = await rawSubflow()
   session.addSubflow(subflow.socket, 0)
@@ -77,7 +72,7 @@ test('a local side that sent its FIN before the session started: the far end get
 test('a local side already closed: the session fails at once and resets the far end', async () => {
   const { near: local, far: client } = await socketPair()
   client.resetAndDestroy()
-  await new Promise((resolve) => local.once('close', resolve))
+  await until(() => local.closed, 1000, 'the reset to close it')
   const subflow = await rawSubflow()
   const session = new FramedSession({ ...SHORT_TIMEOUTS, local })
   session.addSubflow(subflow.socket, 0)
@@ -95,9 +90,7 @@ test('a subflow that ended before it was added counts as lost at once, not after
   const session = new FramedSession({ ...SHORT_TIMEOUTS, subflowTimeoutMs: 10_000, local })
   const { near: subflow, far: relay } = await socketPair()
   relay.end()
-  subflow.resume()
-  await once(subflow, 'end')
-  subflow.pause()
+  await until(() => subflow.peerEnded, 1000, 'the FIN to be held')
   const closed = once(session, 'subflowClosed') as Promise<[number, Error | undefined]>
   session.addSubflow(subflow, 3)
   const [index] = await within(closed, 1000, 'subflowClosed')

@@ -5,6 +5,9 @@ import { after, before, test } from 'node:test'
 import type { DynproxyError } from '../../src/errors/base.ts'
 import { encodeDataHeader, encodeReset, type Frame, FrameDecoder } from '../../src/multipath/frame.ts'
 import { FramedSession } from '../../src/multipath/index.ts'
+import { connect } from '../../src/socket/connect.ts'
+import type { Connection } from '../../src/socket/connection.ts'
+import { listen } from '../../src/socket/listen.ts'
 import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
 import { SHORT_TIMEOUTS, within } from './multipath-harness.ts'
 
@@ -22,23 +25,19 @@ interface RawPeer {
   readonly session: FramedSession
   /** The far end of the session's only subflow, written to by the test directly. */
   readonly raw: net.Socket
-  readonly local: net.Socket
+  readonly local: Connection
   readonly frames: Frame[]
   close(): Promise<void>
 }
 
 /** A session whose one subflow is a raw socket the test writes frames (or garbage) into. */
 async function rawPeer(): Promise<RawPeer> {
-  const server = net.createServer({ allowHalfOpen: true })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>
-  const raw = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' })
+  const accepted = Promise.withResolvers<Connection>()
+  const server = listen({ name: 'subflows', host: '127.0.0.1', port: 0 }, (conn) => accepted.resolve(conn))
+  const raw = net.connect({ port: server.port, host: '127.0.0.1' })
   raw.on('error', () => {})
-  const [subflow] = await accepted
-  subflow.on('error', () => {})
-  const local = net.connect({ port: echo.port, host: '127.0.0.1', allowHalfOpen: true })
-  local.on('error', () => {})
+  const subflow = await accepted.promise
+  const local = await connect('127.0.0.1', echo.port, { timeoutMs: 3_000 })
   const session = new FramedSession({ ...SHORT_TIMEOUTS, local })
   session.addSubflow(subflow, 0)
   const frames: Frame[] = []
@@ -52,8 +51,8 @@ async function rawPeer(): Promise<RawPeer> {
     async close() {
       session.destroy()
       raw.destroy()
-      local.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      local.closeNow()
+      server.stopAll()
     },
   }
 }
@@ -66,7 +65,7 @@ async function expectReset(peer: RawPeer, code: string, reason: string): Promise
     peer.frames.filter((f) => f.type === 'reset'),
     [{ type: 'reset', reason }],
   )
-  assert.ok(peer.local.destroyed, 'the local side is torn down')
+  assert.ok(peer.local.closed, 'the local side is torn down')
   assert.equal(peer.session.stats().state, 'closed')
 }
 

@@ -6,8 +6,6 @@
  *
  *   client ─▶ [ingress session] ═ subflow i ═▶ [emulator i] ═▶ [egress server i] ─▶ [egress session] ─▶ target
  */
-import { once } from 'node:events'
-import net from 'node:net'
 import {
   type LinkEmulator,
   type LinkShapeUpdate,
@@ -15,6 +13,9 @@ import {
 } from '../../src/link-emulator/emulator.ts'
 import type { FramedSessionOptions } from '../../src/multipath/index.ts'
 import { FramedSession } from '../../src/multipath/index.ts'
+import { connect } from '../../src/socket/connect.ts'
+import type { Connection } from '../../src/socket/connection.ts'
+import { type Listener, listen } from '../../src/socket/listen.ts'
 
 export type SessionTuning = Omit<FramedSessionOptions, 'local'>
 
@@ -36,9 +37,9 @@ export interface MultipathPair {
   readonly emulators: readonly LinkEmulator[]
   readonly ingress: Promise<FramedSession>
   readonly egress: Promise<FramedSession>
-  /** The ingress side's socket of each subflow index, the latest one. */
-  readonly ingressSubflows: Map<number, net.Socket>
-  readonly egressSubflows: Map<number, net.Socket>
+  /** The ingress side's connection of each subflow index, the latest one. */
+  readonly ingressSubflows: Map<number, Connection>
+  readonly egressSubflows: Map<number, Connection>
   /** Opens subflow `index` again from the ingress, as the node does when a path returns. */
   reopen(index: number): void
   close(): Promise<void>
@@ -52,46 +53,41 @@ export const SHORT_TIMEOUTS: SessionTuning = {
 }
 
 export async function startPair(o: PairOptions): Promise<MultipathPair> {
-  const sockets = new Set<net.Socket>()
-  const track = (s: net.Socket) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-    s.on('error', () => {})
-    return s
+  const connections = new Set<Connection>()
+  const track = (c: Connection) => {
+    connections.add(c)
+    return c
   }
   const tuning = (side: SessionTuning | undefined): SessionTuning => ({
     ...SHORT_TIMEOUTS,
     ...o.session,
     ...side,
   })
-  const ingressSubflows = new Map<number, net.Socket>()
-  const egressSubflows = new Map<number, net.Socket>()
-  let egressSession: FramedSession | undefined
+  const ingressSubflows = new Map<number, Connection>()
+  const egressSubflows = new Map<number, Connection>()
+  let egressSession: Promise<FramedSession> | undefined
   let resolveEgress: (s: FramedSession) => void = () => {}
   const egress = new Promise<FramedSession>((resolve) => {
     resolveEgress = resolve
   })
 
-  const servers: net.Server[] = []
+  const listeners: Listener[] = []
   const emulators: LinkEmulator[] = []
   for (let i = 0; i < o.subflows; i++) {
-    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-      track(socket)
-      egressSubflows.set(i, socket)
-      if (egressSession === undefined) {
-        const local = track(net.connect({ ...o.target, allowHalfOpen: true }))
-        egressSession = new FramedSession({ ...tuning(o.egress), local })
-        resolveEgress(egressSession)
-      }
-      egressSession.addSubflow(socket, i)
+    const listener = listen({ name: `egress ${i}`, host: '127.0.0.1', port: 0 }, (subflow) => {
+      track(subflow)
+      egressSubflows.set(i, subflow)
+      egressSession ??= connect(o.target.host, o.target.port, { timeoutMs: 5_000 }).then((local) => {
+        const session = new FramedSession({ ...tuning(o.egress), local: track(local) })
+        resolveEgress(session)
+        return session
+      })
+      void egressSession.then((session) => session.addSubflow(subflow, i))
     })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    servers.push(server)
-    const port = (server.address() as net.AddressInfo).port
+    listeners.push(listener)
     emulators.push(
       await startLinkEmulator({
-        target: { host: '127.0.0.1', port },
+        target: { host: '127.0.0.1', port: listener.port },
         maxQueueBytes: o.linkQueueBytes ?? 256 * 1024,
         ...o.links?.[i],
       }),
@@ -105,22 +101,22 @@ export async function startPair(o: PairOptions): Promise<MultipathPair> {
   })
   const open = (index: number) => {
     const emulator = emulators[index] as LinkEmulator
-    const socket = track(net.connect({ host: '127.0.0.1', port: emulator.port, allowHalfOpen: true }))
-    ingressSubflows.set(index, socket)
-    ingressSession?.addSubflow(socket, index)
+    void connect('127.0.0.1', emulator.port, { timeoutMs: 5_000 }).then((subflow) => {
+      track(subflow)
+      ingressSubflows.set(index, subflow)
+      if (ingressSession === undefined || !ingressSession.addSubflow(subflow, index)) subflow.closeNow()
+    })
   }
-  const listener = net.createServer({ allowHalfOpen: true }, (client) => {
+  const listener = listen({ name: 'ingress', host: '127.0.0.1', port: 0 }, (client) => {
     track(client)
     ingressSession = new FramedSession({ ...tuning(o.ingress), local: client })
     resolveIngress(ingressSession)
     for (let i = 0; i < o.subflows; i++) open(i)
   })
-  listener.listen(0, '127.0.0.1')
-  await once(listener, 'listening')
-  servers.push(listener)
+  listeners.push(listener)
 
   return {
-    port: (listener.address() as net.AddressInfo).port,
+    port: listener.port,
     emulators,
     ingress,
     egress,
@@ -129,9 +125,9 @@ export async function startPair(o: PairOptions): Promise<MultipathPair> {
     reopen: open,
     async close() {
       ingressSession?.destroy()
-      egressSession?.destroy()
-      for (const s of sockets) s.destroy()
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+      ;(await Promise.race([egressSession, Promise.resolve(undefined)]))?.destroy()
+      for (const c of connections) c.closeNow()
+      for (const l of listeners) l.stopAll()
       await Promise.all(emulators.map((e) => e.close()))
     },
   }

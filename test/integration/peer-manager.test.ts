@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import net, { type Socket } from 'node:net'
+import net from 'node:net'
 import { afterEach, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
@@ -10,12 +10,14 @@ import { silentLogger } from '../../src/log/logger.ts'
 import { PeerLinks } from '../../src/mesh/peer-links.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire/constants.ts'
 import { encodeControlHello } from '../../src/mesh/wire/control.ts'
-import { readOpenResponse } from '../../src/mesh/wire/io.ts'
 import { CAPACITY_TTL_MS, PeerManager } from '../../src/peer/index.ts'
+import type { Connection } from '../../src/socket/connection.ts'
 import { systemClock } from '../../src/util/clock.ts'
 import type { PeerState } from '../../src/views/node-view.ts'
+import { echoOver } from '../helpers/connections.ts'
 import { type ControlServer, startControlServer } from '../helpers/control-server.ts'
 import { openSockets } from '../helpers/handles.ts'
+import { readOpenResponse } from '../helpers/mesh-reads.ts'
 import { refusedPort } from '../helpers/tcp-servers.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
@@ -65,9 +67,9 @@ interface Node {
 async function meshPort(id: string, mesh: MeshConfig) {
   let manager: PeerManager | undefined
   const server = await startControlServer({
-    acceptControl: (socket, identity) => {
-      if (manager) manager.acceptControl(socket, identity)
-      else socket.destroy()
+    acceptControl: (conn, identity) => {
+      if (manager) manager.acceptControl(conn, identity)
+      else conn.closeNow()
     },
   })
   return {
@@ -400,34 +402,23 @@ describe('PeerManager over real loopback', () => {
 })
 
 describe('PeerManager.dial and the warm pool', () => {
-  async function echoOver(socket: Socket, text: string): Promise<string> {
-    socket.write(text)
-    let got = ''
-    for await (const chunk of socket) {
-      got += String(chunk)
-      if (got.length >= text.length) break
-    }
-    return got
-  }
-
   test('dial() serves warm sockets first, refills, and the pool stays bounded', async () => {
     const { a, b } = await pair(meshConfig({ warmConnections: 2 }))
     a.manager.start()
     await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up')
     await waitFor(() => a.links.warmStats('node-b')?.idle === 2 || undefined, 'pool full')
     assert.equal(b.server.accepted.data, 0, 'warm sockets send nothing until used')
-    const socket = await a.links.dial('node-b')
-    socket.on('error', () => {})
+    const conn = await a.links.dial('node-b')
     try {
       assert.equal(
-        await echoOver(socket, 'DYNP hello through a warm socket'),
+        await echoOver(conn, 'DYNP hello through a warm socket'),
         'DYNP hello through a warm socket',
       )
     } finally {
-      socket.destroy()
+      conn.closeNow()
     }
     assert.equal(a.links.warmStats('node-b')?.hits, 1)
-    const taken: Socket[] = []
+    const taken: Connection[] = []
     try {
       for (let i = 0; i < 6; i++) taken.push(await a.links.dial('node-b'))
       const stats = a.links.warmStats('node-b')
@@ -438,7 +429,7 @@ describe('PeerManager.dial and the warm pool', () => {
       await waitFor(() => a.links.warmStats('node-b')?.idle === 2 || undefined, 'refilled')
       assert.equal(a.links.warmStats('node-b')?.opened, 2 + stats.hits)
     } finally {
-      for (const s of taken) s.destroy()
+      for (const c of taken) c.closeNow()
     }
   })
 
@@ -449,7 +440,7 @@ describe('PeerManager.dial and the warm pool', () => {
     await waitFor(() => a.links.warmStats('node-b')?.expired === 1 || undefined, 'expired', 1_000)
     assert.equal(a.links.warmStats('node-b')?.idle, 0)
     // Take one to refill, then kill the far side of the new warm socket: it is discarded.
-    ;(await a.links.dial('node-b')).destroy()
+    ;(await a.links.dial('node-b')).closeNow()
     await waitFor(() => a.links.warmStats('node-b')?.idle === 1 || undefined, 'refilled')
     const discardedBefore = a.links.warmStats('node-b')?.discarded ?? 0
     await b.server.close()
@@ -532,7 +523,7 @@ describe('PeerManager.dial and the warm pool', () => {
     link.blackhole()
     const warm = await a.links.dial('node-b')
     await Promise.all([a.close(), b.manager.close(), a.manager.close(), b.links.close()])
-    warm.destroy()
+    warm.closeNow()
     await b.server.close()
     await link.close()
     await sleep(20)

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
-import type { Socket } from 'node:net'
 import { afterEach, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { TLSSocket } from 'node:tls'
 import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { PeerLinks } from '../../src/mesh/peer-links.ts'
@@ -11,6 +9,7 @@ import { PeerManager } from '../../src/peer/index.ts'
 import { systemClock } from '../../src/util/clock.ts'
 import type { PeerState } from '../../src/views/node-view.ts'
 import { createTestPki, type TestPki } from '../helpers/certs.ts'
+import { echoOver } from '../helpers/connections.ts'
 import { type ControlServer, startControlServer } from '../helpers/control-server.ts'
 
 const mesh: MeshConfig = {
@@ -66,7 +65,7 @@ async function tlsNode(
   })
   const server = await startControlServer({
     tls: keys,
-    acceptControl: (socket, identity) => manager.acceptControl(socket, identity),
+    acceptControl: (conn, identity) => manager.acceptControl(conn, identity),
   })
   cleanups.push(async () => {
     await manager.close()
@@ -96,19 +95,12 @@ describe('PeerManager over mutual TLS', () => {
     a.manager.start()
     await waitForState(a.manager, 'node-b', 'up')
     assert.ok((a.manager.status()[0]?.rttMs ?? 0) > 0)
-    const socket: Socket = await a.links.dial('node-b')
-    socket.on('error', () => {})
+    const conn = await a.links.dial('node-b')
     try {
-      assert.ok(socket instanceof TLSSocket && socket.authorized)
-      socket.write('DYNP over tls')
-      let got = ''
-      for await (const chunk of socket) {
-        got += String(chunk)
-        if (got.length >= 13) break
-      }
-      assert.equal(got, 'DYNP over tls')
+      assert.ok(conn.peerCertificate() !== undefined && conn.authorized, 'a verified TLS connection')
+      assert.equal(await echoOver(conn, 'DYNP over tls'), 'DYNP over tls')
     } finally {
-      socket.destroy()
+      conn.closeNow()
     }
   })
 

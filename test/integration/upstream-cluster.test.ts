@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import type { Socket } from 'node:net'
 import { after, describe, test } from 'node:test'
 import type { EndpointConfig, LbAlgorithm, RouteConfig } from '../../src/config/types.ts'
 import { UpstreamUnavailableError } from '../../src/errors/upstream.ts'
 import { UpstreamCluster, type UpstreamLogger } from '../../src/upstream/cluster.ts'
 import type { Clock } from '../../src/util/clock.ts'
+import { readToEnd } from '../helpers/connections.ts'
 import {
   refusedPort,
   startNamedServer,
@@ -56,14 +55,6 @@ function manualClock(start = 1_700_000_000_000): Clock & { advance(ms: number): 
 
 const realClock: Clock = { now: () => Date.now() }
 
-async function readAll(socket: Socket): Promise<string> {
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  await once(socket, 'end')
-  socket.destroy()
-  return Buffer.concat(chunks).toString()
-}
-
 const servers: { close(): Promise<void> }[] = []
 after(async () => {
   await Promise.all(servers.map((s) => s.close()))
@@ -98,16 +89,14 @@ describe('UpstreamCluster.connect', () => {
     assert.equal(conn.endpoint, b.address)
     assert.equal(conn.attempts, 2)
     assert.ok(conn.connectMs >= 0 && conn.connectMs < 1000)
-    for (const event of ['error', 'connect', 'timeout']) {
-      assert.equal(conn.socket.listenerCount(event), 0, `a listener on '${event}' was left`)
-    }
-    assert.ok(!conn.socket.timeout, 'the connect timeout was left on the socket')
+    assert.equal(conn.connection.sink, undefined, 'the connect left no owner on the connection')
+    assert.equal(conn.connection.origin, undefined, 'the dial left itself on the connection')
     const [first, second] = cluster.status()
     assert.equal(first!.connectFailures, 1)
     assert.equal(first!.totalConnections, 0)
     assert.equal(second!.activeConnections, 1)
     assert.equal(second!.totalConnections, 1)
-    assert.equal(await readAll(conn.socket), 'b')
+    assert.equal(await readToEnd(conn.connection), 'b')
     cluster.release(conn.endpoint)
     cluster.release(conn.endpoint)
     cluster.release('10.9.9.9:1')
@@ -133,7 +122,7 @@ describe('UpstreamCluster.connect', () => {
     assert.ok(elapsed >= 190 && elapsed < 1500, `took ${elapsed}ms`)
     assert.ok(conn.connectMs < 150, `the successful attempt took ${conn.connectMs}ms`)
     assert.equal(cluster.status()[0]!.connectFailures, 1)
-    assert.equal(await readAll(conn.socket), 'b')
+    assert.equal(await readToEnd(conn.connection), 'b')
     cluster.release(conn.endpoint)
   })
 
@@ -178,7 +167,7 @@ describe('UpstreamCluster.connect', () => {
     for (const expected of [2, 2, 1, 1]) {
       const conn = await cluster.connect('192.0.2.7')
       assert.equal(conn.attempts, expected)
-      conn.socket.destroy()
+      conn.connection.closeNow()
       cluster.release(conn.endpoint)
     }
     const ejected = cluster.status()[0]!
@@ -195,12 +184,12 @@ describe('UpstreamCluster.connect', () => {
     clock.advance(199)
     const stillB = await cluster.connect('192.0.2.7')
     assert.equal(stillB.endpoint, b.address)
-    stillB.socket.destroy()
+    stillB.connection.closeNow()
     clock.advance(1)
     const back = await cluster.connect('192.0.2.7')
     assert.equal(back.endpoint, a.address)
     assert.equal(back.attempts, 1)
-    assert.equal(await readAll(back.socket), 'a')
+    assert.equal(await readToEnd(back.connection), 'a')
     assert.equal(cluster.status()[0]!.ejected, false)
     assert.ok(lines.some((l) => l.msg === 'upstream endpoint returned'))
   })
@@ -229,7 +218,7 @@ describe('UpstreamCluster.connect', () => {
     assert.equal(conn.endpoint, y.address)
     assert.equal(conn.attempts, 2)
     assert.equal(cluster.panics, 2)
-    conn.socket.destroy()
+    conn.connection.closeNow()
   })
 
   test('least_conn spreads open flows and release brings counts down', async () => {
@@ -245,7 +234,7 @@ describe('UpstreamCluster.connect', () => {
       [2, 2],
     )
     for (const c of conns) {
-      c.socket.destroy()
+      c.connection.closeNow()
       cluster.release(c.endpoint)
     }
     assert.deepEqual(

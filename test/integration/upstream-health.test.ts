@@ -73,7 +73,7 @@ describe('active health checks', () => {
       const conn = await cluster.connect('192.0.2.1')
       assert.equal(conn.endpoint, t.address)
       assert.equal(conn.attempts, 1)
-      conn.socket.destroy()
+      conn.connection.closeNow()
       cluster.release(conn.endpoint)
 
       const back = await server(s.port)

@@ -1,27 +1,7 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import net from 'node:net'
 import { describe, it } from 'node:test'
 import { readClientRequest } from '../../src/connect-proxy/handshake.ts'
-
-/** A connected pair over loopback: what the client writes, the server side reads. */
-async function pair(): Promise<{ client: net.Socket; server: net.Socket; close(): void }> {
-  const srv = net.createServer()
-  srv.listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const accepted = once(srv, 'connection')
-  const client = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1' })
-  const [server] = (await accepted) as [net.Socket]
-  return {
-    client,
-    server,
-    close: () => {
-      client.destroy()
-      server.destroy()
-      srv.close()
-    },
-  }
-}
+import { acceptedPair as pair } from '../helpers/connections.ts'
 
 describe('a client that never finishes its request', () => {
   for (const protocol of ['socks5', 'http_connect'] as const) {

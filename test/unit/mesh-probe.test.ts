@@ -10,7 +10,11 @@ import {
   sendProbe,
   serveProbe,
 } from '../../src/mesh/probe.ts'
-import { decodeOpenResponse } from '../../src/mesh/wire/response.ts'
+import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire/constants.ts'
+import { readOpenResponse } from '../../src/mesh/wire/io.ts'
+import { connect as dial } from '../../src/socket/connect.ts'
+import type { Connection } from '../../src/socket/connection.ts'
+import { listen } from '../../src/socket/listen.ts'
 
 describe('probe results', () => {
   it('round-trip, and say how many bytes are still missing', () => {
@@ -35,33 +39,41 @@ describe('probe results', () => {
   })
 })
 
-/** A loopback server whose connections `onConnection` handles; closed after the suite. */
+/** A test's own loopback peer, on node:net; closed after the suite. */
 async function server(onConnection: (socket: net.Socket) => void): Promise<{ port: number; close(): void }> {
   const srv = net.createServer({ allowHalfOpen: true }, onConnection)
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
   return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() }
 }
 
-/** Connects and reads the peer's `ok` the way openThroughPeer does, leaving the socket paused. */
-async function connectAnswered(port: number): Promise<net.Socket> {
-  const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true })
-  await new Promise((resolve) => socket.once('connect', resolve))
-  const ok = await new Promise<Buffer>((resolve) => socket.once('data', resolve))
-  socket.pause()
-  const response = decodeOpenResponse(ok)
-  assert.ok('response' in response && response.response.status === 'ok')
-  if (response.consumed < ok.length) socket.unshift(ok.subarray(response.consumed))
-  return socket
+/** A node's side that serves probes, on the socket layer. */
+function probeServer(onDone: () => void): { port: number; close(): void } {
+  const listener = listen({ name: 'probe', host: '127.0.0.1', port: 0 }, (conn) =>
+    serveProbe(conn, 5_000, onDone),
+  )
+  return { port: listener.port, close: () => listener.stopAll() }
+}
+
+function connect(port: number): Promise<Connection> {
+  return dial('127.0.0.1', port, { timeoutMs: 2_000 })
+}
+
+/** Connects and reads the peer's `ok` the way openThroughPeer does. */
+async function connectAnswered(port: number): Promise<Connection> {
+  const conn = await connect(port)
+  const { response } = await readOpenResponse(conn, { maxBytes: MAX_RESPONSE_HEADER_BYTES, timeoutMs: 2_000 })
+  assert.equal(response.status, 'ok')
+  return conn
 }
 
 const limits = { durationMs: 200, maxBytes: 64 * 1024 * 1024, resultTimeoutMs: 1_000 }
 
-describe('a probe over a real socket', () => {
+describe('a probe over a real connection', () => {
   const servers: { close(): void }[] = []
   let done = 0
   let served: { port: number; close(): void }
   before(async () => {
-    served = await server((socket) => serveProbe(socket, 5_000, () => done++))
+    served = probeServer(() => done++)
     servers.push(served)
   })
   after(() => {
@@ -94,9 +106,7 @@ describe('a probe over a real socket', () => {
       socket.on('data', () => socket.destroy())
     })
     servers.push(cutter)
-    const socket = net.connect({ host: '127.0.0.1', port: cutter.port })
-    await new Promise((resolve) => socket.once('connect', resolve))
-    await assert.rejects(sendProbe(socket, 'b', limits), {
+    await assert.rejects(sendProbe(await connect(cutter.port), 'b', limits), {
       code: 'DYN_ERR_MESH_PROBE',
       message: /peer "b"/,
     })
@@ -111,11 +121,6 @@ describe('a probe over a real socket', () => {
       socket.once('end', () => socket.end(encodeProbeResult({ bytes: 2 ** 40, micros: 1 })))
     })
     servers.push(silent, liar)
-    const connect = async (port: number) => {
-      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true })
-      await new Promise((resolve) => socket.once('connect', resolve))
-      return socket
-    }
     await assert.rejects(sendProbe(await connect(silent.port), 'b', { ...limits, resultTimeoutMs: 200 }), {
       message: /sent no result within 200 ms/,
     })

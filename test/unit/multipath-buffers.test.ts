@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { PassThrough } from 'node:stream'
 import { test } from 'node:test'
 import { MAX_PAYLOAD_BYTES } from '../../src/multipath/frame.ts'
 import { resolveOptions } from '../../src/multipath/options.ts'
@@ -104,8 +103,7 @@ test('stall: gaps without progress while busy are measured; idle time is not a s
 })
 
 test('options: defaults, and out-of-range values name the option', () => {
-  const local = new PassThrough()
-  const o = resolveOptions({ local })
+  const o = resolveOptions({})
   assert.equal(o.mode, 'stripe')
   assert.equal(o.maxReorderBytes, 4 * 1024 * 1024)
   const bad: [Record<string, unknown>, RegExp][] = [
@@ -120,7 +118,7 @@ test('options: defaults, and out-of-range values name the option', () => {
   ]
   for (const [extra, message] of bad) {
     assert.throws(
-      () => resolveOptions({ local, ...extra }),
+      () => resolveOptions({ ...extra }),
       (err: Error & { code?: string }) =>
         err.code === 'DYN_ERR_MULTIPATH_INVALID_OPTION' && message.test(err.message),
       JSON.stringify(extra),

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import net from 'node:net'
 import { describe, test } from 'node:test'
 import { ProxyHeaderError, ProxyHeaderIncompleteError } from '../../src/errors/index.ts'
 import {
@@ -12,6 +10,7 @@ import {
   readProxyHeader,
 } from '../../src/proxy-protocol/index.ts'
 import { formatIpv6, ipv6Bytes } from '../../src/proxy-protocol/ip.ts'
+import { nextData, acceptedPair as pair } from '../helpers/connections.ts'
 
 const V4: ProxiedAddresses = {
   sourceAddress: '192.0.2.10',
@@ -149,24 +148,7 @@ describe('IPv6 text and bytes', () => {
   })
 })
 
-describe('reading a header off a socket', () => {
-  async function pair(): Promise<{ server: net.Socket; client: net.Socket; close(): void }> {
-    const listener = net.createServer()
-    listener.listen(0, '127.0.0.1')
-    await once(listener, 'listening')
-    const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1')
-    const [server] = (await once(listener, 'connection')) as [net.Socket]
-    return {
-      server,
-      client,
-      close() {
-        client.destroy()
-        server.destroy()
-        listener.close()
-      },
-    }
-  }
-
+describe('reading a header off a connection', () => {
   test('a client that sends nothing is refused once the timeout passes', async () => {
     const p = await pair()
     await assert.rejects(readProxyHeader(p.server, 50), (err: unknown) => {
@@ -177,14 +159,12 @@ describe('reading a header off a socket', () => {
     p.close()
   })
 
-  test('the bytes after the header stay on the socket for whoever reads next', async () => {
+  test('the bytes after the header stay in the connection for whoever reads next', async () => {
     const p = await pair()
     p.client.write(Buffer.concat([encodeProxyHeader('v2', V4), Buffer.from('payload')]))
     const header = await readProxyHeader(p.server, 1000)
     assert.deepEqual(header.addresses, V4)
-    p.server.resume()
-    const [rest] = (await once(p.server, 'data')) as [Buffer]
-    assert.equal(rest.toString(), 'payload')
+    assert.equal((await nextData(p.server)).toString(), 'payload')
     p.close()
   })
 })

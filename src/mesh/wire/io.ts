@@ -1,12 +1,13 @@
 /**
  * Reading and writing mesh headers on a data connection. A reader takes exactly the header off
- * the socket and puts every later byte back, so the caller relays the rest untouched; it follows
- * util/read-header.ts's contract (paused socket, no listener left, the caller's 'error' listener).
+ * the connection and leaves every later byte in it, so the caller relays the rest untouched; it
+ * follows socket/read-header.ts's contract (the connection left detached, never closed).
  */
-import type { Socket } from 'node:net'
 import { MeshConnectionClosedError, MeshHeaderError, MeshHeaderTimeoutError } from '../../errors/mesh.ts'
-import { type HeaderDecoded, type HeaderReading, readHeader } from '../../util/read-header.ts'
+import type { Connection } from '../../socket/connection.ts'
+import { type ConnectionHeaderReading, type HeaderDecoded, readHeader } from '../../socket/read-header.ts'
 import type { MeshStatus } from './constants.ts'
+import { peerOf } from './peek.ts'
 import { type DecodedOpenRequest, decodeOpenRequest } from './request.ts'
 import { decodeOpenResponse, encodeOpenResponse, type OpenResponse } from './response.ts'
 
@@ -27,10 +28,13 @@ export interface ReceivedResponse {
   readonly raw: Buffer
 }
 
-export async function readOpenRequest(socket: Socket, options: ReadHeaderOptions): Promise<ReceivedRequest> {
+export async function readOpenRequest(
+  conn: Connection,
+  options: ReadHeaderOptions,
+): Promise<ReceivedRequest> {
   const { value, raw } = await readHeader(
-    socket,
-    meshReading(socket, options, (buf) => {
+    conn,
+    meshReading(conn, options, (buf) => {
       const r = decodeOpenRequest(buf)
       return 'need' in r ? r : { value: r.request, consumed: r.consumed }
     }),
@@ -39,12 +43,12 @@ export async function readOpenRequest(socket: Socket, options: ReadHeaderOptions
 }
 
 export async function readOpenResponse(
-  socket: Socket,
+  conn: Connection,
   options: ReadHeaderOptions,
 ): Promise<ReceivedResponse> {
   const { value, raw } = await readHeader(
-    socket,
-    meshReading(socket, options, (buf) => {
+    conn,
+    meshReading(conn, options, (buf) => {
       const r = decodeOpenResponse(buf)
       return 'need' in r ? r : { value: r.response, consumed: r.consumed }
     }),
@@ -52,25 +56,27 @@ export async function readOpenResponse(
   return { response: value, raw }
 }
 
-/** Writes a response; returns what `socket.write` returned (false: wait for 'drain'). */
+/** Writes a response; returns what `write` returned (false: the rest goes out at the drain). */
 export function writeResponse(
-  socket: Socket,
+  conn: Connection,
   status: MeshStatus,
   message?: string,
   nodeId?: string,
 ): boolean {
-  return socket.write(encodeOpenResponse({ status, message, nodeId }))
+  return conn.write(encodeOpenResponse({ status, message, nodeId }))
 }
 
 function meshReading<T>(
-  socket: Socket,
+  conn: Connection,
   options: ReadHeaderOptions,
   decode: (buf: Buffer) => HeaderDecoded<T>,
-): HeaderReading<T> {
-  const peer = `${socket.remoteAddress}:${socket.remotePort}`
+): ConnectionHeaderReading<T> {
+  const peer = peerOf(conn)
   return {
     decode,
     timeoutMs: options.timeoutMs,
+    // The header's own limit, checked before the bytes are awaited, is the only one.
+    maxBytes: Number.POSITIVE_INFINITY,
     closed: (received, cause) => new MeshConnectionClosedError(peer, received, cause && { cause }),
     timedOut: (received) => new MeshHeaderTimeoutError(peer, options.timeoutMs, received),
     tooLong: (wanted) =>

@@ -1,9 +1,8 @@
 /**
- * The TCP connection under a socket, for what only TCP can do: a reset (SO_LINGER 0), and telling
- * apart the connections a server accepted before any TLS work. A TLS socket's own handle is not a
- * TCP one (Node throws ERR_INVALID_HANDLE_TYPE on `resetAndDestroy`): Node keeps the TCP socket it
- * wraps as `_parent` (a server's accepted sockets, and a client's opened with `socket:`), and Bun
- * gives a client's the same, while Bun's accepted TLS socket is itself the TCP one.
+ * A reset from a test's own node:net peer, TLS sockets included. A TLS socket's own handle is not
+ * a TCP one (Node throws ERR_INVALID_HANDLE_TYPE on `resetAndDestroy`): Node keeps the TCP socket
+ * it wraps as `_parent` (a server's accepted sockets, and a client's opened with `socket:`), and
+ * Bun gives a client's the same, while Bun's accepted TLS socket is itself the TCP one.
  */
 import net, { type Socket } from 'node:net'
 
