@@ -26,7 +26,7 @@ import type { FlowOrigin } from '../flow/origin.ts'
 import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
 import { encodeProxyHeader } from '../proxy-protocol/index.ts'
 import type { ResolveQuery } from '../route/engine.ts'
-import { decide, type RouteRuntime, type RouteTable } from '../route/index.ts'
+import { decide, type RouteRuntime, type RouteTable, type RouteWaiter } from '../route/index.ts'
 import type { Connection } from '../socket/connection.ts'
 import type { DecisionSource, RejectReason } from '../views/node-view.ts'
 import type { PreRouteStage } from './stages.ts'
@@ -72,6 +72,20 @@ export function createFlowHandler(
   deps: FlowHandlerDeps,
 ): (conn: Connection, listener: AcceptingListener) => void {
   const { manager, routes } = deps
+  /** One waiter per route, made at its first flow: a connect costs no promise and no closure. */
+  const waiters = new WeakMap<RouteRuntime, RouteWaiter<Flow>>()
+
+  function waiterOf(route: RouteRuntime): RouteWaiter<Flow> {
+    let waiter = waiters.get(route)
+    if (waiter === undefined) {
+      waiter = {
+        connected: (conn, flow) => established(flow, route, conn),
+        failed: (error, flow) => failed(flow, error),
+      }
+      waiters.set(route, waiter)
+    }
+    return waiter
+  }
 
   function runStages(flow: Flow, listener: AcceptingListener, from: number): void {
     const stage = listener.stages[from]
@@ -164,10 +178,7 @@ export function createFlowHandler(
     destination: Destination | undefined,
   ): void {
     flow.state = 'connecting'
-    route.connect(sourceIp ?? balanceKey(route, flow), origin, destination).then(
-      (conn) => established(flow, route, conn),
-      (error: Error) => failed(flow, error),
-    )
+    route.connect(sourceIp ?? balanceKey(route, flow), origin, destination, waiterOf(route), flow)
   }
 
   function established(

@@ -22,6 +22,7 @@ import {
   withoutFailed,
 } from '../instructions/hold.ts'
 import type { InstructionRoute } from '../instructions/index.ts'
+import { connectRoute } from './connection.ts'
 import { chainTables, compileRoutes, decide, type RouteTable } from './decide.ts'
 import { instructionRouteConfig } from './instruction-routes.ts'
 import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps, type RouteTotals } from './runtime.ts'
@@ -162,9 +163,10 @@ export class DynamicRouteEngine {
     if (decision.kind === 'reject') return Promise.reject(new MeshNoRouteError(this.#deps.nodeId, port))
     const route = decision.handler
     route.matches[decision.source]++
-    return route
-      .connect(sourceIp, origin)
-      .then((conn): UpstreamConnection | MultipathConnection => ({ ...conn, lender: conn.lender ?? route }))
+    return connectRoute(route, sourceIp, origin).then((conn): UpstreamConnection | MultipathConnection => ({
+      ...conn,
+      lender: conn.lender ?? route,
+    }))
   }
 
   /**

@@ -36,7 +36,7 @@ import {
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from '../views/node-view.ts'
-import type { RouteRuntime } from './connection.ts'
+import { type RouteConnection, type RouteRuntime, type RouteWaiter, settleRoute } from './connection.ts'
 import { describePath, describeTarget } from './describe.ts'
 import { orderPaths } from './path-order.ts'
 
@@ -108,8 +108,14 @@ class ClusterRoute implements ManagedRoute {
     this.#cluster = new UpstreamCluster(route, { clock: deps.clock, logger: deps.logger })
   }
 
-  connect(sourceIp: string): Promise<UpstreamConnection> {
-    return this.#cluster.connect(sourceIp)
+  connect<T>(
+    sourceIp: string,
+    _origin: FlowOrigin,
+    _destination: Destination | undefined,
+    waiter: RouteWaiter<T>,
+    token: T,
+  ): void {
+    this.#cluster.open(sourceIp, waiter, token)
   }
 
   lease(sourceIp: string): DatagramEndpoint | undefined {
@@ -168,9 +174,17 @@ class MeshRoute implements ManagedRoute {
     })
   }
 
-  connect(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection | MultipathConnection> {
+  connect<T>(
+    sourceIp: string,
+    origin: FlowOrigin,
+    _destination: Destination | undefined,
+    waiter: RouteWaiter<T>,
+    token: T,
+  ): void {
     const mode = this.config.multipath
-    return mode === undefined ? this.#connectOne(sourceIp, origin) : this.#connectAll(sourceIp, origin, mode)
+    const connecting: Promise<RouteConnection> =
+      mode === undefined ? this.#connectOne(sourceIp, origin) : this.#connectAll(sourceIp, origin, mode)
+    settleRoute(connecting, waiter, token)
   }
 
   async #connectOne(sourceIp: string, origin: FlowOrigin): Promise<UpstreamConnection> {
@@ -285,11 +299,17 @@ class RequestedRoute implements ManagedRoute {
     this.#path = this.#peers && new PeerPath(route, { via }, deps, this.#peers)
   }
 
-  async connect(
+  connect<T>(
     _sourceIp: string,
     origin: FlowOrigin,
-    destination?: Destination,
-  ): Promise<UpstreamConnection> {
+    destination: Destination | undefined,
+    waiter: RouteWaiter<T>,
+    token: T,
+  ): void {
+    settleRoute(this.#connect(origin, destination), waiter, token)
+  }
+
+  async #connect(origin: FlowOrigin, destination: Destination | undefined): Promise<UpstreamConnection> {
     if (destination === undefined) {
       throw new ConnectProxyNotAllowedError(
         this.config.name,

@@ -3,9 +3,9 @@
  * one connect (more only on failure), logs nothing and allocates little; counters are plain fields
  * that status() reads on request. Logs are per endpoint event: ejected, returned, health changed.
  *
- * Contract with the flow code: call connect() once per flow; when it resolves, the flow owns the
- * connection and must call release(endpoint) exactly once when the flow ends. A rejected connect()
- * needs no release.
+ * Contract with the flow code: call open() (or connect()) once per flow; once connected, the flow
+ * owns the connection and must call release(endpoint) exactly once when the flow ends. A failed
+ * connect needs no release.
  */
 import type { EndpointConfig, HealthCheckConfig, RouteConfig } from '../config/types.ts'
 import {
@@ -48,11 +48,17 @@ export interface EndpointConnection {
   readonly connectMs: number
 }
 
+/** Told once how a flow's connect ended; `token` is what the caller passed to open(). */
+export interface EndpointWaiter<T> {
+  connected(conn: EndpointConnection, token: T): void
+  failed(error: Error, token: T): void
+}
+
 /** One flow's connect across its attempts; arrays only once an attempt has failed. */
 class FlowConnect {
   readonly sourceIp: string
-  readonly resolve: (conn: EndpointConnection) => void
-  readonly reject: (error: Error) => void
+  readonly waiter: EndpointWaiter<unknown>
+  readonly token: unknown
   attempts = 0
   /** The endpoint of the attempt in progress. */
   index = -1
@@ -60,10 +66,10 @@ class FlowConnect {
   tried: number[] | undefined = undefined
   failed: UpstreamAttempt[] | undefined = undefined
 
-  constructor(sourceIp: string, resolve: (conn: EndpointConnection) => void, reject: (error: Error) => void) {
+  constructor(sourceIp: string, waiter: EndpointWaiter<unknown>, token: unknown) {
     this.sourceIp = sourceIp
-    this.resolve = resolve
-    this.reject = reject
+    this.waiter = waiter
+    this.token = token
   }
 }
 
@@ -129,8 +135,16 @@ export class UpstreamCluster {
     this.#dialOptions = { timeoutMs: route.connectTimeoutMs }
   }
 
+  /** Connects a flow to an endpoint, trying the next on failure; tells `waiter` once. */
+  open<T>(sourceIp: string, waiter: EndpointWaiter<T>, token: T): void {
+    this.#attempt(new FlowConnect(sourceIp, waiter as EndpointWaiter<unknown>, token))
+  }
+
+  /** open() as a promise, for callers off the accept path. */
   connect(sourceIp: string): Promise<EndpointConnection> {
-    return new Promise((resolve, reject) => this.#attempt(new FlowConnect(sourceIp, resolve, reject)))
+    const settle = Promise.withResolvers<EndpointConnection>()
+    this.open(sourceIp, SETTLE, settle)
+    return settle.promise
   }
 
   /** The next attempt of a flow's connect, or its failure once nothing is left to try. */
@@ -138,7 +152,7 @@ export class UpstreamCluster {
     const index = flow.attempts > Math.max(0, this.route.retries) ? -1 : this.#pick(flow.sourceIp, flow.tried)
     if (index < 0) {
       this.unavailable++
-      flow.reject(new UpstreamUnavailableError(this.route.name, flow.failed ?? []))
+      flow.waiter.failed(new UpstreamUnavailableError(this.route.name, flow.failed ?? []), flow.token)
       return
     }
     const endpoint = this.#endpoints[index]!
@@ -153,12 +167,15 @@ export class UpstreamCluster {
     const endpoint = this.#endpoints[flow.index]!
     endpoint.total++
     recordSuccess(endpoint)
-    flow.resolve({
-      connection,
-      endpoint: endpoint.address,
-      attempts: flow.attempts,
-      connectMs: this.#clock.now() - flow.startedAt,
-    })
+    flow.waiter.connected(
+      {
+        connection,
+        endpoint: endpoint.address,
+        attempts: flow.attempts,
+        connectMs: this.#clock.now() - flow.startedAt,
+      },
+      flow.token,
+    )
   }
 
   #failed(flow: FlowConnect, error: Error): void {
@@ -286,6 +303,16 @@ export class UpstreamCluster {
   #logFields(endpoint: EndpointState): { route: string; endpoint: string } {
     return { route: this.route.name, endpoint: endpoint.address }
   }
+}
+
+interface Settle {
+  resolve(conn: EndpointConnection): void
+  reject(error: Error): void
+}
+
+const SETTLE: EndpointWaiter<Settle> = {
+  connected: (conn, settle) => settle.resolve(conn),
+  failed: (error, settle) => settle.reject(error),
 }
 
 function indexByAddress(route: string, endpoints: readonly EndpointState[]): Map<string, EndpointState> {

@@ -1,5 +1,6 @@
 export {
   type EndpointConnection,
+  type EndpointWaiter,
   UpstreamCluster,
   type UpstreamClusterDeps,
   type UpstreamLogger,
