@@ -255,3 +255,52 @@ routes:
     })
   })
 }
+
+describe('a reload that changes a listener’s idle_timeout', () => {
+  let echo: TestServer
+  let node: ProxyNode
+
+  before(async () => {
+    echo = await startEchoServer()
+  })
+  after(async () => {
+    await node?.destroy()
+    await echo?.close()
+  })
+
+  const config = (idle: string) =>
+    loadConfigText(`common: { node_id: idle, admin_addr: "127.0.0.1:0", log_level: warn }
+listeners:
+  - { name: web, bind: "127.0.0.1:0", idle_timeout: ${idle} }
+routes:
+  - { name: web, match: { listener: web }, target: "${echo.address}" }
+`)
+
+  /** A flow that has echoed once, with the time it closed once it does. */
+  async function openFlow(port: number): Promise<{ socket: net.Socket; closedAt: Promise<number> }> {
+    const socket = net.connect({ port, host: '127.0.0.1' })
+    socket.on('error', () => {})
+    socket.write('x')
+    await once(socket, 'data')
+    return { socket, closedAt: once(socket, 'close').then(() => Date.now()) }
+  }
+
+  test('applies to the flows accepted after it; flows already open keep the timeout they had', async () => {
+    node = new ProxyNode(config('10s'), { logger: silentLogger() })
+    await node.start()
+    const port = node.listenerPort('web')
+    const before = await openFlow(port)
+    const outcome = await node.reload(config('300ms'))
+    assert.deepEqual(outcome.applied, ['listeners.web'])
+    const after = await openFlow(port)
+    const startedAt = Date.now()
+    const closedAfter = (await after.closedAt) - startedAt
+    assert.ok(closedAfter >= 250 && closedAfter < 2_000, `the new flow closed after ${closedAfter} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    assert.equal(before.socket.destroyed, false, 'the flow from before the reload is still open')
+    before.socket.write('still')
+    const [echoed] = (await once(before.socket, 'data')) as [Buffer]
+    assert.equal(echoed.toString(), 'still')
+    before.socket.destroy()
+  })
+})
