@@ -4,8 +4,10 @@
  * costs, and whether 10 s of live updates (every link's RTT changing each second) leave the page
  * free to paint. The budgets are CPU time of the page's processes (Chromium's own process info):
  * wall time on a machine shared with other work stretches with the load. The issue's target is a
- * first render under 2 s; measured here at about 2 s of CPU on a 2-core machine at load 12-16,
- * so the test fails past 2.5 s, where a change made the page really slower. Figures are printed.
+ * first render under 2 s; measured here at 0.8-0.9 s of CPU on a 2-core machine at load 3-7
+ * (about 2 s before the links moved from Cytoscape to a canvas layer). During updates the page
+ * was busy 14-15 % of the time, 8-9 % of which it spends idle too (Cytoscape's render loop and
+ * this test's frame counter run every frame); it was 32-34 % before. Figures are printed.
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
@@ -29,8 +31,10 @@ const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
 const NODES = 500
 const INGRESSES = 20
 const UPDATE_SECONDS = 10
-/** The 2 s target, with room for a machine shared with other work (see above). */
-const FIRST_RENDER_BUDGET_MS = 2500
+/** The issue's target; the page needs less than half of it (see above), room for a loaded machine. */
+const FIRST_RENDER_BUDGET_MS = 2000
+/** The share of the time the page may be busy during updates: twice what it measured (see above). */
+const UPDATES_BUSY_BUDGET = 0.3
 
 function yaml(stateDir: string): string {
   const ingress = Array.from(
@@ -181,7 +185,10 @@ describe('the scheduler console with 500 simulated nodes', { skip }, () => {
       `# ${UPDATE_SECONDS} s of updates: page busy ${(busyShare * 100).toFixed(0)}% of the time, ${gaps.length} frames, p95 gap ${p95.toFixed(0)} ms, longest ${worst.toFixed(0)} ms\n`,
     )
     assert.ok(updatesBefore > 0)
-    assert.ok(busyShare < 0.5, `the page was busy ${(busyShare * 100).toFixed(0)}% of the time`)
+    assert.ok(
+      busyShare < UPDATES_BUSY_BUDGET,
+      `the page was busy ${(busyShare * 100).toFixed(0)}% of the time`,
+    )
     assert.ok(gaps.length > UPDATE_SECONDS * 2, `only ${gaps.length} frames painted in ${UPDATE_SECONDS} s`)
     await page.screenshot({ path: `${ARTIFACTS}scheduler-console-500-nodes.png` })
     assert.deepEqual(errors, [])
