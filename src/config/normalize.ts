@@ -19,6 +19,7 @@ import type {
   PeerConfig,
   RouteConfig,
   SchedulerConfig,
+  SchedulerCredentialsConfig,
 } from './types.ts'
 
 export function normalize(doc: ConfigDocument, defaultNodeId: string): NodeConfig {
@@ -142,7 +143,15 @@ function scheduler(s: NonNullable<ConfigDocument['scheduler']>): SchedulerConfig
     retryIntervalMs: parseDuration(s.retry_interval),
     maxRetries: s.max_retries,
     heartbeatIntervalMs: parseDuration(s.heartbeat_interval),
+    credentials: schedulerCredentials(s),
   }
+}
+
+function schedulerCredentials(s: NonNullable<ConfigDocument['scheduler']>): SchedulerCredentialsConfig {
+  if (s.join_token !== undefined) return { kind: 'join', token: s.join_token.trim() }
+  if (s.tls !== undefined)
+    return { kind: 'files', certFile: s.tls.cert, keyFile: s.tls.key, caFile: s.tls.ca }
+  return s.insecure ? { kind: 'insecure' } : { kind: 'none' }
 }
 
 function peer(p: ConfigDocument['peers'][number]): PeerConfig {

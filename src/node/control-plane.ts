@@ -6,9 +6,11 @@
  * otherwise it is a stale cached set, still used while no scheduler answers.
  */
 import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
+import { SchedulerNoCredentialsError } from '../errors/scheduler-auth.ts'
 import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { RunningScheduler } from '../scheduler/server.ts'
+import { type SchedulerCredentials, schedulerCredentials } from '../scheduler-client/credentials.ts'
 import {
   type HelloInfo,
   type ReportInfo,
@@ -17,6 +19,7 @@ import {
   type SchedulerDirective,
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
+import { formatHostPort } from '../util/host-port.ts'
 import type { SchedulerLinkStats } from './api.ts'
 
 export interface ControlPlaneDeps {
@@ -54,6 +57,7 @@ export class NodeControlPlane {
     this.#client = new SchedulerClient({
       config: this.#scheduler,
       ...(addresses && { addresses }),
+      credentials: this.#credentials(),
       hello: this.#deps.hello,
       report: this.#deps.report,
       onDirective: this.#deps.onDirective,
@@ -80,6 +84,31 @@ export class NodeControlPlane {
       clock: this.#deps.clock,
     })
     return [hostPortOf(this.#embedded.grpcAddress)]
+  }
+
+  /**
+   * An embedded scheduler's own join token (or its insecure plaintext) stands for the config's:
+   * the node joins the scheduler it runs like any other node.
+   */
+  #credentials(): SchedulerCredentials {
+    const { common } = this.#config
+    const ctx = {
+      nodeId: common.nodeId,
+      stateDir: common.stateDir,
+      clock: this.#deps.clock,
+      logger: this.#deps.logger,
+    }
+    const embedded = this.#embedded
+    if (embedded !== undefined) {
+      const token = embedded.authority?.joinToken
+      return schedulerCredentials(token === undefined ? { kind: 'insecure' } : { kind: 'join', token }, ctx)
+    }
+    const configured = this.#scheduler.credentials
+    if (configured.kind === 'none') {
+      const err = new SchedulerNoCredentialsError(describeAddresses(this.#scheduler.addresses))
+      this.#deps.logger.error({ code: err.code }, err.message)
+    }
+    return schedulerCredentials(configured, ctx)
   }
 
   /** After a reload that changed what the hello describes (listeners, static routes). */
@@ -135,6 +164,12 @@ export class NodeControlPlane {
  */
 export function retryCapMs(retryIntervalMs: number): number {
   return Math.min(60_000, Math.max(1000, retryIntervalMs * 16))
+}
+
+function describeAddresses(addresses: SchedulerConfig['addresses']): string {
+  return addresses === 'embedded'
+    ? 'embedded'
+    : addresses.map((a) => formatHostPort(a.host, a.port)).join(', ')
 }
 
 function hostPortOf(address: string): HostPort {

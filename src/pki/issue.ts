@@ -29,6 +29,7 @@ import { PkiInvalidError } from '../errors/pki.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { assertCaName, assertNodeId, assertValidDays, sanEntryOf } from './names.ts'
 import { SCHEDULER_IDENTITY_URI } from './scheduler-identity.ts'
+import { CLOCK_SKEW_MS } from './validity.ts'
 
 export interface PemPair {
   readonly certPem: string
@@ -53,8 +54,6 @@ export interface IssueNodeCertOptions {
 export const ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
 export const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
 const DAY_MS = 86_400_000
-/** Backdating tolerates clocks that run behind the issuer's on other nodes. */
-export const CLOCK_SKEW_MS = 5 * 60_000
 
 function subtleCrypto(): webcrypto.Crypto {
   return globalThis.crypto

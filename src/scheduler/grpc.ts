@@ -1,71 +1,155 @@
 /**
- * The TrafficSchedulerService over gRPC (h2c): one Connect stream per node, and Resolve. Binary
- * gRPC node streams are served by node-stream.ts; this adapter serves the rest the same way. The
- * stream must open with a hello; the welcome goes out at once (it also carries the response
- * headers, so the node knows the stream is up), then the node's set unless it resumes with it.
+ * The TrafficSchedulerService over gRPC: mutual TLS by default (h2c with `scheduler.insecure`),
+ * one Connect stream per node, Resolve and Join. Binary gRPC node streams are served by
+ * node-stream.ts; this adapter serves the rest the same way. A stream or a Resolve acts for the
+ * node its client certificate stands for and nobody else (auth/gate.ts); Join needs no
+ * certificate but the join token's secret (auth/join.ts). The stream must open with a hello; the
+ * welcome goes out at once (it also carries the response headers, so the node knows the stream is
+ * up), then the node's set unless it resumes with it.
+ *
+ * One source address holds at most `max_streams_per_address` connections and as many streams.
  */
 
 import http2 from 'node:http2'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { create } from '@bufbuild/protobuf'
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect'
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+} from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
-import type { HostPort } from '../config/types.ts'
+import { SchedulerBindError, SchedulerHelloRequiredError } from '../errors/scheduler.ts'
 import {
-  SchedulerBindError,
-  SchedulerHelloInvalidError,
-  SchedulerHelloRequiredError,
-} from '../errors/scheduler.ts'
+  SchedulerInsecureJoinError,
+  SchedulerResolveNoSessionError,
+  SchedulerStreamLimitError,
+} from '../errors/scheduler-auth.ts'
 import {
+  JoinResponseSchema,
   type NodeMessage,
   ResolveResponseSchema,
   type SchedulerMessage,
   TrafficSchedulerService,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import { PerAddressLimit } from './address-limit.ts'
+import type { Authority } from './auth/authority.ts'
+import { NodeGate } from './auth/gate.ts'
+import { type JoinContext, joinNode } from './auth/join.ts'
+import { type Peer, peerOf } from './auth/peer.ts'
+import { serverTlsOptions } from './auth/server-tls.ts'
+import type { SchedulerSettings } from './config/types.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
-import { dispatch, toConnectError } from './dispatch.ts'
-import { serveNodeStream, servesNodeStream } from './node-stream.ts'
+import { asConnectError, dispatch, toConnectError } from './dispatch.ts'
+import { MAX_MESSAGE_BYTES } from './limits.ts'
+import { serveNodeStream, servesNodeStream, trailersFor } from './node-stream.ts'
 import { Outbox } from './outbox.ts'
 import {
   directiveMessage,
-  helloFromProto,
   instructionsMessage,
   routeToProto,
   versionToProto,
   welcomeMessage,
 } from './proto.ts'
+import type { SchedulerStore } from './store/types.ts'
 
-export function schedulerRoutes(core: SchedulerCore, logger: Logger): (router: ConnectRouter) => void {
+/** What secures the port; absent with `scheduler.insecure`. */
+export interface GrpcSecurity {
+  readonly authority: Authority
+  readonly store: SchedulerStore
+  readonly clock: Clock
+}
+
+export interface GrpcOptions {
+  readonly core: SchedulerCore
+  readonly settings: SchedulerSettings
+  readonly logger: Logger
+  readonly security?: GrpcSecurity
+}
+
+interface RouteContext {
+  readonly core: SchedulerCore
+  readonly logger: Logger
+  readonly gate: NodeGate
+  readonly join?: JoinContext
+}
+
+const PEER = createContextKey<Peer>(
+  { kind: 'anonymous', reason: 'its connection is unknown', address: 'an unknown address' },
+  { description: 'the peer of the connection' },
+)
+
+/** Handlers throw our errors; the node gets them as gRPC statuses that start with the code. */
+async function answer<T>(run: () => Promise<T>, fallback: Code): Promise<T> {
+  try {
+    return await run()
+  } catch (err) {
+    throw asConnectError(err, fallback)
+  }
+}
+
+export function schedulerRoutes(r: RouteContext): (router: ConnectRouter) => void {
+  const { core, logger, gate } = r
   return (router) => {
     router.service(TrafficSchedulerService, {
-      connect: (requests, ctx) => connectStream(core, logger, requests, ctx),
-      resolve: (req) => {
-        const { route, version } = core.resolve(req.nodeId, req.listener, req.port)
-        return create(ResolveResponseSchema, {
-          ...(route && { route: routeToProto(route) }),
-          ...(version && { version: versionToProto(version) }),
-        })
-      },
+      connect: (requests, ctx) => connectStream(r, requests, ctx),
+      resolve: (req, ctx) =>
+        answer(async () => {
+          const peer = ctx.values.get(PEER)
+          await gate.admit(peer)
+          const nodeId = gate.resolver(req.nodeId, peer)
+          if (!core.registry.get(nodeId)?.connected) throw new SchedulerResolveNoSessionError(nodeId)
+          const { route, version } = core.resolve(nodeId, req.listener, req.port)
+          return create(ResolveResponseSchema, {
+            ...(route && { route: routeToProto(route) }),
+            ...(version && { version: versionToProto(version) }),
+          })
+        }, Code.Internal),
+      join: (req, ctx) =>
+        answer(async () => {
+          if (r.join === undefined) throw new SchedulerInsecureJoinError()
+          const peer = ctx.values.get(PEER)
+          try {
+            const joined = await joinNode(r.join, req, peer)
+            logger.info(
+              { node: req.nodeId, address: peer.address, renewal: peer.kind === 'node' },
+              'node joined',
+            )
+            return create(JoinResponseSchema, {
+              certificate: joined.certificatePem,
+              caCertificate: joined.caCertificatePem,
+            })
+          } catch (err) {
+            logger.warn({ node: req.nodeId, address: peer.address, err }, 'join refused')
+            throw err
+          }
+        }, Code.Internal),
     })
   }
 }
 
 async function* connectStream(
-  core: SchedulerCore,
-  logger: Logger,
+  r: RouteContext,
   requests: AsyncIterable<NodeMessage>,
   ctx: HandlerContext,
 ): AsyncGenerator<SchedulerMessage> {
+  const { core, logger, gate } = r
+  const peer = ctx.values.get(PEER)
+  await answer(() => gate.admit(peer), Code.Unauthenticated)
   const iterator = requests[Symbol.asyncIterator]()
   const first = await iterator.next()
-  if (first.done || first.value.msg.case !== 'hello') {
-    const got = first.done ? 'the end of the stream' : (first.value.msg.case ?? 'an empty message')
+  const msg = first.done ? undefined : first.value.msg
+  if (msg?.case !== 'hello') {
+    const got = msg === undefined ? 'the end of the stream' : (msg.case ?? 'an empty message')
     throw toConnectError(new SchedulerHelloRequiredError(got))
   }
-  const hello = helloFromProto(first.value.msg.value)
-  if (hello.id === '') throw toConnectError(new SchedulerHelloInvalidError('node_id is empty'))
+  const hello = await answer(async () => gate.hello(msg.value, peer), Code.InvalidArgument)
   const outbox = new Outbox<SchedulerMessage>()
   outbox.push(welcomeMessage(core.welcome()))
   const session = core.attach(hello, {
@@ -82,9 +166,10 @@ async function* connectStream(
   consume(core, session, iterator).then(
     () => outbox.end(),
     (err: unknown) => {
-      reason = `stream failed: ${err instanceof Error ? err.message : String(err)}`
+      const wire = asConnectError(err, Code.InvalidArgument)
+      reason = `stream failed: ${wire.rawMessage}`
       logger.debug({ node: session.nodeId, err }, 'node stream ended with an error')
-      outbox.end()
+      outbox.end(wire)
     },
   )
   try {
@@ -118,22 +203,84 @@ export interface GrpcServer {
 /** Sessions get this long to finish after GOAWAY before they are destroyed. */
 const CLOSE_GRACE_MS = 2000
 
-export async function listenGrpc(core: SchedulerCore, addr: HostPort, logger: Logger): Promise<GrpcServer> {
+type Server = http2.Http2Server | http2.Http2SecureServer
+
+export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
+  const { core, settings, logger, security } = o
+  const insecure = security === undefined
   const shutdown = new AbortController()
+  const gate = new NodeGate(security?.store)
+  const join: JoinContext | undefined = security && {
+    authority: security.authority,
+    store: security.store,
+    clock: security.clock,
+    nodeCertValidityMs: settings.nodeCertValidityMs,
+  }
   const adapter = connectNodeAdapter({
-    routes: schedulerRoutes(core, logger),
+    routes: schedulerRoutes({ core, logger, gate, ...(join && { join }) }),
     shutdownSignal: shutdown.signal,
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    contextValues: (req) =>
+      createContextValues().set(PEER, peerOf((req as http2.Http2ServerRequest).stream.session, insecure)),
   })
-  const server = http2.createServer((req, res) => {
-    if (servesNodeStream(req.method, req.url, req.headers))
-      serveNodeStream(core, logger, req, res, shutdown.signal)
+  const streamContext = { core, logger, gate, insecure, shutdown: shutdown.signal }
+  const streams = new PerAddressLimit(settings.maxStreamsPerAddress)
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    const address = req.stream.session?.socket.remoteAddress ?? ''
+    if (!streams.acquire(address)) return refuse(res, new SchedulerStreamLimitError(address, streams.limit))
+    res.once('close', () => streams.release(address))
+    if (servesNodeStream(req.method, req.url, req.headers)) serveNodeStream(streamContext, req, res)
     else adapter(req, res)
-  })
+  }
+  const tls =
+    security &&
+    (() => serverTlsOptions(security.authority, settings.id, settings.nodeCertValidityMs, security.clock))
+  const server: Server = tls ? http2.createSecureServer(await tls(), handler) : http2.createServer(handler)
+  limitConnections(server, new PerAddressLimit(settings.maxStreamsPerAddress), logger)
   const sessions = new Set<http2.ServerHttp2Session>()
   server.on('session', (session) => {
     sessions.add(session)
     session.once('close', () => sessions.delete(session))
   })
+  await listen(server, settings)
+  const bound = server.address() as AddressInfo
+  const address = formatHostPort(bound.address, bound.port)
+  const renewal =
+    tls && renewCertificate(server as http2.Http2SecureServer, tls, settings.nodeCertValidityMs / 2, logger)
+  logger.info({ address, tls: !insecure }, 'scheduler grpc listening')
+  let closing: Promise<void> | undefined
+  return {
+    address,
+    close() {
+      if (renewal) clearInterval(renewal)
+      closing ??= closeServer(server, sessions, shutdown)
+      return closing
+    },
+  }
+}
+
+/** The gRPC answer to a request refused before it is served. */
+function refuse(res: http2.Http2ServerResponse, err: SchedulerStreamLimitError): void {
+  res.writeHead(200, { 'content-type': 'application/grpc+proto' })
+  res.addTrailers(trailersFor(toConnectError(err)))
+  res.end()
+}
+
+/** Connections beyond the limit are closed at accept, before any TLS work is spent on them. */
+function limitConnections(server: Server, limit: PerAddressLimit, logger: Logger): void {
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? ''
+    if (!limit.acquire(address)) {
+      logger.debug({ address, limit: limit.limit }, 'connection refused: too many from one address')
+      socket.destroy()
+      return
+    }
+    socket.once('close', () => limit.release(address))
+  })
+}
+
+async function listen(server: Server, settings: SchedulerSettings): Promise<void> {
+  const addr = settings.listen
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(addr.port, addr.host, () => {
@@ -143,21 +290,27 @@ export async function listenGrpc(core: SchedulerCore, addr: HostPort, logger: Lo
   }).catch((cause: unknown) => {
     throw new SchedulerBindError('scheduler.listen', formatHostPort(addr.host, addr.port), cause)
   })
-  const bound = server.address() as AddressInfo
-  const address = formatHostPort(bound.address, bound.port)
-  logger.info({ address }, 'scheduler grpc listening')
-  let closing: Promise<void> | undefined
-  return {
-    address,
-    close() {
-      closing ??= closeServer(server, sessions, shutdown)
-      return closing
-    },
-  }
+}
+
+/** A scheduler runs longer than its certificate lives: a new one is put in place every `everyMs`. */
+function renewCertificate(
+  server: http2.Http2SecureServer,
+  tls: () => ReturnType<typeof serverTlsOptions>,
+  everyMs: number,
+  logger: Logger,
+): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    tls().then(
+      (options) => server.setSecureContext(options),
+      (err: unknown) => logger.error({ err }, 'renewing the scheduler certificate failed'),
+    )
+  }, everyMs)
+  timer.unref()
+  return timer
 }
 
 async function closeServer(
-  server: http2.Http2Server,
+  server: Server,
   sessions: Set<http2.ServerHttp2Session>,
   shutdown: AbortController,
 ): Promise<void> {

@@ -17,7 +17,7 @@ import http2, {
 import { fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { setTrailerStatus } from '@connectrpc/connect/protocol-grpc'
-import { SchedulerHelloInvalidError, SchedulerHelloRequiredError } from '../errors/scheduler.ts'
+import { SchedulerHelloRequiredError } from '../errors/scheduler.ts'
 import {
   type NodeMessage,
   NodeMessageSchema,
@@ -26,10 +26,13 @@ import {
   TrafficSchedulerService,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import type { Logger } from '../log/logger.ts'
+import type { NodeGate } from './auth/gate.ts'
+import { type Peer, peerOf } from './auth/peer.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
-import { dispatch, toConnectError } from './dispatch.ts'
+import { asConnectError, dispatch, toConnectError } from './dispatch.ts'
 import { encodeInstructions } from './encode.ts'
-import { directiveMessage, helloFromProto, welcomeMessage } from './proto.ts'
+import { MAX_MESSAGE_BYTES } from './limits.ts'
+import { directiveMessage, welcomeMessage } from './proto.ts'
 import { FrameReader, frame } from './wire.ts'
 
 export const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
@@ -62,22 +65,47 @@ interface Ending {
 
 const RESPONSE_HEADERS = { 'content-type': 'application/grpc+proto' }
 
+export interface NodeStreamContext {
+  readonly core: SchedulerCore
+  readonly logger: Logger
+  readonly gate: NodeGate
+  readonly insecure: boolean
+  readonly shutdown: AbortSignal
+}
+
+/**
+ * Serves one node stream once its peer is admitted (gate.ts); nothing it sent is read before.
+ * A refused peer gets the status at once, and the stream ends.
+ */
 export function serveNodeStream(
-  core: SchedulerCore,
-  logger: Logger,
+  ctx: NodeStreamContext,
   req: Http2ServerRequest,
   res: Http2ServerResponse,
-  shutdown: AbortSignal,
 ): void {
-  new NodeStream(core, logger, req, res, shutdown)
+  const peer = peerOf(req.stream.session, ctx.insecure)
+  ctx.gate.admit(peer).then(
+    () => {
+      if (!res.stream.closed) new NodeStream(ctx, peer, req, res)
+    },
+    (err: unknown) => {
+      const wire = asConnectError(err, Code.Unauthenticated)
+      ctx.logger.warn({ address: peer.address, code: wire.code, err: wire.rawMessage }, 'node stream refused')
+      if (res.stream.closed) return
+      res.writeHead(200, RESPONSE_HEADERS)
+      res.addTrailers(trailersFor(wire))
+      res.end()
+    },
+  )
 }
 
 class NodeStream {
   readonly #core: SchedulerCore
   readonly #logger: Logger
+  readonly #gate: NodeGate
+  readonly #peer: Peer
   readonly #res: Http2ServerResponse
   readonly #shutdown: AbortSignal
-  readonly #reader = new FrameReader()
+  readonly #reader = new FrameReader(MAX_MESSAGE_BYTES)
   readonly #onShutdown = () =>
     this.#end({
       err: new ConnectError('scheduler is stopping', Code.Unavailable),
@@ -87,21 +115,18 @@ class NodeStream {
   #ended: Ending | undefined
   #detached = false
 
-  constructor(
-    core: SchedulerCore,
-    logger: Logger,
-    req: Http2ServerRequest,
-    res: Http2ServerResponse,
-    shutdown: AbortSignal,
-  ) {
-    this.#core = core
-    this.#logger = logger
+  constructor(ctx: NodeStreamContext, peer: Peer, req: Http2ServerRequest, res: Http2ServerResponse) {
+    this.#core = ctx.core
+    this.#logger = ctx.logger
+    this.#gate = ctx.gate
+    this.#peer = peer
     this.#res = res
-    this.#shutdown = shutdown
+    this.#shutdown = ctx.shutdown
     req.on('data', (chunk: Buffer) => this.#onData(chunk))
     req.on('end', () => this.#onEnd())
     res.on('close', () => this.#onClose())
-    shutdown.addEventListener('abort', this.#onShutdown, { once: true })
+    if (ctx.shutdown.aborted) this.#onShutdown()
+    else ctx.shutdown.addEventListener('abort', this.#onShutdown, { once: true })
   }
 
   #onData(chunk: Buffer): void {
@@ -113,16 +138,16 @@ class NodeStream {
         else this.#open(m)
       }
     } catch (err) {
-      const wire = ConnectError.from(err, Code.InvalidArgument)
+      const wire = asConnectError(err, Code.InvalidArgument)
+      if (!this.#session)
+        this.#logger.warn({ address: this.#peer.address, err: wire.rawMessage }, 'hello refused')
       this.#end({ err: wire, reason: `stream failed: ${wire.rawMessage}` })
     }
   }
 
   #open(m: NodeMessage): void {
-    if (m.msg.case !== 'hello')
-      throw toConnectError(new SchedulerHelloRequiredError(m.msg.case ?? 'an empty message'))
-    const hello = helloFromProto(m.msg.value)
-    if (hello.id === '') throw toConnectError(new SchedulerHelloInvalidError('node_id is empty'))
+    if (m.msg.case !== 'hello') throw new SchedulerHelloRequiredError(m.msg.case ?? 'an empty message')
+    const hello = this.#gate.hello(m.msg.value, this.#peer)
     this.#write(welcomeMessage(this.#core.welcome()))
     this.#session = this.#core.attach(hello, {
       send: (set) => this.#writeBytes(encodeInstructions(set)),

@@ -10,6 +10,7 @@
 import type { Logger } from '../log/logger.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { type ApiServer, listenApi } from './api.ts'
+import { type Authority, loadAuthority } from './auth/authority.ts'
 import type { SchedulerConfig } from './config/types.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc.ts'
@@ -39,6 +40,8 @@ export interface RunningScheduler {
   readonly core: SchedulerCore
   /** With store: etcd. */
   readonly cluster: EtcdCluster | undefined
+  /** The mesh CA and the join token; absent with `insecure`. */
+  readonly authority: Authority | undefined
   /** Ends node streams, closes both ports and the store; idempotent. */
   close(): Promise<void>
 }
@@ -70,6 +73,7 @@ export async function startScheduler(
   let grpc: GrpcServer | undefined
   let api: ApiServer | undefined
   let core: SchedulerCore | undefined
+  let authority: Authority | undefined
   const shutdown = async () => {
     core?.stop()
     await cluster?.stop()
@@ -95,7 +99,13 @@ export async function startScheduler(
       ...(cluster && { cluster }),
     })
     await cluster?.start(core)
-    grpc = await listenGrpc(core, settings.listen, logger)
+    authority = settings.insecure ? undefined : await loadAuthority(settings, store, clock)
+    grpc = await listenGrpc({
+      core,
+      settings,
+      logger,
+      ...(authority && { security: { authority, store, clock } }),
+    })
     api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })
     core.start()
     logger.info({ id: settings.id, epoch, grpc: grpc.address, api: api.address }, 'scheduler started')
@@ -104,7 +114,14 @@ export async function startScheduler(
     throw err
   }
   let closing: Promise<void> | undefined
-  const running = { grpcAddress: grpc.address, apiAddress: api.address, epoch: core.epoch, core, cluster }
+  const running = {
+    grpcAddress: grpc.address,
+    apiAddress: api.address,
+    epoch: core.epoch,
+    core,
+    cluster,
+    authority,
+  }
   return {
     ...running,
     close() {

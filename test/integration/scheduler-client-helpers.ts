@@ -7,6 +7,7 @@ import type { HostPort, SchedulerConfig } from '../../src/config/types.ts'
 import type { NodeMessage } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { InstructionCache } from '../../src/instructions/cache.ts'
 import { SchedulerClient } from '../../src/scheduler-client/client.ts'
+import { schedulerCredentials } from '../../src/scheduler-client/credentials.ts'
 import type {
   HelloInfo,
   SchedulerClientOptions,
@@ -66,8 +67,15 @@ export function makeClient(
       retryIntervalMs: 50,
       maxRetries: 3,
       heartbeatIntervalMs: 60_000,
+      credentials: { kind: 'insecure' },
       ...options.config,
     },
+    credentials: schedulerCredentials(options.config?.credentials ?? { kind: 'insecure' }, {
+      nodeId: HELLO.nodeId,
+      stateDir,
+      clock: systemClock,
+      logger,
+    }),
     hello: () => HELLO,
     report: () => ({
       routes: [

@@ -1,11 +1,15 @@
-/** Simulated nodes for scheduler tests: real gRPC clients over loopback, no proxy behind them. */
+/**
+ * Simulated nodes for scheduler tests: real gRPC clients over loopback, no proxy behind them, each
+ * with a certificate for its node id from the scheduler's CA, as a node that joined has.
+ */
 import { mkdtempSync, rmSync } from 'node:fs'
+import type http2 from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { create, type MessageInitShape } from '@bufbuild/protobuf'
 import { createClient } from '@connectrpc/connect'
 import { createWritableIterable } from '@connectrpc/connect/protocol'
-import { createGrpcTransport } from '@connectrpc/connect-node'
+import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
 import {
   type HelloSchema,
   type InstructionSet,
@@ -18,6 +22,7 @@ import {
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
+import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../../src/testing/node-certs.ts'
 
 export const WAIT_MS = 5000
 
@@ -28,20 +33,32 @@ export class SimNode {
   ended = false
   readonly #out = createWritableIterable<NodeMessage>()
   #waiters: (() => void)[] = []
+  #manager: Http2SessionManager | undefined
 
-  constructor(grpcAddress: string, hello: MessageInitShape<typeof HelloSchema>) {
+  /** `tls` undefined: the scheduler runs insecure. */
+  constructor(
+    grpcAddress: string,
+    hello: MessageInitShape<typeof HelloSchema>,
+    tls: Promise<http2.SecureClientSessionOptions> | undefined,
+  ) {
     this.id = hello.nodeId ?? ''
-    const client = createClient(
-      TrafficSchedulerService,
-      createGrpcTransport({ baseUrl: `http://${grpcAddress}` }),
-    )
     void this.#out.write(create(NodeMessageSchema, { msg: { case: 'hello', value: hello } }))
-    void this.#read(client.connect(this.#out))
+    void this.#read(grpcAddress, tls)
   }
 
-  async #read(stream: AsyncIterable<SchedulerMessage>): Promise<void> {
+  async #read(
+    grpcAddress: string,
+    tls: Promise<http2.SecureClientSessionOptions> | undefined,
+  ): Promise<void> {
     try {
-      for await (const m of stream) {
+      const options = await tls
+      const baseUrl = `${options ? 'https' : 'http'}://${grpcAddress}`
+      this.#manager = new Http2SessionManager(baseUrl, {}, options)
+      const client = createClient(
+        TrafficSchedulerService,
+        createGrpcTransport({ baseUrl, sessionManager: this.#manager }),
+      )
+      for await (const m of client.connect(this.#out)) {
         this.received.push(m)
         this.#wake()
       }
@@ -107,6 +124,12 @@ export class SimNode {
   close(): void {
     this.#out.close()
   }
+
+  /** Drops the connection too: what a node that dies leaves behind. */
+  destroy(): void {
+    this.#out.close()
+    this.#manager?.abort()
+  }
 }
 
 export interface LinkExtra {
@@ -130,6 +153,10 @@ export interface Harness {
   scheduler: RunningScheduler
   readonly nodes: SimNode[]
   node(hello: MessageInitShape<typeof HelloSchema>): SimNode
+  /** `https://` (or, insecure, `http://`) and the scheduler's gRPC address. */
+  readonly baseUrl: string
+  /** Options for `http2.connect` as node `nodeId`: its certificate; undefined when insecure. */
+  tls(nodeId: string): Promise<http2.SecureClientSessionOptions | undefined>
   api(path: string, init?: RequestInit): Promise<Response>
   restart(): Promise<void>
   close(): Promise<void>
@@ -142,16 +169,26 @@ export async function startHarness(yamlBody: string): Promise<Harness> {
   const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: 127.0.0.1:0\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n${yamlBody}`
   const config = schedulerConfigFromText(text)
   const start = () => startScheduler(config, { logger: silentLogger() })
+  const scheduler = await start()
+  // The CA stays across restarts (it is in the state file), and so do these certificates.
+  const certs: NodeCertificates | undefined =
+    scheduler.authority && (await nodeCertificates(scheduler.authority.ca))
+  const tls = async (nodeId: string) => certs && nodeSessionOptions(await certs.of(nodeId))
+  const nodeTls = (nodeId: string) => certs?.of(nodeId).then(nodeSessionOptions)
   const h: Harness = {
     dir,
     statePath,
-    scheduler: await start(),
+    scheduler,
     nodes: [],
     node(hello) {
-      const n = new SimNode(h.scheduler.grpcAddress, hello)
+      const n = new SimNode(h.scheduler.grpcAddress, hello, nodeTls(hello.nodeId ?? ''))
       h.nodes.push(n)
       return n
     },
+    get baseUrl() {
+      return `${certs ? 'https' : 'http'}://${h.scheduler.grpcAddress}`
+    },
+    tls,
     api(path, init) {
       return fetch(`http://${h.scheduler.apiAddress}${path}`, {
         ...init,

@@ -74,7 +74,29 @@ function semanticIssues(doc: SchedulerDocument): PathIssue[] {
       message: `the api is bound beyond loopback (${doc.scheduler.api}) without scheduler.api_token (hint: set api_token, or bind 127.0.0.1)`,
     })
   }
+  const listen = mustHostPort(doc.scheduler.listen)
+  if (doc.scheduler.insecure && !isLoopbackHost(listen.host)) {
+    out.push({
+      path: ['scheduler', 'insecure'],
+      message: `insecure (plaintext, no node certificates) is refused with listen beyond loopback (${doc.scheduler.listen}) (hint: remove insecure: nodes join with the token the scheduler prints)`,
+    })
+  }
+  if (doc.scheduler.insecure && doc.scheduler.ca !== undefined) {
+    out.push({
+      path: ['scheduler', 'ca'],
+      message: 'a CA is of no use with insecure: nodes get no certificates (hint: remove one of them)',
+    })
+  }
   const store = doc.scheduler.store
+  if (store.type === 'etcd' && store.tls !== undefined) {
+    store.endpoints.forEach((endpoint, i) => {
+      if (!endpoint.startsWith('https://'))
+        out.push({
+          path: ['scheduler', 'store', 'endpoints', i],
+          message: `with store.tls every endpoint must be https://, got ${JSON.stringify(endpoint)}`,
+        })
+    })
+  }
   if (store.type === 'etcd' && mustDuration(store.election_ttl) < MIN_ELECTION_TTL_MS) {
     out.push({
       path: ['scheduler', 'store', 'election_ttl'],
@@ -142,6 +164,7 @@ function storeSettings(store: SchedulerDocument['scheduler']['store']): StoreSet
     prefix: store.prefix.replace(/\/+$/, ''),
     electionTtlSeconds: Math.ceil(mustDuration(store.election_ttl) / 1000),
     requestTimeoutMs: mustDuration(store.request_timeout),
+    ...(store.tls && { tls: { caFile: store.tls.ca, certFile: store.tls.cert, keyFile: store.tls.key } }),
   }
 }
 
@@ -150,6 +173,11 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
   const settings: SchedulerSettings = {
     id: s.id,
     listen: mustHostPort(s.listen),
+    insecure: s.insecure,
+    ...(s.ca && { ca: { certFile: s.ca.cert, keyFile: s.ca.key } }),
+    nodeCertValidityMs: mustDuration(s.node_cert_validity),
+    forgetAfterMs: mustDuration(s.forget_after),
+    maxStreamsPerAddress: s.max_streams_per_address,
     api: mustHostPort(s.api),
     ...(s.api_token !== undefined && { apiToken: s.api_token }),
     store: storeSettings(s.store),
