@@ -237,6 +237,8 @@ export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
     (() => serverTlsOptions(security.authority, settings.id, settings.nodeCertValidityMs, security.clock))
   const server: Server = tls ? http2.createSecureServer(await tls(), handler) : http2.createServer(handler)
   limitConnections(server, new PerAddressLimit(settings.maxStreamsPerAddress), logger)
+  // A client that fails its handshake (plaintext, a bad certificate, a timeout) is not kept open.
+  server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy())
   const sessions = new Set<http2.ServerHttp2Session>()
   server.on('session', (session) => {
     sessions.add(session)

@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { type ApiServer, listenApi } from './api.ts'
 import { type Authority, loadAuthority } from './auth/authority.ts'
-import type { SchedulerConfig } from './config/types.ts'
+import type { SchedulerConfig, SchedulerSettings } from './config/types.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc.ts'
 import { EtcdCluster } from './ha/cluster.ts'
@@ -46,17 +46,20 @@ export interface RunningScheduler {
   close(): Promise<void>
 }
 
+/** The store `scheduler.store` names. */
+export async function openStore(settings: SchedulerSettings, logger: Logger): Promise<SchedulerStore> {
+  return settings.store.type === 'etcd'
+    ? EtcdStore.open(settings.store, logger)
+    : EmbeddedStore.open(settings.store.path)
+}
+
 export async function startScheduler(
   config: SchedulerConfig,
   options: StartSchedulerOptions,
 ): Promise<RunningScheduler> {
   const { logger } = options
   const settings = config.scheduler
-  const store =
-    options.store ??
-    (settings.store.type === 'etcd'
-      ? await EtcdStore.open(settings.store, logger)
-      : await EmbeddedStore.open(settings.store.path))
+  const store = options.store ?? (await openStore(settings, logger))
   const clock = options.clock ?? systemClock
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =

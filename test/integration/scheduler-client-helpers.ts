@@ -51,8 +51,11 @@ export function makeClient(
     readonly config?: Partial<SchedulerConfig>
     readonly stateDir?: string
     readonly client?: Partial<SchedulerClientOptions>
+    /** Default: HELLO's. */
+    readonly nodeId?: string
   } = {},
 ): Harness {
+  const nodeId = options.nodeId ?? HELLO.nodeId
   const ownDir = options.stateDir === undefined
   const stateDir = options.stateDir ?? makeStateDir()
   const logs: LogLine[] = []
@@ -71,12 +74,12 @@ export function makeClient(
       ...options.config,
     },
     credentials: schedulerCredentials(options.config?.credentials ?? { kind: 'insecure' }, {
-      nodeId: HELLO.nodeId,
+      nodeId,
       stateDir,
       clock: systemClock,
       logger,
     }),
-    hello: () => HELLO,
+    hello: () => ({ ...HELLO, nodeId }),
     report: () => ({
       routes: [
         {

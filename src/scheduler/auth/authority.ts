@@ -59,6 +59,22 @@ export async function loadAuthority(
   }
 }
 
+/** The join token as stored, without making anything: undefined until the first start made it. */
+export async function storedJoinToken(
+  settings: SchedulerSettings,
+  store: SchedulerStore,
+): Promise<string | undefined> {
+  const secret = await store.getSecret('join-secret')
+  const stored = settings.ca ? undefined : await store.getSecret('mesh-ca')
+  const ca = settings.ca
+    ? await readCaFiles(settings.ca)
+    : stored === undefined
+      ? undefined
+      : parseStoredCa(stored)
+  if (secret === undefined || ca === undefined) return undefined
+  return formatJoinToken({ caFingerprint: pemFingerprintOf(ca.certPem), secret })
+}
+
 function caNames(settings: SchedulerSettings): { cert: string; key: string } {
   if (settings.ca)
     return {
