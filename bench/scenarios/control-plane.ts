@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createTestPki } from '../../src/testing/certs.ts'
+import { nodeCertificates } from '../../src/testing/node-certs.ts'
 import { cliPath } from '../candidates/dynproxy.ts'
 import type { Settings } from '../context.ts'
 import { READY_TIMEOUT_MS, type RunContext } from '../context.ts'
@@ -228,9 +230,18 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
   const [grpcPort, apiPort] = [await freePort(), await freePort()]
   const file = join(dir, 'scheduler.yaml')
   const egress = egressIds(count, EGRESS_NODES)
+  const pki = await createTestPki([])
+  const { caFile, caKeyFile } = await pki.writeTo(join(dir, 'pki'))
   writeFileSync(
     file,
-    schedulerYaml({ grpcPort, apiPort, statePath: join(dir, 'state.json'), nodes: count, egress }),
+    schedulerYaml({
+      grpcPort,
+      apiPort,
+      statePath: join(dir, 'state.json'),
+      nodes: count,
+      egress,
+      ca: { cert: caFile, key: caKeyFile },
+    }),
   )
   const tracked = ctx.procs.start(
     'dynproxy scheduler',
@@ -241,7 +252,7 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
     },
   )
   const address = `${HOST}:${apiPort}`
-  const fleet = new SimFleet(`${HOST}:${grpcPort}`)
+  const fleet = new SimFleet(`${HOST}:${grpcPort}`, await nodeCertificates(pki.ca))
   const beat = setInterval(() => {
     for (const n of fleet.nodes) n.heartbeat()
   }, HEARTBEAT_EVERY_MS)
