@@ -48,7 +48,7 @@ import type { SchedulerSettings } from './config/types.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
 import { asConnectError, dispatch, toConnectError } from './dispatch.ts'
 import { MAX_MESSAGE_BYTES } from './limits.ts'
-import { serveNodeStream, servesNodeStream, trailersFor } from './node-stream.ts'
+import { HELLO_TIMEOUT_MS, serveNodeStream, servesNodeStream, trailersFor } from './node-stream.ts'
 import { Outbox } from './outbox.ts'
 import {
   directiveMessage,
@@ -71,6 +71,8 @@ export interface GrpcOptions {
   readonly settings: SchedulerSettings
   readonly logger: Logger
   readonly security?: GrpcSecurity
+  /** Default HELLO_TIMEOUT_MS; tests shorten it. */
+  readonly helloTimeoutMs?: number
 }
 
 interface RouteContext {
@@ -78,6 +80,7 @@ interface RouteContext {
   readonly logger: Logger
   readonly gate: NodeGate
   readonly join?: JoinContext
+  readonly helloTimeoutMs: number
 }
 
 const PEER = createContextKey<Peer>(
@@ -143,7 +146,7 @@ async function* connectStream(
   const peer = ctx.values.get(PEER)
   await answer(() => gate.admit(peer), Code.Unauthenticated)
   const iterator = requests[Symbol.asyncIterator]()
-  const first = await iterator.next()
+  const first = await firstMessage(iterator, r.helloTimeoutMs)
   const msg = first.done ? undefined : first.value.msg
   if (msg?.case !== 'hello') {
     const got = msg === undefined ? 'the end of the stream' : (msg.case ?? 'an empty message')
@@ -183,6 +186,25 @@ async function* connectStream(
   }
 }
 
+/** The stream's first message, within `timeoutMs`. */
+async function firstMessage(
+  iterator: AsyncIterator<NodeMessage>,
+  timeoutMs: number,
+): Promise<IteratorResult<NodeMessage>> {
+  let timer: NodeJS.Timeout | undefined
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(toConnectError(new SchedulerHelloRequiredError(`nothing within ${timeoutMs}ms`))),
+      timeoutMs,
+    )
+  })
+  try {
+    return await Promise.race([iterator.next(), silent])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 async function consume(
   core: SchedulerCore,
   s: NodeSession,
@@ -208,6 +230,7 @@ type Server = http2.Http2Server | http2.Http2SecureServer
 export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
   const { core, settings, logger, security } = o
   const insecure = security === undefined
+  const helloTimeoutMs = o.helloTimeoutMs ?? HELLO_TIMEOUT_MS
   const shutdown = new AbortController()
   const gate = new NodeGate(security?.store)
   const join: JoinContext | undefined = security && {
@@ -217,16 +240,17 @@ export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
     nodeCertValidityMs: settings.nodeCertValidityMs,
   }
   const adapter = connectNodeAdapter({
-    routes: schedulerRoutes({ core, logger, gate, ...(join && { join }) }),
+    routes: schedulerRoutes({ core, logger, gate, helloTimeoutMs, ...(join && { join }) }),
     shutdownSignal: shutdown.signal,
     readMaxBytes: MAX_MESSAGE_BYTES,
     contextValues: (req) =>
       createContextValues().set(PEER, peerOf((req as http2.Http2ServerRequest).stream.session, insecure)),
   })
-  const streamContext = { core, logger, gate, insecure, shutdown: shutdown.signal }
+  const streamContext = { core, logger, gate, insecure, shutdown: shutdown.signal, helloTimeoutMs }
   const streams = new PerAddressLimit(settings.maxStreamsPerAddress)
   const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     const address = req.stream.session?.socket.remoteAddress ?? ''
+    closeWhenAnswered(res.stream)
     if (!streams.acquire(address)) return refuse(res, new SchedulerStreamLimitError(address, streams.limit))
     res.once('close', () => streams.release(address))
     if (servesNodeStream(req.method, req.url, req.headers)) serveNodeStream(streamContext, req, res)
@@ -259,6 +283,24 @@ export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
       return closing
     },
   }
+}
+
+/** After our answer, trailers included, a client gets this long to end its side of the stream. */
+const ANSWERED_GRACE_MS = 1000
+
+/**
+ * Our side of a stream is done: a client that keeps its side open would hold the stream, and its
+ * slot of max_streams_per_address, for nothing. It is reset (NO_ERROR, as RFC 9113 allows after a
+ * complete response) once the trailers have had time to go out.
+ */
+function closeWhenAnswered(stream: http2.ServerHttp2Stream): void {
+  stream.once('finish', () => {
+    const timer = setTimeout(() => {
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR)
+    }, ANSWERED_GRACE_MS)
+    timer.unref()
+    stream.once('close', () => clearTimeout(timer))
+  })
 }
 
 /** The gRPC answer to a request refused before it is served. */

@@ -65,12 +65,16 @@ interface Ending {
 
 const RESPONSE_HEADERS = { 'content-type': 'application/grpc+proto' }
 
+/** A node says hello at once; a stream silent this long is ended. */
+export const HELLO_TIMEOUT_MS = 10_000
+
 export interface NodeStreamContext {
   readonly core: SchedulerCore
   readonly logger: Logger
   readonly gate: NodeGate
   readonly insecure: boolean
   readonly shutdown: AbortSignal
+  readonly helloTimeoutMs: number
 }
 
 /**
@@ -114,6 +118,8 @@ class NodeStream {
   #session: NodeSession | undefined
   #ended: Ending | undefined
   #detached = false
+  /** A stream that says no hello would hold its slot of max_streams_per_address for good. */
+  readonly #helloTimer: NodeJS.Timeout
 
   constructor(ctx: NodeStreamContext, peer: Peer, req: Http2ServerRequest, res: Http2ServerResponse) {
     this.#core = ctx.core
@@ -125,6 +131,10 @@ class NodeStream {
     req.on('data', (chunk: Buffer) => this.#onData(chunk))
     req.on('end', () => this.#onEnd())
     res.on('close', () => this.#onClose())
+    this.#helloTimer = setTimeout(() => {
+      const err = toConnectError(new SchedulerHelloRequiredError(`nothing within ${ctx.helloTimeoutMs}ms`))
+      this.#end({ err, reason: 'no hello' })
+    }, ctx.helloTimeoutMs)
     if (ctx.shutdown.aborted) this.#onShutdown()
     else ctx.shutdown.addEventListener('abort', this.#onShutdown, { once: true })
   }
@@ -148,6 +158,7 @@ class NodeStream {
   #open(m: NodeMessage): void {
     if (m.msg.case !== 'hello') throw new SchedulerHelloRequiredError(m.msg.case ?? 'an empty message')
     const hello = this.#gate.hello(m.msg.value, this.#peer)
+    clearTimeout(this.#helloTimer)
     this.#write(welcomeMessage(this.#core.welcome()))
     this.#session = this.#core.attach(hello, {
       send: (set) => this.#writeBytes(encodeInstructions(set)),
@@ -195,6 +206,7 @@ class NodeStream {
   #end(ending: Ending, detachAtClose = false): void {
     if (this.#ended) return
     this.#ended = ending
+    clearTimeout(this.#helloTimer)
     this.#shutdown.removeEventListener('abort', this.#onShutdown)
     if (!this.#res.headersSent) this.#res.writeHead(200, RESPONSE_HEADERS)
     this.#res.addTrailers(trailersFor(ending.err))

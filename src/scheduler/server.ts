@@ -30,6 +30,8 @@ export interface StartSchedulerOptions {
   /** Default: the store `scheduler.store` names; an EtcdStore makes this replica part of a cluster. */
   readonly store?: SchedulerStore
   readonly engine?: PathEngine
+  /** How long a node stream may stay silent before its hello; tests shorten it. */
+  readonly helloTimeoutMs?: number
 }
 
 export interface RunningScheduler {
@@ -107,6 +109,7 @@ export async function startScheduler(
       core,
       settings,
       logger,
+      ...(options.helloTimeoutMs !== undefined && { helloTimeoutMs: options.helloTimeoutMs }),
       ...(authority && { security: { authority, store, clock } }),
     })
     api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })

@@ -163,12 +163,15 @@ export interface Harness {
 }
 
 /** A scheduler on loopback ephemeral ports with a state file in a fresh temporary directory. */
-export async function startHarness(yamlBody: string): Promise<Harness> {
+export async function startHarness(
+  yamlBody: string,
+  options: { readonly helloTimeoutMs?: number } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-sched-'))
   const statePath = join(dir, 'state.json')
   const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: 127.0.0.1:0\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n${yamlBody}`
   const config = schedulerConfigFromText(text)
-  const start = () => startScheduler(config, { logger: silentLogger() })
+  const start = () => startScheduler(config, { logger: silentLogger(), ...options })
   const scheduler = await start()
   // The CA stays across restarts (it is in the state file), and so do these certificates.
   const certs: NodeCertificates | undefined =
