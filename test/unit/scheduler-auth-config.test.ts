@@ -106,9 +106,10 @@ describe('scheduler: security and bounds', () => {
 
   it('reads the CA files and etcd client TLS, whose endpoints must be https', () => {
     const s = schedulerConfigFromText(
-      'scheduler:\n  ca: { cert: ca.pem, key: ca-key.pem }\n  store: { type: etcd, endpoints: ["https://127.0.0.1:2379"], tls: { ca: e.pem, cert: c.pem, key: k.pem } }\n',
+      'scheduler:\n  ca: { cert: ca.pem, key: ca-key.pem }\n  store: { type: etcd, endpoints: ["https://etcd-1:2379"], tls: { ca: e.pem, cert: c.pem, key: k.pem } }\n',
     ).scheduler
     assert.deepEqual(s.ca, { certFile: 'ca.pem', keyFile: 'ca-key.pem' })
+    assert.ok(s.store.type === 'etcd')
     assert.deepEqual(s.store.type === 'etcd' && s.store.tls, {
       caFile: 'e.pem',
       certFile: 'c.pem',
@@ -119,6 +120,17 @@ describe('scheduler: security and bounds', () => {
         'scheduler:\n  store: { type: etcd, endpoints: ["http://127.0.0.1:2379"], tls: { ca: e.pem, cert: c.pem, key: k.pem } }\n',
       ),
       /scheduler\.store\.endpoints\[0\]: with store\.tls every endpoint must be https:\/\/, got "http:\/\/127\.0\.0\.1:2379"/,
+    )
+  })
+
+  it('under Bun, refuses an etcd endpoint given by IP address with TLS, which Bun cannot name', {
+    skip: typeof process.versions.bun !== 'string' && 'only Bun refuses an IP address as a TLS server name',
+  }, () => {
+    assert.match(
+      schedulerIssues(
+        'scheduler:\n  store: { type: etcd, endpoints: ["https://127.0.0.1:2379"], tls: { ca: e.pem, cert: c.pem, key: k.pem } }\n',
+      ),
+      /with store\.tls under Bun an endpoint must name its host, got "https:\/\/127\.0\.0\.1:2379"/,
     )
   })
 })

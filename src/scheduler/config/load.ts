@@ -3,6 +3,7 @@
  * file, line and key path, worded as the node's config errors are (same readers and messages).
  */
 import { readFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import { isLoopbackHost } from '../../admin/auth.ts'
 import { readHostPort } from '../../config/address.ts'
 import { readDuration } from '../../config/duration.ts'
@@ -90,11 +91,8 @@ function semanticIssues(doc: SchedulerDocument): PathIssue[] {
   const store = doc.scheduler.store
   if (store.type === 'etcd' && store.tls !== undefined) {
     store.endpoints.forEach((endpoint, i) => {
-      if (!endpoint.startsWith('https://'))
-        out.push({
-          path: ['scheduler', 'store', 'endpoints', i],
-          message: `with store.tls every endpoint must be https://, got ${JSON.stringify(endpoint)}`,
-        })
+      const problem = tlsEndpointProblem(endpoint)
+      if (problem) out.push({ path: ['scheduler', 'store', 'endpoints', i], message: problem })
     })
   }
   if (store.type === 'etcd' && mustDuration(store.election_ttl) < MIN_ELECTION_TTL_MS) {
@@ -115,6 +113,21 @@ function semanticIssues(doc: SchedulerDocument): PathIssue[] {
     out.push(...serviceIssues(service, ['services', i]))
   })
   return out
+}
+
+/**
+ * The etcd client (grpc-js) gives TLS the endpoint's host as the server name. Node accepts an IP
+ * address there; Bun throws, and every call would time out: the config says so instead.
+ */
+const IP_SERVER_NAME_REFUSED = typeof process.versions.bun === 'string'
+
+function tlsEndpointProblem(endpoint: string): string | undefined {
+  if (!endpoint.startsWith('https://'))
+    return `with store.tls every endpoint must be https://, got ${JSON.stringify(endpoint)}`
+  const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1')
+  if (IP_SERVER_NAME_REFUSED && isIP(host) !== 0)
+    return `with store.tls under Bun an endpoint must name its host, got ${JSON.stringify(endpoint)} (hint: a DNS name in the certificate of the etcd member, e.g. https://localhost:2379)`
+  return undefined
 }
 
 function serviceIssues(service: ServiceDocument, base: PropertyKey[]): PathIssue[] {
