@@ -65,6 +65,9 @@ interface Ending {
 
 const RESPONSE_HEADERS = { 'content-type': 'application/grpc+proto' }
 
+/** Bytes read after a stream was answered, before it is reset: the window of one round trip. */
+const DISCARD_MAX_BYTES = 64 * 1024
+
 /** A node says hello at once; a stream silent this long is ended. */
 export const HELLO_TIMEOUT_MS = 10_000
 
@@ -118,6 +121,9 @@ class NodeStream {
   #session: NodeSession | undefined
   #ended: Ending | undefined
   #detached = false
+  #discarded = 0
+  /** Resetting the stream before the trailers are out leaves Node's stream stuck, unanswered. */
+  #trailersSent = false
   /** A stream that says no hello would hold its slot of max_streams_per_address for good. */
   readonly #helloTimer: NodeJS.Timeout
 
@@ -128,6 +134,12 @@ class NodeStream {
     this.#peer = peer
     this.#res = res
     this.#shutdown = ctx.shutdown
+    // After Node's own listener, which sends the trailers.
+    res.stream.once('wantTrailers', () =>
+      setImmediate(() => {
+        this.#trailersSent = true
+      }),
+    )
     req.on('data', (chunk: Buffer) => this.#onData(chunk))
     req.on('end', () => this.#onEnd())
     res.on('close', () => this.#onClose())
@@ -140,6 +152,10 @@ class NodeStream {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#ended) {
+      this.#discard(chunk.length)
+      return
+    }
     try {
       for (const bytes of this.#reader.push(chunk)) {
         if (this.#ended) return
@@ -153,6 +169,16 @@ class NodeStream {
         this.#logger.warn({ address: this.#peer.address, err: wire.rawMessage }, 'hello refused')
       this.#end({ err: wire, reason: `stream failed: ${wire.rawMessage}` })
     }
+  }
+
+  /**
+   * A client that goes on sending after our answer (the rest of an oversized message) gets the
+   * stream reset, once the answer has had a round trip to arrive: its bytes would be read for nothing.
+   */
+  #discard(bytes: number): void {
+    this.#discarded += bytes
+    if (this.#discarded > DISCARD_MAX_BYTES && this.#trailersSent && !this.#res.stream.closed)
+      this.#res.stream.close(http2.constants.NGHTTP2_NO_ERROR)
   }
 
   #open(m: NodeMessage): void {
