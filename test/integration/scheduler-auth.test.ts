@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
 import http2 from 'node:http2'
 import { after, before, describe, test } from 'node:test'
+import tls from 'node:tls'
 import { create, type MessageInitShape } from '@bufbuild/protobuf'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createWritableIterable } from '@connectrpc/connect/protocol'
@@ -275,5 +276,39 @@ describe('joining', () => {
         /DYN_ERR_SCHEDULER_AUTH_CSR/.test(String(err)),
     )
     await assert.rejects(join(anonymousTls(), '../x', secretOfToken(), key), /the node id is no name/)
+  })
+})
+
+describe("the scheduler's own certificate", () => {
+  test('is renewed in place at half its life: later connections get a new one, still trusted', async () => {
+    const short = await startHarness('  node_cert_validity: 2s\n')
+    try {
+      const [host, port] = short.scheduler.grpcAddress.split(':')
+      const serial = () =>
+        new Promise<string>((resolve, reject) => {
+          const socket = tls.connect({
+            host,
+            port: Number(port),
+            ca: short.scheduler.authority?.ca.certPem,
+            checkServerIdentity: checkSchedulerIdentity,
+            ALPNProtocols: ['h2'],
+          })
+          socket.once('secureConnect', () => {
+            resolve(socket.getPeerCertificate().serialNumber)
+            socket.destroy()
+          })
+          socket.once('error', reject)
+        })
+      const first = await serial()
+      const deadline = Date.now() + 5000
+      let later = first
+      while (later === first && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200))
+        later = await serial()
+      }
+      assert.notEqual(later, first)
+    } finally {
+      await short.close()
+    }
   })
 })
