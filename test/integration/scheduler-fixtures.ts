@@ -33,7 +33,6 @@ export class SimNode {
   ended = false
   readonly #out = createWritableIterable<NodeMessage>()
   #waiters: (() => void)[] = []
-  #manager: Http2SessionManager | undefined
 
   /** `tls` undefined: the scheduler runs insecure. */
   constructor(
@@ -53,11 +52,8 @@ export class SimNode {
     try {
       const options = await tls
       const baseUrl = `${options ? 'https' : 'http'}://${grpcAddress}`
-      this.#manager = new Http2SessionManager(baseUrl, {}, options)
-      const client = createClient(
-        TrafficSchedulerService,
-        createGrpcTransport({ baseUrl, sessionManager: this.#manager }),
-      )
+      const sessionManager = new Http2SessionManager(baseUrl, {}, options)
+      const client = createClient(TrafficSchedulerService, createGrpcTransport({ baseUrl, sessionManager }))
       for await (const m of client.connect(this.#out)) {
         this.received.push(m)
         this.#wake()
@@ -123,12 +119,6 @@ export class SimNode {
 
   close(): void {
     this.#out.close()
-  }
-
-  /** Drops the connection too: what a node that dies leaves behind. */
-  destroy(): void {
-    this.#out.close()
-    this.#manager?.abort()
   }
 }
 
