@@ -26,6 +26,3 @@ export interface Settings {
 }
 
 export const READY_TIMEOUT_MS = 10_000
-
-/** `.ts` when the harness runs from source, `.js` from dist: sibling scripts are spawned with the same. */
-export const SCRIPT_EXT = import.meta.filename.endsWith('.ts') ? '.ts' : '.js'

@@ -1,9 +1,8 @@
 import type { RunContext } from '../context.ts'
-import { SCRIPT_EXT } from '../context.ts'
 import { startBackendProcess } from './spawned.ts'
 import type { Backend } from './types.ts'
 
-const script = new URL(`./idle-server${SCRIPT_EXT}`, import.meta.url).pathname
+const script = new URL('./idle-server.ts', import.meta.url).pathname
 
 export function startIdleServer(ctx: RunContext): Promise<Backend> {
   return startBackendProcess(ctx, 'idle server', process.execPath, (port) => [script, String(port)])

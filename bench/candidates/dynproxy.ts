@@ -1,6 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type RunContext, SCRIPT_EXT } from '../context.ts'
+import type { RunContext } from '../context.ts'
 import { HOST } from '../sys/net.ts'
 import { startProxyProcess } from './spawned.ts'
 import type { Candidate } from './types.ts'
@@ -15,15 +15,9 @@ export function dynproxyConfig(port: number, targetPort: number, workers: number
   ].join('\n')
 }
 
-/** The CLI matching how the harness runs: from source under bench/run.ts, from dist when built. */
+/** The CLI, run from its TypeScript sources by the same Bun as the harness. */
 export function cliPath(ctx: RunContext): string {
-  return SCRIPT_EXT === '.ts'
-    ? join(ctx.repoRoot, 'src', 'cli', 'main.ts')
-    : join(ctx.repoRoot, 'dist', 'src', 'cli', 'main.js')
-}
-
-function unavailable(ctx: RunContext): string | undefined {
-  return existsSync(cliPath(ctx)) ? undefined : `${cliPath(ctx)} does not exist (hint: npm run build)`
+  return join(ctx.repoRoot, 'src', 'cli', 'main.ts')
 }
 
 function startNode(ctx: RunContext, name: string, targetPort: number, workers: number | 'auto') {
@@ -37,7 +31,7 @@ function startNode(ctx: RunContext, name: string, targetPort: number, workers: n
 export const dynproxy: Candidate = {
   name: 'dynproxy',
   description: 'one dynproxy node, static route',
-  unavailable,
+  unavailable: () => undefined,
   start: (ctx, targetPort) => startNode(ctx, 'dynproxy', targetPort, 1),
 }
 
@@ -45,6 +39,6 @@ export const dynproxy: Candidate = {
 export const dynproxyWorkers: Candidate = {
   name: 'dynproxy-workers',
   description: 'one dynproxy node with `workers: auto` (a worker process per core), static route',
-  unavailable,
+  unavailable: () => undefined,
   start: (ctx, targetPort) => startNode(ctx, 'dynproxy-workers', targetPort, 'auto'),
 }

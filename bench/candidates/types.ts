@@ -1,6 +1,13 @@
 import type { RunContext } from '../context.ts'
 
-export const CANDIDATE_NAMES = ['direct', 'haproxy', 'node-pipe', 'dynproxy', 'dynproxy-workers'] as const
+export const CANDIDATE_NAMES = [
+  'direct',
+  'haproxy',
+  'node-pipe',
+  'bun-pipe',
+  'dynproxy',
+  'dynproxy-workers',
+] as const
 export type CandidateName = (typeof CANDIDATE_NAMES)[number]
 
 export interface RunningProxy {

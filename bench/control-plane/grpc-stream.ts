@@ -7,7 +7,7 @@
  * waits for it.
  */
 import http2 from 'node:http2'
-import { FrameReader, frame } from '../../src/scheduler/wire.ts'
+import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
 
 export interface StreamHandlers {
   onMessage(message: Uint8Array): void

@@ -9,7 +9,7 @@ import {
   NodeMessageSchema,
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
-import { type NodeCertificates, nodeSessionOptions } from '../../src/testing/node-certs.ts'
+import { type NodeCertificates, nodeSessionOptions } from '../../test/helpers/node-certs.ts'
 import { HOST } from '../sys/net.ts'
 import { GrpcStream } from './grpc-stream.ts'
 import { digestInstructions, type SetDigest } from './set-digest.ts'

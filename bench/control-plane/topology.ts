@@ -150,6 +150,9 @@ export interface SchedulerFileSpec {
   readonly ca?: { readonly cert: string; readonly key: string }
 }
 
+/** The operator token of the bench's scheduler api: the bench changes a service through it. */
+export const BENCH_API_TOKEN = 'bench-operator-token-0123456789'
+
 /**
  * Links are reported once, so reports must not go stale (report_interval), sets must not be
  * renewed (instruction_ttl) and nodes need few heartbeats during a run. The nodes speak mutual TLS
@@ -160,6 +163,7 @@ export function schedulerYaml(s: SchedulerFileSpec): string {
     'scheduler:',
     `  listen: "${HOST}:${s.grpcPort}"`,
     `  api: "${HOST}:${s.apiPort}"`,
+    `  api_token: ${BENCH_API_TOKEN}`,
     `  store: { type: embedded, path: ${JSON.stringify(s.statePath)} }`,
     ...(s.ca ? [`  ca: { cert: ${JSON.stringify(s.ca.cert)}, key: ${JSON.stringify(s.ca.key)} }`] : []),
     `  max_streams_per_address: ${s.nodes + 100}`,

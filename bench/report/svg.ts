@@ -8,6 +8,7 @@ const COLORS: Readonly<Record<string, string>> = {
   direct: '#9e9e9e',
   haproxy: '#1f77b4',
   'node-pipe': '#ff7f0e',
+  'bun-pipe': '#d62728',
   dynproxy: '#2ca02c',
 }
 const PANEL_W = 250

@@ -1,13 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createTestPki } from '../../src/testing/certs.ts'
-import { nodeCertificates } from '../../src/testing/node-certs.ts'
+import { createTestPki } from '../../test/helpers/certs.ts'
+import { nodeCertificates } from '../../test/helpers/node-certs.ts'
 import { cliPath } from '../candidates/dynproxy.ts'
 import type { Settings } from '../context.ts'
 import { READY_TIMEOUT_MS, type RunContext } from '../context.ts'
 import { SimFleet, type SimNode } from '../control-plane/sim-nodes.ts'
 import {
+  BENCH_API_TOKEN,
   egressIds,
   nodeId,
   regionOf,
@@ -172,7 +173,7 @@ async function measureChange(
   const putAt = performance.now()
   await api(address, `/services/${SERVICE}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_TOKEN}` },
     body: JSON.stringify(serviceDocument(count, egressIds(count, EGRESS_NODES), target, kind)),
   })
   await until(

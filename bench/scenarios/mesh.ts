@@ -38,7 +38,7 @@ export const mesh: ArrangedScenario = {
   title: 'Two-hop chain: dynproxy mesh (A → B) vs two chained proxies',
   method: (ctx) =>
     `dynproxy: node A's listener relays each flow over the mesh to node B, which connects to the server; ` +
-    'HAProxy and node-pipe: two processes, the first forwarding to the second. ' +
+    'HAProxy, node-pipe and bun-pipe: two processes, the first forwarding to the second. ' +
     `iperf3 as in "Bulk throughput" (${ctx.settings.durationS} s per run), then ${httpMethod(ctx, false)} → ` +
     'chain → nginx, 1 KiB file; CPU summed over both proxies',
   tools: ['iperf3', 'wrk', 'nginx'],

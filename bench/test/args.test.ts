@@ -14,7 +14,14 @@ describe('parseBenchArgs', () => {
       'failover',
       'control-plane',
     ])
-    assert.deepEqual(args.candidates, ['direct', 'haproxy', 'node-pipe', 'dynproxy', 'dynproxy-workers'])
+    assert.deepEqual(args.candidates, [
+      'direct',
+      'haproxy',
+      'node-pipe',
+      'bun-pipe',
+      'dynproxy',
+      'dynproxy-workers',
+    ])
     assert.equal(args.rounds, 3)
     assert.equal(args.quick, false)
   })

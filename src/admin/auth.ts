@@ -14,31 +14,16 @@ export function isLoopbackHost(host: string): boolean {
   return false
 }
 
-export type MutationVerdict = 'allow' | 'token_required' | 'token_missing' | 'token_wrong'
-
-export interface MutationPolicy {
-  /** Absent: mutations are open, but only to a server bound to loopback. */
-  readonly token?: string
-  readonly boundToLoopback: boolean
-}
-
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i
 
+/** The token of an `Authorization: Bearer <token>` header; undefined for none or another scheme. */
+export function readBearer(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]
+}
+
 /** Hashing first gives equal lengths, so the comparison leaks neither the token nor its length. */
-function sameSecret(sent: string, expected: string): boolean {
+export function sameSecret(sent: string, expected: string): boolean {
   const a = createHash('sha256').update(sent).digest()
   const b = createHash('sha256').update(expected).digest()
   return timingSafeEqual(a, b)
-}
-
-export function authorizeMutation(
-  policy: MutationPolicy,
-  authorization: string | undefined,
-): MutationVerdict {
-  if (policy.token === undefined || policy.token === '') {
-    return policy.boundToLoopback ? 'allow' : 'token_required'
-  }
-  const sent = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]
-  if (sent === undefined) return 'token_missing'
-  return sameSecret(sent, policy.token) ? 'allow' : 'token_wrong'
 }

@@ -1,4 +1,14 @@
-export { authorizeMutation, isLoopbackHost, type MutationPolicy, type MutationVerdict } from './auth.ts'
+export {
+  type AccessNeed,
+  type AccessPolicy,
+  type AccessRefusal,
+  type AccessRequest,
+  type AccessRole,
+  type AccessVerdict,
+  decideAccess,
+} from './access.ts'
+export { isLoopbackHost } from './auth.ts'
+export { guardOperatorApi, type RefusalError } from './http-access.ts'
 export { type ErrorBody, errorBody } from './replies.ts'
 export {
   FLOWS_DEFAULT_LIMIT,
@@ -7,4 +17,19 @@ export {
   type FlowsQuery,
   selectFlows,
 } from './routes.ts'
-export { type AdminServer, type AdminServerOptions, createAdminServer, createNodeAdmin } from './server.ts'
+export {
+  ADMIN_TOKEN_FILE,
+  type AdminServer,
+  type AdminServerOptions,
+  createAdminServer,
+  createNodeAdmin,
+  type NodeAdminSettings,
+} from './server.ts'
+export {
+  loadOrCreateToken,
+  type OperatorTokens,
+  readTokenFile,
+  readTokenFileIfAny,
+  resolveOperatorTokens,
+  type TokenSettings,
+} from './token-file.ts'

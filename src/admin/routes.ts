@@ -1,14 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import {
-  AdminMethodNotAllowedError,
-  AdminNotFoundError,
-  AdminNotReadyError,
-  AdminTokenRequiredError,
-  AdminUnauthorizedError,
-} from '../errors/admin.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AdminMethodNotAllowedError, AdminNotFoundError, AdminNotReadyError } from '../errors/admin.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metrics.ts'
-import type { FlowInfo, NodeView } from '../node/api.ts'
-import { authorizeMutation, type MutationPolicy } from './auth.ts'
+import type { FlowInfo, NodeView } from '../views/node-view.ts'
+import type { AccessNeed } from './access.ts'
+import { pathOf } from './http-access.ts'
 import { errorBody, sendError } from './replies.ts'
 import { UI_CONTENT_SECURITY_POLICY, UI_HTML } from './ui/page.ts'
 
@@ -53,24 +48,6 @@ export function queryHint(path: string): string {
 export interface RouteDeps {
   readonly view: NodeView
   readonly render: () => Promise<string>
-  readonly policy: MutationPolicy
-  /** Where the server listens, for the message refusing a mutation. */
-  readonly bindAddress: () => string
-}
-
-export function pathOf(request: FastifyRequest): string {
-  const q = request.url.indexOf('?')
-  return q === -1 ? request.url : request.url.slice(0, q)
-}
-
-function mutationGuard(deps: RouteDeps): onRequestAsyncHookHandler {
-  return async (request) => {
-    const verdict = authorizeMutation(deps.policy, request.headers.authorization)
-    const path = pathOf(request)
-    if (verdict === 'token_required')
-      throw new AdminTokenRequiredError(request.method, path, deps.bindAddress())
-    if (verdict !== 'allow') throw new AdminUnauthorizedError(request.method, path, verdict === 'token_wrong')
-  }
 }
 
 function readyz(view: NodeView, reply: FastifyReply): FastifyReply {
@@ -85,9 +62,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const allowed = new Map<string, string[]>()
   const refresh = view.refresh?.bind(view)
   if (refresh) app.addHook('preHandler', async (request) => refresh(pathOf(request)))
-  const get = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void => {
+  const get = (
+    path: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => unknown,
+    access: AccessNeed = 'read',
+  ): void => {
     allowed.set(path, ['GET', 'HEAD'])
-    app.get(path, async (request, reply) => handler(request, reply))
+    app.get(path, { config: { access } }, async (request, reply) => handler(request, reply))
   }
 
   get('/stats', () => view.getStats())
@@ -95,18 +76,24 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   get('/routes', () => ({ routes: view.getRoutes() }))
   get('/peers', () => ({ peers: view.getPeers() }))
   get('/instructions', () => ({ instructions: view.getInstructions() ?? null }))
-  get('/healthz', () => ({ status: 'ok' }))
-  get('/readyz', (_request, reply) => readyz(view, reply))
+  // Probes of load balancers and orchestrators: they say nothing a token would need to guard.
+  get('/healthz', () => ({ status: 'ok' }), 'public')
+  get('/readyz', (_request, reply) => readyz(view, reply), 'public')
   get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await deps.render()))
-  get('/ui', (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', UI_CONTENT_SECURITY_POLICY)
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'no-store')
-      .send(UI_HTML),
+  // The page holds no data: it fetches it with the token the operator gives it.
+  get(
+    '/ui',
+    (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', UI_CONTENT_SECURITY_POLICY)
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-store')
+        .header('referrer-policy', 'no-referrer')
+        .send(UI_HTML),
+    'public',
   )
-  get('/', (_request, reply) => reply.redirect('/ui'))
+  get('/', (_request, reply) => reply.redirect('/ui'), 'public')
 
   allowed.set('/flows', ['GET', 'HEAD'])
   app.get<{ Querystring: FlowsQuery }>(
@@ -116,16 +103,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   )
 
   allowed.set('/drain', ['POST'])
-  app.post('/drain', { onRequest: mutationGuard(deps) }, async (_request, reply) => {
+  app.post('/drain', async (_request, reply) => {
     view.drain()
     return reply.code(202).send({ status: 'draining' })
   })
 
-  // About a second of bulk traffic over the link: a mutation, guarded as one.
-  app.post<{ Params: { name: string } }>(
-    '/peers/:name/probe',
-    { onRequest: mutationGuard(deps) },
-    async (request) => view.probePeer(request.params.name),
+  // About a second of bulk traffic over the link: a change, guarded as one.
+  app.post<{ Params: { name: string } }>('/peers/:name/probe', async (request) =>
+    view.probePeer(request.params.name),
   )
 
   app.setNotFoundHandler((request, reply) => {

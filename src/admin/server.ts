@@ -1,13 +1,24 @@
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { type FastifyError, type FastifyInstance, type FastifyRequest, fastify } from 'fastify'
 import type { Logger } from 'pino'
 import type { HostPort } from '../config/types.ts'
-import { AdminBadRequestError, AdminBindError, AdminInternalError } from '../errors/admin.ts'
+import {
+  AdminBadRequestError,
+  AdminBindError,
+  AdminContentTypeError,
+  AdminCrossSiteError,
+  AdminForbiddenError,
+  AdminHostRefusedError,
+  AdminInternalError,
+  AdminUnauthorizedError,
+} from '../errors/admin.ts'
 import type { DynproxyError } from '../errors/base.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { NodeView } from '../node/api.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { NodeView } from '../views/node-view.ts'
 import { isLoopbackHost } from './auth.ts'
+import { guardOperatorApi, pathOf, type RefusalErrorClasses, refusalErrors } from './http-access.ts'
 import {
   clientStatusOf,
   describeClientError,
@@ -16,14 +27,19 @@ import {
   sendError,
   statusOf,
 } from './replies.ts'
-import { pathOf, queryHint, registerRoutes } from './routes.ts'
+import { queryHint, registerRoutes } from './routes.ts'
+import { type OperatorTokens, resolveOperatorTokens } from './token-file.ts'
+
+/** Where a node keeps the operator token it made, under `common.state_dir`. */
+export const ADMIN_TOKEN_FILE = 'admin-token'
 
 export interface AdminServerOptions {
   readonly view: NodeView
   readonly metrics: Pick<Metrics, 'render'>
   readonly addr: HostPort
-  /** common.admin_token: required on POST endpoints when set, and whenever bound beyond loopback. */
-  readonly token?: string
+  readonly tokens: OperatorTokens
+  /** common.admin_hosts: names beyond loopback names and IP addresses that clients use, lowercase. */
+  readonly hosts?: readonly string[]
   readonly logger: Logger
 }
 
@@ -59,24 +75,31 @@ function toAdminError(err: FastifyError, request: FastifyRequest): { error: Dynp
   return { error: new AdminInternalError(request.method, path, err), status: 500 }
 }
 
+const ADMIN_REFUSALS: RefusalErrorClasses = {
+  host: AdminHostRefusedError,
+  crossSite: AdminCrossSiteError,
+  unauthorized: AdminUnauthorizedError,
+  forbidden: AdminForbiddenError,
+  contentType: AdminContentTypeError,
+}
+
+const REFUSED = new Set([401, 403, 415])
+
 export function createAdminServer(opts: AdminServerOptions): AdminServer {
-  const { view, metrics, addr, token, logger } = opts
+  const { view, metrics, addr, tokens, logger } = opts
   const app = fastify({
     logger: false,
     // Unknown query parameters are errors, as unknown config keys are, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   })
-  registerRoutes(app, {
-    view,
-    render: () => metrics.render(),
-    policy: { token, boundToLoopback: isLoopbackHost(addr.host) },
-    bindAddress: () => boundAddress(app, addr),
-  })
+  const policy = { ...tokens, boundToLoopback: isLoopbackHost(addr.host), hosts: opts.hosts ?? [] }
+  guardOperatorApi(app, policy, refusalErrors(ADMIN_REFUSALS, tokens, 'common.admin_viewer_token'))
+  registerRoutes(app, { view, render: () => metrics.render() })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { error, status } = toAdminError(err, request)
     const context = { method: request.method, url: request.url, code: error.code }
     if (status >= 500) logger.error({ ...context, err }, 'admin request failed')
-    else if (status === 401 || status === 403) logger.warn(context, error.message)
+    else if (REFUSED.has(status)) logger.warn(context, error.message)
     // RFC 6750: a 401 names the scheme the client should use.
     if (status === 401) reply.header('www-authenticate', 'Bearer')
     return sendError(reply, error, status)
@@ -93,7 +116,9 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
         throw new AdminBindError(wanted, cause)
       }
       const bound = boundAddress(app, addr)
-      logger.info({ address: bound }, 'admin api listening')
+      const tokenFile = tokens.file === undefined ? {} : { tokenFile: tokens.file }
+      // The address last, next to the message, where scripts reading the log find it.
+      logger.info({ ui: `http://${bound}/ui`, ...tokenFile, address: bound }, 'admin api listening')
       return bound
     },
     close() {
@@ -103,12 +128,33 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
   }
 }
 
-/** A node's admin server, as `common` configures it. */
-export function createNodeAdmin(
+export interface NodeAdminSettings {
+  readonly adminAddr: HostPort
+  readonly adminToken?: string
+  readonly adminViewerToken?: string
+  readonly adminHosts: readonly string[]
+  readonly stateDir: string
+}
+
+/** A node's admin server, as `common` configures it: with no operator token set, one is made under `state_dir`. */
+export async function createNodeAdmin(
   view: NodeView,
   metrics: Pick<Metrics, 'render'>,
-  common: { readonly adminAddr: HostPort; readonly adminToken?: string },
+  common: NodeAdminSettings,
   logger: Logger,
-): AdminServer {
-  return createAdminServer({ view, metrics, addr: common.adminAddr, token: common.adminToken, logger })
+): Promise<AdminServer> {
+  const tokens = await resolveOperatorTokens({
+    operatorToken: common.adminToken,
+    viewerToken: common.adminViewerToken,
+    operatorKey: 'common.admin_token',
+    file: join(common.stateDir, ADMIN_TOKEN_FILE),
+  })
+  return createAdminServer({
+    view,
+    metrics,
+    addr: common.adminAddr,
+    tokens,
+    hosts: common.adminHosts,
+    logger,
+  })
 }

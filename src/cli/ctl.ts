@@ -1,7 +1,7 @@
 /**
  * `dynproxy ctl`: the scheduler's REST api for humans (tables) and scripts (`--json`).
  *
- *   dynproxy ctl [--api URL] [--json] nodes|links|paths|status|services
+ *   dynproxy ctl [--api URL] [--token T | --token-file F] [--json] nodes|links|paths|status|services
  *   dynproxy ctl service put NAME -f service.yaml|json
  *   dynproxy ctl service delete NAME
  *   dynproxy ctl probe NODE [PEER...]
@@ -11,18 +11,30 @@
 import { readFile } from 'node:fs/promises'
 import { type Command, InvalidArgumentError } from 'commander'
 import { parse } from 'yaml'
+import { readTokenFile, readTokenFileIfAny } from '../admin/token-file.ts'
 import { readDuration } from '../config/duration.ts'
 import { DynproxyError } from '../errors/base.ts'
 import { SchedulerCtlRequestError, SchedulerCtlResponseError } from '../errors/scheduler.ts'
 import { EXIT } from './exit.ts'
 
 export const DEFAULT_API = 'http://127.0.0.1:9998'
+/** The token a scheduler run from the same directory with the default `state_dir` makes. */
+export const DEFAULT_TOKEN_FILE = 'dynproxy-state/scheduler/api-token'
 const TIMEOUT_MS = 10_000
+const TOKEN_FILE_HINT = "pass --token-file with the scheduler's state_dir/api-token, or --token"
 
 interface CtlOptions {
   readonly api: string
   readonly json: boolean
   readonly token?: string
+  readonly tokenFile?: string
+}
+
+/** --token, else --token-file (which must be readable), else the default file when it exists. */
+export async function tokenOf(o: CtlOptions): Promise<string | undefined> {
+  if (o.token !== undefined) return o.token
+  if (o.tokenFile !== undefined) return readTokenFile(o.tokenFile, TOKEN_FILE_HINT)
+  return readTokenFileIfAny(DEFAULT_TOKEN_FILE, TOKEN_FILE_HINT)
 }
 
 type Row = readonly unknown[]
@@ -136,8 +148,10 @@ export const TABLES: Readonly<Record<string, (data: unknown) => string>> = {
 export async function request(o: CtlOptions, method: string, path: string, body?: unknown): Promise<unknown> {
   const url = `${o.api.replace(/\/+$/, '')}${path}`
   const headers: Record<string, string> = {}
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (o.token) headers.authorization = `Bearer ${o.token}`
+  // Every change says JSON, with a body or not: the api refuses changes that do not.
+  if (method !== 'GET') headers['content-type'] = 'application/json'
+  const token = await tokenOf(o)
+  if (token !== undefined) headers.authorization = `Bearer ${token}`
   let res: Response
   try {
     res = await fetch(url, {
@@ -184,8 +198,13 @@ function durationArg(text: string): number {
 }
 
 function optionsOf(cmd: Command): CtlOptions {
-  const o = cmd.optsWithGlobals<{ api: string; json?: boolean; token?: string }>()
-  return { api: o.api, json: o.json === true, ...(o.token && { token: o.token }) }
+  const o = cmd.optsWithGlobals<{ api: string; json?: boolean; token?: string; tokenFile?: string }>()
+  return {
+    api: o.api,
+    json: o.json === true,
+    ...(o.token && { token: o.token }),
+    ...(o.tokenFile && { tokenFile: o.tokenFile }),
+  }
 }
 
 function print(o: CtlOptions, kind: string, data: unknown): void {
@@ -211,8 +230,13 @@ export function registerCtlCommand(program: Command): void {
     .option('--api <url>', 'the scheduler api', process.env.DYNPROXY_SCHEDULER_API ?? DEFAULT_API)
     .option(
       '--token <token>',
-      'bearer token for changes (default: $DYNPROXY_SCHEDULER_TOKEN)',
+      'bearer token: the operator token for changes, or a viewer token (default: $DYNPROXY_SCHEDULER_TOKEN)',
       process.env.DYNPROXY_SCHEDULER_TOKEN,
+    )
+    .option(
+      '--token-file <file>',
+      `file holding the token (default: $DYNPROXY_SCHEDULER_TOKEN_FILE, else ./${DEFAULT_TOKEN_FILE} if it exists)`,
+      process.env.DYNPROXY_SCHEDULER_TOKEN_FILE,
     )
     .option('--json', 'print JSON instead of a table')
   for (const kind of ['nodes', 'links', 'paths', 'status', 'services']) {

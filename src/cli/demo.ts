@@ -2,14 +2,23 @@
  * `dynproxy demo`: the local demo mesh on loopback (src/demo/mesh-demo.ts), with the commands to
  * try. Ctrl-C stops everything.
  */
+import { join } from 'node:path'
+import { ADMIN_TOKEN_FILE } from '../admin/server.ts'
+import { readTokenFile } from '../admin/token-file.ts'
 import { startDemo } from '../demo/mesh-demo.ts'
 import { createLogger, flushLogger } from '../log/logger.ts'
+import { API_TOKEN_FILE } from '../scheduler/rest-api.ts'
 import { EXIT, exitWith } from './exit.ts'
 import { handleSignals } from './signals.ts'
 
 export interface DemoCommandOptions {
   readonly basePort: number
   readonly stateDir: string
+}
+
+/** A path as a shell reads it back: quoted only when it needs to be. */
+function shellWord(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
 }
 
 export async function runDemo(options: DemoCommandOptions): Promise<void> {
@@ -19,6 +28,13 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
   )
   const p = demo.ports
   const api = `http://127.0.0.1:${p.schedulerApi}`
+  const schedulerToken = shellWord(join(options.stateDir, 'scheduler', API_TOKEN_FILE))
+  const nodeTokenFile = join(options.stateDir, 'a', ADMIN_TOKEN_FILE)
+  const asOperator = `-H "Authorization: Bearer $(cat ${shellWord(nodeTokenFile)})" -H 'Content-Type: application/json'`
+  // The terminal is the operator's own: the UI's address carries node a's token in its fragment.
+  const uiToken = await readTokenFile(nodeTokenFile, 'delete the demo state directory and start again').catch(
+    exitWith,
+  )
   process.stdout.write(
     [
       'dynproxy demo is running on loopback:',
@@ -34,11 +50,12 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
       `  curl http://127.0.0.1:${p.web}/hello`,
       `  npx dynproxy ctl --api ${api} paths`,
       `  npx dynproxy ctl --api ${api} links`,
+      `  npx dynproxy ctl --api ${api} --token-file ${schedulerToken} probe b   # changes take the operator token`,
       `  curl http://127.0.0.1:${p.admin.a}/routes`,
       `  curl http://127.0.0.1:${p.admin.a}/peers`,
-      `  curl -X POST http://127.0.0.1:${p.admin.a}/peers/b/probe   # measure the link a→b now (~1 s)`,
+      `  curl -X POST ${asOperator} http://127.0.0.1:${p.admin.a}/peers/b/probe   # measure a→b now (~1 s)`,
       `  curl http://127.0.0.1:${p.admin.b}/flows`,
-      `  open http://127.0.0.1:${p.admin.a}/ui in a browser: node a's web UI`,
+      `  open http://127.0.0.1:${p.admin.a}/ui#token=${uiToken} in a browser: node a's web UI`,
       '',
       'Ctrl-C stops everything.',
       '',

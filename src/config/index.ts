@@ -2,8 +2,9 @@ export type { HostPortOptions } from './address.ts'
 export { isWildcardHost, readAllowTarget, readCidr, readHostPort } from './address.ts'
 export { formatDuration, MAX_DURATION_MS, parseDuration, readDuration } from './duration.ts'
 export { configJsonSchema } from './json-schema.ts'
-export type { EffectiveConfigOptions, LoadOptions, ValidatedConfig } from './load.ts'
+export type { CheckedSources, EffectiveConfigOptions, LoadOptions, ValidatedConfig } from './load.ts'
 export {
+  checkSources,
   effectiveConfigYaml,
   loadConfig,
   loadConfigText,

@@ -38,19 +38,35 @@ export async function readConfigSources(paths: readonly string[]): Promise<Confi
   )
 }
 
+export interface CheckedSources {
+  /** The merged document as written, with where each key came from. */
+  readonly merged: ParsedConfig
+  readonly files: readonly string[]
+  /** Every problem, not yet located: the schema's, or once it passes, the cross-key rules'. */
+  readonly issues: readonly PathIssue[]
+  /** The document with its defaults, when there is no problem. */
+  readonly document?: ConfigDocument
+}
+
 /** Later sources override earlier ones: mappings merge key by key, lists and scalars are replaced. */
-export function validateConfig(sources: readonly ConfigSource[], options: LoadOptions = {}): ValidatedConfig {
+export function checkSources(sources: readonly ConfigSource[]): CheckedSources {
   const merged = mergeParsed(sources.map(parseSource))
   const files = sources.map((s) => s.file)
   const parsed = configSchema.safeParse(withoutEmptySections(merged.data), {
     reportInput: true,
     error: zodMessage,
   })
-  if (!parsed.success) fail(fromZodIssues(parsed.error.issues, configSchema), merged, files)
+  if (!parsed.success) return { merged, files, issues: fromZodIssues(parsed.error.issues, configSchema) }
   const semantic = semanticIssues(parsed.data)
-  if (semantic.length > 0) fail(semantic, merged, files)
-  const nodeId = parsed.data.common.node_id ?? options.defaultNodeId ?? hostname()
-  const document = { ...parsed.data, common: { ...parsed.data.common, node_id: nodeId } }
+  if (semantic.length > 0) return { merged, files, issues: semantic }
+  return { merged, files, issues: [], document: parsed.data }
+}
+
+export function validateConfig(sources: readonly ConfigSource[], options: LoadOptions = {}): ValidatedConfig {
+  const { merged, files, issues, document: parsed } = checkSources(sources)
+  if (parsed === undefined) fail(issues, merged, files)
+  const nodeId = parsed.common.node_id ?? options.defaultNodeId ?? hostname()
+  const document = { ...parsed, common: { ...parsed.common, node_id: nodeId } }
   return { config: normalize(document, nodeId), document }
 }
 
@@ -58,10 +74,17 @@ function fail(issues: readonly PathIssue[], merged: ParsedConfig, files: readonl
   throw new ConfigInvalidError(locateAll(issues, merged.locations, files))
 }
 
-/** `peers:` with every entry commented out parses as null: read it as an absent section. */
+const SECTIONS: ReadonlySet<string> = new Set(Object.keys(configSchema.shape))
+
+/**
+ * `peers:` with every entry commented out parses as null: read it as an absent section. Only a
+ * section: an unknown key stays, empty or not, to be reported.
+ */
 function withoutEmptySections(data: unknown): unknown {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return data
-  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== null))
+  return Object.fromEntries(
+    Object.entries(data).filter(([key, value]) => value !== null || !SECTIONS.has(key)),
+  )
 }
 
 export async function loadConfig(paths: readonly string[], options: LoadOptions = {}): Promise<NodeConfig> {
@@ -100,6 +123,7 @@ export function renderEffectiveConfig(
           common: {
             ...document.common,
             ...(document.common.admin_token !== undefined && { admin_token: MASK }),
+            ...(document.common.admin_viewer_token !== undefined && { admin_viewer_token: MASK }),
           },
           listeners: document.listeners.map((l) =>
             l.users === undefined ? l : { ...l, users: l.users.map((u) => ({ ...u, password: MASK })) },

@@ -64,6 +64,8 @@ function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfi
     accessLog: c.access_log,
     adminAddr: hostPort(c.admin_addr),
     ...(c.admin_token !== undefined && { adminToken: c.admin_token }),
+    ...(c.admin_viewer_token !== undefined && { adminViewerToken: c.admin_viewer_token }),
+    adminHosts: c.admin_hosts.map((h) => h.toLowerCase()),
     stateDir: c.state_dir,
     drainTimeoutMs: parseDuration(c.drain_timeout),
     workers: c.workers,

@@ -42,6 +42,8 @@ const COMMON_KEYS: Readonly<Record<keyof CommonConfig, string>> = {
   accessLog: 'common.access_log',
   adminAddr: 'common.admin_addr',
   adminToken: 'common.admin_token',
+  adminViewerToken: 'common.admin_viewer_token',
+  adminHosts: 'common.admin_hosts',
   stateDir: 'common.state_dir',
   drainTimeoutMs: 'common.drain_timeout',
   workers: 'common.workers',

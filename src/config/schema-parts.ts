@@ -47,3 +47,14 @@ export const name = z
   .regex(NAME, { error: (issue) => `names use letters, digits, ".", "_" and "-", got ${show(issue.input)}` })
 
 export const int = (min: number, max: number) => z.int().min(min).max(max)
+
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+const HOST_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*$`)
+/** A DNS name as a client's Host header carries it: no scheme, no port. */
+export const hostName = z
+  .string({ error: expected('a host name') })
+  .regex(HOST_NAME, {
+    error: (issue) =>
+      `expected a host name such as "admin.example.com" (no scheme, no port), got ${show(issue.input)}`,
+  })
+  .meta({ examples: ['admin.example.com'] })

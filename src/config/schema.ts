@@ -10,7 +10,7 @@ import { readJoinToken } from '../pki/join-token.ts'
 import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
 import { show } from './issues.ts'
-import { duration, expected, hostPort, int, name, textOf } from './schema-parts.ts'
+import { duration, expected, hostName, hostPort, int, name, textOf } from './schema-parts.ts'
 
 const cidr = textOf('a CIDR range', readCidr).meta({ examples: ['10.0.0.0/8', 'fd00::/8'] })
 const allowTarget = textOf('a CIDR range with an optional :port', readAllowTarget).meta({
@@ -54,7 +54,18 @@ const common = z
       .string()
       .min(1)
       .optional()
-      .describe('Needed by POST endpoints when bound beyond loopback.'),
+      .describe(
+        'Operator token of the admin API: reads and changes. Absent: one is made in state_dir/admin-token.',
+      ),
+    admin_viewer_token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Viewer token of the admin API: reads only (needed beyond loopback).'),
+    admin_hosts: z
+      .array(hostName)
+      .default([])
+      .describe('Names clients reach the admin API by, beyond loopback names and IP addresses.'),
     state_dir: z
       .string()
       .min(1)

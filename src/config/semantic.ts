@@ -27,6 +27,19 @@ export function semanticIssues(doc: ConfigDocument): PathIssue[] {
     ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),
     ...meshIssues(doc),
     ...schedulerIssues(doc),
+    ...adminTokenIssues(doc),
+  ]
+}
+
+/** A viewer token equal to the operator token would let every viewer change the node. */
+function adminTokenIssues(doc: ConfigDocument): PathIssue[] {
+  const { admin_token: operator, admin_viewer_token: viewer } = doc.common
+  if (viewer === undefined || viewer !== operator) return []
+  return [
+    {
+      path: ['common', 'admin_viewer_token'],
+      message: 'must differ from common.admin_token (hint: the viewer token may only read)',
+    },
   ]
 }
 

@@ -4,7 +4,19 @@
  * later file replace the earlier value whole. Each key path remembers the last file that wrote it,
  * so that a problem is reported where the surviving value came from.
  */
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from 'yaml'
 import { ConfigSyntaxError } from '../errors/config.ts'
 import { formatPath, type KeyPath } from './path.ts'
 
@@ -34,10 +46,54 @@ export function parseSource(source: ConfigSource): ParsedConfig {
     const reason = (first.message.split('\n')[0] ?? first.code).replace(/ at line \d+, column \d+:?$/, '')
     throw new ConfigSyntaxError(source.file, pos.line, pos.col, reason)
   }
+  const alias = aliasProblem(doc)
+  if (alias) {
+    const pos = lineCounter.linePos(alias.offset)
+    throw new ConfigSyntaxError(source.file, pos.line, pos.col, alias.reason)
+  }
   const locations = new Map<string, Location>([['', { file: source.file, line: 1 }]])
   const lineOf = (offset: number): number => lineCounter.linePos(offset).line
   if (doc.contents) recordLocations(doc.contents, [], source.file, lineOf, locations)
-  return { data: doc.toJS({ maxAliasCount: 100 }) ?? {}, locations }
+  return { data: plainData(doc, source.file) ?? {}, locations }
+}
+
+/** Beyond this many nodes copied by aliases, a file is refused: a few lines could expand to gigabytes. */
+const MAX_ALIAS_COPIES = 100
+
+function plainData(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COPIES })
+  } catch (err) {
+    // The library's only refusal left once every alias resolves, outside itself: too many copies.
+    if (!(err instanceof ReferenceError)) throw err
+    throw new ConfigSyntaxError(file, 1, 1, `aliases copy more than ${MAX_ALIAS_COPIES} nodes`)
+  }
+}
+
+/**
+ * An alias that cannot become plain data: the YAML library throws a bare ReferenceError for one
+ * without an anchor, and builds a cyclic value, which no check can print, for one inside the node
+ * it names.
+ */
+function aliasProblem(doc: Document): { offset: number; reason: string } | undefined {
+  let problem: { offset: number; reason: string } | undefined
+  visit(doc, {
+    Alias(_, alias) {
+      const offset = alias.range?.[0] ?? 0
+      const target = alias.resolve(doc)
+      const name = `*${alias.source}`
+      if (target === undefined) {
+        problem = { offset, reason: `alias ${name} has no anchor &${alias.source} before it` }
+      } else if (target.range && offset >= target.range[0] && offset < target.range[2]) {
+        problem = {
+          offset,
+          reason: `alias ${name} is inside the node it names: a config cannot contain itself`,
+        }
+      }
+      return problem ? visit.BREAK : undefined
+    },
+  })
+  return problem
 }
 
 function recordLocations(
@@ -96,7 +152,13 @@ function mergeAt(
   if (own) locations.set(key, own)
   const out: Record<string, unknown> = { ...base }
   for (const [k, value] of Object.entries(over)) {
-    out[k] = mergeAt(base[k], value, [...path, k], locations, overLocations)
+    // Defined, not assigned: assigning a "__proto__" key would set the prototype and lose the key.
+    Object.defineProperty(out, k, {
+      value: mergeAt(base[k], value, [...path, k], locations, overLocations),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
   }
   return out
 }

@@ -20,8 +20,12 @@ export interface CommonConfig {
   /** One line per closed flow at info level. */
   readonly accessLog: boolean
   readonly adminAddr: HostPort
-  /** Required for POST endpoints when the admin server is bound beyond loopback. */
+  /** The operator token (reads and changes); absent: the node makes one under `stateDir`. */
   readonly adminToken?: string
+  /** The viewer token: reads only. */
+  readonly adminViewerToken?: string
+  /** Host names clients may address the admin API by, beyond loopback names and IP literals; lowercase. */
+  readonly adminHosts: readonly string[]
   readonly stateDir: string
   readonly drainTimeoutMs: number
   /** Processes sharing the listeners; 'auto' is one per core (see workers/count.ts). */

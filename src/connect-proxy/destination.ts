@@ -20,10 +20,13 @@ const HOST_NAME =
 
 /**
  * The host a client named, as dynproxy matches and logs it: IP addresses as they are (IPv6 in
- * brackets unwrapped), names lower-cased without a trailing dot; undefined for anything else.
+ * brackets unwrapped), names lower-cased without a trailing dot; undefined for anything else,
+ * an IPv6 zone index too (`%eth0`: it would choose this node's interface, and isIP takes any text
+ * after the `%`).
  */
 export function readDestinationHost(text: string): string | undefined {
   const unbracketed = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text
+  if (unbracketed.includes('%')) return undefined
   if (isIP(unbracketed) !== 0) return unbracketed.toLowerCase()
   if (unbracketed !== text) return undefined
   const name = (text.endsWith('.') ? text.slice(0, -1) : text).toLowerCase()

@@ -28,7 +28,7 @@ export type HttpConnectDecoded =
 const METHOD = Buffer.from('CONNECT ')
 const END = Buffer.from('\r\n\r\n')
 const REQUEST_LINE = /^CONNECT ([^\s]+) HTTP\/1\.[01]$/
-const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const BASIC = /^basic[ \t]+([A-Za-z0-9+/=]+)$/i
 
 export function decodeConnectRequest(buf: Buffer): HttpConnectDecoded {
@@ -48,10 +48,10 @@ export function decodeConnectRequest(buf: Buffer): HttpConnectDecoded {
   if (destination === undefined) return fail(`${JSON.stringify(target.slice(0, 300))} is not host:port`)
   let credentials: Credentials | undefined
   for (const header of headers) {
-    const field = HEADER.exec(header)
-    if (field === null) return fail(`bad header line ${JSON.stringify(header.slice(0, 100))}`)
-    if (field[1]?.toLowerCase() !== 'proxy-authorization') continue
-    credentials = basicCredentials(field[2] ?? '')
+    const field = readHeaderField(header)
+    if (field === undefined) return fail(`bad header line ${JSON.stringify(header.slice(0, 100))}`)
+    if (field.name.toLowerCase() !== 'proxy-authorization') continue
+    credentials = basicCredentials(field.value)
     if (credentials === undefined) return fail('Proxy-Authorization is not Basic name:password')
   }
   const value = credentials === undefined ? { destination } : { destination, credentials }
@@ -72,6 +72,28 @@ function readAuthority(text: string): Destination | undefined {
   if (port < 1 || port > 65535 || (hostText.includes(':') && !hostText.startsWith('['))) return undefined
   const host = readDestinationHost(hostText)
   return host === undefined ? undefined : { host, port }
+}
+
+/**
+ * `Name: value` with the blanks around the value dropped; a value holding CR or LF is refused.
+ * Written without a regular expression: a pattern trimming blanks on both sides of a lazy value
+ * backtracks cubically on a long run of blanks that ends in a bare LF: 2.5 s for 2 KiB, minutes
+ * for the 8 KiB a client may send.
+ */
+function readHeaderField(line: string): { name: string; value: string } | undefined {
+  const colon = line.indexOf(':')
+  const name = line.slice(0, colon)
+  if (colon < 0 || !HEADER_NAME.test(name)) return undefined
+  let start = colon + 1
+  let end = line.length
+  while (start < end && isBlank(line.charCodeAt(start))) start++
+  while (end > start && isBlank(line.charCodeAt(end - 1))) end--
+  const value = line.slice(start, end)
+  return value.includes('\r') || value.includes('\n') ? undefined : { name, value }
+}
+
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09
 }
 
 function basicCredentials(value: string): Credentials | undefined {

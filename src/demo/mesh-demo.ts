@@ -8,12 +8,12 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfigText } from '../config/index.ts'
+import { type LinkEmulator, startLinkEmulator } from '../link-emulator/emulator.ts'
 import type { Logger } from '../log/logger.ts'
 import { ProxyNode } from '../node/index.ts'
 import { schedulerConfigFromText } from '../scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../scheduler/server.ts'
-import { type LinkEmulator, startLinkEmulator } from '../testing/link-emulator.ts'
-import { type SampleBackend, startSampleBackend } from '../testing/sample-backend.ts'
+import { type SampleBackend, startSampleBackend } from './sample-backend.ts'
 
 export interface DemoOptions {
   /** Every port the demo uses is this plus a fixed offset. */
@@ -70,6 +70,7 @@ export function demoSchedulerYaml(ports: DemoPorts, stateDir: string): string {
   listen: 127.0.0.1:${ports.schedulerGrpc}
   api: 127.0.0.1:${ports.schedulerApi}
   store: { type: embedded, path: ${JSON.stringify(join(stateDir, 'scheduler-state.json'))} }
+  state_dir: ${JSON.stringify(join(stateDir, 'scheduler'))}
   heartbeat_interval: 2s
   report_interval: 1s
   push_debounce: 200ms

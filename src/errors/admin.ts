@@ -1,3 +1,11 @@
+import {
+  type Attempt,
+  contentTypeMessage,
+  crossSiteMessage,
+  hostRefusedMessage,
+  unauthorizedMessage,
+  viewerTokenMessage,
+} from './access.ts'
 import { DynproxyError } from './base.ts'
 
 const BIND_HINTS: Readonly<Record<string, string>> = {
@@ -14,8 +22,11 @@ function errnoCode(cause: unknown): string | undefined {
 export class AdminBindError extends DynproxyError {
   override readonly code = 'DYN_ERR_ADMIN_BIND'
   constructor(address: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause)
-    const hint = BIND_HINTS[errnoCode(cause) ?? ''] ?? 'check common.admin_addr'
+    const code = errnoCode(cause)
+    const message = cause instanceof Error ? cause.message : String(cause)
+    // Bun's message does not name the errno; Node's does.
+    const reason = code !== undefined && !message.includes(code) ? `${code}: ${message}` : message
+    const hint = BIND_HINTS[code ?? ''] ?? 'check common.admin_addr'
     super(`failed to bind the admin api to ${address}: ${reason} (hint: ${hint})`, { cause })
   }
 }
@@ -43,21 +54,44 @@ export class AdminBadRequestError extends DynproxyError {
 
 export class AdminUnauthorizedError extends DynproxyError {
   override readonly code = 'DYN_ERR_ADMIN_UNAUTHORIZED'
-  constructor(method: string, path: string, tokenSent: boolean) {
-    const what = tokenSent ? 'wrong bearer token' : 'missing bearer token'
-    super(
-      `${what} for ${method} ${path} (hint: send the header "Authorization: Bearer <common.admin_token>")`,
-    )
+  constructor(attempt: Attempt, tokenSent: boolean, tokenHint: string) {
+    super(unauthorizedMessage(attempt, tokenSent, tokenHint))
   }
 }
 
-export class AdminTokenRequiredError extends DynproxyError {
-  override readonly code = 'DYN_ERR_ADMIN_TOKEN_REQUIRED'
-  constructor(method: string, path: string, bind: string) {
-    super(
-      `refusing ${method} ${path}: the admin api is bound to ${bind}, beyond loopback, without a token ` +
-        '(hint: set common.admin_token, or bind common.admin_addr to 127.0.0.1)',
-    )
+export class AdminForbiddenError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_FORBIDDEN'
+  constructor(attempt: Attempt, operatorHint: string) {
+    super(viewerTokenMessage(attempt, operatorHint))
+  }
+}
+
+export class AdminHostRefusedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_HOST_REFUSED'
+  constructor(attempt: Attempt, host: string) {
+    super(hostRefusedMessage(attempt, host, 'common.admin_hosts'))
+  }
+}
+
+export class AdminCrossSiteError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_CROSS_SITE'
+  constructor(attempt: Attempt, from: string) {
+    super(crossSiteMessage(attempt, from))
+  }
+}
+
+export class AdminContentTypeError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_CONTENT_TYPE'
+  constructor(attempt: Attempt, contentType: string) {
+    super(contentTypeMessage(attempt, contentType))
+  }
+}
+
+/** The generated operator token of the admin api or the scheduler api could not be kept or read. */
+export class AdminTokenFileError extends DynproxyError {
+  override readonly code = 'DYN_ERR_ADMIN_TOKEN_FILE'
+  constructor(file: string, problem: string, hint: string, cause?: unknown) {
+    super(`the operator token file ${file} ${problem} (hint: ${hint})`, { cause })
   }
 }
 

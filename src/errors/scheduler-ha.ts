@@ -29,13 +29,3 @@ export class SchedulerStoreRecordError extends DynproxyError {
     )
   }
 }
-
-/** A test etcd member did not start or did not become healthy in time. */
-export class TestingEtcdStartError extends DynproxyError {
-  override readonly code = 'DYN_ERR_TESTING_ETCD_START'
-  constructor(member: string, reason: string, logFile: string) {
-    super(
-      `etcd member ${member} did not start: ${reason} (hint: its log is ${logFile}; is etcd-server installed?)`,
-    )
-  }
-}

@@ -1,3 +1,11 @@
+import {
+  type Attempt,
+  contentTypeMessage,
+  crossSiteMessage,
+  hostRefusedMessage,
+  unauthorizedMessage,
+  viewerTokenMessage,
+} from './access.ts'
 import { DynproxyError } from './base.ts'
 
 function reasonOf(cause: unknown): string {
@@ -123,9 +131,36 @@ export class SchedulerApiNotFoundError extends DynproxyError {
 
 export class SchedulerApiUnauthorizedError extends DynproxyError {
   override readonly code = 'DYN_ERR_SCHEDULER_API_UNAUTHORIZED'
-  constructor(method: string, path: string, tokenSent: boolean) {
-    const what = tokenSent ? 'wrong bearer token' : 'missing bearer token'
-    super(`${what} for ${method} ${path} (hint: send "Authorization: Bearer <scheduler.api_token>")`)
+  constructor(attempt: Attempt, tokenSent: boolean, tokenHint: string) {
+    super(unauthorizedMessage(attempt, tokenSent, tokenHint))
+  }
+}
+
+export class SchedulerApiForbiddenError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_API_FORBIDDEN'
+  constructor(attempt: Attempt, operatorHint: string) {
+    super(viewerTokenMessage(attempt, operatorHint))
+  }
+}
+
+export class SchedulerApiHostRefusedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_API_HOST_REFUSED'
+  constructor(attempt: Attempt, host: string) {
+    super(hostRefusedMessage(attempt, host, 'scheduler.api_hosts'))
+  }
+}
+
+export class SchedulerApiCrossSiteError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_API_CROSS_SITE'
+  constructor(attempt: Attempt, from: string) {
+    super(crossSiteMessage(attempt, from))
+  }
+}
+
+export class SchedulerApiContentTypeError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_API_CONTENT_TYPE'
+  constructor(attempt: Attempt, contentType: string) {
+    super(contentTypeMessage(attempt, contentType))
   }
 }
 

@@ -10,8 +10,9 @@
  */
 import type { Socket } from 'node:net'
 import type { FramedSession } from '../multipath/index.ts'
-import type { FlowInfo, FlowState } from '../node/api.ts'
 import type { ProxiedAddresses } from '../proxy-protocol/index.ts'
+import type { EndpointLender, RouteTraffic } from '../route/connection.ts'
+import type { FlowInfo, FlowState } from '../views/node-view.ts'
 
 export type CloseReason =
   | 'downstream_closed'
@@ -24,30 +25,6 @@ export type CloseReason =
   | 'upstream_unavailable'
   | 'drain_timeout'
   | 'aborted'
-
-/** Whoever lent the flow its upstream endpoint, told when the flow is over. */
-export interface EndpointLender {
-  release(endpoint: string): void
-}
-
-/** What one path of a multipath route carried, over the route's ended flows. */
-export interface PathTraffic {
-  bytesSent: number
-  bytesReceived: number
-  retransmittedBytes: number
-  /** Last smoothed RTT a flow measured on the path. */
-  srttMs: number | undefined
-}
-
-/** Per-route totals, added to when a flow of the route ends. */
-export interface RouteTraffic {
-  bytesIn: number
-  bytesOut: number
-  /** Flows of the route for which no upstream could be reached. */
-  failures: number
-  /** Multipath routes: by path (subflow index). */
-  readonly paths: PathTraffic[]
-}
 
 /** Where a flow reports its end: called once, after both its sockets have closed (or before upstream). */
 export interface FlowSink {

@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { ListenerHandshake, ListenerUser, MultipathMode, RouteConfig } from '../config/types.ts'
+import type { ListenerHandshake, ListenerUser } from '../config/types.ts'
 import {
   admitDestination,
   type ClientRequest,
@@ -12,53 +12,22 @@ import {
   failureOutcome,
   readClientRequest,
 } from '../connect-proxy/index.ts'
-import type { DecisionSource } from '../node/api.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
-import { decide, type FlowContext, type FlowOrigin, type RouteTable } from '../router/index.ts'
+import {
+  decide,
+  type FlowContext,
+  type FlowOrigin,
+  type MultipathConnection,
+  type RouteRuntime,
+  type RouteTable,
+  type UpstreamConnection,
+} from '../route/index.ts'
 import { readServerName } from '../sni/index.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { EndpointLender, Flow, ListenerRef, RouteTraffic } from './flow.ts'
+import type { Flow, ListenerRef } from './flow.ts'
 import type { FlowManager } from './manager.ts'
 import { startMultipath } from './multipath.ts'
 import { endAfterReply, endBeforeUpstream, startRelay } from './relay.ts'
-
-export interface UpstreamConnection {
-  readonly socket: Socket
-  /** What the flow is connected to, as logs and /flows show it. */
-  readonly endpoint: string
-  /** Told when the flow ends; the route itself when absent. */
-  readonly lender?: EndpointLender
-}
-
-/** A flow carried over several paths at once (framed mode): its first subflows, and how to reopen one. */
-export interface MultipathConnection {
-  readonly subflows: readonly { readonly index: number; readonly socket: Socket }[]
-  /** Paths of the route: subflow indexes run from 0 to this, exclusive. */
-  readonly pathCount: number
-  readonly mode: MultipathMode
-  /** The scheduler's share for each path, by subflow index: the sender's prior before it measures. */
-  readonly weights?: readonly number[]
-  readonly endpoint: string
-  readonly lender?: EndpointLender
-  /** Opens subflow `index` again after it was lost; rejects when its path does not work. */
-  reopen(index: number): Promise<Socket>
-}
-
-export interface RouteRuntime extends EndpointLender {
-  readonly config: RouteConfig
-  readonly matches: Record<DecisionSource, number>
-  readonly traffic: RouteTraffic
-  /**
-   * `sourceIp` is the client's address when the route balances on it (`lb: source_hash`); for
-   * other routes it may be '', since reading it costs a system call per flow. `destination`: where
-   * the client of a `handshake` listener asked to go, checked against the route's allow.
-   */
-  connect(
-    sourceIp: string,
-    origin: FlowOrigin,
-    destination?: Destination,
-  ): Promise<UpstreamConnection | MultipathConnection>
-}
 
 export interface AcceptingListener extends ListenerRef {
   readonly port: number

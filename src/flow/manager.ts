@@ -3,8 +3,8 @@
  * node's accounting (stats, metrics, access log) exactly once.
  */
 import type { Socket } from 'node:net'
-import type { FlowInfo } from '../node/api.ts'
 import type { Clock } from '../util/clock.ts'
+import type { FlowInfo } from '../views/node-view.ts'
 import { type CloseReason, Flow, type FlowSink, type ListenerRef } from './flow.ts'
 import { abortFlow, watchDownstream } from './relay.ts'
 

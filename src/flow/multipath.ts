@@ -5,8 +5,9 @@
  */
 import type { Socket } from 'node:net'
 import { FramedSession } from '../multipath/index.ts'
+import type { MultipathConnection } from '../route/connection.ts'
+import { backoffMs } from '../util/backoff.ts'
 import type { Flow } from './flow.ts'
-import type { MultipathConnection } from './handler.ts'
 
 const REOPEN_BASE_MS = 200
 const REOPEN_MAX_MS = 5000
@@ -24,7 +25,7 @@ export function startMultipath(flow: Flow, conn: MultipathConnection): void {
     over = true
   })
   const reopen = (index: number, attempt: number): void => {
-    const delay = Math.min(REOPEN_BASE_MS * 2 ** attempt, REOPEN_MAX_MS)
+    const delay = backoffMs(attempt, REOPEN_BASE_MS, REOPEN_MAX_MS)
     setTimeout(() => {
       if (over) return
       conn.reopen(index).then(

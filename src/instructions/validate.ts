@@ -112,7 +112,7 @@ function readPathTokenKey(text: string): string {
 function readRoute(msg: ProtoRoute, ctx: ValidationContext, at: string): InstructionRoute {
   const name = readName(msg.name, `${at}.name`)
   const match = readMatch(msg.match, `${at}.match`)
-  if (msg.paths.length === 0) throw new Problem(`${at}.paths`, 'a route needs at least one path')
+  // No paths: the scheduler has none for the route now; the node keeps paths that still work (hold.ts).
   const paths = msg.paths.map((p, i) => readPath(p, ctx, `${at}.paths[${i}]`))
   const multipath = readMultipath(msg.multipath, `${at}.multipath`)
   return {

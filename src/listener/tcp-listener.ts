@@ -7,9 +7,9 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { ListenerConfig, ListenerHandshake, ListenerUser } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
-import type { ListenerStatus, RejectReason } from '../node/api.ts'
-import type { FlowOrigin } from '../router/index.ts'
+import type { FlowOrigin } from '../route/index.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { ListenerStatus, RejectReason } from '../views/node-view.ts'
 import { loadListenerTls, tlsServerOptions } from './tls.ts'
 
 export interface ListenerCounters {

@@ -9,10 +9,10 @@ import dgram from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import type { ListenerConfig } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
-import type { DecisionSource, ListenerStatus } from '../node/api.ts'
-import { decide, type RouteTable } from '../router/index.ts'
+import { decide, type RouteTable } from '../route/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { DecisionSource, ListenerStatus } from '../views/node-view.ts'
 import { type ListenerCounters, listenerStatus, newListenerCounters } from './tcp-listener.ts'
 
 /** What a session needs of the route that took it. */

@@ -18,9 +18,10 @@ import {
   MeshPathsUnavailableError,
   MeshVersionError,
 } from '../errors/index.ts'
-import type { FlowManager, ListenerRef, MultipathConnection, UpstreamConnection } from '../flow/index.ts'
+import type { FlowManager, ListenerRef } from '../flow/index.ts'
 import { startMultipath, startRelay } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
+import type { MultipathConnection, UpstreamConnection } from '../route/connection.ts'
 import type { Clock } from '../util/clock.ts'
 import { verifyRequestAuth } from './auth.ts'
 import { readOpenRequest, writeResponse } from './io.ts'

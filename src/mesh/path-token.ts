@@ -150,7 +150,8 @@ function followsPath(claims: PathTokenClaims, check: PathTokenCheck): boolean {
   return check.target === undefined || claims.targets.includes(check.target)
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a leading U+FEFF: dropping it would read two different names as one.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** A version 2 token's place in its batch. */
 export interface TokenTreePlace {

@@ -3,8 +3,10 @@
  * them after authentication. Each refusal has its own status so the ingress (and the operator)
  * learns exactly why a path was refused.
  */
+
 import { BlockList, isIP } from 'node:net'
 import type { AllowTarget, RouteConfig } from '../config/types.ts'
+import { splitHostPort } from '../util/host-port.ts'
 import type { OpenRequest } from './request.ts'
 import type { MeshStatus } from './wire.ts'
 
@@ -77,7 +79,7 @@ export function targetAllowList(
   const ranges = allow.map((a) => ({ port: a.port, list: blockListOf(a) }))
   return (target) => {
     if (named.has(target)) return true
-    const { host, port } = splitTarget(target)
+    const { host, port } = splitHostPort(target)
     const family = isIP(host)
     if (family === 0) return false
     const type = family === 4 ? 'ipv4' : 'ipv6'
@@ -89,10 +91,4 @@ function blockListOf(allow: AllowTarget): BlockList {
   const list = new BlockList()
   list.addSubnet(allow.cidr.address, allow.cidr.prefix, allow.cidr.family)
   return list
-}
-
-function splitTarget(target: string): { host: string; port: number } {
-  const colon = target.lastIndexOf(':')
-  const host = target.slice(0, colon)
-  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(target.slice(colon + 1)) }
 }

@@ -1,4 +1,4 @@
-import { type DecisionSource, type EndpointStatus, REJECT_REASONS } from '../node/api.ts'
+import { type DecisionSource, type EndpointStatus, REJECT_REASONS } from '../views/node-view.ts'
 import type { ScrapeSnapshot } from './snapshot.ts'
 
 export interface Sample {

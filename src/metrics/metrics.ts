@@ -8,7 +8,7 @@ import {
   type MetricValue,
   Registry,
 } from 'prom-client'
-import type { NodeView } from '../node/api.ts'
+import type { NodeView } from '../views/node-view.ts'
 import { SCRAPED_FAMILIES, type ScrapedFamily } from './families.ts'
 import { createScrapeSnapshot, type ScrapeSnapshot } from './snapshot.ts'
 

@@ -1,4 +1,4 @@
-import type { ListenerStatus, NodeStats, NodeView, PeerStatus, RouteStatus } from '../node/api.ts'
+import type { ListenerStatus, NodeStats, NodeView, PeerStatus, RouteStatus } from '../views/node-view.ts'
 
 /** The node's views as one scrape sees them: each read at most once per scrape. */
 export interface ScrapeSnapshot {

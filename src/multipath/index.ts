@@ -1,4 +1,12 @@
 export {
+  expectedArrivalMs,
+  MULTIPATH_MODES,
+  type MultipathMode,
+  pickFailover,
+  pickStripe,
+  type SubflowView,
+} from './chunk-picker.ts'
+export {
   FRAME_TYPES,
   type Frame,
   FrameDecoder,
@@ -12,14 +20,6 @@ export {
   type MultipathTimers,
   systemTimers,
 } from './options.ts'
-export {
-  expectedArrivalMs,
-  MULTIPATH_MODES,
-  type MultipathMode,
-  pickFailover,
-  pickStripe,
-  type SubflowView,
-} from './scheduler.ts'
 export { FramedSession, type FramedSessionEvents, type FramedSessionStats } from './session.ts'
 export type { StallStats } from './stall.ts'
 export type { SubflowStats } from './subflow.ts'

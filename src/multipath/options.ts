@@ -7,8 +7,8 @@ import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { MultipathOptionError } from '../errors/multipath.ts'
 import type { Clock } from '../util/clock.ts'
+import { MULTIPATH_MODES, type MultipathMode } from './chunk-picker.ts'
 import { MAX_PAYLOAD_BYTES } from './frame.ts'
-import { MULTIPATH_MODES, type MultipathMode } from './scheduler.ts'
 
 export interface MultipathTimers {
   setTimeout(fn: () => void, ms: number): unknown

@@ -27,6 +27,7 @@ import {
   MultipathSubflowsLostError,
   MultipathSubflowTimeoutError,
 } from '../errors/multipath.ts'
+import { type MultipathMode, pickFailover, pickStripe, redundantTargets } from './chunk-picker.ts'
 import {
   type AckFrame,
   encodeAck,
@@ -45,7 +46,6 @@ import {
   resolveOptions,
 } from './options.ts'
 import { ReorderBuffer } from './reorder.ts'
-import { type MultipathMode, pickFailover, pickStripe, redundantTargets } from './scheduler.ts'
 import { type Chunk, SendBuffer } from './send-buffer.ts'
 import { StallMeter, type StallStats } from './stall.ts'
 import { Subflow, type SubflowHost, type SubflowStats } from './subflow.ts'

@@ -4,9 +4,9 @@
  * and never decides anything itself.
  */
 import type { Duplex } from 'node:stream'
+import type { SubflowView } from './chunk-picker.ts'
 import { encodeDataHeader, type Frame, FrameDecoder } from './frame.ts'
 import { SubflowMeter } from './meter.ts'
-import type { SubflowView } from './scheduler.ts'
 
 export interface SubflowHost {
   onFrame(subflow: Subflow, frame: Frame): void

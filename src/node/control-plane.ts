@@ -19,8 +19,8 @@ import {
   type SchedulerDirective,
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
-import { formatHostPort } from '../util/host-port.ts'
-import type { SchedulerLinkStats } from './api.ts'
+import { formatHostPort, splitHostPort } from '../util/host-port.ts'
+import type { SchedulerLinkStats } from '../views/node-view.ts'
 
 export interface ControlPlaneDeps {
   readonly clock: Clock
@@ -83,7 +83,7 @@ export class NodeControlPlane {
       logger: this.#deps.logger.child({ component: 'scheduler' }),
       clock: this.#deps.clock,
     })
-    return [hostPortOf(this.#embedded.grpcAddress)]
+    return [splitHostPort(this.#embedded.grpcAddress)]
   }
 
   /**
@@ -170,9 +170,4 @@ function describeAddresses(addresses: SchedulerConfig['addresses']): string {
   return addresses === 'embedded'
     ? 'embedded'
     : addresses.map((a) => formatHostPort(a.host, a.port)).join(', ')
-}
-
-function hostPortOf(address: string): HostPort {
-  const colon = address.lastIndexOf(':')
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) }
 }

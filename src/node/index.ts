@@ -1,2 +1,2 @@
-export * from './api.ts'
+export * from '../views/node-view.ts'
 export * from './node.ts'

@@ -7,7 +7,7 @@
 import type { ListenerChanges } from '../config/reload.ts'
 import type { ListenerConfig } from '../config/types.ts'
 import { type ConnectionHandler, TcpListener, UdpListener, type UdpListenerDeps } from '../listener/index.ts'
-import type { FlowOrigin } from '../router/index.ts'
+import type { FlowOrigin } from '../route/index.ts'
 
 export type NodeListener = TcpListener | UdpListener
 

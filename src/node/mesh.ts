@@ -9,7 +9,7 @@ import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { MeshConfig, NodeConfig, RouteConfig } from '../config/types.ts'
 import { MeshNoRouteError, MeshProbeError, PeerUnknownError } from '../errors/index.ts'
-import type { FlowManager, MultipathConnection, UpstreamConnection } from '../flow/index.ts'
+import type { FlowManager } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { createOpenHandler } from '../mesh/inbound.ts'
 import { writeResponse } from '../mesh/io.ts'
@@ -25,11 +25,13 @@ import { FramedSession } from '../multipath/index.ts'
 import { PeerManager } from '../peer/index.ts'
 import { loadMeshTls, type MeshTlsMaterial } from '../pki/load.ts'
 import { meshServerTlsOptions } from '../pki/tls-options.ts'
-import { decide, type FlowOrigin, type RouteTable } from '../router/index.ts'
+import type { MultipathConnection, UpstreamConnection } from '../route/connection.ts'
+import { decide, type FlowOrigin, type RouteTable } from '../route/index.ts'
+import type { ManagedRoute, MeshPeers } from '../route/runtime.ts'
 import { connectTcp } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
-import type { LinkProbeResult, MeshStats, PeerState, PeerStatus } from './api.ts'
-import type { ManagedRoute, MeshPeers } from './route-runtime.ts'
+import { splitHostPort } from '../util/host-port.ts'
+import type { LinkProbeResult, MeshStats, PeerState, PeerStatus } from '../views/node-view.ts'
 
 export interface NodeMeshDeps {
   readonly clock: Clock
@@ -48,9 +50,9 @@ export const PROBE_LIMITS: Omit<ProbeLimits, 'resultTimeoutMs'> = { durationMs: 
 /** A peer's probe is cut after this: no probe holds a link for long. */
 export const PROBE_SERVE_MAX_MS = 10_000
 
-function hostAndPort(target: string): [string, number] {
-  const colon = target.lastIndexOf(':')
-  return [target.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(target.slice(colon + 1))]
+function connectTo(target: string, timeoutMs: number): Promise<Socket> {
+  const { host, port } = splitHostPort(target)
+  return connectTcp(host, port, timeoutMs)
 }
 
 export class NodeMesh implements MeshPeers {
@@ -312,7 +314,7 @@ export class NodeMesh implements MeshPeers {
   async #startFramed(key: string, target: string, mode: MultipathModeName): Promise<FramedSession> {
     const counters = this.listener.counters
     try {
-      const local = await connectTcp(...hostAndPort(target), this.#mesh.connectTimeoutMs)
+      const local = await connectTo(target, this.#mesh.connectTimeoutMs)
       const session = new FramedSession({ local, mode })
       counters.total++
       counters.active++
@@ -338,7 +340,7 @@ export class NodeMesh implements MeshPeers {
     if (next !== undefined) return this.#forward(next, { ...request, visited: crossed, remainingPath: rest })
     if (request.target !== undefined) {
       const target = request.target
-      return connectTcp(...hostAndPort(target), mesh.connectTimeoutMs).then((socket) => ({
+      return connectTo(target, mesh.connectTimeoutMs).then((socket) => ({
         socket,
         endpoint: target,
       }))

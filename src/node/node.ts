@@ -12,22 +12,17 @@ import type { AdminServer } from '../admin/index.ts'
 import { planReload } from '../config/reload.ts'
 import type { NodeConfig } from '../config/types.ts'
 import { PeerUnknownError, PluginRefusalError } from '../errors/index.ts'
-import {
-  createFlowHandler,
-  type Flow,
-  FlowManager,
-  type PathTraffic,
-  type ResolveQuery,
-  type RouteRuntime,
-} from '../flow/index.ts'
+import { createFlowHandler, type Flow, FlowManager, type ResolveQuery } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { SubflowStats } from '../multipath/subflow.ts'
 import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'
+import type { PathTraffic, RouteRuntime } from '../route/connection.ts'
+import { describeTarget } from '../route/describe.ts'
+import { DynamicRouteEngine } from '../route/engine.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
-import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import {
   type DecisionSource,
   type FlowInfo,
@@ -41,14 +36,13 @@ import {
   type PeerStatus,
   type RouteStatus,
   rejectedTotal,
-} from './api.ts'
+} from '../views/node-view.ts'
+import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import type { NodeControlPlane } from './control-plane.ts'
-import { describeTarget } from './describe.ts'
 import { instructionsView } from './instructions-view.ts'
 import { ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { acceptedFlow, endedFlow } from './plugin-views.ts'
-import { DynamicRouteEngine } from './route-engine.ts'
 import { helloInfo, peerCapacities, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
@@ -91,6 +85,7 @@ export class ProxyNode implements NodeView {
   #controlPlane: NodeControlPlane | undefined
   #hooks: PluginHooks | undefined
   #freshnessTimer: NodeJS.Timeout | undefined
+  #heldTimer: NodeJS.Timeout | undefined
   #admin: AdminServer | undefined
   #adminAddress: string | undefined
   #state: NodeState = 'starting'
@@ -205,6 +200,22 @@ export class ProxyNode implements NodeView {
   applyInstructions(routes: readonly InstructionRoute[], pathTokenKey: string | undefined): void {
     this.#engine.applyInstructions(routes)
     this.#mesh?.setPathTokenKey(pathTokenKey)
+    this.#watchHeld()
+  }
+
+  /**
+   * Routes held for want of a path from the scheduler go once their paths fail: checked every 250 ms
+   * while any is held (workers too, which have no control plane of their own).
+   */
+  #watchHeld(): void {
+    if (this.#heldTimer !== undefined || this.#engine.held().length === 0) return
+    this.#heldTimer = setInterval(() => {
+      this.#engine.recheckHeld()
+      if (this.#engine.held().length > 0) return
+      clearInterval(this.#heldTimer)
+      this.#heldTimer = undefined
+    }, FRESHNESS_CHECK_MS)
+    this.#heldTimer.unref()
   }
 
   /** Whether instruction routes decide flows as fresh (`instruction`) or as `cached_instruction`. */
@@ -255,7 +266,7 @@ export class ProxyNode implements NodeView {
     // Loaded here, not at import: a worker process serves no admin API and keeps fastify out of
     // the heap every full garbage collection walks.
     const { createNodeAdmin } = await import('../admin/index.ts')
-    this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
+    this.#admin = await createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
     this.#adminAddress = await this.#admin.listen()
   }
 
@@ -360,6 +371,7 @@ export class ProxyNode implements NodeView {
   async #release(): Promise<void> {
     for (const listener of this.#listeners.all) listener.markClosed()
     clearInterval(this.#freshnessTimer)
+    clearInterval(this.#heldTimer)
     await this.#controlPlane?.close()
     this.#engine.close()
     await this.#mesh?.close()
@@ -445,7 +457,7 @@ export class ProxyNode implements NodeView {
 
   getInstructions(): InstructionsView | undefined {
     const applied = this.#controlPlane?.cache.current()
-    return applied && instructionsView(applied, this.#engine.fresh)
+    return applied && instructionsView(applied, this.#engine.fresh, this.#engine.held())
   }
 
   getPeers(): PeerStatus[] {

@@ -4,10 +4,10 @@
  */
 import { memoryUsage } from 'node:process'
 import type { NodeConfig } from '../config/types.ts'
+import { describeTarget } from '../route/describe.ts'
 import type { HelloInfo, ReportInfo } from '../scheduler-client/index.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { PeerStatus, RouteStatus } from './api.ts'
-import { describeTarget } from './describe.ts'
+import type { PeerStatus, RouteStatus } from '../views/node-view.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
 export interface BoundListener {

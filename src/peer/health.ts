@@ -4,7 +4,7 @@
  * control channel that closes, fails or cannot be opened takes the peer down at once, since
  * then nothing at all reaches it.
  */
-import type { PeerState } from '../node/api.ts'
+import type { PeerState } from '../views/node-view.ts'
 
 export interface HealthThresholds {
   readonly rise: number

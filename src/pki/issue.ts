@@ -55,7 +55,7 @@ export const ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 
 export const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
 const DAY_MS = 86_400_000
 
-function subtleCrypto(): webcrypto.Crypto {
+function subtleCrypto(): Crypto {
   return globalThis.crypto
 }
 

@@ -26,7 +26,8 @@ export async function loadPlugins(
   return loaded
 }
 
-async function loadPlugin(config: PluginConfig, nodeId: string, logger: Logger): Promise<LoadedPlugin> {
+/** The plugin's factory, imported but not called: `dynproxy check` stops here. */
+export async function importPluginFactory(config: PluginConfig): Promise<PluginFactory> {
   let module: { default?: unknown }
   try {
     module = (await import(specifier(config.module))) as { default?: unknown }
@@ -36,10 +37,15 @@ async function loadPlugin(config: PluginConfig, nodeId: string, logger: Logger):
   if (typeof module.default !== 'function') {
     throw new PluginLoadError(config.name, config.module, 'has no default export that is a function')
   }
+  return module.default as PluginFactory
+}
+
+async function loadPlugin(config: PluginConfig, nodeId: string, logger: Logger): Promise<LoadedPlugin> {
+  const factory = await importPluginFactory(config)
   const pluginLogger = logger.child({ plugin: config.name })
   let plugin: unknown
   try {
-    plugin = await (module.default as PluginFactory)({
+    plugin = await factory({
       nodeId,
       options: config.options,
       logger: pluginLogger,

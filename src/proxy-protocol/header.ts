@@ -91,6 +91,14 @@ function decodeV1(buf: Buffer): DecodedProxyHeader {
     ['v1 destination address', destination],
   ] as const) {
     if (!valid(address)) throw new ProxyHeaderError(field, `${JSON.stringify(address)} is not ${parts[1]}`)
+    // isIPv6 takes a zone index ("%eth0", any text): it names an interface of the sender's host
+    // only, and text after it could pass for another address once re-encoded as 16 bytes.
+    if (address.includes('%')) {
+      throw new ProxyHeaderError(
+        field,
+        `${JSON.stringify(address)} has a zone index, which a PROXY header never carries`,
+      )
+    }
   }
   const addresses: ProxiedAddresses = {
     sourceAddress: source,

@@ -4,6 +4,8 @@
  * moment do not all redial it in step, yet none retries at once. Once `max_retries` consecutive
  * attempts have failed the node is degraded and waits the capped delay between attempts.
  */
+import { backoffMs, equalJitter } from '../util/backoff.ts'
+
 export const DEFAULT_RETRY_CAP_MS = 60_000
 
 export interface BackoffPolicy {
@@ -19,7 +21,6 @@ export function isDegraded(failures: number, policy: BackoffPolicy): boolean {
 /** `failures` counts consecutive failures, at least 1 when this is asked; `random` is in [0, 1). */
 export function reconnectDelayMs(failures: number, policy: BackoffPolicy, random: number): number {
   const cap = Math.max(policy.baseMs, policy.capMs)
-  const exponent = Math.min(Math.max(0, failures - 1), 30)
-  const ceiling = isDegraded(failures, policy) ? cap : Math.min(cap, policy.baseMs * 2 ** exponent)
-  return Math.round(ceiling / 2 + (ceiling / 2) * Math.min(Math.max(random, 0), 1))
+  const delay = isDegraded(failures, policy) ? cap : backoffMs(failures - 1, policy.baseMs, cap)
+  return equalJitter(delay, random)
 }

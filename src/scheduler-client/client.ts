@@ -160,7 +160,8 @@ export class SchedulerClient {
       )
       if (answer.route === undefined) return undefined
       const route = validateInstructionRoute(answer.route, { knownPeers: this.#knownPeers })
-      if ('ok' in route) return route.ok
+      // A route with no paths: the scheduler has none for this flow now.
+      if ('ok' in route) return route.ok.paths.length > 0 ? route.ok : undefined
       this.#log.warn(
         { err: new InstructionsInvalidError(stream.address, route.error) },
         'resolve answer ignored',

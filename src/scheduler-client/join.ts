@@ -64,7 +64,7 @@ export function discoverCa(address: HostPort, fingerprint: string, timeoutMs: nu
       socket.destroy()
       reject(err)
     }
-    socket.once('error', (err) => fail(new SchedulerJoinError(where, err.message, { cause: err })))
+    socket.once('error', (err: Error) => fail(new SchedulerJoinError(where, err.message, { cause: err })))
     socket.once('secureConnect', () => {
       const found = chainOf(socket.getPeerCertificate(true)).find(
         (c) => certFingerprintOf(c.raw) === fingerprint,

@@ -5,8 +5,8 @@
 import type { HostPort, RouteMatch, SchedulerConfig } from '../config/types.ts'
 import type { InstructionCache } from '../instructions/cache.ts'
 import type { Logger } from '../log/logger.ts'
-import type { DecisionSource } from '../node/api.ts'
 import type { Clock } from '../util/clock.ts'
+import type { DecisionSource } from '../views/node-view.ts'
 import type { SchedulerCredentials } from './credentials.ts'
 
 export interface ListenerInfo {

@@ -4,8 +4,13 @@
  * recompute that pushes each connected node its set when its content changed.
  *
  * Recompute triggers: a node attaching or detaching and a service change run it at once; report
- * arrivals go through a throttle (at most one per push_debounce); a periodic tick times out silent
- * nodes, renews sets that have lived half their TTL and asks for the capacity probes due.
+ * arrivals go through a throttle (at most one per push_debounce), but a node's first report on its
+ * connection runs it at once while the rule below holds something back; a periodic tick times out
+ * silent nodes, renews sets that have lived half their TTL and asks for the capacity probes due.
+ *
+ * Every plan passes through one rule before anything is sent (plan/guard.ts): no set takes a
+ * working route away for what the scheduler does not know (plan/knowledge.ts). While a node or
+ * route is held by it, a timer plans again when the view would change by itself (a grace ends).
  *
  * Directives (probe, drain) go down a node's stream at an operator's request, or for automatic
  * capacity probes (plan/probes.ts); only the replica a node is connected to can send it one.
@@ -34,8 +39,9 @@ import { type ChunkedRun, runInChunks } from './chunked.ts'
 import { normalizeService } from './config/load.ts'
 import type { ServiceDocument } from './config/schema.ts'
 import type { SchedulerSettings, ServiceSpec } from './config/types.ts'
-import { buildGraph, type GraphNodeInput, KeptGraph } from './graph.ts'
+import { buildGraph, type GraphNodeInput, KeptGraph } from './mesh-graph.ts'
 import type { PathEngine } from './plan/engine.ts'
+import { guardPlan, type HeldRoutes } from './plan/guard.ts'
 import { inheritedChoices } from './plan/inherit.ts'
 import {
   buildInstructionSet,
@@ -44,13 +50,23 @@ import {
   type LastPushed,
   needsPush,
   type PathSigner,
+  plannedRoutesOf,
   type UnsignablePath,
 } from './plan/instructions.ts'
-import { type Plan, type PlanContext, plan, planIngress, selectionKey } from './plan/planner.ts'
+import type { Knowledge, KnowledgeRules } from './plan/knowledge.ts'
+import type { PathTraffic } from './plan/path-weights.ts'
+import {
+  type Plan,
+  type PlanContext,
+  type PlannedRoute,
+  plan,
+  planIngress,
+  selectionKey,
+} from './plan/planner.ts'
 import { askedKey, dueProbe, expiredAsks, type ProbeRequest } from './plan/probes.ts'
 import { reportedTraffic } from './plan/traffic.ts'
-import type { PathTraffic } from './plan/weights.ts'
 import { type NodeHello, type NodeLoad, NodeRegistry, type NodeRouteReport, silentNodes } from './registry.ts'
+import { logGuardChanges, registryKnowledge } from './rule.ts'
 import type { NodeAckRecord, SchedulerStore } from './store/types.ts'
 import { type LinkSample, LinkTable, type LinkView } from './telemetry.ts'
 import { Throttle, type Timers } from './throttle.ts'
@@ -94,7 +110,7 @@ export interface PublishedSet extends LastPushed {
 }
 
 /**
- * Replicas sharing an etcd store (ha/cluster.ts): only the leader plans, for the nodes of every
+ * Replicas sharing an etcd store (ha/etcd-cluster.ts): only the leader plans, for the nodes of every
  * replica, and publishes each node's set to the store; every replica sends its own nodes the
  * published sets (deliver). Absent with one scheduler: the core plans for its nodes and sends.
  */
@@ -116,6 +132,10 @@ export interface Cluster {
   ): void
   /** The node's set as stored: what replicas deliver and what a resuming node must hold. */
   published(nodeId: string): PublishedSet | undefined
+  /** Leader: the set it last decided for the node (being written, else stored): what the node holds. */
+  lastSet(nodeId: string): InstructionSet | undefined
+  /** Leader: what is known of every node, from the replicas' telemetry (plan/knowledge.ts). */
+  knowledge(now: number, rules: KnowledgeRules): Knowledge & { readonly until: number }
   /** One of this replica's nodes connected, reported or left: tells the leader. */
   nodeChanged(nodeId: string): void
   /** Every replica's connected nodes, with the replica serving each: for the API's views. */
@@ -171,7 +191,12 @@ export class SchedulerCore {
   #stats: RecomputeStats = { count: 0, pushes: 0 }
   #pushing: ChunkedRun | undefined
   #tick: unknown
-  readonly #awaitingReport = new Set<string>()
+  /** What each node was last sent, as planned: what the guard compares the next plan with. */
+  readonly #lastRoutes = new Map<string, readonly PlannedRoute[]>()
+  /** Nodes the guard sends nothing for now, and routes it keeps paths of (`node/route`). */
+  #held: ReadonlyMap<string, string> = new Map()
+  #kept: readonly string[] = []
+  #knowledgeTimer: unknown
   /** When each link (plan/probes.ts askedKey) was last asked to be probed, and the last ask. */
   readonly #probesAsked = new Map<string, number>()
   #lastProbeAt: number | undefined
@@ -263,9 +288,10 @@ export class SchedulerCore {
       compareVersions(last.version, hello.appliedVersion) === 0
     if (resumes) this.registry.resumed(hello.id, session, last.version)
     if (resumes && cluster) this.#lastPushed.set(hello.id, last)
-    if (!resumes) this.#lastPushed.delete(hello.id)
-    if (hello.appliedVersion !== undefined) this.#holdUntilReported(hello.id, session)
-    else this.#awaitingReport.delete(hello.id)
+    if (!resumes) {
+      this.#lastPushed.delete(hello.id)
+      this.#lastRoutes.delete(hello.id)
+    }
     this.#o.logger.info(
       {
         node: hello.id,
@@ -304,12 +330,15 @@ export class SchedulerCore {
   ): void {
     if (!this.#isCurrent(s)) return
     const now = this.#now()
-    this.registry.seen(s.nodeId, s.session, now)
+    const first = this.registry.get(s.nodeId)?.lastReportAt === undefined
+    this.registry.reported(s.nodeId, s.session, now)
     if (load) this.registry.load(s.nodeId, s.session, load)
     if (routes.length > 0) this.registry.routes(s.nodeId, s.session, routes)
     this.links.record(s.nodeId, links, now)
     this.#o.cluster?.nodeChanged(s.nodeId)
-    if (this.#awaitingReport.delete(s.nodeId)) this.#recomputeNow(`node ${s.nodeId} reported`)
+    // Its first report makes the node known: what the rule holds back for it should not wait.
+    const waiting = this.#held.size > 0 || this.#kept.length > 0
+    if (first && waiting) this.#recomputeNow(`node ${s.nodeId} reported`)
     else this.#throttle.request()
   }
 
@@ -355,8 +384,11 @@ export class SchedulerCore {
     const cluster = this.#o.cluster
     // With a cluster the leader renews the stored sets of every replica's nodes; others wait.
     const due = cluster
-      ? cluster.leading() && cluster.view(now).nodes.some((n) => n.connected && old(cluster.published(n.id)))
-      : this.registry.connected().some((n) => old(this.#lastPushed.get(n.id)))
+      ? cluster.leading() &&
+        cluster
+          .view(now)
+          .nodes.some((n) => n.connected && !this.#held.has(n.id) && old(cluster.published(n.id)))
+      : this.registry.connected().some((n) => !this.#held.has(n.id) && old(this.#lastPushed.get(n.id)))
     if (due) this.#recomputeNow('renewal')
     this.#probeCapacities(now)
   }
@@ -365,7 +397,7 @@ export class SchedulerCore {
     for (const id of this.registry.forget(now, this.#o.settings.forgetAfterMs)) {
       this.links.forget(id)
       this.#lastPushed.delete(id)
-      this.#awaitingReport.delete(id)
+      this.#lastRoutes.delete(id)
       this.#o.logger.info({ node: id }, 'node forgotten: disconnected for longer than forget_after')
     }
   }
@@ -435,12 +467,12 @@ export class SchedulerCore {
     const cluster = this.#o.cluster
     if (!cluster || cluster.leading()) {
       const ctx = { ...this.#planContext(now), traffic: this.#reportedTraffic() }
-      this.#plan = plan(this.specs(), ctx, this.#plan.choices, this.#plan.weights)
+      this.#plan = this.#guard(plan(this.specs(), ctx, this.#plan.choices, this.#plan.weights), now)
       if (cluster) this.#publishAll(cluster, now)
     }
     const planMs = performance.now() - started
     const before = this.#stats
-    const nodes = this.registry.connected().filter((n) => !this.#awaitingReport.has(n.id))
+    const nodes = this.registry.connected().filter((n) => !this.#held.has(n.id))
     // A newer plan supersedes what is left of the last one: its nodes get the newer sets.
     this.#pushing?.cancel()
     this.#pushing = runInChunks(
@@ -461,17 +493,62 @@ export class SchedulerCore {
     )
   }
 
-  /**
-   * A node that (re)connects with a set of its own routes well from it; a set computed before
-   * its links are known could take a route away. It is sent nothing until its first report, or
-   * two report intervals, whichever comes first. A node with no set gets one at once.
-   */
-  #holdUntilReported(nodeId: string, session: number): void {
-    this.#awaitingReport.add(nodeId)
-    this.#o.timers.setTimeout(() => {
-      if (!this.#awaitingReport.delete(nodeId) || this.#sinks.get(nodeId)?.session !== session) return
-      this.#recomputeNow(`node ${nodeId} sent no report`)
-    }, 2 * this.#o.settings.reportIntervalMs)
+  /** The plan as it may be sent: the rule of plan/guard.ts applied to every node it goes to. */
+  #guard(planned: Plan, now: number): Plan {
+    const cluster = this.#o.cluster
+    const rules = this.#knowledgeRules()
+    const k = cluster
+      ? cluster.knowledge(now, rules)
+      : registryKnowledge(this.registry, this.links, [...this.#o.acks.keys()], this.startedAt, now, rules)
+    const nodes = cluster
+      ? cluster
+          .view(now)
+          .nodes.filter((n) => n.connected)
+          .map((n) => n.id)
+      : this.registry.connected().map((n) => n.id)
+    const specs = new Map([...this.#services.values()].map(({ spec }) => [spec.name, spec]))
+    const guarded = guardPlan(planned, this.#plan.choices, nodes, (id) => this.#heldRoutes(id), k, specs)
+    logGuardChanges(this.#o.logger, { held: this.#held, kept: this.#kept }, guarded)
+    this.#held = guarded.held
+    this.#kept = guarded.kept
+    const waiting = guarded.held.size > 0 || guarded.kept.length > 0
+    this.#planAgainAt(waiting ? k.until : Number.POSITIVE_INFINITY, now)
+    return guarded.plan
+  }
+
+  #knowledgeRules(): KnowledgeRules {
+    const s = this.#o.settings
+    return {
+      graceMs: s.nodeGraceMs,
+      firstReportMs: 2 * s.reportIntervalMs,
+      staleAfterMs: STALE_REPORTS * s.reportIntervalMs,
+    }
+  }
+
+  /** What the node holds: the routes last sent it, `unreadable` when it holds a set this process did not send. */
+  #heldRoutes(nodeId: string): HeldRoutes | undefined {
+    const cluster = this.#o.cluster
+    if (cluster) {
+      const set = cluster.lastSet(nodeId)
+      return set && plannedRoutesOf(nodeId, set)
+    }
+    const routes = this.#lastRoutes.get(nodeId)
+    if (routes) return routes
+    return this.registry.get(nodeId)?.appliedVersion === undefined ? undefined : 'unreadable'
+  }
+
+  /** One timer: the next recompute the view would call for by itself (a grace time ending). */
+  #planAgainAt(at: number, now: number): void {
+    if (this.#knowledgeTimer !== undefined) this.#o.timers.clearTimeout(this.#knowledgeTimer)
+    this.#knowledgeTimer = undefined
+    if (!Number.isFinite(at) || this.#stopped) return
+    this.#knowledgeTimer = this.#o.timers.setTimeout(
+      () => {
+        this.#knowledgeTimer = undefined
+        this.#recomputeNow('the view changed: a node is known or gone now')
+      },
+      Math.max(0, at - now) + 1,
+    )
   }
 
   /** The route a node should use for a flow on (listener, port), computed now from the services. */
@@ -533,6 +610,7 @@ export class SchedulerCore {
     this.#throttle.cancel()
     this.#pushing?.cancel()
     if (this.#tick !== undefined) this.#o.timers.clearTimeout(this.#tick)
+    if (this.#knowledgeTimer !== undefined) this.#o.timers.clearTimeout(this.#knowledgeTimer)
     const sinks = [...this.#sinks.entries()]
     this.#sinks.clear()
     for (const [nodeId, { session, sink }] of sinks) {
@@ -549,7 +627,7 @@ export class SchedulerCore {
   /** With a cluster: the store says a node's set changed; sends it if the node is ours. */
   deliver(nodeId: string): void {
     const node = this.registry.get(nodeId)
-    if (this.#stopped || !node?.connected || this.#awaitingReport.has(nodeId)) return
+    if (this.#stopped || !node?.connected) return
     this.#push([{ id: nodeId, session: node.session }], this.#now())
   }
 
@@ -577,7 +655,7 @@ export class SchedulerCore {
   #publishAll(cluster: Cluster, now: number): void {
     const publicKey = this.#o.signer.publicKey
     const contents = cluster.view(now).nodes.flatMap((node) => {
-      if (!node.connected) return []
+      if (!node.connected || this.#held.has(node.id)) return []
       return [{ nodeId: node.id, contentKey: contentKeyOf(this.#routesOf(node.id), publicKey) }]
     })
     cluster.publish(contents, now, (due) =>
@@ -633,6 +711,7 @@ export class SchedulerCore {
     )
     for (const [i, d] of due.entries()) {
       this.#lastPushed.set(d.nodeId, d.pushed)
+      this.#lastRoutes.set(d.nodeId, this.#routesOf(d.nodeId))
       this.registry.sent(d.nodeId, d.session, d.pushed.version)
       d.sink.send(sets[i] as InstructionSet)
     }

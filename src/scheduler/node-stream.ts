@@ -31,9 +31,9 @@ import { type Peer, peerOf } from './auth/peer.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
 import { asConnectError, dispatch, toConnectError } from './dispatch.ts'
 import { encodeInstructions } from './encode.ts'
+import { FrameReader, frame } from './grpc-framing.ts'
 import { MAX_MESSAGE_BYTES } from './limits.ts'
 import { directiveMessage, welcomeMessage } from './proto.ts'
-import { FrameReader, frame } from './wire.ts'
 
 export const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
 
@@ -141,7 +141,8 @@ class NodeStream {
       }),
     )
     req.on('data', (chunk: Buffer) => this.#onData(chunk))
-    req.on('end', () => this.#onEnd())
+    // A reset stream's request ends first on Bun; a turn later the stream says it was reset.
+    req.on('end', () => setImmediate(() => this.#onEnd()))
     res.on('close', () => this.#onClose())
     this.#helloTimer = setTimeout(() => {
       const err = toConnectError(new SchedulerHelloRequiredError(`nothing within ${ctx.helloTimeoutMs}ms`))

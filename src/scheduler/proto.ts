@@ -45,7 +45,7 @@ export function helloFromProto(h: Hello): NodeHello {
 
 export function loadFromProto(l: ProtoLoad | undefined): NodeLoad | undefined {
   if (l === undefined) return undefined
-  return { activeFlows: l.activeFlows, cpuRatio: l.cpuRatio, rssBytes: Number(l.rssBytes) }
+  return { activeFlows: l.activeFlows, cpuRatio: finite(l.cpuRatio), rssBytes: Number(l.rssBytes) }
 }
 
 export function linkFromProto(l: LinkReport): LinkSample {

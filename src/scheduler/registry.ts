@@ -69,6 +69,8 @@ export interface NodeStatus extends NodeHello {
   /** Any message from the node: heartbeats, reports, acks. */
   readonly lastSeenAt: number
   readonly lastHeartbeatAt?: number
+  /** Its last report on this connection: absent until the first, whatever it said before. */
+  readonly lastReportAt?: number
   /** The last set the node pushed us an ACK for (or, at hello, said it has in force). */
   readonly appliedVersion?: InstructionVersion
   /** The last set sent to the node. */
@@ -126,6 +128,10 @@ export class NodeRegistry {
 
   heartbeat(id: string, session: number, now: number, load: NodeLoad | undefined): void {
     this.#update(id, session, (n) => ({ ...n, lastSeenAt: now, lastHeartbeatAt: now, ...(load && { load }) }))
+  }
+
+  reported(id: string, session: number, now: number): void {
+    this.#update(id, session, (n) => ({ ...n, lastSeenAt: now, lastReportAt: now }))
   }
 
   load(id: string, session: number, load: NodeLoad): void {

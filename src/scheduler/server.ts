@@ -9,14 +9,14 @@
  */
 import type { Logger } from '../log/logger.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
-import { type ApiServer, listenApi } from './api.ts'
 import { type Authority, loadAuthority } from './auth/authority.ts'
 import type { SchedulerConfig, SchedulerSettings } from './config/types.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc-server.ts'
-import { EtcdCluster } from './ha/cluster.ts'
+import { EtcdCluster } from './ha/etcd-cluster.ts'
 import type { PathEngine } from './plan/engine.ts'
 import { realPathEngine } from './plan/real-engine.ts'
+import { type ApiServer, listenApi } from './rest-api.ts'
 import { loadSigner } from './signer.ts'
 import { EmbeddedStore } from './store/embedded.ts'
 import { EtcdStore } from './store/etcd.ts'
@@ -63,6 +63,7 @@ export async function startScheduler(
   const settings = config.scheduler
   const store = options.store ?? (await openStore(settings, logger))
   const clock = options.clock ?? systemClock
+  const timers = options.timers ?? systemTimers
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =
     store instanceof EtcdStore
@@ -73,6 +74,7 @@ export async function startScheduler(
           reportIntervalMs: settings.reportIntervalMs,
           logger,
           clock,
+          timers,
         })
       : undefined
   let grpc: GrpcServer | undefined
@@ -100,7 +102,7 @@ export async function startScheduler(
       services: await store.listServices(),
       logger,
       clock,
-      timers: options.timers ?? systemTimers,
+      timers,
       ...(cluster && { cluster }),
     })
     await cluster?.start(core)

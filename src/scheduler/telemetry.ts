@@ -74,6 +74,11 @@ export class LinkTable {
     this.#keysOf.set(from, keys)
   }
 
+  /** `from`'s last report says its link to `to` is down. */
+  reportedDown(from: string, to: string): boolean {
+    return this.#links.get(`${from}\u0000${to}`)?.up === false
+  }
+
   /** The peers `from` reported a link to in its last report. */
   peersOf(from: string): string[] {
     return (this.#keysOf.get(from) ?? []).flatMap((key) => this.#links.get(key)?.peer ?? [])

@@ -2,9 +2,9 @@
 import { formatVersion, type InstructionVersion } from '../instructions/types.ts'
 import type { SchedulerCore } from './core.ts'
 import { STALE_REPORTS } from './core.ts'
+import { pathKey } from './paths/edge-costs.ts'
 import type { PathMetrics } from './paths/types.ts'
-import { pathKey } from './paths/weights.ts'
-import type { WeightMemory } from './plan/weights.ts'
+import type { WeightMemory } from './plan/path-weights.ts'
 import { isSynced, type NodeRouteReport } from './registry.ts'
 import type { LinkView } from './telemetry.ts'
 

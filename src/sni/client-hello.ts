@@ -46,6 +46,7 @@ function joinFragments(buf: Buffer): ClientHelloScan | { readonly bytes: Buffer 
   const fragments: Buffer[] = []
   let joined = 0
   let at = 0
+  let wanted: number | undefined
   for (;;) {
     if (buf.length < at + RECORD_HEADER_BYTES)
       return { kind: 'need', bytes: at + RECORD_HEADER_BYTES - buf.length }
@@ -57,18 +58,21 @@ function joinFragments(buf: Buffer): ClientHelloScan | { readonly bytes: Buffer 
     fragments.push(buf.subarray(at + RECORD_HEADER_BYTES, end))
     joined += length
     at = end
-    const wanted = handshakeLength(fragments, joined)
+    wanted ??= handshakeLength(fragments, joined)
     if (wanted === undefined) continue
     if (wanted > MAX_CLIENT_HELLO_BYTES) return NO_SNI
     if (joined >= wanted) return { bytes: Buffer.concat(fragments, joined).subarray(0, wanted) }
   }
 }
 
-/** The whole handshake message's length (header included), once its 4-byte header has arrived. */
+/**
+ * The whole handshake message's length (header included), once its 4-byte header has arrived.
+ * Read once per scan, from the first four bytes only: joining every fragment again for each
+ * record made a hello sent as many one-byte records cost cubic time.
+ */
 function handshakeLength(fragments: readonly Buffer[], joined: number): number | undefined {
   if (joined < 4) return undefined
-  const head = Buffer.concat(fragments, joined)
-  return 4 + head.readUIntBE(1, 3)
+  return 4 + Buffer.concat(fragments, 4).readUIntBE(1, 3)
 }
 
 function parseHandshake(msg: Buffer): ClientHelloScan {

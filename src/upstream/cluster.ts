@@ -18,8 +18,8 @@ import {
   UpstreamTargetKindError,
   UpstreamUnavailableError,
 } from '../errors/upstream.ts'
-import type { EndpointHealth, EndpointStatus } from '../node/api.ts'
 import type { Clock } from '../util/clock.ts'
+import type { EndpointHealth, EndpointStatus } from '../views/node-view.ts'
 import { type ConnectWaiter, openTcp } from './connect.ts'
 import { type Candidate, markEligible, markUntried } from './eligible.ts'
 import { HealthChecker, nextHealth } from './health.ts'
@@ -39,7 +39,7 @@ export interface UpstreamClusterDeps {
   readonly random?: RandomSource
 }
 
-export interface UpstreamConnection {
+export interface EndpointConnection {
   readonly socket: Socket
   /** The endpoint's address as configured: pass it to release(). */
   readonly endpoint: string
@@ -52,7 +52,7 @@ export interface UpstreamConnection {
 /** One flow's connect across its attempts; arrays only once an attempt has failed. */
 class FlowConnect {
   readonly sourceIp: string
-  readonly resolve: (conn: UpstreamConnection) => void
+  readonly resolve: (conn: EndpointConnection) => void
   readonly reject: (error: Error) => void
   attempts = 0
   /** The endpoint of the attempt in progress. */
@@ -61,7 +61,7 @@ class FlowConnect {
   tried: number[] | undefined = undefined
   failed: UpstreamAttempt[] | undefined = undefined
 
-  constructor(sourceIp: string, resolve: (conn: UpstreamConnection) => void, reject: (error: Error) => void) {
+  constructor(sourceIp: string, resolve: (conn: EndpointConnection) => void, reject: (error: Error) => void) {
     this.sourceIp = sourceIp
     this.resolve = resolve
     this.reject = reject
@@ -124,7 +124,7 @@ export class UpstreamCluster {
     this.#checker = route.healthCheck && this.#createChecker(route.healthCheck, random)
   }
 
-  connect(sourceIp: string): Promise<UpstreamConnection> {
+  connect(sourceIp: string): Promise<EndpointConnection> {
     return new Promise((resolve, reject) => this.#attempt(new FlowConnect(sourceIp, resolve, reject)))
   }
 

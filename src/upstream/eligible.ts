@@ -2,7 +2,7 @@
  * Which endpoints a flow's next connect attempt may use. Written into a reused 0/1 mask so that
  * the per-flow path allocates nothing.
  */
-import type { EndpointHealth } from '../node/api.ts'
+import type { EndpointHealth } from '../views/node-view.ts'
 
 export interface Candidate {
   readonly weight: number

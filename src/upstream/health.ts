@@ -4,7 +4,7 @@
  * endpoint out and one lucky connect does not bring a broken one back.
  */
 import type { HealthCheckConfig } from '../config/types.ts'
-import type { EndpointHealth } from '../node/api.ts'
+import type { EndpointHealth } from '../views/node-view.ts'
 import { connectTcp } from './connect.ts'
 import type { RandomSource } from './lb.ts'
 

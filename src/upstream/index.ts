@@ -1,7 +1,7 @@
 export {
+  type EndpointConnection,
   UpstreamCluster,
   type UpstreamClusterDeps,
-  type UpstreamConnection,
   type UpstreamLogger,
 } from './cluster.ts'
 export { type ConnectFailureReason, classifyConnectError, connectTcp } from './connect.ts'

@@ -15,7 +15,7 @@ import {
   type RejectReason,
   type RoutePathStatus,
   type RouteStatus,
-} from '../node/api.ts'
+} from '../views/node-view.ts'
 import type { WorkerSnapshot } from './messages.ts'
 
 export interface MergedCounters {

@@ -13,7 +13,7 @@ import type {
   NodeStats,
   PeerStatus,
   RouteStatus,
-} from '../node/api.ts'
+} from '../views/node-view.ts'
 
 /** Ports as the first worker bound them: every later worker binds the same ones. */
 export interface BoundPorts {

@@ -3,13 +3,14 @@
  * (0.5 s … 30 s), so that a worker that crashes at start does not spin; a worker that ran for
  * STABLE_AFTER_MS clears the count.
  */
+import { backoffMs } from '../util/backoff.ts'
+
 export const STABLE_AFTER_MS = 30_000
 const FIRST_DELAY_MS = 500
 const MAX_DELAY_MS = 30_000
 
 export function respawnDelayMs(deathsInARow: number): number {
-  const exponent = Math.min(Math.max(0, deathsInARow - 1), 16)
-  return Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** exponent)
+  return backoffMs(deathsInARow - 1, FIRST_DELAY_MS, MAX_DELAY_MS)
 }
 
 /** The count of deaths in a row after one more death of a worker that lived `uptimeMs`. */

@@ -14,6 +14,13 @@ import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
+import type { NodeControlPlane } from '../node/control-plane.ts'
+import { instructionsView } from '../node/instructions-view.ts'
+import type { ReloadOutcome } from '../node/node.ts'
+import { type BoundListener, helloInfo, peerCapacities, reportInfo } from '../node/scheduler-info.ts'
+import { PACKAGE_VERSION } from '../node/version.ts'
+import { type Clock, systemClock } from '../util/clock.ts'
+import { formatHostPort } from '../util/host-port.ts'
 import {
   type FlowInfo,
   type InstructionsView,
@@ -26,14 +33,7 @@ import {
   type PeerStatus,
   type RouteStatus,
   type WorkerInfo,
-} from '../node/api.ts'
-import type { NodeControlPlane } from '../node/control-plane.ts'
-import { instructionsView } from '../node/instructions-view.ts'
-import type { ReloadOutcome } from '../node/node.ts'
-import { type BoundListener, helloInfo, peerCapacities, reportInfo } from '../node/scheduler-info.ts'
-import { PACKAGE_VERSION } from '../node/version.ts'
-import { type Clock, systemClock } from '../util/clock.ts'
-import { formatHostPort } from '../util/host-port.ts'
+} from '../views/node-view.ts'
 import { mergeCounters, mergeListeners, mergePeers, mergeRoutes, retire } from './aggregate.ts'
 import type { BoundPorts, ToWorker, WorkerSnapshot } from './messages.ts'
 import { deathsAfter, respawnDelayMs } from './respawn.ts'
@@ -114,7 +114,7 @@ export class NodeSupervisor implements NodeView {
       this.#bound = await this.#spawn(0)
       await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)))
       await this.refresh('/stats')
-      this.#admin = createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
+      this.#admin = await createNodeAdmin(this, this.#metrics, this.config.common, this.#logger)
       this.#adminAddress = await this.#admin.listen()
       if (this.config.scheduler) await this.#startControlPlane()
     } catch (err) {

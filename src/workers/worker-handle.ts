@@ -7,7 +7,7 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { NodeConfig } from '../config/types.ts'
 import { WorkerStartError } from '../errors/index.ts'
-import type { FlowInfo } from '../node/api.ts'
+import type { FlowInfo } from '../views/node-view.ts'
 import type { BoundPorts, FromWorker, ToWorker, WorkerSnapshot } from './messages.ts'
 import { isFromWorker } from './messages.ts'
 

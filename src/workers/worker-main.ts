@@ -1,5 +1,4 @@
 /** Entry of a worker process, forked by the node's primary (see supervisor.ts). */
-import '../cli/v8-tuning.ts'
 import { WorkerProcess } from './worker-process.ts'
 
 if (process.send === undefined) {

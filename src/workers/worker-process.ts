@@ -3,12 +3,14 @@
  * SO_REUSEPORT and serves no admin API, driven by its primary over IPC. It leaves when the primary
  * says so or disappears, draining its flows first either way.
  */
+
 import type { NodeConfig } from '../config/types.ts'
 import { MeshProbeError } from '../errors/mesh.ts'
 import type { ResolveQuery } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import { createLogger, flushLogger, type Logger } from '../log/logger.ts'
 import { ProxyNode } from '../node/node.ts'
+import { splitHostPort } from '../util/host-port.ts'
 import type { BoundPorts, FromWorker, WorkerSnapshot } from './messages.ts'
 import { isToWorker } from './messages.ts'
 
@@ -169,7 +171,7 @@ function boundPorts(node: ProxyNode): BoundPorts {
 }
 
 function portOf(address: string): number {
-  return Number(address.slice(address.lastIndexOf(':') + 1))
+  return splitHostPort(address).port
 }
 
 function probeFailure(err: Error): { code: string; why: string } {

@@ -1,108 +1,213 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { authorizeMutation, isLoopbackHost } from '../../src/admin/index.ts'
-import { type ErrorJson, type Harness, request, startAdmin } from './admin-fixtures.ts'
+import { isLoopbackHost } from '../../src/admin/index.ts'
+import { errorCodeOf, type RawResponse, rawRequest } from '../helpers/http.ts'
+import { type ErrorJson, type Harness, OPERATOR_TOKEN, request, startAdmin } from './admin-fixtures.ts'
 
-const TOKEN = 's3cret-token'
+const VIEWER_TOKEN = 'admin-fixture-viewer-token'
+const JSON_TYPE = { 'content-type': 'application/json' }
+const asOperator = { authorization: `Bearer ${OPERATOR_TOKEN}`, ...JSON_TYPE }
 
-function drain(h: Harness, authorization?: string): Promise<Response> {
-  const headers: Record<string, string> = authorization === undefined ? {} : { authorization }
-  return request(`${h.base}/drain`, { method: 'POST', headers })
+/** What a page on another site sends with `fetch(url, {method: 'POST', mode: 'no-cors'})`. */
+const NO_CORS_POST = {
+  origin: 'http://attacker.example',
+  'sec-fetch-site': 'cross-site',
+  'sec-fetch-mode': 'no-cors',
 }
 
-describe('POST /drain on loopback without a token', () => {
+function post(h: Harness, path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return rawRequest(`${h.base}${path}`, { method: 'POST', headers })
+}
+
+function refusedWith(res: RawResponse, status: number, code: string): void {
+  assert.equal(res.status, status, res.body)
+  assert.equal(errorCodeOf(res), code)
+}
+
+describe('the attacks of issue 13 on the node admin api, on loopback', () => {
   let h: Harness
   before(async () => {
     h = await startAdmin()
   })
   after(() => h.server.close())
 
-  test('drains and answers 202', async () => {
-    const res = await drain(h)
-    assert.equal(res.status, 202)
-    assert.deepEqual(await res.json(), { status: 'draining' })
-    assert.equal(h.view.drains, 1)
-    assert.equal((await request(`${h.base}/readyz`)).status, 503)
+  test('a body-less POST /drain as a page of another site sends it is refused', async () => {
+    const res = await post(h, '/drain', NO_CORS_POST)
+    refusedWith(res, 403, 'DYN_ERR_ADMIN_CROSS_SITE')
+    assert.match(JSON.parse(res.body).error.message, /from another site \(http:\/\/attacker\.example\)/)
+    assert.equal(h.view.drains, 0)
+  })
+
+  test('a body-less POST /peers/:name/probe as a page of another site sends it is refused', async () => {
+    refusedWith(await post(h, '/peers/p1/probe', NO_CORS_POST), 403, 'DYN_ERR_ADMIN_CROSS_SITE')
+  })
+
+  test('a rebinding page (foreign Host) can neither drain nor read flows', async () => {
+    const foreign = { host: 'attacker.example', origin: 'http://attacker.example' }
+    const drain = await post(h, '/drain', { ...foreign, ...JSON_TYPE })
+    refusedWith(drain, 403, 'DYN_ERR_ADMIN_HOST_REFUSED')
+    assert.match(JSON.parse(drain.body).error.message, /Host "attacker\.example".*common\.admin_hosts/)
+    const flows = await rawRequest(`${h.base}/flows`, { headers: { host: 'attacker.example:8888' } })
+    refusedWith(flows, 403, 'DYN_ERR_ADMIN_HOST_REFUSED')
+    assert.equal(h.view.drains, 0)
+  })
+
+  test('each layer holds on its own: the operator token does not let another site in', async () => {
+    refusedWith(
+      await post(h, '/drain', { ...asOperator, origin: 'http://attacker.example' }),
+      403,
+      'DYN_ERR_ADMIN_CROSS_SITE',
+    )
+    refusedWith(
+      await post(h, '/drain', { ...asOperator, 'sec-fetch-site': 'same-site' }),
+      403,
+      'DYN_ERR_ADMIN_CROSS_SITE',
+    )
+    refusedWith(
+      await post(h, '/drain', { ...asOperator, host: 'evil.test' }),
+      403,
+      'DYN_ERR_ADMIN_HOST_REFUSED',
+    )
+    assert.equal(h.view.drains, 0)
   })
 })
 
-describe('POST /drain with a token', () => {
+describe('changes need the operator token and a JSON content type, also on loopback', () => {
   let h: Harness
   before(async () => {
-    h = await startAdmin({ token: TOKEN })
+    h = await startAdmin({ viewerToken: VIEWER_TOKEN })
   })
   after(() => h.server.close())
 
   for (const [what, authorization, fragment] of [
     ['no header', undefined, 'missing bearer token'],
-    ['another scheme', `Basic ${TOKEN}`, 'missing bearer token'],
+    ['another scheme', `Basic ${OPERATOR_TOKEN}`, 'missing bearer token'],
     ['a wrong token', 'Bearer nope', 'wrong bearer token'],
-    ['a longer token', `Bearer ${TOKEN}x`, 'wrong bearer token'],
-    ['a prefix of the token', `Bearer ${TOKEN.slice(0, 4)}`, 'wrong bearer token'],
+    ['a longer token', `Bearer ${OPERATOR_TOKEN}x`, 'wrong bearer token'],
+    ['a prefix of the token', `Bearer ${OPERATOR_TOKEN.slice(0, 4)}`, 'wrong bearer token'],
   ] as const) {
     test(`refuses ${what} with 401 and does not drain`, async () => {
-      const res = await drain(h, authorization)
-      assert.equal(res.status, 401)
-      assert.equal(res.headers.get('www-authenticate'), 'Bearer')
-      const body = (await res.json()) as ErrorJson
-      assert.equal(body.error.code, 'DYN_ERR_ADMIN_UNAUTHORIZED')
-      assert.ok(body.error.message.startsWith(`${fragment} for POST /drain`), body.error.message)
-      assert.ok(!body.error.message.includes(TOKEN), 'the message must not echo the token')
+      const headers = authorization === undefined ? JSON_TYPE : { ...JSON_TYPE, authorization }
+      const res = await post(h, '/drain', headers)
+      refusedWith(res, 401, 'DYN_ERR_ADMIN_UNAUTHORIZED')
+      assert.equal(res.headers['www-authenticate'], 'Bearer')
+      const { message } = (JSON.parse(res.body) as ErrorJson).error
+      assert.ok(message.startsWith(`${fragment} for POST /drain`), message)
+      assert.match(message, /common\.admin_token/)
+      assert.ok(!message.includes(OPERATOR_TOKEN), 'the message must not echo the token')
       assert.equal(h.view.drains, 0)
     })
   }
 
-  test('logs refused mutations as warnings', () => {
-    assert.ok(h.logs.some((l) => l.level === 40 && l.code === 'DYN_ERR_ADMIN_UNAUTHORIZED'))
+  test('the viewer token cannot change anything: 403', async () => {
+    const res = await post(h, '/drain', { ...JSON_TYPE, authorization: `Bearer ${VIEWER_TOKEN}` })
+    refusedWith(res, 403, 'DYN_ERR_ADMIN_FORBIDDEN')
+    assert.match(JSON.parse(res.body).error.message, /^the viewer token cannot POST \/drain/)
+    assert.equal(h.view.drains, 0)
   })
 
-  test('reads need no token', async () => {
+  test('a change without Content-Type: application/json answers 415', async () => {
+    const bare = await post(h, '/drain', { authorization: `Bearer ${OPERATOR_TOKEN}` })
+    refusedWith(bare, 415, 'DYN_ERR_ADMIN_CONTENT_TYPE')
+    assert.match(JSON.parse(bare.body).error.message, /needs Content-Type: application\/json, got none/)
+    const text = await rawRequest(`${h.base}/drain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'text/plain' },
+      body: '{}',
+    })
+    refusedWith(text, 415, 'DYN_ERR_ADMIN_CONTENT_TYPE')
+    assert.equal(h.view.drains, 0)
+  })
+
+  test('logs refusals as warnings', () => {
+    for (const code of [
+      'DYN_ERR_ADMIN_UNAUTHORIZED',
+      'DYN_ERR_ADMIN_FORBIDDEN',
+      'DYN_ERR_ADMIN_CONTENT_TYPE',
+    ])
+      assert.ok(
+        h.logs.some((l) => l.level === 40 && l.code === code),
+        code,
+      )
+  })
+
+  test('the operator token drains, with an empty JSON body or none, from the page itself too', async () => {
+    assert.equal((await post(h, '/drain', asOperator)).status, 202)
+    const sameOrigin = await post(h, '/drain', {
+      ...asOperator,
+      authorization: `bearer ${OPERATOR_TOKEN}`,
+      origin: h.base,
+      'sec-fetch-site': 'same-origin',
+    })
+    assert.equal(sameOrigin.status, 202)
+    assert.deepEqual(JSON.parse(sameOrigin.body), { status: 'draining' })
+    assert.equal(h.view.drains, 2)
+  })
+
+  test('reads on loopback need no token, but a token sent must be right', async () => {
     assert.equal((await request(`${h.base}/stats`)).status, 200)
-  })
-
-  test('drains with the right token, whatever the scheme case', async () => {
-    const res = await drain(h, `bearer ${TOKEN}`)
-    assert.equal(res.status, 202)
-    assert.equal(h.view.drains, 1)
+    const viewer = await request(`${h.base}/stats`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } })
+    assert.equal(viewer.status, 200)
+    const wrong = await request(`${h.base}/stats`, { headers: { authorization: 'Bearer nope' } })
+    assert.equal(wrong.status, 401)
   })
 })
 
-describe('POST /drain bound beyond loopback', () => {
-  let open: Harness
-  let guarded: Harness
+describe('an admin api bound beyond loopback', () => {
+  let h: Harness
   before(async () => {
-    open = await startAdmin({ addr: { host: '0.0.0.0', port: 0 } })
-    guarded = await startAdmin({ addr: { host: '0.0.0.0', port: 0 }, token: TOKEN })
+    h = await startAdmin({ addr: { host: '0.0.0.0', port: 0 }, viewerToken: VIEWER_TOKEN })
   })
-  after(async () => {
-    await open.server.close()
-    await guarded.server.close()
+  after(() => h.server.close())
+
+  test('reads need the viewer or the operator token', async () => {
+    for (const path of ['/stats', '/flows', '/peers', '/metrics']) {
+      const res = await request(`${h.base}${path}`)
+      assert.equal(res.status, 401, path)
+      assert.equal(((await res.json()) as ErrorJson).error.code, 'DYN_ERR_ADMIN_UNAUTHORIZED')
+      for (const token of [VIEWER_TOKEN, OPERATOR_TOKEN]) {
+        const ok = await request(`${h.base}${path}`, { headers: { authorization: `Bearer ${token}` } })
+        assert.equal(ok.status, 200, `${path} with a token`)
+      }
+    }
   })
 
-  test('without a token refuses with 403 telling to set common.admin_token', async () => {
-    assert.match(open.bound, /^0\.0\.0\.0:\d+$/)
-    const res = await drain(open)
-    assert.equal(res.status, 403)
-    const body = (await res.json()) as ErrorJson
-    assert.equal(body.error.code, 'DYN_ERR_ADMIN_TOKEN_REQUIRED')
-    assert.ok(body.error.message.includes(open.bound), body.error.message)
-    assert.ok(body.error.message.includes('set common.admin_token'), body.error.message)
-    assert.equal(open.view.drains, 0)
+  test('probes and the UI page need none', async () => {
+    for (const path of ['/healthz', '/readyz', '/ui']) {
+      assert.equal((await request(`${h.base}${path}`)).status, 200, path)
+    }
   })
 
-  test('a token sent to a server without one does not unlock it', async () => {
-    assert.equal((await drain(open, `Bearer ${TOKEN}`)).status, 403)
-    assert.equal(open.view.drains, 0)
+  test('changes need the operator token', async () => {
+    refusedWith(await post(h, '/drain', JSON_TYPE), 401, 'DYN_ERR_ADMIN_UNAUTHORIZED')
+    assert.equal((await post(h, '/drain', asOperator)).status, 202)
+    assert.equal(h.view.drains, 1)
   })
 
-  test('reads still work', async () => {
-    assert.equal((await request(`${open.base}/healthz`)).status, 200)
+  test('the bound IP address is a Host that works, a name is refused', async () => {
+    const byIp = await rawRequest(`${h.base}/stats`, {
+      headers: { host: '192.0.2.10:8888', authorization: `Bearer ${VIEWER_TOKEN}` },
+    })
+    assert.equal(byIp.status, 200)
+    const byName = await rawRequest(`${h.base}/stats`, {
+      headers: { host: 'admin.example.com:8888', authorization: `Bearer ${VIEWER_TOKEN}` },
+    })
+    refusedWith(byName, 403, 'DYN_ERR_ADMIN_HOST_REFUSED')
   })
+})
 
-  test('with a token drains only for that token', async () => {
-    assert.equal((await drain(guarded)).status, 401)
-    assert.equal((await drain(guarded, `Bearer ${TOKEN}`)).status, 202)
-    assert.equal(guarded.view.drains, 1)
+describe('common.admin_hosts', () => {
+  let h: Harness
+  before(async () => {
+    h = await startAdmin({ hosts: ['admin.example.com'] })
+  })
+  after(() => h.server.close())
+
+  test('lets clients use the names it lists, and only those', async () => {
+    const listed = await rawRequest(`${h.base}/stats`, { headers: { host: 'Admin.Example.com:8888' } })
+    assert.equal(listed.status, 200)
+    const other = await rawRequest(`${h.base}/stats`, { headers: { host: 'other.example.com' } })
+    refusedWith(other, 403, 'DYN_ERR_ADMIN_HOST_REFUSED')
   })
 })
 
@@ -124,37 +229,19 @@ describe('isLoopbackHost', () => {
   }
 })
 
-describe('authorizeMutation', () => {
-  test('decides from the token and the bind', () => {
-    assert.equal(authorizeMutation({ boundToLoopback: true }, undefined), 'allow')
-    assert.equal(authorizeMutation({ boundToLoopback: false }, undefined), 'token_required')
-    assert.equal(authorizeMutation({ boundToLoopback: false, token: '' }, 'Bearer '), 'token_required')
-    assert.equal(authorizeMutation({ boundToLoopback: true, token: 't' }, undefined), 'token_missing')
-    assert.equal(authorizeMutation({ boundToLoopback: true, token: 't' }, 'Bearer'), 'token_missing')
-    assert.equal(authorizeMutation({ boundToLoopback: true, token: 't' }, 'Bearer u'), 'token_wrong')
-    assert.equal(authorizeMutation({ boundToLoopback: false, token: 't' }, 'Bearer t'), 'allow')
-    assert.equal(authorizeMutation({ boundToLoopback: false, token: 't' }, 'BEARER  t '), 'allow')
-  })
-})
-
-describe('POST /peers/:name/probe is a mutation', () => {
+describe('POST /peers/:name/probe is a change', () => {
   let h: Harness
   before(async () => {
-    h = await startAdmin({ token: TOKEN })
+    h = await startAdmin()
   })
   after(() => h.server.close())
 
   test('without the token it is refused; with it the probe runs', async () => {
-    const url = `${h.base}/peers/p1/probe`
-    assert.equal((await request(url, { method: 'POST' })).status, 401)
-    const res = await request(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })
+    refusedWith(await post(h, '/peers/p1/probe', JSON_TYPE), 401, 'DYN_ERR_ADMIN_UNAUTHORIZED')
+    const res = await post(h, '/peers/p1/probe', asOperator)
     assert.equal(res.status, 200)
-    assert.equal(((await res.json()) as { throughputBps: number }).throughputBps, 125_000_000)
-    const unknown = await request(`${h.base}/peers/nobody/probe`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    })
-    assert.equal(unknown.status, 404)
-    assert.equal(((await unknown.json()) as ErrorJson).error.code, 'DYN_ERR_PEER_UNKNOWN')
+    assert.equal((JSON.parse(res.body) as { throughputBps: number }).throughputBps, 125_000_000)
+    const unknown = await post(h, '/peers/nobody/probe', asOperator)
+    refusedWith(unknown, 404, 'DYN_ERR_PEER_UNKNOWN')
   })
 })

@@ -12,7 +12,7 @@ import type {
   NodeView,
   PeerStatus,
   RouteStatus,
-} from '../../src/node/api.ts'
+} from '../../src/views/node-view.ts'
 
 export interface TestView extends NodeView {
   ready: boolean
@@ -177,7 +177,7 @@ export interface Harness {
 }
 
 export async function startAdmin(
-  opts: { addr?: HostPort; token?: string; view?: TestView } = {},
+  opts: { addr?: HostPort; token?: string; viewerToken?: string; hosts?: string[]; view?: TestView } = {},
 ): Promise<Harness> {
   const view = opts.view ?? testView()
   const logs: LogLine[] = []
@@ -193,12 +193,28 @@ export async function startAdmin(
     view,
     metrics,
     addr: opts.addr ?? { host: '127.0.0.1', port: 0 },
-    token: opts.token,
+    tokens: {
+      operatorToken: opts.token ?? OPERATOR_TOKEN,
+      operatorSource: 'common.admin_token',
+      ...(opts.viewerToken !== undefined && { viewerToken: opts.viewerToken }),
+    },
+    hosts: opts.hosts ?? [],
     logger,
   })
   const bound = await server.listen()
   const port = Number(bound.slice(bound.lastIndexOf(':') + 1))
   return { view, server, base: `http://127.0.0.1:${port}`, bound, logs }
+}
+
+export const OPERATOR_TOKEN = 'admin-fixture-operator-token'
+
+/** A change as curl or ctl sends it: the operator token and a JSON content type. */
+export function change(url: string, init: RequestInit = {}, token = OPERATOR_TOKEN): Promise<Response> {
+  return request(url, {
+    method: 'POST',
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+  })
 }
 
 export interface ErrorJson {

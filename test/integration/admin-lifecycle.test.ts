@@ -2,25 +2,14 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { createAdminServer } from '../../src/admin/index.ts'
 import { AdminBindError } from '../../src/errors/admin.ts'
 import { createMetrics } from '../../src/metrics/index.ts'
-import { connectRefused } from '../../src/testing/tcp-servers.ts'
+import { openSockets } from '../helpers/handles.ts'
+import { connectRefused } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { request, startAdmin, testView } from './admin-fixtures.ts'
-
-function handles(kind: string): number {
-  return process.getActiveResourcesInfo().filter((r) => r === kind).length
-}
-
-/** Polls a condition every 20 ms for at most `ms`. */
-async function eventually(what: string, ok: () => boolean, ms = 2000): Promise<void> {
-  for (let waited = 0; !ok(); waited += 20) {
-    if (waited >= ms) assert.fail(`${what} within ${ms}ms`)
-    await sleep(20)
-  }
-}
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -40,6 +29,7 @@ function adminOn(port: number) {
     view,
     metrics: createMetrics(view, { nodeId: 'n1', region: 'eu', version: '0.1.0' }),
     addr: { host: '127.0.0.1', port },
+    tokens: { operatorToken: 'lifecycle-token', operatorSource: 'common.admin_token' },
     logger: pino({ level: 'silent' }),
   })
 }
@@ -49,7 +39,7 @@ test('a port in use gives AdminBindError naming the address, the cause and a hin
   blocker.listen(0, '127.0.0.1')
   await once(blocker, 'listening')
   const port = (blocker.address() as net.AddressInfo).port
-  const servers = handles('TCPServerWrap')
+  const sockets = openSockets()
   try {
     const admin = adminOn(port)
     const err = await admin.listen().then(
@@ -62,7 +52,7 @@ test('a port in use gives AdminBindError naming the address, the cause and a hin
     assert.match(err.message, /EADDRINUSE/)
     assert.match(err.message, /\(hint: .*common\.admin_addr\)$/)
     assert.equal((err.cause as NodeJS.ErrnoException).code, 'EADDRINUSE')
-    await eventually('the failed server handle closed', () => handles('TCPServerWrap') === servers)
+    await waitFor(() => openSockets() === sockets, 'the failed server socket closed', 2000)
     await admin.close()
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()))
@@ -70,7 +60,7 @@ test('a port in use gives AdminBindError naming the address, the cause and a hin
 })
 
 test('close() stops listening and closes open connections', async () => {
-  await eventually('no server left by earlier tests', () => handles('TCPServerWrap') === 0)
+  const sockets = openSockets()
   const h = await startAdmin()
   const port = Number(h.bound.split(':')[1])
   const idle = net.connect(port, '127.0.0.1')
@@ -84,7 +74,8 @@ test('close() stops listening and closes open connections', async () => {
     await h.server.close()
     await h.server.close()
     await within(closed, 2000, 'the kept-alive connection closed')
-    await eventually('the server handle closed', () => handles('TCPServerWrap') === 0)
+    idle.destroy()
+    await waitFor(() => openSockets() <= sockets, 'the server and its connections closed', 2000)
     assert.equal(await connectRefused(port), true)
   } finally {
     idle.destroy()
@@ -96,10 +87,10 @@ test('close() before listen() resolves', async () => {
 })
 
 test('HTTP clients see their connections end when the server closes', async () => {
-  const sockets = handles('TCPSocketWrap')
   const h = await startAdmin()
+  const sockets = openSockets()
   await Promise.all(Array.from({ length: 4 }, () => request(`${h.base}/stats`).then((r) => r.text())))
-  assert.ok(handles('TCPSocketWrap') > sockets, 'the client keeps its connections alive')
+  assert.ok(openSockets() > sockets, 'the client keeps its connections alive')
   await h.server.close()
-  await eventually('client sockets closed', () => handles('TCPSocketWrap') <= sockets)
+  await waitFor(() => openSockets() < sockets, 'client and server sockets closed', 2000)
 })

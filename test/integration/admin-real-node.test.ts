@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { sendAndCollect, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { sendAndCollect, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /** The admin API and the TS API of a real node agree with the traffic that went through it. */
 describe('admin API on a real node', () => {
@@ -103,7 +104,7 @@ routes:
     client.write('a')
     await once(client, 'data')
     assert.equal((await get('/readyz')).status, 200)
-    const drain = await fetch(`${node.admin}/drain`, { method: 'POST' })
+    const drain = await node.adminPost('/drain')
     assert.equal(drain.status, 202)
     assert.equal((await get('/readyz')).status, 503)
     client.write('b')

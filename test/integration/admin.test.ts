@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
+  change,
   type ErrorJson,
   type Harness,
   INSTRUCTIONS,
@@ -194,7 +195,7 @@ describe('admin api errors', () => {
   })
 
   test('a known path with the wrong method answers 405 with Allow', async () => {
-    const post = await request(`${h.base}/stats`, { method: 'POST' })
+    const post = await change(`${h.base}/stats`)
     assert.equal(post.status, 405)
     assert.equal(post.headers.get('allow'), 'GET, HEAD')
     const body = (await post.json()) as ErrorJson
@@ -208,11 +209,7 @@ describe('admin api errors', () => {
   })
 
   test('a malformed body answers 400, not 500', async () => {
-    const res = await request(`${h.base}/drain`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{not json',
-    })
+    const res = await change(`${h.base}/drain`, { body: '{not json' })
     assert.equal(res.status, 400)
     assert.equal(((await res.json()) as ErrorJson).error.code, 'DYN_ERR_ADMIN_BAD_REQUEST')
   })

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { connectRefused, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { connectRefused, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const NPM = ['/usr/bin/npm', '/usr/local/bin/npm'].find((p) => existsSync(p))
 
 interface Running {
   readonly child: ChildProcess
@@ -18,8 +21,8 @@ interface Running {
   readonly exited: Promise<number | null>
 }
 
-function run(args: string[], nodeFlags: string[] = []): Running {
-  const child = spawn(process.execPath, [...nodeFlags, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+function run(args: string[]): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const stdout: string[] = []
   const stderr: string[] = []
   child.stdout?.on('data', (c: Buffer) => stdout.push(c.toString()))
@@ -55,6 +58,8 @@ describe('the dynproxy command', () => {
   let dir: string
   let echo: TestServer
   const children: ChildProcess[] = []
+  /** Process groups started detached, as a terminal starts a command. */
+  const groups: ChildProcess[] = []
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dynproxy-cli-'))
@@ -62,6 +67,7 @@ describe('the dynproxy command', () => {
   })
   after(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+    for (const g of groups) if (g.exitCode === null) process.kill(-(g.pid as number), 'SIGKILL')
     await echo.close()
     await rm(dir, { recursive: true, force: true })
   })
@@ -115,15 +121,76 @@ routes:
     await withTimeout(closed, 2000, 'the flow to be closed')
   })
 
-  test('a second signal exits at once', async () => {
+  test('Ctrl-C: two SIGINTs at once count as one stop; the flow in flight completes and the node exits 0', async () => {
+    const r = run(['-c', await configFile('ctrl-c.yaml', '60s')])
+    children.push(r.child)
+    const client = await openFlow(await listeningPort(r))
+    r.child.kill('SIGINT')
+    // Two signals sent back to back may reach the process as one: the second goes once the first was seen.
+    await waitFor(() => r.stdout.join('').includes('SIGINT: draining'), 'the first SIGINT', 5000)
+    r.child.kill('SIGINT')
+    await waitFor(() => r.stdout.join('').includes('SIGINT again'), 'the second SIGINT', 5000)
+    await new Promise((res) => setTimeout(res, 200))
+    assert.equal(r.child.exitCode, null, 'the repeated SIGINT was read as "exit now"')
+    client.write('in flight')
+    const [echoed] = (await withTimeout(once(client, 'data'), 3000, 'the echo')) as [Buffer]
+    assert.equal(echoed.toString(), 'in flight')
+    client.end()
+    assert.equal(await withTimeout(r.exited, 5000, 'exit after the flow'), 0)
+    assert.match(r.stdout.join(''), /SIGINT again within 1000 ms: the same stop, still draining/)
+  })
+
+  test('a signal more than a second after the first exits at once with code 1', async () => {
     const r = run(['-c', await configFile('twice.yaml', '60s')])
     children.push(r.child)
     const client = await openFlow(await listeningPort(r))
     r.child.kill('SIGTERM')
-    await new Promise((res) => setTimeout(res, 200))
+    await waitFor(() => r.stdout.join('').includes('SIGTERM: draining'), 'the SIGTERM', 5000)
     r.child.kill('SIGINT')
-    assert.equal(await withTimeout(r.exited, 3000, 'exit on the second signal'), 1)
+    await waitFor(() => r.stdout.join('').includes('SIGINT again within'), 'the quick SIGINT', 5000)
+    await new Promise((res) => setTimeout(res, 1200))
+    assert.equal(r.child.exitCode, null, 'still draining for the live flow')
+    r.child.kill('SIGINT')
+    assert.equal(await withTimeout(r.exited, 3000, 'exit on the later signal'), 1)
     client.destroy()
+  })
+
+  test('Ctrl-C on an npm script: the terminal and npm each send SIGINT; the flow completes, npm exits 0', {
+    skip: NPM ? false : 'npm is not installed',
+  }, async () => {
+    const config = await configFile('npm.yaml', '60s')
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({
+        name: 'ctrl-c',
+        private: true,
+        scripts: { start: `exec ${process.execPath} ${CLI} -c ${config}` },
+      }),
+    )
+    // A terminal's Ctrl-C goes to the whole foreground process group: npm, and the node it runs.
+    const npm = spawn(NPM as string, ['start'], {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const r: Running = {
+      child: npm,
+      stdout: [],
+      stderr: [],
+      exited: once(npm, 'exit').then(([code]) => code as number | null),
+    }
+    npm.stdout?.on('data', (c: Buffer) => r.stdout.push(c.toString()))
+    npm.stderr?.on('data', (c: Buffer) => r.stderr.push(c.toString()))
+    groups.push(npm)
+    const client = await openFlow(await listeningPort(r, 20_000))
+    process.kill(-(npm.pid as number), 'SIGINT')
+    await waitFor(() => r.stdout.join('').includes('SIGINT: draining'), 'the SIGINT', 5000)
+    await new Promise((res) => setTimeout(res, 300))
+    client.write('in flight')
+    const [echoed] = (await withTimeout(once(client, 'data'), 3000, 'the echo')) as [Buffer]
+    assert.equal(echoed.toString(), 'in flight')
+    client.end()
+    assert.equal(await withTimeout(r.exited, 10_000, 'npm to exit'), 0)
   })
 
   test('a port in use fails start with exit code 3 and a message naming it', async () => {
@@ -143,34 +210,6 @@ routes:
     children.push(r.child)
     assert.equal(await withTimeout(r.exited, 10_000, 'exit'), 2)
     assert.match(r.stderr.join(''), /bad\.yaml:3: listeners\[0\]\.bind: /)
-  })
-
-  async function nodeFlagsOf(pid: number | undefined): Promise<string[]> {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8')
-    return cmdline.split('\0').filter((arg) => arg.startsWith('--'))
-  }
-
-  test('a node re-executes itself, under the same PID, with the data-plane heap flags', async () => {
-    const r = run(['-c', await configFile('heap.yaml')])
-    children.push(r.child)
-    const client = await openFlow(await listeningPort(r))
-    assert.ok((await nodeFlagsOf(r.child.pid)).includes('--initial-old-space-size=128'))
-    client.destroy()
-    r.child.kill('SIGTERM')
-    assert.equal(await withTimeout(r.exited, 5000, 'exit'), 0)
-  })
-
-  test("an operator's own heap size is kept as it is", async () => {
-    const r = run(['-c', await configFile('heap-own.yaml')], ['--initial-old-space-size=64'])
-    children.push(r.child)
-    await listeningPort(r)
-    const flags = await nodeFlagsOf(r.child.pid)
-    assert.deepEqual(
-      flags.filter((f) => f.startsWith('--initial-old-space-size')),
-      ['--initial-old-space-size=64'],
-    )
-    r.child.kill('SIGTERM')
-    assert.equal(await withTimeout(r.exited, 5000, 'exit'), 0)
   })
 
   test('check prints the effective config with defaults filled in', async () => {

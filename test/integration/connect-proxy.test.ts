@@ -3,9 +3,10 @@ import { lookup } from 'node:dns/promises'
 import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { refusedPort, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { refusedPort, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /**
  * SOCKS5 and HTTP CONNECT listeners, spoken to by the small clients below (no curl needed):

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from '../../src/testing/node-harness.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const BASE = 23000
@@ -25,7 +26,7 @@ test('the demo starts a scheduler, three nodes and a backend; flows reach the ba
   })
   const exited = once(child, 'exit')
   try {
-    await waitFor(() => out.includes('Ctrl-C stops everything'), 20_000, `the demo banner (got: ${out})`)
+    await waitFor(() => out.includes('Ctrl-C stops everything'), `the demo banner (got: ${out})`, 20_000)
     assert.match(out, new RegExp(`curl http://127\\.0\\.0\\.1:${BASE + 80}/hello`))
     const reply = await (await fetch(`http://127.0.0.1:${BASE + 80}/hello`)).text()
     assert.match(reply, /hello from the demo backend/)
@@ -39,9 +40,21 @@ test('the demo starts a scheduler, three nodes and a backend; flows reach the ba
       if (firstHop !== 'b') await new Promise((r) => setTimeout(r, 200))
     }
     assert.equal(firstHop, 'b', 'the scheduler sends a’s flows via b')
-    const probeHint = `curl -X POST http://127.0.0.1:${BASE + 881}/peers/b/probe`
-    assert.ok(out.includes(probeHint), 'the banner shows how to probe a link')
-    const probe = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, { method: 'POST' })
+    const tokenFile = join(dir, 'a', 'admin-token')
+    const probeHint = `curl -X POST -H "Authorization: Bearer $(cat ${tokenFile})" -H 'Content-Type: application/json' http://127.0.0.1:${BASE + 881}/peers/b/probe`
+    assert.ok(out.includes(probeHint), `the banner shows how to probe a link: ${out}`)
+    assert.ok(
+      out.includes(`--token-file ${join(dir, 'scheduler', 'api-token')} probe b`),
+      'and how ctl changes',
+    )
+    const unauthorized = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, { method: 'POST' })
+    assert.equal(unauthorized.status, 401, 'the demo runs with security on')
+    const token = (await readFile(tokenFile, 'utf8')).trim()
+    assert.ok(out.includes(`/ui#token=${token} in a browser`), 'the UI address carries the token')
+    const probe = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, {
+      method: 'POST',
+      headers: operatorHeaders(token),
+    })
     assert.equal(probe.status, 200)
     assert.ok(((await probe.json()) as { throughputBps: number }).throughputBps > 0)
     child.kill('SIGINT')

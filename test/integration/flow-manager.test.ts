@@ -4,8 +4,8 @@ import net from 'node:net'
 import { describe, test } from 'node:test'
 import type { Flow } from '../../src/flow/index.ts'
 import { FlowManager } from '../../src/flow/index.ts'
-import { waitFor } from '../../src/testing/node-harness.ts'
 import { systemClock } from '../../src/util/clock.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const LISTENER = {
   name: 'main',
@@ -25,7 +25,7 @@ async function flowThatClosed(options: { recordSource?: boolean }): Promise<{ op
   const flow = manager.open(socket, LISTENER)
   const open = flow.source
   client.resetAndDestroy()
-  await waitFor(() => finished.length === 1, 5000, 'the flow to finish')
+  await waitFor(() => finished.length === 1, 'the flow to finish', 5000)
   server.close()
   return { open, closed: finished[0] as Flow }
 }

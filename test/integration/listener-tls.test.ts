@@ -10,8 +10,9 @@ import tls from 'node:tls'
 import { loadConfigText } from '../../src/config/index.ts'
 import { ProxyNode } from '../../src/node/node.ts'
 import { createCa, issueNodeCert, type PemPair } from '../../src/pki/issue.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { patternBytes, sha256, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { patternBytes, sha256, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 interface TlsClient {
   readonly key?: string
@@ -130,8 +131,8 @@ routes:
       assert.equal(await ask('other.test'), 'echo me\n')
       await waitFor(
         () => node.logs.some((l) => l.sni === 'api.front.test' && l.route === 'named'),
-        2000,
         'log',
+        2000,
       )
     } finally {
       greeter.close()
@@ -145,7 +146,7 @@ routes:
     plain.on('error', () => {})
     plain.write('GET / HTTP/1.0\r\n\r\n')
     await once(plain, 'close')
-    await waitFor(() => node.node.getListeners()[0]?.rejected.tls_handshake === 1, 2000, 'the count')
+    await waitFor(() => node.node.getListeners()[0]?.rejected.tls_handshake === 1, 'the count', 2000)
     assert.equal(node.node.getStats().connections.total, 0)
     const payload = Buffer.from('after garbage')
     assert.equal((await tlsRoundTrip(port, ca.certPem, payload)).sha256, sha256(payload))
@@ -164,7 +165,7 @@ routes:
       await handshakeFails(port, ca.certPem, { key: stranger.keyPem, cert: stranger.certPem }),
       true,
     )
-    await waitFor(() => (node.node.getListeners()[0]?.rejected.tls_handshake ?? 0) >= 2, 2000, 'the refusals')
+    await waitFor(() => (node.node.getListeners()[0]?.rejected.tls_handshake ?? 0) >= 2, 'the refusals', 2000)
     const payload = Buffer.from('with a certificate')
     const ok = await tlsRoundTrip(port, ca.certPem, payload, { key: client.keyPem, cert: client.certPem })
     assert.equal(ok.sha256, sha256(payload))

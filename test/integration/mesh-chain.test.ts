@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
 import {
   patternBytes,
   sendAndCollect,
@@ -10,7 +10,8 @@ import {
   startDigestServer,
   startEchoServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const MiB = 1024 * 1024
 
@@ -106,7 +107,7 @@ routes:
     await waitFor(() => (c.node.getStats().routeMatches['to-echo']?.static ?? 0) > 0)
     assert.ok((a.node.getStats().routeMatches.chain?.static ?? 0) > 0)
     assert.ok((b.node.getStats().routeMatches.onward?.static ?? 0) > 0)
-    await waitFor(() => a.node.getPeers()[0]?.state === 'up', 5000, 'A to see B up')
+    await waitFor(() => a.node.getPeers()[0]?.state === 'up', 'A to see B up', 5000)
     const [peerB] = a.node.getPeers()
     assert.equal(peerB?.name, 'b')
     assert.ok((peerB?.rttMs ?? -1) >= 0)

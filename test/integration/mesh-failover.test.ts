@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
+import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /**
  * A has two ways to the echo server: through B (preferred) and through D. When B dies, new flows
@@ -37,7 +38,7 @@ routes:
       - { via: [d], target: "${echo.address}" }
 `,
     })
-    await waitFor(() => a.node.getPeers().every((peer) => peer.state === 'up'), 5000, 'both peers up')
+    await waitFor(() => a.node.getPeers().every((peer) => peer.state === 'up'), 'both peers up', 5000)
   })
   after(async () => {
     await a?.close()
@@ -64,7 +65,7 @@ routes:
     const targets: string[] = []
     while (Date.now() - killedAt < 1500) {
       targets.push(await flowThrough())
-      await waitFor(() => a.node.getFlows().length === 0, 2000, 'the flow to close')
+      await waitFor(() => a.node.getFlows().length === 0, 'the flow to close', 2000)
     }
     assert.ok(targets.length >= 5, `only ${targets.length} flows ran`)
     assert.ok(
@@ -73,8 +74,8 @@ routes:
     )
     await waitFor(
       () => a.node.getPeers().find((p) => p.name === 'b')?.state === 'down',
-      1000,
       'B to show down',
+      1000,
     )
     const downAfterMs = Date.now() - killedAt
     assert.ok(downAfterMs < 2000, `B shown down after ${downAfterMs}ms`)

@@ -6,9 +6,11 @@ import { after, before, describe, test } from 'node:test'
 import { readOpenResponse } from '../../src/mesh/io.ts'
 import { encodeOpenRequest, type OpenRequest } from '../../src/mesh/request.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
-import { freePorts, startMeshNode, TEST_TOKEN } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { openSockets } from '../helpers/handles.ts'
+import { freePorts, startMeshNode, TEST_TOKEN } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /** Sends one raw header to a mesh port and returns the status it answers with. */
 async function ask(
@@ -216,7 +218,7 @@ describe('mesh security: a relay forwards only what it should', () => {
   })
 
   test('garbage, truncated and oversized headers are closed; the node keeps serving and leaks nothing', async () => {
-    const resourcesBefore = process.getActiveResourcesInfo().length
+    const socketsBefore = openSockets()
     const valid = encodeOpenRequest(request({ target: echo.address }), { token: TEST_TOKEN, now: now() })
     const oversized = Buffer.from(valid)
     oversized.writeUInt16BE(0xffff, 6)
@@ -244,11 +246,7 @@ describe('mesh security: a relay forwards only what it should', () => {
     )
     assert.equal(ok.status, 'ok', 'still serving')
     ok.socket.destroy()
-    await waitFor(() => relay.node.getFlows().length === 0, 5000, 'relayed flows to end')
-    await waitFor(
-      () => process.getActiveResourcesInfo().length <= resourcesBefore + 1,
-      5000,
-      'handles to be released',
-    )
+    await waitFor(() => relay.node.getFlows().length === 0, 'relayed flows to end', 5000)
+    await waitFor(() => openSockets() <= socketsBefore, 'sockets to be released', 5000)
   })
 })

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { MeshTlsConfig } from '../../src/config/types.ts'
-import { createTestPki } from '../../src/testing/certs.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { createTestPki } from '../helpers/certs.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
+import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 function tlsYaml(files: MeshTlsConfig): string {
   return `  tls: { cert: "${files.certFile}", key: "${files.keyFile}", ca: "${files.caFile}" }`
@@ -80,8 +81,8 @@ describe('a chain of three nodes over mTLS', () => {
   })
 
   test('peers see each other up over TLS', async () => {
-    await waitFor(() => a.node.getPeers()[0]?.state === 'up', 5000, 'A to see B up')
-    await waitFor(() => b.node.getPeers()[0]?.state === 'up', 5000, 'B to see C up')
+    await waitFor(() => a.node.getPeers()[0]?.state === 'up', 'A to see B up', 5000)
+    await waitFor(() => b.node.getPeers()[0]?.state === 'up', 'B to see C up', 5000)
   })
 
   test('a node with a certificate from another CA reaches no target', async () => {
@@ -89,6 +90,6 @@ describe('a chain of three nodes over mTLS', () => {
     const { received } = await sendAndCollect(outsider.port('in'), Buffer.from('let me in'))
     assert.equal(received.length, 0)
     assert.equal(echo.accepted, before)
-    await waitFor(() => outsider.node.getPeers()[0]?.state === 'down', 5000, 'the outsider to see B down')
+    await waitFor(() => outsider.node.getPeers()[0]?.state === 'down', 'the outsider to see B down', 5000)
   })
 })

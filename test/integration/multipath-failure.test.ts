@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import type { DynproxyError } from '../../src/errors/base.ts'
 import type { FramedSession, MultipathMode } from '../../src/multipath/index.ts'
-import { sendAndCollect, sha256, startDigestServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { sendAndCollect, sha256, startDigestServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type MultipathPair, startPair, within } from './multipath-harness.ts'
 
 const MiB = 1024 * 1024
@@ -19,14 +20,6 @@ before(async () => {
 after(async () => {
   await digest.close()
 })
-
-async function waitFor(what: string, predicate: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms}ms`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 /** The subflow index that has carried the most: the active one in failover mode. */
 function busiest(session: FramedSession): number {
@@ -44,7 +37,7 @@ async function transferWithFault(
   const payload = randomBytes(size)
   const result = sendAndCollect(pair.port, payload, '127.0.0.1', 20_000)
   const ingress = await pair.ingress
-  await waitFor('half the payload sent', () => ingress.stats().bytesFromLocal >= size / 2)
+  await waitFor(() => ingress.stats().bytesFromLocal >= size / 2, 'half the payload sent', 10_000)
   midway(ingress)
   const { received } = await result
   assert.equal(received.toString().trim(), sha256(payload), 'the digest of what the target received')
@@ -70,7 +63,7 @@ for (const mode of ['stripe', 'redundant', 'failover'] as const satisfies readon
         assert.ok(standbySent >= 4 * MiB, `each subflow carries every chunk: ${standbySent}`)
       const s = ingress.stats()
       assert.equal(s.subflowsLost, 1)
-      await waitFor('every subflow closed after the session', () => ingress.stats().subflowsOpen === 0, 2_000)
+      await waitFor(() => ingress.stats().subflowsOpen === 0, 'every subflow closed after the session', 2_000)
       const dead = ingress.subflows().find((f) => f.index === killed)
       assert.ok(dead !== undefined && dead.closeReason !== undefined)
       if (mode !== 'redundant') assert.ok(s.retransmittedBytes > 0, 'the lost chunks were re-sent')
@@ -133,7 +126,7 @@ test('every subflow lost beyond the grace period: the session fails and resets t
     const payload = randomBytes(16 * MiB)
     const result = sendAndCollect(pair.port, payload, '127.0.0.1', 10_000)
     const ingress = await pair.ingress
-    await waitFor('some bytes sent', () => ingress.stats().bytesFromLocal >= 2 * MiB)
+    await waitFor(() => ingress.stats().bytesFromLocal >= 2 * MiB, 'some bytes sent', 10_000)
     for (const e of pair.emulators) e.reset()
     await assert.rejects(result, /ECONNRESET/)
     const err = (await within(ingress.closed, 3_000, 'ingress close')) as DynproxyError

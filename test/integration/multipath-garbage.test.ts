@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test'
 import type { DynproxyError } from '../../src/errors/base.ts'
 import { encodeDataHeader, encodeReset, type Frame, FrameDecoder } from '../../src/multipath/frame.ts'
 import { FramedSession } from '../../src/multipath/index.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
 import { SHORT_TIMEOUTS, within } from './multipath-harness.ts'
 
 let echo: TestServer

@@ -8,13 +8,13 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
-import type { FramedSessionOptions } from '../../src/multipath/index.ts'
-import { FramedSession } from '../../src/multipath/index.ts'
 import {
   type LinkEmulator,
   type LinkShapeUpdate,
   startLinkEmulator,
-} from '../../src/testing/link-emulator.ts'
+} from '../../src/link-emulator/emulator.ts'
+import type { FramedSessionOptions } from '../../src/multipath/index.ts'
+import { FramedSession } from '../../src/multipath/index.ts'
 
 export type SessionTuning = Omit<FramedSessionOptions, 'local'>
 

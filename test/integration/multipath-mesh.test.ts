@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { type LinkEmulator, startLinkEmulator } from '../../src/link-emulator/emulator.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
 import {
   sendAndCollect,
   sha256,
   startDigestServer,
   startEchoServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const MiB = 1024 * 1024
 /** Each of the two paths' first link is capped at this. */
@@ -68,7 +69,7 @@ ${twoPaths(digest.address)}
 `,
     })
     nodes.push(a)
-    await waitFor(() => a.node.getPeers().every((peer) => peer.state === 'up'), 5000, 'A to see B and D up')
+    await waitFor(() => a.node.getPeers().every((peer) => peer.state === 'up'), 'A to see B and D up', 5000)
   })
   after(async () => {
     for (const n of nodes) await n.close()
@@ -104,8 +105,8 @@ ${twoPaths(digest.address)}
     const transfer = sendAndCollect(a.port('in'), payload, '127.0.0.1', 30_000)
     await waitFor(
       () => (a.node.getFlows()[0]?.bytesIn ?? 0) > 4 * MiB,
-      10_000,
       'the transfer to be under way',
+      10_000,
     )
     await b.node.destroy()
     const { sha256: got } = await transfer

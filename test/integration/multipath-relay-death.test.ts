@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
 import {
   patternBytes,
   sendAndCollect,
   sha256,
   startEchoServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const MiB = 1024 * 1024
 const MODES = ['stripe', 'redundant', 'failover'] as const
@@ -65,13 +66,13 @@ describe('a relay dies mid-transfer under a multipath flow', () => {
   for (const mode of MODES) {
     test(`${mode}: 64 MiB arrive byte-exact both ways though relay b dies halfway`, async () => {
       if (b === undefined) await startB()
-      await waitFor(() => a.node.getPeers().every((p) => p.state === 'up'), 5000, 'A to see B and D up')
+      await waitFor(() => a.node.getPeers().every((p) => p.state === 'up'), 'A to see B and D up', 5000)
       const payload = patternBytes(64 * MiB)
       const transfer = sendAndCollect(ports[mode], payload, '127.0.0.1', 60_000)
       await waitFor(
         () => (a.node.getFlows()[0]?.bytesIn ?? 0) > 24 * MiB,
-        20_000,
         'the transfer to be halfway',
+        20_000,
       )
       await b?.node.destroy()
       b = undefined

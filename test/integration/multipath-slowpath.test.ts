@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import type { LinkShapeUpdate } from '../../src/testing/link-emulator.ts'
-import { sendAndCollect, sha256, startDigestServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import type { LinkShapeUpdate } from '../../src/link-emulator/emulator.ts'
+import { sendAndCollect, sha256, startDigestServer, type TestServer } from '../helpers/tcp-servers.ts'
 import { startPair, within } from './multipath-harness.ts'
 
 const MiB = 1024 * 1024

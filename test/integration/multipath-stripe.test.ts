@@ -10,7 +10,7 @@ import {
   startEchoServer,
   startServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
 import { startPair, within } from './multipath-harness.ts'
 
 const MiB = 1024 * 1024

@@ -5,16 +5,18 @@ import { afterEach, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
+import { startLinkEmulator } from '../../src/link-emulator/emulator.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { encodeControlHello } from '../../src/mesh/control.ts'
 import { readOpenResponse } from '../../src/mesh/io.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
-import type { PeerState } from '../../src/node/api.ts'
 import { CAPACITY_TTL_MS, PeerManager } from '../../src/peer/index.ts'
-import { type ControlServer, startControlServer } from '../../src/testing/control-server.ts'
-import { startLinkEmulator } from '../../src/testing/link-emulator.ts'
-import { refusedPort } from '../../src/testing/tcp-servers.ts'
 import { systemClock } from '../../src/util/clock.ts'
+import type { PeerState } from '../../src/views/node-view.ts'
+import { type ControlServer, startControlServer } from '../helpers/control-server.ts'
+import { openSockets } from '../helpers/handles.ts'
+import { refusedPort } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const TOKEN = 'integration token, 16+ chars'
 
@@ -80,16 +82,6 @@ async function meshPort(id: string, mesh: MeshConfig) {
   }
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
 const stateOf = (m: PeerManager, name: string, want: PeerState) => () => m.state(name) === want || undefined
 
 // Every test's nodes are closed right after it, so the last test sees only its own handles.
@@ -116,8 +108,8 @@ describe('PeerManager over real loopback', () => {
     a.manager.start()
     b.manager.start()
     a.manager.start()
-    await waitFor('a sees b up', stateOf(a.manager, 'node-b', 'up'))
-    await waitFor('b sees a up', stateOf(b.manager, 'node-a', 'up'))
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'a sees b up')
+    await waitFor(stateOf(b.manager, 'node-a', 'up'), 'b sees a up')
     const [status] = a.manager.status()
     assert.ok(status)
     assert.equal(status.name, 'node-b')
@@ -153,7 +145,7 @@ describe('PeerManager over real loopback', () => {
       () => b.close(),
     )
     a.manager.start()
-    await waitFor('b up through the link', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'b up through the link')
     await sleep(1_200)
     const rtt = a.manager.status()[0]?.rttMs ?? 0
     // Timers fire late on a loaded machine, never early: the bound above is the loose one.
@@ -169,10 +161,10 @@ describe('PeerManager over real loopback', () => {
     const b = portB.connect([])
     cleanups.push(() => a.close())
     a.manager.start()
-    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up')
     const t0 = Date.now()
     await b.close()
-    await waitFor('down', stateOf(a.manager, 'node-b', 'down'), 1_000)
+    await waitFor(stateOf(a.manager, 'node-b', 'down'), 'down', 1_000)
     assert.ok(Date.now() - t0 < 1_000)
     const changes = log.lines.filter((l) => l.peer === 'node-b' && typeof l.state === 'string')
     assert.deepEqual(
@@ -198,10 +190,10 @@ describe('PeerManager over real loopback', () => {
       () => b.close(),
     )
     a.manager.start()
-    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up')
     const t0 = Date.now()
     link.blackhole()
-    await waitFor('down', stateOf(a.manager, 'node-b', 'down'), 2_000)
+    await waitFor(stateOf(a.manager, 'node-b', 'down'), 'down', 2_000)
     const took = Date.now() - t0
     // Three probes must go unanswered: the first one sent after the cut times out 150 ms after
     // it left, the third 200 ms later.
@@ -209,7 +201,7 @@ describe('PeerManager over real loopback', () => {
     await sleep(300)
     assert.equal(a.manager.state('node-b'), 'down')
     link.restore()
-    await waitFor('up again', stateOf(a.manager, 'node-b', 'up'), 8_000)
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up again', 8_000)
   })
 
   test('a wrong token is refused as unauthorized and the peer is never up', async () => {
@@ -223,7 +215,7 @@ describe('PeerManager over real loopback', () => {
       () => b.close(),
     )
     a.manager.start()
-    await waitFor('down', stateOf(a.manager, 'node-b', 'down'))
+    await waitFor(stateOf(a.manager, 'node-b', 'down'), 'down')
     await sleep(700)
     assert.equal(a.manager.state('node-b'), 'down')
     assert.ok(b.server.accepted.control >= 2, 'it retried')
@@ -242,7 +234,7 @@ describe('PeerManager over real loopback', () => {
       () => b.close(),
     )
     a.manager.start()
-    await waitFor('down', stateOf(a.manager, 'node-c', 'down'))
+    await waitFor(stateOf(a.manager, 'node-c', 'down'), 'down')
     await sleep(300)
     assert.equal(a.manager.state('node-c'), 'down')
   })
@@ -334,8 +326,8 @@ describe('PeerManager.dial and the warm pool', () => {
   test('dial() serves warm sockets first, refills, and the pool stays bounded', async () => {
     const { a, b } = await pair(meshConfig({ warmConnections: 2 }))
     a.manager.start()
-    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
-    await waitFor('pool full', () => a.manager.warmStats('node-b')?.idle === 2 || undefined)
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up')
+    await waitFor(() => a.manager.warmStats('node-b')?.idle === 2 || undefined, 'pool full')
     assert.equal(b.server.accepted.data, 0, 'warm sockets send nothing until used')
     const socket = await a.manager.dial('node-b')
     socket.on('error', () => {})
@@ -356,7 +348,7 @@ describe('PeerManager.dial and the warm pool', () => {
       assert.ok(stats.idle + stats.opening <= 2, JSON.stringify(stats))
       assert.ok(stats.misses >= 1, 'dials beyond the pool are fresh')
       assert.equal(stats.hits + stats.misses, 7)
-      await waitFor('refilled', () => a.manager.warmStats('node-b')?.idle === 2 || undefined)
+      await waitFor(() => a.manager.warmStats('node-b')?.idle === 2 || undefined, 'refilled')
       assert.equal(a.manager.warmStats('node-b')?.opened, 2 + stats.hits)
     } finally {
       for (const s of taken) s.destroy()
@@ -366,17 +358,17 @@ describe('PeerManager.dial and the warm pool', () => {
   test('idle warm sockets close after warmIdleTimeoutMs, and a dead one is never handed out', async () => {
     const { a, b } = await pair(meshConfig({ warmConnections: 1, warmIdleTimeoutMs: 300 }))
     a.manager.start()
-    await waitFor('pool full', () => a.manager.warmStats('node-b')?.idle === 1 || undefined)
-    await waitFor('expired', () => a.manager.warmStats('node-b')?.expired === 1 || undefined, 1_000)
+    await waitFor(() => a.manager.warmStats('node-b')?.idle === 1 || undefined, 'pool full')
+    await waitFor(() => a.manager.warmStats('node-b')?.expired === 1 || undefined, 'expired', 1_000)
     assert.equal(a.manager.warmStats('node-b')?.idle, 0)
     // Take one to refill, then kill the far side of the new warm socket: it is discarded.
     ;(await a.manager.dial('node-b')).destroy()
-    await waitFor('refilled', () => a.manager.warmStats('node-b')?.idle === 1 || undefined)
+    await waitFor(() => a.manager.warmStats('node-b')?.idle === 1 || undefined, 'refilled')
     const discardedBefore = a.manager.warmStats('node-b')?.discarded ?? 0
     await b.server.close()
     await waitFor(
-      'discarded',
       () => (a.manager.warmStats('node-b')?.discarded ?? 0) > discardedBefore || undefined,
+      'discarded',
     )
     assert.equal(a.manager.warmStats('node-b')?.idle, 0)
   })
@@ -388,9 +380,9 @@ describe('PeerManager.dial and the warm pool', () => {
     const b = portB.connect([])
     cleanups.push(() => a.close())
     a.manager.start()
-    await waitFor('pool full', () => a.manager.warmStats('node-b')?.idle === 2 || undefined)
+    await waitFor(() => a.manager.warmStats('node-b')?.idle === 2 || undefined, 'pool full')
     await b.manager.close()
-    await waitFor('down', stateOf(a.manager, 'node-b', 'down'))
+    await waitFor(stateOf(a.manager, 'node-b', 'down'), 'down')
     assert.equal(a.manager.warmStats('node-b')?.idle, 0)
     await b.server.close()
   })
@@ -414,7 +406,7 @@ describe('PeerManager.dial and the warm pool', () => {
         message: new RegExp(`node-z at 127\\.0\\.0\\.1:${port} failed: ECONNREFUSED`),
       })
       m.start()
-      await waitFor('down', stateOf(m, 'node-z', 'down'))
+      await waitFor(stateOf(m, 'node-z', 'down'), 'down')
     } finally {
       await m.close()
     }
@@ -447,8 +439,8 @@ describe('PeerManager.dial and the warm pool', () => {
     }
   })
 
-  test('close() leaves no socket or timer behind', async () => {
-    const before = process.getActiveResourcesInfo().sort()
+  test('close() leaves no socket behind', async () => {
+    const before = openSockets()
     const portB = await meshPort('node-b', meshConfig())
     const link = await startLinkEmulator({ target: { host: '127.0.0.1', port: portB.server.port } })
     const portA = await meshPort('node-a', meshConfig())
@@ -456,8 +448,8 @@ describe('PeerManager.dial and the warm pool', () => {
     const b = portB.connect([peer('node-a', portA.server.port)])
     a.manager.start()
     b.manager.start()
-    await waitFor('up', stateOf(a.manager, 'node-b', 'up'))
-    await waitFor('b up', stateOf(b.manager, 'node-a', 'up'))
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up')
+    await waitFor(stateOf(b.manager, 'node-a', 'up'), 'b up')
     link.blackhole()
     const warm = await a.manager.dial('node-b')
     await Promise.all([a.manager.close(), b.manager.close(), a.manager.close()])
@@ -466,6 +458,6 @@ describe('PeerManager.dial and the warm pool', () => {
     await b.server.close()
     await link.close()
     await sleep(20)
-    assert.deepEqual(process.getActiveResourcesInfo().sort(), before)
+    assert.equal(openSockets(), before)
   })
 })

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { encodeOpenResponse } from '../../src/mesh/response.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import type { TestNode } from '../../src/testing/node-harness.ts'
-import { refusedPort } from '../../src/testing/tcp-servers.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import type { TestNode } from '../helpers/node-harness.ts'
+import { refusedPort } from '../helpers/tcp-servers.ts'
 
 /**
  * Throughput probes between real nodes: A probes its links to B (a node), to a port nothing
@@ -42,7 +42,7 @@ after(async () => {
   cutter?.close()
 })
 
-const probe = (peer: string) => fetch(`${a.admin}/peers/${peer}/probe`, { method: 'POST' })
+const probe = (peer: string) => a.adminPost(`/peers/${peer}/probe`)
 
 describe('POST /peers/:name/probe', () => {
   it('measures the link, and /peers shows the rate as the link capacity', async () => {
@@ -95,7 +95,7 @@ describe('POST /peers/:name/probe', () => {
       peers: [{ id: 'b', port: bPort }],
     })
     try {
-      const fromC = () => fetch(`${c.admin}/peers/b/probe`, { method: 'POST' })
+      const fromC = () => c.adminPost('/peers/b/probe')
       const [one, two] = await Promise.all([probe('b'), fromC()])
       assert.deepEqual([one.status, two.status].sort(), [200, 502])
       const refused = (await (one.status === 502 ? one : two).json()) as { error: { message: string } }

@@ -5,11 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { TLSSocket } from 'node:tls'
 import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import type { PeerState } from '../../src/node/api.ts'
 import { PeerManager, type PeerTlsOptions } from '../../src/peer/index.ts'
-import { createTestPki, type TestPki } from '../../src/testing/certs.ts'
-import { type ControlServer, startControlServer } from '../../src/testing/control-server.ts'
 import { systemClock } from '../../src/util/clock.ts'
+import type { PeerState } from '../../src/views/node-view.ts'
+import { createTestPki, type TestPki } from '../helpers/certs.ts'
+import { type ControlServer, startControlServer } from '../helpers/control-server.ts'
 
 const mesh: MeshConfig = {
   bind: { host: '127.0.0.1', port: 0 },

@@ -16,7 +16,7 @@ import {
 import { PkiPeerIdentityError } from '../../src/errors/pki.ts'
 import { nodeIdentityOf } from '../../src/pki/identity.ts'
 import { type MeshTlsKeys, meshClientTlsOptions, meshServerTlsOptions } from '../../src/pki/tls-options.ts'
-import { createTestPki, type TestPki } from '../../src/testing/certs.ts'
+import { createTestPki, type TestPki } from '../helpers/certs.ts'
 
 const STEP_TIMEOUT_MS = 5_000
 
@@ -50,7 +50,7 @@ async function connect(serverKeys: MeshTlsKeys, client: tls.ConnectionOptions): 
       socket.on('data', (chunk: string) => {
         data += chunk
       })
-      socket.on('error', (error) => {
+      socket.on('error', (error: Error) => {
         clearTimeout(timer)
         resolve({ error })
       })
@@ -153,7 +153,7 @@ describe('mesh mTLS on loopback', () => {
   it('rejects a client without a certificate', async () => {
     const { key: _key, cert: _cert, ...client } = meshClientTlsOptions(pki.keysOf('node-a'), 'node-b')
     const outcome = await connect(pki.keysOf('node-b'), client)
-    assertRefusedByServer(outcome, /peer did not return a certificate/i)
+    assertRefusedByServer(outcome, /peer did not return a certificate|PEER_DID_NOT_RETURN_A_CERTIFICATE/i)
   })
 
   it('refuses TLS versions below 1.3', async () => {
@@ -163,7 +163,7 @@ describe('mesh mTLS on loopback', () => {
       maxVersion: 'TLSv1.2',
     } as const
     const outcome = await connect(pki.keysOf('node-b'), client)
-    assert.match(clientError(outcome).message, /protocol version|unsupported protocol/i)
+    assert.match(clientError(outcome).message, /protocol version|unsupported protocol|PROTOCOL_VERSION/i)
     assert.deepEqual(outcome.serverPeers, [])
   })
 

@@ -8,8 +8,9 @@ import { after, before, describe, test } from 'node:test'
 import { loadConfigText } from '../../src/config/index.ts'
 import { planReload } from '../../src/config/reload.ts'
 import { ProxyNode } from '../../src/node/node.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /** What the test plugin saw, shared through the process (plugins run in the node's process). */
 interface Seen {
@@ -89,7 +90,7 @@ plugins:
       sourceIp: '127.0.0.1',
       localPort: node.port('open'),
     })
-    await waitFor(() => seen().ended.some((e) => e.listener === 'open'), 2000, 'onEnd')
+    await waitFor(() => seen().ended.some((e) => e.listener === 'open'), 'onEnd', 2000)
     assert.deepEqual(seen().ended.at(-1), {
       listener: 'open',
       reason: 'downstream_closed',
@@ -105,8 +106,8 @@ plugins:
     assert.equal(listener?.rejected.plugin, 1)
     await waitFor(
       () => node.logs.some((l) => l.msg === 'flow closed' && l.listener === 'shut'),
-      2000,
       'the log',
+      2000,
     )
     const line = node.logs.find((l) => l.msg === 'flow closed' && l.listener === 'shut')
     assert.equal(line?.reason, 'rejected')
@@ -118,8 +119,8 @@ plugins:
     assert.equal(closedBeforeReply, true)
     await waitFor(
       () => node.logs.some((l) => l.msg === 'plugin onAccept threw: flow refused'),
-      2000,
       'the log',
+      2000,
     )
     assert.equal((await exchange(node.port('open'), 'still')).reply, 'still')
   })

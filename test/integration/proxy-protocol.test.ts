@@ -3,10 +3,11 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { decodeProxyHeader, encodeProxyHeader } from '../../src/proxy-protocol/index.ts'
-import { haproxyAvailable, startHaproxy, type TestHaproxy } from '../../src/testing/haproxy.ts'
-import { freePorts, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { refusedPort, startEchoServer, startServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { haproxyAvailable, startHaproxy, type TestHaproxy } from '../helpers/haproxy.ts'
+import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { refusedPort, startEchoServer, startServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const noHaproxy = haproxyAvailable() ? false : 'haproxy is not installed (apt-get install haproxy)'
 
@@ -27,7 +28,7 @@ async function startCaptureServer(): Promise<TestServer & { readonly received: B
 /** Waits for a captured connection ending with `tail`, and takes it. */
 async function captured(capture: { received: Buffer[] }, tail: string): Promise<Buffer> {
   const find = () => capture.received.findIndex((b) => b.toString('latin1').endsWith(tail))
-  await waitFor(() => find() >= 0, 5000, `a captured connection ending with ${tail}`)
+  await waitFor(() => find() >= 0, `a captured connection ending with ${tail}`, 5000)
   return capture.received.splice(find(), 1)[0] as Buffer
 }
 
@@ -39,6 +40,8 @@ async function converse(
   const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
   await once(socket, 'connect')
   const clientPort = socket.localPort as number
+  // Listened for from the start: a refused flow may close before the last chunk is written.
+  const closed = new Promise((resolve) => socket.once('close', resolve))
   const replies: Buffer[] = []
   socket.on('data', (c: Buffer) => replies.push(c))
   socket.on('error', () => {})
@@ -47,7 +50,7 @@ async function converse(
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   socket.end()
-  await once(socket, 'close')
+  await closed
   return { clientPort, reply: Buffer.concat(replies).toString() }
 }
 
@@ -253,8 +256,8 @@ routes:
       })
       await waitFor(
         () => a.node.getPeers().some((p) => p.name === 'b' && p.state === 'up'),
-        5000,
         'peer b up',
+        5000,
       )
     })
     after(async () => {

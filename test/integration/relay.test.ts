@@ -2,14 +2,15 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
 import {
   patternBytes,
   sha256,
   startServer,
   startSilentTarget,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const MiB = 1024 * 1024
 /** Far more than loopback socket buffers and stream high-water marks can hold between them. */
@@ -67,7 +68,7 @@ describe('backpressure', () => {
     await once(client, 'connect')
     const payload = patternBytes(FLOOD)
     client.end(payload)
-    await waitFor(() => stalled.length === 1, 5000, 'the upstream connection')
+    await waitFor(() => stalled.length === 1, 'the upstream connection', 5000)
     await new Promise((resolve) => setTimeout(resolve, 300))
     const held = bytesMoved(node, 'bytesIn')
     assert.ok(held < BOUNDED, `the node read ${held} bytes from the client while the upstream read none`)
@@ -84,7 +85,7 @@ describe('backpressure', () => {
     const client = net.connect({ port: node.port('main'), host: '127.0.0.1', allowHalfOpen: true })
     client.pause()
     await once(client, 'connect')
-    await waitFor(() => stalled.length === 1, 5000, 'the upstream connection')
+    await waitFor(() => stalled.length === 1, 'the upstream connection', 5000)
     const upstream = stalled.pop() as net.Socket
     const payload = patternBytes(FLOOD)
     upstream.end(payload)

@@ -9,20 +9,21 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { loadConfigText } from '../../src/config/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import type { ListenerStatus } from '../../src/node/api.ts'
 import { ProxyNode } from '../../src/node/node.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { freePorts } from '../../src/testing/mesh-harness.ts'
-import { type LogLine, waitFor } from '../../src/testing/node-harness.ts'
+import type { ListenerStatus } from '../../src/views/node-view.ts'
+import { NodeSupervisor } from '../../src/workers/supervisor.ts'
+import { freePorts } from '../helpers/mesh-harness.ts'
+import type { LogLine } from '../helpers/node-harness.ts'
 import {
   connectRefused,
   readAll,
   startEchoServer,
   startNamedServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
-import { NodeSupervisor } from '../../src/workers/supervisor.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -75,7 +76,7 @@ services:
           ? new ProxyNode(config, { logger: silentLogger() })
           : new NodeSupervisor(config, workers, { logger: silentLogger() })
       await node.start()
-      await waitFor(() => node.getStats().scheduler?.state === 'connected', 10_000, 'the scheduler session')
+      await waitFor(() => node.getStats().scheduler?.state === 'connected', 'the scheduler session', 10_000)
       const outcome = await node.reload(
         nodeConfig('  - { name: web, bind: "127.0.0.1:0" }\n  - { name: api, bind: "127.0.0.1:0" }', sched),
       )
@@ -139,8 +140,8 @@ ${body}`
       child.kill('SIGHUP')
       await waitFor(
         () => logs.slice(seen).some((l) => expectMsg.test(l.msg)),
-        10_000,
         `a log line ${expectMsg}`,
+        10_000,
       )
       return logs.slice(seen).find((l) => expectMsg.test(l.msg)) as LogLine
     }
@@ -170,8 +171,8 @@ routes:
       })
       await waitFor(
         () => logs.some((l) => l.msg === 'node listening' && (workers === 1 || l.workers === workers)),
-        15_000,
         'the node to listen',
+        15_000,
       )
       admin = String(logs.find((l) => l.msg === 'admin api listening')?.address)
     })
@@ -207,7 +208,7 @@ routes:
       )
       assert.deepEqual(line.applied, ['routes', 'listeners.extra (added)', 'listeners.hold (removed)'])
       const isWarning = (l: LogLine) => l.msg.startsWith('config reload: these keys')
-      await waitFor(() => logs.some(isWarning), 5000, 'the restart-required warning')
+      await waitFor(() => logs.some(isWarning), 'the restart-required warning', 5000)
       const warned = logs.find(isWarning)
       assert.deepEqual(warned?.keys, ['common.node_id'])
 

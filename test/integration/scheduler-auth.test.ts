@@ -24,7 +24,7 @@ import { nodeIdentityOf } from '../../src/pki/identity.ts'
 import { issueNodeCert } from '../../src/pki/issue.ts'
 import { readJoinToken } from '../../src/pki/join-token.ts'
 import { checkSchedulerIdentity } from '../../src/pki/scheduler-identity.ts'
-import { createTestPki } from '../../src/testing/certs.ts'
+import { createTestPki } from '../helpers/certs.ts'
 import { type Harness, type SimNode, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 
 let h: Harness

@@ -14,7 +14,7 @@ import { nodeIdentityOf } from '../../src/pki/identity.ts'
 import { issueNodeCert } from '../../src/pki/issue.ts'
 import { formatJoinToken, readJoinToken } from '../../src/pki/join-token.ts'
 import { CREDENTIALS_DIR } from '../../src/scheduler-client/credentials.ts'
-import { createTestPki } from '../../src/testing/certs.ts'
+import { createTestPki } from '../helpers/certs.ts'
 import { type Harness as ClientHarness, HELLO, makeClient, makeStateDir } from './scheduler-client-helpers.ts'
 import { type Harness, startHarness } from './scheduler-fixtures.ts'
 

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { startFakeScheduler } from '../../src/testing/fake-scheduler.ts'
+import { startFakeScheduler } from '../helpers/fake-scheduler.ts'
+import { openSockets } from '../helpers/handles.ts'
 import { deadPort, makeClient, ofCase } from './scheduler-client-helpers.ts'
-
-/** Sockets, servers and timers alive now; setImmediate callbacks come and go with the runner. */
-function handles(): string[] {
-  return process
-    .getActiveResourcesInfo()
-    .filter((r) => r !== 'Immediate')
-    .sort()
-}
 
 // Alone in its file, so that no other test's sockets are still closing while handles are counted.
 describe('scheduler client: close', () => {
   test('close stops everything: no timer, socket or session is left behind', async () => {
     const fake = await startFakeScheduler({ welcome: { heartbeatIntervalMs: 20, reportIntervalMs: 20 } })
-    const baseline = handles()
+    const baseline = openSockets()
     const h = makeClient([fake.address])
     try {
       await h.client.start()
@@ -32,8 +25,8 @@ describe('scheduler client: close', () => {
       await new Promise((resolve) => setTimeout(resolve, 100))
       assert.equal(ofCase(stream?.received ?? [], 'heartbeat').length, heartbeats, 'no heartbeat after close')
       await fake.waitFor(
-        () => JSON.stringify(handles()) === JSON.stringify(baseline),
-        `handles back to ${JSON.stringify(baseline)}, now ${JSON.stringify(handles())}`,
+        () => openSockets() === baseline,
+        `sockets back to ${baseline}, now ${openSockets()}`,
         2_000,
       )
     } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { startFakeScheduler } from '../../src/testing/fake-scheduler.ts'
-import { startLinkEmulator } from '../../src/testing/link-emulator.ts'
+import { startLinkEmulator } from '../../src/link-emulator/emulator.ts'
+import { startFakeScheduler } from '../helpers/fake-scheduler.ts'
 import { deadPort, HELLO, makeClient, ofCase, validSet } from './scheduler-client-helpers.ts'
 
 describe('scheduler client: failures and failover', () => {

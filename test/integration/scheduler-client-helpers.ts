@@ -13,8 +13,8 @@ import type {
   SchedulerClientOptions,
   SchedulerDirective,
 } from '../../src/scheduler-client/types.ts'
-import type { InstructionSetInit } from '../../src/testing/fake-scheduler.ts'
 import { systemClock } from '../../src/util/clock.ts'
+import type { InstructionSetInit } from '../helpers/fake-scheduler.ts'
 
 export const HELLO: HelloInfo = {
   nodeId: 'node-1',

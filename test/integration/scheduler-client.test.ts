@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { type FakeScheduler, startFakeScheduler } from '../../src/testing/fake-scheduler.ts'
+import { type FakeScheduler, startFakeScheduler } from '../helpers/fake-scheduler.ts'
 import {
   type Harness,
   HELLO,
@@ -163,14 +163,18 @@ describe('scheduler client: the stream', () => {
     )
   })
 
-  test('resolve gives undefined when the scheduler has no route or an invalid one', async () => {
+  test('resolve gives undefined when the scheduler has no route, one with no path, or an invalid one', async () => {
     fake.resolver = () => ({})
     assert.equal(await h.client.resolve({ listener: 'web', port: 1, sourceIp: '127.0.0.1' }), undefined)
-    fake.resolver = () => ({ route: { name: 'bad', paths: [] } })
+    fake.resolver = () => ({ route: { name: 'web', paths: [] } })
+    assert.equal(await h.client.resolve({ listener: 'web', port: 1, sourceIp: '127.0.0.1' }), undefined)
+    fake.resolver = () => ({ route: { name: 'bad', paths: [{ hops: ['stranger'] }] } })
     assert.equal(await h.client.resolve({ listener: 'web', port: 1, sourceIp: '127.0.0.1' }), undefined)
     assert.ok(
       h.logs.some(
-        (l) => l.err?.code === 'DYN_ERR_INSTRUCTIONS_INVALID' && /route\.paths/.test(l.err.message ?? ''),
+        (l) =>
+          l.err?.code === 'DYN_ERR_INSTRUCTIONS_INVALID' &&
+          /route\.paths\[0\]\.hops/.test(l.err.message ?? ''),
       ),
     )
   })

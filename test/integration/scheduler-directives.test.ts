@@ -9,8 +9,6 @@ import { fileURLToPath } from 'node:url'
 import type { SchedulerMessage } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { type Harness, link, type SimNode, startHarness, WAIT_MS } from './scheduler-fixtures.ts'
 
-const TOKEN = 'directives-test-token'
-
 type Directive = Extract<SchedulerMessage['msg'], { case: 'directive' }>['value']['kind']
 
 function directives(n: SimNode): Directive[] {
@@ -27,12 +25,8 @@ async function nextProbe(n: SimNode, count: number): Promise<string[] | undefine
   return d.case === 'probe' ? d.value.peers : undefined
 }
 
-const post = (body?: unknown, token: string | null = TOKEN): RequestInit => ({
+const post = (body?: unknown): RequestInit => ({
   method: 'POST',
-  headers: {
-    ...(token && { authorization: `Bearer ${token}` }),
-    ...(body !== undefined && { 'content-type': 'application/json' }),
-  },
   ...(body !== undefined && { body: JSON.stringify(body) }),
 })
 
@@ -52,9 +46,17 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
-function ctl(api: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+function ctl(h: Harness, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    const argv = [MAIN, 'ctl', '--api', `http://${api}`, '--token', TOKEN, ...args]
+    const argv = [
+      MAIN,
+      'ctl',
+      '--api',
+      `http://${h.scheduler.apiAddress}`,
+      '--token-file',
+      h.tokenFile,
+      ...args,
+    ]
     execFile(process.execPath, argv, { timeout: 20_000 }, (err, out, errText) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, out, err: errText })
     })
@@ -65,8 +67,7 @@ describe('directives an operator asks for', () => {
   let h: Harness
   let a: SimNode
   before(async () => {
-    h = await startHarness(`  api_token: ${TOKEN}
-  heartbeat_interval: 30s
+    h = await startHarness(`  heartbeat_interval: 30s
   report_interval: 30s
   push_debounce: 20ms
 `)
@@ -129,7 +130,10 @@ describe('directives an operator asks for', () => {
     assert.equal(badDrain.status, 400)
     assert.match(errorOf(badDrain.body).message, /timeoutMs: expected whole milliseconds/)
 
-    const anonymous = await h.api('/nodes/a/probe', post({ peers: ['b'] }, null))
+    const anonymous = await h.api('/nodes/a/probe', {
+      ...post({ peers: ['b'] }),
+      headers: { authorization: '', 'content-type': 'application/json' },
+    })
     assert.equal(anonymous.status, 401)
     await new Promise((r) => setTimeout(r, 50))
     assert.equal(directives(a).length, seen, 'nothing refused reached the node')
@@ -137,20 +141,20 @@ describe('directives an operator asks for', () => {
 
   test('dynproxy ctl probe and drain: a line saying what was asked; a refusal exits 1 with the code', async () => {
     const seen = directives(a).length
-    const probe = await ctl(h.scheduler.apiAddress, 'probe', 'a', 'c')
+    const probe = await ctl(h, 'probe', 'a', 'c')
     assert.equal(probe.code, 0, probe.err)
     assert.match(probe.out, /^asked a to probe c /)
     assert.deepEqual(await nextProbe(a, seen), ['c'])
-    const drain = await ctl(h.scheduler.apiAddress, '--json', 'drain', 'a')
+    const drain = await ctl(h, '--json', 'drain', 'a')
     assert.equal(drain.code, 0, drain.err)
     assert.deepEqual(JSON.parse(drain.out), { node: 'a', timeoutMs: 0 })
-    const cut = await ctl(h.scheduler.apiAddress, 'drain', 'a', '--cut-after', '2s')
+    const cut = await ctl(h, 'drain', 'a', '--cut-after', '2s')
     assert.equal(cut.code, 0, cut.err)
     assert.match(cut.out, /^asked a to drain \(flows still open are closed after 2000 ms\)/)
-    const bad = await ctl(h.scheduler.apiAddress, 'drain', 'a', '--cut-after', 'soon')
+    const bad = await ctl(h, 'drain', 'a', '--cut-after', 'soon')
     assert.notEqual(bad.code, 0)
     assert.match(bad.err, /soon/)
-    const refused = await ctl(h.scheduler.apiAddress, 'drain', 'nope')
+    const refused = await ctl(h, 'drain', 'nope')
     assert.equal(refused.code, 1)
     assert.match(refused.err, /DYN_ERR_SCHEDULER_CTL_RESPONSE: .* 404: DYN_ERR_SCHEDULER_NODE_NOT_FOUND/)
   })

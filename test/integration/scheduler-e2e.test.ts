@@ -6,16 +6,17 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { type LinkEmulator, startLinkEmulator } from '../../src/link-emulator/emulator.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { readOpenResponse } from '../../src/mesh/io.ts'
 import { encodeOpenRequest } from '../../src/mesh/request.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
-import { freePorts, meshNodeYaml, TEST_TOKEN } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { freePorts, meshNodeYaml, TEST_TOKEN } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /**
  * A scheduler and three real nodes. A reaches C directly over a slow link (80 ms round trip) and
@@ -108,8 +109,8 @@ services:
     const { sha256: got } = await sendAndCollect(a.port('web'), payload)
     await waitFor(
       () => a.logs.filter((l) => l.msg === 'flow closed').length > closed,
-      2000,
       'the access log line',
+      2000,
     )
     const line = a.logs.filter((l) => l.msg === 'flow closed').at(-1)
     assert.equal(got, sha256(payload), `flow failed: ${line?.reason} ${line?.error ?? ''}`)
@@ -143,8 +144,8 @@ services:
         node('a')
           .node.getRoutes()
           .some((r) => r.name === 'web'),
-      10_000,
       'A to get the web route',
+      10_000,
     )
     let path = ''
     await waitFor(
@@ -155,8 +156,8 @@ services:
             .find((r) => r.name === 'web')?.paths ?? []
         return first?.firstHop === 'b'
       },
-      10_000,
       'the scheduler to prefer B',
+      10_000,
     )
     path = await flowPath()
     assert.match(path, /^b → c → /)
@@ -175,8 +176,8 @@ services:
         node('a')
           .node.getRoutes()
           .find((r) => r.name === 'web')?.paths[0]?.firstHop === 'c',
-      10_000,
       'the route to move to the direct link',
+      10_000,
     )
     const movedAfterMs = Date.now() - swappedAt
     assert.match(await flowPath(), /^c → /)
@@ -186,8 +187,8 @@ services:
   test('a relay refuses a forged path token once it knows the scheduler’s key', async () => {
     await waitFor(
       () => node('c').node.getStats().scheduler?.appliedVersion !== undefined,
-      5000,
       'C to get a set',
+      5000,
     )
     const forged = Buffer.concat([Buffer.from([1]), randomBytes(120)])
     const header = encodeOpenRequest(
@@ -224,14 +225,14 @@ services:
     await scheduler.close()
     await waitFor(
       () => a.node.getStats().scheduler?.state === 'degraded',
-      10_000,
       'A to declare itself degraded',
+      10_000,
     )
     live.write('after')
     const [echoed] = (await once(live, 'data')) as [Buffer]
     assert.equal(echoed.toString(), 'after')
     live.destroy()
-    await waitFor(() => a.node.getStats().scheduler?.fresh === false, 5000, 'the cached set to turn stale')
+    await waitFor(() => a.node.getStats().scheduler?.fresh === false, 'the cached set to turn stale', 5000)
     const before = a.node.getRoutes().find((r) => r.name === 'web')?.matches.cached_instruction ?? 0
     assert.match(await flowPath(), / → /)
     assert.equal(a.node.getRoutes().find((r) => r.name === 'web')?.matches.cached_instruction, before + 1)
@@ -252,29 +253,29 @@ services:
   test('the scheduler returns: nodes reconnect and resync, versions grew', async () => {
     const stale = node('a').node.getStats().scheduler?.appliedVersion ?? '0.0'
     await startSched()
-    await waitFor(() => node('a').node.getStats().scheduler?.state === 'connected', 10_000, 'A to reconnect')
+    await waitFor(() => node('a').node.getStats().scheduler?.state === 'connected', 'A to reconnect', 10_000)
     await waitFor(
       () => {
         const v = node('a').node.getStats().scheduler?.appliedVersion
         return v !== undefined && Number(v.split('.')[0]) > Number(stale.split('.')[0])
       },
-      10_000,
       'a set from the new scheduler epoch',
+      10_000,
     )
-    await waitFor(() => node('a').node.getStats().scheduler?.fresh === true, 5000, 'fresh again')
+    await waitFor(() => node('a').node.getStats().scheduler?.fresh === true, 'fresh again', 5000)
     // Each node comes back on its own backoff; the route is whole once all three have reported.
     await waitFor(
       () => (['b', 'c'] as const).every((id) => node(id).node.getStats().scheduler?.state === 'connected'),
-      10_000,
       'B and C to reconnect',
+      10_000,
     )
     await waitFor(
       () =>
         node('a')
           .node.getRoutes()
           .some((r) => r.name === 'web'),
-      5000,
       'the web route',
+      5000,
     )
     assert.match(await flowPath(), / → /)
   })

@@ -12,9 +12,10 @@ import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { InstructionSet } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
-import { createTestPki, type TestPkiFiles } from '../../src/testing/certs.ts'
-import { type EtcdCluster, etcdAvailable, startEtcdCluster } from '../../src/testing/etcd.ts'
-import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../../src/testing/node-certs.ts'
+import { createTestPki, type TestPkiFiles } from '../helpers/certs.ts'
+import { type EtcdCluster, etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
+import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../helpers/node-certs.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { SimNode } from './scheduler-fixtures.ts'
 
 const skip = etcdAvailable() ? false : 'etcd is not installed (apt-get install etcd-server)'
@@ -38,11 +39,15 @@ const replicas: Replica[] = []
 const nodes = new Map<string, SimNode>()
 const placement = new Map<string, Replica>()
 
+/** Replicas behind one address need the same operator token: set, not each one's own. */
+const HA_TOKEN = 'ha-operator-token-0123456789'
+
 function config(id: string): string {
   return `scheduler:
   id: ${id}
   listen: 127.0.0.1:0
   api: 127.0.0.1:0
+  api_token: ${HA_TOKEN}
   store: { type: etcd, endpoints: [${etcd.endpoints.join(', ')}], prefix: /ha, election_ttl: 2s, request_timeout: 1s }
   ca: { cert: ${JSON.stringify(pki.caFile)}, key: ${JSON.stringify(pki.caKeyFile)} }
   heartbeat_interval: 30s
@@ -92,7 +97,12 @@ async function kill(r: Replica): Promise<void> {
 }
 
 async function api(r: Replica, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(`http://${r.api}${path}`, { ...init, signal: AbortSignal.timeout(WAIT_MS) })
+  const change = init?.method !== undefined && init.method !== 'GET'
+  return fetch(`http://${r.api}${path}`, {
+    ...init,
+    ...(change && { headers: { ...init.headers, authorization: `Bearer ${HA_TOKEN}` } }),
+    signal: AbortSignal.timeout(WAIT_MS),
+  })
 }
 
 async function leaderOf(candidates: readonly Replica[]): Promise<Replica | undefined> {
@@ -101,20 +111,6 @@ async function leaderOf(candidates: readonly Replica[]): Promise<Replica | undef
     if (status.leader) return r
   }
   return undefined
-}
-
-async function waitFor<T>(
-  check: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = WAIT_MS,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
 }
 
 function versionOf(set: InstructionSet): [number, number] {
@@ -193,7 +189,7 @@ after(async () => {
 const history = new Map<string, [number, number][]>()
 
 test('one replica leads; each node gets its set from the replica it is connected to', { skip }, async () => {
-  const leader = await waitFor(() => leaderOf(replicas), 'a leader')
+  const leader = await waitFor(() => leaderOf(replicas), 'a leader', WAIT_MS)
   const leaders = await Promise.all(
     replicas.map(async (r) => ((await (await api(r, '/status')).json()) as { leader: boolean }).leader),
   )
@@ -212,12 +208,16 @@ test('one replica leads; each node gets its set from the replica it is connected
 test('every replica lists every node, with the replica serving it, and every link', { skip }, async () => {
   nodes.get('a')?.report([{ peer: 'b', up: true, rttMs: 7, jitterMs: 0, lossRatio: 0, throughputBps: 0 }])
   for (const r of replicas) {
-    const listing = await waitFor(async () => {
-      const all = (await (await api(r, '/nodes')).json()) as { id: string; replica?: string }[]
-      const links = (await (await api(r, '/links')).json()) as { from: string; to: string }[]
-      const complete = all.length === 3 && links.some((l) => l.from === 'a' && l.to === 'b')
-      return complete ? all : undefined
-    }, `${r.id} to list every node and a's link`)
+    const listing = await waitFor(
+      async () => {
+        const all = (await (await api(r, '/nodes')).json()) as { id: string; replica?: string }[]
+        const links = (await (await api(r, '/links')).json()) as { from: string; to: string }[]
+        const complete = all.length === 3 && links.some((l) => l.from === 'a' && l.to === 'b')
+        return complete ? all : undefined
+      },
+      `${r.id} to list every node and a's link`,
+      WAIT_MS,
+    )
     assert.deepEqual(
       listing.map((n) => [n.id, n.replica]).sort(),
       ['a', 'b', 'c'].map((id) => [id, placement.get(id)?.id]),
@@ -240,7 +240,7 @@ test('a service changed through any replica reaches every node', { skip }, async
 test('killing the leader: a new one is elected, nodes fail over keeping their version, changes still reach every node', {
   skip,
 }, async (t) => {
-  const leader = await waitFor(() => leaderOf(replicas.filter((r) => r.alive)), 'the leader')
+  const leader = await waitFor(() => leaderOf(replicas.filter((r) => r.alive)), 'the leader', WAIT_MS)
   const killedAt = Date.now()
   await kill(leader)
   const survivors = replicas.filter((r) => r.alive)
@@ -257,7 +257,7 @@ test('killing the leader: a new one is elected, nodes fail over keeping their ve
     await new Promise((r) => setTimeout(r, 300))
     assert.equal(moved.sets().length, 0, `${id} resumes: the stored set is the one it holds, nothing resent`)
   }
-  const next = await waitFor(() => leaderOf(survivors), 'a new leader')
+  const next = await waitFor(() => leaderOf(survivors), 'a new leader', WAIT_MS)
   const electedMs = Date.now() - killedAt
   const counts = new Map([...nodes].map(([id, n]) => [id, n.sets().length]))
   const res = await api(survivors.find((r) => r !== next) ?? next, '/services/late', {
@@ -319,10 +319,16 @@ test('without quorum writes are refused with a clear error, nodes keep their set
   await Promise.all([m1.start(), m2.start()])
   await etcd.waitHealthy()
   for (const x of alive) {
-    const names = await waitFor(async () => {
-      const got = ((await (await api(x, '/services')).json()) as { name: string }[]).map((s) => s.name).sort()
-      return got.length === 4 ? got : undefined
-    }, 'services')
+    const names = await waitFor(
+      async () => {
+        const got = ((await (await api(x, '/services')).json()) as { name: string }[])
+          .map((s) => s.name)
+          .sort()
+        return got.length === 4 ? got : undefined
+      },
+      'services',
+      WAIT_MS,
+    )
     assert.deepEqual(
       names,
       ['echo', 'late', 'one-down', 'web'],
@@ -330,14 +336,18 @@ test('without quorum writes are refused with a clear error, nodes keep their set
     )
   }
   const after = new Map([...nodes].map(([id, n]) => [id, n.sets().length]))
-  const accepted = await waitFor(async () => {
-    const res = await api(r, '/services/healed', {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: svc('healed', 7005),
-    })
-    return res.status === 200 ? res : undefined
-  }, 'a write to be accepted again')
+  const accepted = await waitFor(
+    async () => {
+      const res = await api(r, '/services/healed', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: svc('healed', 7005),
+      })
+      return res.status === 200 ? res : undefined
+    },
+    'a write to be accepted again',
+    WAIT_MS,
+  )
   assert.equal(accepted.status, 200)
   for (const [id, node] of nodes) await nextWith(node, after.get(id) ?? 0, 'healed')
   for (const [id, node] of nodes) assertVersionsGrow(node, history.get(id) ?? [])

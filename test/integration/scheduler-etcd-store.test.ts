@@ -7,7 +7,7 @@ import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
 import type { EtcdStoreSettings } from '../../src/scheduler/config/types.ts'
 import { EtcdStore } from '../../src/scheduler/store/etcd.ts'
 import type { ServiceChange } from '../../src/scheduler/store/types.ts'
-import { type EtcdCluster, etcdAvailable, startEtcdCluster } from '../../src/testing/etcd.ts'
+import { type EtcdCluster, etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
 
 const skip = etcdAvailable() ? false : 'etcd is not installed (apt-get install etcd-server)'
 

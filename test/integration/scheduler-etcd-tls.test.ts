@@ -13,8 +13,10 @@ import { createCa, issueNodeCert } from '../../src/pki/issue.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { startScheduler } from '../../src/scheduler/server.ts'
 import { EtcdStore } from '../../src/scheduler/store/etcd.ts'
-import { type EtcdCluster, etcdAvailable, startEtcdCluster } from '../../src/testing/etcd.ts'
+import { type EtcdCluster, etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
 
+const API_TOKEN = 'etcd-tls-test-operator-token'
 const skip = etcdAvailable() ? false : 'etcd is not installed (apt-get install etcd-server)'
 
 let dir: string
@@ -62,6 +64,8 @@ function config(tls: string): string {
   return `scheduler:
   listen: 127.0.0.1:0
   api: 127.0.0.1:0
+  api_token: ${API_TOKEN}
+  state_dir: ${JSON.stringify(join(dir, 'state'))}
   store: { type: etcd, endpoints: [${endpoints.join(', ')}], prefix: /tls, election_ttl: 2s, request_timeout: 1s${tls} }
 `
 }
@@ -75,7 +79,7 @@ test('a scheduler with a client certificate from the CA etcd trusts runs on it',
     assert.equal(status.epoch, scheduler.epoch)
     const put = await fetch(`http://${scheduler.apiAddress}/services/web`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: operatorHeaders(API_TOKEN),
       body: JSON.stringify({ ingress: [{ node: 'a', port: 80 }], egress: ['a'], targets: ['127.0.0.1:9'] }),
     })
     assert.equal(put.status, 200)

@@ -2,7 +2,7 @@
  * Simulated nodes for scheduler tests: real gRPC clients over loopback, no proxy behind them, each
  * with a certificate for its node id from the scheduler's CA, as a node that joined has.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import type http2 from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,8 +21,10 @@ import {
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
+import { API_TOKEN_FILE } from '../../src/scheduler/rest-api.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../../src/testing/node-certs.ts'
+import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../helpers/node-certs.ts'
+import { operatorHeaders } from '../helpers/node-harness.ts'
 
 export const WAIT_MS = 5000
 
@@ -142,26 +144,40 @@ export interface Harness {
   readonly statePath: string
   scheduler: RunningScheduler
   readonly nodes: SimNode[]
+  /** The operator token the scheduler made in its state_dir. */
+  readonly tokenFile: string
+  token(): string
   node(hello: MessageInitShape<typeof HelloSchema>): SimNode
   /** `https://` (or, insecure, `http://`) and the scheduler's gRPC address. */
   readonly baseUrl: string
   /** Options for `http2.connect` as node `nodeId`: its certificate; undefined when insecure. */
   tls(nodeId: string): Promise<http2.SecureClientSessionOptions | undefined>
+  /** A request to the REST API; a change without an authorization header gets the operator's headers. */
   api(path: string, init?: RequestInit): Promise<Response>
   restart(): Promise<void>
   close(): Promise<void>
 }
 
-/** A scheduler on loopback ephemeral ports with a state file in a fresh temporary directory. */
+function isRead(init: RequestInit | undefined): boolean {
+  const method = init?.method ?? 'GET'
+  return method === 'GET' || method === 'HEAD'
+}
+
+/**
+ * A scheduler on loopback ephemeral ports with its state in a fresh temporary directory, laid out
+ * as the defaults lay it out in a working directory: `dynproxy ctl` run there finds the token.
+ */
 export async function startHarness(
   yamlBody: string,
-  options: { readonly helloTimeoutMs?: number } = {},
+  options: { readonly api?: string; readonly helloTimeoutMs?: number } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-sched-'))
   const statePath = join(dir, 'state.json')
-  const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: 127.0.0.1:0\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n${yamlBody}`
+  const stateDir = join(dir, 'dynproxy-state', 'scheduler')
+  const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: ${options.api ?? '127.0.0.1:0'}\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n  state_dir: ${JSON.stringify(stateDir)}\n${yamlBody}`
   const config = schedulerConfigFromText(text)
-  const start = () => startScheduler(config, { logger: silentLogger(), ...options })
+  const helloTimeout = options.helloTimeoutMs !== undefined && { helloTimeoutMs: options.helloTimeoutMs }
+  const start = () => startScheduler(config, { logger: silentLogger(), ...helloTimeout })
   const scheduler = await start()
   // The CA stays across restarts (it is in the state file), and so do these certificates.
   const certs: NodeCertificates | undefined =
@@ -173,6 +189,8 @@ export async function startHarness(
     statePath,
     scheduler,
     nodes: [],
+    tokenFile: join(stateDir, API_TOKEN_FILE),
+    token: () => readFileSync(h.tokenFile, 'utf8').trim(),
     node(hello) {
       const n = new SimNode(h.scheduler.grpcAddress, hello, nodeTls(hello.nodeId ?? ''))
       h.nodes.push(n)
@@ -183,8 +201,11 @@ export async function startHarness(
     },
     tls,
     api(path, init) {
+      const given = (init?.headers ?? {}) as Record<string, string>
+      const operator = isRead(init) || 'authorization' in given ? {} : operatorHeaders(h.token())
       return fetch(`http://${h.scheduler.apiAddress}${path}`, {
         ...init,
+        headers: { ...operator, ...given },
         signal: AbortSignal.timeout(WAIT_MS),
       })
     },

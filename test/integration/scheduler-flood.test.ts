@@ -16,10 +16,10 @@ import { fileURLToPath } from 'node:url'
 import { create, toBinary } from '@bufbuild/protobuf'
 import { NodeMessageSchema } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { checkSchedulerIdentity } from '../../src/pki/scheduler-identity.ts'
+import { frame } from '../../src/scheduler/grpc-framing.ts'
 import { CONNECT_PATH } from '../../src/scheduler/node-stream.ts'
-import { frame } from '../../src/scheduler/wire.ts'
-import { createTestPki, type TestPki } from '../../src/testing/certs.ts'
-import { nodeCertificates, nodeSessionOptions } from '../../src/testing/node-certs.ts'
+import { createTestPki, type TestPki } from '../helpers/certs.ts'
+import { nodeCertificates, nodeSessionOptions } from '../helpers/node-certs.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const START_MS = 15_000

@@ -16,8 +16,8 @@ import {
   SchedulerMessageSchema,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { checkSchedulerIdentity } from '../../src/pki/scheduler-identity.ts'
+import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
 import { CONNECT_PATH } from '../../src/scheduler/node-stream.ts'
-import { FrameReader, frame } from '../../src/scheduler/wire.ts'
 import { type Harness, startHarness } from './scheduler-fixtures.ts'
 
 const WAIT_MS = 5000

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { type LinkEmulator, startLinkEmulator } from '../../src/testing/link-emulator.ts'
-import { waitFor } from '../../src/testing/node-harness.ts'
-import { sendAndCollect, sha256, startDigestServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { type LinkEmulator, startLinkEmulator } from '../../src/link-emulator/emulator.ts'
+import { sendAndCollect, sha256, startDigestServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type StripeDiamond, startStripeDiamond } from './stripe-diamond.ts'
 
 const MiB = 1024 * 1024
@@ -58,7 +58,7 @@ function weightsAtA(): Record<string, number> {
 }
 
 test('reported path shares move stripe weights: the path with more capacity ends up with the larger weight', async () => {
-  await waitFor(() => Object.keys(weightsAtA()).length === 2, 15_000, 'a stripe route over two paths at A')
+  await waitFor(() => Object.keys(weightsAtA()).length === 2, 'a stripe route over two paths at A', 15_000)
   assert.deepEqual(weightsAtA(), { b: 100, d: 100 }, 'nothing measured of capacity: equal weights')
   const versions = new Set<string>()
   const version = () => versions.add(diamond.nodes.a.node.getInstructions()?.version ?? '')
@@ -70,9 +70,9 @@ test('reported path shares move stripe weights: the path with more capacity ends
     const payload = randomBytes(8 * MiB)
     const { received } = await sendAndCollect(diamond.nodes.a.port('web') ?? 0, payload, '127.0.0.1', 20_000)
     assert.equal(received.subarray(0, 64).toString(), sha256(payload))
-    await waitFor(moved, 2000, 'the weights to move').catch(() => {})
+    await waitFor(moved, 'the weights to move', 2000).catch(() => {})
   }
-  await waitFor(moved, 5000, 'the weights to move')
+  await waitFor(moved, 'the weights to move', 5000)
   clearInterval(sample)
   version()
   // Load moves the links' RTT and probe loss, and the planner's favourite path with them: none of

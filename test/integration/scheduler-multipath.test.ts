@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { waitFor } from '../../src/testing/node-harness.ts'
-import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type StripeDiamond, startStripeDiamond } from './stripe-diamond.ts'
 
 /**
@@ -33,8 +33,8 @@ test('the scheduler pushes a multipath route over two disjoint paths, and a flow
   await waitFor(
     () =>
       a.node.getInstructions()?.routes.some((r) => r.multipath === 'stripe' && r.paths.length === 2) ?? false,
-    15_000,
     'a multipath route over two paths',
+    15_000,
   )
   const route = a.node.getInstructions()?.routes.find((r) => r.name === 'bulk')
   const relays = route?.paths.map((p) => p.hops[0]).sort()
@@ -42,7 +42,7 @@ test('the scheduler pushes a multipath route over two disjoint paths, and a flow
   const payload = randomBytes(4 * 1024 * 1024)
   const { sha256: got } = await sendAndCollect(a.port('web'), payload)
   assert.equal(got, sha256(payload))
-  await waitFor(() => a.logs.some((l) => l.msg === 'flow closed'), 5000, 'the access log line')
+  await waitFor(() => a.logs.some((l) => l.msg === 'flow closed'), 'the access log line', 5000)
   const line = a.logs.filter((l) => l.msg === 'flow closed').at(-1)
   assert.match(String(line?.target), /^stripe over 2 paths/)
 
@@ -70,8 +70,8 @@ test('the scheduler pushes a multipath route over two disjoint paths, and a flow
         })
       return (reported?.paths.length ?? 0) === 2
     },
-    5000,
     'the scheduler to get per-path figures in A’s reports',
+    5000,
   )
   const shares = reported?.paths.map((p) => p.share) ?? []
   assert.ok(

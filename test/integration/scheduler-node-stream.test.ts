@@ -16,8 +16,9 @@ import {
   SchedulerMessageSchema,
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
 import { CONNECT_PATH } from '../../src/scheduler/node-stream.ts'
-import { FrameReader, frame } from '../../src/scheduler/wire.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type Harness, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 
 const CONFIG = webServiceConfig({ heartbeat: '5s', report: '10s', debounce: '20ms' })
@@ -38,14 +39,6 @@ const hello = (nodeId: string) =>
 async function node(id: string): Promise<Record<string, unknown> | undefined> {
   const list = (await (await h.api('/nodes')).json()) as Record<string, unknown>[]
   return list.find((n) => n.id === id)
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 /** A gRPC stream by hand, as node `nodeId`: what was received, and the trailers it ended with. */

@@ -6,6 +6,7 @@ import { type Harness, link, type SimNode, startHarness } from './scheduler-fixt
 const CONFIG = `  heartbeat_interval: 30s
   report_interval: 30s
   push_debounce: 20ms
+  node_grace: 500ms
   hysteresis: { relative: 10%, absolute: 5ms, min_dwell: 400ms }
 services:
   - name: web
@@ -90,9 +91,11 @@ test('reports that swap the links move the path; a swap back waits for the dwell
   }
 })
 
-test('a relay that disconnects takes its paths with it', async () => {
+test('a relay that disconnects takes its paths with it once its grace time has passed', async () => {
   a.report([link('c', 100), link('b', 10)])
   b.report([link('c', 10), link('a', 10)])
+  await sleep(100)
+  const closedAt = Date.now()
   b.close()
   const set = await a.until(() => {
     const last = a.lastSet()
@@ -100,4 +103,6 @@ test('a relay that disconnects takes its paths with it', async () => {
     return hops.length === 1 && hops[0]?.length === 1 ? last : undefined
   }, 'only the direct path left')
   assert.deepEqual(hopsOf(set), [['c']])
+  const after = Date.now() - closedAt
+  assert.ok(after >= 450, `b's path went ${after}ms after it left: it might have been reconnecting`)
 })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type Harness, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 
 const CONFIG = webServiceConfig({ heartbeat: '30s', report: '30s' })
@@ -44,11 +45,3 @@ test('versions grow across a restart on the same state file; a node with the ack
   assert.equal(after.version?.epoch, BigInt(firstEpoch + 1))
   assert.equal(after.pathTokenKey, before.pathTokenKey, 'the signing key survives the restart')
 })
-
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail('timed out')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

@@ -9,6 +9,7 @@ import {
   NodeMessageSchema,
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 import { type Harness, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 
 const CONFIG = webServiceConfig({ heartbeat: '150ms', report: '10s', debounce: '20ms' })
@@ -123,11 +124,3 @@ test('a node that stops heartbeating is disconnected and its stream ended', asyn
   assert.equal(view.b?.connected, false)
   assert.equal(view.b?.disconnectReason, 'heartbeat timeout')
 })
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,9 +8,10 @@ import { after, before, test } from 'node:test'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { startEchoServer, type TestServer } from '../../src/testing/tcp-servers.ts'
+import { freePorts, meshNodeYaml } from '../helpers/mesh-harness.ts'
+import { operatorHeaders, startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 /**
  * A throughput service from A to C's target. A's direct link to C is declared at 10 Mbit/s, the
@@ -32,6 +33,7 @@ before(async () => {
   listen: 127.0.0.1:${p.sched}
   api: 127.0.0.1:0
   store: { type: embedded, path: ${join(dir, 'state.json')} }
+  state_dir: ${join(dir, 'sched')}
   heartbeat_interval: 500ms
   report_interval: 200ms
   push_debounce: 50ms
@@ -72,6 +74,11 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/** The operator token the scheduler made in its state_dir, as `dynproxy ctl` reads it. */
+async function schedulerToken(): Promise<string> {
+  return (await readFile(join(dir, 'sched', 'api-token'), 'utf8')).trim()
+}
+
 /** A link's capacity as the scheduler's /links shows it. */
 async function schedulerCapacity(from: string, to: string): Promise<number | undefined> {
   const links = (await (await fetch(`http://${scheduler.apiAddress}/links`)).json()) as {
@@ -99,13 +106,13 @@ test('declared link capacities reach the scheduler, whose throughput objective t
       .getInstructions()
       ?.routes.find((r) => r.name === 'bulk')
       ?.paths[0]?.hops.join('>')
-  await waitFor(() => firstHops() === 'b>c', 10_000, 'the route through B')
+  await waitFor(() => firstHops() === 'b>c', 'the route through B', 10_000)
   assert.equal(await schedulerCapacity('a', 'c'), 1_250_000, '10 Mbit/s')
   assert.equal(await schedulerCapacity('a', 'b'), 125_000_000, '1 Gbit/s')
 })
 
 test('a probed link capacity replaces the declared one in what the node reports', async () => {
-  const res = await fetch(`${a.admin}/peers/c/probe`, { method: 'POST' })
+  const res = await a.adminPost('/peers/c/probe')
   assert.equal(res.status, 200)
   const { throughputBps } = (await res.json()) as { throughputBps: number }
   assert.ok(throughputBps > 1_250_000, `loopback beats the declared 10 Mbit/s: ${throughputBps}`)
@@ -117,7 +124,7 @@ test("the scheduler's probe directive makes a node measure a link, and the measu
   assert.equal(await schedulerCapacity('b', 'c'), 125_000_000, 'declared at first')
   const res = await fetch(`http://${scheduler.apiAddress}/nodes/b/probe`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: operatorHeaders(await schedulerToken()),
     body: JSON.stringify({ peers: ['c'] }),
   })
   assert.equal(res.status, 202)
@@ -134,7 +141,7 @@ test("the scheduler's drain directive stops a node accepting, and cuts its flows
   await once(client, 'data')
   const res = await fetch(`http://${scheduler.apiAddress}/nodes/a/drain`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: operatorHeaders(await schedulerToken()),
     body: JSON.stringify({ timeoutMs: 300 }),
   })
   assert.equal(res.status, 202)
@@ -142,5 +149,5 @@ test("the scheduler's drain directive stops a node accepting, and cuts its flows
   await once(client, 'close')
   assert.ok(Date.now() - started >= 250, 'the flow had its time')
   assert.equal((await fetch(`${a.admin}/readyz`)).status, 503)
-  await waitFor(() => a.logs.some((l) => l.reason === 'drain_timeout'), 2_000, 'the cut flow logged')
+  await waitFor(() => a.logs.some((l) => l.reason === 'drain_timeout'), 'the cut flow logged', 2_000)
 })

@@ -5,7 +5,7 @@ import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import tls from 'node:tls'
 import { createCa, issueNodeCert, type PemPair } from '../../src/pki/issue.ts'
-import { startTestNode, type TestNode } from '../../src/testing/node-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
 
 /**
  * TLS passed through, routed by the server name of the ClientHello: each backend terminates TLS
@@ -128,7 +128,7 @@ describe('routes that match the TLS server name (inspect_sni)', () => {
           rejectUnauthorized: false,
           ...(servername !== undefined && { servername }),
         })
-        s.on('error', (err) => resolve(`error: ${err.message}`))
+        s.on('error', (err: Error) => resolve(`error: ${err.message}`))
       })
     const restMatches = async () => {
       const routes = (await (await fetch(`${node.admin}/routes`)).json()) as {

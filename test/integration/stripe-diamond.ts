@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { freePorts, meshNodeYaml } from '../../src/testing/mesh-harness.ts'
-import { startTestNode, type TestNode } from '../../src/testing/node-harness.ts'
+import { freePorts, meshNodeYaml } from '../helpers/mesh-harness.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
 
 export interface StripeDiamond {
   readonly scheduler: RunningScheduler

@@ -3,8 +3,9 @@ import dgram from 'node:dgram'
 import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import { loadConfigText } from '../../src/config/index.ts'
-import { startTestNode, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
-import { refusedPort } from '../../src/testing/tcp-servers.ts'
+import { startTestNode, type TestNode } from '../helpers/node-harness.ts'
+import { refusedPort } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 interface UdpServer {
   readonly address: string
@@ -33,7 +34,7 @@ class UdpClient {
     this.socket.send(msg, port, '127.0.0.1')
   }
   async expect(count: number, what: string): Promise<Buffer[]> {
-    await waitFor(() => this.received.length >= count, 3000, what)
+    await waitFor(() => this.received.length >= count, what, 3000)
     return this.received
   }
   close(): void {
@@ -118,7 +119,7 @@ ${routes}
     const c = client()
     c.send(n.port('dns'), 'one')
     await c.expect(1, 'the first reply')
-    await waitFor(() => n.logs.some((l) => l.msg === 'session closed'), 3000, 'the session to idle out')
+    await waitFor(() => n.logs.some((l) => l.msg === 'session closed'), 'the session to idle out', 3000)
     const line = n.logs.find((l) => l.msg === 'session closed')
     assert.equal(line?.reason, 'idle_timeout')
     assert.equal(line?.protocol, 'udp')
@@ -155,7 +156,7 @@ ${routes}
     )
     const c = client()
     c.send(n.port('dns'), 'x')
-    await waitFor(() => n.node.getListeners()[0]?.rejected.no_route === 1, 2000, 'the no-route count')
+    await waitFor(() => n.node.getListeners()[0]?.rejected.no_route === 1, 'the no-route count', 2000)
 
     const m = await node(
       '{ name: dns, protocol: udp, bind: "127.0.0.1:0", max_connections: 1 }',
@@ -166,7 +167,7 @@ ${routes}
     await first.expect(1, 'the first client')
     const second = client()
     second.send(m.port('dns'), 'over')
-    await waitFor(() => m.node.getListeners()[0]?.rejected.max_connections === 1, 2000, 'the refusal')
+    await waitFor(() => m.node.getListeners()[0]?.rejected.max_connections === 1, 'the refusal', 2000)
     assert.equal(second.received.length, 0)
   })
 
@@ -182,7 +183,7 @@ ${routes}
       c.send(n.port('dns'), 'anyone?')
       await new Promise((r) => setTimeout(r, 100))
     }
-    await waitFor(() => n.logs.some((l) => l.msg === 'session closed'), 3000, 'the session to end')
+    await waitFor(() => n.logs.some((l) => l.msg === 'session closed'), 'the session to end', 3000)
     assert.equal(n.logs.find((l) => l.msg === 'session closed')?.reason, 'upstream_error')
   })
 

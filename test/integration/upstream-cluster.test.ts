@@ -4,15 +4,15 @@ import type { Socket } from 'node:net'
 import { after, describe, test } from 'node:test'
 import type { EndpointConfig, LbAlgorithm, RouteConfig } from '../../src/config/types.ts'
 import { UpstreamUnavailableError } from '../../src/errors/upstream.ts'
+import { UpstreamCluster, type UpstreamLogger } from '../../src/upstream/cluster.ts'
+import type { Clock } from '../../src/util/clock.ts'
 import {
   refusedPort,
   startNamedServer,
   startServer,
   startSilentTarget,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
-import { UpstreamCluster, type UpstreamLogger } from '../../src/upstream/cluster.ts'
-import type { Clock } from '../../src/util/clock.ts'
+} from '../helpers/tcp-servers.ts'
 
 interface LogLine {
   readonly level: string

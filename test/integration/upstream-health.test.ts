@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EndpointConfig, HealthCheckConfig, RouteConfig } from '../../src/config/types.ts'
-import type { EndpointHealth } from '../../src/node/api.ts'
-import { startServer, startSilentTarget, type TestServer } from '../../src/testing/tcp-servers.ts'
 import { UpstreamCluster, type UpstreamLogger } from '../../src/upstream/cluster.ts'
 import { HealthChecker } from '../../src/upstream/health.ts'
+import type { EndpointHealth } from '../../src/views/node-view.ts'
+import { startServer, startSilentTarget, type TestServer } from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const closers: { close(): Promise<void> }[] = []
 after(async () => {
@@ -20,15 +21,6 @@ async function server(port = 0): Promise<TestServer> {
 
 function endpoint(port: number): EndpointConfig {
   return { address: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1 }
-}
-
-/** Polls until `predicate` holds; fails after `timeoutMs` so a broken checker cannot hang the run. */
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
 }
 
 const healthCheck: HealthCheckConfig = { intervalMs: 40, timeoutMs: 200, rise: 2, fall: 3 }
@@ -67,12 +59,12 @@ describe('active health checks', () => {
       assert.equal(health(), 'unchecked')
       cluster.start()
       cluster.start()
-      await waitFor('healthy', () => health() === 'healthy')
+      await waitFor(() => health() === 'healthy', 'healthy', 3000)
       assert.deepEqual(changes, [])
 
       await s.close()
       const stoppedAt = Date.now()
-      await waitFor('unhealthy', () => health() === 'unhealthy')
+      await waitFor(() => health() === 'unhealthy', 'unhealthy', 3000)
       const tookMs = Date.now() - stoppedAt
       // fall = 3 probes, ~40 ms apart: the first failure alone must not have flipped it
       assert.ok(tookMs >= 2 * healthCheck.intervalMs * 0.8, `unhealthy after only ${tookMs}ms`)
@@ -85,7 +77,7 @@ describe('active health checks', () => {
       cluster.release(conn.endpoint)
 
       const back = await server(s.port)
-      await waitFor('healthy again', () => health() === 'healthy')
+      await waitFor(() => health() === 'healthy', 'healthy again', 3000)
       assert.ok(back.accepted >= healthCheck.rise, `${back.accepted} probes before rising`)
       assert.deepEqual(changes, [
         'upstream endpoint health changed: healthy->unhealthy',
@@ -115,7 +107,7 @@ describe('active health checks', () => {
     try {
       checker.start()
       assert.equal(checker.running, true)
-      await waitFor('two probe results', () => results.length >= 2)
+      await waitFor(() => results.length >= 2, 'two probe results', 3000)
       assert.ok(results.every((ok) => !ok))
     } finally {
       checker.stop()

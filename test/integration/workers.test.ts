@@ -1,27 +1,29 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { ADMIN_TOKEN_FILE } from '../../src/admin/index.ts'
 import { loadConfigText } from '../../src/config/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import type { FlowInfo, ListenerStatus, NodeStats } from '../../src/node/api.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
-import { freePorts, meshNodeYaml, startMeshNode } from '../../src/testing/mesh-harness.ts'
-import { captureLogger, type TestNode, waitFor } from '../../src/testing/node-harness.ts'
+import type { FlowInfo, ListenerStatus, NodeStats } from '../../src/views/node-view.ts'
+import { NodeSupervisor } from '../../src/workers/supervisor.ts'
+import { freePorts, meshNodeYaml, startMeshNode } from '../helpers/mesh-harness.ts'
+import { captureLogger, operatorHeaders, type TestNode } from '../helpers/node-harness.ts'
 import {
   connectRefused,
   readAll,
   startEchoServer,
   startNamedServer,
   type TestServer,
-} from '../../src/testing/tcp-servers.ts'
-import { NodeSupervisor } from '../../src/workers/supervisor.ts'
+} from '../helpers/tcp-servers.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -110,7 +112,7 @@ ${extra}`
     assert.deepEqual(new Set(flows.flows.map((f) => f.worker)), new Set([0, 1]))
 
     await closeAll(clients)
-    await waitFor(() => node.getStats().connections.active === 0, 5000, 'flows to end')
+    await waitFor(() => node.getStats().connections.active === 0, 'flows to end', 5000)
     await node.refresh('/stats')
     const after = node.getStats()
     assert.equal(after.traffic.bytesIn, 24 * 4)
@@ -123,15 +125,15 @@ ${extra}`
   test('a worker that dies is replaced, and new flows keep working meanwhile', async () => {
     const { node, admin, port } = await start(staticYaml())
     for (let i = 0; i < 8; i++) (await echoFlow(port)).destroy()
-    await waitFor(() => node.getStats().connections.active === 0, 5000, 'the first flows to end')
+    await waitFor(() => node.getStats().connections.active === 0, 'the first flows to end', 5000)
     const before = await getJson<NodeStats>(`${admin}/stats`)
     assert.equal(before.connections.total, 8)
     const victim = before.workers?.[1]
     assert.ok(victim?.pid)
     process.kill(victim.pid, 'SIGKILL')
-    await waitFor(() => node.getStats().workers?.[1]?.state !== 'running', 5000, 'the death to be seen')
+    await waitFor(() => node.getStats().workers?.[1]?.state !== 'running', 'the death to be seen', 5000)
     for (let i = 0; i < 10; i++) (await echoFlow(port)).destroy()
-    await waitFor(() => node.getStats().workers?.[1]?.state === 'running', 10_000, 'the replacement')
+    await waitFor(() => node.getStats().workers?.[1]?.state === 'running', 'the replacement', 10_000)
     const replaced = (await getJson<NodeStats>(`${admin}/stats`)).workers?.[1]
     assert.equal(replaced?.restarts, 1)
     assert.notEqual(replaced?.pid, victim.pid)
@@ -147,9 +149,10 @@ ${extra}`
   test('drain stops every worker accepting and lets live flows finish; close waits for them', async () => {
     const { node, admin, port } = await start(staticYaml())
     const client = await echoFlow(port)
-    const res = await fetch(`${admin}/drain`, { method: 'POST' })
-    assert.equal(res.status, 202)
-    await waitFor(() => node.state === 'draining', 1000, 'draining')
+    const token = (await readFile(join(dir, 'static', ADMIN_TOKEN_FILE), 'utf8')).trim()
+    const res = await fetch(`${admin}/drain`, { method: 'POST', headers: operatorHeaders(token) })
+    assert.equal(res.status, 202, 'the primary made a token in state_dir and takes it')
+    await waitFor(() => node.state === 'draining', 'draining', 1000)
     const deadline = Date.now() + 5000
     while (!(await connectRefused(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     assert.ok(await connectRefused(port), 'some worker still accepts')
@@ -235,7 +238,7 @@ scheduler:
   })
 
   test('one scheduler session for the node; its instructions reach every worker', async () => {
-    await waitFor(() => node.getInstructions() !== undefined, 10_000, 'instructions')
+    await waitFor(() => node.getInstructions() !== undefined, 'instructions', 10_000)
     const port = node.listenerPort('web')
     const replies: string[] = []
     for (let i = 0; i < 20; i++) replies.push(await readAll(port))
@@ -254,7 +257,7 @@ scheduler:
 
   test('when the scheduler goes away every worker goes on with the cached routes', async () => {
     await scheduler.close()
-    await waitFor(() => node.getStats().scheduler?.fresh === false, 15_000, 'the routes to go stale')
+    await waitFor(() => node.getStats().scheduler?.fresh === false, 'the routes to go stale', 15_000)
     const port = node.listenerPort('web')
     const replies: string[] = []
     for (let i = 0; i < 10; i++) replies.push(await readAll(port))
@@ -303,7 +306,7 @@ routes:
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString()
     })
-    await waitFor(() => /"workers":2,"listeners"/.test(out), 15_000, 'the primary to report listening')
+    await waitFor(() => /"workers":2,"listeners"/.test(out), 'the primary to report listening', 15_000)
     const port = Number(/"web=127\.0\.0\.1:(\d+)"/.exec(out)?.[1])
     const admin = /"address":"(127\.0\.0\.1:\d+)","msg":"admin api listening"/.exec(out)?.[1]
     const stats = await getJson<NodeStats>(`http://${admin}/stats`)
@@ -324,13 +327,13 @@ routes:
     client.end()
     const [code] = (await exited) as [number | null]
     assert.equal(code, 0)
-    await waitFor(() => workerPids.every((pid) => !alive(pid)), 5000, 'the workers to be gone')
+    await waitFor(() => workerPids.every((pid) => !alive(pid)), 'the workers to be gone', 5000)
   })
 
   test('workers whose primary is killed drain and exit on their own', async () => {
     const { child, workerPids } = await run()
     child.kill('SIGKILL')
-    await waitFor(() => workerPids.every((pid) => !alive(pid)), 8000, 'orphaned workers to exit')
+    await waitFor(() => workerPids.every((pid) => !alive(pid)), 'orphaned workers to exit', 8000)
   })
 })
 
@@ -373,8 +376,8 @@ routes:
         void a.refresh('/peers')
         return a.getPeers()[0]?.state === 'up'
       },
-      10_000,
       'peer b to be up',
+      10_000,
     )
     const clients: net.Socket[] = []
     for (let i = 0; i < 16; i++) clients.push(await echoFlow(a.listenerPort('web')))

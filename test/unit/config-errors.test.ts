@@ -388,3 +388,35 @@ routes:
     assert.deepEqual(config.routes[1]?.match.sni, ['*.b.example', 'c.example'])
   })
 })
+
+describe('admin API access keys', () => {
+  it('refuses a viewer token equal to the operator token, and a Host name with a port or scheme', () => {
+    const text = `common:
+  admin_token: same-token
+  admin_viewer_token: same-token
+${LISTENER}routes:
+  - {name: r, target: "a:1"}
+`
+    assert.deepEqual(issuesOf(text), [
+      'config.yaml:3: common.admin_viewer_token: must differ from common.admin_token (hint: the viewer token may only read)',
+    ])
+    assert.deepEqual(
+      issuesOf(`common:\n  admin_hosts: ["admin.example.com:8888", "http://x"]\n${LISTENER}`),
+      [
+        'config.yaml:2: common.admin_hosts[0]: expected a host name such as "admin.example.com" (no scheme, no port), got "admin.example.com:8888"',
+        'config.yaml:2: common.admin_hosts[1]: expected a host name such as "admin.example.com" (no scheme, no port), got "http://x"',
+      ],
+    )
+  })
+
+  it('reads the tokens and the host names, lowercased', () => {
+    const config = loadConfigText(
+      `common:\n  admin_token: op\n  admin_viewer_token: view\n  admin_hosts: [Admin.Example.COM]\n${LISTENER}routes:\n  - {name: r, target: "a:1"}\n`,
+      'config.yaml',
+      { defaultNodeId: 'n' },
+    )
+    assert.equal(config.common.adminToken, 'op')
+    assert.equal(config.common.adminViewerToken, 'view')
+    assert.deepEqual(config.common.adminHosts, ['admin.example.com'])
+  })
+})

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { LinkEmulatorOptionError } from '../../src/errors/testing.ts'
+import { LinkEmulatorOptionError } from '../../src/errors/link-emulator.ts'
 import {
   applyShapeUpdate,
   MIN_MAX_QUEUE_BYTES,
   validateMaxQueueBytes,
-} from '../../src/testing/link/options.ts'
-import { IDLE_LANE, type LinkShape, scheduleChunk } from '../../src/testing/link/schedule.ts'
+} from '../../src/link-emulator/options.ts'
+import { IDLE_LANE, type LinkShape, scheduleChunk } from '../../src/link-emulator/schedule.ts'
 
 const uncapped: LinkShape = { delayMs: 40, jitterMs: 0, rateBytesPerSec: Number.POSITIVE_INFINITY }
 const mid = () => 0.5

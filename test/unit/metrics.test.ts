@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { register as globalRegistry, type Histogram } from 'prom-client'
 import { createMetrics, createScrapeSnapshot, SCRAPED_FAMILIES } from '../../src/metrics/index.ts'
-import type { ListenerStatus, NodeStats, NodeView, PeerStatus, RouteStatus } from '../../src/node/api.ts'
+import type {
+  ListenerStatus,
+  NodeStats,
+  NodeView,
+  PeerStatus,
+  RouteStatus,
+} from '../../src/views/node-view.ts'
 
 interface FakeView extends NodeView {
   stats: NodeStats

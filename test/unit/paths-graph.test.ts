@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { LOSS_PENALTY_MS, latencyWeight } from '../../src/scheduler/paths/edge-costs.ts'
 import { buildGraph } from '../../src/scheduler/paths/graph.ts'
 import { evaluatePath } from '../../src/scheduler/paths/index.ts'
-import { LOSS_PENALTY_MS, latencyWeight } from '../../src/scheduler/paths/weights.ts'
 import { graphOf, link } from './paths-fixtures.ts'
 
 const node = (id: string) => ({ id, region: 'eu', up: true })

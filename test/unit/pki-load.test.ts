@@ -13,7 +13,7 @@ import {
 import type { MeshTlsConfig } from '../../src/config/types.ts'
 import { PkiInvalidError, PkiReadError } from '../../src/errors/pki.ts'
 import { loadMeshTls } from '../../src/pki/load.ts'
-import { createTestPki, type TestPki, type TestPkiFiles } from '../../src/testing/certs.ts'
+import { createTestPki, type TestPki, type TestPkiFiles } from '../helpers/certs.ts'
 
 const DAY_MS = 86_400_000
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { InstructionRoute } from '../../src/instructions/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import { DynamicRouteEngine, samePaths } from '../../src/node/route-engine.ts'
-import { instructionRouteConfig } from '../../src/router/index.ts'
+import { DynamicRouteEngine, samePaths } from '../../src/route/engine.ts'
+import { instructionRouteConfig } from '../../src/route/index.ts'
 import { systemClock } from '../../src/util/clock.ts'
 
 const deps = { nodeId: 'a', clock: systemClock, logger: silentLogger(), peers: undefined, token: undefined }

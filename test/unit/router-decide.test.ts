@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { RouteConfig, RouteMatch } from '../../src/config/types.ts'
-import type { DecisionSource } from '../../src/node/api.ts'
 import {
   chainTables,
   compileRoutes as compileEntries,
   decide,
   type RouteTable,
-} from '../../src/router/index.ts'
+} from '../../src/route/index.ts'
+import type { DecisionSource } from '../../src/views/node-view.ts'
 
 function compileRoutes(routes: RouteConfig[], source: DecisionSource): RouteTable {
   return compileEntries(

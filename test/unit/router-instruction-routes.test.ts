@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { InstructionRoute } from '../../src/instructions/types.ts'
-import { instructionRouteConfig } from '../../src/router/index.ts'
+import { instructionRouteConfig } from '../../src/route/index.ts'
 
 const target = { address: '10.0.0.5:80', weight: 1 }
 

@@ -11,7 +11,7 @@ import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import type { PathSigner } from '../../src/scheduler/plan/instructions.ts'
 import type { NodeAckRecord, SchedulerStore, ServiceChange } from '../../src/scheduler/store/types.ts'
 import type { Timers } from '../../src/scheduler/throttle.ts'
-import { captureLogger } from '../../src/testing/node-harness.ts'
+import { captureLogger } from '../helpers/node-harness.ts'
 
 /** An in-memory store: the interface's contract without a file. */
 class MemoryStore implements SchedulerStore {
@@ -142,6 +142,12 @@ function makeCore(
   return { core, clock, store, route }
 }
 
+/**
+ * No grace time: a node that is not connected counts as gone at once, so the plan alone decides
+ * what is sent (the fake engines here route through nodes that never connect).
+ */
+const NO_GRACE = 'node_grace: 0s'
+
 const hello = (id: string, extra = {}) => ({
   id,
   region: 'r1',
@@ -178,10 +184,14 @@ test('a path that cannot be given a token is left out of its set and logged; the
     signAll: (claims) =>
       claims.map((c) => (c.nodes.length > 2 ? new PathTokenTooLargeError(1100, 1024) : Buffer.from('ok'))),
   }
-  const { core, route } = makeCore({ signer, logger: captured.logger })
+  const { core, route } = makeCore({ signer, logger: captured.logger, settings: NO_GRACE })
   const a = sinkFor()
   core.attach(hello('a'), a.sink)
-  assert.deepEqual(a.sets.at(-1)?.routes, [], 'its only path had no token: no route')
+  assert.deepEqual(
+    a.sets.at(-1)?.routes.map((r) => [r.name, r.paths.length]),
+    [['web', 0]],
+    'its only path had no token: the route goes with no paths',
+  )
   const warning = captured.lines.find((l) => l.code === 'DYN_ERR_PATHS_TOKEN_TOO_LARGE')
   assert.deepEqual(warning?.nodes, ['a', 'b', 'c'])
   assert.equal(warning?.route, 'web')
@@ -194,7 +204,7 @@ test('a path that cannot be given a token is left out of its set and logged; the
 })
 
 test('a node is pushed a new set only when its content changed, with a growing counter', () => {
-  const { core, route, clock } = makeCore()
+  const { core, route, clock } = makeCore({ settings: NO_GRACE })
   const a = sinkFor()
   core.attach(hello('a'), a.sink)
   assert.equal(a.sets.length, 1)
@@ -331,7 +341,7 @@ test('a recompute for many nodes sends a chunk at once and the rest on later tur
   const runTimers = () => {
     for (const fn of queue.splice(0)) fn()
   }
-  const { core, route } = makeCore({ timers })
+  const { core, route } = makeCore({ timers, settings: NO_GRACE })
   const ids = Array.from({ length: PUSH_CHUNK + 50 }, (_, i) => `n${String(i).padStart(4, '0')}`)
   const sinks = new Map(ids.map((id) => [id, sinkFor()]))
   for (const id of ids) core.attach(hello(id), sinks.get(id)?.sink as ReturnType<typeof sinkFor>['sink'])

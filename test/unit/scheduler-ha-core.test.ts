@@ -6,10 +6,11 @@ import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText, validateService } from '../../src/scheduler/config/load.ts'
 import type { ServiceDocument } from '../../src/scheduler/config/schema.ts'
 import { type Cluster, type PublishedSet, SchedulerCore, type SharedNode } from '../../src/scheduler/core.ts'
-import type { GraphNodeInput } from '../../src/scheduler/graph.ts'
+import type { GraphNodeInput } from '../../src/scheduler/mesh-graph.ts'
 import { choosePath } from '../../src/scheduler/paths/hysteresis.ts'
 import type { PathEngine } from '../../src/scheduler/plan/engine.ts'
 import { needsPush } from '../../src/scheduler/plan/instructions.ts'
+import type { NodeKnowledge } from '../../src/scheduler/plan/knowledge.ts'
 import type { SchedulerStore } from '../../src/scheduler/store/types.ts'
 import { nodesView } from '../../src/scheduler/views.ts'
 
@@ -22,6 +23,8 @@ class MemoryCluster implements Cluster {
   readonly stored = new Map<string, PublishedSet>()
   readonly changed: string[] = []
   readonly shared: SharedNode[] = []
+  /** What the leader knows of each node; absent: known. */
+  readonly states = new Map<string, NodeKnowledge>()
   readonly #pending: string[] = []
   core: SchedulerCore | undefined
 
@@ -46,6 +49,18 @@ class MemoryCluster implements Cluster {
   }
   published(nodeId: string) {
     return this.stored.get(nodeId)
+  }
+  lastSet(nodeId: string) {
+    return this.stored.get(nodeId)?.set
+  }
+  knowledge() {
+    const states = this.states
+    return {
+      state: (id: string) => states.get(id) ?? 'known',
+      linkDown: () => false,
+      complete: () => [...states.values()].every((s) => s !== 'unknown'),
+      until: Number.POSITIVE_INFINITY,
+    }
   }
   nodeChanged(nodeId: string) {
     this.changed.push(nodeId)

@@ -71,9 +71,16 @@ test('telemetry round-trips and is checked', () => {
     replica: 'r1',
     region: 'eu',
     links: [{ peer: 'b', up: true, rttMs: 3, jitterMs: 0.5, loss: 0, throughputBps: 0, activeFlows: 2 }],
+    reported: false,
   }
   assert.deepEqual(decodeTelemetry(encodeTelemetry(t)), { value: t })
   assert.ok('error' in decodeTelemetry('{"replica":"r1"}'))
+  const older = decodeTelemetry('{"replica":"r1","region":"eu","links":[]}')
+  assert.deepEqual(
+    older,
+    { value: { replica: 'r1', region: 'eu', links: [], reported: true } },
+    'written before the field: reported',
+  )
 })
 
 test('keys: node ids are encoded, and only well-formed keys give an id back', () => {

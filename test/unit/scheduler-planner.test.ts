@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { buildGraph } from '../../src/scheduler/graph.ts'
+import { buildGraph } from '../../src/scheduler/mesh-graph.ts'
 import type { PathSelection } from '../../src/scheduler/paths/hysteresis.ts'
 import type { ComputedPath } from '../../src/scheduler/paths/types.ts'
 import type { PathEngine } from '../../src/scheduler/plan/engine.ts'

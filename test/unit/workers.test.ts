@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadConfigText } from '../../src/config/index.ts'
-import type { ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../../src/node/api.ts'
+import type { ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../../src/views/node-view.ts'
 import {
   mergeCounters,
   mergeListeners,

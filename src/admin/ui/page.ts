@@ -3,6 +3,11 @@
  * Data only ever reaches the page as text (textContent), and a Content-Security-Policy allows
  * exactly this page's script and same-origin requests, so nothing a flow or a peer names can
  * run in an operator's browser.
+ *
+ * A browser cannot read the token file, so the operator hands the page a token: in the URL's
+ * fragment (`/ui#token=...`, which browsers never send to a server), or pasted into its field.
+ * The page keeps it in sessionStorage (this tab only, gone when it closes), takes the fragment
+ * out of the address bar, and sends the token as a bearer header with every request.
  */
 import { createHash } from 'node:crypto'
 import { TABLE_FUNCTIONS } from './tables.ts'
@@ -34,8 +39,29 @@ function table(id, head, rows) {
   }
 }
 
+const TOKEN_KEY = 'dynproxy-admin-token'
+
+function takeTokenFromFragment() {
+  const fragment = new URLSearchParams(location.hash.slice(1))
+  const token = fragment.get('token')
+  if (!token) return
+  sessionStorage.setItem(TOKEN_KEY, token)
+  history.replaceState(null, '', location.pathname + location.search)
+}
+
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY)
+  return token ? { authorization: 'Bearer ' + token } : {}
+}
+
 async function get(path) {
-  const res = await fetch(path, { cache: 'no-store' })
+  let res
+  try {
+    res = await fetch(path, { cache: 'no-store', headers: authHeaders() })
+  } catch (err) {
+    throw new Error('cannot reach the node: ' + err.message)
+  }
+  if (res.status === 401) throw new Error('this node wants a token: paste its viewer or operator token above')
   if (!res.ok) throw new Error(path + ': HTTP ' + res.status)
   return res.json()
 }
@@ -53,20 +79,28 @@ async function refresh() {
     document.getElementById('flow-count').textContent = flows.total + ' open, first 50 shown'
     document.getElementById('status').textContent = 'updated ' + new Date().toLocaleTimeString()
   } catch (err) {
-    document.getElementById('status').textContent = 'cannot reach the node: ' + err.message
+    document.getElementById('status').textContent = err.message
   }
 }
 
+document.getElementById('token').addEventListener('change', (event) => {
+  const token = event.target.value.trim()
+  if (token) sessionStorage.setItem(TOKEN_KEY, token)
+  else sessionStorage.removeItem(TOKEN_KEY)
+  event.target.value = ''
+  refresh()
+})
+
 document.getElementById('drain').addEventListener('click', async () => {
   if (!confirm('Drain this node? It stops accepting new connections.')) return
-  const token = document.getElementById('token').value
-  const headers = token ? { authorization: 'Bearer ' + token } : {}
+  const headers = { 'content-type': 'application/json', ...authHeaders() }
   const res = await fetch('/drain', { method: 'POST', headers })
   const body = await res.json()
   document.getElementById('status').textContent = res.ok ? 'draining' : body.error.code + ': ' + body.error.message
   refresh()
 })
 
+takeTokenFromFragment()
 refresh()
 setInterval(refresh, 2000)
 `
@@ -109,7 +143,7 @@ export const UI_HTML = `<!doctype html>
 <h1>dynproxy node</h1>
 <div class="bar">
   <span id="status">loading…</span>
-  <input id="token" type="password" placeholder="admin token (if set)" autocomplete="off">
+  <input id="token" type="password" placeholder="paste a token (operator: drain)" autocomplete="off">
   <button id="drain" type="button">Drain node</button>
 </div>
 <table id="summary"></table>

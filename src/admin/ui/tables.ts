@@ -3,7 +3,7 @@
  * (page.ts) embeds these very functions by their source, so each must stand alone: no imports,
  * no closures, only calls to the others here. Tests call them directly.
  */
-import type { FlowInfo, ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../../node/api.ts'
+import type { FlowInfo, ListenerStatus, NodeStats, PeerStatus, RouteStatus } from '../../views/node-view.ts'
 
 export type Row = readonly string[]
 

@@ -68,11 +68,11 @@ const MIN_ELECTION_TTL_MS = 2000
 
 function semanticIssues(doc: SchedulerDocument): PathIssue[] {
   const out: PathIssue[] = []
-  const api = mustHostPort(doc.scheduler.api)
-  if (!isLoopbackHost(api.host) && doc.scheduler.api_token === undefined) {
+  const { api_token: operator, api_viewer_token: viewer } = doc.scheduler
+  if (viewer !== undefined && viewer === operator) {
     out.push({
-      path: ['scheduler', 'api'],
-      message: `the api is bound beyond loopback (${doc.scheduler.api}) without scheduler.api_token (hint: set api_token, or bind 127.0.0.1)`,
+      path: ['scheduler', 'api_viewer_token'],
+      message: 'must differ from scheduler.api_token (hint: the viewer token may only read)',
     })
   }
   const listen = mustHostPort(doc.scheduler.listen)
@@ -193,12 +193,16 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
     maxStreamsPerAddress: s.max_streams_per_address,
     api: mustHostPort(s.api),
     ...(s.api_token !== undefined && { apiToken: s.api_token }),
+    ...(s.api_viewer_token !== undefined && { apiViewerToken: s.api_viewer_token }),
+    apiHosts: s.api_hosts.map((h) => h.toLowerCase()),
+    stateDir: s.state_dir,
     store: storeSettings(s.store),
     instructionTtlMs: mustDuration(s.instruction_ttl),
     pathTokenTtlMs: mustDuration(s.path_token_ttl),
     heartbeatIntervalMs: mustDuration(s.heartbeat_interval),
     reportIntervalMs: mustDuration(s.report_interval),
     pushDebounceMs: mustDuration(s.push_debounce),
+    nodeGraceMs: mustDuration(s.node_grace),
     capacityProbe: {
       intervalMs: mustDuration(s.capacity_probe_interval),
       spacingMs: mustDuration(s.capacity_probe_spacing),

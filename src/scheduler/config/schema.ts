@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import type { Read } from '../../config/read.ts'
-import { duration, expected, hostPort, int, name, textOf } from '../../config/schema-parts.ts'
+import { duration, expected, hostName, hostPort, int, name, textOf } from '../../config/schema-parts.ts'
 
 /** "10%" or a ratio such as 0.1. */
 export function readRatio(text: string): Read<number> {
@@ -84,7 +84,27 @@ const scheduler = z
       .default(64)
       .describe('Connections, and streams, one source address may hold open at once.'),
     api: hostPort({ allowPortZero: true }).default('127.0.0.1:9998').describe('REST for operators.'),
-    api_token: z.string().min(16).optional().describe('Needed by mutations; required beyond loopback.'),
+    api_token: z
+      .string()
+      .min(16)
+      .optional()
+      .describe(
+        'Operator token of the REST API: reads and changes. Absent: one is made in state_dir/api-token.',
+      ),
+    api_viewer_token: z
+      .string()
+      .min(16)
+      .optional()
+      .describe('Viewer token of the REST API: reads only (needed beyond loopback).'),
+    api_hosts: z
+      .array(hostName)
+      .default([])
+      .describe('Names clients reach the REST API by, beyond loopback names and IP addresses.'),
+    state_dir: z
+      .string()
+      .min(1)
+      .default('./dynproxy-state/scheduler')
+      .describe("Where the scheduler keeps what it makes for itself, such as the API's operator token."),
     store: z
       .discriminatedUnion('type', [
         z.strictObject({
@@ -129,6 +149,11 @@ const scheduler = z
     heartbeat_interval: duration().default('5s'),
     report_interval: duration().default('2s'),
     push_debounce: duration({ allowZero: true }).default('200ms'),
+    node_grace: duration({ allowZero: true })
+      .default('15s')
+      .describe(
+        'A node away this long (or not back this long after a start) counts as gone; until then the paths through it are kept.',
+      ),
     capacity_probe_interval: duration({ allowZero: true })
       .default('30m')
       .describe(

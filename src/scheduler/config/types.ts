@@ -45,7 +45,13 @@ export interface SchedulerSettings {
   /** Per source address: connections open at once, and streams open at once. */
   readonly maxStreamsPerAddress: number
   readonly api: HostPort
+  /** The REST API's operator token (reads and changes); absent: one is made under `stateDir`. */
   readonly apiToken?: string
+  /** The REST API's viewer token: reads only. */
+  readonly apiViewerToken?: string
+  /** Host names clients may address the REST API by, beyond loopback names and IP literals; lowercase. */
+  readonly apiHosts: readonly string[]
+  readonly stateDir: string
   readonly store: StoreSettings
   readonly instructionTtlMs: number
   /** Path tokens outlive the set that carried them, so cached paths keep working without a scheduler. */
@@ -53,6 +59,8 @@ export interface SchedulerSettings {
   readonly heartbeatIntervalMs: number
   readonly reportIntervalMs: number
   readonly pushDebounceMs: number
+  /** Away this long, a node counts as gone: only then do its paths go for want of it (plan/knowledge.ts). */
+  readonly nodeGraceMs: number
   /** Automatic capacity probes (plan/probes.ts); an interval of 0 turns them off. */
   readonly capacityProbe: { readonly intervalMs: number; readonly spacingMs: number }
   readonly hysteresis: HysteresisSettings

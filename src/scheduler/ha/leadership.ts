@@ -3,7 +3,11 @@
  *
  *   campaign ─▶ elected ─▶ prepare() (takes an epoch) ─▶ leading ─▶ stop: resign
  *      ▲                        │ fails                     │ campaign error, or keepalives
- *      └──── retry after TTL/2 ◀┴───────────────────────────┘ failing for 3/4 TTL: step down
+ *      └─── retry after backoff ◀┴──────────────────────────┘ failing for 3/4 TTL: step down
+ *
+ * The backoff grows from TTL/8 to TTL with jitter while campaigns keep failing (etcd without a
+ * leader fails them at once), and starts over once elected: replicas do not hammer a recovering
+ * etcd in step, and one leads again within about a TTL of etcd answering.
  *
  * Why step down on our own: a leader cut off from etcd learns that its lease expired only about
  * 2×TTL later, while another replica may be elected after 1×TTL. Stopping once keepalives have
@@ -12,6 +16,8 @@
  */
 import type { Campaign, Election } from 'etcd3'
 import type { Logger } from '../../log/logger.ts'
+import type { RepeatLimiter } from '../../log/repeats.ts'
+import { retryDelayMs } from './retry.ts'
 
 /** Keepalives go out every TTL/3; after this share of the TTL without one, stop leading. */
 export const STEP_DOWN_RATIO = 0.75
@@ -33,6 +39,9 @@ export interface LeadershipOptions {
   readonly onElected: () => void
   readonly onDeposed: (reason: string) => void
   readonly logger: Logger
+  /** Failed campaigns while etcd is down are logged through it, counted rather than repeated. */
+  readonly repeats: RepeatLimiter
+  readonly random?: () => number
 }
 
 export class Leadership {
@@ -42,6 +51,8 @@ export class Leadership {
   #leading = false
   #stopped = false
   #retry: NodeJS.Timeout | undefined
+  /** Campaigns ended without leading since the last time this replica led. */
+  #failures = 0
   readonly #watchdog: NodeJS.Timeout
 
   constructor(o: LeadershipOptions) {
@@ -102,6 +113,7 @@ export class Leadership {
     }
     if (this.#campaign !== campaign || this.#stopped) return
     this.#leading = true
+    this.#failures = 0
     this.#o.logger.info({ replica: this.#o.id }, 'this replica leads')
     this.#o.onElected()
   }
@@ -113,8 +125,17 @@ export class Leadership {
       this.#leading = false
       this.#o.logger.warn({ replica: this.#o.id, reason }, 'this replica stopped leading')
       this.#o.onDeposed(reason)
-    } else this.#o.logger.info({ replica: this.#o.id, reason }, 'campaign ended; retrying')
+    }
+    this.#failures++
+    const ttl = this.#o.ttlMs
+    const nextInMs = retryDelayMs(this.#failures, ttl / 8, ttl, (this.#o.random ?? Math.random)())
+    this.#o.repeats.log(
+      'info',
+      'campaign',
+      { replica: this.#o.id, reason, nextInMs },
+      'campaign ended; retrying',
+    )
     campaign.resign().catch(() => undefined)
-    if (!this.#stopped) this.#retry = setTimeout(() => this.#run(), this.#o.ttlMs / 2)
+    if (!this.#stopped) this.#retry = setTimeout(() => this.#run(), nextInMs)
   }
 }

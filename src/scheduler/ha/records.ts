@@ -5,7 +5,8 @@
  *   path tokens in base64, with its content key and issue time, so any replica can send it and
  *   decide whether a node reconnecting with a version already holds it.
  * - Telemetry (`<prefix>/telemetry/<node>`): what the node's replica knows of it (region, the
- *   links of its last report), written under that replica's lease.
+ *   links of its last report, whether it has reported since it connected), written under that
+ *   replica's lease.
  */
 import { z } from 'zod'
 import type { InstructionSet } from '../../instructions/types.ts'
@@ -89,6 +90,11 @@ export interface TelemetryRecord {
   readonly replica: string
   readonly region: string
   readonly links: readonly LinkSample[]
+  /**
+   * The node has reported on its current connection: until it has, nothing is known of its links.
+   * Records written before this field existed read as reported.
+   */
+  readonly reported: boolean
 }
 
 const telemetrySchema = z.object({
@@ -105,6 +111,7 @@ const telemetrySchema = z.object({
       activeFlows: z.number(),
     }),
   ),
+  reported: z.boolean().default(true),
 })
 
 export function encodeTelemetry(t: TelemetryRecord): string {

@@ -2,8 +2,9 @@
  * An index-based copy of a Graph (compressed adjacency, typed arrays) that the searches walk
  * without string lookups. Compiled once per Graph object and cached: a Graph is immutable.
  */
+
+import { isUsable, latencyWeight } from './edge-costs.ts'
 import type { Graph, GraphLink, PathConstraints } from './types.ts'
-import { isUsable, latencyWeight } from './weights.ts'
 
 export interface CompiledGraph {
   readonly ids: readonly string[]

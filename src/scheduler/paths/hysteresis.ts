@@ -6,8 +6,8 @@
  * come back (flap damping). A current path that is gone moves at once.
  */
 import { PathArgumentError } from '../../errors/paths.ts'
+import { pathKey } from './edge-costs.ts'
 import type { ComputedPath, Objective } from './types.ts'
-import { pathKey } from './weights.ts'
 
 export interface HysteresisPolicy {
   readonly objective: Objective

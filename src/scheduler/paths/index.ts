@@ -1,4 +1,5 @@
 export { disjointPaths, disjointPathsToAny } from './disjoint.ts'
+export { JITTER_WEIGHT, LOSS_PENALTY_MS, latencyWeight } from './edge-costs.ts'
 export { evaluatePath } from './evaluate.ts'
 export { buildGraph } from './graph.ts'
 export {
@@ -15,5 +16,4 @@ export {
   type PathSelection,
 } from './hysteresis.ts'
 export type * from './types.ts'
-export { JITTER_WEIGHT, LOSS_PENALTY_MS, latencyWeight } from './weights.ts'
 export { bestPathsToAny, kBestPaths } from './yen.ts'

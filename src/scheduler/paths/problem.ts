@@ -5,6 +5,7 @@
 import { PathArgumentError } from '../../errors/paths.ts'
 import { clearlyAbove, type Rank, widthFloor } from './bound.ts'
 import { type CompiledGraph, compile, nodeMasks } from './compiled.ts'
+import { measureLinks, objectiveCost, pathKey, secondsPerGb } from './edge-costs.ts'
 import { labelLess, near, TIE_TOLERANCE } from './label.ts'
 import { type AdditivePotential, additivePotential, latencyOverWide, widestPotential } from './potential.ts'
 import { scratchFor } from './scratch.ts'
@@ -18,7 +19,6 @@ import {
   widestBottleneck,
 } from './search.ts'
 import type { ComputedPath, Graph, Objective, PathConstraints } from './types.ts'
-import { measureLinks, objectiveCost, pathKey, secondsPerGb } from './weights.ts'
 
 export interface Problem {
   readonly g: CompiledGraph

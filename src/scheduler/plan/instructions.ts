@@ -44,7 +44,11 @@ export function contentKeyOf(routes: readonly PlannedRoute[], publicKey: string)
       service: r.service,
       match: r.match,
       multipath: r.multipath ?? '',
-      paths: r.paths.map((p) => ({ hops: p.hops, targets: p.targets, weight: p.weight })),
+      paths: r.paths.map((p) => ({
+        hops: p.hops,
+        targets: p.targets.map((t) => ({ address: t.address, weight: t.weight })),
+        weight: p.weight,
+      })),
     })),
   })
   return createHash('sha256').update(content).digest('base64url')
@@ -77,7 +81,7 @@ export interface SetToBuild {
 /**
  * The sets of many nodes at once, their tokens signed together: signing is most of what a set
  * costs, and a batch shares one signature. A path whose token cannot be made is left out and
- * told to `onUnsignable`, and a route left with no path with it.
+ * told to `onUnsignable`; a route left with no path goes as a route with no paths.
  */
 export function buildInstructionSets(
   sets: readonly SetToBuild[],
@@ -133,12 +137,11 @@ function assembleSet(
     ttlMs: o.ttlMs,
     reportIntervalMs: o.reportIntervalMs,
     pathTokenKey: publicKey,
-    routes: routes.flatMap((r) => {
+    routes: routes.map((r) => {
       const paths = r.paths.flatMap((p) => {
         const token = take()
         return token instanceof Error ? [] : [{ hops: p.hops, targets: p.targets, weight: p.weight, token }]
       })
-      if (paths.length === 0) return []
       const route: InstructionRoute = {
         name: r.name,
         service: r.service,
@@ -146,7 +149,24 @@ function assembleSet(
         ...(r.multipath && { multipath: r.multipath }),
         paths,
       }
-      return [route]
+      return route
     }),
   }
+}
+
+/** The routes of a set `node` holds, as the planner's: what the guard (guard.ts) compares a plan with. */
+export function plannedRoutesOf(node: string, set: InstructionSet): PlannedRoute[] {
+  return set.routes.map((r) => ({
+    name: r.name,
+    service: r.service ?? r.name,
+    match: r.match,
+    ...(r.multipath && { multipath: r.multipath }),
+    paths: r.paths.map((p) => ({
+      nodes: [node, ...p.hops],
+      hops: p.hops,
+      targets: p.targets,
+      weight: p.weight,
+      cost: 0,
+    })),
+  }))
 }

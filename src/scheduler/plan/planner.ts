@@ -14,9 +14,9 @@ import type {
   ServiceSpec,
   ServiceTarget,
 } from '../config/types.ts'
+import { pathKey } from '../paths/edge-costs.ts'
 import type { HysteresisPolicy, PathSelection } from '../paths/hysteresis.ts'
 import type { ComputedPath, Graph, Objective, PathConstraints } from '../paths/types.ts'
-import { pathKey } from '../paths/weights.ts'
 import type { PathEngine, PathQuery } from './engine.ts'
 import {
   multipathWeights,
@@ -24,7 +24,7 @@ import {
   rankWeight,
   type WeightMemory,
   type WeightPlan,
-} from './weights.ts'
+} from './path-weights.ts'
 
 export interface PlannedPath {
   /** Ingress first, egress last. */
@@ -70,7 +70,11 @@ export interface PlanContext {
 }
 
 export interface Plan {
-  /** Routes per ingress node that is up; nodes with none are absent. */
+  /**
+   * Routes per ingress node that is up; nodes with none are absent. A service entering a node
+   * that no path serves now has a route with no paths: the node then knows the route is still
+   * wanted, unlike one the operator removed (it keeps paths that still work, see route/engine.ts).
+   */
   readonly routes: ReadonlyMap<string, readonly PlannedRoute[]>
   readonly selections: readonly Selection[]
   readonly choices: ReadonlyMap<string, PathSelection>
@@ -211,9 +215,31 @@ export function plan(
       if (selection.choice) choices.set(key, selection.choice)
       if (selection.weights) weights.set(key, selection.weights)
       if (selection.route) addRoute(routes, point.node, selection.route)
+      else if (ctx.graph.nodes.get(point.node)?.up === true)
+        addRoute(routes, point.node, unrouted(service, point))
     }
   }
   return { routes, selections, choices, weights }
+}
+
+function unrouted(service: ServiceSpec, point: IngressPoint): PlannedRoute {
+  return {
+    name: service.name,
+    service: service.name,
+    match: matchOf(point),
+    paths: [],
+    ...(service.multipath && { multipath: service.multipath.mode }),
+  }
+}
+
+/** The selection a route of `node` comes from: the inverse of selectionKey. */
+export function selectionKeyOf(
+  node: string,
+  route: Pick<PlannedRoute, 'service' | 'match'>,
+): string | undefined {
+  const { listener, port } = route.match
+  if (listener !== undefined) return selectionKey(route.service, { node, listener })
+  return port === undefined ? undefined : selectionKey(route.service, { node, port })
 }
 
 /** A service entering a node twice (two listeners) needs two route names on that node. */

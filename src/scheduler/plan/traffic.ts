@@ -5,10 +5,10 @@
  * the set planned for them.
  */
 import type { IngressPoint } from '../config/types.ts'
-import { pathKey } from '../paths/weights.ts'
+import { pathKey } from '../paths/edge-costs.ts'
 import type { NodeRouteReport } from '../registry.ts'
+import type { PathTraffic } from './path-weights.ts'
 import { type PlannedRoute, selectionKey } from './planner.ts'
-import type { PathTraffic } from './weights.ts'
 
 export interface ReportingNode {
   readonly id: string

@@ -1,0 +1,264 @@
+/**
+ * Issue #14, failures 2 and 3: two `dynproxy scheduler` replicas on a three-member etcd cluster,
+ * three simulated nodes reporting their links every report interval, and the etcd raft leader
+ * SIGKILLed (twice). The members elect a new leader within a few seconds; meanwhile the replicas'
+ * calls fail. What must hold:
+ * - no node is sent a set that takes a working route away (ingress a keeps a path for `web`);
+ * - the lease is retried with a backoff, not in a storm (the log stays small);
+ * - an operator's write answers promptly, 200 or 503, never hangs;
+ * - once etcd has a leader again, a replica leads again within a bound.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import type { InstructionSet } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { createTestPki, type TestPkiFiles } from '../helpers/certs.ts'
+import { type EtcdCluster, type EtcdMember, etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
+import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../helpers/node-certs.ts'
+import { waitFor } from '../helpers/wait-for.ts'
+import { type ReplicaProcess, startReplicaProcess } from './replica-process.ts'
+import { link, SimNode } from './scheduler-fixtures.ts'
+
+const skip = etcdAvailable() ? false : 'etcd is not installed (apt-get install etcd-server)'
+const REPORT_MS = 500
+const REQUEST_TIMEOUT_MS = 1000
+/** How long each fault is watched, from the kill of the etcd leader. */
+const WATCH_MS = 9000
+/** After etcd has a leader again, a replica must lead within this. */
+const LEAD_AGAIN_MS = 8000
+
+let etcd: EtcdCluster
+let dir: string
+/** The replicas issue from this CA; the simulated nodes' certificates come from it too. */
+let pki: TestPkiFiles
+let certs: NodeCertificates
+const replicas: ReplicaProcess[] = []
+const nodes = new Map<string, ReportingNode>()
+
+function config(id: string): string {
+  return `scheduler:
+  id: ${id}
+  listen: 127.0.0.1:0
+  api: 127.0.0.1:0
+  store: { type: etcd, endpoints: [${etcd.endpoints.join(', ')}], prefix: /faults, election_ttl: 2s, request_timeout: ${REQUEST_TIMEOUT_MS}ms }
+  ca: { cert: ${JSON.stringify(pki.caFile)}, key: ${JSON.stringify(pki.caKeyFile)} }
+  heartbeat_interval: 2s
+  report_interval: ${REPORT_MS}ms
+  push_debounce: 50ms
+  log_level: info
+services:
+  - name: web
+    ingress: [{ node: a, listener: web }]
+    egress: [c]
+    targets: ["127.0.0.1:9"]
+`
+}
+
+/** Links each node reports: a reaches c directly (slow) and through b (fast). */
+const LINKS: Record<string, ReturnType<typeof link>[]> = {
+  a: [link('b', 5), link('c', 40)],
+  b: [link('a', 5), link('c', 5)],
+  c: [link('a', 40), link('b', 5)],
+}
+
+/** A simulated node that reports its links every interval and acks every set it gets. */
+class ReportingNode {
+  readonly sim: SimNode
+  readonly #timers: NodeJS.Timeout[]
+  #acked = 0
+
+  constructor(id: string, replica: ReplicaProcess) {
+    this.sim = new SimNode(replica.grpc, { nodeId: id, region: 'r1' }, certs.of(id).then(nodeSessionOptions))
+    const report = () => this.sim.report(LINKS[id] ?? [])
+    const ack = () => {
+      const sets = this.sim.sets()
+      for (; this.#acked < sets.length; this.#acked++) this.sim.ack(sets[this.#acked] as InstructionSet)
+    }
+    report()
+    this.#timers = [setInterval(report, REPORT_MS), setInterval(ack, 50)]
+  }
+
+  close(): void {
+    for (const t of this.#timers) clearInterval(t)
+    this.sim.close()
+  }
+}
+
+/** etcd answers with errors while a member is down: those count as "not yet". */
+function quietly<T>(check: () => Promise<T>): () => Promise<T | undefined> {
+  return () => check().catch(() => undefined)
+}
+
+async function leading(): Promise<ReplicaProcess | undefined> {
+  for (const r of replicas) {
+    const status = (await (await r.fetch('/status', { timeoutMs: 2000 })).json()) as { leader: boolean }
+    if (status.leader) return r
+  }
+  return undefined
+}
+
+const webPaths = (set: InstructionSet) => set.routes.find((r) => r.name === 'web')?.paths.length ?? 0
+
+/** Long enough for etcd, two replicas and a fault with its recovery; Bun's default is 5 s. */
+const TEST_TIMEOUT_MS = 90_000
+
+before(
+  async () => {
+    if (skip) return
+    dir = mkdtempSync(join(tmpdir(), 'dynproxy-faults-'))
+    const testPki = await createTestPki([])
+    pki = await testPki.writeTo(join(dir, 'pki'))
+    certs = await nodeCertificates(testPki.ca)
+    etcd = await startEtcdCluster({ size: 3, raft: { heartbeatMs: 100, electionMs: 1000 } })
+    for (const id of ['r1', 'r2']) replicas.push(await startReplicaProcess(id, dir, config(id)))
+    await waitFor(quietly(leading), 'a leader', 10_000)
+    const [r1, r2] = replicas as [ReplicaProcess, ReplicaProcess]
+    nodes.set('a', new ReportingNode('a', r1))
+    nodes.set('b', new ReportingNode('b', r1))
+    nodes.set('c', new ReportingNode('c', r2))
+  },
+  { timeout: TEST_TIMEOUT_MS },
+)
+
+after(
+  async () => {
+    for (const n of nodes.values()) n.close()
+    for (const r of replicas) await r.kill()
+    await etcd?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  },
+  { timeout: TEST_TIMEOUT_MS },
+)
+
+/** PUTs a service through `r` every 700 ms until `until`; returns each answer's status and time. */
+async function writesDuring(r: ReplicaProcess, until: number): Promise<{ status: number; ms: number }[]> {
+  const answers: { status: number; ms: number }[] = []
+  for (let i = 0; Date.now() < until; i++) {
+    const name = `probe-${i % 3}`
+    const body = {
+      name,
+      ingress: [{ node: 'b', port: 7100 + (i % 3) }],
+      egress: ['c'],
+      targets: ['127.0.0.1:9'],
+    }
+    const started = Date.now()
+    const status = await r
+      .fetch(`/services/${name}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        timeoutMs: 10_000,
+      })
+      .then(
+        async (res) => {
+          await res.arrayBuffer()
+          return res.status
+        },
+        () => 0,
+      )
+    answers.push({ status, ms: Date.now() - started })
+    await new Promise((resume) => setTimeout(resume, 700))
+  }
+  return answers
+}
+
+/** Log lines about the replica lease (expired, granted again, retries): a storm shows here first. */
+function leaseLines(r: ReplicaProcess): number {
+  let n = 0
+  for (const [msg, count] of r.logCounts) if (msg.includes('replica lease')) n += count
+  return n
+}
+
+async function leaseGrants(members: readonly EtcdMember[]): Promise<number> {
+  const counts = await Promise.all(members.map((m) => m.grpcCalls('LeaseGrant').catch(() => 0)))
+  return counts.reduce((x, y) => x + y, 0)
+}
+
+interface Fault {
+  readonly name: string
+  /** Kills what the fault kills; returns the members to start again afterwards. */
+  inject(): Promise<EtcdMember[]>
+}
+
+const leaderKilled: Fault = {
+  name: 'the etcd leader member is SIGKILLed',
+  async inject() {
+    const leader = await waitFor(
+      quietly(() => etcd.leader()),
+      'the etcd leader',
+      5000,
+    )
+    await leader.kill()
+    return [leader]
+  },
+}
+
+const quorumLost: Fault = {
+  name: 'the etcd leader and then a second member are SIGKILLed (no quorum for a while)',
+  async inject() {
+    const leader = await waitFor(
+      quietly(() => etcd.leader()),
+      'the etcd leader',
+      5000,
+    )
+    await leader.kill()
+    await new Promise((resume) => setTimeout(resume, 1500))
+    const second = etcd.members.find((m) => m.running) as EtcdMember
+    await second.kill()
+    return [leader, second]
+  },
+}
+
+for (const [round, fault] of [leaderKilled, quorumLost, leaderKilled].entries()) {
+  test(`fault ${round + 1}, ${fault.name}: routes stay, writes answer promptly, no retry storm, a replica leads again`, {
+    skip,
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
+    const a = nodes.get('a') as ReportingNode
+    await a.sim.until(() => a.sim.sets().find((s) => webPaths(s) > 0), 'a set routing web', 15_000)
+    await waitFor(quietly(leading), 'a leader', 15_000)
+    await etcd.waitHealthy()
+    const seen = a.sim.sets().length
+    const linesBefore = replicas.map((r) => ({ bytes: r.logBytes, lease: leaseLines(r) }))
+
+    const injectedAt = Date.now()
+    const killed = await fault.inject()
+    const survivors = etcd.members.filter((m) => m.running)
+    const grantsBefore = await leaseGrants(survivors)
+    const writes = await writesDuring(replicas[1] as ReplicaProcess, injectedAt + WATCH_MS)
+    const grants = (await leaseGrants(survivors)) - grantsBefore
+    for (const m of killed) await m.start()
+    await etcd.waitHealthy()
+    const healthyAt = Date.now()
+    const leader = await waitFor(quietly(leading), 'a replica to lead again', LEAD_AGAIN_MS)
+    t.diagnostic(
+      `killed ${killed.map((m) => m.name).join(', ')}; ${leader.id} leads ${Date.now() - healthyAt}ms after etcd was whole again; ${grants} lease grants reached the surviving members; writes (status/ms): ${writes.map((w) => `${w.status}/${w.ms}`).join(' ')}`,
+    )
+
+    const emptied = a.sim
+      .sets()
+      .slice(seen)
+      .filter((s) => webPaths(s) === 0)
+      .map((s) => `${s.version?.epoch}.${s.version?.counter}`)
+    assert.deepEqual(emptied, [], 'sets that took the working route away from a')
+    for (const [id, n] of nodes) assert.equal(n.sim.ended, false, `${id}'s stream stays up`)
+    for (const w of writes) {
+      assert.ok([200, 503].includes(w.status), `a write answered ${w.status}`)
+      assert.ok(w.ms < REQUEST_TIMEOUT_MS + 1500, `a write took ${w.ms}ms`)
+    }
+    assert.ok(grants <= 20, `${grants} lease grants in ${WATCH_MS}ms`)
+    for (const [i, r] of replicas.entries()) {
+      const before = linesBefore[i] as { bytes: number; lease: number }
+      const lease = leaseLines(r) - before.lease
+      const bytes = r.logBytes - before.bytes
+      const kept = r.logCounts.get('keeping paths the plan dropped: nothing shows they stopped working') ?? 0
+      t.diagnostic(
+        `${r.id}: ${lease} lease lines, ${bytes} log bytes; routes kept by the rule so far: ${kept}`,
+      )
+      assert.ok(lease <= 10, `${r.id} logged about its lease ${lease} times`)
+      assert.ok(bytes < 64 * 1024, `${r.id} wrote ${bytes} log bytes`)
+    }
+  })
+}
