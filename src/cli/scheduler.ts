@@ -46,11 +46,14 @@ export async function runScheduler(file: string): Promise<void> {
     flushLogger(logger)
     exitWith(err)
   }
-  const token = running.authority?.joinToken
-  if (running.authority?.madeNow && token !== undefined)
-    process.stderr.write(joinInstructions(token, running.grpcAddress))
-  else if (token !== undefined)
-    logger.info('nodes join with the join token: dynproxy scheduler --print-join-token prints it')
+  const { authority, joinTokenFile } = running
+  if (authority?.madeNow && joinTokenFile !== undefined) {
+    // The token itself only to a terminal: stderr may end up in logs that others read.
+    const shown = process.stderr.isTTY ? authority.joinToken : `<the token in ${joinTokenFile}>`
+    process.stderr.write(joinInstructions(shown, joinTokenFile, running.grpcAddress))
+  } else if (joinTokenFile !== undefined) {
+    logger.info({ file: joinTokenFile }, 'nodes join with the join token in this file')
+  }
   handleSignals(
     running,
     () => {
@@ -61,22 +64,21 @@ export async function runScheduler(file: string): Promise<void> {
   )
 }
 
-/** What the first start prints: the token, and the node config that uses it. */
-export function joinInstructions(token: string, grpcAddress: string): string {
+/** What the first start prints: where the token is, and the node config that uses it. */
+export function joinInstructions(token: string, file: string, grpcAddress: string): string {
   return [
     '',
-    'The scheduler made its mesh CA and a join token (keep it secret: it lets a machine join as a new node):',
+    `The scheduler made its mesh CA and a join token, kept in ${file} (mode 0600).`,
+    'Keep the token secret: it lets a machine join as a new node.',
     '',
-    `  ${token}`,
-    '',
-    'On each node, in its config (use the address nodes reach the scheduler at):',
+    'On each node, in its config (with the address nodes reach the scheduler at):',
     '',
     '  scheduler:',
     `    address: ${grpcAddress}`,
     `    join_token: ${token}`,
     '',
     'The node joins once, keeps its certificate in common.state_dir and renews it by itself.',
-    'Print the token again with: dynproxy scheduler --print-join-token -c <this config>',
+    'dynproxy scheduler --print-join-token -c <this config> prints the token.',
     '',
   ].join('\n')
 }

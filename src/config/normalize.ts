@@ -84,6 +84,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
     idleTimeoutMs: parseDuration(l.idle_timeout ?? DEFAULT_IDLE_TIMEOUT[l.protocol]),
     backlog: l.backlog,
     proxyProtocol: l.proxy_protocol,
+    ...(l.proxy_protocol_from !== undefined && { proxyProtocolFrom: l.proxy_protocol_from }),
     inspectSni: l.inspect_sni,
     ...(l.handshake !== undefined && { handshake: l.handshake }),
     ...(l.users !== undefined && { users: l.users.map((u) => ({ name: u.name, password: u.password })) }),
@@ -93,6 +94,7 @@ function listener(l: ConfigDocument['listeners'][number]): ListenerConfig {
         keyFile: l.tls.key,
         ...(l.tls.client_ca !== undefined && { clientCaFile: l.tls.client_ca }),
         minVersion: l.tls.min_version,
+        handshakeTimeoutMs: parseDuration(l.tls.handshake_timeout),
       },
     }),
   }
@@ -146,6 +148,7 @@ function scheduler(s: NonNullable<ConfigDocument['scheduler']>): SchedulerConfig
     maxRetries: s.max_retries,
     heartbeatIntervalMs: parseDuration(s.heartbeat_interval),
     credentials: schedulerCredentials(s),
+    ...(s.allow_targets !== undefined && { allowTargets: s.allow_targets.map(allowTarget) }),
   }
 }
 
@@ -170,9 +173,12 @@ function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
   return {
     bind: hostPort(m.bind),
     ...(m.tls && { tls: { certFile: m.tls.cert, keyFile: m.tls.key, caFile: m.tls.ca } }),
+    handshakeTimeoutMs: parseDuration(m.handshake_timeout),
     ...(m.token !== undefined && { token: m.token }),
-    allowTargets: m.allow_targets.map(allowTarget),
+    ...(m.allow_targets !== undefined && { allowTargets: m.allow_targets.map(allowTarget) }),
     maxHops: m.max_hops,
+    maxUnauthenticated: m.max_unauthenticated,
+    maxUnauthenticatedPerSource: m.max_unauthenticated_per_source,
     probeIntervalMs: parseDuration(m.probe_interval),
     probeTimeoutMs: parseDuration(m.probe_timeout),
     probeRise: m.probe_rise,

@@ -10,9 +10,9 @@ import type { CommonConfig, ListenerConfig, NodeConfig } from './types.ts'
 export interface ListenerChanges {
   readonly added: readonly ListenerConfig[]
   readonly removed: readonly string[]
-  /** Bound anew: the address, the backlog or the TLS settings changed (the old socket closes first). */
+  /** Bound anew: the address, the backlog or the TLS server's options changed. */
   readonly rebound: readonly ListenerConfig[]
-  /** Limits that apply in place: max_connections, idle_timeout. */
+  /** Changes that apply in place: limits (max_connections, idle_timeout, …) and TLS file paths. */
   readonly updated: readonly ListenerConfig[]
 }
 
@@ -80,6 +80,28 @@ export function planReload(running: NodeConfig, next: NodeConfig): ReloadPlan {
   return { config, routesChanged, listeners, helloChanged, applied, restartRequired }
 }
 
+/**
+ * The config in force once a reload's listener changes were applied, less those that were not:
+ * `kept` maps each such listener to the config it still runs with (undefined: a new one that did
+ * not start). `applied` loses their entries, so the reload reports only what took effect.
+ */
+export function withListenersKept(
+  plan: Pick<ReloadPlan, 'config' | 'applied'>,
+  kept: ReadonlyMap<string, ListenerConfig | undefined>,
+): { config: NodeConfig; applied: readonly string[] } {
+  if (kept.size === 0) return plan
+  const listeners: ListenerConfig[] = []
+  for (const l of plan.config.listeners) {
+    if (!kept.has(l.name)) listeners.push(l)
+    else {
+      const running = kept.get(l.name)
+      if (running !== undefined) listeners.push(running)
+    }
+  }
+  const applied = plan.applied.filter((key) => !kept.has(key.match(/^listeners\.([^ ]+)/)?.[1] ?? ''))
+  return { config: { ...plan.config, listeners }, applied }
+}
+
 function listenerChanges(
   running: readonly ListenerConfig[],
   next: readonly ListenerConfig[],
@@ -103,10 +125,26 @@ function helloFields(l: ListenerConfig): { name: string; bind: ListenerConfig['b
   return { name: l.name, bind: l.bind }
 }
 
+/**
+ * The bind address, the backlog and the TLS server's own options (TLS on or off, client
+ * certificates asked or not, minimum version, handshake timeout) need a new socket. New TLS file
+ * paths do not: the running socket takes the new context in place.
+ */
 function needsNewSocket(old: ListenerConfig, next: ListenerConfig): boolean {
   return (
     !isDeepStrictEqual(old.bind, next.bind) ||
     old.backlog !== next.backlog ||
-    !isDeepStrictEqual(old.tls, next.tls)
+    !isDeepStrictEqual(tlsServerShape(old), tlsServerShape(next))
+  )
+}
+
+function tlsServerShape(l: ListenerConfig): unknown {
+  const tls = l.tls
+  return (
+    tls && {
+      clientCerts: tls.clientCaFile !== undefined,
+      minVersion: tls.minVersion,
+      handshakeTimeoutMs: tls.handshakeTimeoutMs,
+    }
   )
 }

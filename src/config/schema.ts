@@ -121,6 +121,9 @@ const listener = z.strictObject({
         .optional()
         .describe('PEM CA file: clients must present a certificate it signed.'),
       min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      handshake_timeout: duration()
+        .default('10s')
+        .describe('A client that has not finished its TLS handshake by then is closed.'),
     })
     .optional()
     .describe(
@@ -131,6 +134,13 @@ const listener = z.strictObject({
     .default(false)
     .describe(
       "Every connection starts with a PROXY protocol header (v1 or v2, from a load balancer in front): its client address is the flow's.",
+    ),
+  proxy_protocol_from: z
+    .array(cidr)
+    .min(1)
+    .optional()
+    .describe(
+      'With proxy_protocol: the addresses of the load balancers allowed to send the header (required). A connection from elsewhere is closed and counted as rejected.proxy_protocol.',
     ),
   inspect_sni: z
     .boolean()
@@ -265,6 +275,12 @@ const scheduler = z.strictObject({
       "PEM files: this node's certificate from the mesh CA, its key, and the CA; instead of join_token.",
     ),
   insecure: z.boolean().default(false).describe('Plaintext to a scheduler with insecure: only on loopback.'),
+  allow_targets: z
+    .array(allowTarget)
+    .optional()
+    .describe(
+      'The only targets instructions from the scheduler may name (CIDR with an optional :port); a set naming another is refused (NACK) with the field at fault. Absent: no limit.',
+    ),
 })
 
 const peer = z.strictObject({
@@ -284,9 +300,27 @@ const peer = z.strictObject({
 const mesh = z.strictObject({
   bind: hostPort({ allowPortZero: true }).describe('Where peers connect to this node.'),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1) }).optional(),
+  handshake_timeout: duration()
+    .default('10s')
+    .describe('With tls: a connection that has not finished its TLS handshake by then is closed.'),
   token: z.string().min(16).optional().describe('Shared secret authenticating peers when there is no mTLS.'),
-  allow_targets: z.array(allowTarget).default([]),
+  allow_targets: z
+    .array(allowTarget)
+    .optional()
+    .describe(
+      "Targets (besides those its routes name) this node connects to for other nodes. Set, it is a ceiling that a scheduler's path token does not lift; absent, a verified path token authorises its targets.",
+    ),
   max_hops: int(1, 255).default(8),
+  max_unauthenticated: int(1, 1_000_000)
+    .default(512)
+    .describe(
+      'Connections to the mesh port that have not authenticated yet (TLS handshake, or token MAC), at most; a new one beyond it closes the oldest.',
+    ),
+  max_unauthenticated_per_source: int(1, 1_000_000)
+    .default(64)
+    .describe(
+      "Of those, from one source address; beyond it that source's new connections are closed. Keep it above the peers' warm_connections.",
+    ),
   probe_interval: duration().default('1s'),
   probe_timeout: duration().default('1s'),
   probe_rise: int(1, 100).default(2),

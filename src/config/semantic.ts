@@ -24,6 +24,7 @@ export function semanticIssues(doc: ConfigDocument): PathIssue[] {
     ...doc.listeners.flatMap((l, i) => udpListenerIssues(l, ['listeners', i], doc)),
     ...doc.listeners.flatMap((l, i) => tlsInspectionIssues(l, ['listeners', i])),
     ...doc.listeners.flatMap((l, i) => handshakeIssues(l, ['listeners', i])),
+    ...doc.listeners.flatMap((l, i) => proxyProtocolIssues(l, ['listeners', i])),
     ...doc.routes.flatMap((route, i) => routeIssues(route, ['routes', i], doc)),
     ...meshIssues(doc),
     ...schedulerIssues(doc),
@@ -240,6 +241,22 @@ function allowIssues(route: RouteDocument, path: KeyPath, doc: ConfigDocument): 
   if (route.target === undefined && route.paths === undefined && plain !== undefined) {
     const message = `without a target this route connects where clients ask, and listener "${plain.name}" has no handshake to ask with (hint: match.listener: ${first.name})`
     return [{ path: at, message }]
+  }
+  return []
+}
+
+/**
+ * A PROXY header says who the client is, and routes, source_hash and plugins believe it: only the
+ * load balancers that send it may, or any client could pick its own source_cidrs route.
+ */
+function proxyProtocolIssues(listener: ListenerDocument, path: KeyPath): PathIssue[] {
+  if (listener.proxy_protocol && listener.proxy_protocol_from === undefined) {
+    const message =
+      'required with proxy_protocol: the addresses of the load balancers that send the header, whose word on the client is believed (hint: proxy_protocol_from: ["10.0.0.0/24"]; ["0.0.0.0/0", "::/0"] believes any client)'
+    return [{ path: [...path, 'proxy_protocol_from'], message }]
+  }
+  if (!listener.proxy_protocol && listener.proxy_protocol_from !== undefined) {
+    return [{ path: [...path, 'proxy_protocol_from'], message: 'only used with proxy_protocol: true' }]
   }
   return []
 }

@@ -45,6 +45,8 @@ export interface ListenerConfig {
   readonly tls?: ListenerTlsConfig
   /** Each connection starts with a PROXY protocol header naming the real client. */
   readonly proxyProtocol: boolean
+  /** With proxyProtocol: the only sources (CIDR) whose header is believed; others are refused. */
+  readonly proxyProtocolFrom?: readonly string[]
   /** Read each connection's TLS server name (SNI) without terminating TLS, for `match.sni`. */
   readonly inspectSni: boolean
   /** Clients name their destination first; routes of the listener say where they may go (`allow`). */
@@ -67,6 +69,8 @@ export interface ListenerTlsConfig {
   /** Present: clients must present a certificate signed by this CA. */
   readonly clientCaFile?: string
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
+  /** A client still handshaking after this is closed (and its connection slot freed). */
+  readonly handshakeTimeoutMs: number
 }
 
 export interface RouteMatch {
@@ -182,6 +186,8 @@ export interface SchedulerConfig {
   readonly retryIntervalMs: number
   readonly maxRetries: number
   readonly heartbeatIntervalMs: number
+  /** Present: the only targets instruction sets (and resolve answers) may name. */
+  readonly allowTargets?: readonly AllowTarget[]
 }
 
 export type PeerTransport = 'tcp' | 'tls'
@@ -216,10 +222,19 @@ export interface AllowTarget {
 export interface MeshConfig {
   readonly bind: HostPort
   readonly tls?: MeshTlsConfig
+  /** With tls: a connection to the mesh port still handshaking after this is closed. */
+  readonly handshakeTimeoutMs: number
   readonly token?: string
-  /** Ranges a relay may reach for others, besides the targets named by its routes. */
-  readonly allowTargets: readonly AllowTarget[]
+  /**
+   * Ranges a relay may reach for others, besides the targets named by its routes. Present, it is a
+   * ceiling a scheduler's path token does not lift; absent, a verified token authorises its targets.
+   */
+  readonly allowTargets?: readonly AllowTarget[]
   readonly maxHops: number
+  /** Connections to the mesh port not yet authenticated, at most: beyond it the oldest is closed. */
+  readonly maxUnauthenticated: number
+  /** Of those, from one source address: beyond it, that source's new ones are closed. */
+  readonly maxUnauthenticatedPerSource: number
   /** Control-channel probes to each peer: RTT, jitter, loss, up/down. */
   readonly probeIntervalMs: number
   readonly probeTimeoutMs: number

@@ -31,3 +31,14 @@ export class ListenerTlsError extends DynproxyError {
     )
   }
 }
+
+/** A reload could not apply a listener's new config: the listener serves on as before. */
+export class ListenerReloadKeptError extends DynproxyError {
+  override readonly code = 'DYN_ERR_LISTENER_RELOAD_KEPT'
+  constructor(listener: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    super(`listener "${listener}" keeps serving with its running config and certificate: ${reason}`, {
+      cause,
+    })
+  }
+}

@@ -19,3 +19,13 @@ export class ProxyHeaderIncompleteError extends DynproxyError {
     super(`PROXY protocol header: ${what} after ${received} bytes`)
   }
 }
+
+/** A connection to a `proxy_protocol` listener came from an address its `proxy_protocol_from` does not list. */
+export class ProxyHeaderUntrustedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_PROXY_PROTOCOL_UNTRUSTED'
+  constructor(source: string, listener: string) {
+    super(
+      `PROXY protocol header: a connection from ${source}, which listeners.${listener}.proxy_protocol_from does not list, would name its own client (hint: list the load balancers' addresses there)`,
+    )
+  }
+}

@@ -119,11 +119,11 @@ export class SchedulerJoinError extends DynproxyError {
   }
 }
 
-/** The node's certificate, key or CA in its state dir cannot be read or written. */
+/** A node's certificate, key or CA, or the scheduler's join-token file, cannot be read or written. */
 export class SchedulerCredentialsFileError extends DynproxyError {
   override readonly code = 'DYN_ERR_SCHEDULER_AUTH_STATE'
   constructor(file: string, reason: string, options?: ErrorOptions) {
-    super(`cannot use ${file}: ${reason} (hint: is common.state_dir writable by this user only?)`, options)
+    super(`cannot use ${file}: ${reason} (hint: is its state_dir writable by this user only?)`, options)
   }
 }
 

@@ -11,8 +11,8 @@
 import type { Socket } from 'node:net'
 import type { FramedSession } from '../multipath/index.ts'
 import type { ProxiedAddresses } from '../proxy-protocol/index.ts'
-import type { EndpointLender, RouteTraffic } from '../route/connection.ts'
 import type { FlowInfo, FlowState } from '../views/node-view.ts'
+import type { EndpointLender, RouteTraffic } from './connection.ts'
 
 export type CloseReason =
   | 'downstream_closed'

@@ -1,5 +1,6 @@
+export * from './accounting.ts'
+export * from './connection.ts'
 export * from './flow.ts'
-export * from './handler.ts'
 export * from './manager.ts'
 export * from './multipath.ts'
 export * from './relay.ts'

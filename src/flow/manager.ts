@@ -20,15 +20,17 @@ export interface FlowManagerOptions {
 export class FlowManager implements FlowSink {
   readonly #active = new Set<Flow>()
   readonly #clock: Clock
-  readonly #onFinished: (flow: Flow) => void
+  readonly #accounting: FlowSink
+  /** Listener flows for which no upstream could be reached (the pipeline counts them). */
+  failedFlows = 0
   readonly #idPrefix: string
   #recordSource: boolean
   #nextId = 0
   #idleWaiters: (() => void)[] = []
 
-  constructor(clock: Clock, onFinished: (flow: Flow) => void, options: FlowManagerOptions = {}) {
+  constructor(clock: Clock, accounting: FlowSink, options: FlowManagerOptions = {}) {
     this.#clock = clock
-    this.#onFinished = onFinished
+    this.#accounting = accounting
     this.#recordSource = options.recordSource ?? true
     // Ids stay unique across restarts of the node without a per-flow random draw.
     this.#idPrefix = `${clock.now().toString(36)}-`
@@ -56,7 +58,7 @@ export class FlowManager implements FlowSink {
   finished(flow: Flow): void {
     if (!this.#active.delete(flow)) return
     flow.endedAt = this.#clock.now()
-    this.#onFinished(flow)
+    this.#accounting.finished(flow)
     if (this.#active.size === 0 && this.#idleWaiters.length > 0) {
       for (const wake of this.#idleWaiters.splice(0)) wake()
     }

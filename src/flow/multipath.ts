@@ -5,8 +5,8 @@
  */
 import type { Socket } from 'node:net'
 import { FramedSession } from '../multipath/index.ts'
-import type { MultipathConnection } from '../route/connection.ts'
 import { backoffMs } from '../util/backoff.ts'
+import type { MultipathConnection } from './connection.ts'
 import type { Flow } from './flow.ts'
 
 const REOPEN_BASE_MS = 200

@@ -9,6 +9,7 @@
  * idle flow holds nothing but its two sockets and its Flow object.
  */
 import type { Socket } from 'node:net'
+import { resetConnection } from '../util/tcp-socket.ts'
 import type { CloseReason, Flow } from './flow.ts'
 
 const kFlow = Symbol('dynproxy.flow')
@@ -126,8 +127,7 @@ function onUpstreamError(this: FlowSocket): void {
 }
 
 function resetSocket(socket: Socket | undefined): void {
-  if (socket === undefined || socket.destroyed) return
-  socket.resetAndDestroy()
+  if (socket !== undefined) resetConnection(socket)
 }
 
 function onDownstreamEnd(this: FlowSocket): void {

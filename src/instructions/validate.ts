@@ -25,6 +25,8 @@ import type {
 export interface ValidationContext {
   /** Peers this node is configured with: the only ones a path's first hop may name. */
   readonly knownPeers: ReadonlySet<string>
+  /** `scheduler.allow_targets`: absent, a target may be any host:port. */
+  readonly targetAllowed?: (target: string) => boolean
 }
 
 export type Checked<T> = { readonly ok: T } | { readonly error: string }
@@ -163,7 +165,7 @@ function readPath(msg: ProtoPath, ctx: ValidationContext, at: string): Instructi
   if (msg.targets.length === 0 && hops.length === 0) {
     throw new Problem(`${at}.targets`, 'a path without hops needs at least one target')
   }
-  const targets = msg.targets.map((t, i) => readTarget(t.address, t.weight, `${at}.targets[${i}]`))
+  const targets = msg.targets.map((t, i) => readTarget(t.address, t.weight, ctx, `${at}.targets[${i}]`))
   const twice = targets.findIndex((t, i) => targets.findIndex((u) => u.address === t.address) !== i)
   if (twice >= 0) {
     throw new Problem(`${at}.targets[${twice}].address`, `${targets[twice]?.address} is listed twice`)
@@ -192,9 +194,15 @@ function readHops(hops: readonly string[], ctx: ValidationContext, at: string): 
   })
 }
 
-function readTarget(address: string, weight: number, at: string): InstructionTarget {
+function readTarget(address: string, weight: number, ctx: ValidationContext, at: string): InstructionTarget {
   const hp = readHostPort(address)
   if ('error' in hp) throw new Problem(`${at}.address`, hp.error)
+  if (ctx.targetAllowed !== undefined && !ctx.targetAllowed(address)) {
+    throw new Problem(
+      `${at}.address`,
+      `${address} is outside this node's scheduler.allow_targets (hint: widen that list, or fix the service's targets)`,
+    )
+  }
   if (weight < 1) throw new Problem(`${at}.weight`, `must be at least 1, got ${weight}`)
   return { address, weight }
 }

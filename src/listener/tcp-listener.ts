@@ -3,11 +3,12 @@
  * the node. Connections beyond `max_connections` are closed by Node at accept (its `drop` event)
  * and counted; draining closes the listening socket and leaves accepted flows alone.
  */
-import net from 'node:net'
+import net, { type BlockList } from 'node:net'
 import tls from 'node:tls'
 import type { ListenerConfig, ListenerHandshake, ListenerUser } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
 import type { FlowOrigin } from '../route/index.ts'
+import { addressListOf } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { ListenerStatus, RejectReason } from '../views/node-view.ts'
 import { loadListenerTls, tlsServerOptions } from './tls.ts'
@@ -79,6 +80,8 @@ export class TcpListener {
   port: number
   /** Shared by every flow of this listener, so that a flow allocates no origin of its own. */
   origin: FlowOrigin
+  /** The sources whose PROXY header is believed, compiled once per config. */
+  proxyProtocolFrom: BlockList | undefined
   readonly #server: net.Server | tls.Server
   /** SO_REUSEPORT: the worker processes of one node each bind the same port and the kernel spreads accepts. */
   readonly #reusePort: boolean
@@ -93,6 +96,7 @@ export class TcpListener {
     this.config = config
     this.name = config.name
     this.idleTimeoutMs = config.idleTimeoutMs
+    this.proxyProtocolFrom = proxySources(config)
     this.port = config.bind.port
     this.origin = { ...start, ingressPort: this.port }
     const accept = (socket: net.Socket) => onConnection(socket, this)
@@ -100,8 +104,13 @@ export class TcpListener {
     this.#server = config.tls
       ? tls.createServer({ ...base, ...tlsServerOptions(config.tls) }, accept)
       : net.createServer(base, accept)
-    // A failed handshake (plain TCP, no or wrong client certificate) never becomes a flow.
-    this.#server.on('tlsClientError', () => this.counters.rejected.tls_handshake++)
+    // A failed handshake (plain TCP, no or wrong client certificate, a client gone or silent past the
+    // handshake timeout) never becomes a flow. With a listener for this event Node leaves the socket
+    // open: a client that left mid-handshake would hold its slot in CLOSE-WAIT for good.
+    this.#server.on('tlsClientError', (_err, socket) => {
+      this.counters.rejected.tls_handshake++
+      socket.destroy()
+    })
     this.#server.maxConnections = config.maxConnections
     this.#server.on('drop', () => this.counters.rejected.max_connections++)
   }
@@ -133,16 +142,22 @@ export class TcpListener {
     return formatHostPort(this.config.bind.host, this.port)
   }
 
-  /** (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP. */
+  /**
+   * (Re)reads a TLS listener's files into the context new handshakes use; nothing for plain TCP.
+   * When they cannot be read or do not make a context it rejects, and the context in use stays.
+   */
   async refreshTls(): Promise<void> {
-    const config = this.config.tls
-    if (config === undefined || !(this.#server instanceof tls.Server)) return
-    this.#server.setSecureContext(await loadListenerTls(this.name, config))
+    this.#useTls(await loadTlsOf(this.config))
   }
 
+  /** Reads the files first (rejecting, with nothing bound, when they are bad), then binds. */
   async listen(): Promise<void> {
     await this.refreshTls()
     return this.#bind()
+  }
+
+  #useTls(material: tls.SecureContextOptions | undefined): void {
+    if (material !== undefined && this.#server instanceof tls.Server) this.#server.setSecureContext(material)
   }
 
   #bind(): Promise<void> {
@@ -164,11 +179,18 @@ export class TcpListener {
     })
   }
 
-  /** A reload's new limits, in place; the bind address and backlog need a new socket instead. */
-  update(config: ListenerConfig): void {
+  /**
+   * A reload's changes that apply in place: limits, PROXY sources, and the TLS files (read before
+   * anything changes: bad files reject and leave the listener as it was). The bind address, the
+   * backlog and the TLS server options need a new socket instead (config/reload.ts).
+   */
+  async update(config: ListenerConfig): Promise<void> {
+    const material = await loadTlsOf(config)
     this.config = config
     this.idleTimeoutMs = config.idleTimeoutMs
+    this.proxyProtocolFrom = proxySources(config)
     this.#server.maxConnections = config.maxConnections
+    this.#useTls(material)
   }
 
   /** Stop accepting; flows already accepted go on. */
@@ -185,4 +207,12 @@ export class TcpListener {
   status(live: { bytesIn: number; bytesOut: number }): ListenerStatus {
     return listenerStatus(this, live)
   }
+}
+
+function proxySources(config: ListenerConfig): BlockList | undefined {
+  return config.proxyProtocolFrom && addressListOf(config.proxyProtocolFrom)
+}
+
+function loadTlsOf(config: ListenerConfig): Promise<tls.SecureContextOptions | undefined> {
+  return config.tls === undefined ? Promise.resolve(undefined) : loadListenerTls(config.name, config.tls)
 }

@@ -7,9 +7,10 @@ import tls from 'node:tls'
 import type { ListenerTlsConfig } from '../config/types.ts'
 import { ListenerTlsError } from '../errors/index.ts'
 
+/** The files and what goes into the context; the server's own options are not needed to check them. */
 export async function loadListenerTls(
   listener: string,
-  config: ListenerTlsConfig,
+  config: Omit<ListenerTlsConfig, 'handshakeTimeoutMs'>,
 ): Promise<tls.SecureContextOptions> {
   const read = async (path: string, what: string): Promise<Buffer> => {
     try {
@@ -36,16 +37,17 @@ export async function loadListenerTls(
   return options
 }
 
-/** Node's default is 120 s: a client silent for that long holds a connection slot for nothing. */
-const HANDSHAKE_TIMEOUT_MS = 10_000
-
-/** Server options fixed for the socket's lifetime: a change of them means a new socket. */
+/**
+ * Server options fixed for the socket's lifetime: a change of them means a new socket. The handshake
+ * timeout replaces Node's 120 s: a client that leaves or stays silent during its handshake holds a
+ * connection slot (of `max_connections`) until then.
+ */
 export function tlsServerOptions(config: ListenerTlsConfig): tls.TlsOptions {
   const verifyClients = config.clientCaFile !== undefined
   return {
     requestCert: verifyClients,
     rejectUnauthorized: verifyClients,
     minVersion: config.minVersion,
-    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeout: config.handshakeTimeoutMs,
   }
 }

@@ -9,11 +9,13 @@ import dgram from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import type { ListenerConfig } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
+import type { Logger } from '../log/logger.ts'
 import { decide, type RouteTable } from '../route/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, ListenerStatus } from '../views/node-view.ts'
 import { type ListenerCounters, listenerStatus, newListenerCounters } from './tcp-listener.ts'
+import { udpAccessLogLine } from './udp-access-log.ts'
 
 /** What a session needs of the route that took it. */
 export interface DatagramRoute {
@@ -36,9 +38,10 @@ export interface UdpSessionEnd {
 }
 
 export interface UdpListenerDeps {
-  readonly table: () => RouteTable<DatagramRoute>
+  readonly routes: { table(): RouteTable<DatagramRoute> }
   readonly clock: Clock
-  readonly onSessionEnd: (end: UdpSessionEnd) => void
+  /** Where each ended session's line goes; read per session, since a reload may turn it off. */
+  readonly accessLog: { readonly accessLog: Logger | undefined }
 }
 
 const NOTHING_LIVE = { bytesIn: 0, bytesOut: 0 }
@@ -168,7 +171,7 @@ export class UdpListener {
     }
     const decision = decide(
       { listener: this.name, localPort: this.port, sourceIp: rinfo.address },
-      this.#deps.table(),
+      this.#deps.routes.table(),
     )
     const endpoint = decision.kind === 'reject' ? undefined : decision.handler.lease?.(rinfo.address)
     if (decision.kind === 'reject' || endpoint === undefined) {
@@ -225,17 +228,20 @@ export class UdpListener {
     this.counters.active--
     session.upstream.close()
     session.route.release(session.target)
-    this.#deps.onSessionEnd({
-      listener: this.name,
-      source: formatHostPort(session.clientAddress, session.clientPort),
-      route: session.route.config.name,
-      target: session.target,
-      bytesIn: session.bytesIn,
-      bytesOut: session.bytesOut,
-      durationMs: this.#deps.clock.now() - session.startedAt,
-      reason,
-      ...(error && { error: error.message }),
-    })
+    this.#deps.accessLog.accessLog?.info(
+      udpAccessLogLine({
+        listener: this.name,
+        source: formatHostPort(session.clientAddress, session.clientPort),
+        route: session.route.config.name,
+        target: session.target,
+        bytesIn: session.bytesIn,
+        bytesOut: session.bytesOut,
+        durationMs: this.#deps.clock.now() - session.startedAt,
+        reason,
+        ...(error && { error: error.message }),
+      }),
+      'session closed',
+    )
   }
 }
 

@@ -18,18 +18,18 @@ import {
   MeshPathsUnavailableError,
   MeshVersionError,
 } from '../errors/index.ts'
+import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
 import type { FlowManager, ListenerRef } from '../flow/index.ts'
 import { startMultipath, startRelay } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MultipathConnection, UpstreamConnection } from '../route/connection.ts'
 import type { Clock } from '../util/clock.ts'
-import { verifyRequestAuth } from './auth.ts'
 import { readOpenRequest, writeResponse } from './io.ts'
-import { type PathTokenVerdict, VerifiedTokens, verifyPathToken } from './path-token.ts'
-import { checkOpenRequest, type RelayPolicy } from './policy.ts'
-import type { ReplayCache } from './replay-cache.ts'
-import type { DecodedOpenRequest } from './request.ts'
-import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire.ts'
+import { verifyRequestAuth } from './security/auth.ts'
+import { type PathTokenVerdict, VerifiedTokens, verifyPathToken } from './security/path-token.ts'
+import { checkOpenRequest, type RelayPolicy } from './security/policy.ts'
+import type { ReplayGuard } from './security/replay-cache.ts'
+import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire/constants.ts'
+import type { DecodedOpenRequest } from './wire/request.ts'
 
 export const HEADER_TIMEOUT_MS = 10_000
 /** A refused connection is given this long to read its answer before it is cut. */
@@ -40,7 +40,8 @@ export interface InboundDeps {
   readonly token: string | undefined
   /** mTLS: the certificate's node id must be the request's source node. */
   readonly tls: boolean
-  readonly replayCache: ReplayCache
+  /** The node's one record of accepted nonces, whichever of its processes this is. */
+  readonly replay: ReplayGuard
   readonly clock: Clock
   readonly logger: Logger
   readonly flows: FlowManager
@@ -58,6 +59,8 @@ export interface InboundDeps {
   readonly pathTokenKey: () => KeyObject | undefined
   /** Serves a throughput probe (probe.ts); false when this node already serves one. */
   readonly serveProbe: (socket: Socket) => boolean
+  /** The request's sender proved who it is: its connection is no longer an unauthenticated one. */
+  readonly authenticated: (socket: Socket) => void
 }
 
 export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity: string | undefined) => void {
@@ -77,11 +80,11 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     socket.setTimeout(LINGER_MS, () => socket.destroy())
   }
 
-  function authenticate(
+  async function authenticate(
     request: DecodedOpenRequest,
     raw: Buffer,
     identity: string | undefined,
-  ): [MeshStatus, string] | undefined {
+  ): Promise<[MeshStatus, string] | undefined> {
     if (deps.tls && identity !== request.sourceNodeId) {
       return [
         'unauthorized',
@@ -89,7 +92,7 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
       ]
     }
     if (deps.token !== undefined) {
-      const outcome = verifyRequestAuth(raw, request, deps.token, deps.clock.now(), deps.replayCache)
+      const outcome = await verifyRequestAuth(raw, request, deps.token, deps.clock.now(), deps.replay)
       if (outcome !== 'ok') return [outcome, `token check: ${outcome}`]
     }
     return undefined
@@ -112,8 +115,9 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
       return
     }
     const { request, raw } = received
-    const denied = authenticate(request, raw, identity)
+    const denied = await authenticate(request, raw, identity)
     if (denied) return refuse(socket, denied[0], denied[1], request.sourceNodeId)
+    deps.authenticated(socket)
     const token = checkPathToken(request)
     if (token !== 'ok' && token !== 'none') {
       return refuse(socket, 'path_token_invalid', `path token ${token}`, request.sourceNodeId)

@@ -6,9 +6,9 @@
 import type { Socket } from 'node:net'
 import { MeshConnectionClosedError, MeshHeaderError, MeshHeaderTimeoutError } from '../errors/mesh.ts'
 import { type HeaderDecoded, type HeaderReading, readHeader } from '../util/read-header.ts'
-import { type DecodedOpenRequest, decodeOpenRequest } from './request.ts'
-import { decodeOpenResponse, encodeOpenResponse, type OpenResponse } from './response.ts'
-import type { MeshStatus } from './wire.ts'
+import type { MeshStatus } from './wire/constants.ts'
+import { type DecodedOpenRequest, decodeOpenRequest } from './wire/request.ts'
+import { decodeOpenResponse, encodeOpenResponse, type OpenResponse } from './wire/response.ts'
 
 export interface ReadHeaderOptions {
   /** Headers declaring more than this are rejected before their bytes are awaited. */

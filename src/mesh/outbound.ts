@@ -6,8 +6,8 @@
 import type { Socket } from 'node:net'
 import { MeshPathRefusedError } from '../errors/index.ts'
 import { readOpenResponse } from './io.ts'
-import { encodeOpenRequest, type OpenRequest } from './request.ts'
-import { MAX_RESPONSE_HEADER_BYTES } from './wire.ts'
+import { MAX_RESPONSE_HEADER_BYTES } from './wire/constants.ts'
+import { encodeOpenRequest, type OpenRequest } from './wire/request.ts'
 
 export interface OpenThroughPeerOptions {
   readonly dial: (peer: string) => Promise<Socket>

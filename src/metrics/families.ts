@@ -214,7 +214,7 @@ const meshFamilies: ScrapedFamily[] = [
   },
   {
     name: 'dynproxy_mesh_rejected_connections_total',
-    help: 'Connections to the mesh port closed before a mesh header: garbage, other protocols, TLS failures.',
+    help: 'Connections to the mesh port closed before a mesh header: garbage, other protocols, TLS failures, over the limits on unauthenticated connections.',
     kind: 'counter',
     labelNames: [],
     read: (s) => {

@@ -9,6 +9,7 @@ import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
 import { SchedulerNoCredentialsError } from '../errors/scheduler-auth.ts'
 import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
 import type { Logger } from '../log/logger.ts'
+import type { ResolveQuery } from '../route/engine.ts'
 import type { RunningScheduler } from '../scheduler/server.ts'
 import { type SchedulerCredentials, schedulerCredentials } from '../scheduler-client/credentials.ts'
 import {
@@ -121,8 +122,8 @@ export class NodeControlPlane {
     return this.#client?.status().state === 'connected' || this.cache.isFresh()
   }
 
-  resolve(listener: string, port: number, sourceIp: string): Promise<InstructionRoute | undefined> {
-    return this.#client?.resolve({ listener, port, sourceIp }) ?? Promise.resolve(undefined)
+  resolve(query: ResolveQuery): Promise<InstructionRoute | undefined> {
+    return this.#client?.resolve(query) ?? Promise.resolve(undefined)
   }
 
   stats(): SchedulerLinkStats {

@@ -9,23 +9,23 @@ import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { MeshConfig, NodeConfig, RouteConfig } from '../config/types.ts'
 import { MeshNoRouteError, MeshProbeError, PeerUnknownError } from '../errors/index.ts'
+import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
 import type { FlowManager } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { createOpenHandler } from '../mesh/inbound.ts'
 import { writeResponse } from '../mesh/io.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
-import { importPublicKey } from '../mesh/path-token.ts'
-import { targetAllowList } from '../mesh/policy.ts'
 import { type ProbeLimits, probeRate, sendProbe, serveProbe } from '../mesh/probe.ts'
-import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/replay-cache.ts'
-import type { DecodedOpenRequest } from '../mesh/request.ts'
+import { importPublicKey } from '../mesh/security/path-token.ts'
+import { targetAllowList } from '../mesh/security/policy.ts'
+import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache, type ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { MeshServer } from '../mesh/server.ts'
-import { ID_BYTES, MESH_STATUS, type MeshStatus, type MultipathModeName } from '../mesh/wire.ts'
+import { ID_BYTES, MESH_STATUS, type MeshStatus, type MultipathModeName } from '../mesh/wire/constants.ts'
+import type { DecodedOpenRequest } from '../mesh/wire/request.ts'
 import { FramedSession } from '../multipath/index.ts'
 import { PeerManager } from '../peer/index.ts'
 import { loadMeshTls, type MeshTlsMaterial } from '../pki/load.ts'
 import { meshServerTlsOptions } from '../pki/tls-options.ts'
-import type { MultipathConnection, UpstreamConnection } from '../route/connection.ts'
 import { decide, type FlowOrigin, type RouteTable } from '../route/index.ts'
 import type { ManagedRoute, MeshPeers } from '../route/runtime.ts'
 import { connectTcp } from '../upstream/index.ts'
@@ -37,9 +37,11 @@ export interface NodeMeshDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly flows: FlowManager
-  readonly table: () => RouteTable<ManagedRoute>
+  readonly routes: { table(): RouteTable<ManagedRoute> }
   /** Bind the mesh port with SO_REUSEPORT: a node's worker processes share it. */
   readonly reusePort?: boolean
+  /** Where accepted nonces are remembered; absent: a cache of this process (a node without workers). */
+  readonly replay?: ReplayGuard
 }
 
 /** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
@@ -65,9 +67,9 @@ export class NodeMesh implements MeshPeers {
   readonly #config: NodeConfig
   readonly #mesh: MeshConfig
   readonly #deps: NodeMeshDeps
-  readonly #replayCache: ReplayCache
+  readonly #replay: ReplayGuard
   /** Which targets peers may ask this node to reach: its routes' targets and `mesh.allow_targets`. */
-  #targetAllowed: (target: string) => boolean
+  #targetAllowed: (target: string, issued: boolean) => boolean
   #pathTokenKey: KeyObject | undefined
   /** Multipath flows this node is the egress of, by flow id, while their target connect is pending or after. */
   readonly #framed = new Map<string, Promise<FramedSession>>()
@@ -88,7 +90,8 @@ export class NodeMesh implements MeshPeers {
       MeshStatus,
       number
     >
-    this.#replayCache = new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: deps.clock })
+    this.#replay =
+      deps.replay ?? new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: deps.clock })
     this.#targetAllowed = targetAllowList(config.routes, config.mesh.allowTargets)
   }
 
@@ -111,14 +114,22 @@ export class NodeMesh implements MeshPeers {
       ...(tls && { tls }),
       clock: this.#deps.clock,
       logger: this.#deps.logger,
+      onInboundAuthenticated: (socket) => this.#server?.authenticated(socket),
     })
     this.#server = new MeshServer({
       bind: this.#mesh.bind,
       reusePort: this.#deps.reusePort ?? false,
-      ...(tls && { tls: meshServerTlsOptions(tls) }),
+      ...(tls && {
+        tls: { ...meshServerTlsOptions(tls), handshakeTimeout: this.#mesh.handshakeTimeoutMs },
+      }),
       onOpen: this.#openHandler(tls !== undefined),
+      limits: {
+        maxTotal: this.#mesh.maxUnauthenticated,
+        maxPerSource: this.#mesh.maxUnauthenticatedPerSource,
+      },
       onControl: (socket, identity) => this.#peers?.acceptControl(socket, identity),
       logger: this.#deps.logger,
+      now: () => this.#deps.clock.now(),
     })
     await this.#server.listen()
     this.#peers.start()
@@ -140,11 +151,11 @@ export class NodeMesh implements MeshPeers {
         nodeId: common.nodeId,
         maxHops: this.#mesh.maxHops,
         peers: new Set(peers.map((p) => p.name)),
-        targetAllowed: (target) => this.#targetAllowed(target),
+        targetAllowed: (target, issued) => this.#targetAllowed(target, issued),
       },
       token: this.#mesh.token,
       tls,
-      replayCache: this.#replayCache,
+      replay: this.#replay,
       clock: this.#deps.clock,
       logger: this.#deps.logger,
       flows: this.#deps.flows,
@@ -158,6 +169,7 @@ export class NodeMesh implements MeshPeers {
         })
       },
       pathTokenKey: () => this.#pathTokenKey,
+      authenticated: (socket) => this.#server?.authenticated(socket),
       serveProbe: (socket) => {
         if (this.#servingProbe) return false
         this.#servingProbe = true
@@ -374,7 +386,7 @@ export class NodeMesh implements MeshPeers {
     sourceIp: string,
   ): Promise<UpstreamConnection | MultipathConnection> {
     const port = request.ingressPort ?? 0
-    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.table())
+    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.routes.table())
     if (decision.kind === 'reject') {
       return Promise.reject(new MeshNoRouteError(this.#config.common.nodeId, port))
     }

@@ -9,19 +9,26 @@
 
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { AdminServer } from '../admin/index.ts'
-import { planReload } from '../config/reload.ts'
-import type { NodeConfig } from '../config/types.ts'
-import { PeerUnknownError, PluginRefusalError } from '../errors/index.ts'
-import { createFlowHandler, type Flow, FlowManager, type ResolveQuery } from '../flow/index.ts'
+import { planReload, withListenersKept } from '../config/reload.ts'
+import type { ListenerConfig, NodeConfig } from '../config/types.ts'
+import { PeerUnknownError } from '../errors/index.ts'
+import { FlowAccounting, FlowManager } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
+import { createFlowHandler, type FlowHandlerDeps } from '../listener/index.ts'
+import { type ListenerReload, ListenerSet } from '../listener/listener-set.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
+import type { ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
-import type { SubflowStats } from '../multipath/subflow.ts'
-import { loadPlugins, type PluginHooks, pluginHooks } from '../plugins/index.ts'
-import type { PathTraffic, RouteRuntime } from '../route/connection.ts'
+import {
+  loadPlugins,
+  type PluginHooks,
+  pluginAdmitter,
+  pluginEndNotifier,
+  pluginHooks,
+} from '../plugins/index.ts'
 import { describeTarget } from '../route/describe.ts'
-import { DynamicRouteEngine } from '../route/engine.ts'
+import { DynamicRouteEngine, type ResolveQuery } from '../route/engine.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import {
   type DecisionSource,
@@ -37,12 +44,9 @@ import {
   type RouteStatus,
   rejectedTotal,
 } from '../views/node-view.ts'
-import { accessLogLine, udpAccessLogLine } from './access-log.ts'
 import type { NodeControlPlane } from './control-plane.ts'
 import { instructionsView } from './instructions-view.ts'
-import { ListenerSet } from './listener-set.ts'
 import { MESH_LISTENER, NodeMesh } from './mesh.ts'
-import { acceptedFlow, endedFlow } from './plugin-views.ts'
 import { helloInfo, peerCapacities, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
@@ -58,25 +62,35 @@ export interface ReloadOutcome {
   readonly applied: readonly string[]
   /** Keys that differ but keep their running value until a restart. */
   readonly restartRequired: readonly string[]
-  /** Listeners that could not bind (they are left out; the rest of the reload holds). */
+  /**
+   * Listeners whose change did not apply: a listener that was running keeps its old config and
+   * certificate (DYN_ERR_LISTENER_RELOAD_KEPT), a new one that cannot bind is left out. The rest
+   * of the reload holds.
+   */
   readonly errors: readonly Error[]
+  /** Those listeners by name, with the config each runs with now (undefined: not started). */
+  readonly kept: ReadonlyMap<string, ListenerConfig | undefined>
 }
 
 export interface WorkerRole {
   /** Asks the primary, which holds the scheduler session, for a route for a flow no route takes. */
   readonly resolve: (query: ResolveQuery) => Promise<InstructionRoute | undefined>
+  /** The node's one record of accepted mesh nonces, which the primary holds. */
+  readonly replay: ReplayGuard
 }
 
 const FRESHNESS_CHECK_MS = 250
+const NOTHING_KEPT: ListenerReload = { errors: [], kept: new Map() }
 /** After aborting the flows left at the drain deadline, how long their sockets get to report closed. */
 const ABORT_WAIT_MS = 2000
 
 export class ProxyNode implements NodeView {
   #config: NodeConfig
   readonly #logger: Logger
-  #accessLog: Logger | undefined
   readonly #clock: Clock
+  readonly #accounting: FlowAccounting
   readonly #flows: FlowManager
+  readonly #pipeline: FlowHandlerDeps
   readonly #listeners: ListenerSet
   readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
@@ -90,16 +104,20 @@ export class ProxyNode implements NodeView {
   #adminAddress: string | undefined
   #state: NodeState = 'starting'
   #startedAt = 0
-  #failedFlows = 0
   #closing: Promise<void> | undefined
 
   constructor(config: NodeConfig, options: NodeOptions = {}) {
     this.#config = config
     this.#logger = options.logger ?? silentLogger()
-    this.#accessLog = config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
     this.#clock = options.clock ?? systemClock
     this.#worker = options.worker
-    this.#flows = new FlowManager(this.#clock, (flow) => this.#onFlowFinished(flow), {
+    this.#metrics = createMetrics(this, {
+      nodeId: config.common.nodeId,
+      region: config.common.region,
+      version: PACKAGE_VERSION,
+    })
+    this.#accounting = new FlowAccounting(this.#clock, this.#metrics, this.#newAccessLog(config))
+    this.#flows = new FlowManager(this.#clock, this.#accounting, {
       recordSource: needsSourceAfterClose(config),
     })
     this.#mesh = config.mesh
@@ -107,8 +125,9 @@ export class ProxyNode implements NodeView {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
-          table: () => this.#engine.table(),
+          routes: { table: () => this.#engine.table() },
           reusePort: options.worker !== undefined,
+          ...(options.worker && { replay: options.worker.replay }),
         })
       : undefined
     this.#engine = new DynamicRouteEngine(config.routes, {
@@ -118,28 +137,18 @@ export class ProxyNode implements NodeView {
       peers: this.#mesh,
       token: config.mesh?.token,
     })
-    const onConnection = createFlowHandler({
-      manager: this.#flows,
-      table: () => this.#engine.table(),
-      onUpstreamFailure: () => this.#failedFlows++,
-      ...((config.scheduler || options.worker) && { resolve: (query) => this.#resolve(query) }),
-      ...(config.plugins.length > 0 && { admit: (flow, listener) => this.#admit(flow, listener) }),
-    })
+    if (options.worker !== undefined) this.#engine.resolver = options.worker
+    this.#pipeline = { manager: this.#flows, routes: this.#engine }
     this.#listeners = new ListenerSet(config.listeners, {
-      onConnection,
+      onConnection: createFlowHandler(this.#pipeline),
       start: { crossed: [config.common.nodeId], remainingHops: config.mesh?.maxHops ?? 0 },
       reusePort: options.worker !== undefined,
-      udp: {
-        table: () => this.#engine.table(),
-        clock: this.#clock,
-        onSessionEnd: (end) => this.#accessLog?.info(udpAccessLogLine(end), 'session closed'),
-      },
+      udp: { routes: this.#engine, clock: this.#clock, accessLog: this.#accounting },
     })
-    this.#metrics = createMetrics(this, {
-      nodeId: config.common.nodeId,
-      region: config.common.region,
-      version: PACKAGE_VERSION,
-    })
+  }
+
+  #newAccessLog(config: NodeConfig): Logger | undefined {
+    return config.common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
   }
 
   /** Loaded only for a node with a scheduler section: the gRPC stack stays out of other nodes' heaps. */
@@ -180,22 +189,6 @@ export class ProxyNode implements NodeView {
     return this.#mesh.probe(peer)
   }
 
-  /** A flow no route takes: ask the scheduler, at most `request_timeout`, for a route just for it. */
-  async #resolve(query: ResolveQuery): Promise<RouteRuntime | undefined> {
-    const route = this.#worker
-      ? await this.#worker.resolve(query)
-      : await this.#controlPlane?.resolve(query.listener, query.port, query.sourceIp)
-    return route && this.#engine.resolvedRoute(route)
-  }
-
-  /** The plugins' say on a new flow: an error refuses it. */
-  #admit(flow: Flow, listener: { readonly name: string; readonly port: number }): Error | undefined {
-    const onAccept = this.#hooks?.onAccept
-    if (onAccept === undefined) return undefined
-    const verdict = onAccept(acceptedFlow(flow, listener))
-    return verdict && new PluginRefusalError(verdict.reject)
-  }
-
   /** The scheduler's routes in force from now on (and the key that signs its path tokens). */
   applyInstructions(routes: readonly InstructionRoute[], pathTokenKey: string | undefined): void {
     this.#engine.applyInstructions(routes)
@@ -228,20 +221,26 @@ export class ProxyNode implements NodeView {
     return this.#metrics.flowDurations()
   }
 
+  async #loadPlugins(): Promise<void> {
+    const hooks = pluginHooks(
+      await loadPlugins(this.#config.plugins, this.#config.common.nodeId, this.#logger),
+    )
+    this.#hooks = hooks
+    if (hooks.onAccept) this.#pipeline.admit = pluginAdmitter(hooks.onAccept)
+    if (hooks.onEnd) this.#accounting.onEnd = pluginEndNotifier(hooks.onEnd)
+  }
+
   /** Binds every listener and the admin server; on any failure releases what it bound and rejects. */
   async start(): Promise<void> {
     this.#startedAt = this.#clock.now()
     try {
-      if (this.#config.plugins.length > 0) {
-        this.#hooks = pluginHooks(
-          await loadPlugins(this.#config.plugins, this.#config.common.nodeId, this.#logger),
-        )
-      }
+      if (this.#config.plugins.length > 0) await this.#loadPlugins()
       await this.#listeners.listenAll()
       await this.#mesh?.start()
       if (this.#worker === undefined) await this.#startAdmin()
       if (this.config.scheduler) {
         this.#controlPlane = await this.#newControlPlane(this.config)
+        this.#engine.resolver = this.#controlPlane
         await this.#controlPlane.start()
       }
     } catch (err) {
@@ -291,15 +290,17 @@ export class ProxyNode implements NodeView {
     this.#config = plan.config
     const { common } = plan.config
     this.#logger.level = common.logLevel
-    this.#accessLog = common.accessLog ? this.#logger.child({ log: 'access' }) : undefined
+    this.#accounting.accessLog = this.#newAccessLog(plan.config)
     this.#flows.recordSource = needsSourceAfterClose(plan.config)
     if (plan.routesChanged) {
       this.#engine.replaceStatic(plan.config.routes)
       this.#mesh?.setRoutes(plan.config.routes)
     }
-    const errors = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : []
+    const listeners = this.#state === 'running' ? await this.#listeners.apply(plan.listeners) : NOTHING_KEPT
+    const { config, applied } = withListenersKept(plan, listeners.kept)
+    this.#config = config
     if (plan.helloChanged) this.#controlPlane?.rehello()
-    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+    return { applied, restartRequired: plan.restartRequired, errors: listeners.errors, kept: listeners.kept }
   }
 
   /** The admin server's bound address (its port differs from the config's when that is 0). */
@@ -379,24 +380,6 @@ export class ProxyNode implements NodeView {
     await this.#hooks?.close()
   }
 
-  #onFlowFinished(flow: Flow): void {
-    const counters = flow.listener.counters
-    counters.active--
-    counters.closedBytesIn += flow.bytesIn
-    counters.closedBytesOut += flow.bytesOut
-    if (flow.traffic !== undefined) {
-      flow.traffic.bytesIn += flow.bytesIn
-      flow.traffic.bytesOut += flow.bytesOut
-      if (flow.closeReason === 'upstream_unavailable') flow.traffic.failures++
-      if (flow.multipath !== undefined) addSubflowTotals(flow.traffic.paths, flow.multipath.subflows())
-    }
-    if (flow.lender !== undefined && flow.target !== undefined) flow.lender.release(flow.target)
-    const durationMs = flow.durationMs(this.#clock.now())
-    this.#metrics.observeFlowDuration(flow.listener.name, durationMs / 1000)
-    this.#accessLog?.info(accessLogLine(flow, durationMs), 'flow closed')
-    this.#hooks?.onEnd?.(endedFlow(flow, durationMs))
-  }
-
   isReady(): boolean {
     return this.#state === 'running' && this.#listeners.all.every((l) => l.state === 'listening')
   }
@@ -424,7 +407,7 @@ export class ProxyNode implements NodeView {
     for (const route of this.#engine.routes()) routeMatches[route.config.name] = { ...route.matches }
     return {
       node: nodeInfo(this.config.common, PACKAGE_VERSION, this.#startedAt, now, this.#state),
-      connections: { active, total, rejected, failed: this.#failedFlows },
+      connections: { active, total, rejected, failed: this.#flows.failedFlows },
       traffic: { bytesIn, bytesOut },
       routeMatches,
       ...(this.#mesh && { mesh: this.#mesh.stats() }),
@@ -462,18 +445,6 @@ export class ProxyNode implements NodeView {
 
   getPeers(): PeerStatus[] {
     return this.#mesh?.status() ?? []
-  }
-}
-
-/** Adds a finished multipath flow's subflows into its route's per-path totals (index-aligned). */
-function addSubflowTotals(paths: PathTraffic[], subflows: readonly SubflowStats[]): void {
-  for (const s of subflows) {
-    paths[s.index] ??= { bytesSent: 0, bytesReceived: 0, retransmittedBytes: 0, srttMs: undefined }
-    const totals = paths[s.index] as PathTraffic
-    totals.bytesSent += s.bytesSent
-    totals.bytesReceived += s.bytesReceived
-    totals.retransmittedBytes += s.retransmittedBytes
-    if (s.srttMs !== undefined) totals.srttMs = s.srttMs
   }
 }
 

@@ -6,17 +6,17 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { MeshVersionError } from '../errors/mesh.ts'
-import type { AuthOutcome } from '../mesh/auth.ts'
+import type { AuthOutcome } from '../mesh/security/auth.ts'
+import type { ReplayCache } from '../mesh/security/replay-cache.ts'
+import type { MeshStatus } from '../mesh/wire/constants.ts'
 import {
   type DecodedControlHello,
   decodeControlHello,
   MAX_HELLO_BYTES,
   verifyHelloAuth,
-} from '../mesh/control.ts'
-import { type ControlFrame, ControlFrameReader, encodeControlFrame } from '../mesh/control-frames.ts'
-import type { ReplayCache } from '../mesh/replay-cache.ts'
-import { encodeOpenResponse } from '../mesh/response.ts'
-import type { MeshStatus } from '../mesh/wire.ts'
+} from '../mesh/wire/control.ts'
+import { type ControlFrame, ControlFrameReader, encodeControlFrame } from '../mesh/wire/control-frames.ts'
+import { encodeOpenResponse } from '../mesh/wire/response.ts'
 import type { Clock } from '../util/clock.ts'
 import { MAX_CONTROL_WRITE_BUFFER_BYTES } from './channel.ts'
 
@@ -29,6 +29,8 @@ export interface AcceptContext {
   /** A channel with no frame for this long is closed: its dialer is gone or cut off. */
   readonly idleTimeoutMs: number
   readonly logger: Logger
+  /** The hello's sender proved who it is: its connection is no longer an unauthenticated one. */
+  readonly authenticated?: (socket: Socket) => void
 }
 
 interface Verdict {
@@ -59,6 +61,7 @@ export function serveControl(socket: Socket, ctx: AcceptContext, peerIdentity?: 
     const verdict = authorize(hello, raw, ctx, peerIdentity)
     if (verdict.status !== 'ok') return refuse(verdict.status, verdict.message ?? verdict.status)
     clearTimeout(helloTimer)
+    ctx.authenticated?.(socket)
     ctx.logger.debug({ from, peer: hello.sourceNodeId }, 'control channel accepted')
     socket.write(encodeOpenResponse({ status: 'ok', nodeId: ctx.nodeId }))
     socket.setTimeout(ctx.idleTimeoutMs, () => socket.destroy())

@@ -69,11 +69,11 @@ function open(peer: PeerConfig, tlsOptions: PeerTlsOptions | undefined): { socke
   if (peer.type === 'tcp' || tlsOptions === undefined) {
     return { socket: net.connect({ host, port, allowHalfOpen: true }), ready: 'connect' }
   }
-  // tls.connect passes allowHalfOpen on to its TLSSocket; @types/node does not list it.
+  // tls.connect passes allowHalfOpen on to its TLSSocket; @types/node does not list it. The TCP
+  // socket is opened here, not by tls.connect, so that a flow can reset it (util/tcp-socket.ts).
   const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
     ...meshClientTlsOptions(tlsOptions, peer.name),
-    host,
-    port,
+    socket: net.connect({ host, port, allowHalfOpen: true }),
     allowHalfOpen: true,
   }
   return { socket: tls.connect(options), ready: 'secureConnect' }

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import type { MeshConfig, PeerConfig } from '../config/types.ts'
 import { ControlRejectedError, PeerDialError, PeerIdentityError, PeerUnknownError } from '../errors/peer.ts'
-import { ReplayCache } from '../mesh/replay-cache.ts'
+import { ReplayCache } from '../mesh/security/replay-cache.ts'
 import type { Clock } from '../util/clock.ts'
 import type { PeerState, PeerStatus } from '../views/node-view.ts'
 import { type AcceptContext, serveControl } from './accept.ts'
@@ -41,6 +41,8 @@ export interface PeerManagerOptions {
   readonly monotonic?: Clock
   /** Jitter source for reconnect backoff, in [0, 1). */
   readonly random?: () => number
+  /** Told of an inbound control channel whose hello authenticated (the mesh port's limits). */
+  readonly onInboundAuthenticated?: (socket: Socket) => void
 }
 
 interface PeerEntry {
@@ -88,6 +90,7 @@ export class PeerManager {
       helloTimeoutMs: mesh.connectTimeoutMs,
       idleTimeoutMs: Math.max(INBOUND_IDLE_FLOOR_MS, mesh.probeIntervalMs * INBOUND_IDLE_INTERVALS),
       logger: options.logger,
+      ...(options.onInboundAuthenticated && { authenticated: options.onInboundAuthenticated }),
     }
     for (const config of options.peers) this.#peers.set(config.name, this.#newEntry(config))
   }

@@ -4,9 +4,10 @@
  * decision allocates nothing on the accept path. Each route carries an opaque `handler` (the node
  * puts the route's runtime there), so acting on a decision needs no lookup either.
  */
-import { BlockList, isIPv4 } from 'node:net'
+import type { BlockList } from 'node:net'
 import type { RouteConfig } from '../config/types.ts'
 import { serverNameMatcher } from '../sni/match.ts'
+import { addressListOf, inAddressList } from '../util/address-list.ts'
 import type { DecisionSource } from '../views/node-view.ts'
 
 export interface FlowContext {
@@ -56,7 +57,7 @@ export function compileRoutes<H>(entries: readonly RouteEntry<H>[], source: Deci
   return {
     routes: entries.map(({ route, handler }) => ({
       route,
-      sources: route.match.sourceCidrs ? blockListOf(route.match.sourceCidrs) : undefined,
+      sources: route.match.sourceCidrs ? addressListOf(route.match.sourceCidrs) : undefined,
       serverNames: route.match.sni ? serverNameMatcher(route.match.sni) : undefined,
       decision: Object.freeze({ kind: 'forward', route, source, handler }),
     })),
@@ -84,29 +85,7 @@ function matches(compiled: CompiledRoute<unknown>, ctx: FlowContext): boolean {
   const { match } = compiled.route
   if (match.port !== undefined && match.port !== ctx.localPort) return false
   if (match.listener !== undefined && match.listener !== ctx.listener) return false
-  if (compiled.sources !== undefined && !sourceAllowed(compiled.sources, ctx.sourceIp)) return false
+  if (compiled.sources !== undefined && !inAddressList(compiled.sources, ctx.sourceIp)) return false
   if (compiled.serverNames !== undefined && !compiled.serverNames(ctx.serverName)) return false
   return true
-}
-
-const V4_MAPPED_PREFIX = '::ffff:'
-
-/** A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; match them against IPv4 ranges too. */
-function sourceAllowed(list: BlockList, ip: string): boolean {
-  if (ip.startsWith(V4_MAPPED_PREFIX)) {
-    const v4 = ip.slice(V4_MAPPED_PREFIX.length)
-    if (isIPv4(v4) && list.check(v4, 'ipv4')) return true
-  }
-  return list.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')
-}
-
-function blockListOf(cidrs: readonly string[]): BlockList {
-  const list = new BlockList()
-  for (const cidr of cidrs) {
-    const [network = '', prefix] = cidr.split('/')
-    const family = isIPv4(network) ? 'ipv4' : 'ipv6'
-    const bits = prefix === undefined ? (family === 'ipv4' ? 32 : 128) : Number(prefix)
-    list.addSubnet(network, bits, family)
-  }
-  return list
 }

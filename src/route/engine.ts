@@ -24,6 +24,18 @@ import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps, type Rout
 
 type Table = RouteTable<ManagedRoute>
 
+/** What an on-demand resolve is asked about a flow that matches no route. */
+export interface ResolveQuery {
+  readonly listener: string
+  readonly port: number
+  readonly sourceIp: string
+}
+
+/** Who answers an on-demand resolve: the node's scheduler session, or a worker's primary. */
+export interface RouteResolver {
+  resolve(query: ResolveQuery): Promise<InstructionRoute | undefined>
+}
+
 export class DynamicRouteEngine {
   readonly #deps: RouteRuntimeDeps
   #static: ManagedRoute[]
@@ -34,6 +46,8 @@ export class DynamicRouteEngine {
   #stale: Table
   #isFresh = false
   #table: Table
+  /** Set once the node knows who answers resolves (its scheduler session starts after the engine). */
+  resolver: RouteResolver | undefined
 
   constructor(staticRoutes: readonly RouteConfig[], deps: RouteRuntimeDeps) {
     this.#deps = deps
@@ -131,9 +145,16 @@ export class DynamicRouteEngine {
     this.#select()
   }
 
-  /** Builds a runtime for a route the scheduler resolved on demand, for one flow. */
-  resolvedRoute(route: InstructionRoute): ManagedRoute {
-    return createRouteRuntime(instructionRouteConfig(route), this.#deps)
+  /**
+   * Asks the resolver for a route for a flow no route takes (it answers within its own deadline,
+   * undefined when there is none); undefined at once when the node has no one to ask.
+   */
+  resolve(query: ResolveQuery): Promise<ManagedRoute | undefined> | undefined {
+    const resolver = this.resolver
+    if (resolver === undefined) return undefined
+    return resolver
+      .resolve(query)
+      .then((route) => route && createRouteRuntime(instructionRouteConfig(route), this.#deps))
   }
 
   /** Whether instruction routes are decided as fresh (`instruction`) or cached. */

@@ -16,21 +16,21 @@ import {
   NodeStartError,
   UpstreamUnavailableError,
 } from '../errors/index.ts'
+import type {
+  EndpointLender,
+  MultipathConnection,
+  RouteTraffic,
+  UpstreamConnection,
+} from '../flow/connection.ts'
 import type { Logger } from '../log/logger.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
-import type { OpenRequest } from '../mesh/request.ts'
-import { ID_BYTES } from '../mesh/wire.ts'
+import { ID_BYTES } from '../mesh/wire/constants.ts'
+import type { OpenRequest } from '../mesh/wire/request.ts'
 import { type Balancer, connectTcp, createBalancer, UpstreamCluster } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from '../views/node-view.ts'
-import type {
-  EndpointLender,
-  MultipathConnection,
-  RouteRuntime,
-  RouteTraffic,
-  UpstreamConnection,
-} from './connection.ts'
+import type { RouteRuntime } from './connection.ts'
 import { describePath, describeTarget } from './describe.ts'
 import type { FlowOrigin } from './origin.ts'
 import { orderPaths } from './path-order.ts'

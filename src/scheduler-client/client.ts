@@ -23,9 +23,14 @@ import type {
   Welcome,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { formatVersion, type InstructionRoute, type InstructionSet } from '../instructions/types.ts'
-import { validateInstructionRoute, validateInstructionSet } from '../instructions/validate.ts'
+import {
+  type ValidationContext,
+  validateInstructionRoute,
+  validateInstructionSet,
+} from '../instructions/validate.ts'
 import type { Logger } from '../log/logger.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import { targetRanges } from '../util/target-ranges.ts'
 import { type BackoffPolicy, DEFAULT_RETRY_CAP_MS, isDegraded, reconnectDelayMs } from './backoff.ts'
 import {
   ackMessage,
@@ -73,7 +78,9 @@ export class SchedulerClient {
   #lastNack: SchedulerClientStatus['lastNack']
   #lastError: string | undefined
   #nodeId = ''
-  #knownPeers: ReadonlySet<string> = new Set()
+  /** What instruction sets are checked against: this node's peers, and `scheduler.allow_targets`. */
+  #validation: ValidationContext = { knownPeers: new Set() }
+  readonly #targetAllowed: ((target: string) => boolean) | undefined
   #heartbeatMs: number
   #reportMs: number
 
@@ -91,6 +98,8 @@ export class SchedulerClient {
     this.#log = options.logger.child({ component: 'scheduler-client' })
     this.#heartbeatMs = options.config.heartbeatIntervalMs
     this.#reportMs = options.config.heartbeatIntervalMs
+    const allow = options.config.allowTargets
+    this.#targetAllowed = allow && targetRanges(allow)
   }
 
   /** Loads the cached set (so Hello carries its version), then connects in the background. */
@@ -99,7 +108,7 @@ export class SchedulerClient {
     this.#started = true
     this.#state = 'connecting'
     this.#remember(this.#o.hello())
-    await this.#o.cache.load({ knownPeers: this.#knownPeers })
+    await this.#o.cache.load(this.#validation)
     if (!this.#stopping) this.#loop = this.#run()
   }
 
@@ -159,7 +168,7 @@ export class SchedulerClient {
         this.#o.config.requestTimeoutMs,
       )
       if (answer.route === undefined) return undefined
-      const route = validateInstructionRoute(answer.route, { knownPeers: this.#knownPeers })
+      const route = validateInstructionRoute(answer.route, this.#validation)
       // A route with no paths: the scheduler has none for this flow now.
       if ('ok' in route) return route.ok.paths.length > 0 ? route.ok : undefined
       this.#log.warn(
@@ -245,7 +254,8 @@ export class SchedulerClient {
 
   #remember(hello: HelloInfo): HelloInfo {
     this.#nodeId = hello.nodeId
-    this.#knownPeers = new Set(hello.peers.map((p) => p.name))
+    const knownPeers = new Set(hello.peers.map((p) => p.name))
+    this.#validation = { knownPeers, ...(this.#targetAllowed && { targetAllowed: this.#targetAllowed }) }
     return hello
   }
 
@@ -323,7 +333,7 @@ export class SchedulerClient {
   }
 
   async #instructions(stream: SchedulerStream, msg: ProtoSet): Promise<void> {
-    const checked = validateInstructionSet(msg, { knownPeers: this.#knownPeers })
+    const checked = validateInstructionSet(msg, this.#validation)
     if ('error' in checked) {
       return this.#nack(
         stream,

@@ -7,9 +7,10 @@
  * through the API stay); the gRPC port opens last but one, the API last. Stop is the reverse:
  * streams end with `unavailable` so nodes reconnect elsewhere, then the ports close, then the store.
  */
+import { join } from 'node:path'
 import type { Logger } from '../log/logger.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
-import { type Authority, loadAuthority } from './auth/authority.ts'
+import { type Authority, JOIN_TOKEN_FILE, loadAuthority, writeJoinTokenFile } from './auth/authority.ts'
 import type { SchedulerConfig, SchedulerSettings } from './config/types.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc-server.ts'
@@ -44,6 +45,8 @@ export interface RunningScheduler {
   readonly cluster: EtcdCluster | undefined
   /** The mesh CA and the join token; absent with `insecure`. */
   readonly authority: Authority | undefined
+  /** `state_dir/join-token`, the token's copy for the operator; absent with `insecure`. */
+  readonly joinTokenFile: string | undefined
   /** Ends node streams, closes both ports and the store; idempotent. */
   close(): Promise<void>
 }
@@ -107,6 +110,7 @@ export async function startScheduler(
     })
     await cluster?.start(core)
     authority = settings.insecure ? undefined : await loadAuthority(settings, store, clock)
+    if (authority) await writeJoinTokenFile(join(settings.stateDir, JOIN_TOKEN_FILE), authority.joinToken)
     grpc = await listenGrpc({
       core,
       settings,
@@ -129,6 +133,7 @@ export async function startScheduler(
     core,
     cluster,
     authority,
+    joinTokenFile: authority && join(settings.stateDir, JOIN_TOKEN_FILE),
   }
   return {
     ...running,

@@ -3,7 +3,7 @@
  * the same key, so relays keep accepting the tokens of paths issued before the restart.
  */
 import type { PathTokenError } from '../errors/paths.ts'
-import type { PathTokenClaims } from '../mesh/path-token.ts'
+import type { PathTokenClaims } from '../mesh/security/path-token.ts'
 import type { Clock } from '../util/clock.ts'
 import type { PathSigner } from './plan/instructions.ts'
 import type { SchedulerStore } from './store/types.ts'

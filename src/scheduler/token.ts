@@ -20,16 +20,16 @@ import {
   PATH_TOKEN_TREE_CONTEXT,
   PATH_TOKEN_VERSION,
   type PathTokenClaims,
-} from '../mesh/path-token.ts'
+} from '../mesh/security/path-token.ts'
 import {
   buildTree,
   leafHash,
   TREE_HASH_BYTES,
   TREE_MAX_LEAVES,
   TREE_PROOF_MAX_HASHES,
-} from '../mesh/path-token-tree.ts'
+} from '../mesh/security/path-token-tree.ts'
 
-export type { PathTokenClaims } from '../mesh/path-token.ts'
+export type { PathTokenClaims } from '../mesh/security/path-token.ts'
 
 export interface SigningKey {
   readonly privateKey: KeyObject

@@ -42,7 +42,7 @@ export interface MeshStats {
   readonly relayedTotal: number
   /** Open requests refused (or failed onward), by wire status. */
   readonly refusals: Readonly<Record<string, number>>
-  /** Connections closed before they sent a mesh header: garbage, other protocols, TLS failures. */
+  /** Connections closed before they sent a mesh header: garbage, other protocols, TLS failures, over the unauthenticated limits. */
   readonly rejectedConnections: number
 }
 

@@ -5,6 +5,7 @@
  */
 import type { NodeConfig } from '../config/types.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
+import type { ReplayVerdict } from '../mesh/security/replay-cache.ts'
 import type { FlowDurations } from '../metrics/metrics.ts'
 import type {
   FlowInfo,
@@ -45,6 +46,8 @@ export type ToWorker =
   | { readonly type: 'resolved'; readonly id: number; readonly route: InstructionRoute | undefined }
   | { readonly type: 'reload'; readonly id: number; readonly config: NodeConfig }
   | { readonly type: 'probe'; readonly id: number; readonly peer: string }
+  /** The verdicts on a batch of nonces, in order: the first is for question `firstId`. */
+  | { readonly type: 'nonce-verdicts'; readonly firstId: number; readonly verdicts: readonly ReplayVerdict[] }
 
 export type FromWorker =
   | { readonly type: 'started'; readonly bound: BoundPorts }
@@ -55,8 +58,10 @@ export type FromWorker =
       readonly type: 'reloaded'
       readonly id: number
       readonly bound: BoundPorts
-      /** Messages of the listeners that could not bind. */
+      /** Messages of the listeners whose change did not apply. */
       readonly errors: readonly string[]
+      /** The names of those listeners: they run as before the reload (or, if new, not at all). */
+      readonly kept: readonly string[]
     }
   | {
       readonly type: 'probed'
@@ -72,6 +77,16 @@ export type FromWorker =
       readonly port: number
       readonly sourceIp: string
     }
+  /**
+   * Whether mesh header nonces are new to the node (the primary holds the one replay cache): the
+   * questions of one event-loop turn, numbered from `firstId`, hex, each with its expiry.
+   */
+  | {
+      readonly type: 'remember-nonces'
+      readonly firstId: number
+      readonly nonces: readonly string[]
+      readonly expiresAtMs: readonly number[]
+    }
 
 // Records, not lists: a message type added to the unions above must be added here to compile.
 const FROM_WORKER_TYPES: Readonly<Record<FromWorker['type'], true>> = {
@@ -82,6 +97,7 @@ const FROM_WORKER_TYPES: Readonly<Record<FromWorker['type'], true>> = {
   resolve: true,
   reloaded: true,
   probed: true,
+  'remember-nonces': true,
 }
 const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   start: true,
@@ -94,6 +110,7 @@ const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   resolved: true,
   reload: true,
   probe: true,
+  'nonce-verdicts': true,
 }
 
 function hasType(message: unknown, types: Readonly<Record<string, true>>): boolean {

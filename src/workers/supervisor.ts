@@ -7,12 +7,13 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
-import { planReload } from '../config/reload.ts'
-import type { NodeConfig } from '../config/types.ts'
+import { planReload, withListenersKept } from '../config/reload.ts'
+import type { ListenerConfig, NodeConfig } from '../config/types.ts'
 import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
+import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import type { NodeControlPlane } from '../node/control-plane.ts'
 import { instructionsView } from '../node/instructions-view.ts'
@@ -38,7 +39,13 @@ import { mergeCounters, mergeListeners, mergePeers, mergeRoutes, retire } from '
 import type { BoundPorts, ToWorker, WorkerSnapshot } from './messages.ts'
 import { deathsAfter, respawnDelayMs } from './respawn.ts'
 import { workerConfig } from './worker-config.ts'
-import { forkWorkerProcess, type ReloadReply, type ResolveRequest, WorkerHandle } from './worker-handle.ts'
+import {
+  forkWorkerProcess,
+  type NonceQuestions,
+  type ReloadReply,
+  type ResolveRequest,
+  WorkerHandle,
+} from './worker-handle.ts'
 
 export interface SupervisorOptions {
   readonly logger?: Logger
@@ -73,6 +80,7 @@ export class NodeSupervisor implements NodeView {
   readonly #slots: Slot[]
   readonly #snapshots = new Map<number, WorkerSnapshot>()
   readonly #metrics: Metrics
+  readonly #replayCache: ReplayCache
   /** Counts of dead workers, so that the node's totals never go back. */
   #retired: WorkerSnapshot | undefined
   #flows: FlowInfo[] = []
@@ -99,6 +107,7 @@ export class NodeSupervisor implements NodeView {
       restarts: 0,
       respawnTimer: undefined,
     }))
+    this.#replayCache = new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: this.#clock })
     this.#metrics = createMetrics(this, {
       nodeId: config.common.nodeId,
       region: config.common.region,
@@ -132,7 +141,10 @@ export class NodeSupervisor implements NodeView {
 
   async #spawn(index: number): Promise<BoundPorts> {
     const slot = this.#slots[index] as Slot
-    const handle = new WorkerHandle(index, this.#fork(), (request) => this.#onResolve(handle, request))
+    const handle: WorkerHandle = new WorkerHandle(index, this.#fork(), {
+      resolve: (request) => this.#onResolve(handle, request),
+      rememberNonces: (questions) => this.#onNonces(handle, questions),
+    })
     slot.handle = handle
     void handle.exited.then((exit) => this.#onExit(index, handle, exit))
     const bound = await handle.start(workerConfig(this.config, this.#count, this.#bound), () =>
@@ -205,13 +217,21 @@ export class NodeSupervisor implements NodeView {
   }
 
   #onResolve(handle: WorkerHandle, request: ResolveRequest): void {
-    const asked = this.#controlPlane?.resolve(request.listener, request.port, request.sourceIp)
+    const asked = this.#controlPlane?.resolve(request)
     Promise.resolve(asked)
       .catch((err: unknown) => {
         this.#logger.warn({ err, listener: request.listener }, 'on-demand route request failed')
         return undefined
       })
       .then((route) => handle.send({ type: 'resolved', id: request.id, route }))
+  }
+
+  /** Every worker's mesh nonces go through this one cache: a captured header opens one flow per node. */
+  #onNonces(handle: WorkerHandle, questions: NonceQuestions): void {
+    const verdicts = questions.nonces.map((nonce, i) =>
+      this.#replayCache.remember(Buffer.from(nonce, 'hex'), questions.expiresAtMs[i] as number),
+    )
+    handle.send({ type: 'nonce-verdicts', firstId: questions.firstId, verdicts })
   }
 
   #broadcast(message: ToWorker): void {
@@ -260,18 +280,25 @@ export class NodeSupervisor implements NodeView {
    * 0 gets one port that the others then bind too.
    */
   async reload(next: NodeConfig): Promise<ReloadOutcome> {
-    const plan = planReload(this.#config, next)
+    const running = this.#config
+    const plan = planReload(running, next)
     this.#config = plan.config
     this.#logger.level = plan.config.common.logLevel
     const errors: Error[] = []
     const [first, ...others] = this.#live()
+    let kept = new Map<string, ListenerConfig | undefined>()
     if (first !== undefined) {
       const reply = await this.#reloadWorker(first, errors)
       if (reply) this.#bound = reply.bound
+      // Every worker reads the same files and binds the same ports: the first speaks for all, and
+      // the others (and any worker started later) get the config the first one kept.
+      kept = new Map(reply?.kept.map((name) => [name, running.listeners.find((l) => l.name === name)]))
     }
+    const outcome = withListenersKept(plan, kept)
+    this.#config = outcome.config
     await Promise.all(others.map((handle) => this.#reloadWorker(handle, errors)))
     if (plan.helloChanged) this.#controlPlane?.rehello()
-    return { applied: plan.applied, restartRequired: plan.restartRequired, errors }
+    return { applied: outcome.applied, restartRequired: plan.restartRequired, errors, kept }
   }
 
   async #reloadWorker(handle: WorkerHandle, errors: Error[]): Promise<ReloadReply | undefined> {

@@ -1,7 +1,8 @@
 /**
  * The config a worker process runs: the node's own, less what only the primary does (the
  * scheduler session), with the ports the first worker bound (so that `port: 0` means one port for
- * all) and each listener's `max_connections` split between the workers (workerShare).
+ * all) and each listener's `max_connections`, and the mesh port's limits on unauthenticated
+ * connections, split between the workers (workerShare): each worker holds its own.
  */
 import type { ListenerConfig, NodeConfig } from '../config/types.ts'
 import type { BoundPorts } from './messages.ts'
@@ -16,6 +17,8 @@ export function workerConfig(config: NodeConfig, count: number, bound: BoundPort
       mesh: {
         ...config.mesh,
         bind: { ...config.mesh.bind, port: boundPort(config.mesh.bind.port, bound?.mesh) },
+        maxUnauthenticated: workerShare(config.mesh.maxUnauthenticated, count),
+        maxUnauthenticatedPerSource: workerShare(config.mesh.maxUnauthenticatedPerSource, count),
       },
     }),
   }

@@ -12,6 +12,13 @@ import type { BoundPorts, FromWorker, ToWorker, WorkerSnapshot } from './message
 import { isFromWorker } from './messages.ts'
 
 export type ResolveRequest = Extract<FromWorker, { type: 'resolve' }>
+export type NonceQuestions = Extract<FromWorker, { type: 'remember-nonces' }>
+
+/** What a worker asks its primary, which answers with `send`. */
+export interface WorkerRequests {
+  readonly resolve: (request: ResolveRequest) => void
+  readonly rememberNonces: (questions: NonceQuestions) => void
+}
 
 export interface WorkerExit {
   readonly code: number | null
@@ -42,7 +49,7 @@ export class WorkerHandle {
   #nextId = 0
   #startedAt: number | undefined
 
-  constructor(index: number, child: ChildProcess, onResolve: (request: ResolveRequest) => void) {
+  constructor(index: number, child: ChildProcess, requests: WorkerRequests) {
     this.index = index
     this.#child = child
     this.exited = new Promise((resolve) => {
@@ -54,7 +61,8 @@ export class WorkerHandle {
     })
     child.on('message', (message: unknown) => {
       if (!isFromWorker(message)) return
-      if (message.type === 'resolve') onResolve(message)
+      if (message.type === 'resolve') requests.resolve(message)
+      else if (message.type === 'remember-nonces') requests.rememberNonces(message)
       else if (message.type !== 'started' && message.type !== 'failed') {
         this.#replies.get(message.id)?.(message)
         this.#replies.delete(message.id)

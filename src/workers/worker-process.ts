@@ -6,13 +6,14 @@
 
 import type { NodeConfig } from '../config/types.ts'
 import { MeshProbeError } from '../errors/mesh.ts'
-import type { ResolveQuery } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import { createLogger, flushLogger, type Logger } from '../log/logger.ts'
 import { ProxyNode } from '../node/node.ts'
+import type { ResolveQuery } from '../route/engine.ts'
 import { splitHostPort } from '../util/host-port.ts'
 import type { BoundPorts, FromWorker, WorkerSnapshot } from './messages.ts'
 import { isToWorker } from './messages.ts'
+import { PrimaryNonces } from './nonces.ts'
 
 /** The primary answers within the scheduler's request timeout; this only guards against a lost reply. */
 const RESOLVE_GIVE_UP_MS = 30_000
@@ -27,6 +28,7 @@ export interface WorkerChannel {
 export class WorkerProcess {
   readonly #channel: WorkerChannel
   readonly #pendingResolves = new Map<number, (route: InstructionRoute | undefined) => void>()
+  readonly #nonces = new PrimaryNonces((message) => this.#send(message))
   #nextResolveId = 0
   #node: ProxyNode | undefined
   #logger: Logger | undefined
@@ -35,7 +37,10 @@ export class WorkerProcess {
   constructor(channel: WorkerChannel) {
     this.#channel = channel
     channel.onMessage((message) => this.#dispatch(message))
-    channel.onDisconnect(() => this.leave('primary gone'))
+    channel.onDisconnect(() => {
+      this.#nonces.abandon()
+      this.leave('primary gone')
+    })
   }
 
   #dispatch(message: unknown): void {
@@ -82,6 +87,9 @@ export class WorkerProcess {
         this.#pendingResolves.get(message.id)?.(message.route)
         this.#pendingResolves.delete(message.id)
         break
+      case 'nonce-verdicts':
+        this.#nonces.answered(message.firstId, message.verdicts)
+        break
     }
   }
 
@@ -92,7 +100,10 @@ export class WorkerProcess {
       nodeId: config.common.nodeId,
     }).child({ worker: index })
     this.#logger = logger
-    const node = new ProxyNode(config, { logger, worker: { resolve: (query) => this.#resolve(query) } })
+    const node = new ProxyNode(config, {
+      logger,
+      worker: { resolve: (query) => this.#resolve(query), replay: this.#nonces },
+    })
     try {
       await node.start()
     } catch (err) {
@@ -112,6 +123,7 @@ export class WorkerProcess {
       id,
       bound: boundPorts(node),
       errors: outcome.errors.map((e) => e.message),
+      kept: [...outcome.kept.keys()],
     })
   }
 

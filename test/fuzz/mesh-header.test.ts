@@ -22,8 +22,8 @@ import {
   verifyRequestAuth,
 } from '../../src/mesh/index.ts'
 import { decodeProbeResult, encodeProbeResult, PROBE_RESULT_BYTES } from '../../src/mesh/probe.ts'
-import { encodeNameList, forEachTlv, readNameList } from '../../src/mesh/tlv.ts'
-import { MAX_LIST_ENTRIES } from '../../src/mesh/wire.ts'
+import { MAX_LIST_ENTRIES } from '../../src/mesh/wire/constants.ts'
+import { encodeNameList, forEachTlv, readNameList } from '../../src/mesh/wire/tlv.ts'
 import {
   assertStreamedAgrees,
   bytes,

@@ -14,14 +14,14 @@ import {
   type PathTokenClaims,
   VerifiedTokens,
   verifyPathToken,
-} from '../../src/mesh/path-token.ts'
+} from '../../src/mesh/security/path-token.ts'
 import {
   buildTree,
   leafHash,
   rootFromProof,
   TREE_MAX_LEAVES,
   TREE_PROOF_MAX_HASHES,
-} from '../../src/mesh/path-token-tree.ts'
+} from '../../src/mesh/security/path-token-tree.ts'
 import { generateSigningKey, signPathToken, signPathTokens } from '../../src/scheduler/token.ts'
 import { bytes, bytesAfter, check, mutated } from './kit.ts'
 import { text } from './text.ts'

@@ -7,6 +7,13 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import {
+  decodeOpenRequest,
+  encodeOpenRequest,
+  KIND_OPEN,
+  ReplayCache,
+  verifyRequestAuth,
+} from '../../src/mesh/index.ts'
+import {
   type ControlHello,
   type DecodedControlHello,
   decodeControlHello,
@@ -14,20 +21,13 @@ import {
   KIND_CONTROL,
   MAX_HELLO_BYTES,
   verifyHelloAuth,
-} from '../../src/mesh/control.ts'
+} from '../../src/mesh/wire/control.ts'
 import {
   type ControlFrame,
   ControlFrameReader,
   encodeControlFrame,
   MAX_FRAME_BYTES,
-} from '../../src/mesh/control-frames.ts'
-import {
-  decodeOpenRequest,
-  encodeOpenRequest,
-  KIND_OPEN,
-  ReplayCache,
-  verifyRequestAuth,
-} from '../../src/mesh/index.ts'
+} from '../../src/mesh/wire/control-frames.ts'
 import {
   assertStreamedAgrees,
   bytes,

@@ -7,7 +7,7 @@
 import { once } from 'node:events'
 import net, { type Socket } from 'node:net'
 import tls from 'node:tls'
-import { KIND_CONTROL } from '../../src/mesh/control.ts'
+import { KIND_CONTROL } from '../../src/mesh/wire/control.ts'
 import { type PeerTlsOptions, tlsPeerIdentity } from '../../src/peer/tls.ts'
 import { meshServerTlsOptions } from '../../src/pki/tls-options.ts'
 

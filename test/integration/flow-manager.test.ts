@@ -16,7 +16,7 @@ const LISTENER = {
 /** Accepts one connection into `manager`, resets it from the client side, returns the finished flow. */
 async function flowThatClosed(options: { recordSource?: boolean }): Promise<{ open: string; closed: Flow }> {
   const finished: Flow[] = []
-  const manager = new FlowManager(systemClock, (flow) => finished.push(flow), options)
+  const manager = new FlowManager(systemClock, { finished: (flow) => finished.push(flow) }, options)
   const server = net.createServer({ allowHalfOpen: true })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

@@ -7,9 +7,9 @@ import pino from 'pino'
 import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
 import { startLinkEmulator } from '../../src/link-emulator/emulator.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import { encodeControlHello } from '../../src/mesh/control.ts'
 import { readOpenResponse } from '../../src/mesh/io.ts'
-import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire.ts'
+import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire/constants.ts'
+import { encodeControlHello } from '../../src/mesh/wire/control.ts'
 import { CAPACITY_TTL_MS, PeerManager } from '../../src/peer/index.ts'
 import { systemClock } from '../../src/util/clock.ts'
 import type { PeerState } from '../../src/views/node-view.ts'
@@ -24,8 +24,11 @@ function meshConfig(overrides: Partial<MeshConfig> = {}): MeshConfig {
   return {
     bind: { host: '127.0.0.1', port: 0 },
     token: TOKEN,
+    handshakeTimeoutMs: 10_000,
     allowTargets: [],
     maxHops: 8,
+    maxUnauthenticated: 512,
+    maxUnauthenticatedPerSource: 64,
     probeIntervalMs: 100,
     probeTimeoutMs: 150,
     probeRise: 2,

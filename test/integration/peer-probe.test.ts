@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { encodeOpenResponse } from '../../src/mesh/response.ts'
+import { encodeOpenResponse } from '../../src/mesh/wire/response.ts'
 import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
 import type { TestNode } from '../helpers/node-harness.ts'
 import { refusedPort } from '../helpers/tcp-servers.ts'

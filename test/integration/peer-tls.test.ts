@@ -13,8 +13,11 @@ import { type ControlServer, startControlServer } from '../helpers/control-serve
 
 const mesh: MeshConfig = {
   bind: { host: '127.0.0.1', port: 0 },
+  handshakeTimeoutMs: 10_000,
   allowTargets: [],
   maxHops: 8,
+  maxUnauthenticated: 512,
+  maxUnauthenticatedPerSource: 64,
   probeIntervalMs: 100,
   probeTimeoutMs: 150,
   probeRise: 2,

@@ -32,12 +32,16 @@ async function captured(capture: { received: Buffer[] }, tail: string): Promise<
   return capture.received.splice(find(), 1)[0] as Buffer
 }
 
-/** Sends `chunks` (pausing between them), half-closes, and returns what came back until the close. */
+/**
+ * Sends `chunks` (pausing between them), half-closes, and returns what came back until the close.
+ * `from`: the loopback address to connect from.
+ */
 async function converse(
   port: number,
   chunks: readonly (Buffer | string)[],
+  from = '127.0.0.1',
 ): Promise<{ clientPort: number; reply: string }> {
-  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress: from, allowHalfOpen: true })
   await once(socket, 'connect')
   const clientPort = socket.localPort as number
   // Listened for from the start: a refused flow may close before the last chunk is written.
@@ -46,7 +50,7 @@ async function converse(
   socket.on('data', (c: Buffer) => replies.push(c))
   socket.on('error', () => {})
   for (const chunk of chunks) {
-    socket.write(chunk)
+    if (socket.writable) socket.write(chunk)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   socket.end()
@@ -70,15 +74,19 @@ describe('PROXY protocol', () => {
     haproxyHttpPort = await refusedPort()
     node = await startTestNode(`common: { node_id: pp, admin_addr: "127.0.0.1:0" }
 listeners:
-  - { name: behind-lb, bind: "127.0.0.1:0", proxy_protocol: true }
-  - { name: by-source, bind: "127.0.0.1:0", proxy_protocol: true }
-  - { name: lb-to-v1, bind: "127.0.0.1:0", proxy_protocol: true }
+  - { name: behind-lb, bind: "127.0.0.1:0", proxy_protocol: true, proxy_protocol_from: ["127.0.0.1/32"] }
+  - { name: by-source, bind: "127.0.0.1:0", proxy_protocol: true, proxy_protocol_from: ["127.0.0.1/32"] }
+  - { name: lb-to-v1, bind: "127.0.0.1:0", proxy_protocol: true, proxy_protocol_from: ["127.0.0.1/32"] }
+  - { name: lb-only, bind: "0.0.0.0:0", proxy_protocol: true, proxy_protocol_from: ["127.0.0.2/32", "::1/128"] }
   - { name: plain-v1, bind: "127.0.0.1:0" }
   - { name: plain-v2, bind: "127.0.0.1:0" }
   - { name: to-haproxy-v1, bind: "127.0.0.1:0" }
   - { name: to-haproxy-v2, bind: "127.0.0.1:0" }
 routes:
   - { name: lb-echo, match: { listener: behind-lb }, target: "${echo.address}" }
+  - name: trusted-clients
+    match: { listener: lb-only, source_cidrs: ["203.0.113.0/24"] }
+    target: "${echo.address}"
   - name: documentation-net
     match: { listener: by-source, source_cidrs: ["203.0.113.0/24"] }
     target: "${echo.address}"
@@ -154,6 +162,26 @@ routes:
       .map((l) => String(l.error))
     assert.match(errors[0] ?? '', /PROXY protocol header: start is "GET \/ HT"/)
     assert.match(errors[1] ?? '', /PROXY protocol header: the connection ended after 19 bytes/)
+  })
+
+  test('a client outside proxy_protocol_from cannot name itself: it is refused before its header is read', async () => {
+    const listener = () => node.node.getListeners().find((l) => l.name === 'lb-only')
+    const claim = 'PROXY TCP4 203.0.113.9 192.0.2.1 1000 443\r\n'
+    const acceptedBefore = echo.accepted
+    const spoofed = await converse(node.port('lb-only'), [claim, 'let me in'], '127.0.0.1')
+    assert.equal(spoofed.reply, '')
+    assert.equal(echo.accepted, acceptedBefore, 'the spoofed client reached the route for 203.0.113.0/24')
+    assert.equal(listener()?.rejected.proxy_protocol, 1)
+    await waitFor(() => accessLines(node, 'lb-only').length === 1)
+    const [line] = accessLines(node, 'lb-only')
+    assert.equal(line?.reason, 'rejected')
+    assert.match(
+      String(line?.error),
+      /127\.0\.0\.1, which listeners\.lb-only\.proxy_protocol_from does not list/,
+    )
+    const fromLb = await converse(node.port('lb-only'), [claim, 'from the balancer'], '127.0.0.2')
+    assert.equal(fromLb.reply, 'from the balancer')
+    assert.equal(listener()?.rejected.proxy_protocol, 1)
   })
 
   test('a route sends a v1 header naming the client and the listener, then the bytes', async () => {

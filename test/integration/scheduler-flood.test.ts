@@ -62,6 +62,7 @@ async function startScheduler(name: string, extra: string): Promise<Scheduler> {
   listen: 127.0.0.1:0
   api: 127.0.0.1:0
   store: { type: embedded, path: ${JSON.stringify(join(dir, `${name}.json`))} }
+  state_dir: ${JSON.stringify(join(dir, `${name}-state`))}
   log_level: info
 ${extra}`.replace('CA_FILES', `ca: { cert: ${files.caFile}, key: ${files.caKeyFile} }`),
   )

@@ -50,7 +50,7 @@ before(async () => {
   node = await startTestNode(`common: { node_id: sni, drain_timeout: 1s }
 listeners:
   - { name: tls, bind: "127.0.0.1:0", inspect_sni: true }
-  - { name: lb, bind: "127.0.0.1:0", inspect_sni: true, proxy_protocol: true }
+  - { name: lb, bind: "127.0.0.1:0", inspect_sni: true, proxy_protocol: true, proxy_protocol_from: ["127.0.0.1/32"] }
 routes:
   - { name: api, match: { sni: api.example.test }, target: "127.0.0.1:${api.port}" }
   - { name: web, match: { sni: "*.web.example.test" }, target: "127.0.0.1:${web.port}" }

@@ -24,6 +24,7 @@ function issueCount(issues: readonly ConfigIssue[]): string {
 }
 
 const LISTENER = 'listeners:\n  - name: in\n    bind: "127.0.0.1:0"\n'
+const ROUTE = 'routes:\n  - { name: r, target: "127.0.0.1:1" }\n'
 
 describe('schema errors name file, line and key path', () => {
   it('reports every problem at once, not just the first', () => {
@@ -291,7 +292,7 @@ describe('PROXY protocol settings', () => {
 
   it('is for TCP listeners', () => {
     const text = `${mesh}listeners:
-  - { name: u, protocol: udp, bind: "127.0.0.1:53", proxy_protocol: true }
+  - { name: u, protocol: udp, bind: "127.0.0.1:53", proxy_protocol: true, proxy_protocol_from: ["10.0.0.0/8"] }
 routes:
   - { name: dns, match: { listener: u }, target: "127.0.0.1:5353", send_proxy_protocol: v2 }
 `
@@ -308,13 +309,37 @@ routes:
     ])
   })
 
+  it('needs the load balancers that may send the header, and only with proxy_protocol', () => {
+    assert.deepEqual(
+      issuesOf(`listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true }\n${ROUTE}`),
+      [
+        'config.yaml:2: listeners[0].proxy_protocol_from: required with proxy_protocol: the addresses of the load balancers that send the header, whose word on the client is believed (hint: proxy_protocol_from: ["10.0.0.0/24"]; ["0.0.0.0/0", "::/0"] believes any client)',
+      ],
+    )
+    assert.deepEqual(
+      issuesOf(
+        `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol_from: ["10.0.0.0/8"] }\n${ROUTE}`,
+      ),
+      ['config.yaml:2: listeners[0].proxy_protocol_from: only used with proxy_protocol: true'],
+    )
+    assert.deepEqual(
+      issuesOf(
+        `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true, proxy_protocol_from: ["10.0.0.0/33"] }\n${ROUTE}`,
+      ),
+      [
+        'config.yaml:2: listeners[0].proxy_protocol_from[0]: CIDR prefix length must be 0..32, got "10.0.0.0/33"',
+      ],
+    )
+  })
+
   it('loads into the normalized config', () => {
     const config = loadConfigText(
-      `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true }\nroutes:\n  - { name: r, target: "127.0.0.1:1", send_proxy_protocol: v2 }\n`,
+      `listeners:\n  - { name: lb, bind: "127.0.0.1:0", proxy_protocol: true, proxy_protocol_from: ["10.0.0.0/8"] }\nroutes:\n  - { name: r, target: "127.0.0.1:1", send_proxy_protocol: v2 }\n`,
       'config.yaml',
       { defaultNodeId: 'test' },
     )
     assert.equal(config.listeners[0]?.proxyProtocol, true)
+    assert.deepEqual(config.listeners[0]?.proxyProtocolFrom, ['10.0.0.0/8'])
     assert.equal(config.routes[0]?.sendProxyProtocol, 'v2')
   })
 })

@@ -175,8 +175,10 @@ mesh:
     assert.deepEqual(config.mesh, {
       bind: { host: '127.0.0.1', port: 0 },
       token: '0123456789abcdef',
-      allowTargets: [],
+      handshakeTimeoutMs: 10_000,
       maxHops: 8,
+      maxUnauthenticated: 512,
+      maxUnauthenticatedPerSource: 64,
       probeIntervalMs: 1000,
       probeTimeoutMs: 1000,
       probeRise: 2,

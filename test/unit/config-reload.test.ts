@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { serialized } from '../../src/cli/signals.ts'
 import { loadConfigText } from '../../src/config/index.ts'
-import { planReload } from '../../src/config/reload.ts'
+import { planReload, withListenersKept } from '../../src/config/reload.ts'
 
 const BASE = `common: { node_id: a, log_level: info }
 listeners:
@@ -88,7 +88,35 @@ mesh: { bind: "127.0.0.1:7200", token: "0123456789abcdef0123" }
 })
 
 describe('listeners whose TLS settings change', () => {
-  it('are bound anew: their server options are fixed for the socket', () => {
+  const TLS = BASE.replace(
+    'name: db, bind: "127.0.0.1:5432"',
+    'name: db, bind: "127.0.0.1:5432", tls: { cert: c.pem, key: k.pem }',
+  )
+
+  it('take new certificate and key files in place, on the socket they have', () => {
+    const plan = planReload(loadConfigText(TLS), loadConfigText(TLS.replace('c.pem', 'renewed.pem')))
+    assert.deepEqual(plan.listeners.rebound, [])
+    assert.deepEqual(
+      plan.listeners.updated.map((l) => l.name),
+      ['db'],
+    )
+  })
+
+  it('are bound anew when the TLS server options change: client certificates, version, handshake timeout', () => {
+    for (const change of ['client_ca: ca.pem', 'min_version: TLSv1.3', 'handshake_timeout: 3s']) {
+      const plan = planReload(
+        loadConfigText(TLS),
+        loadConfigText(TLS.replace('key: k.pem', `key: k.pem, ${change}`)),
+      )
+      assert.deepEqual(
+        plan.listeners.rebound.map((l) => l.name),
+        ['db'],
+        change,
+      )
+    }
+  })
+
+  it('are bound anew when TLS is turned on: their server options are fixed for the socket', () => {
     const running = loadConfigText(BASE)
     const next = loadConfigText(
       BASE.replace(
@@ -102,6 +130,44 @@ describe('listeners whose TLS settings change', () => {
       ['db'],
     )
     assert.deepEqual(plan.listeners.updated, [])
+  })
+})
+
+describe('a reload some listeners could not take', () => {
+  const running = loadConfigText(BASE)
+  const plan = planReload(
+    running,
+    loadConfigText(
+      BASE.replace('max_connections: 10', 'max_connections: 20').replace(
+        '  - { name: old, bind: "127.0.0.1:9000" }',
+        '  - { name: old, bind: "127.0.0.1:9000" }\n  - { name: new, bind: "127.0.0.1:7000" }',
+      ),
+    ),
+  )
+
+  it('keeps in force the config those listeners run with, and reports only what took effect', () => {
+    const oldDb = running.listeners.find((l) => l.name === 'db')
+    const { config, applied } = withListenersKept(
+      plan,
+      new Map([
+        ['db', oldDb],
+        ['new', undefined],
+      ]),
+    )
+    assert.deepEqual(plan.applied, ['listeners.new (added)', 'listeners.db'])
+    assert.deepEqual(applied, [])
+    assert.equal(
+      config.listeners.find((l) => l.name === 'db'),
+      oldDb,
+    )
+    assert.deepEqual(
+      config.listeners.map((l) => l.name),
+      ['web', 'db', 'old'],
+    )
+  })
+
+  it('is the plan itself when every listener took its change', () => {
+    assert.equal(withListenersKept(plan, new Map()).config, plan.config)
   })
 })
 

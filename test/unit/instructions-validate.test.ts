@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { create } from '@bufbuild/protobuf'
 import { InstructionSetSchema } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { validateInstructionRoute, validateInstructionSet } from '../../src/instructions/validate.ts'
+import { targetRanges } from '../../src/util/target-ranges.ts'
 
 interface PathInit {
   hops: string[]
@@ -262,6 +263,58 @@ describe('validateInstructionSet', () => {
     assert.deepEqual(result, {
       error: 'routes[0].paths[1].hops[0]: "node-2" is not a peer of this node (this node has no peers)',
     })
+  })
+})
+
+describe('scheduler.allow_targets: the targets instructions may name', () => {
+  const limited = (cidrs: [string, number, number?][]) => ({
+    ...ctx,
+    targetAllowed: targetRanges(
+      cidrs.map(([address, prefix, port]) => ({
+        cidr: { address, prefix, family: address.includes(':') ? 'ipv6' : 'ipv4' } as const,
+        ...(port !== undefined && { port }),
+      })),
+    ),
+  })
+
+  test('a set whose every target is inside is taken', () => {
+    const init = baseInit()
+    at(at(init.routes, 0).paths, 0).targets = [{ address: '127.0.0.1:9000', weight: 1 }]
+    const result = validateInstructionSet(
+      create(InstructionSetSchema, init),
+      limited([
+        ['127.0.0.0', 8],
+        ['10.1.0.0', 16, 80],
+      ]),
+    )
+    assert.ok('ok' in result, JSON.stringify(result))
+  })
+
+  test('a target outside, a port outside or a name is refused with its field path', () => {
+    const msg = () => create(InstructionSetSchema, baseInit())
+    assert.deepEqual(
+      validateInstructionSet(
+        msg(),
+        limited([
+          ['127.0.0.0', 8],
+          ['10.0.0.0', 8],
+        ]),
+      ),
+      {
+        error:
+          "routes[0].paths[0].targets[1].address: backend:9001 is outside this node's scheduler.allow_targets (hint: widen that list, or fix the service's targets)",
+      },
+    )
+    assert.match(
+      JSON.stringify(validateInstructionSet(msg(), limited([['0.0.0.0', 0, 9000]]))),
+      /routes\[0\]\.paths\[0\]\.targets\[1\]\.address: backend:9001 is outside/,
+    )
+    const route = msg().routes[0]
+    assert.ok(route)
+    assert.match(
+      JSON.stringify(validateInstructionRoute(route, limited([['10.0.0.0', 8]]))),
+      /route\.paths\[0\]\.targets\[0\]\.address: 127\.0\.0\.1:9000 is outside/,
+    )
   })
 })
 

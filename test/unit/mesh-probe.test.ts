@@ -10,7 +10,7 @@ import {
   sendProbe,
   serveProbe,
 } from '../../src/mesh/probe.ts'
-import { decodeOpenResponse } from '../../src/mesh/response.ts'
+import { decodeOpenResponse } from '../../src/mesh/wire/response.ts'
 
 describe('probe results', () => {
   it('round-trip, and say how many bytes are still missing', () => {

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { buildTree, leafHash, rootFromProof, TREE_MAX_LEAVES } from '../../src/mesh/path-token-tree.ts'
+import {
+  buildTree,
+  leafHash,
+  rootFromProof,
+  TREE_MAX_LEAVES,
+} from '../../src/mesh/security/path-token-tree.ts'
 
 const leaves = (n: number) => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)))
 

@@ -10,7 +10,7 @@ import {
   type PathTokenCheck,
   VerifiedTokens,
   verifyPathToken,
-} from '../../src/mesh/path-token.ts'
+} from '../../src/mesh/security/path-token.ts'
 import {
   exportPrivateKey,
   exportPublicKey,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { decodeOpenRequest, encodeOpenRequest, ReplayCache, verifyRequestAuth } from '../../src/mesh/index.ts'
 import {
   type ControlHello,
   decodeControlHello,
@@ -7,14 +8,13 @@ import {
   KIND_CONTROL,
   MAX_HELLO_TLV_BYTES,
   verifyHelloAuth,
-} from '../../src/mesh/control.ts'
+} from '../../src/mesh/wire/control.ts'
 import {
   type ControlFrame,
   ControlFrameReader,
   encodeControlFrame,
   MAX_FRAME_BYTES,
-} from '../../src/mesh/control-frames.ts'
-import { decodeOpenRequest, encodeOpenRequest, ReplayCache, verifyRequestAuth } from '../../src/mesh/index.ts'
+} from '../../src/mesh/wire/control-frames.ts'
 
 const T0 = 1_800_000_000_000
 const TOKEN = 'a token of sixteen+ chars'

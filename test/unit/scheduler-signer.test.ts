@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { PathTokenClaims } from '../../src/mesh/path-token.ts'
+import type { PathTokenClaims } from '../../src/mesh/security/path-token.ts'
 import type { PathSigner } from '../../src/scheduler/plan/instructions.ts'
 import { REUSE_SLACK, reusable, reusingSigner } from '../../src/scheduler/signer.ts'
 

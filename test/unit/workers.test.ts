@@ -11,7 +11,8 @@ import {
   sumHistograms,
 } from '../../src/workers/aggregate.ts'
 import { workerCount } from '../../src/workers/count.ts'
-import { isFromWorker, isToWorker, type WorkerSnapshot } from '../../src/workers/messages.ts'
+import { type FromWorker, isFromWorker, isToWorker, type WorkerSnapshot } from '../../src/workers/messages.ts'
+import { PrimaryNonces } from '../../src/workers/nonces.ts'
 import { deathsAfter, respawnDelayMs, STABLE_AFTER_MS } from '../../src/workers/respawn.ts'
 import { workerConfig, workerShare } from '../../src/workers/worker-config.ts'
 
@@ -54,6 +55,13 @@ describe('the config a worker runs', () => {
     assert.equal(workerShare(2, 2), 2, 'never above the whole')
   })
 
+  it("gives each worker its part of the mesh port's limits on unauthenticated connections", () => {
+    const worker = workerConfig(config, 3, undefined)
+    assert.equal(worker.mesh?.maxUnauthenticated, workerShare(512, 3))
+    assert.equal(worker.mesh?.maxUnauthenticatedPerSource, workerShare(64, 3))
+    assert.ok(workerShare(512, 3) < 512 && workerShare(64, 3) < 64)
+  })
+
   it('keeps a node from refusing below its limit when the kernel spreads connections by hash', () => {
     let seed = 11
     const coin = () => {
@@ -80,6 +88,34 @@ describe('the config a worker runs', () => {
       ],
     )
     assert.equal(worker.mesh?.bind.port, 42000)
+  })
+})
+
+describe("a worker's mesh nonces, remembered by its primary", () => {
+  it('asks the primary about the nonces of one event-loop turn in one message, and takes its verdicts', async () => {
+    const sent: FromWorker[] = []
+    const nonces = new PrimaryNonces((m) => sent.push(m))
+    const first = nonces.remember(Buffer.from('00ff', 'hex'), 1234)
+    const second = nonces.remember(Buffer.from('0102', 'hex'), 5678)
+    assert.deepEqual(sent, [], 'asked once the turn is over')
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(sent, [
+      { type: 'remember-nonces', firstId: 0, nonces: ['00ff', '0102'], expiresAtMs: [1234, 5678] },
+    ])
+    const third = nonces.remember(Buffer.from('03', 'hex'), 9)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(sent[1], { type: 'remember-nonces', firstId: 2, nonces: ['03'], expiresAtMs: [9] })
+    nonces.answered(2, ['fresh'])
+    nonces.answered(0, ['fresh', 'replayed'])
+    assert.deepEqual(await Promise.all([first, second, third]), ['fresh', 'replayed', 'fresh'])
+  })
+
+  it('calls no nonce new once the primary is gone, nor while 10,000 questions are unanswered', async () => {
+    const nonces = new PrimaryNonces(() => {})
+    const asked = Array.from({ length: 10_000 }, (_, i) => nonces.remember(Buffer.from([i & 0xff]), 1))
+    assert.equal(await nonces.remember(Buffer.from('ff', 'hex'), 1), 'full')
+    nonces.abandon()
+    assert.deepEqual(new Set(await Promise.all(asked)), new Set(['full']))
   })
 })
 

@@ -6,9 +6,11 @@
  * `dynproxy cert ca` made for the mesh's own mTLS.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { z } from 'zod'
 import { PkiInvalidError, PkiReadError } from '../../errors/pki.ts'
+import { SchedulerCredentialsFileError } from '../../errors/scheduler-auth.ts'
 import { pemFingerprintOf } from '../../pki/fingerprint.ts'
 import { checkCaPair, createCa, type PemPair } from '../../pki/issue.ts'
 import { formatJoinToken, newJoinSecret } from '../../pki/join-token.ts'
@@ -56,6 +58,24 @@ export async function loadAuthority(
       const sent = Buffer.from(given)
       return sent.length === expected.length && timingSafeEqual(sent, expected)
     },
+  }
+}
+
+/** Where a scheduler keeps a copy of the join token for its operator, under `scheduler.state_dir`. */
+export const JOIN_TOKEN_FILE = 'join-token'
+
+/**
+ * Writes the token to `file`, readable by its owner only: whoever may read the scheduler's state
+ * directory may hand it to nodes. Temporary file and rename, so a reader never sees half of it.
+ */
+export async function writeJoinTokenFile(file: string, token: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 })
+    await writeFile(temp, `${token}\n`, { mode: 0o600 })
+    await rename(temp, file)
+  } catch (err) {
+    throw new SchedulerCredentialsFileError(file, (err as Error).message, { cause: err })
   }
 }
 

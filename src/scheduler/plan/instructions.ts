@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto'
 import type { PathTokenError } from '../../errors/paths.ts'
 import type { InstructionRoute, InstructionSet, InstructionVersion } from '../../instructions/types.ts'
-import type { PathTokenClaims } from '../../mesh/path-token.ts'
+import type { PathTokenClaims } from '../../mesh/security/path-token.ts'
 import type { PlannedRoute } from './planner.ts'
 
 export interface PathSigner {

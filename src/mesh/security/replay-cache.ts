@@ -8,19 +8,29 @@
  * least the peak number of data connections accepted per 60 s (an entry lives at most 60 s: its
  * timestamp may be 30 s ahead of this clock, plus the 30 s window).
  */
-import type { Clock } from '../util/clock.ts'
+import type { Clock } from '../../util/clock.ts'
 
 /** About 2,200 new data connections per second sustained for a minute; ≈ 100 bytes each. */
 export const DEFAULT_REPLAY_CACHE_ENTRIES = 131_072
 
 export type ReplayVerdict = 'fresh' | 'replayed' | 'full'
 
+/**
+ * Where a node remembers the nonces of the headers it accepted: one place per node, so that a
+ * captured header opens one flow whichever of its processes it reaches. A ReplayCache in a node of
+ * one process; with worker processes, their primary's, asked over IPC (workers/nonces.ts).
+ */
+export interface ReplayGuard {
+  /** Records `nonce` until `expiresAtMs` unless it is already recorded and unexpired. */
+  remember(nonce: Buffer, expiresAtMs: number): ReplayVerdict | Promise<ReplayVerdict>
+}
+
 export interface ReplayCacheOptions {
   readonly maxEntries: number
   readonly clock: Clock
 }
 
-export class ReplayCache {
+export class ReplayCache implements ReplayGuard {
   readonly #max: number
   readonly #clock: Clock
   // Insertion order is close to expiry order (expiries differ by at most the clock skew allowed),

@@ -7,7 +7,7 @@
  * has a fixed payload length, so the reader refuses a wrong length as soon as it is known and
  * never holds more than one frame: a peer sending garbage or huge lengths costs nothing.
  */
-import { ControlFrameError } from '../errors/peer.ts'
+import { ControlFrameError } from '../../errors/peer.ts'
 
 export const FrameType = { ping: 0x01, pong: 0x02 } as const
 

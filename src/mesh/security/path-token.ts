@@ -20,9 +20,14 @@
  * Verification never throws: anything it cannot parse is 'malformed'.
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto'
-import { PathTokenKeyError } from '../errors/paths.ts'
+import { PathTokenKeyError } from '../../errors/paths.ts'
+import {
+  MAX_LIST_ENTRIES,
+  MAX_NAME_BYTES,
+  MAX_PATH_TOKEN_BYTES,
+  MAX_TARGET_BYTES,
+} from '../wire/constants.ts'
 import { leafHash, rootFromProof, TREE_HASH_BYTES, TREE_MAX_LEAVES } from './path-token-tree.ts'
-import { MAX_LIST_ENTRIES, MAX_NAME_BYTES, MAX_PATH_TOKEN_BYTES, MAX_TARGET_BYTES } from './wire.ts'
 
 /** What the scheduler issues; version 1 (one signature per token) is still verified. */
 export const PATH_TOKEN_VERSION = 2

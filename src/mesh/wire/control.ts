@@ -1,18 +1,19 @@
-import { MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
-import { type AuthOutcome, verifyHeaderAuth } from './auth.ts'
-import { encodeHeader, type HeaderAuthInput } from './header.ts'
-import type { ReplayCache } from './replay-cache.ts'
-import type { DecodeResult } from './request.ts'
-import { encodeString, expectLength, forEachTlv, hex, readBytes, readString } from './tlv.ts'
+import { MeshHeaderError, MeshVersionError } from '../../errors/mesh.ts'
+import { type AuthOutcome, replayOutcome, verifyHeaderMac } from '../security/auth.ts'
+import type { ReplayCache } from '../security/replay-cache.ts'
 import {
   MAC_BYTES,
+  MAC_WINDOW_MS,
   MAX_NAME_BYTES,
   MESH_MAGIC,
   MESH_VERSION,
   NONCE_BYTES,
   REQUEST_FIXED_BYTES,
   TLV_HEAD_BYTES,
-} from './wire.ts'
+} from './constants.ts'
+import { encodeHeader, type HeaderAuthInput } from './header.ts'
+import type { DecodeResult } from './request.ts'
+import { encodeString, expectLength, forEachTlv, hex, readBytes, readString } from './tlv.ts'
 
 export const KIND_CONTROL = 2
 
@@ -160,5 +161,8 @@ export function verifyHelloAuth(
   now: number,
   replayCache: ReplayCache,
 ): AuthOutcome {
-  return verifyHeaderAuth(raw, hello.auth, token, now, replayCache)
+  const auth = hello.auth
+  const signed = verifyHeaderMac(raw, auth, token, now)
+  if (signed !== 'ok' || auth === undefined) return signed
+  return replayOutcome(replayCache.remember(auth.nonce, auth.timestampMs + MAC_WINDOW_MS))
 }

@@ -4,7 +4,7 @@
  * future use of the same token (say, the control channel) can derive its own key.
  */
 import { createHmac, hkdfSync } from 'node:crypto'
-import { MAC_BYTES } from './wire.ts'
+import { MAC_BYTES } from '../wire/constants.ts'
 
 const SALT = Buffer.from('dynproxy mesh v1', 'utf8')
 const INFO = Buffer.from('data-connection header mac', 'utf8')

@@ -1,16 +1,4 @@
-import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
-import { encodeHeader, type HeaderAuthInput } from './header.ts'
-import {
-  encodeNameList,
-  encodeString,
-  expectLength,
-  forEachTlv,
-  hex,
-  readBytes,
-  readNameList,
-  readString,
-  type TlvOut,
-} from './tlv.ts'
+import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../../errors/mesh.ts'
 import {
   ID_BYTES,
   isValidTarget,
@@ -31,7 +19,19 @@ import {
   REQUEST_FIXED_BYTES,
   ReqTlv,
   TLV_HEAD_BYTES,
-} from './wire.ts'
+} from './constants.ts'
+import { encodeHeader, type HeaderAuthInput } from './header.ts'
+import {
+  encodeNameList,
+  encodeString,
+  expectLength,
+  forEachTlv,
+  hex,
+  readBytes,
+  readNameList,
+  readString,
+  type TlvOut,
+} from './tlv.ts'
 
 export interface OpenRequest {
   /** 16 bytes naming the flow on every hop. */

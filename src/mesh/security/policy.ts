@@ -3,12 +3,10 @@
  * them after authentication. Each refusal has its own status so the ingress (and the operator)
  * learns exactly why a path was refused.
  */
-
-import { BlockList, isIP } from 'node:net'
-import type { AllowTarget, RouteConfig } from '../config/types.ts'
-import { splitHostPort } from '../util/host-port.ts'
-import type { OpenRequest } from './request.ts'
-import type { MeshStatus } from './wire.ts'
+import type { AllowTarget, RouteConfig } from '../../config/types.ts'
+import { targetRanges } from '../../util/target-ranges.ts'
+import type { MeshStatus } from '../wire/constants.ts'
+import type { OpenRequest } from '../wire/request.ts'
 
 export interface Refusal {
   readonly status: MeshStatus
@@ -19,12 +17,13 @@ export interface RelayPolicy {
   readonly nodeId: string
   readonly maxHops: number
   readonly peers: ReadonlySet<string>
-  readonly targetAllowed: (target: string) => boolean
+  /** `issued`: a path token this node verified names the target. */
+  readonly targetAllowed: (target: string, issued: boolean) => boolean
 }
 
 /**
  * `issued`: the request carries a path token this node verified, so the scheduler has authorised
- * its target; otherwise the target must be one this node's own config allows.
+ * its target, within what this node's own config allows (`targetAllowList`).
  */
 export function checkOpenRequest(req: OpenRequest, policy: RelayPolicy, issued = false): Refusal | undefined {
   const { nodeId } = policy
@@ -48,10 +47,13 @@ export function checkOpenRequest(req: OpenRequest, policy: RelayPolicy, issued =
       return { status: 'no_route', message: `next hop "${next}" is not a peer of ${nodeId}` }
     return undefined
   }
-  if (req.target !== undefined && !issued && !policy.targetAllowed(req.target)) {
+  if (req.target !== undefined && !policy.targetAllowed(req.target, issued)) {
+    const hint = issued
+      ? 'a path token reaches no further than mesh.allow_targets'
+      : 'name it in a route or in mesh.allow_targets'
     return {
       status: 'target_not_allowed',
-      message: `${nodeId} may not connect to ${req.target} (hint: name it in a route or in mesh.allow_targets)`,
+      message: `${nodeId} may not connect to ${req.target} (hint: ${hint})`,
     }
   }
   return undefined
@@ -59,12 +61,14 @@ export function checkOpenRequest(req: OpenRequest, policy: RelayPolicy, issued =
 
 /**
  * The targets a relay may connect to for others: every endpoint its routes name, and addresses in
- * `mesh.allow_targets`. Nothing else: a mesh port is never an open relay.
+ * `mesh.allow_targets`. With `allow_targets` set that is all, whatever a path token says: the
+ * operator's list is a ceiling a scheduler cannot lift. Without it, a target a verified path token
+ * names is allowed too (the scheduler authorised it). Nothing else: a mesh port is never an open relay.
  */
 export function targetAllowList(
   routes: readonly RouteConfig[],
-  allow: readonly AllowTarget[],
-): (target: string) => boolean {
+  allow: readonly AllowTarget[] | undefined,
+): (target: string, issued: boolean) => boolean {
   const named = new Set<string>()
   for (const route of routes) {
     // A route to requested destinations names none: its `allow` is for its own clients, not for relays.
@@ -76,19 +80,7 @@ export function targetAllowList(
           : []
     for (const list of lists) for (const e of list) named.add(e.address)
   }
-  const ranges = allow.map((a) => ({ port: a.port, list: blockListOf(a) }))
-  return (target) => {
-    if (named.has(target)) return true
-    const { host, port } = splitHostPort(target)
-    const family = isIP(host)
-    if (family === 0) return false
-    const type = family === 4 ? 'ipv4' : 'ipv6'
-    return ranges.some((r) => (r.port === undefined || r.port === port) && r.list.check(host, type))
-  }
-}
-
-function blockListOf(allow: AllowTarget): BlockList {
-  const list = new BlockList()
-  list.addSubnet(allow.cidr.address, allow.cidr.prefix, allow.cidr.family)
-  return list
+  if (allow === undefined) return (target, issued) => issued || named.has(target)
+  const inRanges = targetRanges(allow)
+  return (target) => named.has(target) || inRanges(target)
 }

@@ -3,8 +3,8 @@
  * value. Readers check every length against the section and the field's own limit before they
  * copy anything, so a hostile length costs nothing.
  */
-import { MeshFieldError, MeshHeaderError } from '../errors/mesh.ts'
-import { MAX_LIST_ENTRIES, MAX_NAME_BYTES, TLV_HEAD_BYTES, TLV_IGNORABLE_BIT } from './wire.ts'
+import { MeshFieldError, MeshHeaderError } from '../../errors/mesh.ts'
+import { MAX_LIST_ENTRIES, MAX_NAME_BYTES, TLV_HEAD_BYTES, TLV_IGNORABLE_BIT } from './constants.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 

@@ -1,5 +1,4 @@
-import type { Flow } from '../flow/index.ts'
-import type { UdpSessionEnd } from '../listener/index.ts'
+import type { Flow } from './flow.ts'
 
 /** The fields of the access-log line written for every closed flow. */
 export interface AccessLogLine {
@@ -39,21 +38,4 @@ export function accessLogLine(flow: Flow, durationMs: number): AccessLogLine {
   const proxied =
     flow.proxied === undefined ? line : { ...line, proxied_by: `${down.remoteAddress}:${down.remotePort}` }
   return flow.error ? { ...proxied, error: flow.error.message } : proxied
-}
-
-/** A UDP session's line: the same fields, with `udp:<client address>` where a flow has its id. */
-export function udpAccessLogLine(end: UdpSessionEnd): AccessLogLine & { readonly protocol: 'udp' } {
-  return {
-    flow: `udp:${end.source}`,
-    protocol: 'udp',
-    listener: end.listener,
-    source: end.source,
-    route: end.route,
-    target: end.target,
-    bytes_in: end.bytesIn,
-    bytes_out: end.bytesOut,
-    duration_ms: end.durationMs,
-    reason: end.reason,
-    ...(end.error !== undefined && { error: end.error }),
-  }
 }

@@ -4,9 +4,7 @@
  *
  *   version u8 | status u8 | tlv_length u16 BE | TLVs…
  */
-import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../errors/mesh.ts'
-import type { DecodeResult } from './request.ts'
-import { encodeString, forEachTlv, readString, type TlvOut, tlvBytes, writeTlvs } from './tlv.ts'
+import { MeshFieldError, MeshHeaderError, MeshVersionError } from '../../errors/mesh.ts'
 import {
   MAX_MESSAGE_BYTES,
   MAX_NAME_BYTES,
@@ -17,7 +15,9 @@ import {
   meshStatusName,
   RESPONSE_FIXED_BYTES,
   ResTlv,
-} from './wire.ts'
+} from './constants.ts'
+import type { DecodeResult } from './request.ts'
+import { encodeString, forEachTlv, readString, type TlvOut, tlvBytes, writeTlvs } from './tlv.ts'
 
 export interface OpenResponse {
   readonly status: MeshStatus

@@ -7,9 +7,8 @@
  * before it, the kind byte included, so a signed header of one kind never passes as the other.
  */
 import { randomBytes } from 'node:crypto'
-import { MeshFieldError } from '../errors/mesh.ts'
-import { computeMac, macInput } from './mac.ts'
-import { type TlvOut, tlvBytes, writeTlvHead, writeTlvs } from './tlv.ts'
+import { MeshFieldError } from '../../errors/mesh.ts'
+import { computeMac, macInput } from '../security/mac.ts'
 import {
   MAC_BYTES,
   MAX_REQUEST_TLV_BYTES,
@@ -19,7 +18,8 @@ import {
   REQUEST_FIXED_BYTES,
   ReqTlv,
   TLV_HEAD_BYTES,
-} from './wire.ts'
+} from './constants.ts'
+import { type TlvOut, tlvBytes, writeTlvHead, writeTlvs } from './tlv.ts'
 
 export interface HeaderAuthInput {
   readonly token: string

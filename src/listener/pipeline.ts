@@ -2,7 +2,7 @@
  * The accept path: route a new downstream connection, connect upstream, splice. This runs once
  * per flow and is kept lean: one decision lookup, one connect, no logging unless something fails.
  */
-import type { Socket } from 'node:net'
+import type { BlockList, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { ListenerHandshake, ListenerUser } from '../config/types.ts'
 import {
@@ -12,22 +12,24 @@ import {
   failureOutcome,
   readClientRequest,
 } from '../connect-proxy/index.ts'
+import { ProxyHeaderUntrustedError } from '../errors/index.ts'
+import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
+import type { Flow, ListenerRef } from '../flow/flow.ts'
+import type { FlowManager } from '../flow/manager.ts'
+import { startMultipath } from '../flow/multipath.ts'
+import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
+import type { ResolveQuery } from '../route/engine.ts'
 import {
   decide,
   type FlowContext,
   type FlowOrigin,
-  type MultipathConnection,
   type RouteRuntime,
   type RouteTable,
-  type UpstreamConnection,
 } from '../route/index.ts'
 import { readServerName } from '../sni/index.ts'
+import { inAddressList } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { Flow, ListenerRef } from './flow.ts'
-import type { FlowManager } from './manager.ts'
-import { startMultipath } from './multipath.ts'
-import { endAfterReply, endBeforeUpstream, startRelay } from './relay.ts'
 
 export interface AcceptingListener extends ListenerRef {
   readonly port: number
@@ -46,6 +48,8 @@ export interface AcceptingListener extends ListenerRef {
   }
   /** Each connection starts with a PROXY protocol header, read before the flow is routed. */
   readonly proxyProtocol?: boolean
+  /** With proxyProtocol: only these sources may send it; a connection from elsewhere is refused. */
+  readonly proxyProtocolFrom?: BlockList | undefined
   /** The server name of each connection's TLS ClientHello is read before the flow is routed. */
   readonly inspectSni?: boolean
   /** Connections are TLS sockets, handshaken: they know their server name. */
@@ -56,31 +60,31 @@ export interface AcceptingListener extends ListenerRef {
   readonly users?: readonly ListenerUser[] | undefined
 }
 
-/** What an on-demand resolve is asked about a flow that matches no route. */
-export interface ResolveQuery {
-  readonly listener: string
-  readonly port: number
-  readonly sourceIp: string
-}
-
 export interface FlowHandlerDeps {
   readonly manager: FlowManager
-  /** The current table: read per flow so that a new instruction set applies to the next flow. */
-  readonly table: () => RouteTable<RouteRuntime>
-  readonly onUpstreamFailure: (flow: Flow, error: Error) => void
+  /** The route table, read per flow so that a new instruction set applies to the next flow. */
+  readonly routes: FlowRoutes
   /**
-   * Asks the scheduler for a route for a flow no route takes; resolves within its own deadline,
-   * undefined when there is none. Absent: such flows are closed at once.
+   * Asked of every flow before it is routed: an error refuses the flow. Absent: no one asks. Set
+   * once the plugins are loaded, after the pipeline is built.
    */
-  readonly resolve?: (query: ResolveQuery) => Promise<RouteRuntime | undefined>
-  /** Asked of every flow before it is routed: an error refuses the flow. Absent: no one asks. */
-  readonly admit?: (flow: Flow, listener: AcceptingListener) => Error | undefined
+  admit?: ((flow: Flow, listener: AcceptingListener) => Error | undefined) | undefined
+}
+
+/** The route engine as the pipeline uses it. */
+export interface FlowRoutes {
+  table(): RouteTable<RouteRuntime>
+  /**
+   * Asks the scheduler for a route for a flow no route takes; it resolves within its own
+   * deadline, undefined when there is none. Undefined at once when there is no one to ask.
+   */
+  resolve(query: ResolveQuery): Promise<RouteRuntime | undefined> | undefined
 }
 
 export function createFlowHandler(
   deps: FlowHandlerDeps,
 ): (socket: Socket, listener: AcceptingListener) => void {
-  const { manager, table, onUpstreamFailure, resolve, admit } = deps
+  const { manager, routes: engine } = deps
 
   function established(
     flow: Flow,
@@ -110,7 +114,7 @@ export function createFlowHandler(
 
   function failed(flow: Flow, error: Error): void {
     flow.error = error
-    onUpstreamFailure(flow, error)
+    manager.failedFlows++
     endBeforeUpstream(flow, 'upstream_unavailable')
   }
 
@@ -130,13 +134,10 @@ export function createFlowHandler(
     endBeforeUpstream(flow, 'no_route')
   }
 
-  function resolveThenConnect(
-    flow: Flow,
-    listener: AcceptingListener,
-    sourceIp: string,
-    ask: NonNullable<typeof resolve>,
-  ): void {
-    ask({ listener: listener.name, port: listener.port, sourceIp }).then(
+  function resolveThenConnect(flow: Flow, listener: AcceptingListener, sourceIp: string): void {
+    const resolving = engine.resolve({ listener: listener.name, port: listener.port, sourceIp })
+    if (resolving === undefined) return noRoute(flow, listener)
+    resolving.then(
       (route) => {
         if (flow.state === 'closed') return
         if (route === undefined) return noRoute(flow, listener)
@@ -147,8 +148,17 @@ export function createFlowHandler(
     )
   }
 
-  /** The header is the flow's first bytes: the flow is routed once it is read, refused if it is bad. */
+  /**
+   * The header is the flow's first bytes: the flow is routed once it is read, refused if it is bad,
+   * or if it comes from a source that may not send one (it would choose its own client address).
+   */
   function readHeaderThenRoute(flow: Flow, listener: AcceptingListener): void {
+    const trusted = listener.proxyProtocolFrom
+    if (trusted !== undefined && !inAddressList(trusted, flow.sourceIp)) {
+      const error = new ProxyHeaderUntrustedError(flow.sourceIp, listener.name)
+      refuseBeforeRoute(flow, listener, 'proxy_protocol', error, endBeforeUpstream)
+      return
+    }
     readProxyHeader(flow.downstream).then(
       (header) => {
         if (flow.state === 'closed') return
@@ -246,7 +256,7 @@ export function createFlowHandler(
 
   function requestFailed(flow: Flow, error: Error, request: ClientRequest): void {
     flow.error = error
-    onUpstreamFailure(flow, error)
+    manager.failedFlows++
     request.reply(failureOutcome(error))
     endAfterReply(flow, 'upstream_unavailable')
   }
@@ -268,15 +278,14 @@ export function createFlowHandler(
    * it (a system call per flow otherwise saved); undefined then.
    */
   function decideFor(flow: Flow, listener: AcceptingListener) {
-    const routes = table()
+    const routes = engine.table()
     const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
     return { decision: decide(contextOf(flow, listener, sourceIp ?? ''), routes), sourceIp }
   }
 
   /** The plugins' say; a refused flow is counted and ended (after any reply written so far). */
   function refusedByPlugin(flow: Flow, listener: AcceptingListener): boolean {
-    if (admit === undefined) return false
-    const refusal = admit(flow, listener)
+    const refusal = deps.admit?.(flow, listener)
     if (refusal === undefined) return false
     listener.counters.rejected.plugin++
     flow.error = refusal
@@ -290,8 +299,7 @@ export function createFlowHandler(
     }
     const { decision, sourceIp } = decideFor(flow, listener)
     if (decision.kind === 'reject') {
-      if (resolve === undefined) noRoute(flow, listener)
-      else resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp, resolve)
+      resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp)
       return
     }
     const runtime = decision.handler

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { UnauthenticatedConnections } from '../../src/mesh/security/unauthenticated.ts'
+
+describe('the mesh port’s unauthenticated connections', () => {
+  it('refuses a source at its own limit, and only that source', () => {
+    const held = new UnauthenticatedConnections<string>({ maxTotal: 10, maxPerSource: 2 })
+    assert.deepEqual(held.admit('a1', '10.0.0.1'), { admitted: true, evicted: undefined })
+    assert.deepEqual(held.admit('a2', '10.0.0.1'), { admitted: true, evicted: undefined })
+    assert.deepEqual(held.admit('a3', '10.0.0.1'), { admitted: false })
+    assert.deepEqual(held.admit('b1', '10.0.0.2'), { admitted: true, evicted: undefined })
+    assert.equal(held.from('10.0.0.1'), 2)
+    assert.equal(held.size, 3)
+  })
+
+  it('makes room for a new connection by closing the oldest when the total is reached', () => {
+    const held = new UnauthenticatedConnections<string>({ maxTotal: 3, maxPerSource: 3 })
+    held.admit('old', 'x')
+    held.admit('mid', 'y')
+    held.admit('new', 'z')
+    assert.deepEqual(held.admit('newest', 'w'), { admitted: true, evicted: 'old' })
+    assert.equal(held.size, 3)
+    assert.equal(held.from('x'), 0)
+    assert.equal(held.release('old'), false, 'an evicted connection is no longer held')
+  })
+
+  it('frees a place when a connection authenticates or closes, once', () => {
+    const held = new UnauthenticatedConnections<string>({ maxTotal: 2, maxPerSource: 1 })
+    held.admit('a', 'x')
+    assert.equal(held.release('a'), true)
+    assert.equal(held.release('a'), false)
+    assert.equal(held.from('x'), 0)
+    assert.deepEqual(held.admit('a2', 'x'), { admitted: true, evicted: undefined })
+  })
+
+  it('refuses limits that are not positive integers, naming them', () => {
+    assert.throws(() => new UnauthenticatedConnections({ maxTotal: 0, maxPerSource: 1 }), /maxTotal 0/)
+    assert.throws(
+      () => new UnauthenticatedConnections({ maxTotal: 1, maxPerSource: 1.5 }),
+      /maxPerSource 1.5/,
+    )
+  })
+})
