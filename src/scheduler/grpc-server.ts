@@ -41,6 +41,8 @@ export interface GrpcOptions {
   readonly security?: GrpcSecurity
   /** Default HELLO_TIMEOUT_MS; tests shorten it. */
   readonly helloTimeoutMs?: number
+  /** Default HANDSHAKE_TIMEOUT_MS (auth/server-tls.ts); tests shorten it. */
+  readonly handshakeTimeoutMs?: number
 }
 
 export interface GrpcServer {
@@ -84,7 +86,14 @@ export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
   }
   const tls =
     security &&
-    (() => serverTlsOptions(security.authority, settings.id, settings.nodeCertValidityMs, security.clock))
+    (() =>
+      serverTlsOptions(
+        security.authority,
+        settings.id,
+        settings.nodeCertValidityMs,
+        security.clock,
+        o.handshakeTimeoutMs,
+      ))
   const server: Server = tls ? http2.createSecureServer(await tls(), handler) : http2.createServer(handler)
   limitConnections(server, new PerAddressLimit(settings.maxStreamsPerAddress), logger)
   // A client that fails its handshake (plaintext, a bad certificate, a timeout) is not kept open.

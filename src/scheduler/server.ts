@@ -33,6 +33,8 @@ export interface StartSchedulerOptions {
   readonly engine?: PathEngine
   /** How long a node stream may stay silent before its hello; tests shorten it. */
   readonly helloTimeoutMs?: number
+  /** How long a client may take over its TLS handshake; tests shorten it. */
+  readonly handshakeTimeoutMs?: number
 }
 
 export interface RunningScheduler {
@@ -116,6 +118,7 @@ export async function startScheduler(
       settings,
       logger,
       ...(options.helloTimeoutMs !== undefined && { helloTimeoutMs: options.helloTimeoutMs }),
+      ...(options.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: options.handshakeTimeoutMs }),
       ...(authority && { security: { authority, store, clock } }),
     })
     api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })

@@ -169,15 +169,23 @@ function isRead(init: RequestInit | undefined): boolean {
  */
 export async function startHarness(
   yamlBody: string,
-  options: { readonly api?: string; readonly helloTimeoutMs?: number } = {},
+  options: {
+    readonly api?: string
+    readonly helloTimeoutMs?: number
+    readonly handshakeTimeoutMs?: number
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-sched-'))
   const statePath = join(dir, 'state.json')
   const stateDir = join(dir, 'dynproxy-state', 'scheduler')
   const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: ${options.api ?? '127.0.0.1:0'}\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n  state_dir: ${JSON.stringify(stateDir)}\n${yamlBody}`
   const config = schedulerConfigFromText(text)
-  const helloTimeout = options.helloTimeoutMs !== undefined && { helloTimeoutMs: options.helloTimeoutMs }
-  const start = () => startScheduler(config, { logger: silentLogger(), ...helloTimeout })
+  const { helloTimeoutMs, handshakeTimeoutMs } = options
+  const timeouts = {
+    ...(helloTimeoutMs !== undefined && { helloTimeoutMs }),
+    ...(handshakeTimeoutMs !== undefined && { handshakeTimeoutMs }),
+  }
+  const start = () => startScheduler(config, { logger: silentLogger(), ...timeouts })
   const scheduler = await start()
   // The CA stays across restarts (it is in the state file), and so do these certificates.
   const certs: NodeCertificates | undefined =

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import http2 from 'node:http2'
-import { after, before, describe, test } from 'node:test'
+import net from 'node:net'
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import tls from 'node:tls'
 import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf'
 import {
@@ -218,11 +219,12 @@ describe('nodes gone for good are forgotten', () => {
 })
 
 describe('one source address holds a bounded number of connections and streams', () => {
+  // A scheduler each: the connections one test closes free their slots only once the scheduler sees them close.
   let h: Harness
-  before(async () => {
-    h = await startHarness('  max_streams_per_address: 2\n', { helloTimeoutMs: 500 })
+  beforeEach(async () => {
+    h = await startHarness('  max_streams_per_address: 2\n', { helloTimeoutMs: 500, handshakeTimeoutMs: 500 })
   })
-  after(async () => {
+  afterEach(async () => {
     await h.close()
   })
 
@@ -277,5 +279,21 @@ describe('one source address holds a bounded number of connections and streams',
     again.stream.write(helloFrame({ nodeId: 'st', region: 'r1' }))
     await waitFor(async () => again.received.length > 0, 'a welcome once slots are free')
     session.destroy()
+  })
+
+  test('a client that never finishes its TLS handshake is disconnected, and its slot comes back', async () => {
+    const [host, port] = h.scheduler.grpcAddress.split(':')
+    const silent = net.connect({ host, port: Number(port) })
+    silent.on('error', () => undefined)
+    const closedAt = await new Promise<number>((resolve) => {
+      const started = Date.now()
+      silent.once('close', () => resolve(Date.now() - started))
+    })
+    assert.ok(closedAt >= 400 && closedAt < 3000, `closed after ${closedAt}ms`)
+    const first = await silentConnection()
+    const second = await silentConnection()
+    assert.deepEqual([first.secured, second.secured], [true, true])
+    first.socket.destroy()
+    second.socket.destroy()
   })
 })

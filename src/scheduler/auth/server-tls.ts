@@ -17,6 +17,7 @@ export async function serverTlsOptions(
   schedulerId: string,
   validMs: number,
   clock: Clock,
+  handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS,
 ): Promise<SecureServerOptions> {
   const own = await issueSchedulerCert({ ca: authority.ca, schedulerId, validMs, clock })
   return {
@@ -26,6 +27,6 @@ export async function serverTlsOptions(
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.3',
-    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeout: handshakeTimeoutMs,
   }
 }
