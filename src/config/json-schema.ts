@@ -1,7 +1,7 @@
 /**
  * The JSON Schema of the YAML config, for editors (`# yaml-language-server: $schema=...`). The
  * committed copy in schema/ is checked against this by a unit test; regenerate it with
- * `npx node src/config/json-schema.ts`.
+ * `bun src/config/json-schema.ts`.
  */
 import { writeFileSync } from 'node:fs'
 import { z } from 'zod'

@@ -3,8 +3,9 @@
  * resolved targets, deep-frozen. Runs only on documents that passed schema and semantic checks, so
  * a failure here is a bug in those checks, not in the user's file.
  */
-import { readDestinationRule } from '../connect-proxy/allow.ts'
+
 import { readAllowTarget, readHostPort } from './address.ts'
+import { readDestinationRule } from './destination-rule.ts'
 import { parseDuration } from './duration.ts'
 import type { ConfigDocument, RouteDocument } from './schema.ts'
 import { resolveTarget } from './target.ts'

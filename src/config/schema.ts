@@ -5,10 +5,10 @@
  * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
  */
 import { z } from 'zod'
-import { readDestinationRule } from '../connect-proxy/allow.ts'
 import { readJoinToken } from '../pki/join-token.ts'
 import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
+import { readDestinationRule } from './destination-rule.ts'
 import { show } from './issues.ts'
 import { duration, expected, hostName, hostPort, int, name, textOf } from './schema-parts.ts'
 
@@ -312,14 +312,14 @@ const mesh = z.strictObject({
     ),
   max_hops: int(1, 255).default(8),
   max_unauthenticated: int(1, 1_000_000)
-    .default(512)
+    .default(1024)
     .describe(
       'Connections to the mesh port that have not authenticated yet (TLS handshake, or token MAC), at most; a new one beyond it closes the oldest.',
     ),
   max_unauthenticated_per_source: int(1, 1_000_000)
     .default(64)
     .describe(
-      "Of those, from one source address; beyond it that source's new connections are closed. Keep it above the peers' warm_connections.",
+      "Of those, from one source address, once half of max_unauthenticated is held: beyond it that source's new connections are closed. Below that a busy peer may open more at once. Keep it above the peers' warm_connections.",
     ),
   probe_interval: duration().default('1s'),
   probe_timeout: duration().default('1s'),

@@ -37,6 +37,9 @@ export interface ListenerRef {
   readonly counters: { active: number; closedBytesIn: number; closedBytesOut: number }
 }
 
+/** Relayed flows (another node's flows this node carries on) are counted under this pseudo-listener. */
+export const MESH_LISTENER = 'mesh'
+
 export class Flow {
   readonly id: string
   readonly listener: ListenerRef

@@ -9,7 +9,7 @@
 import type { ListenerChanges } from '../config/reload.ts'
 import type { ListenerConfig } from '../config/types.ts'
 import { ListenerReloadKeptError } from '../errors/index.ts'
-import type { FlowOrigin } from '../route/index.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import { type ConnectionHandler, TcpListener } from './tcp-listener.ts'
 import { UdpListener, type UdpListenerDeps } from './udp-listener.ts'
 

@@ -17,16 +17,11 @@ import type { MultipathConnection, UpstreamConnection } from '../flow/connection
 import type { Flow, ListenerRef } from '../flow/flow.ts'
 import type { FlowManager } from '../flow/manager.ts'
 import { startMultipath } from '../flow/multipath.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
 import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
 import type { ResolveQuery } from '../route/engine.ts'
-import {
-  decide,
-  type FlowContext,
-  type FlowOrigin,
-  type RouteRuntime,
-  type RouteTable,
-} from '../route/index.ts'
+import { decide, type FlowContext, type RouteRuntime, type RouteTable } from '../route/index.ts'
 import { readServerName } from '../sni/index.ts'
 import { inAddressList } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'

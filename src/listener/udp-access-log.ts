@@ -1,5 +1,16 @@
 import type { AccessLogLine } from '../flow/access-log.ts'
-import type { UdpSessionEnd } from './udp-listener.ts'
+
+export interface UdpSessionEnd {
+  readonly listener: string
+  readonly source: string
+  readonly route: string
+  readonly target: string
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly durationMs: number
+  readonly reason: 'idle_timeout' | 'upstream_error' | 'closed'
+  readonly error?: string
+}
 
 /** A UDP session's line: the same fields, with `udp:<client address>` where a flow has its id. */
 export function udpAccessLogLine(end: UdpSessionEnd): AccessLogLine & { readonly protocol: 'udp' } {

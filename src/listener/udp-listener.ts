@@ -15,7 +15,7 @@ import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, ListenerStatus } from '../views/node-view.ts'
 import { type ListenerCounters, listenerStatus, newListenerCounters } from './tcp-listener.ts'
-import { udpAccessLogLine } from './udp-access-log.ts'
+import { type UdpSessionEnd, udpAccessLogLine } from './udp-access-log.ts'
 
 /** What a session needs of the route that took it. */
 export interface DatagramRoute {
@@ -23,18 +23,6 @@ export interface DatagramRoute {
   readonly matches: Record<DecisionSource, number>
   lease?(sourceIp: string): { address: string; host: string; port: number } | undefined
   release(endpoint: string): void
-}
-
-export interface UdpSessionEnd {
-  readonly listener: string
-  readonly source: string
-  readonly route: string
-  readonly target: string
-  readonly bytesIn: number
-  readonly bytesOut: number
-  readonly durationMs: number
-  readonly reason: 'idle_timeout' | 'upstream_error' | 'closed'
-  readonly error?: string
 }
 
 export interface UdpListenerDeps {

@@ -5,8 +5,8 @@
  */
 import type { Socket } from 'node:net'
 import { MeshPathRefusedError } from '../errors/index.ts'
-import { readOpenResponse } from './io.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from './wire/constants.ts'
+import { readOpenResponse } from './wire/io.ts'
 import { encodeOpenRequest, type OpenRequest } from './wire/request.ts'
 
 export interface OpenThroughPeerOptions {

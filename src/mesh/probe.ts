@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net'
 import { MeshHeaderError, MeshProbeError } from '../errors/mesh.ts'
 import { type HeaderDecoded, readHeader } from '../util/read-header.ts'
-import { writeResponse } from './io.ts'
+import { writeResponse } from './wire/io.ts'
 
 export const PROBE_RESULT_BYTES = 16
 

@@ -17,10 +17,10 @@ import type { Logger } from '../log/logger.ts'
 import { nodeIdentityOf } from '../pki/identity.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import { tcpSocketOf } from '../util/tcp-socket.ts'
-import { PREFIX_BYTES, peekPrefix } from './peek.ts'
 import { UnauthenticatedConnections, type UnauthenticatedLimits } from './security/unauthenticated.ts'
 import { KIND_OPEN, MESH_MAGIC } from './wire/constants.ts'
 import { KIND_CONTROL } from './wire/control.ts'
+import { PREFIX_BYTES, peekPrefix } from './wire/peek.ts'
 
 /** How long a new connection may stay silent: longer than a warm pool keeps one idle. */
 export const FIRST_BYTES_TIMEOUT_MS = 15_000

@@ -12,12 +12,13 @@ import type { AdminServer } from '../admin/index.ts'
 import { planReload, withListenersKept } from '../config/reload.ts'
 import type { ListenerConfig, NodeConfig } from '../config/types.ts'
 import { PeerUnknownError } from '../errors/index.ts'
-import { FlowAccounting, FlowManager } from '../flow/index.ts'
+import { FlowAccounting, FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import { createFlowHandler, type FlowHandlerDeps } from '../listener/index.ts'
 import { type ListenerReload, ListenerSet } from '../listener/listener-set.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
+import { NodeMesh } from '../mesh/node-mesh.ts'
 import type { ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
 import {
@@ -46,7 +47,6 @@ import {
 } from '../views/node-view.ts'
 import type { NodeControlPlane } from './control-plane.ts'
 import { instructionsView } from './instructions-view.ts'
-import { MESH_LISTENER, NodeMesh } from './mesh.ts'
 import { helloInfo, peerCapacities, reportInfo } from './scheduler-info.ts'
 import { PACKAGE_VERSION } from './version.ts'
 
@@ -125,7 +125,6 @@ export class ProxyNode implements NodeView {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
-          routes: { table: () => this.#engine.table() },
           reusePort: options.worker !== undefined,
           ...(options.worker && { replay: options.worker.replay }),
         })
@@ -236,7 +235,7 @@ export class ProxyNode implements NodeView {
     try {
       if (this.#config.plugins.length > 0) await this.#loadPlugins()
       await this.#listeners.listenAll()
-      await this.#mesh?.start()
+      await this.#mesh?.start(this.#engine)
       if (this.#worker === undefined) await this.#startAdmin()
       if (this.config.scheduler) {
         this.#controlPlane = await this.#newControlPlane(this.config)

@@ -10,8 +10,8 @@ import type {
   RouteTraffic,
   UpstreamConnection,
 } from '../flow/connection.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import type { DecisionSource } from '../views/node-view.ts'
-import type { FlowOrigin } from './origin.ts'
 
 export interface RouteRuntime extends EndpointLender {
   readonly config: RouteConfig

@@ -10,6 +10,10 @@
  * endpoint of a direct path unhealthy or ejected. Held routes are re-checked with freshness.
  */
 import type { RouteConfig } from '../config/types.ts'
+import { MeshNoRouteError } from '../errors/index.ts'
+import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
+import { MESH_LISTENER } from '../flow/flow.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import {
   type HeldRoute,
   NO_ROUTES,
@@ -18,7 +22,7 @@ import {
   withoutFailed,
 } from '../instructions/hold.ts'
 import type { InstructionRoute } from '../instructions/index.ts'
-import { chainTables, compileRoutes, type RouteTable } from './decide.ts'
+import { chainTables, compileRoutes, decide, type RouteTable } from './decide.ts'
 import { instructionRouteConfig } from './instruction-routes.ts'
 import { createRouteRuntime, type ManagedRoute, type RouteRuntimeDeps, type RouteTotals } from './runtime.ts'
 
@@ -143,6 +147,24 @@ export class DynamicRouteEngine {
     this.#fresh = chainTables(tableOf(this.#instructions, 'instruction'), this.#staticTable)
     this.#stale = chainTables(tableOf(this.#instructions, 'cached_instruction'), this.#staticTable)
     this.#select()
+  }
+
+  /**
+   * A relayed flow that names no target goes by this node's own route for the port it arrived on
+   * at its ingress (the seed's proxy chain), which may lead on through the mesh.
+   */
+  connectByIngressPort(
+    port: number,
+    sourceIp: string,
+    origin: FlowOrigin,
+  ): Promise<UpstreamConnection | MultipathConnection> {
+    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#table)
+    if (decision.kind === 'reject') return Promise.reject(new MeshNoRouteError(this.#deps.nodeId, port))
+    const route = decision.handler
+    route.matches[decision.source]++
+    return route
+      .connect(sourceIp, origin)
+      .then((conn): UpstreamConnection | MultipathConnection => ({ ...conn, lender: conn.lender ?? route }))
   }
 
   /**

@@ -22,6 +22,7 @@ import type {
   RouteTraffic,
   UpstreamConnection,
 } from '../flow/connection.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import type { Logger } from '../log/logger.ts'
 import { openThroughPeer } from '../mesh/outbound.ts'
 import { ID_BYTES } from '../mesh/wire/constants.ts'
@@ -32,7 +33,6 @@ import { formatHostPort } from '../util/host-port.ts'
 import type { DecisionSource, EndpointStatus, PeerState, RoutePathStatus } from '../views/node-view.ts'
 import type { RouteRuntime } from './connection.ts'
 import { describePath, describeTarget } from './describe.ts'
-import type { FlowOrigin } from './origin.ts'
 import { orderPaths } from './path-order.ts'
 
 /** The part of the peer manager that routes use. */

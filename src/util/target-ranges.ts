@@ -4,10 +4,15 @@
  * it resolves to later is not what was checked.
  */
 import { BlockList, isIP } from 'node:net'
-import type { AllowTarget } from '../config/types.ts'
 import { splitHostPort } from './host-port.ts'
 
-export function targetRanges(allow: readonly AllowTarget[]): (target: string) => boolean {
+/** A `CIDR[:port]` entry, as the config gives it. */
+export interface TargetRange {
+  readonly cidr: { readonly address: string; readonly prefix: number; readonly family: 'ipv4' | 'ipv6' }
+  readonly port?: number
+}
+
+export function targetRanges(allow: readonly TargetRange[]): (target: string) => boolean {
   const ranges = allow.map((a) => ({ port: a.port, list: blockListOf(a) }))
   return (target) => {
     const { host, port } = splitHostPort(target)
@@ -18,7 +23,7 @@ export function targetRanges(allow: readonly AllowTarget[]): (target: string) =>
   }
 }
 
-function blockListOf(allow: AllowTarget): BlockList {
+function blockListOf(allow: TargetRange): BlockList {
   const list = new BlockList()
   list.addSubnet(allow.cidr.address, allow.cidr.prefix, allow.cidr.family)
   return list

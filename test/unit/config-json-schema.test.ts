@@ -6,7 +6,7 @@ import { configJsonSchema, configJsonSchemaText, JSON_SCHEMA_FILE } from '../../
 const committed = new URL(`../../${JSON_SCHEMA_FILE}`, import.meta.url)
 
 describe('JSON Schema of the config', () => {
-  it('matches the committed copy (regenerate: npx node src/config/json-schema.ts)', () => {
+  it('matches the committed copy (regenerate: bun src/config/json-schema.ts)', () => {
     assert.equal(readFileSync(committed, 'utf8'), configJsonSchemaText())
   })
 

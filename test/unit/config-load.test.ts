@@ -177,7 +177,7 @@ mesh:
       token: '0123456789abcdef',
       handshakeTimeoutMs: 10_000,
       maxHops: 8,
-      maxUnauthenticated: 512,
+      maxUnauthenticated: 1024,
       maxUnauthenticatedPerSource: 64,
       probeIntervalMs: 1000,
       probeTimeoutMs: 1000,

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { readDestinationRule } from '../../src/config/destination-rule.ts'
 import type { DestinationRule, RouteTarget } from '../../src/config/types.ts'
 import { admitDestination, type Lookup } from '../../src/connect-proxy/admit.ts'
-import { compileAllow, readDestinationRule } from '../../src/connect-proxy/allow.ts'
+import { compileAllow } from '../../src/connect-proxy/allow.ts'
 import { credentialsValid } from '../../src/connect-proxy/credentials.ts'
 import { failureOutcome } from '../../src/connect-proxy/outcome.ts'
 import {

@@ -57,9 +57,9 @@ describe('the config a worker runs', () => {
 
   it("gives each worker its part of the mesh port's limits on unauthenticated connections", () => {
     const worker = workerConfig(config, 3, undefined)
-    assert.equal(worker.mesh?.maxUnauthenticated, workerShare(512, 3))
+    assert.equal(worker.mesh?.maxUnauthenticated, workerShare(1024, 3))
     assert.equal(worker.mesh?.maxUnauthenticatedPerSource, workerShare(64, 3))
-    assert.ok(workerShare(512, 3) < 512 && workerShare(64, 3) < 64)
+    assert.ok(workerShare(1024, 3) < 1024 && workerShare(64, 3) < 64)
   })
 
   it('keeps a node from refusing below its limit when the kernel spreads connections by hash', () => {

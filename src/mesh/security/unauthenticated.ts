@@ -4,7 +4,10 @@
  * them, so they are capped, or a flood of silent connections would take the file descriptors
  * that real flows need:
  *
- * - per source address: a source at its limit gets no more (it is the one flooding);
+ * - per source address, under pressure: once half the total is held, a source at its own limit
+ *   gets no more (it is the one flooding). Without pressure a source may open as many as the
+ *   total allows: a busy peer opens many data connections at once from one address, each
+ *   unauthenticated for its first round trip, and must not be mistaken for a flood;
  * - in total: a new connection pushes out the oldest unauthenticated one. A real peer sends its
  *   header within a round trip of connecting, so it is through before a flood of newer
  *   connections reaches it; a connection that stays silent is the first to go.
@@ -46,8 +49,8 @@ export class UnauthenticatedConnections<T> {
 
   /** Takes a new connection, or refuses it; a connection it had to push out is the caller's to close. */
   admit(connection: T, source: string): Admission<T> {
-    const held = this.from(source)
-    if (held >= this.#limits.maxPerSource) return { admitted: false }
+    const underPressure = this.#sourceOf.size * 2 >= this.#limits.maxTotal
+    if (underPressure && this.from(source) >= this.#limits.maxPerSource) return { admitted: false }
     let evicted: T | undefined
     if (this.#sourceOf.size >= this.#limits.maxTotal) {
       evicted = this.#sourceOf.keys().next().value

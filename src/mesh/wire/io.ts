@@ -4,11 +4,11 @@
  * util/read-header.ts's contract (paused socket, no listener left, the caller's 'error' listener).
  */
 import type { Socket } from 'node:net'
-import { MeshConnectionClosedError, MeshHeaderError, MeshHeaderTimeoutError } from '../errors/mesh.ts'
-import { type HeaderDecoded, type HeaderReading, readHeader } from '../util/read-header.ts'
-import type { MeshStatus } from './wire/constants.ts'
-import { type DecodedOpenRequest, decodeOpenRequest } from './wire/request.ts'
-import { decodeOpenResponse, encodeOpenResponse, type OpenResponse } from './wire/response.ts'
+import { MeshConnectionClosedError, MeshHeaderError, MeshHeaderTimeoutError } from '../../errors/mesh.ts'
+import { type HeaderDecoded, type HeaderReading, readHeader } from '../../util/read-header.ts'
+import type { MeshStatus } from './constants.ts'
+import { type DecodedOpenRequest, decodeOpenRequest } from './request.ts'
+import { decodeOpenResponse, encodeOpenResponse, type OpenResponse } from './response.ts'
 
 export interface ReadHeaderOptions {
   /** Headers declaring more than this are rejected before their bytes are awaited. */

@@ -4,8 +4,8 @@
  * The bytes are put back, so the handler that follows reads the whole header itself.
  */
 import type { Socket } from 'node:net'
-import { MeshConnectionClosedError, MeshHeaderTimeoutError } from '../errors/index.ts'
-import { readHeader } from '../util/read-header.ts'
+import { MeshConnectionClosedError, MeshHeaderTimeoutError } from '../../errors/index.ts'
+import { readHeader } from '../../util/read-header.ts'
 
 /** magic(4) version(1) kind(1) */
 export const PREFIX_BYTES = 6

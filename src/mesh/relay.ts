@@ -1,8 +1,10 @@
 /**
- * A data connection another node opened to this one: read and check its header, connect onward
- * (the next peer of a pinned path, the final target, or this node's own route for the ingress
- * port), and only then answer `ok` and splice. Every refusal is answered with its own status,
- * logged and counted, and nothing is forwarded for a request that is not authenticated.
+ * The relay role, whole: a data connection another node opened to this one is read and checked
+ * (header, authentication, path token, policy), connected onward (the next peer of a pinned path,
+ * the final target, or this node's own route for the ingress port), and only then answered `ok`
+ * and spliced. Every refusal is answered with its own status, logged and counted, and nothing is
+ * forwarded for a request that is not authenticated. The egress of a multipath flow joins its
+ * subflows into one session (framed-egress.ts).
  *
  *   header ─▶ authenticate ─▶ policy (loop, hops, next hop, allowed target) ─▶ connect onward
  *      │            │                     │                                        │
@@ -21,21 +23,42 @@ import {
 import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
 import type { FlowManager, ListenerRef } from '../flow/index.ts'
 import { startMultipath, startRelay } from '../flow/index.ts'
+import type { FlowOrigin } from '../flow/origin.ts'
 import type { Logger } from '../log/logger.ts'
+import { connectTcp } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
-import { readOpenRequest, writeResponse } from './io.ts'
+import { splitHostPort } from '../util/host-port.ts'
+import type { FramedEgress } from './framed-egress.ts'
+import { openThroughPeer } from './outbound.ts'
 import { verifyRequestAuth } from './security/auth.ts'
 import { type PathTokenVerdict, VerifiedTokens, verifyPathToken } from './security/path-token.ts'
 import { checkOpenRequest, type RelayPolicy } from './security/policy.ts'
 import type { ReplayGuard } from './security/replay-cache.ts'
 import { MAX_REQUEST_HEADER_BYTES, MESH_STATUS, type MeshStatus } from './wire/constants.ts'
+import { readOpenRequest, writeResponse } from './wire/io.ts'
 import type { DecodedOpenRequest } from './wire/request.ts'
 
 export const HEADER_TIMEOUT_MS = 10_000
 /** A refused connection is given this long to read its answer before it is cut. */
 const LINGER_MS = 2_000
 
-export interface InboundDeps {
+/** Where a relayed flow that names no target goes: this node's own routes (route/engine.ts). */
+export interface OnwardRoutes {
+  connectByIngressPort(
+    port: number,
+    sourceIp: string,
+    origin: FlowOrigin,
+  ): Promise<UpstreamConnection | MultipathConnection>
+}
+
+/** The data connections to this node's peers, and the flows counted on each. */
+export interface PeerConnections {
+  dial(peer: string): Promise<Socket>
+  flowStarted(peer: string): void
+  flowEnded(peer: string): void
+}
+
+export interface RelayDeps {
   readonly policy: RelayPolicy
   readonly token: string | undefined
   /** mTLS: the certificate's node id must be the request's source node. */
@@ -49,12 +72,12 @@ export interface InboundDeps {
   readonly listener: ListenerRef & { readonly counters: { total: number } }
   /** Refusals by status, for stats and metrics. */
   readonly refusals: Record<MeshStatus, number>
-  readonly connectOnward: (
-    request: DecodedOpenRequest,
-    sourceIp: string,
-  ) => Promise<UpstreamConnection | MultipathConnection>
+  readonly routes: OnwardRoutes
+  readonly peers: PeerConnections
+  /** Connect, plus every further hop's answer per hop, for the next peer of a pinned path. */
+  readonly connectTimeoutMs: number
   /** Framed mode at the egress: joins a subflow to its flow's session (answering it itself). */
-  readonly joinFramed: (socket: Socket, request: DecodedOpenRequest) => void
+  readonly framed: FramedEgress
   /** The scheduler's path-token key, once an instruction set has named it. */
   readonly pathTokenKey: () => KeyObject | undefined
   /** Serves a throughput probe (probe.ts); false when this node already serves one. */
@@ -63,7 +86,7 @@ export interface InboundDeps {
   readonly authenticated: (socket: Socket) => void
 }
 
-export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity: string | undefined) => void {
+export function createRelay(deps: RelayDeps): (socket: Socket, identity: string | undefined) => void {
   const { policy, logger } = deps
   const nodeId = policy.nodeId
   // The flows of one path all carry its token: its signature is checked on the first of them.
@@ -156,7 +179,7 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
       return
     }
     if (request.mode === 'framed' && request.remainingPath.length === 0) {
-      deps.joinFramed(socket, request)
+      deps.framed.join(socket, request)
       return
     }
     const flow = deps.flows.open(socket, deps.listener)
@@ -164,7 +187,7 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
     deps.listener.counters.total++
     flow.route = request.routeId ?? 'relay'
     flow.state = 'connecting'
-    deps.connectOnward(request, socket.remoteAddress ?? '').then(
+    connectOnward(request, socket.remoteAddress ?? '').then(
       (conn) => {
         if (flow.state === 'closed') {
           if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
@@ -189,6 +212,48 @@ export function createOpenHandler(deps: InboundDeps): (socket: Socket, identity:
         socket.setTimeout(LINGER_MS)
       },
     )
+  }
+
+  /** The next peer of a pinned path, the final target the ingress named, or this node's own route. */
+  function connectOnward(
+    request: DecodedOpenRequest,
+    sourceIp: string,
+  ): Promise<UpstreamConnection | MultipathConnection> {
+    const crossed = [...request.visited, nodeId]
+    const [next, ...rest] = request.remainingPath
+    if (next !== undefined) return forward(next, { ...request, visited: crossed, remainingPath: rest })
+    const target = request.target
+    if (target !== undefined) {
+      const { host, port } = splitHostPort(target)
+      return connectTcp(host, port, deps.connectTimeoutMs).then((socket) => ({ socket, endpoint: target }))
+    }
+    const origin: FlowOrigin = {
+      crossed,
+      remainingHops: request.remainingHops,
+      ingressPort: request.ingressPort ?? 0,
+      flowId: request.flowId,
+      ...(request.traceId && { traceId: request.traceId }),
+    }
+    return deps.routes.connectByIngressPort(origin.ingressPort, sourceIp, origin)
+  }
+
+  async function forward(next: string, request: DecodedOpenRequest): Promise<UpstreamConnection> {
+    const socket = await openThroughPeer(
+      next,
+      { ...request, sourceNodeId: nodeId, remainingHops: request.remainingHops - 1 },
+      {
+        dial: (peer) => deps.peers.dial(peer),
+        token: deps.token,
+        now: () => deps.clock.now(),
+        responseTimeoutMs: deps.connectTimeoutMs * (request.remainingPath.length + 2),
+      },
+    )
+    deps.peers.flowStarted(next)
+    return {
+      socket,
+      endpoint: [next, ...request.remainingPath, request.target ?? 'its routes'].join(' → '),
+      lender: { release: () => deps.peers.flowEnded(next) },
+    }
   }
 
   return (socket, identity) => {

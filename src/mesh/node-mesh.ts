@@ -8,56 +8,41 @@
 import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { MeshConfig, NodeConfig, RouteConfig } from '../config/types.ts'
-import { MeshNoRouteError, MeshProbeError, PeerUnknownError } from '../errors/index.ts'
-import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
-import type { FlowManager } from '../flow/index.ts'
+import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
+import { type FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
-import { createOpenHandler } from '../mesh/inbound.ts'
-import { writeResponse } from '../mesh/io.ts'
-import { openThroughPeer } from '../mesh/outbound.ts'
-import { type ProbeLimits, probeRate, sendProbe, serveProbe } from '../mesh/probe.ts'
-import { importPublicKey } from '../mesh/security/path-token.ts'
-import { targetAllowList } from '../mesh/security/policy.ts'
-import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache, type ReplayGuard } from '../mesh/security/replay-cache.ts'
-import { MeshServer } from '../mesh/server.ts'
-import { ID_BYTES, MESH_STATUS, type MeshStatus, type MultipathModeName } from '../mesh/wire/constants.ts'
-import type { DecodedOpenRequest } from '../mesh/wire/request.ts'
-import { FramedSession } from '../multipath/index.ts'
 import { PeerManager } from '../peer/index.ts'
 import { loadMeshTls, type MeshTlsMaterial } from '../pki/load.ts'
 import { meshServerTlsOptions } from '../pki/tls-options.ts'
-import { decide, type FlowOrigin, type RouteTable } from '../route/index.ts'
-import type { ManagedRoute, MeshPeers } from '../route/runtime.ts'
-import { connectTcp } from '../upstream/index.ts'
 import type { Clock } from '../util/clock.ts'
-import { splitHostPort } from '../util/host-port.ts'
 import type { LinkProbeResult, MeshStats, PeerState, PeerStatus } from '../views/node-view.ts'
+import { FramedEgress } from './framed-egress.ts'
+import { openThroughPeer } from './outbound.ts'
+import { type ProbeLimits, probeRate, sendProbe, serveProbe } from './probe.ts'
+import { createRelay, type OnwardRoutes, type PeerConnections } from './relay.ts'
+import { importPublicKey } from './security/path-token.ts'
+import { targetAllowList } from './security/policy.ts'
+import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache, type ReplayGuard } from './security/replay-cache.ts'
+import { MeshServer } from './server.ts'
+import { ID_BYTES, MESH_STATUS, type MeshStatus } from './wire/constants.ts'
 
 export interface NodeMeshDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly flows: FlowManager
-  readonly routes: { table(): RouteTable<ManagedRoute> }
   /** Bind the mesh port with SO_REUSEPORT: a node's worker processes share it. */
   readonly reusePort?: boolean
   /** Where accepted nonces are remembered; absent: a cache of this process (a node without workers). */
   readonly replay?: ReplayGuard
 }
 
-/** Relayed flows are counted under this pseudo-listener in /flows, /stats and the access log. */
-export const MESH_LISTENER = 'mesh'
-
 /** One second of traffic says what a link carries now, yet costs a link little if done rarely. */
 export const PROBE_LIMITS: Omit<ProbeLimits, 'resultTimeoutMs'> = { durationMs: 1_000, maxBytes: 2 ** 32 }
 /** A peer's probe is cut after this: no probe holds a link for long. */
 export const PROBE_SERVE_MAX_MS = 10_000
 
-function connectTo(target: string, timeoutMs: number): Promise<Socket> {
-  const { host, port } = splitHostPort(target)
-  return connectTcp(host, port, timeoutMs)
-}
-
-export class NodeMesh implements MeshPeers {
+/** A node's part in the mesh; routes use it to dial peers (route/runtime.ts MeshPeers). */
+export class NodeMesh implements PeerConnections {
   readonly refusals: Record<MeshStatus, number>
   readonly listener = {
     name: MESH_LISTENER,
@@ -71,8 +56,7 @@ export class NodeMesh implements MeshPeers {
   /** Which targets peers may ask this node to reach: its routes' targets and `mesh.allow_targets`. */
   #targetAllowed: (target: string, issued: boolean) => boolean
   #pathTokenKey: KeyObject | undefined
-  /** Multipath flows this node is the egress of, by flow id, while their target connect is pending or after. */
-  readonly #framed = new Map<string, Promise<FramedSession>>()
+  readonly #framed: FramedEgress
   /** Each node runs one probe and serves one at a time: two at once would measure each other. */
   #probing = false
   #servingProbe = false
@@ -93,6 +77,12 @@ export class NodeMesh implements MeshPeers {
     this.#replay =
       deps.replay ?? new ReplayCache({ maxEntries: DEFAULT_REPLAY_CACHE_ENTRIES, clock: deps.clock })
     this.#targetAllowed = targetAllowList(config.routes, config.mesh.allowTargets)
+    this.#framed = new FramedEgress({
+      nodeId: config.common.nodeId,
+      connectTimeoutMs: config.mesh.connectTimeoutMs,
+      listener: this.listener,
+      refusals: this.refusals,
+    })
   }
 
   get address(): string | undefined {
@@ -104,7 +94,8 @@ export class NodeMesh implements MeshPeers {
     return this.#server?.rejected ?? 0
   }
 
-  async start(): Promise<void> {
+  /** Binds the mesh port; `routes` are where relayed flows that name no target go (the node's own). */
+  async start(routes: OnwardRoutes): Promise<void> {
     const tls = this.#mesh.tls ? await this.#loadTls() : undefined
     const { common, peers } = this.#config
     this.#peers = new PeerManager({
@@ -122,7 +113,7 @@ export class NodeMesh implements MeshPeers {
       ...(tls && {
         tls: { ...meshServerTlsOptions(tls), handshakeTimeout: this.#mesh.handshakeTimeoutMs },
       }),
-      onOpen: this.#openHandler(tls !== undefined),
+      onOpen: this.#openHandler(tls !== undefined, routes),
       limits: {
         maxTotal: this.#mesh.maxUnauthenticated,
         maxPerSource: this.#mesh.maxUnauthenticatedPerSource,
@@ -144,9 +135,9 @@ export class NodeMesh implements MeshPeers {
     return material
   }
 
-  #openHandler(tls: boolean): ReturnType<typeof createOpenHandler> {
+  #openHandler(tls: boolean, routes: OnwardRoutes): ReturnType<typeof createRelay> {
     const { common, peers } = this.#config
-    return createOpenHandler({
+    return createRelay({
       policy: {
         nodeId: common.nodeId,
         maxHops: this.#mesh.maxHops,
@@ -161,13 +152,10 @@ export class NodeMesh implements MeshPeers {
       flows: this.#deps.flows,
       listener: this.listener,
       refusals: this.refusals,
-      connectOnward: (request, sourceIp) => this.#connectOnward(request, sourceIp),
-      joinFramed: (socket, request) => {
-        this.#joinFramed(socket, request).catch((err: unknown) => {
-          this.#deps.logger.error({ err }, 'framed subflow failed unexpectedly')
-          socket.destroy()
-        })
-      },
+      routes,
+      peers: this,
+      connectTimeoutMs: this.#mesh.connectTimeoutMs,
+      framed: this.#framed,
       pathTokenKey: () => this.#pathTokenKey,
       authenticated: (socket) => this.#server?.authenticated(socket),
       serveProbe: (socket) => {
@@ -253,11 +241,7 @@ export class NodeMesh implements MeshPeers {
 
   async close(): Promise<void> {
     this.#server?.close()
-    for (const pending of this.#framed.values())
-      pending.then(
-        (session) => session.destroy(),
-        () => {},
-      )
+    this.#framed.close()
     await this.#peers?.close()
   }
 
@@ -290,117 +274,5 @@ export class NodeMesh implements MeshPeers {
 
   flowEnded(peer: string): void {
     this.#peers?.flowEnded(peer)
-  }
-  /**
-   * The egress of a multipath flow: the first subflow of a flow id connects the target and starts
-   * the framed session whose local side it is; every subflow, first or later, joins that session.
-   */
-  async #joinFramed(socket: Socket, request: DecodedOpenRequest): Promise<void> {
-    const nodeId = this.#config.common.nodeId
-    const target = request.target
-    if (target === undefined) {
-      this.refusals.no_route++
-      writeResponse(socket, 'no_route', 'a multipath flow must name its target', nodeId)
-      socket.end()
-      return
-    }
-    const key = request.flowId.toString('hex')
-    let pending = this.#framed.get(key)
-    if (pending === undefined) {
-      pending = this.#startFramed(key, target, request.multipathMode ?? 'stripe')
-      this.#framed.set(key, pending)
-    }
-    let session: FramedSession
-    try {
-      session = await pending
-    } catch (err) {
-      this.refusals.target_unreachable++
-      writeResponse(socket, 'target_unreachable', (err as Error).message, nodeId)
-      socket.end()
-      return
-    }
-    writeResponse(socket, 'ok')
-    if (!session.addSubflow(socket, request.subflowIndex)) socket.destroy()
-  }
-
-  async #startFramed(key: string, target: string, mode: MultipathModeName): Promise<FramedSession> {
-    const counters = this.listener.counters
-    try {
-      const local = await connectTo(target, this.#mesh.connectTimeoutMs)
-      const session = new FramedSession({ local, mode })
-      counters.total++
-      counters.active++
-      session.once('close', () => {
-        this.#framed.delete(key)
-        counters.active--
-      })
-      return session
-    } catch (err) {
-      this.#framed.delete(key)
-      throw err
-    }
-  }
-
-  #connectOnward(
-    request: DecodedOpenRequest,
-    sourceIp: string,
-  ): Promise<UpstreamConnection | MultipathConnection> {
-    const nodeId = this.#config.common.nodeId
-    const mesh = this.#config.mesh!
-    const crossed = [...request.visited, nodeId]
-    const [next, ...rest] = request.remainingPath
-    if (next !== undefined) return this.#forward(next, { ...request, visited: crossed, remainingPath: rest })
-    if (request.target !== undefined) {
-      const target = request.target
-      return connectTo(target, mesh.connectTimeoutMs).then((socket) => ({
-        socket,
-        endpoint: target,
-      }))
-    }
-    return this.#routeByPort(request, crossed, sourceIp)
-  }
-
-  async #forward(next: string, request: DecodedOpenRequest): Promise<UpstreamConnection> {
-    const mesh = this.#config.mesh!
-    const socket = await openThroughPeer(
-      next,
-      { ...request, sourceNodeId: this.#config.common.nodeId, remainingHops: request.remainingHops - 1 },
-      {
-        dial: (peer) => this.dial(peer),
-        token: mesh.token,
-        now: () => this.#deps.clock.now(),
-        responseTimeoutMs: mesh.connectTimeoutMs * (request.remainingPath.length + 2),
-      },
-    )
-    this.flowStarted(next)
-    return {
-      socket,
-      endpoint: [next, ...request.remainingPath, request.target ?? 'its routes'].join(' → '),
-      lender: { release: () => this.flowEnded(next) },
-    }
-  }
-
-  #routeByPort(
-    request: DecodedOpenRequest,
-    crossed: string[],
-    sourceIp: string,
-  ): Promise<UpstreamConnection | MultipathConnection> {
-    const port = request.ingressPort ?? 0
-    const decision = decide({ listener: MESH_LISTENER, localPort: port, sourceIp }, this.#deps.routes.table())
-    if (decision.kind === 'reject') {
-      return Promise.reject(new MeshNoRouteError(this.#config.common.nodeId, port))
-    }
-    const route = decision.handler
-    route.matches[decision.source]++
-    const origin: FlowOrigin = {
-      crossed,
-      remainingHops: request.remainingHops,
-      ingressPort: port,
-      flowId: request.flowId ?? randomBytes(ID_BYTES),
-      ...(request.traceId && { traceId: request.traceId }),
-    }
-    return route
-      .connect(sourceIp, origin)
-      .then((conn): UpstreamConnection | MultipathConnection => ({ ...conn, lender: conn.lender ?? route }))
   }
 }
