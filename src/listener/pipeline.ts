@@ -131,7 +131,10 @@ export function createFlowHandler(
 
   function resolveThenConnect(flow: Flow, listener: AcceptingListener, sourceIp: string): void {
     const resolving = engine.resolve({ listener: listener.name, port: listener.port, sourceIp })
-    if (resolving === undefined) return noRoute(flow, listener)
+    if (resolving === undefined) {
+      noRoute(flow, listener)
+      return
+    }
     resolving.then(
       (route) => {
         if (flow.state === 'closed') return
