@@ -17,6 +17,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   DYN_ERR_ADMIN_INTERNAL: 500,
   DYN_ERR_ADMIN_NOT_READY: 503,
   DYN_ERR_PEER_UNKNOWN: 404,
+  DYN_ERR_NODE_STOPPING: 409,
   // The peer did not complete the probe: a gateway's failure, not the caller's.
   DYN_ERR_MESH_PROBE: 502,
 }

@@ -1,11 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AdminMethodNotAllowedError, AdminNotFoundError, AdminNotReadyError } from '../errors/admin.ts'
+import { formatDuration, readDuration } from '../config/duration.ts'
+import {
+  AdminBadRequestError,
+  AdminMethodNotAllowedError,
+  AdminNotFoundError,
+  AdminNotReadyError,
+} from '../errors/admin.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/metrics.ts'
 import type { FlowInfo, NodeView } from '../views/node-view.ts'
 import type { AccessNeed } from './access.ts'
+import { maskSecrets } from './config-dump.ts'
+import { registerConsolePages } from './console-pages.ts'
+import { HISTORY_SAMPLES, type NodeHistory } from './history.ts'
 import { pathOf } from './http-access.ts'
 import { errorBody, sendError } from './replies.ts'
-import { UI_CONTENT_SECURITY_POLICY, UI_HTML } from './ui/page.ts'
 
 export const FLOWS_DEFAULT_LIMIT = 1000
 export const FLOWS_MAX_LIMIT = 10000
@@ -36,8 +44,41 @@ const flowsQuerySchema = {
   additionalProperties: false,
 } as const
 
+export interface HistoryQuery {
+  readonly window: string
+  readonly points: number
+}
+
+export const HISTORY_WINDOW_DEFAULT = '15m'
+export const HISTORY_POINTS_DEFAULT = 180
+
+const historyQuerySchema = {
+  type: 'object',
+  properties: {
+    window: { type: 'string', default: HISTORY_WINDOW_DEFAULT },
+    points: { type: 'integer', minimum: 1, maximum: HISTORY_SAMPLES, default: HISTORY_POINTS_DEFAULT },
+  },
+  additionalProperties: false,
+} as const
+
 const QUERY_HINTS: Readonly<Record<string, string>> = {
   '/flows': `limit is an integer from 0 to ${FLOWS_MAX_LIMIT}, listener a listener name`,
+  '/history': `window is a duration up to 1h such as "15m", points an integer from 1 to ${HISTORY_SAMPLES}`,
+}
+
+/** The start of a `/history` window, or the reason the window is not one. */
+export function historySince(
+  window: string,
+  now: number,
+  keptMs: number,
+): { since: number } | { problem: string } {
+  const read = readDuration(window)
+  if ('error' in read) return { problem: `query parameter window: ${read.error}` }
+  if (read.value <= 0 || read.value > keptMs)
+    return {
+      problem: `query parameter window=${window}: expected more than 0 and at most ${formatDuration(keptMs)}, what the node keeps`,
+    }
+  return { since: now - read.value }
 }
 
 export function queryHint(path: string): string {
@@ -48,6 +89,8 @@ export function queryHint(path: string): string {
 export interface RouteDeps {
   readonly view: NodeView
   readonly render: () => Promise<string>
+  readonly history: NodeHistory
+  readonly now: () => number
 }
 
 function readyz(view: NodeView, reply: FastifyReply): FastifyReply {
@@ -80,19 +123,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   get('/healthz', () => ({ status: 'ok' }), 'public')
   get('/readyz', (_request, reply) => readyz(view, reply), 'public')
   get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await deps.render()))
-  // The page holds no data: it fetches it with the token the operator gives it.
-  get(
-    '/ui',
-    (_request, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .header('content-security-policy', UI_CONTENT_SECURITY_POLICY)
-        .header('x-content-type-options', 'nosniff')
-        .header('cache-control', 'no-store')
-        .header('referrer-policy', 'no-referrer')
-        .send(UI_HTML),
-    'public',
-  )
+  get('/config', () => ({ config: maskSecrets(view.getConfig?.() ?? null) }))
+  // The console's pages hold no data: they fetch it with the token the operator gives them.
+  allowed.set('/ui', ['GET', 'HEAD'])
+  registerConsolePages(app, { name: 'node', routeConfig: { access: 'public' } })
   get('/', (_request, reply) => reply.redirect('/ui'), 'public')
 
   allowed.set('/flows', ['GET', 'HEAD'])
@@ -102,10 +136,34 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request) => selectFlows(view.getFlows(), request.query),
   )
 
+  allowed.set('/history', ['GET', 'HEAD'])
+  app.get<{ Querystring: HistoryQuery }>(
+    '/history',
+    { schema: { querystring: historyQuerySchema } },
+    async (request) => {
+      const { history } = deps
+      const kept = history.intervalMs * HISTORY_SAMPLES
+      const window = historySince(request.query.window, deps.now(), kept)
+      if ('problem' in window)
+        throw new AdminBadRequestError(
+          request.method,
+          pathOf(request),
+          `${window.problem}${queryHint('/history')}`,
+        )
+      return { intervalMs: history.intervalMs, series: history.read(window.since, request.query.points) }
+    },
+  )
+
   allowed.set('/drain', ['POST'])
   app.post('/drain', async (_request, reply) => {
     view.drain()
     return reply.code(202).send({ status: 'draining' })
+  })
+
+  allowed.set('/undrain', ['POST'])
+  app.post('/undrain', async (_request, reply) => {
+    const state = await view.undrain()
+    return reply.code(202).send({ status: state })
   })
 
   // About a second of bulk traffic over the link: a change, guarded as one.

@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { NodeView } from '../views/node-view.ts'
 import { isLoopbackHost } from './auth.ts'
+import { NodeHistory } from './history.ts'
 import { guardOperatorApi, pathOf, type RefusalErrorClasses, refusalErrors } from './http-access.ts'
 import {
   clientStatusOf,
@@ -94,7 +95,8 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
   })
   const policy = { ...tokens, boundToLoopback: isLoopbackHost(addr.host), hosts: opts.hosts ?? [] }
   guardOperatorApi(app, policy, refusalErrors(ADMIN_REFUSALS, tokens, 'common.admin_viewer_token'))
-  registerRoutes(app, { view, render: () => metrics.render() })
+  const history = new NodeHistory({ view, now: () => Date.now() })
+  registerRoutes(app, { view, render: () => metrics.render(), history, now: () => Date.now() })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { error, status } = toAdminError(err, request)
     const context = { method: request.method, url: request.url, code: error.code }
@@ -116,12 +118,14 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
         throw new AdminBindError(wanted, cause)
       }
       const bound = boundAddress(app, addr)
+      history.start()
       const tokenFile = tokens.file === undefined ? {} : { tokenFile: tokens.file }
       // The address last, next to the message, where scripts reading the log find it.
       logger.info({ ui: `http://${bound}/ui`, ...tokenFile, address: bound }, 'admin api listening')
       return bound
     },
     close() {
+      history.stop()
       closing ??= app.close()
       return closing
     },

@@ -32,7 +32,9 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
   const nodeTokenFile = join(options.stateDir, 'a', ADMIN_TOKEN_FILE)
   const asOperator = `-H "Authorization: Bearer $(cat ${shellWord(nodeTokenFile)})" -H 'Content-Type: application/json'`
   // The terminal is the operator's own: the UI's address carries node a's token in its fragment.
-  const uiToken = await readTokenFile(nodeTokenFile, 'delete the demo state directory and start again').catch(
+  const again = 'delete the demo state directory and start again'
+  const uiToken = await readTokenFile(nodeTokenFile, again).catch(exitWith)
+  const consoleToken = await readTokenFile(join(options.stateDir, 'scheduler', API_TOKEN_FILE), again).catch(
     exitWith,
   )
   process.stdout.write(
@@ -45,6 +47,10 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
       `  sample backend      127.0.0.1:${p.backend}, reached from c`,
       '  links (emulated)    a→b 10 ms, b→c 10 ms, a→c 80 ms round trip',
       '',
+      'Open the scheduler console (the mesh, the chosen path a→b→c and what it saves against a→c, live):',
+      `  ${api}/ui#token=${consoleToken}`,
+      `Each node has its own console; node a's: http://127.0.0.1:${p.admin.a}/ui#token=${uiToken}`,
+      '',
       'The scheduler measures the links through the nodes and sends a’s flows to the backend via b.',
       'Try:',
       `  curl http://127.0.0.1:${p.web}/hello`,
@@ -55,7 +61,6 @@ export async function runDemo(options: DemoCommandOptions): Promise<void> {
       `  curl http://127.0.0.1:${p.admin.a}/peers`,
       `  curl -X POST ${asOperator} http://127.0.0.1:${p.admin.a}/peers/b/probe   # measure a→b now (~1 s)`,
       `  curl http://127.0.0.1:${p.admin.b}/flows`,
-      `  open http://127.0.0.1:${p.admin.a}/ui#token=${uiToken} in a browser: node a's web UI`,
       '',
       'Ctrl-C stops everything.',
       '',

@@ -64,6 +64,7 @@ function common(c: ConfigDocument['common'], defaultNodeId: string): CommonConfi
     ...(c.log_file !== undefined && { logFile: c.log_file }),
     accessLog: c.access_log,
     adminAddr: hostPort(c.admin_addr),
+    ...(c.admin_url !== undefined && { adminUrl: c.admin_url }),
     ...(c.admin_token !== undefined && { adminToken: c.admin_token }),
     ...(c.admin_viewer_token !== undefined && { adminViewerToken: c.admin_viewer_token }),
     adminHosts: c.admin_hosts.map((h) => h.toLowerCase()),

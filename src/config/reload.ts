@@ -42,6 +42,7 @@ const COMMON_KEYS: Readonly<Record<keyof CommonConfig, string>> = {
   accessLog: 'common.access_log',
   adminAddr: 'common.admin_addr',
   adminToken: 'common.admin_token',
+  adminUrl: 'common.admin_url',
   adminViewerToken: 'common.admin_viewer_token',
   adminHosts: 'common.admin_hosts',
   stateDir: 'common.state_dir',

@@ -50,6 +50,12 @@ const common = z
     log_file: z.string().min(1).optional().describe('Absent: logs go to stdout.'),
     access_log: z.boolean().default(true).describe('One line per closed flow.'),
     admin_addr: hostPort({ allowPortZero: true }).default('127.0.0.1:8888'),
+    admin_url: z
+      .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+      .optional()
+      .describe(
+        "Where operators open this node's console, sent to the scheduler for its links. Default: http://<admin_addr>/ui.",
+      ),
     admin_token: z
       .string()
       .min(1)

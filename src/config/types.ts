@@ -22,6 +22,8 @@ export interface CommonConfig {
   readonly adminAddr: HostPort
   /** The operator token (reads and changes); absent: the node makes one under `stateDir`. */
   readonly adminToken?: string
+  /** common.admin_url: where operators open the node console, when admin_addr is not what they use. */
+  readonly adminUrl?: string
   /** The viewer token: reads only. */
   readonly adminViewerToken?: string
   /** Host names clients may address the admin API by, beyond loopback names and IP literals; lowercase. */

@@ -10,7 +10,7 @@ import { ListenerBindError } from '../errors/index.ts'
 import type { FlowOrigin } from '../flow/origin.ts'
 import { addressListOf } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { ListenerStatus, RejectReason } from '../views/node-view.ts'
+import type { ListenerKind, ListenerStatus, RejectReason } from '../views/node-view.ts'
 import { loadListenerTls, tlsServerOptions } from './tls.ts'
 
 export interface ListenerCounters {
@@ -42,6 +42,20 @@ export function newListenerCounters(): ListenerCounters {
   }
 }
 
+/**
+ * What a listener speaks, for operators reading `/listeners`: its protocol, then what it does with
+ * each connection before routing (PROXY header, TLS termination or SNI reading, SOCKS5 or HTTP
+ * CONNECT handshake), in that order.
+ */
+export function listenerKinds(config: ListenerConfig): ListenerKind[] {
+  const kinds: ListenerKind[] = [config.protocol]
+  if (config.proxyProtocol) kinds.push('proxy_protocol')
+  if (config.tls !== undefined) kinds.push('tls')
+  if (config.inspectSni) kinds.push('sni')
+  if (config.handshake !== undefined) kinds.push(config.handshake)
+  return kinds
+}
+
 /** A listener's /listeners entry: its counters, plus the bytes of flows still open (`live`). */
 export function listenerStatus(
   listener: {
@@ -58,6 +72,7 @@ export function listenerStatus(
     name: listener.name,
     bind: listener.address,
     state: listener.state === 'idle' ? 'closed' : listener.state,
+    kinds: listenerKinds(listener.config),
     maxConnections: listener.config.maxConnections,
     activeConnections: c.active,
     totalConnections: c.total,
@@ -160,8 +175,14 @@ export class TcpListener {
     if (material !== undefined && this.#server instanceof tls.Server) this.#server.setSecureContext(material)
   }
 
-  #bind(): Promise<void> {
-    const { host, port } = this.config.bind
+  /** After stopAccepting() (a drain): listens again, on the port it had. */
+  async resumeAccepting(): Promise<void> {
+    if (this.state !== 'draining') return
+    await this.#bind(this.port)
+  }
+
+  #bind(port = this.config.bind.port): Promise<void> {
+    const { host } = this.config.bind
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         this.state = 'closed'
@@ -170,7 +191,7 @@ export class TcpListener {
       this.#server.once('error', onError)
       this.#server.listen({ host, port, backlog: this.config.backlog, reusePort: this.#reusePort }, () => {
         this.#server.off('error', onError)
-        this.#server.on('error', () => {})
+        if (this.#server.listenerCount('error') === 0) this.#server.on('error', () => {})
         this.port = (this.#server.address() as net.AddressInfo).port
         this.origin = { ...this.origin, ingressPort: this.port }
         this.state = 'listening'

@@ -119,6 +119,11 @@ export class UdpListener {
     if (this.state === 'listening') this.state = 'draining'
   }
 
+  /** After stopAccepting() (a drain): new clients are served again; the socket never closed. */
+  async resumeAccepting(): Promise<void> {
+    if (this.state === 'draining') this.state = 'listening'
+  }
+
   markClosed(): void {
     if (this.state === 'closed') return
     this.state = 'closed'

@@ -1,9 +1,9 @@
 /**
- * A node's part in the mesh: the mesh port, the peer manager, and what a relay does with a flow
- * another node sends it. For a relayed flow the next step is, in order: the next peer of a pinned
- * path; the final target named by the ingress (if this node may reach it); or this node's own
- * route for the flow's ingress port (the seed's proxy chain), which may itself lead on through
- * the mesh.
+ * A node's part in the mesh: the mesh port, the data connections to its peers (warm pools, dials,
+ * flow counts), what a relay does with a flow another node sends it (relay.ts), the egress of
+ * multipath flows, and link throughput probes. The control channels that measure each link are
+ * the peer manager's (peer/): the node tells this mesh when a link goes up or down, and hands it
+ * the control connections that arrive on the mesh port.
  */
 import { type KeyObject, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
@@ -11,13 +11,13 @@ import type { MeshConfig, NodeConfig, RouteConfig } from '../config/types.ts'
 import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import { type FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
-import { PeerManager } from '../peer/index.ts'
 import { loadMeshTls, type MeshTlsMaterial } from '../pki/load.ts'
 import { meshServerTlsOptions } from '../pki/tls-options.ts'
 import type { Clock } from '../util/clock.ts'
-import type { LinkProbeResult, MeshStats, PeerState, PeerStatus } from '../views/node-view.ts'
+import type { LinkProbeResult, MeshStats, PeerState } from '../views/node-view.ts'
 import { FramedEgress } from './framed-egress.ts'
 import { openThroughPeer } from './outbound.ts'
+import { PeerLinks } from './peer-links.ts'
 import { type ProbeLimits, probeRate, sendProbe, serveProbe } from './probe.ts'
 import { createRelay, type OnwardRoutes, type PeerConnections } from './relay.ts'
 import { importPublicKey } from './security/path-token.ts'
@@ -30,6 +30,10 @@ export interface NodeMeshDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly flows: FlowManager
+  /** A control channel another node opened (kind control on the mesh port). */
+  readonly onControl: (socket: Socket, identity: string | undefined) => void
+  /** A throughput probe of the link to `peer` measured this rate (bytes per second). */
+  readonly onProbed: (peer: string, bytesPerSecond: number) => void
   /** Bind the mesh port with SO_REUSEPORT: a node's worker processes share it. */
   readonly reusePort?: boolean
   /** Where accepted nonces are remembered; absent: a cache of this process (a node without workers). */
@@ -60,9 +64,10 @@ export class NodeMesh implements PeerConnections {
   /** Each node runs one probe and serves one at a time: two at once would measure each other. */
   #probing = false
   #servingProbe = false
-  /** Both exist once start() has read the TLS material (if any). */
-  #peers: PeerManager | undefined
+  /** All three exist once start() has read the TLS material (if any). */
+  #links: PeerLinks | undefined
   #server: MeshServer | undefined
+  #tls: MeshTlsMaterial | undefined
 
   constructor(config: NodeConfig, deps: NodeMeshDeps) {
     if (config.mesh === undefined) throw new TypeError('NodeMesh needs a mesh section')
@@ -97,15 +102,12 @@ export class NodeMesh implements PeerConnections {
   /** Binds the mesh port; `routes` are where relayed flows that name no target go (the node's own). */
   async start(routes: OnwardRoutes): Promise<void> {
     const tls = this.#mesh.tls ? await this.#loadTls() : undefined
-    const { common, peers } = this.#config
-    this.#peers = new PeerManager({
-      nodeId: common.nodeId,
-      peers,
+    this.#tls = tls
+    this.#links = new PeerLinks({
+      peers: this.#config.peers,
       mesh: this.#mesh,
       ...(tls && { tls }),
-      clock: this.#deps.clock,
       logger: this.#deps.logger,
-      onInboundAuthenticated: (socket) => this.#server?.authenticated(socket),
     })
     this.#server = new MeshServer({
       bind: this.#mesh.bind,
@@ -118,12 +120,26 @@ export class NodeMesh implements PeerConnections {
         maxTotal: this.#mesh.maxUnauthenticated,
         maxPerSource: this.#mesh.maxUnauthenticatedPerSource,
       },
-      onControl: (socket, identity) => this.#peers?.acceptControl(socket, identity),
+      onControl: this.#deps.onControl,
       logger: this.#deps.logger,
       now: () => this.#deps.clock.now(),
     })
     await this.#server.listen()
-    this.#peers.start()
+  }
+
+  /** The mesh's TLS material, once start() has read it: the control channels use it too. */
+  get tls(): MeshTlsMaterial | undefined {
+    return this.#tls
+  }
+
+  /** A connection (control channel) proved who sent it: it no longer counts as unauthenticated. */
+  authenticated(socket: Socket): void {
+    this.#server?.authenticated(socket)
+  }
+
+  /** The peer manager saw the link to `peer` go up or down. */
+  setPeerState(peer: string, state: PeerState): void {
+    this.#links?.setState(peer, state)
   }
 
   async #loadTls(): Promise<MeshTlsMaterial> {
@@ -187,7 +203,7 @@ export class NodeMesh implements PeerConnections {
       })
       const rate = probeRate(result)
       if (rate === undefined) throw new MeshProbeError(peer, 'too little arrived to time')
-      this.#peers?.recordCapacity(peer, rate)
+      this.#deps.onProbed(peer, rate)
       return {
         peer,
         throughputBps: Math.round(rate),
@@ -239,10 +255,15 @@ export class NodeMesh implements PeerConnections {
     this.#server?.close()
   }
 
+  /** After stopAccepting(): the mesh port listens again on the same port. */
+  async resumeAccepting(): Promise<void> {
+    await this.#server?.listen()
+  }
+
   async close(): Promise<void> {
     this.#server?.close()
     this.#framed.close()
-    await this.#peers?.close()
+    await this.#links?.close()
   }
 
   stats(): MeshStats {
@@ -255,24 +276,25 @@ export class NodeMesh implements PeerConnections {
     }
   }
 
-  status(): PeerStatus[] {
-    return this.#peers?.status() ?? []
+  /** Flows carried through `peer` now. */
+  activeFlows(peer: string): number {
+    return this.#links?.activeFlows(peer) ?? 0
   }
 
   state(peer: string): PeerState | undefined {
-    return this.#peers?.state(peer)
+    return this.#links?.state(peer)
   }
 
   dial(peer: string): Promise<Socket> {
-    if (this.#peers === undefined) return Promise.reject(new Error('the mesh has not started'))
-    return this.#peers.dial(peer)
+    if (this.#links === undefined) return Promise.reject(new Error('the mesh has not started'))
+    return this.#links.dial(peer)
   }
 
   flowStarted(peer: string): void {
-    this.#peers?.flowStarted(peer)
+    this.#links?.flowStarted(peer)
   }
 
   flowEnded(peer: string): void {
-    this.#peers?.flowEnded(peer)
+    this.#links?.flowEnded(peer)
   }
 }

@@ -102,15 +102,18 @@ export class MeshServer {
     this.#unauthenticated.release(tcpSocketOf(socket))
   }
 
+  /** Binds the configured port; after close() (a drain), the port it had, so peers find it again. */
   listen(): Promise<void> {
-    const { host, port } = this.#options.bind
+    const { host } = this.#options.bind
+    const port = this.port
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) =>
         reject(new ListenerBindError('mesh', formatHostPort(host, port), err))
       this.#server.once('error', onError)
       this.#server.listen({ host, port, reusePort: this.#options.reusePort }, () => {
         this.#server.off('error', onError)
-        this.#server.on('error', (err) => this.#options.logger.error({ err }, 'mesh server error'))
+        if (this.#server.listenerCount('error') === 0)
+          this.#server.on('error', (err) => this.#options.logger.error({ err }, 'mesh server error'))
         this.port = (this.#server.address() as net.AddressInfo).port
         resolve()
       })

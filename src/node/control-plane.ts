@@ -140,6 +140,7 @@ export class NodeControlPlane {
       ...(status.appliedVersion !== undefined && { appliedVersion: status.appliedVersion }),
       fresh: this.isFresh(),
       ...(status.lastNack !== undefined && { lastNack: status.lastNack }),
+      ...(status.consoleUrl !== undefined && { consoleUrl: status.consoleUrl }),
       ...(embedded && { embedded }),
     }
   }

@@ -11,7 +11,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { AdminServer } from '../admin/index.ts'
 import { planReload, withListenersKept } from '../config/reload.ts'
 import type { ListenerConfig, NodeConfig } from '../config/types.ts'
-import { PeerUnknownError } from '../errors/index.ts'
+import { NodeStoppingError, PeerUnknownError } from '../errors/index.ts'
 import { FlowAccounting, FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import { createFlowHandler, type FlowHandlerDeps } from '../listener/index.ts'
@@ -21,6 +21,7 @@ import { silentLogger } from '../log/logger.ts'
 import { NodeMesh } from '../mesh/node-mesh.ts'
 import type { ReplayGuard } from '../mesh/security/replay-cache.ts'
 import { createMetrics, type Metrics } from '../metrics/index.ts'
+import { PeerManager } from '../peer/index.ts'
 import {
   loadPlugins,
   type PluginHooks,
@@ -95,6 +96,8 @@ export class ProxyNode implements NodeView {
   readonly #engine: DynamicRouteEngine
   readonly #metrics: Metrics
   readonly #mesh: NodeMesh | undefined
+  /** The control channels that measure each link to a peer; they run once the mesh port is bound. */
+  #peers: PeerManager | undefined
   readonly #worker: WorkerRole | undefined
   #controlPlane: NodeControlPlane | undefined
   #hooks: PluginHooks | undefined
@@ -105,6 +108,8 @@ export class ProxyNode implements NodeView {
   #state: NodeState = 'starting'
   #startedAt = 0
   #closing: Promise<void> | undefined
+  /** The deadline a drain with a timeout set for open flows. */
+  #drainCut: NodeJS.Timeout | undefined
 
   constructor(config: NodeConfig, options: NodeOptions = {}) {
     this.#config = config
@@ -125,6 +130,11 @@ export class ProxyNode implements NodeView {
           clock: this.#clock,
           logger: this.#logger,
           flows: this.#flows,
+          onControl: (socket, identity) => {
+            if (this.#peers === undefined) socket.destroy()
+            else this.#peers.acceptControl(socket, identity)
+          },
+          onProbed: (peer, bytesPerSecond) => this.#peers?.recordCapacity(peer, bytesPerSecond),
           reusePort: options.worker !== undefined,
           ...(options.worker && { replay: options.worker.replay }),
         })
@@ -156,18 +166,38 @@ export class ProxyNode implements NodeView {
     return new NodeControlPlane(config, {
       clock: this.#clock,
       logger: this.#logger,
-      hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address),
+      hello: () => helloInfo(this.config, this.#listeners.all, this.#mesh?.address, this.#consoleAddress()),
       report: () =>
-        reportInfo(this.getRoutes(), this.getPeers(), this.#flows.activeCount, peerCapacities(this.#config)),
+        reportInfo(
+          this.getRoutes(),
+          this.getPeers(),
+          this.#flows.activeCount,
+          peerCapacities(this.#config),
+          this.#state === 'draining',
+        ),
       onInstructions: (applied) => {
         this.applyInstructions(applied.set.routes, applied.set.pathTokenKey)
         this.setFresh(this.#controlPlane?.isFresh() ?? false)
       },
       onDirective: (directive) => {
         if (directive.kind === 'drain') this.drain(directive.timeoutMs)
+        else if (directive.kind === 'undrain') this.#undrainAsked()
         else void this.#probeAll(directive.peers)
       },
     })
+  }
+
+  /** Where operators open this node's console: common.admin_url, else the admin API's own address. */
+  #consoleAddress(): string | undefined {
+    const configured = this.config.common.adminUrl
+    if (configured !== undefined) return configured
+    return this.#adminAddress === undefined ? undefined : `http://${this.#adminAddress}/ui`
+  }
+
+  #undrainAsked(): void {
+    this.undrain().catch((err: unknown) =>
+      this.#logger.warn({ err }, 'the scheduler asked to undrain; could not'),
+    )
   }
 
   /** The scheduler asked for these links to be measured: one after another, each logged. */
@@ -235,7 +265,10 @@ export class ProxyNode implements NodeView {
     try {
       if (this.#config.plugins.length > 0) await this.#loadPlugins()
       await this.#listeners.listenAll()
-      await this.#mesh?.start(this.#engine)
+      if (this.#mesh !== undefined) {
+        await this.#mesh.start(this.#engine)
+        this.#peers = this.#startPeers(this.#mesh)
+      }
       if (this.#worker === undefined) await this.#startAdmin()
       if (this.config.scheduler) {
         this.#controlPlane = await this.#newControlPlane(this.config)
@@ -277,6 +310,10 @@ export class ProxyNode implements NodeView {
   }
 
   get config(): NodeConfig {
+    return this.#config
+  }
+
+  getConfig(): NodeConfig {
     return this.#config
   }
 
@@ -322,13 +359,32 @@ export class ProxyNode implements NodeView {
   /** Stops accepting; with `cutAfterMs`, flows still open that long after are closed (drain_timeout). */
   drain(cutAfterMs = 0): void {
     if (cutAfterMs > 0) {
-      setTimeout(() => this.#flows.abortAll('drain_timeout'), cutAfterMs).unref()
+      clearTimeout(this.#drainCut)
+      this.#drainCut = setTimeout(() => this.#flows.abortAll('drain_timeout'), cutAfterMs)
+      this.#drainCut.unref()
     }
     if (this.#state !== 'running' && this.#state !== 'starting') return
     this.#state = 'draining'
     for (const listener of this.#listeners.all) listener.stopAccepting()
     this.#mesh?.stopAccepting()
     this.#logger.info({ activeFlows: this.#flows.activeCount }, 'draining: no longer accepting')
+  }
+
+  /**
+   * Accepts flows again after drain(): every listener and the mesh port listen again on the ports
+   * they had, and a drain's deadline for open flows is called off. A node that is stopping
+   * (close(), a signal) stays stopping. Resolves with the state after.
+   */
+  async undrain(): Promise<NodeState> {
+    if (this.#closing !== undefined || this.#state === 'stopped') throw new NodeStoppingError(this.#state)
+    if (this.#state !== 'draining') return this.#state
+    clearTimeout(this.#drainCut)
+    this.#drainCut = undefined
+    await Promise.all(this.#listeners.all.map((listener) => listener.resumeAccepting()))
+    await this.#mesh?.resumeAccepting()
+    this.#state = 'running'
+    this.#logger.info({ activeFlows: this.#flows.activeCount }, 'undrained: accepting again')
+    return this.#state
   }
 
   close(): Promise<void> {
@@ -368,12 +424,29 @@ export class ProxyNode implements NodeView {
     return this.#closing
   }
 
+  #startPeers(mesh: NodeMesh): PeerManager {
+    const { common, peers } = this.#config
+    const manager = new PeerManager({
+      nodeId: common.nodeId,
+      peers,
+      mesh: this.#config.mesh!,
+      ...(mesh.tls && { tls: mesh.tls }),
+      clock: this.#clock,
+      logger: this.#logger,
+      onStateChange: (peer, state) => mesh.setPeerState(peer, state),
+      onInboundAuthenticated: (socket) => mesh.authenticated(socket),
+    })
+    manager.start()
+    return manager
+  }
+
   async #release(): Promise<void> {
     for (const listener of this.#listeners.all) listener.markClosed()
     clearInterval(this.#freshnessTimer)
     clearInterval(this.#heldTimer)
     await this.#controlPlane?.close()
     this.#engine.close()
+    await this.#peers?.close()
     await this.#mesh?.close()
     await this.#admin?.close()
     await this.#hooks?.close()
@@ -443,7 +516,9 @@ export class ProxyNode implements NodeView {
   }
 
   getPeers(): PeerStatus[] {
-    return this.#mesh?.status() ?? []
+    const mesh = this.#mesh
+    if (mesh === undefined || this.#peers === undefined) return []
+    return this.#peers.status().map((link) => ({ ...link, activeFlows: mesh.activeFlows(link.name) }))
   }
 }
 

@@ -20,6 +20,7 @@ export function helloInfo(
   config: NodeConfig,
   listeners: readonly BoundListener[],
   meshAddress: string | undefined,
+  adminUrl?: string,
 ): HelloInfo {
   return {
     nodeId: config.common.nodeId,
@@ -38,6 +39,7 @@ export function helloInfo(
     })),
     capabilities: ['mesh-raw', 'path-token-v1'],
     softwareVersion: PACKAGE_VERSION,
+    ...(adminUrl !== undefined && { adminUrl }),
   }
 }
 
@@ -50,6 +52,7 @@ export function reportInfo(
   peers: readonly PeerStatus[],
   activeFlows: number,
   capacities: ReadonlyMap<string, number> = new Map(),
+  draining = false,
 ): ReportInfo {
   return {
     routes: routes.map((r) => ({
@@ -90,7 +93,7 @@ export function reportInfo(
         failures: e.connectFailures,
       })),
     ),
-    load: { activeFlows, rssBytes: memoryUsage.rss() },
+    load: { activeFlows, rssBytes: memoryUsage.rss(), draining },
   }
 }
 

@@ -7,13 +7,13 @@ import type { Socket } from 'node:net'
 import type { PeerConfig } from '../config/types.ts'
 import { DynproxyError } from '../errors/base.ts'
 import { ControlFrameError, ControlRejectedError, PeerIdentityError } from '../errors/peer.ts'
+import { dialPeer } from '../mesh/dial.ts'
+import type { PeerTlsOptions } from '../mesh/peer-tls.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../mesh/wire/constants.ts'
 import { encodeControlHello } from '../mesh/wire/control.ts'
 import { type ControlFrame, ControlFrameReader, encodeControlFrame } from '../mesh/wire/control-frames.ts'
 import { readOpenResponse } from '../mesh/wire/io.ts'
 import type { Clock } from '../util/clock.ts'
-import { dialPeer } from './dial.ts'
-import type { PeerTlsOptions } from './tls.ts'
 
 /** Probes are 15 bytes a second: this much unsent means the peer stopped reading long ago. */
 export const MAX_CONTROL_WRITE_BUFFER_BYTES = 64 * 1024

@@ -1,8 +1,5 @@
-/** Peers: control channels, probes, health, warm pools, and data-connection dialing. */
+/** Peers: a control channel to each, whose probes give the link's RTT, jitter, loss and up/down. */
 export * from './backoff.ts'
-export * from './dial.ts'
 export * from './health.ts'
 export * from './manager.ts'
 export * from './measure.ts'
-export * from './tls.ts'
-export type { WarmPoolStats } from './warm-pool.ts'

@@ -1,7 +1,8 @@
 /**
  * PeerManager: this node's view of the peers it lists. Per peer it keeps one outbound control
- * channel (probes → RTT, jitter, loss, up/down), a warm pool of data connections, and a flow
- * count; it also answers the control channels other nodes open to it (`acceptControl`).
+ * channel (probes → RTT, jitter, loss, up/down) and tells `onStateChange` when a link goes up or
+ * down (the mesh's data connections follow it: mesh/peer-links.ts); it also answers the control
+ * channels other nodes open to it (`acceptControl`).
  *
  * Each node measures only the peers it lists, over the channel it dialed: a peer that lists us
  * back measures us over its own channel, so every direction of a link has exactly one prober.
@@ -10,18 +11,17 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import type { MeshConfig, PeerConfig } from '../config/types.ts'
-import { ControlRejectedError, PeerDialError, PeerIdentityError, PeerUnknownError } from '../errors/peer.ts'
+import { ControlRejectedError, PeerIdentityError } from '../errors/peer.ts'
+import { peerAddress } from '../mesh/dial.ts'
+import type { PeerTlsOptions } from '../mesh/peer-tls.ts'
 import { ReplayCache } from '../mesh/security/replay-cache.ts'
 import type { Clock } from '../util/clock.ts'
 import type { PeerState, PeerStatus } from '../views/node-view.ts'
 import { type AcceptContext, serveControl } from './accept.ts'
 import { reconnectDelayMs } from './backoff.ts'
 import { ControlChannel } from './channel.ts'
-import { dialPeer, peerAddress } from './dial.ts'
 import { type Health, type HealthEvent, INITIAL_HEALTH, nextHealth } from './health.ts'
 import { EMPTY_METRICS, type LinkMetrics, lossRatio, recordAnswered, recordUnanswered } from './measure.ts'
-import type { PeerTlsOptions } from './tls.ts'
-import { WarmPool, type WarmPoolStats } from './warm-pool.ts'
 
 /** Control hellos are a few per peer per reconnect: this is generous and still tiny. */
 const CONTROL_REPLAY_CACHE_ENTRIES = 4096
@@ -41,6 +41,8 @@ export interface PeerManagerOptions {
   readonly monotonic?: Clock
   /** Jitter source for reconnect backoff, in [0, 1). */
   readonly random?: () => number
+  /** Told when a link goes up or down. */
+  readonly onStateChange?: (peer: string, state: PeerState) => void
   /** Told of an inbound control channel whose hello authenticated (the mesh port's limits). */
   readonly onInboundAuthenticated?: (socket: Socket) => void
 }
@@ -48,11 +50,9 @@ export interface PeerManagerOptions {
 interface PeerEntry {
   readonly config: PeerConfig
   readonly address: string
-  readonly pool: WarmPool
   health: Health
   metrics: LinkMetrics
   lastSeenMs?: number
-  activeFlows: number
   /** Channel failures since a probe was last answered: the backoff exponent. */
   failures: number
   channel?: ControlChannel
@@ -108,7 +108,8 @@ export class PeerManager {
     return this.#closing
   }
 
-  status(): PeerStatus[] {
+  /** Each peer's link as probed; the mesh adds the flows it carries. */
+  status(): Omit<PeerStatus, 'activeFlows'>[] {
     return [...this.#peers.values()].map((e) => {
       const loss = lossRatio(e.metrics.outcomes)
       return {
@@ -121,7 +122,6 @@ export class PeerManager {
         ...(e.metrics.jitterMs !== undefined && { jitterMs: round(e.metrics.jitterMs) }),
         ...(loss !== undefined && { loss }),
         ...(e.lastSeenMs !== undefined && { lastSeen: new Date(e.lastSeenMs).toISOString() }),
-        activeFlows: e.activeFlows,
         ...this.#capacityOf(e),
       }
     })
@@ -152,33 +152,6 @@ export class PeerManager {
     return this.#peers.get(name)?.health.state
   }
 
-  flowStarted(name: string): void {
-    const entry = this.#peers.get(name)
-    if (entry) entry.activeFlows++
-  }
-
-  flowEnded(name: string): void {
-    const entry = this.#peers.get(name)
-    if (entry && entry.activeFlows > 0) entry.activeFlows--
-  }
-
-  warmStats(name: string): WarmPoolStats | undefined {
-    return this.#peers.get(name)?.pool.stats()
-  }
-
-  /**
-   * A connected data connection to `name`: a warm one when the pool has one alive, else a fresh
-   * dial. The socket carries no listener of ours: add an 'error' listener at once.
-   */
-  async dial(name: string): Promise<Socket> {
-    const entry = this.#peers.get(name)
-    if (entry === undefined) throw new PeerUnknownError(name, [...this.#peers.keys()])
-    if (this.#closed) throw new PeerDialError(name, entry.address, 'the peer manager is closed')
-    const warm = entry.pool.take()
-    if (entry.health.state === 'up') entry.pool.fill()
-    return warm ?? this.#track(this.#dialData(entry))
-  }
-
   /** Serves a control channel another node opened to this one (kind 2 on mesh.bind). */
   acceptControl(socket: Socket, peerIdentity?: string): void {
     if (this.#closed) return void socket.destroy()
@@ -194,25 +167,9 @@ export class PeerManager {
       address: peerAddress(config),
       health: INITIAL_HEALTH,
       metrics: EMPTY_METRICS,
-      activeFlows: 0,
       failures: 0,
-      pool: new WarmPool({
-        size: mesh.warmConnections,
-        idleTimeoutMs: mesh.warmIdleTimeoutMs,
-        open: () => this.#track(this.#dialData(entry)),
-        onOpenError: (err) => this.#opts.logger.debug({ peer: config.name, err }, 'warm connection failed'),
-      }),
     }
     return entry
-  }
-
-  #dialData(entry: PeerEntry): Promise<Socket> {
-    return dialPeer({
-      peer: entry.config,
-      tls: this.#opts.tls,
-      timeoutMs: this.#opts.mesh.connectTimeoutMs,
-      signal: this.#abort.signal,
-    })
   }
 
   #connect(entry: PeerEntry): void {
@@ -283,8 +240,7 @@ export class PeerManager {
       { peer: entry.config.name, from: before, state, reason: step.reason },
       `peer ${state}`,
     )
-    if (state === 'up') entry.pool.fill()
-    else entry.pool.clear()
+    this.#opts.onStateChange?.(entry.config.name, state)
   }
 
   #scheduleReconnect(entry: PeerEntry): void {
@@ -315,7 +271,6 @@ export class PeerManager {
       entry.reconnectTimer = undefined
       entry.channel?.close()
       entry.channel = undefined
-      closing.push(...entry.pool.clear().map(closed))
     }
     for (const socket of this.#inbound) {
       closing.push(closed(socket))

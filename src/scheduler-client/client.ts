@@ -30,6 +30,7 @@ import {
 } from '../instructions/validate.ts'
 import type { Logger } from '../log/logger.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import { safeHttpUrl } from '../util/http-url.ts'
 import { targetRanges } from '../util/target-ranges.ts'
 import { type BackoffPolicy, DEFAULT_RETRY_CAP_MS, isDegraded, reconnectDelayMs } from './backoff.ts'
 import {
@@ -73,6 +74,7 @@ export class SchedulerClient {
   #failures = 0
   #address: string | undefined
   #schedulerId: string | undefined
+  #consoleUrl: string | undefined
   #connectedSince: number | undefined
   #lastAck: SchedulerClientStatus['lastAck']
   #lastNack: SchedulerClientStatus['lastNack']
@@ -144,6 +146,7 @@ export class SchedulerClient {
       state: this.#state,
       ...(this.#address !== undefined && { address: this.#address }),
       ...(this.#schedulerId !== undefined && { schedulerId: this.#schedulerId }),
+      ...(this.#consoleUrl !== undefined && { consoleUrl: this.#consoleUrl }),
       ...(this.#connectedSince !== undefined && {
         connectedSince: new Date(this.#connectedSince).toISOString(),
       }),
@@ -284,6 +287,7 @@ export class SchedulerClient {
     this.#failures = 0
     this.#connectedSince = this.#o.clock.now()
     this.#schedulerId = welcome.schedulerId
+    this.#consoleUrl = safeHttpUrl(welcome.consoleUrl)
     this.#heartbeatMs = welcome.heartbeatIntervalMs || this.#o.config.heartbeatIntervalMs
     this.#reportMs = welcome.reportIntervalMs || this.#heartbeatMs
     this.#startTimers(stream)

@@ -30,7 +30,12 @@ function matchInit(m: RouteMatch) {
 
 function loadInit(load: NodeLoadInfo | undefined): MessageInit<NodeLoad> | undefined {
   if (load === undefined) return undefined
-  return { activeFlows: load.activeFlows, cpuRatio: load.cpuRatio ?? 0, rssBytes: u64(load.rssBytes) }
+  return {
+    activeFlows: load.activeFlows,
+    cpuRatio: load.cpuRatio ?? 0,
+    rssBytes: u64(load.rssBytes),
+    draining: load.draining ?? false,
+  }
 }
 
 /** The scheduler keeps 1024 characters of a static route's target description: a long list is cut. */
@@ -58,6 +63,7 @@ export function helloMessage(info: HelloInfo, applied: InstructionVersion | unde
         capabilities: [...(info.capabilities ?? [])],
         appliedVersion: versionInit(applied),
         softwareVersion: info.softwareVersion ?? '',
+        adminUrl: info.adminUrl ?? '',
       },
     },
   })
@@ -129,6 +135,8 @@ export function directiveOf(d: Directive): SchedulerDirective | undefined {
   switch (d.kind.case) {
     case 'drain':
       return { kind: 'drain', timeoutMs: d.kind.value.timeoutMs }
+    case 'undrain':
+      return { kind: 'undrain' }
     case 'probe':
       return { kind: 'probe', peers: [...d.kind.value.peers] }
     default:

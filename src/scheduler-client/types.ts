@@ -41,6 +41,8 @@ export interface HelloInfo {
   readonly peers: readonly PeerInfo[]
   readonly capabilities?: readonly string[]
   readonly softwareVersion?: string
+  /** Where operators open this node's console, for the scheduler console's links. */
+  readonly adminUrl?: string
 }
 
 export interface NodeLoadInfo {
@@ -48,6 +50,8 @@ export interface NodeLoadInfo {
   /** Process CPU time over wall time since the last sample; 1 is one core busy. */
   readonly cpuRatio?: number
   readonly rssBytes?: number
+  /** The node drained and accepts no new flows. */
+  readonly draining?: boolean
 }
 
 /** Counters are cumulative since the node started; the scheduler takes differences. */
@@ -96,6 +100,7 @@ export interface ReportInfo {
 
 export type SchedulerDirective =
   | { readonly kind: 'drain'; readonly timeoutMs: number }
+  | { readonly kind: 'undrain' }
   | { readonly kind: 'probe'; readonly peers: readonly string[] }
 
 export interface ResolveQuery {
@@ -111,6 +116,8 @@ export interface SchedulerClientStatus {
   /** The scheduler connected to, or being dialed. */
   readonly address?: string
   readonly schedulerId?: string
+  /** The scheduler console's address, as its welcome gave it (http or https only). */
+  readonly consoleUrl?: string
   /** ISO time the current stream received its Welcome. */
   readonly connectedSince?: string
   /** Failed attempts (and dropped streams) since the last Welcome. */

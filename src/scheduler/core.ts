@@ -39,6 +39,7 @@ import { type ChunkedRun, runInChunks } from './chunked.ts'
 import { normalizeService } from './config/load.ts'
 import type { ServiceDocument } from './config/schema.ts'
 import type { SchedulerSettings, ServiceSpec } from './config/types.ts'
+import type { EventInput } from './console/events.ts'
 import { buildGraph, type GraphNodeInput, KeptGraph } from './mesh-graph.ts'
 import type { PathEngine } from './plan/engine.ts'
 import { guardPlan, type HeldRoutes } from './plan/guard.ts'
@@ -74,6 +75,7 @@ import { Throttle, type Timers } from './throttle.ts'
 /** What the scheduler can ask of a node besides routes; `timeoutMs: 0` leaves the node's own. */
 export type NodeDirective =
   | { readonly kind: 'drain'; readonly timeoutMs: number }
+  | { readonly kind: 'undrain' }
   | { readonly kind: 'probe'; readonly peers: readonly string[] }
 
 /** Where a node's sets and directives go: the gRPC stream, in production. */
@@ -94,6 +96,20 @@ export interface Welcome {
   readonly epoch: number
   readonly heartbeatIntervalMs: number
   readonly reportIntervalMs: number
+  /** Where operators open this scheduler's console. */
+  readonly consoleUrl?: string
+}
+
+/**
+ * Who hears what the core does, for the operators' timeline and console (console/monitor.ts):
+ * told, never asked, so that watching changes nothing.
+ */
+export interface CoreObserver {
+  event(input: EventInput): void
+  /** A recompute replaced the plan (the old one first). */
+  planned(before: Plan, after: Plan): void
+  /** The welcome's console address, once the API listens. */
+  consoleUrl(): string | undefined
 }
 
 export interface RecomputeStats {
@@ -161,6 +177,7 @@ export interface CoreOptions {
   readonly timers: Timers
   /** Set with store: etcd; see Cluster. */
   readonly cluster?: Cluster
+  readonly observer?: CoreObserver
 }
 
 /**
@@ -221,6 +238,7 @@ export class SchedulerCore {
           spec: normalizeService(change.service),
         })
       } else this.#services.delete(change.name)
+      this.#serviceChanged(change.kind === 'put' ? change.service.name : change.name, change.kind)
       this.#recomputeNow(
         `service ${change.kind === 'put' ? change.service.name : change.name} ${change.kind}`,
       )
@@ -261,12 +279,22 @@ export class SchedulerCore {
 
   welcome(): Welcome {
     const s = this.#o.settings
+    const consoleUrl = this.#o.observer?.consoleUrl()
     return {
       schedulerId: s.id,
       epoch: this.epoch,
       heartbeatIntervalMs: s.heartbeatIntervalMs,
       reportIntervalMs: s.reportIntervalMs,
+      ...(consoleUrl && { consoleUrl }),
     }
+  }
+
+  #serviceChanged(name: string, kind: 'put' | 'delete'): void {
+    this.#o.observer?.event(
+      kind === 'put'
+        ? { kind: 'service_put', message: `service ${name} stored`, service: name }
+        : { kind: 'service_deleted', message: `service ${name} deleted`, service: name },
+    )
   }
 
   /** Registers a node whose stream just said hello; sends its set unless it already has it. */
@@ -301,6 +329,12 @@ export class SchedulerCore {
       },
       'node connected',
     )
+    this.#o.observer?.event({
+      kind: 'node_connected',
+      message: `node ${hello.id} (${hello.region}) connected${resumes ? ', resuming its set' : ''}`,
+      nodes: [hello.id],
+      detail: { region: hello.region, resumes },
+    })
     cluster?.nodeChanged(hello.id)
     // Through the throttle: nodes reconnecting together after a scheduler restart cost one
     // recompute per push_debounce, not one each.
@@ -315,6 +349,12 @@ export class SchedulerCore {
     this.links.nodeGone(s.nodeId)
     this.#o.cluster?.nodeChanged(s.nodeId)
     this.#o.logger.info({ node: s.nodeId, reason }, 'node disconnected')
+    this.#o.observer?.event({
+      kind: 'node_disconnected',
+      message: `node ${s.nodeId} disconnected: ${reason}`,
+      nodes: [s.nodeId],
+      detail: { reason },
+    })
     if (!this.#stopped) this.#throttle.runOrRequest()
   }
 
@@ -363,6 +403,12 @@ export class SchedulerCore {
       { node: s.nodeId, version: formatVersion(version), error },
       'node refused an instruction set',
     )
+    this.#o.observer?.event({
+      kind: 'nack',
+      message: `node ${s.nodeId} refused set ${formatVersion(version)}: ${error}`,
+      nodes: [s.nodeId],
+      detail: { version: formatVersion(version), error },
+    })
   }
 
   /**
@@ -414,12 +460,35 @@ export class SchedulerCore {
     for (const peer of asked) this.#probesAsked.set(askedKey(nodeId, peer), now)
     this.#lastProbeAt = now
     sink.direct({ kind: 'probe', peers: asked })
+    this.#o.observer?.event({
+      kind: 'probe',
+      message: `asked node ${nodeId} to probe its links to ${asked.join(', ')}`,
+      nodes: [nodeId, ...asked],
+      detail: { peers: asked },
+    })
     return { node: nodeId, peers: asked }
   }
 
   /** Asks a node connected to this replica to stop accepting flows. */
   drain(nodeId: string, timeoutMs: number): void {
     this.#sinkOf(nodeId).direct({ kind: 'drain', timeoutMs })
+    const cut = timeoutMs > 0 ? `, cutting flows after ${timeoutMs}ms` : ''
+    this.#o.observer?.event({
+      kind: 'drain',
+      message: `asked node ${nodeId} to drain${cut}`,
+      nodes: [nodeId],
+      detail: { timeoutMs },
+    })
+  }
+
+  /** Asks a node connected to this replica to accept flows again after a drain. */
+  undrain(nodeId: string): void {
+    this.#sinkOf(nodeId).direct({ kind: 'undrain' })
+    this.#o.observer?.event({
+      kind: 'undrain',
+      message: `asked node ${nodeId} to accept flows again`,
+      nodes: [nodeId],
+    })
   }
 
   /** The sink of a node connected here, or the error that says where it is. */
@@ -467,7 +536,9 @@ export class SchedulerCore {
     const cluster = this.#o.cluster
     if (!cluster || cluster.leading()) {
       const ctx = { ...this.#planContext(now), traffic: this.#reportedTraffic() }
+      const previous = this.#plan
       this.#plan = this.#guard(plan(this.specs(), ctx, this.#plan.choices, this.#plan.weights), now)
+      this.#o.observer?.planned(previous, this.#plan)
       if (cluster) this.#publishAll(cluster, now)
     }
     const planMs = performance.now() - started

@@ -1,21 +1,26 @@
 /** Proto messages ↔ the scheduler's domain values: generated types stop here. */
 import { create } from '@bufbuild/protobuf'
 import {
+  type Directive,
+  DrainDirectiveSchema,
   type Hello,
   InstructionRouteSchema,
   InstructionSetSchema,
   type LinkReport,
+  ProbeDirectiveSchema,
   type NodeLoad as ProtoLoad,
   type InstructionRoute as ProtoRoute,
   type InstructionSet as ProtoSet,
   type RouteReport,
   type SchedulerMessage,
   SchedulerMessageSchema,
+  UndrainDirectiveSchema,
   type Version,
   VersionSchema,
   WelcomeSchema,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import type { InstructionRoute, InstructionSet, InstructionVersion } from '../instructions/types.ts'
+import { safeHttpUrl } from '../util/http-url.ts'
 import type { NodeDirective, Welcome } from './core.ts'
 import type { NodeHello, NodeLoad, NodeRouteReport } from './registry.ts'
 import type { LinkSample } from './telemetry.ts'
@@ -31,6 +36,7 @@ export function versionToProto(v: InstructionVersion): Version {
 
 export function helloFromProto(h: Hello): NodeHello {
   const applied = versionFromProto(h.appliedVersion)
+  const adminUrl = safeHttpUrl(h.adminUrl)
   return {
     id: h.nodeId,
     region: h.region === '' ? 'default' : h.region,
@@ -40,12 +46,18 @@ export function helloFromProto(h: Hello): NodeHello {
     capabilities: [...h.capabilities],
     softwareVersion: h.softwareVersion,
     ...(applied && { appliedVersion: applied }),
+    ...(adminUrl && { adminUrl }),
   }
 }
 
 export function loadFromProto(l: ProtoLoad | undefined): NodeLoad | undefined {
   if (l === undefined) return undefined
-  return { activeFlows: l.activeFlows, cpuRatio: finite(l.cpuRatio), rssBytes: Number(l.rssBytes) }
+  return {
+    activeFlows: l.activeFlows,
+    cpuRatio: finite(l.cpuRatio),
+    rssBytes: Number(l.rssBytes),
+    draining: l.draining,
+  }
 }
 
 export function linkFromProto(l: LinkReport): LinkSample {
@@ -121,11 +133,18 @@ export function instructionsMessage(set: InstructionSet): SchedulerMessage {
 }
 
 export function directiveMessage(d: NodeDirective): SchedulerMessage {
-  const kind =
-    d.kind === 'drain'
-      ? { case: 'drain' as const, value: { timeoutMs: d.timeoutMs } }
-      : { case: 'probe' as const, value: { peers: [...d.peers] } }
-  return create(SchedulerMessageSchema, { msg: { case: 'directive', value: { kind } } })
+  return create(SchedulerMessageSchema, { msg: { case: 'directive', value: { kind: directiveKind(d) } } })
+}
+
+function directiveKind(d: NodeDirective): Directive['kind'] {
+  switch (d.kind) {
+    case 'drain':
+      return { case: 'drain', value: create(DrainDirectiveSchema, { timeoutMs: d.timeoutMs }) }
+    case 'undrain':
+      return { case: 'undrain', value: create(UndrainDirectiveSchema) }
+    case 'probe':
+      return { case: 'probe', value: create(ProbeDirectiveSchema, { peers: [...d.peers] }) }
+  }
 }
 
 export function welcomeMessage(w: Welcome): SchedulerMessage {
@@ -137,6 +156,7 @@ export function welcomeMessage(w: Welcome): SchedulerMessage {
         epoch: BigInt(w.epoch),
         heartbeatIntervalMs: w.heartbeatIntervalMs,
         reportIntervalMs: w.reportIntervalMs,
+        consoleUrl: w.consoleUrl ?? '',
       }),
     },
   })

@@ -21,6 +21,8 @@ export interface NodeLoad {
   readonly activeFlows: number
   readonly cpuRatio: number
   readonly rssBytes: number
+  /** The node drained and accepts no new flows. */
+  readonly draining?: boolean
 }
 
 export interface NodeHello {
@@ -32,6 +34,8 @@ export interface NodeHello {
   readonly capabilities: readonly string[]
   readonly softwareVersion: string
   readonly appliedVersion?: InstructionVersion
+  /** Where operators open the node's console: an http(s) URL, checked (util/http-url.ts). */
+  readonly adminUrl?: string
 }
 
 /** What a node reported of one of its routes: cumulative counters, per path for multipath ones. */

@@ -30,9 +30,12 @@ import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import { validateService } from './config/load.ts'
 import type { SchedulerSettings } from './config/types.ts'
+import type { ConsoleMonitor } from './console/monitor.ts'
+import { registerConsoleRoutes } from './console/routes.ts'
 import type { SchedulerCore } from './core.ts'
 import { readDrainBody, readProbeBody } from './directive-body.ts'
 import type { SchedulerStore } from './store/types.ts'
+import type { Timers } from './throttle.ts'
 import { linksView, nodesView, pathsView, statusView } from './views.ts'
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -59,6 +62,8 @@ export interface ApiOptions {
   readonly settings: SchedulerSettings
   readonly logger: Logger
   readonly clock: Clock
+  readonly monitor: ConsoleMonitor
+  readonly timers: Timers
 }
 
 export interface ApiServer {
@@ -71,8 +76,10 @@ export interface ApiServer {
 /** Where a scheduler keeps the operator token it made, under `scheduler.state_dir`. */
 export const API_TOKEN_FILE = 'api-token'
 
+/** A service the API refused lists each problem on its own, with its key path, for forms to show by field. */
 function send(reply: FastifyReply, err: DynproxyError, status: number): FastifyReply {
-  return reply.code(status).send({ error: { code: err.code, message: err.message } })
+  const problems = err instanceof SchedulerServiceInvalidError ? { problems: err.problems } : {}
+  return reply.code(status).send({ error: { code: err.code, message: err.message, ...problems } })
 }
 
 const API_REFUSALS: RefusalErrorClasses = {
@@ -111,6 +118,13 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
   const policy = { ...tokens, boundToLoopback: isLoopbackHost(settings.api.host), hosts: settings.apiHosts }
   guardOperatorApi(app, policy, refusalErrors(API_REFUSALS, tokens, 'scheduler.api_viewer_token'))
 
+  registerConsoleRoutes(app, {
+    monitor: o.monitor,
+    core,
+    logger,
+    timers: o.timers,
+    now: () => clock.now(),
+  })
   app.get('/nodes', async () => nodesView(core, settings.id))
   app.get('/links', async () => linksView(core, clock.now(), settings.reportIntervalMs))
   app.get('/paths', async () => pathsView(core))

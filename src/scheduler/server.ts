@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { type Authority, JOIN_TOKEN_FILE, loadAuthority, writeJoinTokenFile } from './auth/authority.ts'
 import type { SchedulerConfig, SchedulerSettings } from './config/types.ts'
+import { ConsoleMonitor } from './console/monitor.ts'
 import { SchedulerCore } from './core.ts'
 import { type GrpcServer, listenGrpc } from './grpc-server.ts'
 import { EtcdCluster } from './ha/etcd-cluster.ts'
@@ -86,7 +87,9 @@ export async function startScheduler(
   let api: ApiServer | undefined
   let core: SchedulerCore | undefined
   let authority: Authority | undefined
+  const monitor = new ConsoleMonitor({ settings, clock, timers })
   const shutdown = async () => {
+    monitor.stop()
     core?.stop()
     await cluster?.stop()
     await api?.close()
@@ -109,6 +112,7 @@ export async function startScheduler(
       clock,
       timers,
       ...(cluster && { cluster }),
+      observer: monitor,
     })
     await cluster?.start(core)
     authority = settings.insecure ? undefined : await loadAuthority(settings, store, clock)
@@ -121,7 +125,8 @@ export async function startScheduler(
       ...(options.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: options.handshakeTimeoutMs }),
       ...(authority && { security: { authority, store, clock } }),
     })
-    api = await listenApi({ core, store, settings, logger, clock: options.clock ?? systemClock })
+    api = await listenApi({ core, store, settings, logger, clock, monitor, timers })
+    monitor.start(core, settings.consoleUrl ?? `http://${api.address}/ui`)
     core.start()
     logger.info({ id: settings.id, epoch, grpc: grpc.address, api: api.address }, 'scheduler started')
   } catch (err) {

@@ -83,6 +83,10 @@ class EndpointState implements LbEndpoint, Candidate, OutlierState {
   failures = 0
   ejections = 0
   ejectedUntil = 0
+  lastCheckAt = 0
+  lastCheckOk = false
+  /** When its checks last made it unhealthy; 0 while healthy or unchecked. */
+  unhealthySince = 0
   constructor(config: EndpointConfig) {
     this.address = config.address
     this.host = config.host
@@ -210,6 +214,10 @@ export class UpstreamCluster {
         ejected,
         ejectedUntil: ejected ? new Date(e.ejectedUntil).toISOString() : undefined,
         ejections: e.ejections,
+        ...(e.lastCheckAt > 0 && {
+          lastCheck: { at: new Date(e.lastCheckAt).toISOString(), ok: e.lastCheckOk },
+        }),
+        ...(e.unhealthySince > 0 && { unhealthySince: new Date(e.unhealthySince).toISOString() }),
         activeConnections: e.active,
         totalConnections: e.total,
         connectFailures: e.connectFailures,
@@ -257,12 +265,15 @@ export class UpstreamCluster {
 
   #onHealthResult(index: number, ok: boolean): void {
     const endpoint = this.#endpoints[index]!
+    endpoint.lastCheckAt = this.#clock.now()
+    endpoint.lastCheckOk = ok
     const { rise, fall } = this.route.healthCheck!
     const next = nextHealth({ health: endpoint.health, streak: endpoint.healthStreak }, ok, rise, fall)
     endpoint.healthStreak = next.streak
     if (next.health === endpoint.health) return
     const from = endpoint.health
     endpoint.health = next.health
+    endpoint.unhealthySince = next.health === 'unhealthy' ? endpoint.lastCheckAt : 0
     if (from === 'unchecked' && next.health === 'healthy') return
     this.#logger.warn(
       { ...this.#logFields(endpoint), from, to: next.health },

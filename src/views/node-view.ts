@@ -57,6 +57,8 @@ export interface SchedulerLinkStats {
   /** Whether the set in force counts as fresh (else its routes are decided as cached_instruction). */
   readonly fresh: boolean
   readonly lastNack?: { readonly version: string; readonly error: string; readonly at: string }
+  /** The scheduler console's address, as the scheduler's welcome gave it: the console links to it. */
+  readonly consoleUrl?: string
   /** The scheduler this node runs in-process, with `scheduler.address: embedded`. */
   readonly embedded?: { readonly grpc: string; readonly api: string }
 }
@@ -112,9 +114,13 @@ export function rejectedTotal(rejected: Readonly<Record<RejectReason, number>>):
   return total
 }
 
+/** The protocol, then what the listener does before routing: `tcp`/`udp`, `proxy_protocol`, `tls`, `sni`, `socks5`, `http_connect`. */
+export type ListenerKind = 'tcp' | 'udp' | 'proxy_protocol' | 'tls' | 'sni' | 'socks5' | 'http_connect'
+
 export interface ListenerStatus extends TrafficTotals {
   readonly name: string
   readonly bind: string
+  readonly kinds: readonly ListenerKind[]
   readonly state: 'listening' | 'draining' | 'closed'
   readonly maxConnections: number
   readonly activeConnections: number
@@ -132,6 +138,10 @@ export interface EndpointStatus {
   /** ISO time the current ejection ends, when ejected. */
   readonly ejectedUntil?: string
   readonly ejections: number
+  /** The last active health check: when, and whether the endpoint answered. Absent: never checked. */
+  readonly lastCheck?: { readonly at: string; readonly ok: boolean }
+  /** Unhealthy (by its checks) since this ISO time. */
+  readonly unhealthySince?: string
   readonly activeConnections: number
   readonly totalConnections: number
   readonly connectFailures: number
@@ -270,8 +280,12 @@ export interface NodeView {
   getInstructions(): InstructionsView | undefined
   /** Ready: every listener bound and not draining. */
   isReady(): boolean
+  /** The configuration in force (the admin API masks its secrets). */
+  getConfig?(): unknown
   /** Stop accepting and let active flows finish; with `cutAfterMs`, close those still open then. */
   drain(cutAfterMs?: number): void
+  /** Accept flows again after a drain; rejects with NodeStoppingError while the node stops. */
+  undrain(): Promise<NodeState>
   /** Measures the link to a peer now; rejects with PeerUnknownError or MeshProbeError. */
   probePeer(peer: string): Promise<LinkProbeResult>
   /** A node whose views live in other processes fetches them before the admin API reads them. */

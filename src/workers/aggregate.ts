@@ -88,6 +88,7 @@ export function mergeListeners(
     return {
       name: first.name,
       bind: first.bind,
+      kinds: first.kinds,
       state,
       maxConnections: maxConnections[first.name] ?? sum(all, (l) => l.maxConnections),
       activeConnections: sum(all, (l) => l.activeConnections),

@@ -40,6 +40,7 @@ export type ToWorker =
     }
   | { readonly type: 'fresh'; readonly fresh: boolean }
   | { readonly type: 'drain'; readonly cutAfterMs?: number }
+  | { readonly type: 'undrain' }
   | { readonly type: 'close' }
   | { readonly type: 'snapshot'; readonly id: number }
   | { readonly type: 'flows'; readonly id: number }
@@ -104,6 +105,7 @@ const TO_WORKER_TYPES: Readonly<Record<ToWorker['type'], true>> = {
   instructions: true,
   fresh: true,
   drain: true,
+  undrain: true,
   close: true,
   snapshot: true,
   flows: true,

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process'
 import { type AdminServer, createNodeAdmin } from '../admin/index.ts'
 import { planReload, withListenersKept } from '../config/reload.ts'
 import type { ListenerConfig, NodeConfig } from '../config/types.ts'
-import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
+import { MeshProbeError, NodeStoppingError, PeerUnknownError } from '../errors/index.ts'
 import type { InstructionRoute } from '../instructions/types.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
@@ -186,13 +186,21 @@ export class NodeSupervisor implements NodeView {
     const control = new NodeControlPlane(this.config, {
       clock: this.#clock,
       logger: this.#logger,
-      hello: () => helloInfo(this.config, this.#boundListeners(), this.meshAddress),
+      hello: () =>
+        helloInfo(
+          this.config,
+          this.#boundListeners(),
+          this.meshAddress,
+          this.config.common.adminUrl ??
+            (this.#adminAddress === undefined ? undefined : `http://${this.#adminAddress}/ui`),
+        ),
       report: () =>
         reportInfo(
           this.getRoutes(),
           this.getPeers(),
           this.getStats().connections.active,
           peerCapacities(this.#config),
+          this.#state === 'draining',
         ),
       onInstructions: (applied) => {
         this.#instructions = { routes: applied.set.routes, pathTokenKey: applied.set.pathTokenKey }
@@ -201,6 +209,10 @@ export class NodeSupervisor implements NodeView {
       },
       onDirective: (directive) => {
         if (directive.kind === 'drain') this.drain(directive.timeoutMs)
+        else if (directive.kind === 'undrain')
+          this.undrain().catch((err: unknown) =>
+            this.#logger.warn({ err }, 'the scheduler asked to undrain; could not'),
+          )
         else void this.#probeAll(directive.peers)
       },
     })
@@ -269,6 +281,10 @@ export class NodeSupervisor implements NodeView {
       const port = this.#bound?.listeners[l.name] ?? l.bind.port
       return { name: l.name, address: formatHostPort(l.bind.host, port), port }
     })
+  }
+
+  getConfig(): NodeConfig {
+    return this.#config
   }
 
   get config(): NodeConfig {
@@ -359,6 +375,16 @@ export class NodeSupervisor implements NodeView {
     this.#state = 'draining'
     this.#broadcast({ type: 'drain' })
     this.#logger.info('draining: workers no longer accept')
+  }
+
+  /** Accepts flows again after drain(): every worker listens again (see ProxyNode.undrain). */
+  async undrain(): Promise<NodeState> {
+    if (this.#closing !== undefined || this.#state === 'stopped') throw new NodeStoppingError(this.#state)
+    if (this.#state !== 'draining') return this.#state
+    this.#state = 'running'
+    this.#broadcast({ type: 'undrain' })
+    this.#logger.info('undrained: workers accept again')
+    return this.#state
   }
 
   close(): Promise<void> {

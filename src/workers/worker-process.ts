@@ -65,6 +65,9 @@ export class WorkerProcess {
       case 'drain':
         node.drain(message.cutAfterMs)
         break
+      case 'undrain':
+        node.undrain().catch((err: unknown) => this.#logger?.warn({ err }, 'could not undrain'))
+        break
       case 'close':
         this.leave('primary closing')
         break

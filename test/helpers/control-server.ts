@@ -7,8 +7,8 @@
 import { once } from 'node:events'
 import net, { type Socket } from 'node:net'
 import tls from 'node:tls'
+import { type PeerTlsOptions, tlsPeerIdentity } from '../../src/mesh/peer-tls.ts'
 import { KIND_CONTROL } from '../../src/mesh/wire/control.ts'
-import { type PeerTlsOptions, tlsPeerIdentity } from '../../src/peer/tls.ts'
 import { meshServerTlsOptions } from '../../src/pki/tls-options.ts'
 
 const PREFIX_BYTES = 6

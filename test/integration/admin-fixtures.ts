@@ -113,6 +113,7 @@ export function testView(): TestView {
       {
         name: 'web',
         bind: '127.0.0.1:8080',
+        kinds: ['tcp'],
         state: 'listening',
         maxConnections: 100,
         activeConnections: 2,
@@ -156,6 +157,10 @@ export function testView(): TestView {
     },
     drain: () => {
       view.drains++
+    },
+    undrain: async () => {
+      view.drains = 0
+      return 'running'
     },
   }
   return view

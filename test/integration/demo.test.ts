@@ -50,7 +50,15 @@ test('the demo starts a scheduler, three nodes and a backend; flows reach the ba
     const unauthorized = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, { method: 'POST' })
     assert.equal(unauthorized.status, 401, 'the demo runs with security on')
     const token = (await readFile(tokenFile, 'utf8')).trim()
-    assert.ok(out.includes(`/ui#token=${token} in a browser`), 'the UI address carries the token')
+    assert.ok(out.includes(`:${BASE + 881}/ui#token=${token}`), "node a's console address carries its token")
+    const consoleToken = (await readFile(join(dir, 'scheduler', 'api-token'), 'utf8')).trim()
+    assert.ok(
+      out.includes(`http://127.0.0.1:${BASE + 998}/ui#token=${consoleToken}`),
+      `the banner opens the scheduler console with its token: ${out}`,
+    )
+    const page = await fetch(`http://127.0.0.1:${BASE + 998}/ui`)
+    assert.equal(page.status, 200, 'the scheduler console is served')
+    assert.match(await page.text(), /<div id="app">/)
     const probe = await fetch(`http://127.0.0.1:${BASE + 881}/peers/b/probe`, {
       method: 'POST',
       headers: operatorHeaders(token),

@@ -7,6 +7,7 @@ import pino from 'pino'
 import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
 import { startLinkEmulator } from '../../src/link-emulator/emulator.ts'
 import { silentLogger } from '../../src/log/logger.ts'
+import { PeerLinks } from '../../src/mesh/peer-links.ts'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire/constants.ts'
 import { encodeControlHello } from '../../src/mesh/wire/control.ts'
 import { readOpenResponse } from '../../src/mesh/wire/io.ts'
@@ -54,6 +55,8 @@ function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, u
 interface Node {
   readonly id: string
   readonly manager: PeerManager
+  /** The data connections to the peers, following the manager's view of each link. */
+  readonly links: PeerLinks
   readonly server: ControlServer
   close(): Promise<void>
 }
@@ -70,14 +73,24 @@ async function meshPort(id: string, mesh: MeshConfig) {
   return {
     server,
     connect(peers: readonly PeerConfig[], logger = silentLogger()): Node {
-      manager = new PeerManager({ nodeId: id, peers, mesh, clock: systemClock, logger })
+      const links = new PeerLinks({ peers, mesh, logger })
+      manager = new PeerManager({
+        nodeId: id,
+        peers,
+        mesh,
+        clock: systemClock,
+        logger,
+        onStateChange: (name, state) => links.setState(name, state),
+      })
       const m = manager
       return {
         id,
         manager: m,
+        links,
         server,
         async close() {
           await m.close()
+          await links.close()
           await server.close()
         },
       }
@@ -125,10 +138,11 @@ describe('PeerManager over real loopback', () => {
     assert.equal(a.manager.isUp('node-b'), true)
     assert.equal(a.manager.isUp('nobody'), false)
     assert.equal(a.manager.state('nobody'), undefined)
-    a.manager.flowStarted('node-b')
-    a.manager.flowStarted('node-b')
-    a.manager.flowEnded('node-b')
-    assert.equal(a.manager.status()[0]?.activeFlows, 1)
+    a.links.flowStarted('node-b')
+    a.links.flowStarted('node-b')
+    a.links.flowEnded('node-b')
+    assert.equal(a.links.activeFlows('node-b'), 1)
+    assert.equal(a.links.state('node-b'), 'up', 'the links follow the manager')
     // One control channel each way: each node probes only the peers it lists.
     assert.equal(a.server.accepted.control, 1)
     assert.equal(b.server.accepted.control, 1)
@@ -330,9 +344,9 @@ describe('PeerManager.dial and the warm pool', () => {
     const { a, b } = await pair(meshConfig({ warmConnections: 2 }))
     a.manager.start()
     await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up')
-    await waitFor(() => a.manager.warmStats('node-b')?.idle === 2 || undefined, 'pool full')
+    await waitFor(() => a.links.warmStats('node-b')?.idle === 2 || undefined, 'pool full')
     assert.equal(b.server.accepted.data, 0, 'warm sockets send nothing until used')
-    const socket = await a.manager.dial('node-b')
+    const socket = await a.links.dial('node-b')
     socket.on('error', () => {})
     try {
       assert.equal(
@@ -342,17 +356,17 @@ describe('PeerManager.dial and the warm pool', () => {
     } finally {
       socket.destroy()
     }
-    assert.equal(a.manager.warmStats('node-b')?.hits, 1)
+    assert.equal(a.links.warmStats('node-b')?.hits, 1)
     const taken: Socket[] = []
     try {
-      for (let i = 0; i < 6; i++) taken.push(await a.manager.dial('node-b'))
-      const stats = a.manager.warmStats('node-b')
+      for (let i = 0; i < 6; i++) taken.push(await a.links.dial('node-b'))
+      const stats = a.links.warmStats('node-b')
       assert.ok(stats)
       assert.ok(stats.idle + stats.opening <= 2, JSON.stringify(stats))
       assert.ok(stats.misses >= 1, 'dials beyond the pool are fresh')
       assert.equal(stats.hits + stats.misses, 7)
-      await waitFor(() => a.manager.warmStats('node-b')?.idle === 2 || undefined, 'refilled')
-      assert.equal(a.manager.warmStats('node-b')?.opened, 2 + stats.hits)
+      await waitFor(() => a.links.warmStats('node-b')?.idle === 2 || undefined, 'refilled')
+      assert.equal(a.links.warmStats('node-b')?.opened, 2 + stats.hits)
     } finally {
       for (const s of taken) s.destroy()
     }
@@ -361,19 +375,19 @@ describe('PeerManager.dial and the warm pool', () => {
   test('idle warm sockets close after warmIdleTimeoutMs, and a dead one is never handed out', async () => {
     const { a, b } = await pair(meshConfig({ warmConnections: 1, warmIdleTimeoutMs: 300 }))
     a.manager.start()
-    await waitFor(() => a.manager.warmStats('node-b')?.idle === 1 || undefined, 'pool full')
-    await waitFor(() => a.manager.warmStats('node-b')?.expired === 1 || undefined, 'expired', 1_000)
-    assert.equal(a.manager.warmStats('node-b')?.idle, 0)
+    await waitFor(() => a.links.warmStats('node-b')?.idle === 1 || undefined, 'pool full')
+    await waitFor(() => a.links.warmStats('node-b')?.expired === 1 || undefined, 'expired', 1_000)
+    assert.equal(a.links.warmStats('node-b')?.idle, 0)
     // Take one to refill, then kill the far side of the new warm socket: it is discarded.
-    ;(await a.manager.dial('node-b')).destroy()
-    await waitFor(() => a.manager.warmStats('node-b')?.idle === 1 || undefined, 'refilled')
-    const discardedBefore = a.manager.warmStats('node-b')?.discarded ?? 0
+    ;(await a.links.dial('node-b')).destroy()
+    await waitFor(() => a.links.warmStats('node-b')?.idle === 1 || undefined, 'refilled')
+    const discardedBefore = a.links.warmStats('node-b')?.discarded ?? 0
     await b.server.close()
     await waitFor(
-      () => (a.manager.warmStats('node-b')?.discarded ?? 0) > discardedBefore || undefined,
+      () => (a.links.warmStats('node-b')?.discarded ?? 0) > discardedBefore || undefined,
       'discarded',
     )
-    assert.equal(a.manager.warmStats('node-b')?.idle, 0)
+    assert.equal(a.links.warmStats('node-b')?.idle, 0)
   })
 
   test('the pool empties when the peer goes down', async () => {
@@ -383,37 +397,29 @@ describe('PeerManager.dial and the warm pool', () => {
     const b = portB.connect([])
     cleanups.push(() => a.close())
     a.manager.start()
-    await waitFor(() => a.manager.warmStats('node-b')?.idle === 2 || undefined, 'pool full')
+    await waitFor(() => a.links.warmStats('node-b')?.idle === 2 || undefined, 'pool full')
     await b.manager.close()
     await waitFor(stateOf(a.manager, 'node-b', 'down'), 'down')
-    assert.equal(a.manager.warmStats('node-b')?.idle, 0)
+    assert.equal(a.links.warmStats('node-b')?.idle, 0)
     await b.server.close()
   })
 
   test('dial() errors name the peer, its address and the cause', async () => {
     const port = await refusedPort()
-    const m = new PeerManager({
-      nodeId: 'node-a',
-      peers: [peer('node-z', port)],
-      mesh: meshConfig(),
-      clock: systemClock,
-      logger: silentLogger(),
-    })
+    const links = new PeerLinks({ peers: [peer('node-z', port)], mesh: meshConfig(), logger: silentLogger() })
     try {
-      await assert.rejects(m.dial('nobody'), {
+      await assert.rejects(links.dial('nobody'), {
         code: 'DYN_ERR_PEER_UNKNOWN',
         message: /"nobody" \(peers: node-z\)/,
       })
-      await assert.rejects(m.dial('node-z'), {
+      await assert.rejects(links.dial('node-z'), {
         code: 'DYN_ERR_PEER_DIAL',
         message: new RegExp(`node-z at 127\\.0\\.0\\.1:${port} failed: ECONNREFUSED`),
       })
-      m.start()
-      await waitFor(stateOf(m, 'node-z', 'down'), 'down')
     } finally {
-      await m.close()
+      await links.close()
     }
-    await assert.rejects(m.dial('node-z'), { code: 'DYN_ERR_PEER_DIAL', message: /closed/ })
+    await assert.rejects(links.dial('node-z'), { code: 'DYN_ERR_PEER_DIAL', message: /closed/ })
   })
 
   test('a probed capacity shows in status for an hour, then the link is unknown again', async () => {
@@ -454,10 +460,9 @@ describe('PeerManager.dial and the warm pool', () => {
     await waitFor(stateOf(a.manager, 'node-b', 'up'), 'up')
     await waitFor(stateOf(b.manager, 'node-a', 'up'), 'b up')
     link.blackhole()
-    const warm = await a.manager.dial('node-b')
-    await Promise.all([a.manager.close(), b.manager.close(), a.manager.close()])
+    const warm = await a.links.dial('node-b')
+    await Promise.all([a.close(), b.manager.close(), a.manager.close(), b.links.close()])
     warm.destroy()
-    await a.server.close()
     await b.server.close()
     await link.close()
     await sleep(20)

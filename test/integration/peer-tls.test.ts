@@ -5,7 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { TLSSocket } from 'node:tls'
 import type { MeshConfig, PeerConfig } from '../../src/config/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import { PeerManager, type PeerTlsOptions } from '../../src/peer/index.ts'
+import { PeerLinks } from '../../src/mesh/peer-links.ts'
+import type { PeerTlsOptions } from '../../src/mesh/peer-tls.ts'
+import { PeerManager } from '../../src/peer/index.ts'
 import { systemClock } from '../../src/util/clock.ts'
 import type { PeerState } from '../../src/views/node-view.ts'
 import { createTestPki, type TestPki } from '../helpers/certs.ts'
@@ -42,6 +44,7 @@ afterEach(async () => {
 
 interface TlsNode {
   readonly manager: PeerManager
+  readonly links: PeerLinks
   readonly server: ControlServer
 }
 
@@ -51,6 +54,7 @@ async function tlsNode(
   keys: PeerTlsOptions,
   peers: readonly PeerConfig[] = [],
 ): Promise<TlsNode> {
+  const links = new PeerLinks({ peers, mesh, tls: keys, logger: silentLogger() })
   const manager = new PeerManager({
     nodeId: id,
     peers,
@@ -58,6 +62,7 @@ async function tlsNode(
     tls: keys,
     clock: systemClock,
     logger: silentLogger(),
+    onStateChange: (name, state) => links.setState(name, state),
   })
   const server = await startControlServer({
     tls: keys,
@@ -65,9 +70,10 @@ async function tlsNode(
   })
   cleanups.push(async () => {
     await manager.close()
+    await links.close()
     await server.close()
   })
-  return { manager, server }
+  return { manager, links, server }
 }
 
 function tlsPeer(name: string, port: number): PeerConfig {
@@ -90,7 +96,7 @@ describe('PeerManager over mutual TLS', () => {
     a.manager.start()
     await waitForState(a.manager, 'node-b', 'up')
     assert.ok((a.manager.status()[0]?.rttMs ?? 0) > 0)
-    const socket: Socket = await a.manager.dial('node-b')
+    const socket: Socket = await a.links.dial('node-b')
     socket.on('error', () => {})
     try {
       assert.ok(socket instanceof TLSSocket && socket.authorized)
@@ -124,7 +130,7 @@ describe('PeerManager over mutual TLS', () => {
     const a = await tlsNode('node-a', pki.keysOf('node-a'), [tlsPeer('node-b', b.server.port)])
     a.manager.start()
     await waitForState(a.manager, 'node-b', 'down')
-    await assert.rejects(a.manager.dial('node-b'), { code: 'DYN_ERR_PEER_DIAL' })
+    await assert.rejects(a.links.dial('node-b'), { code: 'DYN_ERR_PEER_DIAL' })
     assert.equal(b.server.accepted.control, 0)
   })
 
@@ -133,7 +139,7 @@ describe('PeerManager over mutual TLS', () => {
     const a = await tlsNode('node-a', pki.keysOf('node-a'), [tlsPeer('node-b', x.server.port)])
     a.manager.start()
     await waitForState(a.manager, 'node-b', 'down')
-    await assert.rejects(a.manager.dial('node-b'), { code: 'DYN_ERR_PEER_DIAL', message: /node-b/ })
+    await assert.rejects(a.links.dial('node-b'), { code: 'DYN_ERR_PEER_DIAL', message: /node-b/ })
     await sleep(300)
     assert.equal(a.manager.state('node-b'), 'down')
   })

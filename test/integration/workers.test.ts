@@ -167,6 +167,38 @@ ${extra}`
     assert.equal(node.state, 'stopped')
   })
 
+  test('undrain: every worker accepts again on the same port, and the node reports running', async () => {
+    const { node, admin, port } = await start(staticYaml())
+    const token = (await readFile(join(dir, 'static', ADMIN_TOKEN_FILE), 'utf8')).trim()
+    assert.equal(
+      (await fetch(`${admin}/drain`, { method: 'POST', headers: operatorHeaders(token) })).status,
+      202,
+    )
+    await waitFor(() => node.state === 'draining', 'draining', 1000)
+    const deadline = Date.now() + 5000
+    while (!(await connectRefused(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    assert.ok(await connectRefused(port), 'drained')
+    const res = await fetch(`${admin}/undrain`, { method: 'POST', headers: operatorHeaders(token) })
+    assert.equal(res.status, 202)
+    assert.deepEqual(await res.json(), { status: 'running' })
+    const clients: net.Socket[] = []
+    const until = Date.now() + 5000
+    while (Date.now() < until) {
+      const listeners = (await getJson<{ listeners: ListenerStatus[] }>(`${admin}/listeners`)).listeners
+      if (listeners[0]?.state === 'listening' && !(await connectRefused(port))) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    for (let i = 0; i < 24; i++) clients.push(await echoFlow(port))
+    const stats = await getJson<NodeStats>(`${admin}/stats`)
+    assert.equal(stats.node.state, 'running')
+    for (const w of stats.workers ?? [])
+      assert.ok(
+        w.activeConnections > 0,
+        `worker ${w.index} got no connection of 24: it does not listen again`,
+      )
+    await closeAll(clients)
+  })
+
   test('a worker that cannot bind fails the start, naming the worker and its reason', async () => {
     const holder = net.createServer()
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))

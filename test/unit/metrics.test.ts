@@ -39,6 +39,7 @@ function fakeView(): FakeView {
       {
         name: 'web',
         bind: '127.0.0.1:8080',
+        kinds: ['tcp'],
         state: 'listening',
         maxConnections: 100,
         activeConnections: 3,
@@ -128,6 +129,7 @@ function fakeView(): FakeView {
     },
     isReady: () => true,
     drain: () => {},
+    undrain: async () => 'running',
     probePeer: (peer) => Promise.reject(new Error(`no peer ${peer} in this fake`)),
   }
   return view

@@ -166,6 +166,7 @@ function listener(state: ListenerStatus['state'], active: number): ListenerStatu
   return {
     name: 'web',
     bind: '127.0.0.1:8080',
+    kinds: ['tcp'],
     state,
     maxConnections: 500,
     activeConnections: active,

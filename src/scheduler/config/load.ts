@@ -192,6 +192,7 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
     forgetAfterMs: mustDuration(s.forget_after),
     maxStreamsPerAddress: s.max_streams_per_address,
     api: mustHostPort(s.api),
+    ...(s.console_url !== undefined && { consoleUrl: s.console_url }),
     ...(s.api_token !== undefined && { apiToken: s.api_token }),
     ...(s.api_viewer_token !== undefined && { apiViewerToken: s.api_viewer_token }),
     apiHosts: s.api_hosts.map((h) => h.toLowerCase()),

@@ -84,6 +84,12 @@ const scheduler = z
       .default(64)
       .describe('Connections, and streams, one source address may hold open at once.'),
     api: hostPort({ allowPortZero: true }).default('127.0.0.1:9998').describe('REST for operators.'),
+    console_url: z
+      .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+      .optional()
+      .describe(
+        "Where operators open this scheduler's console, sent to nodes for their links. Default: http://<api>/ui.",
+      ),
     api_token: z
       .string()
       .min(16)

@@ -47,6 +47,8 @@ export interface SchedulerSettings {
   readonly api: HostPort
   /** The REST API's operator token (reads and changes); absent: one is made under `stateDir`. */
   readonly apiToken?: string
+  /** scheduler.console_url: where operators open the console, when the api address is not what they use. */
+  readonly consoleUrl?: string
   /** The REST API's viewer token: reads only. */
   readonly apiViewerToken?: string
   /** Host names clients may address the REST API by, beyond loopback names and IP literals; lowercase. */

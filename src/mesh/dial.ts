@@ -5,7 +5,7 @@ import type { PeerConfig } from '../config/types.ts'
 import { PeerDialError } from '../errors/peer.ts'
 import { meshClientTlsOptions } from '../pki/tls-options.ts'
 import { formatHostPort } from '../util/host-port.ts'
-import type { PeerTlsOptions } from './tls.ts'
+import type { PeerTlsOptions } from './peer-tls.ts'
 
 export interface DialOptions {
   readonly peer: PeerConfig
