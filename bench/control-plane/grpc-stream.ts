@@ -24,7 +24,7 @@ export class GrpcStream {
   constructor(
     address: string,
     path: string,
-    tls: Promise<http2.SecureClientSessionOptions>,
+    tls: Promise<http2.SecureClientSessionOptions | undefined>,
     handlers: StreamHandlers,
   ) {
     tls.then(
@@ -39,11 +39,11 @@ export class GrpcStream {
   #open(
     address: string,
     path: string,
-    tls: http2.SecureClientSessionOptions,
+    tls: http2.SecureClientSessionOptions | undefined,
     handlers: StreamHandlers,
   ): void {
     if (this.#ended) return
-    this.#session = http2.connect(`https://${address}`, tls)
+    this.#session = tls ? http2.connect(`https://${address}`, tls) : http2.connect(`http://${address}`)
     this.#session.on('error', () => undefined) // reported through the stream
     const stream = this.#session.request({
       ':method': 'POST',

@@ -36,7 +36,7 @@ export class SimNode {
     grpcAddress: string,
     id: string,
     region: string,
-    tls: Promise<http2.SecureClientSessionOptions>,
+    tls: Promise<http2.SecureClientSessionOptions | undefined>,
     onSet: () => void,
   ) {
     this.id = id
@@ -104,15 +104,16 @@ export class SimFleet {
   readonly nodes: SimNode[] = []
   lastSetAtMs = 0
   readonly #grpcAddress: string
-  readonly #certs: NodeCertificates
+  readonly #certs: NodeCertificates | undefined
 
-  constructor(grpcAddress: string, certs: NodeCertificates) {
+  /** `certs` undefined: the scheduler runs `insecure` and the nodes speak plaintext. */
+  constructor(grpcAddress: string, certs: NodeCertificates | undefined) {
     this.#grpcAddress = grpcAddress
     this.#certs = certs
   }
 
   add(id: string, region: string): SimNode {
-    const tls = this.#certs.of(id).then(nodeSessionOptions)
+    const tls = this.#certs ? this.#certs.of(id).then(nodeSessionOptions) : Promise.resolve(undefined)
     const node = new SimNode(this.#grpcAddress, id, region, tls, () => {
       this.lastSetAtMs = performance.now()
     })

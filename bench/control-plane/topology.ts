@@ -146,7 +146,7 @@ export interface SchedulerFileSpec {
   readonly egress: readonly string[]
   /** Seeds the link prices; 1 when not given. */
   readonly seed?: number
-  /** PEM files of the CA the harness issues the simulated nodes' certificates from. */
+  /** PEM files of the CA the harness issues the simulated nodes' certificates from; absent: `insecure`. */
   readonly ca?: { readonly cert: string; readonly key: string }
 }
 
@@ -165,7 +165,9 @@ export function schedulerYaml(s: SchedulerFileSpec): string {
     `  api: "${HOST}:${s.apiPort}"`,
     `  api_token: ${BENCH_API_TOKEN}`,
     `  store: { type: embedded, path: ${JSON.stringify(s.statePath)} }`,
-    ...(s.ca ? [`  ca: { cert: ${JSON.stringify(s.ca.cert)}, key: ${JSON.stringify(s.ca.key)} }`] : []),
+    s.ca
+      ? `  ca: { cert: ${JSON.stringify(s.ca.cert)}, key: ${JSON.stringify(s.ca.key)} }`
+      : '  insecure: true',
     `  max_streams_per_address: ${s.nodes + 100}`,
     '  heartbeat_interval: 30s',
     '  report_interval: 1h',

@@ -42,6 +42,14 @@ const CONNECT_TIMEOUT_MS = 180_000
 const CHANGE_TIMEOUT_MS = 120_000
 const POLL_MS = 20
 
+/**
+ * `DYNPROXY_BENCH_PLAINTEXT=1`: the scheduler runs `insecure` and the nodes speak h2c, to tell the
+ * cost of mutual TLS (the default, as in production) from the rest.
+ */
+export function plaintext(chosen = process.env.DYNPROXY_BENCH_PLAINTEXT): boolean {
+  return chosen === '1'
+}
+
 /** `DYNPROXY_BENCH_NODES=500,2000` picks the sizes: one to profile, or larger meshes. */
 export function nodeCounts(settings: Settings, chosen = process.env.DYNPROXY_BENCH_NODES): readonly number[] {
   if (chosen === undefined || chosen.trim() === '')
@@ -231,8 +239,8 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
   const [grpcPort, apiPort] = [await freePort(), await freePort()]
   const file = join(dir, 'scheduler.yaml')
   const egress = egressIds(count, EGRESS_NODES)
-  const pki = await createTestPki([])
-  const { caFile, caKeyFile } = await pki.writeTo(join(dir, 'pki'))
+  const pki = plaintext() ? undefined : await createTestPki([])
+  const files = await pki?.writeTo(join(dir, 'pki'))
   writeFileSync(
     file,
     schedulerYaml({
@@ -241,7 +249,7 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
       statePath: join(dir, 'state.json'),
       nodes: count,
       egress,
-      ca: { cert: caFile, key: caKeyFile },
+      ...(files && { ca: { cert: files.caFile, key: files.caKeyFile } }),
     }),
   )
   const tracked = ctx.procs.start(
@@ -253,7 +261,7 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
     },
   )
   const address = `${HOST}:${apiPort}`
-  const fleet = new SimFleet(`${HOST}:${grpcPort}`, await nodeCertificates(pki.ca))
+  const fleet = new SimFleet(`${HOST}:${grpcPort}`, pki && (await nodeCertificates(pki.ca)))
   const beat = setInterval(() => {
     for (const n of fleet.nodes) n.heartbeat()
   }, HEARTBEAT_EVERY_MS)
@@ -302,7 +310,7 @@ export const controlPlane: ArrangedScenario = {
   title: 'Control plane: a service change reaching every node',
   method: (ctx) =>
     `One \`dynproxy scheduler\` process and ${nodeCounts(ctx.settings).join(', then ')} simulated nodes in the ` +
-    `harness (gRPC streams, one HTTP/2 connection each), every node an ingress of one service with ` +
+    `harness (gRPC streams, one HTTP/2 connection each, ${plaintext() ? 'plaintext (DYNPROXY_BENCH_PLAINTEXT=1)' : "mutual TLS with a certificate per node from the scheduler's CA"}), every node an ingress of one service with ` +
     `${EGRESS_NODES} egress nodes, ${LINKS_PER_NODE} links per node reported once (ring + random chords, ` +
     'RTT 1–50 ms, 10–1000 Mbit/s, 8 regions with prices between them). After the plan settles, PUT ' +
     '/services/web changes its target: time from the PUT until each node has ACKed the set with the new ' +
