@@ -9,6 +9,7 @@
  * chunk.
  */
 import type { Socket } from 'node:net'
+import type { ClientRequest } from '../connect-proxy/handshake.ts'
 import type { FramedSession } from '../multipath/index.ts'
 import type { ProxiedAddresses } from '../proxy-protocol/index.ts'
 import type { FlowInfo, FlowState } from '../views/node-view.ts'
@@ -68,6 +69,8 @@ export class Flow {
   serverName: string | undefined = undefined
   /** The destination a client of a `handshake` listener asked for, as host:port. */
   destination: string | undefined = undefined
+  /** A `handshake` listener's client request: where it asked to go, and how to answer it. */
+  request: ClientRequest | undefined = undefined
 
   constructor(id: string, listener: ListenerRef, downstream: Socket, startedAt: number, sink: FlowSink) {
     this.id = id

@@ -12,9 +12,11 @@ import type { Flow } from './flow.ts'
 const REOPEN_BASE_MS = 200
 const REOPEN_MAX_MS = 5000
 
-export function startMultipath(flow: Flow, conn: MultipathConnection): void {
+/** `prefix`: bytes the target receives before the client's (a PROXY protocol header). */
+export function startMultipath(flow: Flow, conn: MultipathConnection, prefix?: Buffer): void {
   const session = new FramedSession({
     local: flow.downstream,
+    ...(prefix && { prefix }),
     mode: conn.mode,
     ...(conn.weights && { weights: conn.weights }),
   })
@@ -40,4 +42,14 @@ export function startMultipath(flow: Flow, conn: MultipathConnection): void {
   for (const { index, socket } of conn.subflows) session.addSubflow(socket, index)
   for (let index = 0; index < conn.pathCount; index++) if (!opened.has(index)) reopen(index, 0)
   session.on('subflowClosed', (index: number) => reopen(index, 0))
+}
+
+/**
+ * The flow ended while its paths were opening: the subflows that answered are handed to a session
+ * whose local side is already gone, so that it sends the far end a RESET. Closing them bare would
+ * leave the egress waiting its grace time for them to come back, with the target connected.
+ */
+export function abandonMultipath(flow: Flow, conn: MultipathConnection): void {
+  const session = new FramedSession({ local: flow.downstream, mode: conn.mode })
+  for (const { index, socket } of conn.subflows) session.addSubflow(socket, index)
 }

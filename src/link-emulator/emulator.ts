@@ -71,11 +71,19 @@ export interface LinkEmulator {
    * TCP would retransmit them.
    */
   blackhole(): void
+  /**
+   * The link is cut as TCP sees a dead router: nothing crosses either way, but nothing is lost.
+   * Bytes in flight and new bytes wait (TCP would retransmit them) and arrive in order after
+   * restore(); a connection opened meanwhile reaches the target only then. Sources are paused at
+   * maxQueueBytes, as a full send window stops a sender.
+   */
+  partition(): void
   /** Resets every current connection (RST on both sides) and refuses new ones with an RST. */
   reset(): void
   /**
    * Forwards new bytes and connections again. Connections accepted during a blackhole were never
-   * seen by the target, so they are reset, as a host answers segments of an unknown connection.
+   * seen by the target, so they are reset, as a host answers segments of an unknown connection;
+   * after a partition, what waited is delivered and waiting connections are opened.
    */
   restore(): void
   stats(): LinkEmulatorStats
@@ -84,7 +92,7 @@ export interface LinkEmulator {
   [Symbol.asyncDispose](): Promise<void>
 }
 
-type Mode = 'forward' | 'blackhole' | 'reset'
+type Mode = 'forward' | 'blackhole' | 'partition' | 'reset'
 
 /** Chunk release times need sub-millisecond, monotonic time: wall-clock steps would reorder them. */
 const monotonicClock: Clock = { now: () => performance.now() }
@@ -100,6 +108,8 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
   let accepted = 0
   const connections = new Set<LinkConnection>()
   const silent = new Set<net.Socket>()
+  /** Accepted during a partition: paused, connected onward at restore(). */
+  const waiting = new Set<net.Socket>()
   const counters: LinkCounters = {
     forwarded: { up: 0, down: 0 },
     dropped: 0,
@@ -123,9 +133,29 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
     client.on('error', () => client.destroy())
     if (mode === 'reset') return void resetSocket(client)
     if (mode === 'blackhole') return void keepSilent(client)
+    if (mode === 'partition') return void keepWaiting(client)
+    forward(client)
+  })
+
+  function forward(client: net.Socket): void {
     const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true })
     connections.add(new LinkConnection(ctx, client, upstream))
-  })
+  }
+
+  function keepWaiting(client: net.Socket): void {
+    client.pause()
+    waiting.add(client)
+    client.once('close', () => waiting.delete(client))
+  }
+
+  function connectWaiting(): void {
+    for (const client of [...waiting]) {
+      waiting.delete(client)
+      if (client.destroyed) continue
+      forward(client)
+      client.resume()
+    }
+  }
 
   function keepSilent(client: net.Socket): void {
     silent.add(client)
@@ -133,6 +163,10 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
       counters.dropped += chunk.length
     })
     client.on('close', () => silent.delete(client))
+  }
+
+  function releaseLanes(): void {
+    for (const lane of Object.values(lanes)) lane.release()
   }
 
   function dropInFlight(): void {
@@ -143,11 +177,12 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
 
   function closeAll(reset: boolean): void {
     for (const connection of [...connections]) connection.teardown(reset)
-    for (const client of [...silent]) {
+    for (const client of [...silent, ...waiting]) {
       if (reset) resetSocket(client)
       else client.destroy()
     }
     silent.clear()
+    waiting.clear()
   }
 
   const port = await listen(server, host, options.port === undefined ? 0 : validatePort('port', options.port))
@@ -171,25 +206,37 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
       shape = applyShapeUpdate(shape, update)
     },
     blackhole() {
+      releaseLanes()
       mode = 'blackhole'
       dropInFlight()
     },
+    partition() {
+      if (mode !== 'forward') return
+      mode = 'partition'
+      for (const lane of Object.values(lanes)) lane.hold()
+    },
     reset() {
+      releaseLanes()
       mode = 'reset'
       dropInFlight()
       closeAll(true)
     },
     restore() {
-      const wasBlackholed = mode === 'blackhole'
+      const was = mode
       mode = 'forward'
-      if (!wasBlackholed) return
+      if (was === 'partition') {
+        releaseLanes()
+        connectWaiting()
+        return
+      }
+      if (was !== 'blackhole') return
       for (const client of [...silent]) resetSocket(client)
       silent.clear()
       for (const connection of connections) connection.releaseHeldFins()
     },
     stats() {
       return {
-        connections: connections.size + silent.size,
+        connections: connections.size + silent.size + waiting.size,
         accepted,
         bytesForwarded: { up: counters.forwarded.up, down: counters.forwarded.down },
         dropped: counters.dropped,

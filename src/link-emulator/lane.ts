@@ -30,6 +30,7 @@ export class Lane {
   #head = 0
   #times: LaneTimes = IDLE_LANE
   #timer: NodeJS.Timeout | undefined
+  #held = false
 
   constructor(clock: Clock, shape: () => LinkShape, random: () => number = Math.random) {
     this.#clock = clock
@@ -63,7 +64,20 @@ export class Lane {
     this.clear()
   }
 
+  /** Releases nothing until release(): chunks keep their order and wait, none is lost. */
+  hold(): void {
+    this.#held = true
+    this.#disarm()
+  }
+
+  /** Chunks whose time has come while held go at once, in order; the rest at their time. */
+  release(): void {
+    this.#held = false
+    if (this.#timer === undefined) this.#arm()
+  }
+
   #arm(): void {
+    if (this.#held) return
     const head = this.#entries[this.#head]
     if (head === undefined) return
     const waitMs = Math.max(0, Math.ceil(head.deliverAtMs - this.#clock.now()))

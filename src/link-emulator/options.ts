@@ -14,6 +14,8 @@ export interface LinkShapeUpdate {
   readonly jitterMs?: number
   /** Infinity removes the cap. */
   readonly rateBytesPerSec?: number
+  /** Share of chunks lost and retransmitted 200 ms later, 0..1; 0 turns loss off. */
+  readonly lossRatio?: number
 }
 
 export function applyShapeUpdate(base: LinkShape, update: LinkShapeUpdate): LinkShape {
@@ -21,9 +23,13 @@ export function applyShapeUpdate(base: LinkShape, update: LinkShapeUpdate): Link
     delayMs: update.delayMs ?? base.delayMs,
     jitterMs: update.jitterMs ?? base.jitterMs,
     rateBytesPerSec: update.rateBytesPerSec ?? base.rateBytesPerSec,
+    lossRatio: update.lossRatio ?? base.lossRatio ?? 0,
   }
   requireFiniteAtLeastZero('delayMs', next.delayMs)
   requireFiniteAtLeastZero('jitterMs', next.jitterMs)
+  if (!(next.lossRatio >= 0 && next.lossRatio <= 1)) {
+    throw new LinkEmulatorOptionError('lossRatio', next.lossRatio, 'a share of chunks from 0 to 1')
+  }
   if (Number.isNaN(next.rateBytesPerSec) || next.rateBytesPerSec <= 0) {
     throw new LinkEmulatorOptionError(
       'rateBytesPerSec',

@@ -3,7 +3,13 @@
  * a wire: a chunk first waits for the chunks ahead of it to be serialised at the rate cap (a token
  * bucket with no burst), then travels for the one-way delay ± jitter, and never overtakes the
  * chunk before it, so jitter cannot reorder bytes.
+ *
+ * Loss is what TCP makes of it: the segment is sent again after a retransmission timeout, and the
+ * bytes behind it wait (head-of-line blocking). The stream is never corrupted, only late.
  */
+
+/** Linux's minimum TCP retransmission timeout: how much later a lost chunk arrives. */
+export const RETRANSMIT_TIMEOUT_MS = 200
 
 export interface LinkShape {
   /** One-way propagation delay, per direction. */
@@ -12,6 +18,8 @@ export interface LinkShape {
   readonly jitterMs: number
   /** Bytes per second per direction, shared by every connection; Infinity for no cap. */
   readonly rateBytesPerSec: number
+  /** Share of chunks lost once and retransmitted, 0..1 (absent: 0). */
+  readonly lossRatio?: number
 }
 
 /** What a lane remembers between chunks; both times are on the same monotonic clock as `nowMs`. */
@@ -24,7 +32,7 @@ export interface LaneTimes {
 
 export const IDLE_LANE: LaneTimes = { txEndMs: 0, deliverAtMs: 0 }
 
-/** `random` returns a uniform value in [0, 1), like Math.random. */
+/** `random` returns a uniform value in [0, 1), like Math.random; it is drawn for jitter, then for loss. */
 export function scheduleChunk(
   previous: LaneTimes,
   shape: LinkShape,
@@ -34,6 +42,8 @@ export function scheduleChunk(
 ): LaneTimes {
   const txEndMs = Math.max(nowMs, previous.txEndMs) + (sizeBytes * 1000) / shape.rateBytesPerSec
   const jitter = shape.jitterMs === 0 ? 0 : (random() * 2 - 1) * shape.jitterMs
-  const travelMs = Math.max(0, shape.delayMs + jitter)
+  const lossRatio = shape.lossRatio ?? 0
+  const lost = lossRatio > 0 && random() < lossRatio
+  const travelMs = Math.max(0, shape.delayMs + jitter) + (lost ? RETRANSMIT_TIMEOUT_MS : 0)
   return { txEndMs, deliverAtMs: Math.max(txEndMs + travelMs, previous.deliverAtMs) }
 }

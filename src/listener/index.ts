@@ -1,4 +1,5 @@
 export * from './listener-set.ts'
 export * from './pipeline.ts'
+export * from './stages.ts'
 export * from './tcp-listener.ts'
 export * from './udp-listener.ts'

@@ -1,30 +1,36 @@
 /**
- * The accept path: route a new downstream connection, connect upstream, splice. This runs once
- * per flow and is kept lean: one decision lookup, one connect, no logging unless something fails.
+ * The accept path, one flow at a time:
+ *
+ *   accept ─▶ pre-route stages ─▶ admit ─▶ decide ─▶ connect ─▶ relay
+ *              (stages.ts: PROXY   (plugins) (once,    (the route's   (flow/relay.ts, or a
+ *              header, ClientHello,           counted)  runtime)       multipath session)
+ *              connect request)
+ *
+ * A refusal at any step is counted on the listener under its reason and closes the flow; a
+ * handshake listener's client is answered first (its request's reply). A plain listener has no
+ * stages: its flow is decided in the accept callback, with no promise before the connect. This
+ * runs once per flow and is kept lean: one decision lookup, one connect, no logging unless
+ * something fails.
  */
-import type { BlockList, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { ListenerHandshake, ListenerUser } from '../config/types.ts'
 import {
   admitDestination,
-  type ClientRequest,
+  type ConnectOutcome,
   type Destination,
   failureOutcome,
-  readClientRequest,
 } from '../connect-proxy/index.ts'
-import { ProxyHeaderUntrustedError } from '../errors/index.ts'
 import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
-import type { Flow, ListenerRef } from '../flow/flow.ts'
+import type { CloseReason, Flow, ListenerRef } from '../flow/flow.ts'
 import type { FlowManager } from '../flow/manager.ts'
-import { startMultipath } from '../flow/multipath.ts'
+import { abandonMultipath, startMultipath } from '../flow/multipath.ts'
 import type { FlowOrigin } from '../flow/origin.ts'
 import { endAfterReply, endBeforeUpstream, startRelay } from '../flow/relay.ts'
-import { encodeProxyHeader, readProxyHeader } from '../proxy-protocol/index.ts'
+import { encodeProxyHeader } from '../proxy-protocol/index.ts'
 import type { ResolveQuery } from '../route/engine.ts'
-import { decide, type FlowContext, type RouteRuntime, type RouteTable } from '../route/index.ts'
-import { readServerName } from '../sni/index.ts'
-import { inAddressList } from '../util/address-list.ts'
-import { formatHostPort } from '../util/host-port.ts'
+import { decide, type RouteRuntime, type RouteTable } from '../route/index.ts'
+import type { DecisionSource, RejectReason } from '../views/node-view.ts'
+import type { PreRouteStage } from './stages.ts'
 
 export interface AcceptingListener extends ListenerRef {
   readonly port: number
@@ -32,27 +38,12 @@ export interface AcceptingListener extends ListenerRef {
   readonly origin: FlowOrigin
   readonly counters: ListenerRef['counters'] & {
     total: number
-    rejected: {
-      no_route: number
-      plugin: number
-      proxy_protocol: number
-      client_hello: number
-      handshake: number
-      not_allowed: number
-    }
+    rejected: Record<Exclude<RejectReason, 'max_connections' | 'draining' | 'tls_handshake'>, number>
   }
-  /** Each connection starts with a PROXY protocol header, read before the flow is routed. */
-  readonly proxyProtocol?: boolean
-  /** With proxyProtocol: only these sources may send it; a connection from elsewhere is refused. */
-  readonly proxyProtocolFrom?: BlockList | undefined
-  /** The server name of each connection's TLS ClientHello is read before the flow is routed. */
-  readonly inspectSni?: boolean
+  /** What is read from each client before its flow is routed, in order. */
+  readonly stages: readonly PreRouteStage[]
   /** Connections are TLS sockets, handshaken: they know their server name. */
   readonly terminatesTls?: boolean
-  /** Clients name their destination first; routes check it against their allow. */
-  readonly handshake?: ListenerHandshake | undefined
-  /** With a handshake: the users clients must authenticate as. */
-  readonly users?: readonly ListenerUser[] | undefined
 }
 
 export interface FlowHandlerDeps {
@@ -76,10 +67,109 @@ export interface FlowRoutes {
   resolve(query: ResolveQuery): Promise<RouteRuntime | undefined> | undefined
 }
 
+type Refusal = Exclude<RejectReason, 'max_connections' | 'draining' | 'tls_handshake'>
+
 export function createFlowHandler(
   deps: FlowHandlerDeps,
 ): (socket: Socket, listener: AcceptingListener) => void {
-  const { manager, routes: engine } = deps
+  const { manager, routes } = deps
+
+  function runStages(flow: Flow, listener: AcceptingListener, from: number): void {
+    const stage = listener.stages[from]
+    if (stage === undefined) {
+      admitThenDecide(flow, listener)
+      return
+    }
+    stage.run(flow).then(
+      () => {
+        if (flow.state !== 'closed') runStages(flow, listener, from + 1)
+      },
+      (error: Error) => refuse(flow, listener, stage.refusal, error, stage.repliesOnRefusal),
+    )
+  }
+
+  function admitThenDecide(flow: Flow, listener: AcceptingListener): void {
+    const refusal = deps.admit?.(flow, listener)
+    if (refusal !== undefined) {
+      refuse(flow, listener, 'plugin', refusal)
+      return
+    }
+    const table = routes.table()
+    // The client's address costs a system call: read only when some route matches on it.
+    const sourceIp = table.matchesSource ? flow.sourceIp : undefined
+    const decision = decide(
+      {
+        listener: listener.name,
+        localPort: listener.port,
+        sourceIp: sourceIp ?? '',
+        serverName: flow.serverName,
+      },
+      table,
+    )
+    if (decision.kind === 'forward') {
+      taken(flow, listener, decision.handler, decision.source, sourceIp)
+      return
+    }
+    // A handshake listener's client asked for a destination no route allows: not worth a resolve.
+    const resolving =
+      flow.request === undefined
+        ? routes.resolve({ listener: listener.name, port: listener.port, sourceIp: flow.sourceIp })
+        : undefined
+    if (resolving === undefined) {
+      refuse(flow, listener, 'no_route')
+      return
+    }
+    resolving.then(
+      (route) => {
+        if (flow.state === 'closed') return
+        if (route === undefined) refuse(flow, listener, 'no_route')
+        else taken(flow, listener, route, 'instruction', flow.sourceIp)
+      },
+      () => refuse(flow, listener, 'no_route'),
+    )
+  }
+
+  /** The one place a decision is counted. `sourceIp` is undefined when it has not been read yet. */
+  function taken(
+    flow: Flow,
+    listener: AcceptingListener,
+    route: RouteRuntime,
+    source: DecisionSource,
+    sourceIp: string | undefined,
+  ): void {
+    route.matches[source]++
+    flow.route = route.config.name
+    flow.traffic = route.traffic
+    const request = flow.request
+    if (request === undefined) {
+      connect(flow, route, sourceIp, listener.origin, undefined)
+      return
+    }
+    admitDestination(route.config, request.destination).then(
+      (admission) => {
+        if (flow.state === 'closed') return
+        if ('dial' in admission) connect(flow, route, sourceIp, listener.origin, admission.dial)
+        else refuse(flow, listener, 'not_allowed', admission.refusal)
+      },
+      (error: Error) => {
+        if (flow.state !== 'closed') failed(flow, error)
+      },
+    )
+  }
+
+  function connect(
+    flow: Flow,
+    route: RouteRuntime,
+    sourceIp: string | undefined,
+    origin: FlowOrigin,
+    destination: Destination | undefined,
+  ): void {
+    flow.state = 'connecting'
+    route.connect(sourceIp ?? balanceKey(route, flow), origin, destination).then(
+      (conn) => established(flow, route, conn),
+      (error: Error) => failed(flow, error),
+    )
+  }
 
   function established(
     flow: Flow,
@@ -88,19 +178,18 @@ export function createFlowHandler(
   ): void {
     if (flow.state === 'closed') {
       // The client left while we were connecting.
-      if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
+      if ('subflows' in conn) abandonMultipath(flow, conn)
       else conn.socket.destroy()
       ;(conn.lender ?? route).release(conn.endpoint)
       return
     }
+    flow.request?.reply('ok')
     flow.target = conn.endpoint
     flow.lender = conn.lender ?? route
     const version = route.config.sendProxyProtocol
     const header = version === undefined ? undefined : encodeProxyHeader(version, flow.clientAddresses())
     if ('subflows' in conn) {
-      // The session reads the client socket itself: the header goes first in what it reads.
-      if (header !== undefined) flow.downstream.unshift(header)
-      startMultipath(flow, conn)
+      startMultipath(flow, conn, header)
       return
     }
     if (header !== undefined) conn.socket.write(header)
@@ -110,199 +199,34 @@ export function createFlowHandler(
   function failed(flow: Flow, error: Error): void {
     flow.error = error
     manager.failedFlows++
-    endBeforeUpstream(flow, 'upstream_unavailable')
+    end(flow, 'upstream_unavailable', failureOutcome(error))
   }
 
-  /** `sourceIp` is undefined when it has not been read yet. */
-  function connect(flow: Flow, route: RouteRuntime, sourceIp: string | undefined, origin: FlowOrigin): void {
-    flow.route = route.config.name
-    flow.traffic = route.traffic
-    flow.state = 'connecting'
-    route.connect(sourceIp ?? balanceKey(route, flow), origin).then(
-      (conn) => established(flow, route, conn),
-      (error: Error) => failed(flow, error),
-    )
-  }
-
-  function noRoute(flow: Flow, listener: AcceptingListener): void {
-    listener.counters.rejected.no_route++
-    endBeforeUpstream(flow, 'no_route')
-  }
-
-  function resolveThenConnect(flow: Flow, listener: AcceptingListener, sourceIp: string): void {
-    const resolving = engine.resolve({ listener: listener.name, port: listener.port, sourceIp })
-    if (resolving === undefined) {
-      noRoute(flow, listener)
-      return
-    }
-    resolving.then(
-      (route) => {
-        if (flow.state === 'closed') return
-        if (route === undefined) return noRoute(flow, listener)
-        route.matches.instruction++
-        connect(flow, route, sourceIp, listener.origin)
-      },
-      () => noRoute(flow, listener),
-    )
-  }
-
-  /**
-   * The header is the flow's first bytes: the flow is routed once it is read, refused if it is bad,
-   * or if it comes from a source that may not send one (it would choose its own client address).
-   */
-  function readHeaderThenRoute(flow: Flow, listener: AcceptingListener): void {
-    const trusted = listener.proxyProtocolFrom
-    if (trusted !== undefined && !inAddressList(trusted, flow.sourceIp)) {
-      const error = new ProxyHeaderUntrustedError(flow.sourceIp, listener.name)
-      refuseBeforeRoute(flow, listener, 'proxy_protocol', error, endBeforeUpstream)
-      return
-    }
-    readProxyHeader(flow.downstream).then(
-      (header) => {
-        if (flow.state === 'closed') return
-        flow.proxied = header.addresses
-        inspectThenRoute(flow, listener)
-      },
-      (error: Error) => refuseBeforeRoute(flow, listener, 'proxy_protocol', error, endBeforeUpstream),
-    )
-  }
-
-  /** What the client sent before routing was not what its listener expects: counted and closed. */
-  function refuseBeforeRoute(
+  /** Counted on the listener under its reason, answered (to a handshake's client), closed. */
+  function refuse(
     flow: Flow,
     listener: AcceptingListener,
-    reason: 'proxy_protocol' | 'client_hello' | 'handshake',
-    error: Error,
-    end: typeof endBeforeUpstream,
+    reason: Refusal,
+    error?: Error,
+    flushFirst = false,
   ): void {
     if (flow.state === 'closed') return
     listener.counters.rejected[reason]++
-    flow.error = error
-    end(flow, 'rejected')
+    if (error !== undefined) flow.error = error
+    const closeReason: CloseReason = reason === 'no_route' ? 'no_route' : 'rejected'
+    if (flushFirst) endAfterReply(flow, closeReason)
+    else end(flow, closeReason, 'not_allowed')
   }
 
-  function inspectThenRoute(flow: Flow, listener: AcceptingListener): void {
-    if (listener.inspectSni === true) readServerNameThenRoute(flow, listener)
-    else if (listener.handshake === undefined) routeFlow(flow, listener)
-    else readRequestThenRoute(flow, listener, listener.handshake)
-  }
-
-  /** The client names its destination; bytes it sends after the request stay for the relay. */
-  function readRequestThenRoute(flow: Flow, listener: AcceptingListener, protocol: ListenerHandshake): void {
-    readClientRequest(flow.downstream, protocol, listener.users).then(
-      (request) => {
-        if (flow.state === 'closed') return
-        flow.destination = formatHostPort(request.destination.host, request.destination.port)
-        routeRequest(flow, listener, request)
-      },
-      (error: Error) => refuseBeforeRoute(flow, listener, 'handshake', error, endAfterReply),
-    )
-  }
-
-  /** Like routeFlow, for a flow whose client named a destination: its route's allow decides. */
-  function routeRequest(flow: Flow, listener: AcceptingListener, request: ClientRequest): void {
-    if (refusedByPlugin(flow, listener)) {
-      request.reply('not_allowed')
-      endAfterReply(flow, 'rejected')
+  /** A handshake's client hears why; any other client's connection just closes. */
+  function end(flow: Flow, reason: CloseReason, outcome: ConnectOutcome): void {
+    const request = flow.request
+    if (request === undefined) {
+      endBeforeUpstream(flow, reason)
       return
     }
-    const { decision, sourceIp } = decideFor(flow, listener)
-    if (decision.kind === 'reject') {
-      listener.counters.rejected.no_route++
-      request.reply('not_allowed')
-      endAfterReply(flow, 'no_route')
-      return
-    }
-    const route = decision.handler
-    route.matches[decision.source]++
-    flow.route = route.config.name
-    admitDestination(route.config, request.destination).then(
-      (admission) => {
-        if (flow.state === 'closed') return
-        if ('dial' in admission)
-          return connectRequest(flow, route, sourceIp, listener.origin, admission.dial, request)
-        listener.counters.rejected.not_allowed++
-        flow.error = admission.refusal
-        request.reply('not_allowed')
-        endAfterReply(flow, 'rejected')
-      },
-      (error: Error) => {
-        if (flow.state !== 'closed') requestFailed(flow, error, request)
-      },
-    )
-  }
-
-  /** The client hears `ok` only once the upstream is connected, and why not when it is not. */
-  function connectRequest(
-    flow: Flow,
-    route: RouteRuntime,
-    sourceIp: string | undefined,
-    origin: FlowOrigin,
-    dial: Destination,
-    request: ClientRequest,
-  ): void {
-    flow.traffic = route.traffic
-    flow.state = 'connecting'
-    route.connect(sourceIp ?? balanceKey(route, flow), origin, dial).then(
-      (conn) => {
-        if (flow.state !== 'closed') request.reply('ok')
-        established(flow, route, conn)
-      },
-      (error: Error) => requestFailed(flow, error, request),
-    )
-  }
-
-  function requestFailed(flow: Flow, error: Error, request: ClientRequest): void {
-    flow.error = error
-    manager.failedFlows++
-    request.reply(failureOutcome(error))
-    endAfterReply(flow, 'upstream_unavailable')
-  }
-
-  /** The ClientHello is read and put back: the target gets the handshake untouched. */
-  function readServerNameThenRoute(flow: Flow, listener: AcceptingListener): void {
-    readServerName(flow.downstream).then(
-      (serverName) => {
-        if (flow.state === 'closed') return
-        flow.serverName = serverName
-        routeFlow(flow, listener)
-      },
-      (error: Error) => refuseBeforeRoute(flow, listener, 'client_hello', error, endBeforeUpstream),
-    )
-  }
-
-  /**
-   * The route the current table gives the flow. `sourceIp` is read only when a route matches on
-   * it (a system call per flow otherwise saved); undefined then.
-   */
-  function decideFor(flow: Flow, listener: AcceptingListener) {
-    const routes = engine.table()
-    const sourceIp = routes.matchesSource ? flow.sourceIp : undefined
-    return { decision: decide(contextOf(flow, listener, sourceIp ?? ''), routes), sourceIp }
-  }
-
-  /** The plugins' say; a refused flow is counted and ended (after any reply written so far). */
-  function refusedByPlugin(flow: Flow, listener: AcceptingListener): boolean {
-    const refusal = deps.admit?.(flow, listener)
-    if (refusal === undefined) return false
-    listener.counters.rejected.plugin++
-    flow.error = refusal
-    return true
-  }
-
-  function routeFlow(flow: Flow, listener: AcceptingListener): void {
-    if (refusedByPlugin(flow, listener)) {
-      endBeforeUpstream(flow, 'rejected')
-      return
-    }
-    const { decision, sourceIp } = decideFor(flow, listener)
-    if (decision.kind === 'reject') {
-      resolveThenConnect(flow, listener, sourceIp ?? flow.sourceIp)
-      return
-    }
-    const runtime = decision.handler
-    runtime.matches[decision.source]++
-    connect(flow, runtime, sourceIp, listener.origin)
+    request.reply(outcome)
+    endAfterReply(flow, reason)
   }
 
   return function onConnection(socket: Socket, listener: AcceptingListener): void {
@@ -311,13 +235,9 @@ export function createFlowHandler(
     const flow = manager.open(socket, listener)
     flow.state = 'routing'
     if (listener.terminatesTls === true) flow.serverName = serverNameOf(socket as TLSSocket)
-    if (listener.proxyProtocol === true) readHeaderThenRoute(flow, listener)
-    else inspectThenRoute(flow, listener)
+    if (listener.stages.length === 0) admitThenDecide(flow, listener)
+    else runStages(flow, listener, 0)
   }
-}
-
-function contextOf(flow: Flow, listener: AcceptingListener, sourceIp: string): FlowContext {
-  return { listener: listener.name, localPort: listener.port, sourceIp, serverName: flow.serverName }
 }
 
 function serverNameOf(socket: TLSSocket): string | undefined {

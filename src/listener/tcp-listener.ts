@@ -3,14 +3,15 @@
  * the node. Connections beyond `max_connections` are closed by Node at accept (its `drop` event)
  * and counted; draining closes the listening socket and leaves accepted flows alone.
  */
-import net, { type BlockList } from 'node:net'
+import net from 'node:net'
 import tls from 'node:tls'
-import type { ListenerConfig, ListenerHandshake, ListenerUser } from '../config/types.ts'
+import type { ListenerConfig } from '../config/types.ts'
 import { ListenerBindError } from '../errors/index.ts'
 import type { FlowOrigin } from '../flow/origin.ts'
 import { addressListOf } from '../util/address-list.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { ListenerKind, ListenerStatus, RejectReason } from '../views/node-view.ts'
+import { type PreRouteStage, preRouteStages } from './stages.ts'
 import { loadListenerTls, tlsServerOptions } from './tls.ts'
 
 export interface ListenerCounters {
@@ -95,8 +96,8 @@ export class TcpListener {
   port: number
   /** Shared by every flow of this listener, so that a flow allocates no origin of its own. */
   origin: FlowOrigin
-  /** The sources whose PROXY header is believed, compiled once per config. */
-  proxyProtocolFrom: BlockList | undefined
+  /** What is read from each client before its flow is routed; a reload applies to the next flows. */
+  stages: readonly PreRouteStage[]
   readonly #server: net.Server | tls.Server
   /** SO_REUSEPORT: the worker processes of one node each bind the same port and the kernel spreads accepts. */
   readonly #reusePort: boolean
@@ -111,7 +112,7 @@ export class TcpListener {
     this.config = config
     this.name = config.name
     this.idleTimeoutMs = config.idleTimeoutMs
-    this.proxyProtocolFrom = proxySources(config)
+    this.stages = stagesOf(config)
     this.port = config.bind.port
     this.origin = { ...start, ingressPort: this.port }
     const accept = (socket: net.Socket) => onConnection(socket, this)
@@ -128,24 +129,6 @@ export class TcpListener {
     })
     this.#server.maxConnections = config.maxConnections
     this.#server.on('drop', () => this.counters.rejected.max_connections++)
-  }
-
-  /** Read per flow: a reload that changes it applies to the connections accepted after. */
-  get proxyProtocol(): boolean {
-    return this.config.proxyProtocol
-  }
-
-  get inspectSni(): boolean {
-    return this.config.inspectSni
-  }
-
-  /** Clients name their destination first (SOCKS5 or HTTP CONNECT). */
-  get handshake(): ListenerHandshake | undefined {
-    return this.config.handshake
-  }
-
-  get users(): readonly ListenerUser[] | undefined {
-    return this.config.users
   }
 
   /** Its connections are TLS sockets that know the server name their client asked for. */
@@ -209,7 +192,7 @@ export class TcpListener {
     const material = await loadTlsOf(config)
     this.config = config
     this.idleTimeoutMs = config.idleTimeoutMs
-    this.proxyProtocolFrom = proxySources(config)
+    this.stages = stagesOf(config)
     this.#server.maxConnections = config.maxConnections
     this.#useTls(material)
   }
@@ -230,8 +213,15 @@ export class TcpListener {
   }
 }
 
-function proxySources(config: ListenerConfig): BlockList | undefined {
-  return config.proxyProtocolFrom && addressListOf(config.proxyProtocolFrom)
+function stagesOf(config: ListenerConfig): readonly PreRouteStage[] {
+  return preRouteStages({
+    proxyProtocol: config.proxyProtocol,
+    // The sources whose PROXY header is believed, compiled once per config.
+    proxyProtocolFrom: config.proxyProtocolFrom && addressListOf(config.proxyProtocolFrom),
+    inspectSni: config.inspectSni,
+    handshake: config.handshake,
+    users: config.users,
+  })
 }
 
 function loadTlsOf(config: ListenerConfig): Promise<tls.SecureContextOptions | undefined> {

@@ -22,7 +22,7 @@ import {
 } from '../errors/index.ts'
 import type { MultipathConnection, UpstreamConnection } from '../flow/connection.ts'
 import type { FlowManager, ListenerRef } from '../flow/index.ts'
-import { startMultipath, startRelay } from '../flow/index.ts'
+import { abandonMultipath, startMultipath, startRelay } from '../flow/index.ts'
 import type { FlowOrigin } from '../flow/origin.ts'
 import type { Logger } from '../log/logger.ts'
 import { connectTcp } from '../upstream/index.ts'
@@ -190,7 +190,7 @@ export function createRelay(deps: RelayDeps): (socket: Socket, identity: string 
     connectOnward(request, socket.remoteAddress ?? '').then(
       (conn) => {
         if (flow.state === 'closed') {
-          if ('subflows' in conn) for (const s of conn.subflows) s.socket.destroy()
+          if ('subflows' in conn) abandonMultipath(flow, conn)
           else conn.socket.destroy()
           conn.lender?.release(conn.endpoint)
           return

@@ -36,6 +36,11 @@ export interface FramedSessionOptions {
    * allow half-open connections (`allowHalfOpen: true`), or its FIN would end the reply direction.
    */
   readonly local: Duplex
+  /**
+   * Bytes the far end receives ahead of everything read from `local` (a PROXY protocol header):
+   * they go even when `local` has already sent its FIN.
+   */
+  readonly prefix?: Buffer
   readonly mode?: MultipathMode
   /** The Traffic Scheduler's path weights by subflow index: the scheduler's prior before it measures. */
   readonly weights?: readonly number[]
@@ -58,7 +63,7 @@ export interface FramedSessionOptions {
   readonly timers?: MultipathTimers
 }
 
-export type ResolvedOptions = Required<Omit<FramedSessionOptions, 'weights'>> & {
+export type ResolvedOptions = Required<Omit<FramedSessionOptions, 'weights' | 'prefix'>> & {
   readonly weights: readonly number[]
 }
 

@@ -117,6 +117,7 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
+    if (options.prefix !== undefined) this.#onLocalData(options.prefix)
     this.#attachLocal()
     this.#armTick()
     this.#armGrace()
@@ -352,8 +353,12 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
       // Both halves ended is a normal close (a socket closes itself then), even if the far end
       // has yet to acknowledge our FIN.
       if (this.#localEnded && this.#localFinished) return
-      this.#fail(new MultipathLocalError('closed before the flow finished'), 'local_failed')
+      this.#fail(localGone(), 'local_failed')
     })
+    // The local side may have ended or failed while the paths were opening (a client that sends
+    // its FIN at once): its 'end' or 'close' was emitted then and will not come again.
+    if (local.destroyed) process.nextTick(() => this.#fail(localGone(), 'local_failed'))
+    else if (local.readableEnded) this.#onLocalEnd()
   }
 
   #onLocalData(chunk: Buffer): void {
@@ -550,4 +555,8 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     const max = Math.max(1, ...this.#o.weights)
     return (PRIOR_RATE_BYTES_PER_MS * this.#weight(index)) / max
   }
+}
+
+function localGone(): MultipathLocalError {
+  return new MultipathLocalError('closed before the flow finished')
 }

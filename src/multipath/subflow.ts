@@ -96,6 +96,9 @@ export class Subflow {
     s.on('close', () => host.onGone(this, undefined))
     // A mesh data connection arrives paused (its header reader paused it): reading starts here.
     s.resume()
+    // It may have ended while its flow waited for the other paths to answer: that 'end' was
+    // emitted then and will not come again.
+    if (s.readableEnded || s.destroyed) process.nextTick(() => host.onGone(this, undefined))
   }
 
   get inflightBytes(): number {

@@ -21,6 +21,7 @@ import {
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort, splitHostPort } from '../util/host-port.ts'
+import { targetRanges } from '../util/target-ranges.ts'
 import type { SchedulerLinkStats } from '../views/node-view.ts'
 
 export interface ControlPlaneDeps {
@@ -53,6 +54,20 @@ export class NodeControlPlane {
     this.cache.onChange((applied) => deps.onInstructions(applied))
   }
 
+  /**
+   * Puts the set cached in state_dir in force (stale until a scheduler confirms it), before the
+   * node binds anything: a restarted node's first flows route as its last set said, and a relay
+   * knows the scheduler's path-token key before the first relayed flow arrives.
+   */
+  async loadCached(): Promise<void> {
+    const allow = this.#scheduler.allowTargets
+    await this.cache.load({
+      knownPeers: new Set(this.#config.peers.map((p) => p.name)),
+      ...(allow && { targetAllowed: targetRanges(allow) }),
+    })
+  }
+
+  /** Connects to the scheduler (starting an embedded one first); the node is bound by then. */
   async start(): Promise<void> {
     const addresses = await this.#addresses()
     this.#client = new SchedulerClient({

@@ -264,17 +264,18 @@ export class ProxyNode implements NodeView {
     this.#startedAt = this.#clock.now()
     try {
       if (this.#config.plugins.length > 0) await this.#loadPlugins()
+      if (this.config.scheduler) {
+        this.#controlPlane = await this.#newControlPlane(this.config)
+        this.#engine.resolver = this.#controlPlane
+        await this.#controlPlane.loadCached()
+      }
       await this.#listeners.listenAll()
       if (this.#mesh !== undefined) {
         await this.#mesh.start(this.#engine)
         this.#peers = this.#startPeers(this.#mesh)
       }
       if (this.#worker === undefined) await this.#startAdmin()
-      if (this.config.scheduler) {
-        this.#controlPlane = await this.#newControlPlane(this.config)
-        this.#engine.resolver = this.#controlPlane
-        await this.#controlPlane.start()
-      }
+      await this.#controlPlane?.start()
     } catch (err) {
       await this.#release()
       this.#state = 'stopped'

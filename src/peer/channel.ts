@@ -1,7 +1,8 @@
 /**
- * One outbound control channel to a peer, for one connection's life: dial, hello, then a PING
- * every probe interval, each answered or not within the probe timeout. It reports what it sees
- * and never reconnects itself: the manager decides when to build the next one.
+ * One outbound control channel to a peer, for one connection's life: dial, hello, then PINGs,
+ * each answered or not within the probe timeout. It reports what it sees and never reconnects
+ * itself; the manager decides when to build the next one and how long after a probe the next one
+ * goes (asked again after every outcome: a peer in transition is probed faster).
  */
 import type { Socket } from 'node:net'
 import type { PeerConfig } from '../config/types.ts'
@@ -25,7 +26,8 @@ export interface ControlChannelOptions {
   readonly token?: string
   readonly tls?: PeerTlsOptions
   readonly connectTimeoutMs: number
-  readonly probeIntervalMs: number
+  /** How long after the last probe the next one goes, as things stand now. */
+  readonly probeDelayMs: (outstanding: boolean) => number
   readonly probeTimeoutMs: number
   /** Wall time for the hello timestamp. */
   readonly clock: Clock
@@ -52,6 +54,7 @@ export class ControlChannel {
   readonly #outstanding = new Map<number, Outstanding>()
   #socket: Socket | undefined
   #probeTimer: NodeJS.Timeout | undefined
+  #lastProbeAt = 0
   #seq = 0
   #done = false
   #socketClosed: Promise<void> = Promise.resolve()
@@ -113,7 +116,22 @@ export class ControlChannel {
     })
     socket.resume()
     this.#probe(socket)
-    this.#probeTimer = setInterval(() => this.#probe(socket), this.#opts.probeIntervalMs)
+    this.#scheduleProbe(socket)
+  }
+
+  /** (Re)arms the next probe: `probeDelayMs()` after the last one, or at once if that is past. */
+  #scheduleProbe(socket: Socket): void {
+    clearTimeout(this.#probeTimer)
+    if (this.#done) return
+    const wait =
+      this.#lastProbeAt + this.#opts.probeDelayMs(this.#outstanding.size > 0) - this.#opts.monotonic.now()
+    this.#probeTimer = setTimeout(
+      () => {
+        this.#probe(socket)
+        this.#scheduleProbe(socket)
+      },
+      Math.max(0, wait),
+    )
   }
 
   #probe(socket: Socket): void {
@@ -123,10 +141,12 @@ export class ControlChannel {
     }
     this.#seq = (this.#seq + 1) >>> 0
     const seq = this.#seq
-    const echo = BigInt(Math.round(this.#opts.monotonic.now() * 1000))
+    this.#lastProbeAt = this.#opts.monotonic.now()
+    const echo = BigInt(Math.round(this.#lastProbeAt * 1000))
     const timer = setTimeout(() => {
       this.#outstanding.delete(seq)
       this.#events.onUnanswered()
+      this.#scheduleProbe(socket)
     }, this.#opts.probeTimeoutMs)
     this.#outstanding.set(seq, { echo, timer })
     socket.write(encodeControlFrame({ kind: 'ping', seq, echo }))
@@ -145,6 +165,7 @@ export class ControlChannel {
     this.#outstanding.delete(frame.seq)
     const rttMs = this.#opts.monotonic.now() - Number(sent.echo) / 1000
     this.#events.onAnswered(Math.max(0, rttMs))
+    this.#scheduleProbe(socket)
   }
 
   #down(reason: string, err?: unknown): void {
@@ -156,7 +177,7 @@ export class ControlChannel {
   #release(): void {
     this.#done = true
     this.#abort.abort()
-    clearInterval(this.#probeTimer)
+    clearTimeout(this.#probeTimer)
     for (const { timer } of this.#outstanding.values()) clearTimeout(timer)
     this.#outstanding.clear()
     this.#socket?.destroy()

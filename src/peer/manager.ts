@@ -22,6 +22,7 @@ import { reconnectDelayMs } from './backoff.ts'
 import { ControlChannel } from './channel.ts'
 import { type Health, type HealthEvent, INITIAL_HEALTH, nextHealth } from './health.ts'
 import { EMPTY_METRICS, type LinkMetrics, lossRatio, recordAnswered, recordUnanswered } from './measure.ts'
+import { nextProbeDelayMs } from './probe-pace.ts'
 
 /** Control hellos are a few per peer per reconnect: this is generous and still tiny. */
 const CONTROL_REPLAY_CACHE_ENTRIES = 4096
@@ -161,7 +162,6 @@ export class PeerManager {
   }
 
   #newEntry(config: PeerConfig): PeerEntry {
-    const mesh = this.#opts.mesh
     const entry: PeerEntry = {
       config,
       address: peerAddress(config),
@@ -181,7 +181,8 @@ export class PeerManager {
         token: o.mesh.token,
         tls: o.tls,
         connectTimeoutMs: o.mesh.connectTimeoutMs,
-        probeIntervalMs: o.mesh.probeIntervalMs,
+        probeDelayMs: (outstanding) =>
+          nextProbeDelayMs(entry.health, entry.metrics, o.mesh.probeIntervalMs, outstanding),
         probeTimeoutMs: o.mesh.probeTimeoutMs,
         clock: o.clock,
         monotonic: o.monotonic ?? monotonicClock,

@@ -44,9 +44,11 @@ import {
   resolveRequest,
 } from './convert.ts'
 import type { Transport } from './credentials.ts'
+import { linkNews, newsCheckIntervalMs, starting } from './link-news.ts'
 import { SchedulerStream, type StreamEnd } from './stream.ts'
 import type {
   HelloInfo,
+  ReportInfo,
   ResolveQuery,
   SchedulerClientOptions,
   SchedulerClientState,
@@ -300,14 +302,36 @@ export class SchedulerClient {
       () => stream.send(heartbeatMessage(clock.now(), load?.())),
       this.#heartbeatMs,
     )
-    const reports = setInterval(() => {
+    const build = (): ReportInfo | undefined => {
       try {
-        stream.send(reportMessage(clock.now(), report()))
+        return report()
       } catch (err) {
         this.#log.error({ err }, 'building the report failed')
+        return undefined
       }
+    }
+    // News is measured against the last report. A node that holds a set sends its first report a
+    // report interval after the welcome, as the scheduler expects: it holds such a node's set until
+    // then, lest links still starting look down. A node without a set has no route to lose: its
+    // links as they are now are the baseline, and it reports early once none is still starting.
+    let sent: ReportInfo | undefined = this.#o.cache.current() === undefined ? build() : undefined
+    let reported = false
+    const send = (info: ReportInfo) => {
+      stream.send(reportMessage(clock.now(), info))
+      sent = info
+      reported = true
+    }
+    const reports = setInterval(() => {
+      const info = build()
+      if (info) send(info)
     }, this.#reportMs)
-    this.#timers = [heartbeat, reports]
+    const news = setInterval(() => {
+      if (sent === undefined) return
+      const info = build()
+      if (info === undefined || !linkNews(sent.links, info.links)) return
+      if (reported || !info.links.some(starting)) send(info)
+    }, newsCheckIntervalMs(this.#reportMs))
+    this.#timers = [heartbeat, reports, news]
   }
 
   #stopTimers(): void {

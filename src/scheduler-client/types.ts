@@ -135,7 +135,10 @@ export interface SchedulerClientOptions {
   readonly addresses?: readonly HostPort[]
   /** Called for each new stream: the node as it is now. */
   readonly hello: () => HelloInfo
-  /** Called every report interval. */
+  /**
+   * Called every report interval, and a few times between (link-news.ts): a report goes out early
+   * when its links changed enough to move a path.
+   */
   readonly report: () => ReportInfo
   /** Called every heartbeat; absent: heartbeats carry no load. */
   readonly load?: () => NodeLoadInfo

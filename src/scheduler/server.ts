@@ -4,11 +4,15 @@
  *
  * Order on start: the epoch is taken (and persisted) before any version is handed out; the file's
  * services are written to the store (the file wins for the services it names, services added
- * through the API stay); the gRPC port opens last but one, the API last. Stop is the reverse:
+ * through the API stay); the gRPC port opens last but one, the API last. An etcd store that does
+ * not answer yet (no leader, members starting) is waited for with a jittered backoff rather than
+ * ending the process: a replica started during an etcd election comes up once it is over. Stop is the reverse:
  * streams end with `unavailable` so nodes reconnect elsewhere, then the ports close, then the store.
  */
 import { join } from 'node:path'
+import { SchedulerStoreUnavailableError } from '../errors/scheduler-ha.ts'
 import type { Logger } from '../log/logger.ts'
+import { jitteredBackoffMs } from '../util/backoff.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { type Authority, JOIN_TOKEN_FILE, loadAuthority, writeJoinTokenFile } from './auth/authority.ts'
 import type { SchedulerConfig, SchedulerSettings } from './config/types.ts'
@@ -67,9 +71,16 @@ export async function startScheduler(
 ): Promise<RunningScheduler> {
   const { logger } = options
   const settings = config.scheduler
-  const store = options.store ?? (await openStore(settings, logger))
   const clock = options.clock ?? systemClock
   const timers = options.timers ?? systemTimers
+  const { store, epoch, signer, acks, services, authority } = await untilStoreAnswers(
+    () => readStore(config, options),
+    {
+      logger,
+      clock,
+      timers,
+    },
+  )
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =
     store instanceof EtcdStore
@@ -86,7 +97,6 @@ export async function startScheduler(
   let grpc: GrpcServer | undefined
   let api: ApiServer | undefined
   let core: SchedulerCore | undefined
-  let authority: Authority | undefined
   const monitor = new ConsoleMonitor({ settings, clock, timers })
   const shutdown = async () => {
     monitor.stop()
@@ -97,17 +107,14 @@ export async function startScheduler(
     await store.close()
   }
   try {
-    const epoch = await store.nextEpoch()
-    const signer = await loadSigner(store, clock)
-    for (const service of config.services) await store.putService(service)
     core = new SchedulerCore({
       settings,
       store,
       engine: options.engine ?? realPathEngine,
       signer,
       epoch,
-      acks: await store.getNodeAcks(),
-      services: await store.listServices(),
+      acks,
+      services,
       logger,
       clock,
       timers,
@@ -115,7 +122,6 @@ export async function startScheduler(
       observer: monitor,
     })
     await cluster?.start(core)
-    authority = settings.insecure ? undefined : await loadAuthority(settings, store, clock)
     if (authority) await writeJoinTokenFile(join(settings.stateDir, JOIN_TOKEN_FILE), authority.joinToken)
     grpc = await listenGrpc({
       core,
@@ -149,5 +155,62 @@ export async function startScheduler(
       closing ??= shutdown().then(() => logger.info('scheduler stopped'))
       return closing
     },
+  }
+}
+
+/** What the scheduler reads from its store before it serves anything. */
+interface StoreState {
+  readonly store: SchedulerStore
+  readonly epoch: number
+  readonly signer: Awaited<ReturnType<typeof loadSigner>>
+  readonly acks: Awaited<ReturnType<SchedulerStore['getNodeAcks']>>
+  readonly services: Awaited<ReturnType<SchedulerStore['listServices']>>
+  /** The mesh CA and the join token; absent with `insecure`. */
+  readonly authority: Authority | undefined
+}
+
+async function readStore(config: SchedulerConfig, options: StartSchedulerOptions): Promise<StoreState> {
+  const settings = config.scheduler
+  const clock = options.clock ?? systemClock
+  const store = options.store ?? (await openStore(settings, options.logger))
+  try {
+    const epoch = await store.nextEpoch()
+    const signer = await loadSigner(store, clock)
+    for (const service of config.services) await store.putService(service)
+    const authority = settings.insecure ? undefined : await loadAuthority(settings, store, clock)
+    return {
+      store,
+      epoch,
+      signer,
+      acks: await store.getNodeAcks(),
+      services: await store.listServices(),
+      authority,
+    }
+  } catch (err) {
+    if (options.store === undefined) await store.close()
+    throw err
+  }
+}
+
+const STORE_RETRY_BASE_MS = 250
+const STORE_RETRY_CAP_MS = 5_000
+
+/** Retries `attempt` while the store is unavailable; any other failure is the caller's. */
+async function untilStoreAnswers(
+  attempt: () => Promise<StoreState>,
+  deps: { readonly logger: Logger; readonly clock: Clock; readonly timers: Timers },
+): Promise<StoreState> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (!(err instanceof SchedulerStoreUnavailableError)) throw err
+      const waitMs = jitteredBackoffMs(failures, STORE_RETRY_BASE_MS, STORE_RETRY_CAP_MS, Math.random())
+      deps.logger.warn(
+        { err, retryInMs: waitMs, failures: failures + 1 },
+        'store unavailable at start; retrying',
+      )
+      await new Promise<void>((resolve) => deps.timers.setTimeout(() => resolve(), waitMs))
+    }
   }
 }

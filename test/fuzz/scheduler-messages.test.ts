@@ -81,7 +81,7 @@ const hello = record({
   softwareVersion: name,
 })
 
-const load = record({ activeFlows: u32, cpuRatio: real, rssBytes: u64 })
+const load = record({ activeFlows: u32, cpuRatio: real, rssBytes: u64, draining: fc.boolean() })
 
 const report = record({
   sentAtMs: u64,
@@ -137,7 +137,12 @@ function expectedVersion(v: { epoch: bigint; counter: bigint } | undefined) {
 
 function expectedLoad(l: Generated<typeof load> | undefined) {
   if (l === undefined) return undefined
-  return { activeFlows: l.activeFlows, cpuRatio: measured(l.cpuRatio), rssBytes: Number(l.rssBytes) }
+  return {
+    activeFlows: l.activeFlows,
+    cpuRatio: measured(l.cpuRatio),
+    rssBytes: Number(l.rssBytes),
+    draining: l.draining,
+  }
 }
 
 function expectedHello(h: Generated<typeof hello>) {
@@ -281,7 +286,10 @@ describe('scheduler: node messages', () => {
         msg: { case: 'heartbeat', value: { load: { activeFlows: 1, cpuRatio, rssBytes: 1n } } },
       })
       const r = readNodeMessage(toBinary(NodeMessageSchema, msg))
-      assert.deepEqual(r, { kind: 'heartbeat', load: { activeFlows: 1, cpuRatio: 0, rssBytes: 1 } })
+      assert.deepEqual(r, {
+        kind: 'heartbeat',
+        load: { activeFlows: 1, cpuRatio: 0, rssBytes: 1, draining: false },
+      })
     }
   })
 

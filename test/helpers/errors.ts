@@ -26,3 +26,33 @@ export class TestingEtcdStartError extends DynproxyError {
     )
   }
 }
+
+/** A process a test or the chaos harness started exited, or was not ready, in time. */
+export class TestingProcessStartError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_PROCESS_START'
+  constructor(name: string, problem: string, output: string) {
+    super(
+      `test process ${name} did not start: ${problem}; its last output: ${output.trim().slice(-800) || '(none)'}`,
+    )
+  }
+}
+
+/** A chaos run's option is not one it knows, or is out of range. */
+export class ChaosOptionError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_CHAOS_OPTION'
+  readonly option: string
+  constructor(option: string, value: unknown, expected: string) {
+    super(`chaos option ${option}=${JSON.stringify(value)} is invalid: expected ${expected}`)
+    this.option = option
+  }
+}
+
+/** The chaos mesh did not settle after it started, before any fault. */
+export class ChaosSetupError extends DynproxyError {
+  override readonly code = 'DYN_ERR_TESTING_CHAOS_SETUP'
+  constructor(timeoutMs: number, why: string) {
+    super(
+      `the chaos mesh did not settle within ${timeoutMs}ms of its start: ${why} (hint: is the machine overloaded?)`,
+    )
+  }
+}

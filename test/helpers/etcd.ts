@@ -33,6 +33,10 @@ export interface EtcdMember {
   stop(): Promise<void>
   /** SIGKILL: a crash. */
   kill(): Promise<void>
+  /** SIGSTOP: the member hangs with its sockets open; resume() (SIGCONT) lets it go on. */
+  pause(): void
+  resume(): void
+  readonly paused: boolean
   /** How many calls of a gRPC method (`LeaseGrant`, `Txn`) this member has started since it started. */
   grpcCalls(method: string): Promise<number>
 }
@@ -43,7 +47,10 @@ export interface EtcdCluster {
   readonly endpoints: readonly string[]
   /** Resolves once every running member reports itself healthy (it has a leader and quorum). */
   waitHealthy(timeoutMs?: number): Promise<void>
-  /** The member the running members name as their raft leader; undefined while they have none. */
+  /**
+   * The member the running members (paused ones are not asked) name as their raft leader;
+   * undefined while they have none, or do not agree on one (an election in progress).
+   */
   leader(): Promise<EtcdMember | undefined>
   /** Kills every member and removes the data dirs; idempotent. */
   close(): Promise<void>
@@ -153,6 +160,7 @@ class Member implements EtcdMember {
   readonly #spec: MemberSpec
   #child: ChildProcess | undefined
   #exited: Promise<void> = Promise.resolve()
+  #paused = false
 
   constructor(spec: MemberSpec) {
     this.#spec = spec
@@ -169,6 +177,22 @@ class Member implements EtcdMember {
 
   get pid(): number | undefined {
     return this.#child?.pid
+  }
+
+  get paused(): boolean {
+    return this.#child !== undefined && this.#paused
+  }
+
+  pause(): void {
+    if (this.#child === undefined || this.#paused) return
+    this.#child.kill('SIGSTOP')
+    this.#paused = true
+  }
+
+  resume(): void {
+    if (this.#child === undefined || !this.#paused) return
+    this.#child.kill('SIGCONT')
+    this.#paused = false
   }
 
   async start(): Promise<void> {
@@ -203,6 +227,7 @@ class Member implements EtcdMember {
     )
     closeSync(log)
     this.#child = child
+    this.#paused = false
     this.#exited = new Promise((resolve) => {
       child.once('exit', () => {
         if (this.#child === child) this.#child = undefined
@@ -223,6 +248,7 @@ class Member implements EtcdMember {
   async stop(): Promise<void> {
     const child = this.#child
     if (!child) return
+    this.resume()
     child.kill('SIGTERM')
     const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS)
     await this.#exited
@@ -280,7 +306,7 @@ export async function startEtcdCluster(
     async waitHealthy(timeoutMs = READY_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs
       for (const m of members) {
-        while (m.running && !(await healthy(m.clientUrl, options.tls))) {
+        while (m.running && !m.paused && !(await healthy(m.clientUrl, options.tls))) {
           if (Date.now() > deadline)
             throw new TestingEtcdStartError(m.name, `not healthy within ${timeoutMs}ms`, m.logFile)
           await sleep(50)
@@ -288,10 +314,12 @@ export async function startEtcdCluster(
       }
     },
     async leader() {
-      const running = members.filter((m) => m.running)
-      const statuses = await Promise.all(running.map((m) => raftStatus(m.clientUrl)))
-      const leaderId = statuses.find((s) => s !== undefined)?.leader
-      return running.find((_, i) => statuses[i]?.self === leaderId)
+      const asked = members.filter((m) => m.running && !m.paused)
+      const statuses = await Promise.all(asked.map((m) => raftStatus(m.clientUrl)))
+      const named = new Set(statuses.flatMap((st) => (st ? [st.leader] : [])))
+      if (named.size !== 1) return undefined
+      const [leaderId] = named
+      return asked.find((_, i) => statuses[i]?.self === leaderId)
     },
     async close() {
       if (closed) return

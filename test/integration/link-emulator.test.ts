@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LinkEmulator, startLinkEmulator } from '../../src/link-emulator/emulator.ts'
+import { RETRANSMIT_TIMEOUT_MS } from '../../src/link-emulator/schedule.ts'
 import { openSockets } from '../helpers/handles.ts'
 import {
   randomBytes,
@@ -213,6 +214,18 @@ describe('link emulator', () => {
     assert.deepEqual(link.stats().bytesForwarded, { up: total, down: total })
   })
 
+  it('loses chunks as TCP does: late by a retransmission timeout, never missing or reordered', async () => {
+    const link = await emulator({ delayMs: 1, lossRatio: 1 })
+    const c = await client(link.port)
+    const rtt = await c.roundTrip('lost both ways')
+    assert.ok(rtt >= 2 * RETRANSMIT_TIMEOUT_MS, `round trip ${rtt.toFixed(1)} ms with every chunk lost once`)
+    link.set({ lossRatio: 0.2 })
+    const payload = randomBytes(256 * 1024)
+    const result = await sendAndCollect(link.port, payload, LOOPBACK, 15_000)
+    assert.equal(result.sha256, sha256(payload))
+    assert.equal(link.stats().dropped, 0, 'a lost chunk is late, not gone')
+  })
+
   it('caps the rate per direction at the configured bytes per second', async () => {
     const digest = await startDigestServer(2_000_000)
     opened.push(digest)
@@ -287,6 +300,43 @@ describe('link emulator', () => {
     await c.roundTrip('again')
     const fresh = await client(link.port)
     await fresh.roundTrip('fresh')
+  })
+
+  it('partition holds bytes both ways and delivers them in order after restore; connections opened meanwhile go through then', async () => {
+    const link = await emulator({ delayMs: 5 })
+    const c = await client(link.port)
+    await c.roundTrip('hello')
+    const seenByTarget = echo.accepted
+    link.partition()
+    c.socket.write('held ')
+    c.socket.write('in order')
+    const late = await client(link.port)
+    late.socket.write('late')
+    assert.equal(await c.waitFor(5 + 13, 300), false, 'bytes crossed a partitioned link')
+    assert.equal(await late.waitFor(1, 1), false)
+    assert.equal(
+      echo.accepted,
+      seenByTarget,
+      'the target has not seen the connection opened during the partition',
+    )
+    link.restore()
+    assert.ok(await c.waitFor(5 + 13, 2000))
+    assert.equal(c.received.toString(), 'helloheld in order')
+    assert.ok(await late.waitFor(4, 2000))
+    assert.equal(late.received.toString(), 'late')
+    assert.equal(link.stats().dropped, 0)
+  })
+
+  it('a stream cut by a partition mid-transfer arrives whole after restore', async () => {
+    const link = await emulator({ delayMs: 2 })
+    const payload = randomBytes(2 * 1024 * 1024)
+    const result = sendAndCollect(link.port, payload, LOOPBACK, 15_000)
+    await sleep(20)
+    link.partition()
+    await sleep(300)
+    link.restore()
+    assert.equal((await result).sha256, sha256(payload))
+    assert.equal(link.stats().dropped, 0)
   })
 
   it('holds a FIN sent into a blackhole and delivers it after restore', async () => {

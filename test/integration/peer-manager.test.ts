@@ -148,13 +148,16 @@ describe('PeerManager over real loopback', () => {
     assert.equal(b.server.accepted.control, 1)
   })
 
-  test('with 20 ms each way, the RTT measures 40 ms (never less than 35, late by load at most 20)', async () => {
+  test('with 20 ms each way, the RTT measures 40 ms (never less than 35, late by load at most 40)', async () => {
     const portB = await meshPort('node-b', meshConfig())
     const link = await startLinkEmulator({
       target: { host: '127.0.0.1', port: portB.server.port },
       delayMs: 20,
     })
-    const a = (await meshPort('node-a', meshConfig())).connect([peer('node-b', link.port)])
+    // A probe late by load is late, not lost: only a timeout well above the RTT tells them apart.
+    const a = (await meshPort('node-a', meshConfig({ probeTimeoutMs: 1_000 }))).connect([
+      peer('node-b', link.port),
+    ])
     const b = portB.connect([])
     cleanups.push(
       () => a.close(),
@@ -165,9 +168,76 @@ describe('PeerManager over real loopback', () => {
     await waitFor(stateOf(a.manager, 'node-b', 'up'), 'b up through the link')
     await sleep(1_200)
     const rtt = a.manager.status()[0]?.rttMs ?? 0
-    // Timers fire late on a loaded machine, never early: the bound above is the loose one.
-    assert.ok(rtt >= 35 && rtt <= 60, `rtt ${rtt}`)
+    // Timers fire late on a loaded machine, never early: the bound above is the loose one. The RTT
+    // follows a lasting change within two probes, and timers late for a while are one.
+    assert.ok(rtt >= 35 && rtt <= 80, `rtt ${rtt}`)
     assert.equal(a.manager.status()[0]?.loss, 0)
+  })
+
+  test('a peer coming up is probed every quarter interval: up within half a probe interval', async () => {
+    const mesh = meshConfig({ probeIntervalMs: 1_000, probeTimeoutMs: 1_000 })
+    const portB = await meshPort('node-b', mesh)
+    const a = (await meshPort('node-a', mesh)).connect([peer('node-b', portB.server.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    const started = Date.now()
+    a.manager.start()
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'b up')
+    // Two answered probes (probe_rise) a quarter interval apart, not a whole one.
+    assert.ok(Date.now() - started < 750, `up after ${Date.now() - started}ms`)
+  })
+
+  test('a second of silence while probes run fast (a young link) does not take the peer down', async () => {
+    const mesh = meshConfig({ probeIntervalMs: 1_000, probeTimeoutMs: 1_000, probeFall: 3 })
+    const portB = await meshPort('node-b', mesh)
+    const link = await startLinkEmulator({ target: { host: '127.0.0.1', port: portB.server.port } })
+    const a = (await meshPort('node-a', mesh)).connect([peer('node-b', link.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => link.close(),
+      () => b.close(),
+    )
+    a.manager.start()
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'b up')
+    // Probes go every quarter interval now; a silence of 1.3 s is one interval's worth of it, not
+    // the three in a row that take a peer down, however many probes were due meanwhile.
+    link.blackhole()
+    const states = new Set<PeerState | undefined>()
+    const watch = setInterval(() => states.add(a.manager.state('node-b')), 10)
+    await sleep(1_300)
+    link.restore()
+    await sleep(2_500)
+    clearInterval(watch)
+    assert.deepEqual([...states], ['up'])
+  })
+
+  test('a link whose delay rises for good shows its new RTT within 3 probe intervals, not 15', async () => {
+    const mesh = meshConfig({ probeIntervalMs: 500, probeTimeoutMs: 1_000 })
+    const portB = await meshPort('node-b', mesh)
+    const link = await startLinkEmulator({
+      target: { host: '127.0.0.1', port: portB.server.port },
+      delayMs: 20,
+    })
+    const a = (await meshPort('node-a', mesh)).connect([peer('node-b', link.port)])
+    const b = portB.connect([])
+    cleanups.push(
+      () => a.close(),
+      () => link.close(),
+      () => b.close(),
+    )
+    a.manager.start()
+    await waitFor(stateOf(a.manager, 'node-b', 'up'), 'b up')
+    // The link's noise is measured first: 16 probes, a quarter interval apart while it is.
+    await sleep(3_000)
+    link.set({ delayMs: 80 })
+    const changed = Date.now()
+    // The smoothed RTT alone would need some 15 probes (7.5 s) to come within 10 % of 160 ms.
+    await waitFor(() => (a.manager.status()[0]?.rttMs ?? 0) >= 150, 'the new RTT')
+    assert.ok(Date.now() - changed <= 1_500, `the new RTT after ${Date.now() - changed}ms`)
   })
 
   test('the far side closing takes the peer down at once, logged with its reason', async () => {

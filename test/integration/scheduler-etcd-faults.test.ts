@@ -29,6 +29,8 @@ const WATCH_MS = 9000
 /** After etcd has a leader again, a replica must lead within this. */
 const LEAD_AGAIN_MS = 8000
 
+/** The replicas share one operator token: a change may go through either. */
+const API_TOKEN = 'faults-operator-token-0123456789'
 let etcd: EtcdCluster
 let dir: string
 /** The replicas issue from this CA; the simulated nodes' certificates come from it too. */
@@ -42,6 +44,7 @@ function config(id: string): string {
   id: ${id}
   listen: 127.0.0.1:0
   api: 127.0.0.1:0
+  api_token: ${API_TOKEN}
   store: { type: etcd, endpoints: [${etcd.endpoints.join(', ')}], prefix: /faults, election_ttl: 2s, request_timeout: ${REQUEST_TIMEOUT_MS}ms }
   ca: { cert: ${JSON.stringify(pki.caFile)}, key: ${JSON.stringify(pki.caKeyFile)} }
   heartbeat_interval: 2s
@@ -147,7 +150,7 @@ async function writesDuring(r: ReplicaProcess, until: number): Promise<{ status:
     const status = await r
       .fetch(`/services/${name}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
         body: JSON.stringify(body),
         timeoutMs: 10_000,
       })

@@ -6,7 +6,12 @@ import {
   MIN_MAX_QUEUE_BYTES,
   validateMaxQueueBytes,
 } from '../../src/link-emulator/options.ts'
-import { IDLE_LANE, type LinkShape, scheduleChunk } from '../../src/link-emulator/schedule.ts'
+import {
+  IDLE_LANE,
+  type LinkShape,
+  RETRANSMIT_TIMEOUT_MS,
+  scheduleChunk,
+} from '../../src/link-emulator/schedule.ts'
 
 const uncapped: LinkShape = { delayMs: 40, jitterMs: 0, rateBytesPerSec: Number.POSITIVE_INFINITY }
 const mid = () => 0.5
@@ -58,12 +63,41 @@ describe('scheduleChunk', () => {
     const fin = scheduleChunk(data, shape, 0, 1, mid)
     assert.equal(fin.deliverAtMs, 1010)
   })
+
+  it('delivers a lost chunk one retransmission timeout late, and holds the chunks behind it', () => {
+    const lossy = { ...uncapped, lossRatio: 0.25 }
+    const lost = scheduleChunk(IDLE_LANE, lossy, 100, 0, () => 0.1)
+    assert.equal(lost.deliverAtMs, 40 + RETRANSMIT_TIMEOUT_MS)
+    const behind = scheduleChunk(lost, lossy, 100, 1, () => 0.9)
+    assert.equal(behind.deliverAtMs, lost.deliverAtMs, 'no chunk overtakes the one being retransmitted')
+    const later = scheduleChunk(IDLE_LANE, lossy, 100, 0, () => 0.25)
+    assert.equal(later.deliverAtMs, 40, 'a draw at or above the ratio is not lost')
+  })
+
+  it('draws for loss after jitter, and never when the link loses nothing', () => {
+    const draws: number[] = []
+    const random = () => {
+      draws.push(draws.length)
+      return 0.5
+    }
+    scheduleChunk(IDLE_LANE, { ...uncapped, jitterMs: 5, lossRatio: 0.1 }, 1, 0, random)
+    assert.equal(draws.length, 2)
+    scheduleChunk(IDLE_LANE, { ...uncapped, jitterMs: 5, lossRatio: 0 }, 1, 0, random)
+    assert.equal(draws.length, 3)
+  })
 })
 
 describe('link options', () => {
   it('applies a partial update over the current shape', () => {
     const next = applyShapeUpdate(uncapped, { jitterMs: 3 })
-    assert.deepEqual(next, { delayMs: 40, jitterMs: 3, rateBytesPerSec: Number.POSITIVE_INFINITY })
+    assert.deepEqual(next, {
+      delayMs: 40,
+      jitterMs: 3,
+      rateBytesPerSec: Number.POSITIVE_INFINITY,
+      lossRatio: 0,
+    })
+    assert.equal(applyShapeUpdate(next, { lossRatio: 0.05 }).lossRatio, 0.05)
+    assert.equal(applyShapeUpdate({ ...next, lossRatio: 0.05 }, { delayMs: 1 }).lossRatio, 0.05)
   })
 
   for (const [update, option] of [
@@ -72,6 +106,8 @@ describe('link options', () => {
     [{ jitterMs: Number.POSITIVE_INFINITY }, 'jitterMs'],
     [{ rateBytesPerSec: 0 }, 'rateBytesPerSec'],
     [{ rateBytesPerSec: -5 }, 'rateBytesPerSec'],
+    [{ lossRatio: 1.5 }, 'lossRatio'],
+    [{ lossRatio: Number.NaN }, 'lossRatio'],
   ] as const) {
     it(`rejects ${JSON.stringify(update)} naming ${option}`, () => {
       assert.throws(
