@@ -251,7 +251,10 @@ for (const [round, fault] of [leaderKilled, quorumLost, leaderKilled].entries())
       assert.ok([200, 503].includes(w.status), `a write answered ${w.status}`)
       assert.ok(w.ms < REQUEST_TIMEOUT_MS + 1500, `a write took ${w.ms}ms`)
     }
-    assert.ok(grants <= 20, `${grants} lease grants in ${WATCH_MS}ms`)
+    // Two replicas, each with two loops that grant leases (its lease, its campaign), backing off
+    // from TTL/8 to the TTL: about 7 attempts per loop in the watch, so at most ≈ 28; the storm
+    // this guards against granted thousands.
+    assert.ok(grants <= 32, `${grants} lease grants in ${WATCH_MS}ms`)
     for (const [i, r] of replicas.entries()) {
       const before = linesBefore[i] as { bytes: number; lease: number }
       const lease = leaseLines(r) - before.lease
