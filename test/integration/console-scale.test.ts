@@ -22,6 +22,7 @@ import { nodeId, regionOf, type SyntheticLink, syntheticLinks } from '../../benc
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
+import { nodeCertificates } from '../helpers/node-certs.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { ensureConsoleBuilt } from './console-demo.ts'
 
@@ -46,6 +47,7 @@ function yaml(stateDir: string): string {
   listen: 127.0.0.1:0
   api: 127.0.0.1:0
   state_dir: ${JSON.stringify(join(stateDir, 'scheduler'))}
+  max_streams_per_address: ${NODES + 50}
   store: { type: embedded, path: ${JSON.stringify(join(stateDir, 'state.json'))} }
   heartbeat_interval: 5s
   report_interval: 30s
@@ -74,7 +76,9 @@ describe('the scheduler console with 500 simulated nodes', { skip }, () => {
       scheduler = await startScheduler(schedulerConfigFromText(yaml(dir), 'scale.yaml'), {
         logger: silentLogger(),
       })
-      fleet = new SimFleet(scheduler.grpcAddress)
+      const ca = scheduler.authority?.ca
+      assert.ok(ca, 'the scheduler runs secure: its nodes need certificates from its CA')
+      fleet = new SimFleet(scheduler.grpcAddress, await nodeCertificates(ca))
       for (let i = 0; i < NODES; i++) fleet.add(nodeId(i), regionOf(i, NODES))
       await waitFor(
         async () => (fleet.nodes.every((n) => n.acks.length > 0) ? true : undefined),
