@@ -2,7 +2,9 @@
  * One bidirectional gRPC stream over its own HTTP/2 connection, framed by hand: a simulated node
  * needs no more, and the measurement should time the scheduler, not the client library. Two
  * thousand of these share one harness process and one core; a general-purpose client's layers of
- * async iterables cost several times the decoding of the message itself.
+ * async iterables cost several times the decoding of the message itself. Mutual TLS, as a node's
+ * stream has it: the connection opens once its certificate is at hand, and what is written before
+ * waits for it.
  */
 import http2 from 'node:http2'
 import { FrameReader, frame } from '../../src/scheduler/grpc-framing.ts'
@@ -14,14 +16,36 @@ export interface StreamHandlers {
 }
 
 export class GrpcStream {
-  readonly #session: http2.ClientHttp2Session
-  readonly #stream: http2.ClientHttp2Stream
+  #session: http2.ClientHttp2Session | undefined
+  #stream: http2.ClientHttp2Stream | undefined
   #ended = false
+  readonly #waiting: Uint8Array[] = []
 
-  constructor(address: string, path: string, handlers: StreamHandlers) {
-    this.#session = http2.connect(`http://${address}`)
+  constructor(
+    address: string,
+    path: string,
+    tls: Promise<http2.SecureClientSessionOptions | undefined>,
+    handlers: StreamHandlers,
+  ) {
+    tls.then(
+      (options) => this.#open(address, path, options, handlers),
+      (err: Error) => {
+        this.#ended = true
+        handlers.onEnd(err)
+      },
+    )
+  }
+
+  #open(
+    address: string,
+    path: string,
+    tls: http2.SecureClientSessionOptions | undefined,
+    handlers: StreamHandlers,
+  ): void {
+    if (this.#ended) return
+    this.#session = tls ? http2.connect(`https://${address}`, tls) : http2.connect(`http://${address}`)
     this.#session.on('error', () => undefined) // reported through the stream
-    this.#stream = this.#session.request({
+    const stream = this.#session.request({
       ':method': 'POST',
       ':path': path,
       'content-type': 'application/grpc+proto',
@@ -33,33 +57,38 @@ export class GrpcStream {
       if (this.#ended) return
       this.#ended = true
       handlers.onEnd(error)
-      this.#session.close()
+      this.#session?.close()
     }
-    this.#stream.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk: Buffer) => {
       try {
         for (const m of reader.push(chunk)) handlers.onMessage(m)
       } catch (err) {
         end(err as Error)
       }
     })
-    this.#stream.on('response', (headers) => {
+    stream.on('response', (headers) => {
       status ??= headers['grpc-status'] as string | undefined
     })
-    this.#stream.on('trailers', (trailers) => {
+    stream.on('trailers', (trailers) => {
       status = trailers['grpc-status'] as string | undefined
     })
-    this.#stream.on('error', (err) => end(err))
-    this.#stream.on('close', () =>
+    stream.on('error', (err) => end(err))
+    stream.on('close', () =>
       end(status === '0' ? undefined : new Error(`stream closed with grpc-status ${status ?? 'none'}`)),
     )
+    this.#stream = stream
+    for (const message of this.#waiting.splice(0)) stream.write(frame(message))
   }
 
   write(message: Uint8Array): void {
-    if (!this.#ended && this.#stream.writable) this.#stream.write(frame(message))
+    if (this.#ended) return
+    if (this.#stream === undefined) this.#waiting.push(message)
+    else if (this.#stream.writable) this.#stream.write(frame(message))
   }
 
   close(): void {
-    if (this.#stream.writable) this.#stream.end()
-    this.#session.close()
+    this.#ended = true
+    if (this.#stream?.writable) this.#stream.end()
+    this.#session?.close()
   }
 }

@@ -1,13 +1,15 @@
 /**
- * Simulated nodes: real gRPC clients of the scheduler (one HTTP/2 connection each), no proxy
- * behind them. Each says hello with one listener, ACKs every instruction set at once and keeps
+ * Simulated nodes: real gRPC clients of the scheduler (one HTTP/2 connection each, mutual TLS with
+ * a certificate for the node's id from the scheduler's CA), no proxy behind them. Each says hello with one listener, ACKs every instruction set at once and keeps
  * only what the measurement reads, so thousands fit in the harness.
  */
+import type http2 from 'node:http2'
 import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf'
 import {
   NodeMessageSchema,
   TrafficSchedulerService,
 } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { type NodeCertificates, nodeSessionOptions } from '../../test/helpers/node-certs.ts'
 import { HOST } from '../sys/net.ts'
 import { GrpcStream } from './grpc-stream.ts'
 import { digestInstructions, type SetDigest } from './set-digest.ts'
@@ -30,10 +32,16 @@ export class SimNode {
   readonly #stream: GrpcStream
   readonly #onSet: () => void
 
-  constructor(grpcAddress: string, id: string, region: string, onSet: () => void) {
+  constructor(
+    grpcAddress: string,
+    id: string,
+    region: string,
+    tls: Promise<http2.SecureClientSessionOptions | undefined>,
+    onSet: () => void,
+  ) {
     this.id = id
     this.#onSet = onSet
-    this.#stream = new GrpcStream(grpcAddress, CONNECT_PATH, {
+    this.#stream = new GrpcStream(grpcAddress, CONNECT_PATH, tls, {
       onMessage: (bytes) => {
         const set = digestInstructions(bytes)
         if (set) this.#ack(set)
@@ -96,13 +104,17 @@ export class SimFleet {
   readonly nodes: SimNode[] = []
   lastSetAtMs = 0
   readonly #grpcAddress: string
+  readonly #certs: NodeCertificates | undefined
 
-  constructor(grpcAddress: string) {
+  /** `certs` undefined: the scheduler runs `insecure` and the nodes speak plaintext. */
+  constructor(grpcAddress: string, certs: NodeCertificates | undefined) {
     this.#grpcAddress = grpcAddress
+    this.#certs = certs
   }
 
   add(id: string, region: string): SimNode {
-    const node = new SimNode(this.#grpcAddress, id, region, () => {
+    const tls = this.#certs ? this.#certs.of(id).then(nodeSessionOptions) : Promise.resolve(undefined)
+    const node = new SimNode(this.#grpcAddress, id, region, tls, () => {
       this.lastSetAtMs = performance.now()
     })
     this.nodes.push(node)

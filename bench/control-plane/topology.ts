@@ -146,6 +146,8 @@ export interface SchedulerFileSpec {
   readonly egress: readonly string[]
   /** Seeds the link prices; 1 when not given. */
   readonly seed?: number
+  /** PEM files of the CA the harness issues the simulated nodes' certificates from; absent: `insecure`. */
+  readonly ca?: { readonly cert: string; readonly key: string }
 }
 
 /** The operator token of the bench's scheduler api: the bench changes a service through it. */
@@ -153,7 +155,8 @@ export const BENCH_API_TOKEN = 'bench-operator-token-0123456789'
 
 /**
  * Links are reported once, so reports must not go stale (report_interval), sets must not be
- * renewed (instruction_ttl) and nodes need few heartbeats during a run.
+ * renewed (instruction_ttl) and nodes need few heartbeats during a run. The nodes speak mutual TLS
+ * as real ones do, all from the harness's one address: the per-address cap is raised for them.
  */
 export function schedulerYaml(s: SchedulerFileSpec): string {
   return [
@@ -162,6 +165,10 @@ export function schedulerYaml(s: SchedulerFileSpec): string {
     `  api: "${HOST}:${s.apiPort}"`,
     `  api_token: ${BENCH_API_TOKEN}`,
     `  store: { type: embedded, path: ${JSON.stringify(s.statePath)} }`,
+    s.ca
+      ? `  ca: { cert: ${JSON.stringify(s.ca.cert)}, key: ${JSON.stringify(s.ca.key)} }`
+      : '  insecure: true',
+    `  max_streams_per_address: ${s.nodes + 100}`,
     '  heartbeat_interval: 30s',
     '  report_interval: 1h',
     '  instruction_ttl: 2h',

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createTestPki } from '../../test/helpers/certs.ts'
+import { nodeCertificates } from '../../test/helpers/node-certs.ts'
 import { cliPath } from '../candidates/dynproxy.ts'
 import type { Settings } from '../context.ts'
 import { READY_TIMEOUT_MS, type RunContext } from '../context.ts'
@@ -39,6 +41,14 @@ const SETTLE_TIMEOUT_MS = 180_000
 const CONNECT_TIMEOUT_MS = 180_000
 const CHANGE_TIMEOUT_MS = 120_000
 const POLL_MS = 20
+
+/**
+ * `DYNPROXY_BENCH_PLAINTEXT=1`: the scheduler runs `insecure` and the nodes speak h2c, to tell the
+ * cost of mutual TLS (the default, as in production) from the rest.
+ */
+export function plaintext(chosen = process.env.DYNPROXY_BENCH_PLAINTEXT): boolean {
+  return chosen === '1'
+}
 
 /** `DYNPROXY_BENCH_NODES=500,2000` picks the sizes: one to profile, or larger meshes. */
 export function nodeCounts(settings: Settings, chosen = process.env.DYNPROXY_BENCH_NODES): readonly number[] {
@@ -229,9 +239,18 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
   const [grpcPort, apiPort] = [await freePort(), await freePort()]
   const file = join(dir, 'scheduler.yaml')
   const egress = egressIds(count, EGRESS_NODES)
+  const pki = plaintext() ? undefined : await createTestPki([])
+  const files = await pki?.writeTo(join(dir, 'pki'))
   writeFileSync(
     file,
-    schedulerYaml({ grpcPort, apiPort, statePath: join(dir, 'state.json'), nodes: count, egress }),
+    schedulerYaml({
+      grpcPort,
+      apiPort,
+      statePath: join(dir, 'state.json'),
+      nodes: count,
+      egress,
+      ...(files && { ca: { cert: files.caFile, key: files.caKeyFile } }),
+    }),
   )
   const tracked = ctx.procs.start(
     'dynproxy scheduler',
@@ -242,7 +261,7 @@ async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
     },
   )
   const address = `${HOST}:${apiPort}`
-  const fleet = new SimFleet(`${HOST}:${grpcPort}`)
+  const fleet = new SimFleet(`${HOST}:${grpcPort}`, pki && (await nodeCertificates(pki.ca)))
   const beat = setInterval(() => {
     for (const n of fleet.nodes) n.heartbeat()
   }, HEARTBEAT_EVERY_MS)
@@ -291,7 +310,7 @@ export const controlPlane: ArrangedScenario = {
   title: 'Control plane: a service change reaching every node',
   method: (ctx) =>
     `One \`dynproxy scheduler\` process and ${nodeCounts(ctx.settings).join(', then ')} simulated nodes in the ` +
-    `harness (gRPC streams, one HTTP/2 connection each), every node an ingress of one service with ` +
+    `harness (gRPC streams, one HTTP/2 connection each, ${plaintext() ? 'plaintext (DYNPROXY_BENCH_PLAINTEXT=1)' : "mutual TLS with a certificate per node from the scheduler's CA"}), every node an ingress of one service with ` +
     `${EGRESS_NODES} egress nodes, ${LINKS_PER_NODE} links per node reported once (ring + random chords, ` +
     'RTT 1–50 ms, 10–1000 Mbit/s, 8 regions with prices between them). After the plan settles, PUT ' +
     '/services/web changes its target: time from the PUT until each node has ACKed the set with the new ' +

@@ -14,7 +14,13 @@ import {
   syntheticLinks,
   TARGET_BEFORE,
 } from '../control-plane/topology.ts'
-import { ackSummary, controlPlaneMetrics, kindMetrics, nodeCounts } from '../scenarios/control-plane.ts'
+import {
+  ackSummary,
+  controlPlaneMetrics,
+  kindMetrics,
+  nodeCounts,
+  plaintext,
+} from '../scenarios/control-plane.ts'
 import { percentile } from '../stats.ts'
 import { settingsFixture } from './fixtures.ts'
 
@@ -91,6 +97,20 @@ describe('synthetic topology', () => {
     assert.equal(config.scheduler.reportIntervalMs, 3_600_000)
     assert.equal(config.services[0]?.ingress.length, 20)
     assert.deepEqual(config.services[0]?.egress, ['n00000', 'n00010'])
+  })
+
+  it('runs mutual TLS from the given CA, or plaintext when none is given, with room for every node', () => {
+    const spec = { grpcPort: 1, apiPort: 2, statePath: '/tmp/s.json', nodes: 2000, egress: ['n00000'] }
+    const secure = schedulerConfigFromText(
+      schedulerYaml({ ...spec, ca: { cert: 'ca.pem', key: 'ca-key.pem' } }),
+    )
+    assert.equal(secure.scheduler.insecure, false)
+    assert.deepEqual(secure.scheduler.ca, { certFile: 'ca.pem', keyFile: 'ca-key.pem' })
+    assert.ok(secure.scheduler.maxStreamsPerAddress > 2000, 'every simulated node comes from one address')
+    const plain = schedulerConfigFromText(schedulerYaml(spec))
+    assert.equal(plain.scheduler.insecure, true)
+    assert.equal(plaintext('1'), true)
+    assert.equal(plaintext(undefined), false)
   })
 })
 

@@ -4,7 +4,7 @@
  * comes from the scheduler's REST API and its one event stream (`GET /events`).
  */
 import { render } from 'preact'
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { getJson, takeTokenFromFragment } from '../shared/api.ts'
 import { openEventStream, type StreamState } from '../shared/stream.ts'
 import { TokenBar } from '../shared/token-bar.tsx'
@@ -123,16 +123,16 @@ function App() {
   const highlight = useMemo(() => pathEdges(focus?.chosen?.nodes ?? []), [focus?.chosen?.nodes.join('>')])
   const highlightNodes = useMemo(() => [...(focus?.chosen?.nodes ?? [])], [focus?.chosen?.nodes.join('>')])
   const onNode = useCallback((id: string) => setPicked({ kind: 'node', id }), [])
-  const onService = useCallback(
-    (name: string) => {
-      const w = whys.find((x) => x.service === name)
-      if (w) {
-        setSelected(w.key)
-        document.getElementById('services')?.scrollIntoView({ block: 'nearest' })
-      }
-    },
-    [whys],
-  )
+  // Read through a ref: a handler that changed with every update would re-render the timeline each time.
+  const whysNow = useRef(whys)
+  whysNow.current = whys
+  const onService = useCallback((name: string) => {
+    const w = whysNow.current.find((x) => x.service === name)
+    if (w) {
+      setSelected(w.key)
+      document.getElementById('services')?.scrollIntoView({ block: 'nearest' })
+    }
+  }, [])
   const services = useMemo(() => [...new Set(whys.map((w) => w.service))].sort(), [whys])
   const down = topology.links.filter((l) => !l.up).length
   const disconnected = topology.nodes.filter((n) => !n.connected).length

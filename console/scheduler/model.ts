@@ -122,6 +122,42 @@ export function regionAreas(nodes: readonly Pick<TopologyNode, 'id' | 'region'>[
   return layoutOf(nodes).regions
 }
 
+/** How far a region's circle reaches past its outermost node. */
+export const REGION_MARGIN = 20
+
+/** A region's name grows with its circle, so that it stays readable when the mesh is seen whole. */
+export function regionFontSize(area: RegionArea): number {
+  return Math.max(13, Math.round(area.r / 8))
+}
+
+/** The zoom and pan that show every node with its label, and every region's circle with its name. */
+export function viewportFor(
+  positions: ReadonlyMap<string, Point>,
+  regions: ReadonlyMap<string, RegionArea>,
+  width: number,
+  height: number,
+): { zoom: number; pan: Point } {
+  const nodeRoom = 45
+  let x0 = Number.POSITIVE_INFINITY
+  let y0 = Number.POSITIVE_INFINITY
+  let x1 = Number.NEGATIVE_INFINITY
+  let y1 = Number.NEGATIVE_INFINITY
+  const cover = (xa: number, ya: number, xb: number, yb: number) => {
+    x0 = Math.min(x0, xa)
+    y0 = Math.min(y0, ya)
+    x1 = Math.max(x1, xb)
+    y1 = Math.max(y1, yb)
+  }
+  for (const p of positions.values()) cover(p.x - nodeRoom, p.y - nodeRoom, p.x + nodeRoom, p.y + nodeRoom)
+  for (const a of regions.values()) {
+    const r = a.r + REGION_MARGIN
+    cover(a.x - r, a.y - r - regionFontSize(a) - 8, a.x + r, a.y + r)
+  }
+  if (x0 > x1) return { zoom: 1, pan: { x: width / 2, y: height / 2 } }
+  const zoom = Math.min(2, Math.max(0.05, Math.min(width / (x1 - x0), height / (y1 - y0))))
+  return { zoom, pan: { x: width / 2 - zoom * ((x0 + x1) / 2), y: height / 2 - zoom * ((y0 + y1) / 2) } }
+}
+
 function layoutOf(nodes: readonly Pick<TopologyNode, 'id' | 'region'>[]): {
   nodes: Map<string, Point>
   regions: Map<string, RegionArea>

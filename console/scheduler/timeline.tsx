@@ -63,24 +63,36 @@ function TimelineList(p: {
       </div>
       <ol class="events" id="timeline">
         {shown.map((e) => (
-          <li key={e.id} class={`event ${groupOf(e.kind)}`} data-kind={e.kind}>
-            <time dateTime={e.at}>{fmtClock(e.at)}</time>{' '}
-            <span class={`kind ${groupOf(e.kind)}`}>{e.kind.replace('_', ' ')}</span>{' '}
-            <span class="message">{e.message}</span>{' '}
-            {e.service && (
-              <button type="button" class="link" onClick={() => p.onService(e.service as string)}>
-                {e.service}
-              </button>
-            )}
-            {(e.nodes ?? []).map((n) => (
-              <button key={n} type="button" class="link" onClick={() => p.onNode(n)}>
-                {n}
-              </button>
-            ))}
-          </li>
+          <EventRow key={e.id} event={e} onNode={p.onNode} onService={p.onService} />
         ))}
       </ol>
       {shown.length === 0 && <p class="muted">nothing in this window</p>}
     </div>
   )
 }
+
+/** One event: drawn once, since an event never changes; a new event renders only its own row. */
+const EventRow = memo(function EventRow(p: {
+  readonly event: TimelineEvent
+  readonly onNode: (id: string) => void
+  readonly onService: (name: string) => void
+}) {
+  const e = p.event
+  return (
+    <li class={`event ${groupOf(e.kind)}`} data-kind={e.kind}>
+      <time dateTime={e.at}>{fmtClock(e.at)}</time>{' '}
+      <span class={`kind ${groupOf(e.kind)}`}>{e.kind.replace('_', ' ')}</span>{' '}
+      <span class="message">{e.message}</span>{' '}
+      {e.service && (
+        <button type="button" class="link" onClick={() => p.onService(e.service as string)}>
+          {e.service}
+        </button>
+      )}
+      {(e.nodes ?? []).map((n) => (
+        <button key={n} type="button" class="link" onClick={() => p.onNode(n)}>
+          {n}
+        </button>
+      ))}
+    </li>
+  )
+})

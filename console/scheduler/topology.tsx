@@ -1,27 +1,19 @@
 /**
- * The mesh as a graph (Cytoscape.js): nodes in region circles, placed by regionLayout; links
- * coloured by RTT and loss, as wide as their capacity; down links dashed; disconnected and
- * draining nodes marked. The graph is made once and updated in place, in one batch per update,
- * so a 500-node mesh redraws without rebuilding. What is drawn is also written on the container
- * (data-nodes, data-links, data-highlighted) for scripts and tests to read.
+ * The mesh as a graph: Cytoscape.js holds the nodes (placed by regionLayout, coloured by state,
+ * draggable, picked with a tap) and the viewport; the link layer under it draws the region
+ * circles and every link (coloured by RTT and loss, as wide as its capacity, down links dashed),
+ * the selected service's path and the picked link. Cytoscape styles and measures each element it
+ * holds, which at 3,000 links cost most of a second per first render and a tenth per redraw; the
+ * layer strokes them in a few batches. Updates touch only what changed. What is drawn is also
+ * written on the container (data-nodes, data-links, data-down, data-highlighted) for scripts and
+ * tests to read.
  */
 import cytoscape, { type Core, type ElementDefinition } from 'cytoscape'
 import { memo } from 'preact/compat'
 import { useEffect, useRef } from 'preact/hooks'
-import {
-  DOWN_COLOR,
-  edgeId,
-  type LinkLook,
-  LOSSY_COLOR,
-  linkLook,
-  mergeDirections,
-  nodeLook,
-  pairId,
-  RTT_BANDS,
-  regionAreas,
-  regionLayout,
-  type Topology,
-} from './model.ts'
+import { LinkLayer } from './link-layer.ts'
+import { drawnLinkId, linkAt, mergesDirections, sceneLinks } from './link-scene.ts'
+import { nodeLook, type Point, regionAreas, regionLayout, type Topology, viewportFor } from './model.ts'
 
 export type Picked =
   | { readonly kind: 'node'; readonly id: string }
@@ -35,45 +27,20 @@ const NODE_COLORS: Readonly<Record<string, string>> = {
   down: '#a0aec0',
 }
 
-/** Past this many links, edges are drawn straight and without arrows (haystack): far cheaper to render. */
-const HAYSTACK_ABOVE = 1200
+/** How near a link a tap must land to pick it, in screen pixels. */
+const TAP_TOLERANCE_PX = 5
 
-/**
- * Colours and widths go by class, not by data mappers: elements sharing classes share their style
- * computation, which is most of what adding thousands of links costs.
- */
-const EDGE_COLORS = [...RTT_BANDS.map((b) => b.color), LOSSY_COLOR, DOWN_COLOR]
-/** Line widths in a few steps: every selector is matched against every element when styles apply. */
-const WIDTHS = [1, 2, 3.5, 5, 7]
-
-function edgeClasses(look: LinkLook): string {
-  const style = look.style === 'solid' ? '' : ` ${look.style}`
-  const step = WIDTHS.findIndex((w) => look.width <= w)
-  return `c${EDGE_COLORS.indexOf(look.color)} w${step === -1 ? WIDTHS.length - 1 : step}${style}`
-}
-
-function lookStyles(haystack: boolean): cytoscape.StylesheetJson {
-  const colors = EDGE_COLORS.map((color, i) => ({
-    selector: `edge.c${i}`,
-    style: { 'line-color': color, ...(haystack ? {} : { 'target-arrow-color': color }) },
-  }))
-  const widths = WIDTHS.map((width, w) => ({ selector: `edge.w${w}`, style: { width } }))
-  const nodes = Object.entries(NODE_COLORS).map(([look, color]) => ({
+/** States go by class, not by data mappers: nodes sharing classes share their style computation. */
+function style(): cytoscape.StylesheetJson {
+  const looks = Object.entries(NODE_COLORS).map(([look, color]) => ({
     selector: `node.${look}`,
     style: { 'background-color': color, 'border-width': look === 'draining' ? 4 : look === 'down' ? 2 : 0 },
   }))
-  return [...colors, ...widths, ...nodes]
-}
-
-/** A big mesh seen whole shows no node names (they would be unreadable, and measuring them costs); zoomed in this far it does. */
-const LABELS_FROM_ZOOM = 0.6
-
-function style(haystack: boolean, labels = true): cytoscape.StylesheetJson {
   return [
     {
       selector: 'node',
       style: {
-        label: labels ? 'data(label)' : '',
+        label: 'data(label)',
         'border-color': '#dd6b20',
         width: 26,
         height: 26,
@@ -81,64 +48,17 @@ function style(haystack: boolean, labels = true): cytoscape.StylesheetJson {
         'text-valign': 'bottom',
         'text-margin-y': 3,
         color: '#1a202c',
-        'z-index-compare': 'manual',
-        'z-index': 2,
         // Too small to read: not drawn, which spares drawing hundreds of labels at a glance over the mesh.
         'min-zoomed-font-size': 7,
       },
     },
-    {
-      selector: 'node.region',
-      style: {
-        label: 'data(label)',
-        width: 'data(size)',
-        height: 'data(size)',
-        'text-valign': 'top',
-        'text-halign': 'center',
-        'font-size': 'data(font)',
-        'font-weight': 'bold',
-        color: '#4a5568',
-        'background-color': '#edf2f7',
-        'background-opacity': 0.7,
-        'border-width': 1,
-        'border-color': '#cbd5e0',
-        shape: 'ellipse',
-        // Behind the links, which are behind the nodes: the region only groups them.
-        'z-index-compare': 'manual',
-        'z-index': 0,
-        events: 'no',
-      },
-    },
-    {
-      selector: 'edge',
-      style: {
-        'curve-style': haystack ? 'haystack' : 'bezier',
-        ...(haystack ? { 'haystack-radius': 0.3 } : { 'target-arrow-shape': 'triangle', 'arrow-scale': 0.6 }),
-        opacity: 0.85,
-        'z-index-compare': 'manual',
-        'z-index': 1,
-      },
-    },
-    ...lookStyles(haystack),
-    { selector: 'edge.dashed', style: { 'line-style': 'dashed' } },
-    { selector: 'edge.dotted', style: { 'line-style': 'dotted' } },
+    ...looks,
     { selector: 'node.down', style: { 'border-style': 'dashed', 'border-color': '#718096' } },
-    {
-      selector: 'edge.path',
-      style: {
-        'line-color': '#6b46c1',
-        'target-arrow-color': '#6b46c1',
-        width: 6,
-        opacity: 1,
-        'z-index': 10,
-      },
-    },
     {
       selector: 'node.path',
       style: { 'border-width': 4, 'border-color': '#6b46c1', 'border-style': 'solid' },
     },
     { selector: 'node:selected', style: { 'overlay-opacity': 0.15, 'overlay-color': '#000' } },
-    { selector: 'edge:selected', style: { 'overlay-opacity': 0.2, 'overlay-color': '#000' } },
   ]
 }
 
@@ -147,103 +67,62 @@ function membership(t: Topology): string {
 }
 
 /**
- * What an element looks like, as one string: an element whose look did not change is not touched,
- * since every data() call makes Cytoscape restyle it (thousands of links a second otherwise).
+ * How each node is drawn (its NodeLook, which also decides its label): a node whose look did not
+ * change is not touched, since every data() call makes Cytoscape restyle it.
  */
 type Looks = Map<string, string>
 
-function setLook(
-  cy: Core,
-  looks: Looks,
-  id: string,
-  data: Record<string, unknown>,
-  classes: string,
-): boolean {
-  const sig = `${JSON.stringify(data)}|${classes}`
-  if (looks.get(id) === sig) return false
-  looks.set(id, sig)
-  const el = cy.getElementById(id)
-  if (el.empty()) return true
-  el.data(data)
-  el.classes(classes)
-  return false
+/** Where the nodes are: from the layout when the mesh's members change, then as dragged by hand. */
+type Positions = Map<string, Point>
+
+function nodeLabel(id: string, look: string): string {
+  return look === 'draining' ? `${id} (draining)` : look === 'down' ? `${id} (down)` : id
 }
 
-function update(cy: Core, t: Topology, placed: { key: string }, looks: Looks): void {
+/** Adds, restyles and removes nodes to match the topology; returns whether the layout was redone. */
+function updateNodes(
+  cy: Core,
+  t: Topology,
+  placed: { key: string },
+  looks: Looks,
+  positions: Positions,
+): boolean {
   const key = membership(t)
   const moved = key !== placed.key
-  const positions = moved ? regionLayout(t.nodes) : undefined
   placed.key = key
+  if (moved) {
+    positions.clear()
+    for (const [id, point] of regionLayout(t.nodes)) positions.set(id, point)
+  }
   const wanted = new Set<string>()
   const add: ElementDefinition[] = []
-  // Regions are circles behind their nodes, placed with them: compound nodes cost seconds at 500 nodes.
-  for (const [region, area] of moved ? regionAreas(t.nodes) : []) {
-    const id = `region:${region}`
-    const data = {
-      id,
-      label: region,
-      size: 2 * area.r + 40,
-      font: Math.max(13, Math.round(area.r / 8)),
-    }
-    const position = { x: area.x, y: area.y }
-    if (setLook(cy, looks, id, data, 'region'))
-      add.push({ group: 'nodes', data, classes: 'region', position })
-    else cy.getElementById(id).position(position)
-  }
-  for (const region of new Set(t.nodes.map((n) => n.region))) wanted.add(`region:${region}`)
   for (const n of t.nodes) {
     wanted.add(n.id)
     const look = nodeLook(n)
-    const data = {
-      id: n.id,
-      label: look === 'draining' ? `${n.id} (draining)` : look === 'down' ? `${n.id} (down)` : n.id,
-    }
-    const position = positions?.get(n.id)
-    const classes = look
-    if (setLook(cy, looks, n.id, data, classes))
-      add.push({ group: 'nodes', data, classes, ...(position && { position }) })
-    else if (position) cy.getElementById(n.id).position(position)
+    const label = nodeLabel(n.id, look)
+    const position = positions.get(n.id)
+    const held = looks.get(n.id)
+    if (held === undefined) add.push({ group: 'nodes', data: { id: n.id, label }, classes: look, position })
+    else if (held !== look) cy.getElementById(n.id).data('label', label).classes(look)
+    looks.set(n.id, look)
+    if (moved && held !== undefined && position) cy.getElementById(n.id).position(position)
   }
-  const nodeIds = new Set(t.nodes.map((n) => n.id))
-  const merged = t.links.length > HAYSTACK_ABOVE
-  const drawn = merged ? mergeDirections(t.links) : t.links.map((l) => ({ ...l, id: edgeId(l.from, l.to) }))
-  for (const l of drawn) {
-    if (!nodeIds.has(l.from) || !nodeIds.has(l.to)) continue
-    const id = l.id
-    wanted.add(id)
-    const look = linkLook(l)
-    const data = { id, source: l.from, target: l.to, up: l.up }
-    const classes = edgeClasses(look)
-    if (setLook(cy, looks, id, data, classes)) add.push({ group: 'edges', data, classes })
-  }
-  const gone = cy.elements().filter((el) => !wanted.has(el.id()))
+  const gone = cy.nodes().filter((el) => !wanted.has(el.id()))
   for (const el of gone) looks.delete(el.id())
   gone.remove()
   if (add.length > 0) cy.add(add)
+  return moved
 }
 
-/** The element drawn for a directed link: itself, or the line of its pair in a merged (big) mesh. */
-function drawnId(cy: Core, directed: string): string {
-  if (!cy.getElementById(directed).empty()) return directed
-  const [from = '', to = ''] = directed.split('>')
-  return pairId(from, to)
-}
-
-/** The zoom and pan that show every position, with room for labels and region circles. */
-export function viewportFor(
-  positions: ReadonlyMap<string, { x: number; y: number }>,
-  width: number,
-  height: number,
-): { zoom: number; pan: { x: number; y: number } } {
-  const xs = [...positions.values()].map((p) => p.x)
-  const ys = [...positions.values()].map((p) => p.y)
-  const margin = 90
-  const x0 = Math.min(...xs) - margin
-  const x1 = Math.max(...xs) + margin
-  const y0 = Math.min(...ys) - margin
-  const y1 = Math.max(...ys) + margin
-  const zoom = Math.min(2, Math.max(0.05, Math.min(width / (x1 - x0), height / (y1 - y0))))
-  return { zoom, pan: { x: width / 2 - zoom * ((x0 + x1) / 2), y: height / 2 - zoom * ((y0 + y1) / 2) } }
+/** Marks the path's nodes, touching the graph only when they changed: a restyled node redraws the whole graph. */
+function markPath(cy: Core, ids: readonly string[]): void {
+  const want = new Set(ids.filter((id) => !cy.getElementById(id).empty()))
+  const marked = cy.nodes('.path')
+  if (marked.length === want.size && marked.toArray().every((n) => want.has(n.id()))) return
+  cy.batch(() => {
+    marked.removeClass('path')
+    for (const id of want) cy.getElementById(id).addClass('path')
+  })
 }
 
 export interface TopologyProps {
@@ -260,21 +139,22 @@ export const TopologyView = memo(TopologyGraph)
 
 function TopologyGraph(p: TopologyProps) {
   const box = useRef<HTMLDivElement>(null)
+  const canvas = useRef<HTMLCanvasElement>(null)
   const cy = useRef<Core | null>(null)
+  const layer = useRef<LinkLayer | null>(null)
   const placed = useRef({ key: '' })
   const fitted = useRef(false)
   const pick = useRef(p.onPick)
   pick.current = p.onPick
-
   const looks = useRef<Looks>(new Map())
-  const haystack = useRef(false)
-  const labelled = useRef(true)
+  const positions = useRef<Positions>(new Map())
 
   useEffect(() => {
-    if (!box.current) return
+    if (!box.current || !canvas.current) return
+    const links = new LinkLayer(canvas.current, positions.current)
     const instance = cytoscape({
       container: box.current,
-      style: style(false),
+      style: style(),
       layout: { name: 'preset' },
       minZoom: 0.05,
       maxZoom: 4,
@@ -282,88 +162,102 @@ function TopologyGraph(p: TopologyProps) {
       autoungrabify: false,
       pixelRatio: 1,
     })
-    instance.on('zoom', () => {
-      if (!haystack.current) return
-      const want = instance.zoom() >= LABELS_FROM_ZOOM
-      if (want === labelled.current) return
-      labelled.current = want
-      instance.style(style(true, want))
+    const el = box.current
+    const resized = new ResizeObserver(() => links.resize(el.clientWidth, el.clientHeight))
+    resized.observe(el)
+    instance.on('viewport', () => links.view({ zoom: instance.zoom(), pan: instance.pan() }))
+    instance.on('drag', 'node', (e) => {
+      positions.current.set(e.target.id() as string, { ...e.target.position() })
+      links.show({})
     })
-    instance.on('tap', 'node', (e) => {
-      const id = e.target.id() as string
-      if (!id.startsWith('region:')) pick.current({ kind: 'node', id })
-    })
-    instance.on('tap', 'edge', (e) =>
-      pick.current({ kind: 'link', from: e.target.data('source'), to: e.target.data('target') }),
-    )
+    instance.on('tap', 'node', (e) => pick.current({ kind: 'node', id: e.target.id() as string }))
     instance.on('tap', (e) => {
-      if (e.target === instance) pick.current(null)
+      if (e.target !== instance) return
+      const { links: drawn, positions: at } = links.scene
+      const hit = linkAt(drawn, at, e.position, TAP_TOLERANCE_PX / instance.zoom())
+      pick.current(hit ? { kind: 'link', from: hit.from, to: hit.to } : null)
     })
+    links.view({ zoom: instance.zoom(), pan: instance.pan() })
     cy.current = instance
+    layer.current = links
     return () => {
+      resized.disconnect()
+      links.destroy()
       instance.destroy()
       cy.current = null
+      layer.current = null
     }
   }, [])
 
   useEffect(() => {
     const instance = cy.current
+    const links = layer.current
     const el = box.current
-    if (!instance || !el) return
-    const big = p.topology.links.length > HAYSTACK_ABOVE
-    if (big !== haystack.current) {
-      haystack.current = big
-      labelled.current = !big || instance.zoom() >= LABELS_FROM_ZOOM
-      instance.style(style(big, labelled.current))
-    }
-    instance.batch(() => update(instance, p.topology, placed.current, looks.current))
-    if (!fitted.current && p.topology.nodes.length > 0) {
-      // From the layout's own extent: cy.fit() measures every element's box, seconds at 500 nodes.
-      instance.viewport(viewportFor(regionLayout(p.topology.nodes), el.clientWidth, el.clientHeight))
+    if (!instance || !links || !el) return
+    const t = p.topology
+    let moved = false
+    instance.batch(() => {
+      moved = updateNodes(instance, t, placed.current, looks.current, positions.current)
+    })
+    const drawn = sceneLinks(t.links, new Set(t.nodes.map((n) => n.id)))
+    links.show(moved ? { links: drawn, regions: regionAreas(t.nodes) } : { links: drawn })
+    if (!fitted.current && t.nodes.length > 0) {
+      // From the layout's own extent: cy.fit() measures every element's box.
+      instance.viewport(viewportFor(positions.current, links.scene.regions, el.clientWidth, el.clientHeight))
       fitted.current = true
     }
-    el.dataset.nodes = String(p.topology.nodes.length)
-    el.dataset.links = String(instance.edges().length)
-    el.dataset.down = instance
-      .edges()
-      .filter((e) => e.data('up') === false)
-      .map((e) => e.id())
+    el.dataset.nodes = String(t.nodes.length)
+    el.dataset.links = String(drawn.length)
+    el.dataset.down = drawn
+      .filter((l) => !l.up)
+      .map((l) => l.id)
       .join(',')
   }, [p.topology])
 
+  const merged = mergesDirections(p.topology.links.length)
+
   useEffect(() => {
     const instance = cy.current
+    const links = layer.current
     const el = box.current
-    if (!instance || !el) return
-    instance.batch(() => {
-      instance.elements('.path').removeClass('path')
-      for (const id of p.highlight) instance.getElementById(drawnId(instance, id)).addClass('path')
-      for (const id of p.highlightNodes) instance.getElementById(id).addClass('path')
-    })
-    el.dataset.highlighted = p.highlight
-      .filter((id) => !instance.getElementById(drawnId(instance, id)).empty())
-      .join(',')
+    if (!instance || !links || !el) return
+    const drawnIds = new Set(links.scene.links.map((l) => l.id))
+    const path = new Map<string, string>()
+    for (const id of p.highlight) {
+      const [from = '', to = ''] = id.split('>')
+      const drawn = drawnLinkId(merged, from, to)
+      if (drawnIds.has(drawn)) path.set(id, drawn)
+    }
+    links.show({ path: new Set(path.values()) })
+    markPath(instance, p.highlightNodes)
+    el.dataset.highlighted = [...path.keys()].join(',')
   }, [p.highlight, p.highlightNodes, p.topology])
 
   useEffect(() => {
     const instance = cy.current
     if (!instance) return
-    instance.elements(':selected').unselect()
+    instance.nodes(':selected').unselect()
     if (p.picked?.kind === 'node') instance.getElementById(p.picked.id).select()
-    if (p.picked?.kind === 'link')
-      instance.getElementById(drawnId(instance, edgeId(p.picked.from, p.picked.to))).select()
   }, [p.picked])
+
+  useEffect(() => {
+    layer.current?.show({
+      picked: p.picked?.kind === 'link' ? drawnLinkId(merged, p.picked.from, p.picked.to) : undefined,
+    })
+  }, [p.picked, merged])
 
   return (
     <div class="topology-box">
+      <canvas class="topology-links" ref={canvas} />
       <div id="topology" class="topology" ref={box} />
       <button
         type="button"
         class="fit"
         onClick={() => {
           const el = box.current
+          const regions = layer.current?.scene.regions ?? new Map()
           if (el)
-            cy.current?.viewport(viewportFor(regionLayout(p.topology.nodes), el.clientWidth, el.clientHeight))
+            cy.current?.viewport(viewportFor(positions.current, regions, el.clientWidth, el.clientHeight))
         }}
       >
         fit

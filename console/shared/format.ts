@@ -64,8 +64,16 @@ export function fmtSpan(ms: number): string {
   return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`
 }
 
+/** Made once: toLocaleTimeString builds a formatter per call, which a list of hundreds of events felt. */
+const CLOCK = new Intl.DateTimeFormat('en-GB', {
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+  hour12: false,
+})
+
 /** "08:15:02" in the browser's time zone. */
 export function fmtClock(iso: string): string {
   const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString('en-GB', { hour12: false })
+  return Number.isNaN(d.getTime()) ? iso : CLOCK.format(d)
 }

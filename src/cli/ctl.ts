@@ -6,6 +6,7 @@
  *   dynproxy ctl service delete NAME
  *   dynproxy ctl probe NODE [PEER...]
  *   dynproxy ctl drain NODE [--cut-after DURATION]
+ *   dynproxy ctl unbind NODE
  */
 import { readFile } from 'node:fs/promises'
 import { type Command, InvalidArgumentError } from 'commander'
@@ -277,6 +278,26 @@ export function registerCtlCommand(program: Command): void {
       }),
     )
   registerDirectiveCommands(ctl)
+  registerUnbindCommand(ctl)
+}
+
+function registerUnbindCommand(ctl: Command): void {
+  ctl
+    .command('unbind <node>')
+    .description(
+      "forget the key a node id is bound to: the next key to join as it takes it (a replaced node's)",
+    )
+    .action((node: string, _opts: unknown, cmd: Command) =>
+      run(async () => {
+        const o = optionsOf(cmd)
+        await request(o, 'DELETE', `/nodes/${encodeURIComponent(node)}/binding`)
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify({ unbound: node })}\n`
+            : `unbound node ${node}: it may join again with a new key\n`,
+        )
+      }),
+    )
 }
 
 function registerDirectiveCommands(ctl: Command): void {

@@ -1,6 +1,10 @@
-/** `dynproxy scheduler -c scheduler.yaml`: argv and signals only; the work is in startScheduler. */
+/**
+ * `dynproxy scheduler -c scheduler.yaml`: argv and signals only; the work is in startScheduler. At
+ * the first start it says how nodes join; `--print-join-token` prints the token again.
+ */
 import type { Command } from 'commander'
-import { createLogger, flushLogger } from '../log/logger.ts'
+import { SchedulerInsecureJoinError } from '../errors/scheduler-auth.ts'
+import { createLogger, flushLogger, silentLogger } from '../log/logger.ts'
 import type { SchedulerConfig } from '../scheduler/config/types.ts'
 import type { RunningScheduler } from '../scheduler/server.ts'
 import { EXIT, exitWith } from './exit.ts'
@@ -13,8 +17,10 @@ export function registerSchedulerCommand(program: Command): void {
     .command('scheduler')
     .description('run the Traffic Scheduler: nodes connect over gRPC, operators use its REST api')
     .option('-c, --config <file>', 'scheduler config file', DEFAULT_SCHEDULER_CONFIG)
-    .action(async (opts: { config: string }) => {
-      await runScheduler(opts.config)
+    .option('--print-join-token', 'print the token nodes join with (scheduler.join_token), then exit')
+    .action(async (opts: { config: string; printJoinToken?: boolean }) => {
+      if (opts.printJoinToken === true) await printJoinToken(opts.config)
+      else await runScheduler(opts.config)
     })
 }
 
@@ -40,6 +46,14 @@ export async function runScheduler(file: string): Promise<void> {
     flushLogger(logger)
     exitWith(err)
   }
+  const { authority, joinTokenFile } = running
+  if (authority?.madeNow && joinTokenFile !== undefined) {
+    // The token itself only to a terminal: stderr may end up in logs that others read.
+    const shown = process.stderr.isTTY ? authority.joinToken : `<the token in ${joinTokenFile}>`
+    process.stderr.write(joinInstructions(shown, joinTokenFile, running.grpcAddress))
+  } else if (joinTokenFile !== undefined) {
+    logger.info({ file: joinTokenFile }, 'nodes join with the join token in this file')
+  }
   handleSignals(
     running,
     () => {
@@ -48,4 +62,48 @@ export async function runScheduler(file: string): Promise<void> {
     },
     (msg) => logger.info(msg),
   )
+}
+
+/** What the first start prints: where the token is, and the node config that uses it. */
+export function joinInstructions(token: string, file: string, grpcAddress: string): string {
+  return [
+    '',
+    `The scheduler made its mesh CA and a join token, kept in ${file} (mode 0600).`,
+    'Keep the token secret: it lets a machine join as a new node.',
+    '',
+    'On each node, in its config (with the address nodes reach the scheduler at):',
+    '',
+    '  scheduler:',
+    `    address: ${grpcAddress}`,
+    `    join_token: ${token}`,
+    '',
+    'The node joins once, keeps its certificate in common.state_dir and renews it by itself.',
+    'dynproxy scheduler --print-join-token -c <this config> prints the token.',
+    '',
+  ].join('\n')
+}
+
+async function printJoinToken(file: string): Promise<void> {
+  const [{ loadSchedulerConfig }, { openStore }, { storedJoinToken }] = await Promise.all([
+    import('../scheduler/config/load.ts'),
+    import('../scheduler/server.ts'),
+    import('../scheduler/auth/authority.ts'),
+  ])
+  try {
+    const config = await loadSchedulerConfig(file)
+    if (config.scheduler.insecure) throw new SchedulerInsecureJoinError()
+    const store = await openStore(config.scheduler, silentLogger())
+    try {
+      const token = await storedJoinToken(config.scheduler, store)
+      if (token === undefined) {
+        process.stderr.write('dynproxy: no join token yet: the scheduler makes it at its first start\n')
+        process.exit(EXIT.failure)
+      }
+      process.stdout.write(`${token}\n`)
+    } finally {
+      await store.close()
+    }
+  } catch (err) {
+    exitWith(err)
+  }
 }

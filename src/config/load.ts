@@ -131,6 +131,9 @@ export function renderEffectiveConfig(
           ...(document.mesh && {
             mesh: { ...document.mesh, ...(document.mesh.token !== undefined && { token: MASK }) },
           }),
+          ...(document.scheduler?.join_token !== undefined && {
+            scheduler: { ...document.scheduler, join_token: MASK },
+          }),
         }
   return stringify(shown, { lineWidth: 0 })
 }

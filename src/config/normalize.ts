@@ -20,6 +20,7 @@ import type {
   PeerConfig,
   RouteConfig,
   SchedulerConfig,
+  SchedulerCredentialsConfig,
 } from './types.ts'
 
 export function normalize(doc: ConfigDocument, defaultNodeId: string): NodeConfig {
@@ -148,8 +149,16 @@ function scheduler(s: NonNullable<ConfigDocument['scheduler']>): SchedulerConfig
     retryIntervalMs: parseDuration(s.retry_interval),
     maxRetries: s.max_retries,
     heartbeatIntervalMs: parseDuration(s.heartbeat_interval),
+    credentials: schedulerCredentials(s),
     ...(s.allow_targets !== undefined && { allowTargets: s.allow_targets.map(allowTarget) }),
   }
+}
+
+function schedulerCredentials(s: NonNullable<ConfigDocument['scheduler']>): SchedulerCredentialsConfig {
+  if (s.join_token !== undefined) return { kind: 'join', token: s.join_token.trim() }
+  if (s.tls !== undefined)
+    return { kind: 'files', certFile: s.tls.cert, keyFile: s.tls.key, caFile: s.tls.ca }
+  return s.insecure ? { kind: 'insecure' } : { kind: 'none' }
 }
 
 function peer(p: ConfigDocument['peers'][number]): PeerConfig {

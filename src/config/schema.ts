@@ -5,6 +5,7 @@
  * here, once, so that `dynproxy check` and the JSON Schema show the same values the node uses.
  */
 import { z } from 'zod'
+import { readJoinToken } from '../pki/join-token.ts'
 import { serverNamePatternProblem } from '../sni/match.ts'
 import { readAllowTarget, readCidr, readHostPort } from './address.ts'
 import { readDestinationRule } from './destination-rule.ts'
@@ -268,6 +269,18 @@ const scheduler = z.strictObject({
   retry_interval: duration().default('5s'),
   max_retries: int(0, 1000).default(3),
   heartbeat_interval: duration().default('30s'),
+  join_token: textOf('a join token', readJoinToken)
+    .optional()
+    .describe(
+      'The token the scheduler printed at its first start: the node joins with it and keeps its certificate in common.state_dir.',
+    ),
+  tls: z
+    .strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1) })
+    .optional()
+    .describe(
+      "PEM files: this node's certificate from the mesh CA, its key, and the CA; instead of join_token.",
+    ),
+  insecure: z.boolean().default(false).describe('Plaintext to a scheduler with insecure: only on loopback.'),
   allow_targets: z
     .array(allowTarget)
     .optional()

@@ -3,6 +3,7 @@
  * would collide at startup, timeouts that contradict each other. They run on a document that
  * passed the schema, so every value here already has its type and its default.
  */
+import { isLoopbackHost } from '../admin/auth.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import { isWildcardHost, readHostPort } from './address.ts'
 import { readDuration } from './duration.ts'
@@ -57,7 +58,42 @@ function schedulerIssues(doc: ConfigDocument): PathIssue[] {
   if (s.address !== 'embedded' && s.config !== undefined) {
     return [{ path: ['scheduler', 'config'], message: 'only used with address "embedded"' }]
   }
-  return []
+  return schedulerCredentialIssues(s)
+}
+
+/** One way to prove who the node is; plaintext only to a scheduler on loopback. */
+function schedulerCredentialIssues(s: NonNullable<ConfigDocument['scheduler']>): PathIssue[] {
+  const given = (['join_token', 'tls', 'insecure'] as const).filter((k) =>
+    k === 'insecure' ? s.insecure : s[k] !== undefined,
+  )
+  if (s.address === 'embedded' && given.length > 0)
+    return [
+      {
+        path: ['scheduler', given[0] as string],
+        message:
+          'not used with address "embedded": the node takes its credentials from the scheduler it runs',
+      },
+    ]
+  if (given.length > 1)
+    return [
+      {
+        path: ['scheduler', given[1] as string],
+        message: `choose one of join_token, tls and insecure (${given.join(' and ')} are set)`,
+      },
+    ]
+  if (!s.insecure || s.address === 'embedded') return []
+  const addresses = typeof s.address === 'string' ? [s.address] : s.address
+  const beyond = addresses.filter((a) => {
+    const hp = readHostPort(a)
+    return 'value' in hp && !isLoopbackHost(hp.value.host)
+  })
+  if (beyond.length === 0) return []
+  return [
+    {
+      path: ['scheduler', 'insecure'],
+      message: `plaintext is refused to a scheduler beyond loopback (${beyond.join(', ')}) (hint: remove insecure and set join_token)`,
+    },
+  ]
 }
 
 function needsAnEntryPoint(doc: ConfigDocument): PathIssue[] {

@@ -166,7 +166,19 @@ export type DestinationRule =
   | { readonly kind: 'cidr'; readonly cidr: Cidr; readonly port?: number }
   | { readonly kind: 'host'; readonly pattern: string; readonly port?: number }
 
+/**
+ * How the node proves itself to the scheduler: a join token (it gets and renews a certificate), a
+ * certificate of the operator's, plaintext (`insecure`, loopback only), or nothing configured (it
+ * cannot connect, and says so).
+ */
+export type SchedulerCredentialsConfig =
+  | { readonly kind: 'join'; readonly token: string }
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile: string }
+  | { readonly kind: 'insecure' }
+  | { readonly kind: 'none' }
+
 export interface SchedulerConfig {
+  readonly credentials: SchedulerCredentialsConfig
   /** `embedded` runs the scheduler in this process; otherwise replicas to fail over between. */
   readonly addresses: readonly HostPort[] | 'embedded'
   /** With `embedded`: the scheduler.yaml of the scheduler run in this process. */

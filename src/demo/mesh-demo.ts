@@ -2,7 +2,8 @@
  * The local demo: a Traffic Scheduler, three nodes in three regions, a sample backend behind the
  * third, and link emulators giving the links between the nodes different delays, so that the
  * scheduler's choice is visible (A reaches C faster through B than directly). Everything runs in
- * one process on loopback, from generated configs loaded like any other.
+ * one process on loopback, from generated configs loaded like any other, secured as in production:
+ * the scheduler makes its CA and join token, and each node joins with the token.
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -85,12 +86,16 @@ services:
 `
 }
 
-/** Each node reaches its peers through the link emulators (`via[peer]`), not their mesh ports. */
+/**
+ * Each node reaches its peers through the link emulators (`via[peer]`), not their mesh ports, and
+ * joins the scheduler with its token.
+ */
 export function demoNodeYaml(
   id: NodeId,
   ports: DemoPorts,
   stateDir: string,
   via: Partial<Record<NodeId, number>>,
+  joinToken: string,
 ): string {
   const peers = Object.entries(via)
     .map(
@@ -115,6 +120,7 @@ scheduler:
   address: 127.0.0.1:${ports.schedulerGrpc}
   retry_interval: 500ms
   heartbeat_interval: 2s
+  join_token: ${joinToken}
 `
 }
 
@@ -137,6 +143,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       { logger: options.logger },
     )
     started.push(scheduler)
+    const joinToken = scheduler.authority?.joinToken
+    if (joinToken === undefined) throw new Error('the demo scheduler runs secure: it must have a join token')
     const link = async (to: NodeId, delayMs: number) => {
       const emulator = await startLinkEmulator({
         target: { host: '127.0.0.1', port: ports.mesh[to] },
@@ -154,7 +162,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     let ingress: ProxyNode | undefined
     for (const id of ['c', 'b', 'a'] as const) {
       const config = loadConfigText(
-        demoNodeYaml(id, ports, options.stateDir, via[id]),
+        demoNodeYaml(id, ports, options.stateDir, via[id], joinToken),
         `demo-node-${id}.yaml`,
       )
       const node = new ProxyNode(config, { logger: options.logger.child({ node: id }) })

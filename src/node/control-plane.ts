@@ -5,12 +5,13 @@
  * node is connected to a scheduler, or within its TTL of the last time a scheduler sent it;
  * otherwise it is a stale cached set, still used while no scheduler answers.
  */
-
 import type { HostPort, NodeConfig, SchedulerConfig } from '../config/types.ts'
+import { SchedulerNoCredentialsError } from '../errors/scheduler-auth.ts'
 import { type AppliedInstructions, InstructionCache, type InstructionRoute } from '../instructions/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ResolveQuery } from '../route/engine.ts'
 import type { RunningScheduler } from '../scheduler/server.ts'
+import { type SchedulerCredentials, schedulerCredentials } from '../scheduler-client/credentials.ts'
 import {
   type HelloInfo,
   type ReportInfo,
@@ -19,7 +20,7 @@ import {
   type SchedulerDirective,
 } from '../scheduler-client/index.ts'
 import type { Clock } from '../util/clock.ts'
-import { splitHostPort } from '../util/host-port.ts'
+import { formatHostPort, splitHostPort } from '../util/host-port.ts'
 import { targetRanges } from '../util/target-ranges.ts'
 import type { SchedulerLinkStats } from '../views/node-view.ts'
 
@@ -72,6 +73,7 @@ export class NodeControlPlane {
     this.#client = new SchedulerClient({
       config: this.#scheduler,
       ...(addresses && { addresses }),
+      credentials: this.#credentials(),
       hello: this.#deps.hello,
       report: this.#deps.report,
       onDirective: this.#deps.onDirective,
@@ -98,6 +100,31 @@ export class NodeControlPlane {
       clock: this.#deps.clock,
     })
     return [splitHostPort(this.#embedded.grpcAddress)]
+  }
+
+  /**
+   * An embedded scheduler's own join token (or its insecure plaintext) stands for the config's:
+   * the node joins the scheduler it runs like any other node.
+   */
+  #credentials(): SchedulerCredentials {
+    const { common } = this.#config
+    const ctx = {
+      nodeId: common.nodeId,
+      stateDir: common.stateDir,
+      clock: this.#deps.clock,
+      logger: this.#deps.logger,
+    }
+    const embedded = this.#embedded
+    if (embedded !== undefined) {
+      const token = embedded.authority?.joinToken
+      return schedulerCredentials(token === undefined ? { kind: 'insecure' } : { kind: 'join', token }, ctx)
+    }
+    const configured = this.#scheduler.credentials
+    if (configured.kind === 'none') {
+      const err = new SchedulerNoCredentialsError(describeAddresses(this.#scheduler.addresses))
+      this.#deps.logger.error({ code: err.code }, err.message)
+    }
+    return schedulerCredentials(configured, ctx)
   }
 
   /** After a reload that changed what the hello describes (listeners, static routes). */
@@ -154,4 +181,10 @@ export class NodeControlPlane {
  */
 export function retryCapMs(retryIntervalMs: number): number {
   return Math.min(60_000, Math.max(1000, retryIntervalMs * 16))
+}
+
+function describeAddresses(addresses: SchedulerConfig['addresses']): string {
+  return addresses === 'embedded'
+    ? 'embedded'
+    : addresses.map((a) => formatHostPort(a.host, a.port)).join(', ')
 }

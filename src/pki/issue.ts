@@ -19,6 +19,7 @@ import {
   KeyUsageFlags,
   KeyUsagesExtension,
   PemConverter,
+  type PublicKey,
   SubjectAlternativeNameExtension,
   SubjectKeyIdentifierExtension,
   X509Certificate,
@@ -27,6 +28,8 @@ import {
 import { PkiInvalidError } from '../errors/pki.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { assertCaName, assertNodeId, assertValidDays, sanEntryOf } from './names.ts'
+import { SCHEDULER_IDENTITY_URI } from './scheduler-identity.ts'
+import { CLOCK_SKEW_MS } from './validity.ts'
 
 export interface PemPair {
   readonly certPem: string
@@ -48,11 +51,9 @@ export interface IssueNodeCertOptions {
   readonly clock?: Clock
 }
 
-const ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
-const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
+export const ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
+export const SIGNING: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
 const DAY_MS = 86_400_000
-/** Backdating tolerates clocks that run behind the issuer's on other nodes. */
-const CLOCK_SKEW_MS = 5 * 60_000
 
 function subtleCrypto(): Crypto {
   return globalThis.crypto
@@ -70,11 +71,11 @@ function serialNumber(): string {
   return bytes.toString('hex')
 }
 
-async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
+export async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
   return subtleCrypto().subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])
 }
 
-async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+export async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   const pkcs8 = await subtleCrypto().subtle.exportKey('pkcs8', key)
   return withNewline(PemConverter.encode(pkcs8, 'PRIVATE KEY'))
 }
@@ -163,36 +164,102 @@ export function checkCaPair(
 export async function issueNodeCert(options: IssueNodeCertOptions): Promise<PemPair> {
   assertNodeId('nodeId', options.nodeId)
   assertValidDays(options.validDays)
-  const extra = (options.hosts ?? []).map(sanEntryOf).filter((e) => e.value !== options.nodeId)
-  const crypto = subtleCrypto()
-  const clock = options.clock ?? systemClock
-  const caKey = checkCaPair(options.ca, undefined, clock).toCryptoKey(ALGORITHM, false, ['sign'])
-  const caCert = new X509Certificate(options.ca.certPem)
-  const { notBefore, notAfter } = validity(clock, options.validDays)
   const keys = await generateKeys()
+  const certPem = await signLeaf(options.ca, options.clock ?? systemClock, {
+    commonName: options.nodeId,
+    // The node id first: nodeIdentityOf() reads the first DNS entry.
+    names: [
+      { type: 'dns', value: options.nodeId },
+      ...(options.hosts ?? []).map(sanEntryOf).filter((e) => e.value !== options.nodeId),
+    ],
+    // Both purposes: the same certificate serves a node when it dials and when it accepts.
+    usages: [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth],
+    publicKey: keys.publicKey,
+    validMs: options.validDays * DAY_MS,
+  })
+  return { certPem, keyPem: await privateKeyPem(keys.privateKey) }
+}
+
+export interface IssueForKeyOptions {
+  readonly ca: PemPair
+  readonly nodeId: string
+  /** The node's own key, from its certificate request: its private half never leaves the node. */
+  readonly publicKey: PublicKey
+  readonly validMs: number
+  readonly clock?: Clock
+}
+
+/** A node certificate, as `issueNodeCert` makes it, for a key the node keeps: what a join returns. */
+export async function issueNodeCertForKey(options: IssueForKeyOptions): Promise<string> {
+  assertNodeId('nodeId', options.nodeId)
+  return signLeaf(options.ca, options.clock ?? systemClock, {
+    commonName: options.nodeId,
+    names: [{ type: 'dns', value: options.nodeId }],
+    usages: [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth],
+    publicKey: options.publicKey,
+    validMs: options.validMs,
+  })
+}
+
+export interface IssueSchedulerCertOptions {
+  readonly ca: PemPair
+  readonly schedulerId: string
+  readonly validMs: number
+  readonly clock?: Clock
+}
+
+/**
+ * The certificate a scheduler serves its gRPC port with. Its identity is the URI
+ * SCHEDULER_IDENTITY_URI, which no node certificate carries; its common name has a space, so it
+ * is no node id either: a scheduler's certificate cannot pass for a node's, nor a node's for a
+ * scheduler's. Server authentication only.
+ */
+export async function issueSchedulerCert(options: IssueSchedulerCertOptions): Promise<PemPair> {
+  const keys = await generateKeys()
+  const certPem = await signLeaf(options.ca, options.clock ?? systemClock, {
+    commonName: `dynproxy scheduler ${options.schedulerId}`,
+    names: [{ type: 'url', value: SCHEDULER_IDENTITY_URI }],
+    usages: [ExtendedKeyUsage.serverAuth],
+    publicKey: keys.publicKey,
+    validMs: options.validMs,
+  })
+  return { certPem, keyPem: await privateKeyPem(keys.privateKey) }
+}
+
+interface LeafSpec {
+  readonly commonName: string
+  readonly names: readonly { readonly type: 'dns' | 'ip' | 'url'; readonly value: string }[]
+  readonly usages: readonly ExtendedKeyUsage[]
+  readonly publicKey: webcrypto.CryptoKey | PublicKey
+  readonly validMs: number
+}
+
+async function signLeaf(ca: PemPair, clock: Clock, spec: LeafSpec): Promise<string> {
+  const crypto = subtleCrypto()
+  const caKey = checkCaPair(ca, undefined, clock).toCryptoKey(ALGORITHM, false, ['sign'])
+  const caCert = new X509Certificate(ca.certPem)
+  const now = clock.now()
   const cert = await X509CertificateGenerator.create(
     {
       serialNumber: serialNumber(),
-      subject: [{ CN: [options.nodeId] }],
+      subject: [{ CN: [spec.commonName] }],
       issuer: caCert.subjectName,
-      publicKey: keys.publicKey,
+      publicKey: spec.publicKey,
       signingKey: caKey,
       signingAlgorithm: SIGNING,
-      notBefore,
+      notBefore: new Date(now - CLOCK_SKEW_MS),
       // Verifiers reject a certificate once its CA expires: claiming more would mislead.
-      notAfter: new Date(Math.min(notAfter.getTime(), caCert.notAfter.getTime())),
+      notAfter: new Date(Math.min(now + spec.validMs, caCert.notAfter.getTime())),
       extensions: [
         new BasicConstraintsExtension(false, undefined, true),
         new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-        // Both purposes: the same certificate serves a node when it dials and when it accepts.
-        new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
-        // The node id first: nodeIdentityOf() reads the first DNS entry.
-        new SubjectAlternativeNameExtension([{ type: 'dns', value: options.nodeId }, ...extra]),
-        await SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        new ExtendedKeyUsageExtension([...spec.usages]),
+        new SubjectAlternativeNameExtension([...spec.names]),
+        await SubjectKeyIdentifierExtension.create(spec.publicKey, false, crypto),
         await AuthorityKeyIdentifierExtension.create(caCert.publicKey, false, crypto),
       ],
     },
     crypto,
   )
-  return { certPem: withNewline(cert.toString('pem')), keyPem: await privateKeyPem(keys.privateKey) }
+  return withNewline(cert.toString('pem'))
 }

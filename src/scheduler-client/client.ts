@@ -10,6 +10,7 @@
  * after its TTL) and keeps retrying at the capped delay. Nothing here throws after start().
  */
 import type { HostPort } from '../config/types.ts'
+import { DynproxyError } from '../errors/base.ts'
 import {
   InstructionsInvalidError,
   SchedulerClientNoAddressError,
@@ -28,6 +29,7 @@ import {
   validateInstructionSet,
 } from '../instructions/validate.ts'
 import type { Logger } from '../log/logger.ts'
+import { formatHostPort } from '../util/host-port.ts'
 import { safeHttpUrl } from '../util/http-url.ts'
 import { targetRanges } from '../util/target-ranges.ts'
 import { type BackoffPolicy, DEFAULT_RETRY_CAP_MS, isDegraded, reconnectDelayMs } from './backoff.ts'
@@ -41,6 +43,7 @@ import {
   reportMessage,
   resolveRequest,
 } from './convert.ts'
+import type { Transport } from './credentials.ts'
 import { linkNews, newsCheckIntervalMs, starting } from './link-news.ts'
 import { SchedulerStream, type StreamEnd } from './stream.ts'
 import type {
@@ -118,6 +121,7 @@ export class SchedulerClient {
     this.#stopping = true
     this.#state = 'stopped'
     this.#stream?.close()
+    this.#o.credentials.close()
     this.#wake()
     await this.#loop
   }
@@ -197,7 +201,13 @@ export class SchedulerClient {
 
   async #attempt(): Promise<StreamEnd> {
     const address = this.#addresses[this.#attempts++ % this.#addresses.length] as HostPort
+    this.#address = formatHostPort(address.host, address.port)
+    const transport = await this.#transport(address)
+    if ('error' in transport) return { welcomed: false, error: transport.error }
+    if (this.#stopping)
+      return { welcomed: false, error: new SchedulerStreamError(this.#address, 'closed by this node') }
     const stream = new SchedulerStream(address, {
+      transport: transport.value,
       connectTimeoutMs: this.#o.config.connectTimeoutMs,
       pingIntervalMs: this.#o.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
       pingTimeoutMs: this.#o.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS,
@@ -216,6 +226,23 @@ export class SchedulerClient {
       this.#stopTimers()
       this.#stream = undefined
       this.#connectedSince = undefined
+    }
+  }
+
+  /** Credentials for this attempt: a join or renewal may happen first, bounded by connect_timeout. */
+  async #transport(
+    address: HostPort,
+  ): Promise<{ readonly value: Transport } | { readonly error: DynproxyError }> {
+    try {
+      return { value: await this.#o.credentials.forAttempt(address, this.#o.config.connectTimeoutMs) }
+    } catch (err) {
+      const where = formatHostPort(address.host, address.port)
+      if (err instanceof DynproxyError) return { error: err }
+      return {
+        error: new SchedulerStreamError(where, err instanceof Error ? err.message : String(err), {
+          cause: err,
+        }),
+      }
     }
   }
 

@@ -38,6 +38,13 @@ function loadInit(load: NodeLoadInfo | undefined): MessageInit<NodeLoad> | undef
   }
 }
 
+/** The scheduler keeps 1024 characters of a static route's target description: a long list is cut. */
+const TARGET_CHARS = 1024
+
+function shortened(text: string): string {
+  return text.length <= TARGET_CHARS ? text : `${text.slice(0, TARGET_CHARS - 1)}…`
+}
+
 export function helloMessage(info: HelloInfo, applied: InstructionVersion | undefined): NodeMessage {
   return create(NodeMessageSchema, {
     msg: {
@@ -50,7 +57,7 @@ export function helloMessage(info: HelloInfo, applied: InstructionVersion | unde
         staticRoutes: info.staticRoutes.map((r) => ({
           name: r.name,
           match: matchInit(r.match),
-          target: r.target,
+          target: shortened(r.target),
         })),
         peers: info.peers.map((p) => ({ name: p.name, address: p.address, region: p.region ?? '' })),
         capabilities: [...(info.capabilities ?? [])],

@@ -25,8 +25,12 @@ import {
   type Welcome,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { Transport } from './credentials.ts'
+import { schedulerTlsOptions } from './join.ts'
 
 export interface StreamOptions {
+  /** Mutual TLS against the scheduler's CA and identity, or plaintext (`insecure`). */
+  readonly transport: Transport
   readonly connectTimeoutMs: number
   readonly pingIntervalMs: number
   readonly pingTimeoutMs: number
@@ -54,11 +58,13 @@ export class SchedulerStream {
   constructor(address: HostPort, options: StreamOptions) {
     this.address = formatHostPort(address.host, address.port)
     this.#options = options
-    const baseUrl = `http://${this.address}`
-    this.#manager = new Http2SessionManager(baseUrl, {
-      pingIntervalMs: options.pingIntervalMs,
-      pingTimeoutMs: options.pingTimeoutMs,
-    })
+    const { transport } = options
+    const baseUrl = `${transport.kind === 'tls' ? 'https' : 'http'}://${this.address}`
+    this.#manager = new Http2SessionManager(
+      baseUrl,
+      { pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs },
+      transport.kind === 'tls' ? schedulerTlsOptions(transport) : undefined,
+    )
     this.#rpc = createClient(
       TrafficSchedulerService,
       createGrpcTransport({ baseUrl, sessionManager: guardSessions(this.#manager) }),

@@ -7,6 +7,7 @@ import type { InstructionCache } from '../instructions/cache.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
 import type { DecisionSource } from '../views/node-view.ts'
+import type { SchedulerCredentials } from './credentials.ts'
 
 export interface ListenerInfo {
   readonly name: string
@@ -143,6 +144,8 @@ export interface SchedulerClientOptions {
   readonly load?: () => NodeLoadInfo
   readonly onDirective?: (directive: SchedulerDirective) => void
   readonly cache: InstructionCache
+  /** What each attempt dials with (credentials.ts): joins and renews happen there. */
+  readonly credentials: SchedulerCredentials
   readonly clock: Clock
   readonly logger: Logger
   /** In [0, 1); jitters the reconnect backoff. */

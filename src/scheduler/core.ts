@@ -411,9 +411,13 @@ export class SchedulerCore {
     })
   }
 
-  /** Times out silent nodes, renews sets at half their TTL and asks for a capacity probe if one is due. */
+  /**
+   * Times out silent nodes, forgets those disconnected for `forget_after`, renews sets at half
+   * their TTL and asks for a capacity probe if one is due.
+   */
   tick(): void {
     const now = this.#now()
+    this.#forget(now)
     const limit = MISSED_HEARTBEATS * this.#o.settings.heartbeatIntervalMs
     for (const node of silentNodes(this.registry.connected(), now, limit)) {
       const err = new SchedulerNodeTimeoutError(node.id, now - node.lastSeenAt)
@@ -433,6 +437,15 @@ export class SchedulerCore {
       : this.registry.connected().some((n) => !this.#held.has(n.id) && old(this.#lastPushed.get(n.id)))
     if (due) this.#recomputeNow('renewal')
     this.#probeCapacities(now)
+  }
+
+  #forget(now: number): void {
+    for (const id of this.registry.forget(now, this.#o.settings.forgetAfterMs)) {
+      this.links.forget(id)
+      this.#lastPushed.delete(id)
+      this.#lastRoutes.delete(id)
+      this.#o.logger.info({ node: id }, 'node forgotten: disconnected for longer than forget_after')
+    }
   }
 
   /**

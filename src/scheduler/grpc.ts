@@ -1,71 +1,107 @@
-/**
- * The TrafficSchedulerService over gRPC (h2c): one Connect stream per node, and Resolve. Binary
- * gRPC node streams are served by node-stream.ts; this adapter serves the rest the same way. The
- * stream must open with a hello; the welcome goes out at once (it also carries the response
- * headers, so the node knows the stream is up), then the node's set unless it resumes with it.
- */
-
-import http2 from 'node:http2'
-import type { AddressInfo } from 'node:net'
 import { create } from '@bufbuild/protobuf'
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect'
-import { connectNodeAdapter } from '@connectrpc/connect-node'
-import type { HostPort } from '../config/types.ts'
+import { Code, type ConnectRouter, createContextKey, type HandlerContext } from '@connectrpc/connect'
+import { SchedulerHelloRequiredError } from '../errors/scheduler.ts'
+import { SchedulerInsecureJoinError, SchedulerResolveNoSessionError } from '../errors/scheduler-auth.ts'
 import {
-  SchedulerBindError,
-  SchedulerHelloInvalidError,
-  SchedulerHelloRequiredError,
-} from '../errors/scheduler.ts'
-import {
+  JoinResponseSchema,
   type NodeMessage,
   ResolveResponseSchema,
   type SchedulerMessage,
   TrafficSchedulerService,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import type { Logger } from '../log/logger.ts'
-import { formatHostPort } from '../util/host-port.ts'
+import type { NodeGate } from './auth/gate.ts'
+import { type JoinContext, joinNode } from './auth/join.ts'
+import type { Peer } from './auth/peer.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
-import { dispatch, toConnectError } from './dispatch.ts'
-import { serveNodeStream, servesNodeStream } from './node-stream.ts'
+import { asConnectError, dispatch, toConnectError } from './dispatch.ts'
 import { Outbox } from './outbox.ts'
 import {
   directiveMessage,
-  helloFromProto,
   instructionsMessage,
   routeToProto,
   versionToProto,
   welcomeMessage,
 } from './proto.ts'
 
-export function schedulerRoutes(core: SchedulerCore, logger: Logger): (router: ConnectRouter) => void {
+export interface RouteContext {
+  readonly core: SchedulerCore
+  readonly logger: Logger
+  readonly gate: NodeGate
+  readonly join?: JoinContext
+  readonly helloTimeoutMs: number
+}
+
+export const PEER = createContextKey<Peer>(
+  { kind: 'anonymous', reason: 'its connection is unknown', address: 'an unknown address' },
+  { description: 'the peer of the connection' },
+)
+
+/** Handlers throw our errors; the node gets them as gRPC statuses that start with the code. */
+async function answer<T>(run: () => Promise<T>, fallback: Code): Promise<T> {
+  try {
+    return await run()
+  } catch (err) {
+    throw asConnectError(err, fallback)
+  }
+}
+
+export function schedulerRoutes(r: RouteContext): (router: ConnectRouter) => void {
+  const { core, logger, gate } = r
   return (router) => {
     router.service(TrafficSchedulerService, {
-      connect: (requests, ctx) => connectStream(core, logger, requests, ctx),
-      resolve: (req) => {
-        const { route, version } = core.resolve(req.nodeId, req.listener, req.port)
-        return create(ResolveResponseSchema, {
-          ...(route && { route: routeToProto(route) }),
-          ...(version && { version: versionToProto(version) }),
-        })
-      },
+      connect: (requests, ctx) => connectStream(r, requests, ctx),
+      resolve: (req, ctx) =>
+        answer(async () => {
+          const peer = ctx.values.get(PEER)
+          await gate.admit(peer)
+          const nodeId = gate.resolver(req.nodeId, peer)
+          if (!core.registry.get(nodeId)?.connected) throw new SchedulerResolveNoSessionError(nodeId)
+          const { route, version } = core.resolve(nodeId, req.listener, req.port)
+          return create(ResolveResponseSchema, {
+            ...(route && { route: routeToProto(route) }),
+            ...(version && { version: versionToProto(version) }),
+          })
+        }, Code.Internal),
+      join: (req, ctx) =>
+        answer(async () => {
+          if (r.join === undefined) throw new SchedulerInsecureJoinError()
+          const peer = ctx.values.get(PEER)
+          try {
+            const joined = await joinNode(r.join, req, peer)
+            logger.info(
+              { node: req.nodeId, address: peer.address, renewal: peer.kind === 'node' },
+              'node joined',
+            )
+            return create(JoinResponseSchema, {
+              certificate: joined.certificatePem,
+              caCertificate: joined.caCertificatePem,
+            })
+          } catch (err) {
+            logger.warn({ node: req.nodeId, address: peer.address, err }, 'join refused')
+            throw err
+          }
+        }, Code.Internal),
     })
   }
 }
 
 async function* connectStream(
-  core: SchedulerCore,
-  logger: Logger,
+  r: RouteContext,
   requests: AsyncIterable<NodeMessage>,
   ctx: HandlerContext,
 ): AsyncGenerator<SchedulerMessage> {
+  const { core, logger, gate } = r
+  const peer = ctx.values.get(PEER)
+  await answer(() => gate.admit(peer), Code.Unauthenticated)
   const iterator = requests[Symbol.asyncIterator]()
-  const first = await iterator.next()
-  if (first.done || first.value.msg.case !== 'hello') {
-    const got = first.done ? 'the end of the stream' : (first.value.msg.case ?? 'an empty message')
+  const first = await firstMessage(iterator, r.helloTimeoutMs)
+  const msg = first.done ? undefined : first.value.msg
+  if (msg?.case !== 'hello') {
+    const got = msg === undefined ? 'the end of the stream' : (msg.case ?? 'an empty message')
     throw toConnectError(new SchedulerHelloRequiredError(got))
   }
-  const hello = helloFromProto(first.value.msg.value)
-  if (hello.id === '') throw toConnectError(new SchedulerHelloInvalidError('node_id is empty'))
+  const hello = await answer(async () => gate.hello(msg.value, peer), Code.InvalidArgument)
   const outbox = new Outbox<SchedulerMessage>()
   outbox.push(welcomeMessage(core.welcome()))
   const session = core.attach(hello, {
@@ -82,9 +118,10 @@ async function* connectStream(
   consume(core, session, iterator).then(
     () => outbox.end(),
     (err: unknown) => {
-      reason = `stream failed: ${err instanceof Error ? err.message : String(err)}`
+      const wire = asConnectError(err, Code.InvalidArgument)
+      reason = `stream failed: ${wire.rawMessage}`
       logger.debug({ node: session.nodeId, err }, 'node stream ended with an error')
-      outbox.end()
+      outbox.end(wire)
     },
   )
   try {
@@ -98,6 +135,25 @@ async function* connectStream(
   }
 }
 
+/** The stream's first message, within `timeoutMs`. */
+async function firstMessage(
+  iterator: AsyncIterator<NodeMessage>,
+  timeoutMs: number,
+): Promise<IteratorResult<NodeMessage>> {
+  let timer: NodeJS.Timeout | undefined
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(toConnectError(new SchedulerHelloRequiredError(`nothing within ${timeoutMs}ms`))),
+      timeoutMs,
+    )
+  })
+  try {
+    return await Promise.race([iterator.next(), silent])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 async function consume(
   core: SchedulerCore,
   s: NodeSession,
@@ -108,65 +164,4 @@ async function consume(
     if (next.done) return
     dispatch(core, s, next.value.msg)
   }
-}
-
-export interface GrpcServer {
-  readonly address: string
-  close(): Promise<void>
-}
-
-/** Sessions get this long to finish after GOAWAY before they are destroyed. */
-const CLOSE_GRACE_MS = 2000
-
-export async function listenGrpc(core: SchedulerCore, addr: HostPort, logger: Logger): Promise<GrpcServer> {
-  const shutdown = new AbortController()
-  const adapter = connectNodeAdapter({
-    routes: schedulerRoutes(core, logger),
-    shutdownSignal: shutdown.signal,
-  })
-  const server = http2.createServer((req, res) => {
-    if (servesNodeStream(req.method, req.url, req.headers))
-      serveNodeStream(core, logger, req, res, shutdown.signal)
-    else adapter(req, res)
-  })
-  const sessions = new Set<http2.ServerHttp2Session>()
-  server.on('session', (session) => {
-    sessions.add(session)
-    session.once('close', () => sessions.delete(session))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(addr.port, addr.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  }).catch((cause: unknown) => {
-    throw new SchedulerBindError('scheduler.listen', formatHostPort(addr.host, addr.port), cause)
-  })
-  const bound = server.address() as AddressInfo
-  const address = formatHostPort(bound.address, bound.port)
-  logger.info({ address }, 'scheduler grpc listening')
-  let closing: Promise<void> | undefined
-  return {
-    address,
-    close() {
-      closing ??= closeServer(server, sessions, shutdown)
-      return closing
-    },
-  }
-}
-
-async function closeServer(
-  server: http2.Http2Server,
-  sessions: Set<http2.ServerHttp2Session>,
-  shutdown: AbortController,
-): Promise<void> {
-  shutdown.abort(new ConnectError('scheduler is stopping', Code.Unavailable))
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-  for (const session of sessions) session.close()
-  const grace = setTimeout(() => {
-    for (const session of sessions) session.destroy()
-  }, CLOSE_GRACE_MS)
-  await closed
-  clearTimeout(grace)
 }

@@ -17,7 +17,7 @@ import http2, {
 import { fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { setTrailerStatus } from '@connectrpc/connect/protocol-grpc'
-import { SchedulerHelloInvalidError, SchedulerHelloRequiredError } from '../errors/scheduler.ts'
+import { SchedulerHelloRequiredError } from '../errors/scheduler.ts'
 import {
   type NodeMessage,
   NodeMessageSchema,
@@ -26,11 +26,14 @@ import {
   TrafficSchedulerService,
 } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import type { Logger } from '../log/logger.ts'
+import type { NodeGate } from './auth/gate.ts'
+import { type Peer, peerOf } from './auth/peer.ts'
 import type { NodeSession, SchedulerCore } from './core.ts'
-import { dispatch, toConnectError } from './dispatch.ts'
+import { asConnectError, dispatch, toConnectError } from './dispatch.ts'
 import { encodeInstructions } from './encode.ts'
 import { FrameReader, frame } from './grpc-framing.ts'
-import { directiveMessage, helloFromProto, welcomeMessage } from './proto.ts'
+import { MAX_MESSAGE_BYTES } from './limits.ts'
+import { directiveMessage, welcomeMessage } from './proto.ts'
 
 export const CONNECT_PATH = `/${TrafficSchedulerService.typeName}/${TrafficSchedulerService.method.connect.name}`
 
@@ -62,22 +65,54 @@ interface Ending {
 
 const RESPONSE_HEADERS = { 'content-type': 'application/grpc+proto' }
 
+/** Bytes read after a stream was answered, before it is reset: the window of one round trip. */
+const DISCARD_MAX_BYTES = 64 * 1024
+
+/** A node says hello at once; a stream silent this long is ended. */
+export const HELLO_TIMEOUT_MS = 10_000
+
+export interface NodeStreamContext {
+  readonly core: SchedulerCore
+  readonly logger: Logger
+  readonly gate: NodeGate
+  readonly insecure: boolean
+  readonly shutdown: AbortSignal
+  readonly helloTimeoutMs: number
+}
+
+/**
+ * Serves one node stream once its peer is admitted (gate.ts); nothing it sent is read before.
+ * A refused peer gets the status at once, and the stream ends.
+ */
 export function serveNodeStream(
-  core: SchedulerCore,
-  logger: Logger,
+  ctx: NodeStreamContext,
   req: Http2ServerRequest,
   res: Http2ServerResponse,
-  shutdown: AbortSignal,
 ): void {
-  new NodeStream(core, logger, req, res, shutdown)
+  const peer = peerOf(req.stream.session, ctx.insecure)
+  ctx.gate.admit(peer).then(
+    () => {
+      if (!res.stream.closed) new NodeStream(ctx, peer, req, res)
+    },
+    (err: unknown) => {
+      const wire = asConnectError(err, Code.Unauthenticated)
+      ctx.logger.warn({ address: peer.address, code: wire.code, err: wire.rawMessage }, 'node stream refused')
+      if (res.stream.closed) return
+      res.writeHead(200, RESPONSE_HEADERS)
+      res.addTrailers(trailersFor(wire))
+      res.end()
+    },
+  )
 }
 
 class NodeStream {
   readonly #core: SchedulerCore
   readonly #logger: Logger
+  readonly #gate: NodeGate
+  readonly #peer: Peer
   readonly #res: Http2ServerResponse
   readonly #shutdown: AbortSignal
-  readonly #reader = new FrameReader()
+  readonly #reader = new FrameReader(MAX_MESSAGE_BYTES)
   readonly #onShutdown = () =>
     this.#end({
       err: new ConnectError('scheduler is stopping', Code.Unavailable),
@@ -86,26 +121,42 @@ class NodeStream {
   #session: NodeSession | undefined
   #ended: Ending | undefined
   #detached = false
+  #discarded = 0
+  /** Resetting the stream before the trailers are out leaves Node's stream stuck, unanswered. */
+  #trailersSent = false
+  /** A stream that says no hello would hold its slot of max_streams_per_address for good. */
+  readonly #helloTimer: NodeJS.Timeout
 
-  constructor(
-    core: SchedulerCore,
-    logger: Logger,
-    req: Http2ServerRequest,
-    res: Http2ServerResponse,
-    shutdown: AbortSignal,
-  ) {
-    this.#core = core
-    this.#logger = logger
+  constructor(ctx: NodeStreamContext, peer: Peer, req: Http2ServerRequest, res: Http2ServerResponse) {
+    this.#core = ctx.core
+    this.#logger = ctx.logger
+    this.#gate = ctx.gate
+    this.#peer = peer
     this.#res = res
-    this.#shutdown = shutdown
+    this.#shutdown = ctx.shutdown
+    // After Node's own listener, which sends the trailers.
+    res.stream.once('wantTrailers', () =>
+      setImmediate(() => {
+        this.#trailersSent = true
+      }),
+    )
     req.on('data', (chunk: Buffer) => this.#onData(chunk))
     // A reset stream's request ends first on Bun; a turn later the stream says it was reset.
     req.on('end', () => setImmediate(() => this.#onEnd()))
     res.on('close', () => this.#onClose())
-    shutdown.addEventListener('abort', this.#onShutdown, { once: true })
+    this.#helloTimer = setTimeout(() => {
+      const err = toConnectError(new SchedulerHelloRequiredError(`nothing within ${ctx.helloTimeoutMs}ms`))
+      this.#end({ err, reason: 'no hello' })
+    }, ctx.helloTimeoutMs)
+    if (ctx.shutdown.aborted) this.#onShutdown()
+    else ctx.shutdown.addEventListener('abort', this.#onShutdown, { once: true })
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#ended) {
+      this.#discard(chunk.length)
+      return
+    }
     try {
       for (const bytes of this.#reader.push(chunk)) {
         if (this.#ended) return
@@ -114,16 +165,27 @@ class NodeStream {
         else this.#open(m)
       }
     } catch (err) {
-      const wire = ConnectError.from(err, Code.InvalidArgument)
+      const wire = asConnectError(err, Code.InvalidArgument)
+      if (!this.#session)
+        this.#logger.warn({ address: this.#peer.address, err: wire.rawMessage }, 'hello refused')
       this.#end({ err: wire, reason: `stream failed: ${wire.rawMessage}` })
     }
   }
 
+  /**
+   * A client that goes on sending after our answer (the rest of an oversized message) gets the
+   * stream reset, once the answer has had a round trip to arrive: its bytes would be read for nothing.
+   */
+  #discard(bytes: number): void {
+    this.#discarded += bytes
+    if (this.#discarded > DISCARD_MAX_BYTES && this.#trailersSent && !this.#res.stream.closed)
+      this.#res.stream.close(http2.constants.NGHTTP2_NO_ERROR)
+  }
+
   #open(m: NodeMessage): void {
-    if (m.msg.case !== 'hello')
-      throw toConnectError(new SchedulerHelloRequiredError(m.msg.case ?? 'an empty message'))
-    const hello = helloFromProto(m.msg.value)
-    if (hello.id === '') throw toConnectError(new SchedulerHelloInvalidError('node_id is empty'))
+    if (m.msg.case !== 'hello') throw new SchedulerHelloRequiredError(m.msg.case ?? 'an empty message')
+    const hello = this.#gate.hello(m.msg.value, this.#peer)
+    clearTimeout(this.#helloTimer)
     this.#write(welcomeMessage(this.#core.welcome()))
     this.#session = this.#core.attach(hello, {
       send: (set) => this.#writeBytes(encodeInstructions(set)),
@@ -171,6 +233,7 @@ class NodeStream {
   #end(ending: Ending, detachAtClose = false): void {
     if (this.#ended) return
     this.#ended = ending
+    clearTimeout(this.#helloTimer)
     this.#shutdown.removeEventListener('abort', this.#onShutdown)
     if (!this.#res.headersSent) this.#res.writeHead(200, RESPONSE_HEADERS)
     this.#res.addTrailers(trailersFor(ending.err))

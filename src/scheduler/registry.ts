@@ -163,6 +163,21 @@ export class NodeRegistry {
     this.#update(id, session, (n) => ({ ...n, lastNack: nack }))
   }
 
+  /**
+   * Drops the nodes disconnected for `afterMs` or longer, and returns their ids: a node that comes
+   * back is introduced anew by its hello, and one that never does costs nothing for good.
+   */
+  forget(now: number, afterMs: number): string[] {
+    const gone: string[] = []
+    for (const [id, node] of this.#nodes) {
+      if (node.connected || (node.disconnectedAt ?? now) + afterMs > now) continue
+      this.#nodes.delete(id)
+      gone.push(id)
+    }
+    if (gone.length > 0) this.#version++
+    return gone
+  }
+
   get(id: string): NodeStatus | undefined {
     return this.#nodes.get(id)
   }

@@ -21,6 +21,7 @@ import {
   SchedulerApiNotFoundError,
   SchedulerApiUnauthorizedError,
   SchedulerBindError,
+  SchedulerNodeNotFoundError,
   SchedulerServiceInvalidError,
   SchedulerServiceNotFoundError,
 } from '../errors/scheduler.ts'
@@ -173,6 +174,12 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
     core.drain(request.params.id, body.value.timeoutMs)
     logger.info({ node: request.params.id }, 'asked a node to drain')
     return reply.code(202).send({ node: request.params.id, timeoutMs: body.value.timeoutMs })
+  })
+  app.delete<{ Params: { id: string } }>('/nodes/:id/binding', async (request, reply) => {
+    const { id } = request.params
+    if (!(await store.unbindNode(id))) throw new SchedulerNodeNotFoundError(id)
+    logger.warn({ node: id }, 'node binding removed: the next key to join as this node takes it')
+    return reply.code(204).send()
   })
   app.setNotFoundHandler((request, reply) =>
     send(reply, new SchedulerApiNotFoundError(request.method, pathOf(request)), 404),

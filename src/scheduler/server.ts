@@ -9,14 +9,16 @@
  * ending the process: a replica started during an etcd election comes up once it is over. Stop is the reverse:
  * streams end with `unavailable` so nodes reconnect elsewhere, then the ports close, then the store.
  */
+import { join } from 'node:path'
 import { SchedulerStoreUnavailableError } from '../errors/scheduler-ha.ts'
 import type { Logger } from '../log/logger.ts'
 import { jitteredBackoffMs } from '../util/backoff.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
-import type { SchedulerConfig } from './config/types.ts'
+import { type Authority, JOIN_TOKEN_FILE, loadAuthority, writeJoinTokenFile } from './auth/authority.ts'
+import type { SchedulerConfig, SchedulerSettings } from './config/types.ts'
 import { ConsoleMonitor } from './console/monitor.ts'
 import { SchedulerCore } from './core.ts'
-import { type GrpcServer, listenGrpc } from './grpc.ts'
+import { type GrpcServer, listenGrpc } from './grpc-server.ts'
 import { EtcdCluster } from './ha/etcd-cluster.ts'
 import type { PathEngine } from './plan/engine.ts'
 import { realPathEngine } from './plan/real-engine.ts'
@@ -34,6 +36,10 @@ export interface StartSchedulerOptions {
   /** Default: the store `scheduler.store` names; an EtcdStore makes this replica part of a cluster. */
   readonly store?: SchedulerStore
   readonly engine?: PathEngine
+  /** How long a node stream may stay silent before its hello; tests shorten it. */
+  readonly helloTimeoutMs?: number
+  /** How long a client may take over its TLS handshake; tests shorten it. */
+  readonly handshakeTimeoutMs?: number
 }
 
 export interface RunningScheduler {
@@ -44,8 +50,19 @@ export interface RunningScheduler {
   readonly core: SchedulerCore
   /** With store: etcd. */
   readonly cluster: EtcdCluster | undefined
+  /** The mesh CA and the join token; absent with `insecure`. */
+  readonly authority: Authority | undefined
+  /** `state_dir/join-token`, the token's copy for the operator; absent with `insecure`. */
+  readonly joinTokenFile: string | undefined
   /** Ends node streams, closes both ports and the store; idempotent. */
   close(): Promise<void>
+}
+
+/** The store `scheduler.store` names. */
+export async function openStore(settings: SchedulerSettings, logger: Logger): Promise<SchedulerStore> {
+  return settings.store.type === 'etcd'
+    ? EtcdStore.open(settings.store, logger)
+    : EmbeddedStore.open(settings.store.path)
 }
 
 export async function startScheduler(
@@ -56,11 +73,14 @@ export async function startScheduler(
   const settings = config.scheduler
   const clock = options.clock ?? systemClock
   const timers = options.timers ?? systemTimers
-  const { store, epoch, signer, acks, services } = await untilStoreAnswers(() => readStore(config, options), {
-    logger,
-    clock,
-    timers,
-  })
+  const { store, epoch, signer, acks, services, authority } = await untilStoreAnswers(
+    () => readStore(config, options),
+    {
+      logger,
+      clock,
+      timers,
+    },
+  )
   // store: etcd: replicas share the store; one leads (docs/scheduler-ha.md).
   const cluster =
     store instanceof EtcdStore
@@ -102,7 +122,15 @@ export async function startScheduler(
       observer: monitor,
     })
     await cluster?.start(core)
-    grpc = await listenGrpc(core, settings.listen, logger)
+    if (authority) await writeJoinTokenFile(join(settings.stateDir, JOIN_TOKEN_FILE), authority.joinToken)
+    grpc = await listenGrpc({
+      core,
+      settings,
+      logger,
+      ...(options.helloTimeoutMs !== undefined && { helloTimeoutMs: options.helloTimeoutMs }),
+      ...(options.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+      ...(authority && { security: { authority, store, clock } }),
+    })
     api = await listenApi({ core, store, settings, logger, clock, monitor, timers })
     monitor.start(core, settings.consoleUrl ?? `http://${api.address}/ui`)
     core.start()
@@ -112,7 +140,15 @@ export async function startScheduler(
     throw err
   }
   let closing: Promise<void> | undefined
-  const running = { grpcAddress: grpc.address, apiAddress: api.address, epoch: core.epoch, core, cluster }
+  const running = {
+    grpcAddress: grpc.address,
+    apiAddress: api.address,
+    epoch: core.epoch,
+    core,
+    cluster,
+    authority,
+    joinTokenFile: authority && join(settings.stateDir, JOIN_TOKEN_FILE),
+  }
   return {
     ...running,
     close() {
@@ -129,21 +165,27 @@ interface StoreState {
   readonly signer: Awaited<ReturnType<typeof loadSigner>>
   readonly acks: Awaited<ReturnType<SchedulerStore['getNodeAcks']>>
   readonly services: Awaited<ReturnType<SchedulerStore['listServices']>>
+  /** The mesh CA and the join token; absent with `insecure`. */
+  readonly authority: Authority | undefined
 }
 
 async function readStore(config: SchedulerConfig, options: StartSchedulerOptions): Promise<StoreState> {
   const settings = config.scheduler
   const clock = options.clock ?? systemClock
-  const store =
-    options.store ??
-    (settings.store.type === 'etcd'
-      ? await EtcdStore.open(settings.store, options.logger)
-      : await EmbeddedStore.open(settings.store.path))
+  const store = options.store ?? (await openStore(settings, options.logger))
   try {
     const epoch = await store.nextEpoch()
     const signer = await loadSigner(store, clock)
     for (const service of config.services) await store.putService(service)
-    return { store, epoch, signer, acks: await store.getNodeAcks(), services: await store.listServices() }
+    const authority = settings.insecure ? undefined : await loadAuthority(settings, store, clock)
+    return {
+      store,
+      epoch,
+      signer,
+      acks: await store.getNodeAcks(),
+      services: await store.listServices(),
+      authority,
+    }
   } catch (err) {
     if (options.store === undefined) await store.close()
     throw err

@@ -92,6 +92,15 @@ export class LinkTable {
     }
   }
 
+  /** Drops what `id` reported: a node the registry forgot. */
+  forget(id: string): void {
+    const keys = this.#keysOf.get(id)
+    if (keys === undefined) return
+    this.#version++
+    for (const key of keys) this.#links.delete(key)
+    this.#keysOf.delete(id)
+  }
+
   list(now: number, staleAfterMs: number): LinkView[] {
     return [...this.#links.values()]
       .map((e) => viewOf(e, now, staleAfterMs))

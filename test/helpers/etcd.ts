@@ -4,10 +4,13 @@
  * their PID. Fast raft timings (50 ms heartbeat, 500 ms election) keep failovers short; the
  * minimum lease TTL they allow is under a second, so scheduler tests can use a 2 s election TTL.
  * Fault tests ask for etcd's own defaults (100 ms, 1000 ms): a leader's death then leaves the
- * cluster without one for as long as it would in production.
+ * cluster without one for as long as it would in production. With `tls`, members serve clients
+ * over TLS only and require a client certificate from its CA (`--client-cert-auth`), as a
+ * production etcd does.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TestingEtcdStartError } from './errors.ts'
@@ -62,19 +65,50 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-async function healthy(clientUrl: string): Promise<boolean> {
+/** PEM files for a member's client port: its certificate and key, and the CA clients must come from. */
+export interface EtcdTls {
+  readonly caFile: string
+  readonly certFile: string
+  readonly keyFile: string
+}
+
+/** GET on a member's client port: `fetch`, or over TLS with the member's certificate as the client's. */
+async function get(url: string, tls: EtcdTls | undefined): Promise<string> {
+  if (tls === undefined) return (await fetch(url, { signal: AbortSignal.timeout(1000) })).text()
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, {
+      ca: readFileSync(tls.caFile),
+      cert: readFileSync(tls.certFile),
+      key: readFileSync(tls.keyFile),
+      timeout: 1000,
+    })
+    req.once('response', (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        body += chunk
+      })
+      res.once('end', () => resolve(body))
+      res.once('error', reject)
+    })
+    req.once('timeout', () => req.destroy(new Error('timed out')))
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+async function healthy(clientUrl: string, tls?: EtcdTls): Promise<boolean> {
   try {
-    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
-    const body = (await res.json()) as { health?: unknown }
+    const body = JSON.parse(await get(`${clientUrl}/health`, tls)) as { health?: unknown }
     return body.health === 'true'
   } catch {
     return false
   }
 }
 
-async function accepting(clientUrl: string): Promise<boolean> {
+async function accepting(clientUrl: string, tls: EtcdTls | undefined): Promise<boolean> {
   try {
-    await fetch(`${clientUrl}/version`, { signal: AbortSignal.timeout(1000) })
+    await get(`${clientUrl}/version`, tls)
     return true
   } catch {
     return false
@@ -106,6 +140,7 @@ interface MemberSpec {
   readonly token: string
   readonly binary: string
   readonly raft: RaftTimings
+  readonly tls: EtcdTls | undefined
 }
 
 /** etcd's `--heartbeat-interval` and `--election-timeout`, in milliseconds. */
@@ -130,7 +165,7 @@ class Member implements EtcdMember {
   constructor(spec: MemberSpec) {
     this.#spec = spec
     this.name = spec.name
-    this.clientUrl = `http://${HOST}:${spec.clientPort}`
+    this.clientUrl = `${spec.tls ? 'https' : 'http'}://${HOST}:${spec.clientPort}`
     this.peerUrl = `http://${HOST}:${spec.peerPort}`
     this.dataDir = join(spec.dir, spec.name)
     this.logFile = join(spec.dir, `${spec.name}.log`)
@@ -179,6 +214,14 @@ class Member implements EtcdMember {
         ['--election-timeout', String(s.raft.electionMs)],
         ['--logger', 'zap'],
         ['--log-level', 'warn'],
+        ...(s.tls
+          ? [
+              ['--cert-file', s.tls.certFile],
+              ['--key-file', s.tls.keyFile],
+              ['--trusted-ca-file', s.tls.caFile],
+              ['--client-cert-auth'],
+            ]
+          : []),
       ].flat(),
       { stdio: ['ignore', log, log] },
     )
@@ -192,7 +235,7 @@ class Member implements EtcdMember {
       })
     })
     const deadline = Date.now() + READY_TIMEOUT_MS
-    while (!(await accepting(this.clientUrl))) {
+    while (!(await accepting(this.clientUrl, s.tls))) {
       if (this.#child !== child) throw new TestingEtcdStartError(this.name, 'it exited', this.logFile)
       if (Date.now() > deadline) {
         await this.kill()
@@ -233,7 +276,7 @@ class Member implements EtcdMember {
 
 /** Starts `size` members (1 or 3 in our tests) and waits until the cluster is healthy. */
 export async function startEtcdCluster(
-  options: { size?: number; binary?: string; raft?: RaftTimings } = {},
+  options: { size?: number; binary?: string; raft?: RaftTimings; tls?: EtcdTls } = {},
 ): Promise<EtcdCluster> {
   const size = options.size ?? 1
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-etcd-'))
@@ -253,6 +296,7 @@ export async function startEtcdCluster(
         token,
         binary: options.binary ?? 'etcd',
         raft: options.raft ?? FAST_RAFT,
+        tls: options.tls,
       }),
   )
   let closed = false
@@ -262,7 +306,7 @@ export async function startEtcdCluster(
     async waitHealthy(timeoutMs = READY_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs
       for (const m of members) {
-        while (m.running && !m.paused && !(await healthy(m.clientUrl))) {
+        while (m.running && !m.paused && !(await healthy(m.clientUrl, options.tls))) {
           if (Date.now() > deadline)
             throw new TestingEtcdStartError(m.name, `not healthy within ${timeoutMs}ms`, m.logFile)
           await sleep(50)

@@ -124,6 +124,8 @@ describe('the scheduler console API on the demo mesh', { timeout: 60_000 }, () =
     const gain = await waitFor(
       async () => {
         const res = await fetch(`${d.api}/gain?key=${encodeURIComponent(why[0]!.key)}`)
+        // The monitor samples a selection a moment after /why shows it: until then, no samples yet.
+        assert.equal(res.status, 200, 'a selection /why shows has a history, empty or not')
         const body = (await res.json()) as { samples: { at: string; chosen: number; direct: number }[] }
         return body.samples.length > 0 ? body : undefined
       },

@@ -10,6 +10,8 @@ import { mkdir } from 'node:fs/promises'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { sceneLinks, segmentOf } from '../../console/scheduler/link-scene.ts'
+import { regionAreas, regionLayout, type Topology, viewportFor } from '../../console/scheduler/model.ts'
 import { type ConsoleDemo, startConsoleDemo } from './console-demo.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -96,6 +98,43 @@ describe('the operator consoles in a real browser', { skip, timeout: 180_000 }, 
     const link = await page.getAttribute('#node-console-link', 'href')
     assert.equal(link, `${d.admin('b')}/ui`, 'the node links to its own console')
     assert.deepEqual(problems, [], 'no script error and no CSP violation')
+    await page.close()
+  })
+
+  test('picking on the graph: a tap on a link shows the link, on a node the node, on empty space nothing', {
+    timeout: 60_000,
+  }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    const problems = watchProblems(page)
+    await page.goto(`${d.api}/ui#token=${d.apiToken}`)
+    await page.waitForSelector('#topology[data-nodes="3"][data-links="3"]', { timeout: 15_000 })
+    // Fitted now to the mesh as it is, the view is the one the pure layout gives: the test places its taps by it.
+    await page.click('.topology-box .fit')
+    const topology = (await (await fetch(`${d.api}/topology`, { headers: d.asOperator })).json()) as Topology
+    const positions = regionLayout(topology.nodes)
+    const size = await page.$eval('#topology', (el) => ({
+      width: el.clientWidth,
+      height: el.clientHeight,
+      left: el.getBoundingClientRect().left + el.clientLeft,
+      top: el.getBoundingClientRect().top + el.clientTop,
+    }))
+    const { zoom, pan } = viewportFor(positions, regionAreas(topology.nodes), size.width, size.height)
+    const tap = (x: number, y: number) =>
+      page.mouse.click(size.left + pan.x + x * zoom, size.top + pan.y + y * zoom)
+    const lines = sceneLinks(topology.links, new Set(topology.nodes.map((n) => n.id)))
+    const ab = lines.find((l) => l.from === 'a' && l.to === 'b')
+    const segment = ab && segmentOf(ab, positions)
+    assert.ok(segment, 'the demo has a link a → b')
+
+    await tap((segment.x1 + segment.x2) / 2, (segment.y1 + segment.y2) / 2)
+    await page.waitForSelector('.picked[data-link="a>b"]')
+    const c = positions.get('c')
+    assert.ok(c)
+    await tap(c.x, c.y)
+    await page.waitForSelector('.picked[data-node="c"]')
+    await page.mouse.click(size.left + 8, size.top + size.height - 8)
+    await page.waitForSelector('.picked', { state: 'detached' })
+    assert.deepEqual(problems, [])
     await page.close()
   })
 

@@ -4,8 +4,10 @@
  * costs, and whether 10 s of live updates (every link's RTT changing each second) leave the page
  * free to paint. The budgets are CPU time of the page's processes (Chromium's own process info):
  * wall time on a machine shared with other work stretches with the load. The issue's target is a
- * first render under 2 s; measured here at about 2 s of CPU on a 2-core machine at load 12-16,
- * so the test fails past 2.5 s, where a change made the page really slower. Figures are printed.
+ * first render under 2 s; measured here at 0.8-0.9 s of CPU on a 2-core machine at load 3-7
+ * (about 2 s before the links moved from Cytoscape to a canvas layer). During updates the page
+ * was busy 14-15 % of the time, 8-9 % of which it spends idle too (Cytoscape's render loop and
+ * this test's frame counter run every frame); it was 32-34 % before. Figures are printed.
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
@@ -20,6 +22,7 @@ import { nodeId, regionOf, type SyntheticLink, syntheticLinks } from '../../benc
 import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
+import { nodeCertificates } from '../helpers/node-certs.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { ensureConsoleBuilt } from './console-demo.ts'
 
@@ -29,8 +32,10 @@ const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
 const NODES = 500
 const INGRESSES = 20
 const UPDATE_SECONDS = 10
-/** The 2 s target, with room for a machine shared with other work (see above). */
-const FIRST_RENDER_BUDGET_MS = 2500
+/** The issue's target; the page needs less than half of it (see above), room for a loaded machine. */
+const FIRST_RENDER_BUDGET_MS = 2000
+/** The share of the time the page may be busy during updates: twice what it measured (see above). */
+const UPDATES_BUSY_BUDGET = 0.3
 
 function yaml(stateDir: string): string {
   const ingress = Array.from(
@@ -42,6 +47,7 @@ function yaml(stateDir: string): string {
   listen: 127.0.0.1:0
   api: 127.0.0.1:0
   state_dir: ${JSON.stringify(join(stateDir, 'scheduler'))}
+  max_streams_per_address: ${NODES + 50}
   store: { type: embedded, path: ${JSON.stringify(join(stateDir, 'state.json'))} }
   heartbeat_interval: 5s
   report_interval: 30s
@@ -70,7 +76,9 @@ describe('the scheduler console with 500 simulated nodes', { skip }, () => {
       scheduler = await startScheduler(schedulerConfigFromText(yaml(dir), 'scale.yaml'), {
         logger: silentLogger(),
       })
-      fleet = new SimFleet(scheduler.grpcAddress)
+      const ca = scheduler.authority?.ca
+      assert.ok(ca, 'the scheduler runs secure: its nodes need certificates from its CA')
+      fleet = new SimFleet(scheduler.grpcAddress, await nodeCertificates(ca))
       for (let i = 0; i < NODES; i++) fleet.add(nodeId(i), regionOf(i, NODES))
       await waitFor(
         async () => (fleet.nodes.every((n) => n.acks.length > 0) ? true : undefined),
@@ -181,7 +189,10 @@ describe('the scheduler console with 500 simulated nodes', { skip }, () => {
       `# ${UPDATE_SECONDS} s of updates: page busy ${(busyShare * 100).toFixed(0)}% of the time, ${gaps.length} frames, p95 gap ${p95.toFixed(0)} ms, longest ${worst.toFixed(0)} ms\n`,
     )
     assert.ok(updatesBefore > 0)
-    assert.ok(busyShare < 0.5, `the page was busy ${(busyShare * 100).toFixed(0)}% of the time`)
+    assert.ok(
+      busyShare < UPDATES_BUSY_BUDGET,
+      `the page was busy ${(busyShare * 100).toFixed(0)}% of the time`,
+    )
     assert.ok(gaps.length > UPDATE_SECONDS * 2, `only ${gaps.length} frames painted in ${UPDATE_SECONDS} s`)
     await page.screenshot({ path: `${ARTIFACTS}scheduler-console-500-nodes.png` })
     assert.deepEqual(errors, [])

@@ -95,6 +95,7 @@ ${peers.map((peer) => `  - { name: ${peer.id}, address: "127.0.0.1:${peer.port}"
 ${listener}scheduler:
   address: "127.0.0.1:${p.sched}"
   retry_interval: 100ms
+  join_token: ${scheduler.authority?.joinToken}
 `)
   }
   // The egress first, the ingress last: every peer a node names is there when it starts.

@@ -115,6 +115,7 @@ peers: [{ name: node-2, address: "127.0.0.1:1" }]
 mesh: { bind: "127.0.0.1:0", token: "${TEST_TOKEN}" }
 scheduler:
   address: "127.0.0.1:${fake.port}"
+  insecure: true
   retry_interval: 50ms
   allow_targets: ["127.0.0.0/8:9000", "10.0.0.0/8"]
 `)

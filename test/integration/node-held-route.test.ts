@@ -72,6 +72,7 @@ before(
         yaml: `listeners:\n  - { name: web, bind: "127.0.0.1:${ports.web}" }
 scheduler:
   address: "127.0.0.1:${fake.port}"
+  insecure: true
   retry_interval: 100ms
   heartbeat_interval: 500ms
 `,

@@ -45,7 +45,7 @@ for (const workers of [1, 2]) {
         `common: { node_id: s1, admin_addr: "127.0.0.1:0", log_level: warn, drain_timeout: 1s, workers: ${workers}, state_dir: "${dir}/node" }
 listeners:
 ${listeners}
-scheduler: { address: "127.0.0.1:${schedulerPort}", retry_interval: 100ms }
+scheduler: { address: "127.0.0.1:${schedulerPort}", retry_interval: 100ms, join_token: ${scheduler.authority?.joinToken} }
 `,
       )
     }

@@ -7,6 +7,7 @@ import type { HostPort, SchedulerConfig } from '../../src/config/types.ts'
 import type { NodeMessage } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
 import { InstructionCache } from '../../src/instructions/cache.ts'
 import { SchedulerClient } from '../../src/scheduler-client/client.ts'
+import { schedulerCredentials } from '../../src/scheduler-client/credentials.ts'
 import type {
   HelloInfo,
   SchedulerClientOptions,
@@ -50,8 +51,11 @@ export function makeClient(
     readonly config?: Partial<SchedulerConfig>
     readonly stateDir?: string
     readonly client?: Partial<SchedulerClientOptions>
+    /** Default: HELLO's. */
+    readonly nodeId?: string
   } = {},
 ): Harness {
+  const nodeId = options.nodeId ?? HELLO.nodeId
   const ownDir = options.stateDir === undefined
   const stateDir = options.stateDir ?? makeStateDir()
   const logs: LogLine[] = []
@@ -66,9 +70,16 @@ export function makeClient(
       retryIntervalMs: 50,
       maxRetries: 3,
       heartbeatIntervalMs: 60_000,
+      credentials: { kind: 'insecure' },
       ...options.config,
     },
-    hello: () => HELLO,
+    credentials: schedulerCredentials(options.config?.credentials ?? { kind: 'insecure' }, {
+      nodeId,
+      stateDir,
+      clock: systemClock,
+      logger,
+    }),
+    hello: () => ({ ...HELLO, nodeId }),
     report: () => ({
       routes: [
         {

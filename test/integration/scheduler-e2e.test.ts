@@ -67,6 +67,7 @@ services:
   retry_interval: 100ms
   max_retries: 2
   heartbeat_interval: 500ms
+  join_token: ${scheduler.authority?.joinToken}
 `
     const spec = {
       a: {

@@ -12,7 +12,9 @@ import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { InstructionSet } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
+import { createTestPki, type TestPkiFiles } from '../helpers/certs.ts'
 import { type EtcdCluster, etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
+import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../helpers/node-certs.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 import { SimNode } from './scheduler-fixtures.ts'
 
@@ -30,6 +32,9 @@ interface Replica {
 
 let etcd: EtcdCluster
 let dir: string
+/** Every replica issues from this CA; the nodes' certificates come from it too. */
+let pki: TestPkiFiles
+let certs: NodeCertificates
 const replicas: Replica[] = []
 const nodes = new Map<string, SimNode>()
 const placement = new Map<string, Replica>()
@@ -44,6 +49,7 @@ function config(id: string): string {
   api: 127.0.0.1:0
   api_token: ${HA_TOKEN}
   store: { type: etcd, endpoints: [${etcd.endpoints.join(', ')}], prefix: /ha, election_ttl: 2s, request_timeout: 1s }
+  ca: { cert: ${JSON.stringify(pki.caFile)}, key: ${JSON.stringify(pki.caKeyFile)} }
   heartbeat_interval: 30s
   report_interval: 1s
   push_debounce: 50ms
@@ -117,11 +123,11 @@ function later(a: [number, number], b: [number, number]): boolean {
 
 /** Connects node `id` to `r`, reports at once (so it is not held), and acks every set it gets. */
 function connect(id: string, r: Replica, applied?: InstructionSet): SimNode {
-  const node = new SimNode(r.grpc, {
-    nodeId: id,
-    region: 'r1',
-    ...(applied?.version && { appliedVersion: applied.version }),
-  })
+  const node = new SimNode(
+    r.grpc,
+    { nodeId: id, region: 'r1', ...(applied?.version && { appliedVersion: applied.version }) },
+    certs.of(id).then(nodeSessionOptions),
+  )
   node.report([])
   nodes.set(id, node)
   placement.set(id, r)
@@ -165,6 +171,9 @@ function svc(name: string, port: number): string {
 before(async () => {
   if (skip) return
   dir = mkdtempSync(join(tmpdir(), 'dynproxy-ha-'))
+  const testPki = await createTestPki([])
+  pki = await testPki.writeTo(join(dir, 'pki'))
+  certs = await nodeCertificates(testPki.ca)
   etcd = await startEtcdCluster({ size: 3 })
   await Promise.all(['r1', 'r2', 'r3'].map((id) => startReplica(id)))
 })

@@ -1,11 +1,15 @@
-/** Simulated nodes for scheduler tests: real gRPC clients over loopback, no proxy behind them. */
+/**
+ * Simulated nodes for scheduler tests: real gRPC clients over loopback, no proxy behind them, each
+ * with a certificate for its node id from the scheduler's CA, as a node that joined has.
+ */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import type http2 from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { create, type MessageInitShape } from '@bufbuild/protobuf'
 import { createClient } from '@connectrpc/connect'
 import { createWritableIterable } from '@connectrpc/connect/protocol'
-import { createGrpcTransport } from '@connectrpc/connect-node'
+import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
 import {
   type HelloSchema,
   type InstructionSet,
@@ -19,6 +23,7 @@ import { silentLogger } from '../../src/log/logger.ts'
 import { schedulerConfigFromText } from '../../src/scheduler/config/load.ts'
 import { API_TOKEN_FILE } from '../../src/scheduler/rest-api.ts'
 import { type RunningScheduler, startScheduler } from '../../src/scheduler/server.ts'
+import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../helpers/node-certs.ts'
 import { operatorHeaders } from '../helpers/node-harness.ts'
 
 export const WAIT_MS = 5000
@@ -31,19 +36,27 @@ export class SimNode {
   readonly #out = createWritableIterable<NodeMessage>()
   #waiters: (() => void)[] = []
 
-  constructor(grpcAddress: string, hello: MessageInitShape<typeof HelloSchema>) {
+  /** `tls` undefined: the scheduler runs insecure. */
+  constructor(
+    grpcAddress: string,
+    hello: MessageInitShape<typeof HelloSchema>,
+    tls: Promise<http2.SecureClientSessionOptions> | undefined,
+  ) {
     this.id = hello.nodeId ?? ''
-    const client = createClient(
-      TrafficSchedulerService,
-      createGrpcTransport({ baseUrl: `http://${grpcAddress}` }),
-    )
     void this.#out.write(create(NodeMessageSchema, { msg: { case: 'hello', value: hello } }))
-    void this.#read(client.connect(this.#out))
+    void this.#read(grpcAddress, tls)
   }
 
-  async #read(stream: AsyncIterable<SchedulerMessage>): Promise<void> {
+  async #read(
+    grpcAddress: string,
+    tls: Promise<http2.SecureClientSessionOptions> | undefined,
+  ): Promise<void> {
     try {
-      for await (const m of stream) {
+      const options = await tls
+      const baseUrl = `${options ? 'https' : 'http'}://${grpcAddress}`
+      const sessionManager = new Http2SessionManager(baseUrl, {}, options)
+      const client = createClient(TrafficSchedulerService, createGrpcTransport({ baseUrl, sessionManager }))
+      for await (const m of client.connect(this.#out)) {
         this.received.push(m)
         this.#wake()
       }
@@ -135,6 +148,10 @@ export interface Harness {
   readonly tokenFile: string
   token(): string
   node(hello: MessageInitShape<typeof HelloSchema>): SimNode
+  /** `https://` (or, insecure, `http://`) and the scheduler's gRPC address. */
+  readonly baseUrl: string
+  /** Options for `http2.connect` as node `nodeId`: its certificate; undefined when insecure. */
+  tls(nodeId: string): Promise<http2.SecureClientSessionOptions | undefined>
   /** A request to the REST API; a change without an authorization header gets the operator's headers. */
   api(path: string, init?: RequestInit): Promise<Response>
   restart(): Promise<void>
@@ -150,25 +167,47 @@ function isRead(init: RequestInit | undefined): boolean {
  * A scheduler on loopback ephemeral ports with its state in a fresh temporary directory, laid out
  * as the defaults lay it out in a working directory: `dynproxy ctl` run there finds the token.
  */
-export async function startHarness(yamlBody: string, options: { api?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  yamlBody: string,
+  options: {
+    readonly api?: string
+    readonly helloTimeoutMs?: number
+    readonly handshakeTimeoutMs?: number
+  } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'dynproxy-sched-'))
   const statePath = join(dir, 'state.json')
   const stateDir = join(dir, 'dynproxy-state', 'scheduler')
   const text = `scheduler:\n  listen: 127.0.0.1:0\n  api: ${options.api ?? '127.0.0.1:0'}\n  store: { type: embedded, path: ${JSON.stringify(statePath)} }\n  state_dir: ${JSON.stringify(stateDir)}\n${yamlBody}`
   const config = schedulerConfigFromText(text)
-  const start = () => startScheduler(config, { logger: silentLogger() })
+  const { helloTimeoutMs, handshakeTimeoutMs } = options
+  const timeouts = {
+    ...(helloTimeoutMs !== undefined && { helloTimeoutMs }),
+    ...(handshakeTimeoutMs !== undefined && { handshakeTimeoutMs }),
+  }
+  const start = () => startScheduler(config, { logger: silentLogger(), ...timeouts })
+  const scheduler = await start()
+  // The CA stays across restarts (it is in the state file), and so do these certificates.
+  const certs: NodeCertificates | undefined =
+    scheduler.authority && (await nodeCertificates(scheduler.authority.ca))
+  const tls = async (nodeId: string) => certs && nodeSessionOptions(await certs.of(nodeId))
+  const nodeTls = (nodeId: string) => certs?.of(nodeId).then(nodeSessionOptions)
   const h: Harness = {
     dir,
     statePath,
-    scheduler: await start(),
+    scheduler,
     nodes: [],
     tokenFile: join(stateDir, API_TOKEN_FILE),
     token: () => readFileSync(h.tokenFile, 'utf8').trim(),
     node(hello) {
-      const n = new SimNode(h.scheduler.grpcAddress, hello)
+      const n = new SimNode(h.scheduler.grpcAddress, hello, nodeTls(hello.nodeId ?? ''))
       h.nodes.push(n)
       return n
     },
+    get baseUrl() {
+      return `${certs ? 'https' : 'http'}://${h.scheduler.grpcAddress}`
+    },
+    tls,
     api(path, init) {
       const given = (init?.headers ?? {}) as Record<string, string>
       const operator = isRead(init) || 'authorization' in given ? {} : operatorHeaders(h.token())

@@ -41,9 +41,9 @@ async function node(id: string): Promise<Record<string, unknown> | undefined> {
   return list.find((n) => n.id === id)
 }
 
-/** A gRPC stream by hand: what was received, and the trailers it ended with. */
-function rawStream(first: Buffer) {
-  const session = http2.connect(`http://${h.scheduler.grpcAddress}`)
+/** A gRPC stream by hand, as node `nodeId`: what was received, and the trailers it ended with. */
+async function rawStream(nodeId: string, first: Buffer) {
+  const session = http2.connect(h.baseUrl, await h.tls(nodeId))
   const stream = session.request({
     ':method': 'POST',
     ':path': CONNECT_PATH,
@@ -61,8 +61,8 @@ function rawStream(first: Buffer) {
 }
 
 test('the Connect protocol still reaches a node stream, through the adapter, sets and directives', async () => {
-  const baseUrl = `http://${h.scheduler.grpcAddress}`
-  const sessionManager = new Http2SessionManager(baseUrl)
+  const baseUrl = h.baseUrl
+  const sessionManager = new Http2SessionManager(baseUrl, {}, await h.tls('a'))
   const client = createClient(
     TrafficSchedulerService,
     createConnectTransport({ baseUrl, httpVersion: '2', sessionManager }),
@@ -88,7 +88,7 @@ test('the Connect protocol still reaches a node stream, through the adapter, set
 })
 
 test('a message that does not parse ends the stream with invalid_argument and disconnects the node', async () => {
-  const s = rawStream(frame(toBinary(NodeMessageSchema, hello('b'))))
+  const s = await rawStream('b', frame(toBinary(NodeMessageSchema, hello('b'))))
   await waitFor(async () => s.received.length >= 2, 'the welcome and a set')
   assert.deepEqual(
     s.received.map((m) => m.msg.case),
@@ -103,7 +103,7 @@ test('a message that does not parse ends the stream with invalid_argument and di
 })
 
 test('a node that resets its stream is disconnected as cancelled', async () => {
-  const s = rawStream(frame(toBinary(NodeMessageSchema, hello('c'))))
+  const s = await rawStream('c', frame(toBinary(NodeMessageSchema, hello('c'))))
   await waitFor(async () => s.received.length >= 2, 'the welcome and a set')
   s.stream.close(http2.constants.NGHTTP2_CANCEL)
   await waitFor(async () => (await node('c'))?.connected === false, 'c disconnected')
@@ -112,7 +112,7 @@ test('a node that resets its stream is disconnected as cancelled', async () => {
 })
 
 test('a node that ends its side gets OK and is disconnected as closed', async () => {
-  const s = rawStream(frame(toBinary(NodeMessageSchema, hello('d'))))
+  const s = await rawStream('d', frame(toBinary(NodeMessageSchema, hello('d'))))
   await waitFor(async () => s.received.length >= 2, 'the welcome and a set')
   s.stream.end()
   assert.equal((await s.trailers)['grpc-status'], '0')

@@ -59,6 +59,7 @@ function nodeYaml(id: 'a' | 'b' | 'c', schedulerAddress: string): string {
   retry_interval: 100ms
   max_retries: 2
   heartbeat_interval: 500ms
+  join_token: ${scheduler.authority?.joinToken}
 `
   const spec = {
     a: {

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import { create } from '@bufbuild/protobuf'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createWritableIterable } from '@connectrpc/connect/protocol'
-import { createGrpcTransport } from '@connectrpc/connect-node'
+import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
 import {
   type NodeMessage,
   NodeMessageSchema,
@@ -68,21 +68,36 @@ test('hello → welcome at once, then the instruction set; acks and nacks show i
   }
 })
 
-test('Resolve answers a flow on a port from the services', async () => {
-  const client = createClient(
-    TrafficSchedulerService,
-    createGrpcTransport({ baseUrl: `http://${h.scheduler.grpcAddress}` }),
-  )
-  const r = await client.resolve({ nodeId: 'a', port: 8080 }, { timeoutMs: 5000 })
-  assert.equal(r.route?.name, 'web')
-  const none = await client.resolve({ nodeId: 'a', port: 1 }, { timeoutMs: 5000 })
-  assert.equal(none.route, undefined)
+test('Resolve answers a connected node a flow on a port from the services', async () => {
+  const a = h.node({
+    nodeId: 'a',
+    region: 'r1',
+    listeners: [{ name: 'web', bind: '127.0.0.1:8080', port: 8080 }],
+  })
+  const beat = setInterval(() => a.send({ case: 'heartbeat', value: {} }), 50)
+  const sessionManager = new Http2SessionManager(h.baseUrl, {}, await h.tls('a'))
+  try {
+    await a.nextSet(0)
+    const client = createClient(
+      TrafficSchedulerService,
+      createGrpcTransport({ baseUrl: h.baseUrl, sessionManager }),
+    )
+    const r = await client.resolve({ nodeId: 'a', port: 8080 }, { timeoutMs: 5000 })
+    assert.equal(r.route?.name, 'web')
+    const none = await client.resolve({ nodeId: 'a', port: 1 }, { timeoutMs: 5000 })
+    assert.equal(none.route, undefined)
+  } finally {
+    clearInterval(beat)
+    sessionManager.abort()
+    a.close()
+  }
 })
 
 test('a stream that does not open with hello is refused with invalid_argument and our code', async () => {
+  const sessionManager = new Http2SessionManager(h.baseUrl, {}, await h.tls('x'))
   const client = createClient(
     TrafficSchedulerService,
-    createGrpcTransport({ baseUrl: `http://${h.scheduler.grpcAddress}` }),
+    createGrpcTransport({ baseUrl: h.baseUrl, sessionManager }),
   )
   const out = createWritableIterable<NodeMessage>()
   void out.write(create(NodeMessageSchema, { msg: { case: 'heartbeat', value: {} } }))
@@ -96,6 +111,7 @@ test('a stream that does not open with hello is refused with invalid_argument an
     },
   )
   out.close()
+  sessionManager.abort()
 })
 
 test('a node that stops heartbeating is disconnected and its stream ended', async () => {

@@ -47,7 +47,7 @@ services:
 `),
     { logger: silentLogger() },
   )
-  const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n`
+  const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n  join_token: ${scheduler.authority?.joinToken}\n`
   const start = async (spec: Parameters<typeof meshNodeYaml>[0]) => {
     const yaml = `${spec.yaml ?? ''}${sched}`
     const node = await startTestNode(meshNodeYaml({ ...spec, yaml, stateDir: join(dir, spec.id) }))

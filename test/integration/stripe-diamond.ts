@@ -50,7 +50,8 @@ services:
 `),
     { logger: silentLogger() },
   )
-  const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n`
+  const token = scheduler.authority?.joinToken
+  const sched = `scheduler:\n  address: "127.0.0.1:${p.sched}"\n  retry_interval: 100ms\n  join_token: ${token}\n`
   const start = (id: 'a' | 'b' | 'c' | 'd', peers: { id: string; port: number }[], extra = '') =>
     startTestNode(
       meshNodeYaml({ id, meshPort: p[id], peers, yaml: `${extra}${sched}`, stateDir: join(o.dir, id) }),

@@ -254,6 +254,7 @@ routes:
 scheduler:
   address: "127.0.0.1:${ports.sched}"
   retry_interval: 100ms
+  join_token: ${scheduler.authority?.joinToken}
 `,
       'sched-node.yaml',
     )

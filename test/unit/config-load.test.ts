@@ -43,6 +43,8 @@ describe('the seed configs load unchanged', () => {
       retryIntervalMs: 5000,
       maxRetries: 3,
       heartbeatIntervalMs: 30_000,
+      // The seed names no credentials: the node loads, and says it cannot reach the scheduler.
+      credentials: { kind: 'none' },
     })
     assert.deepEqual(config.peers, [
       { name: 'proxy-node-2', address: { host: '192.168.1.50', port: 9090 }, type: 'tcp', region: 'us-west' },
@@ -168,6 +170,7 @@ mesh:
       retryIntervalMs: 5000,
       maxRetries: 3,
       heartbeatIntervalMs: 30_000,
+      credentials: { kind: 'none' },
     })
     assert.deepEqual(config.mesh, {
       bind: { host: '127.0.0.1', port: 0 },

@@ -18,7 +18,15 @@ import {
   problemsByField,
   serviceFromForm,
 } from '../../console/scheduler/service-form-model.ts'
-import { fmtAgo, fmtBitRate, fmtBytes, fmtMs, fmtPct, fmtSpan } from '../../console/shared/format.ts'
+import {
+  fmtAgo,
+  fmtBitRate,
+  fmtBytes,
+  fmtClock,
+  fmtMs,
+  fmtPct,
+  fmtSpan,
+} from '../../console/shared/format.ts'
 import { compareCells, filterRows, sortRows } from '../../console/shared/rows.ts'
 
 describe('the topology layout', () => {
@@ -222,6 +230,13 @@ describe('the numbers', () => {
     assert.equal(fmtPct(0.753), '75%')
     assert.equal(fmtSpan(185_000), '3 min 5 s')
     assert.equal(fmtAgo('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:00:04Z')), '4 s ago')
+  })
+
+  test('a clock time in 24 hours, in the local time zone; text that is not a time as it is', () => {
+    const at = new Date(2026, 0, 1, 7, 5, 9)
+    assert.equal(fmtClock(at.toISOString()), '07:05:09')
+    assert.equal(fmtClock(new Date(2026, 0, 1, 19, 45, 0).toISOString()), '19:45:00')
+    assert.equal(fmtClock('not a time'), 'not a time')
   })
 })
 

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import { InstructionCache } from '../../src/instructions/cache.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { SchedulerClient } from '../../src/scheduler-client/client.ts'
+import { schedulerCredentials } from '../../src/scheduler-client/credentials.ts'
 import { systemClock } from '../../src/util/clock.ts'
 
 const config = {
@@ -15,6 +16,7 @@ const config = {
   retryIntervalMs: 1_000,
   maxRetries: 3,
   heartbeatIntervalMs: 1_000,
+  credentials: { kind: 'insecure' as const },
 }
 
 function options(stateDir: string) {
@@ -24,6 +26,12 @@ function options(stateDir: string) {
     hello: () => ({ nodeId: 'n', region: 'r', listeners: [], staticRoutes: [], peers: [] }),
     report: () => ({ routes: [], links: [], targets: [] }),
     cache: new InstructionCache({ stateDir, clock: systemClock, logger }),
+    credentials: schedulerCredentials(config.credentials, {
+      nodeId: 'n',
+      stateDir,
+      clock: systemClock,
+      logger,
+    }),
     clock: systemClock,
     logger,
   }

@@ -25,6 +25,18 @@ class MemoryStore implements SchedulerStore {
     return undefined
   }
   async setSigningKey() {}
+  async getSecret() {
+    return undefined
+  }
+  async initSecret(_name: string, value: string) {
+    return value
+  }
+  async bindNode(_id: string, keyHash: string) {
+    return keyHash
+  }
+  async unbindNode() {
+    return false
+  }
   async listServices() {
     return [...this.services.values()]
   }

@@ -3,6 +3,8 @@
  * file, line and key path, worded as the node's config errors are (same readers and messages).
  */
 import { readFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
+import { isLoopbackHost } from '../../admin/auth.ts'
 import { readHostPort } from '../../config/address.ts'
 import { readDuration } from '../../config/duration.ts'
 import { fromZodIssues, locateAll, type PathIssue, zodMessage } from '../../config/issues.ts'
@@ -73,7 +75,26 @@ function semanticIssues(doc: SchedulerDocument): PathIssue[] {
       message: 'must differ from scheduler.api_token (hint: the viewer token may only read)',
     })
   }
+  const listen = mustHostPort(doc.scheduler.listen)
+  if (doc.scheduler.insecure && !isLoopbackHost(listen.host)) {
+    out.push({
+      path: ['scheduler', 'insecure'],
+      message: `insecure (plaintext, no node certificates) is refused with listen beyond loopback (${doc.scheduler.listen}) (hint: remove insecure: nodes join with the token the scheduler prints)`,
+    })
+  }
+  if (doc.scheduler.insecure && doc.scheduler.ca !== undefined) {
+    out.push({
+      path: ['scheduler', 'ca'],
+      message: 'a CA is of no use with insecure: nodes get no certificates (hint: remove one of them)',
+    })
+  }
   const store = doc.scheduler.store
+  if (store.type === 'etcd' && store.tls !== undefined) {
+    store.endpoints.forEach((endpoint, i) => {
+      const problem = tlsEndpointProblem(endpoint)
+      if (problem) out.push({ path: ['scheduler', 'store', 'endpoints', i], message: problem })
+    })
+  }
   if (store.type === 'etcd' && mustDuration(store.election_ttl) < MIN_ELECTION_TTL_MS) {
     out.push({
       path: ['scheduler', 'store', 'election_ttl'],
@@ -92,6 +113,21 @@ function semanticIssues(doc: SchedulerDocument): PathIssue[] {
     out.push(...serviceIssues(service, ['services', i]))
   })
   return out
+}
+
+/**
+ * The etcd client (grpc-js) gives TLS the endpoint's host as the server name. Node accepts an IP
+ * address there; Bun throws, and every call would time out: the config says so instead.
+ */
+const IP_SERVER_NAME_REFUSED = typeof process.versions.bun === 'string'
+
+function tlsEndpointProblem(endpoint: string): string | undefined {
+  if (!endpoint.startsWith('https://'))
+    return `with store.tls every endpoint must be https://, got ${JSON.stringify(endpoint)}`
+  const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1')
+  if (IP_SERVER_NAME_REFUSED && isIP(host) !== 0)
+    return `with store.tls under Bun an endpoint must name its host, got ${JSON.stringify(endpoint)} (hint: a DNS name in the certificate of the etcd member, e.g. https://localhost:2379)`
+  return undefined
 }
 
 function serviceIssues(service: ServiceDocument, base: PropertyKey[]): PathIssue[] {
@@ -141,6 +177,7 @@ function storeSettings(store: SchedulerDocument['scheduler']['store']): StoreSet
     prefix: store.prefix.replace(/\/+$/, ''),
     electionTtlSeconds: Math.ceil(mustDuration(store.election_ttl) / 1000),
     requestTimeoutMs: mustDuration(store.request_timeout),
+    ...(store.tls && { tls: { caFile: store.tls.ca, certFile: store.tls.cert, keyFile: store.tls.key } }),
   }
 }
 
@@ -149,6 +186,11 @@ function normalizeScheduler(doc: SchedulerDocument): SchedulerConfig {
   const settings: SchedulerSettings = {
     id: s.id,
     listen: mustHostPort(s.listen),
+    insecure: s.insecure,
+    ...(s.ca && { ca: { certFile: s.ca.cert, keyFile: s.ca.key } }),
+    nodeCertValidityMs: mustDuration(s.node_cert_validity),
+    forgetAfterMs: mustDuration(s.forget_after),
+    maxStreamsPerAddress: s.max_streams_per_address,
     api: mustHostPort(s.api),
     ...(s.console_url !== undefined && { consoleUrl: s.console_url }),
     ...(s.api_token !== undefined && { apiToken: s.api_token }),

@@ -61,7 +61,28 @@ const linkCost = z.strictObject({
 const scheduler = z
   .strictObject({
     id: name.default('scheduler'),
-    listen: hostPort({ allowPortZero: true }).default('127.0.0.1:9999').describe('gRPC (h2c) for nodes.'),
+    listen: hostPort({ allowPortZero: true })
+      .default('127.0.0.1:9999')
+      .describe('gRPC over mutual TLS for nodes (h2c with insecure).'),
+    insecure: z
+      .boolean()
+      .default(false)
+      .describe('Plaintext gRPC, no node certificates: only with listen on loopback.'),
+    ca: z
+      .strictObject({ cert: z.string().min(1), key: z.string().min(1) })
+      .optional()
+      .describe(
+        'PEM files of the CA to issue node certificates with (e.g. from dynproxy cert ca). Absent: one is made at first start and kept in the store.',
+      ),
+    node_cert_validity: duration()
+      .default('480h')
+      .describe('Life of a node certificate issued at a join; nodes renew theirs when a third is left.'),
+    forget_after: duration()
+      .default('1h')
+      .describe('A node disconnected this long is dropped from the registry (GET /nodes).'),
+    max_streams_per_address: int(1, 1_000_000)
+      .default(64)
+      .describe('Connections, and streams, one source address may hold open at once.'),
     api: hostPort({ allowPortZero: true }).default('127.0.0.1:9998').describe('REST for operators.'),
     console_url: z
       .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
@@ -116,6 +137,12 @@ const scheduler = z
             .default('5s')
             .describe('Lease TTL of leadership and telemetry; whole seconds, at least 2s.'),
           request_timeout: duration().default('3s').describe('Longest wait for one etcd read or write.'),
+          tls: z
+            .strictObject({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) })
+            .optional()
+            .describe(
+              "PEM files for etcd's client TLS: its CA, and this replica's client certificate and key.",
+            ),
         }),
       ])
       .prefault({ type: 'embedded' }),

@@ -28,11 +28,22 @@ export interface EtcdStoreSettings {
   /** Whole seconds: etcd leases count in seconds. */
   readonly electionTtlSeconds: number
   readonly requestTimeoutMs: number
+  /** Client TLS to etcd: PEM file paths. */
+  readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string }
 }
 
 export interface SchedulerSettings {
   readonly id: string
   readonly listen: HostPort
+  /** Plaintext gRPC without node certificates; the config allows it on loopback only. */
+  readonly insecure: boolean
+  /** A CA of the operator's to issue node certificates with; absent: the store's own. */
+  readonly ca?: { readonly certFile: string; readonly keyFile: string }
+  readonly nodeCertValidityMs: number
+  /** Disconnected nodes are dropped from the registry after this long. */
+  readonly forgetAfterMs: number
+  /** Per source address: connections open at once, and streams open at once. */
+  readonly maxStreamsPerAddress: number
   readonly api: HostPort
   /** The REST API's operator token (reads and changes); absent: one is made under `stateDir`. */
   readonly apiToken?: string

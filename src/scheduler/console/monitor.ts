@@ -206,10 +206,15 @@ export class ConsoleMonitor implements CoreObserver {
     if (samples.length > 0) this.#emit({ event: 'gain', data: samples.map(gainPointJson) })
   }
 
-  /** What routing bought a selection over time: [chosen, direct] per sample, at most `points` samples. */
+  /**
+   * What routing bought a selection over time: [chosen, direct] per sample, at most `points`
+   * samples; none yet for a selection planned since the last sample (a page asks as soon as it
+   * sees one); undefined for a key that is no selection.
+   */
   gainSeries(key: string, points: number): Sample[] | undefined {
     const ring = this.#gain.get(key)
-    return ring === undefined ? undefined : downsample(ring.since(), points)
+    if (ring !== undefined) return downsample(ring.since(), points)
+    return this.#core?.currentPlan.selections.some((s) => s.key === key) ? [] : undefined
   }
 
   gainKeys(): string[] {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path'
 import { z } from 'zod'
 import { SchedulerStoreReadError, SchedulerStoreWriteError } from '../../errors/scheduler.ts'
 import { type ServiceDocument, serviceSchema } from '../config/schema.ts'
-import type { NodeAckRecord, SchedulerStore, ServiceChange } from './types.ts'
+import type { NodeAckRecord, SchedulerStore, SecretName, ServiceChange } from './types.ts'
 
 const FORMAT = 1
 
@@ -18,6 +18,8 @@ const stateSchema = z.object({
   format: z.literal(FORMAT),
   epoch: z.int().min(0),
   signingKey: z.string().optional(),
+  secrets: z.record(z.string(), z.string()).default({}),
+  bindings: z.record(z.string(), z.string()).default({}),
   services: z.record(z.string(), serviceSchema),
   nodes: z.record(
     z.string(),
@@ -50,7 +52,7 @@ interface QueuedChange {
 }
 
 function emptyState(): State {
-  return { format: FORMAT, epoch: 0, services: {}, nodes: {} }
+  return { format: FORMAT, epoch: 0, services: {}, nodes: {}, secrets: {}, bindings: {} }
 }
 
 export class EmbeddedStore implements SchedulerStore {
@@ -93,6 +95,34 @@ export class EmbeddedStore implements SchedulerStore {
   async setSigningKey(key: string): Promise<void> {
     await this.#change((s) => {
       s.signingKey = key
+    })
+  }
+
+  async getSecret(name: SecretName): Promise<string | undefined> {
+    return this.#state.secrets[name]
+  }
+
+  initSecret(name: SecretName, value: string): Promise<string> {
+    return this.#change((s) => {
+      s.secrets[name] ??= value
+      return s.secrets[name]
+    })
+  }
+
+  bindNode(nodeId: string, keyHash: string): Promise<string> {
+    const bound = this.#state.bindings[nodeId]
+    if (bound !== undefined) return Promise.resolve(bound)
+    return this.#change((s) => {
+      s.bindings[nodeId] ??= keyHash
+      return s.bindings[nodeId]
+    })
+  }
+
+  async unbindNode(nodeId: string): Promise<boolean> {
+    return this.#change((s) => {
+      if (!Object.hasOwn(s.bindings, nodeId)) return false
+      delete s.bindings[nodeId]
+      return true
     })
   }
 
@@ -172,7 +202,13 @@ export class EmbeddedStore implements SchedulerStore {
     const batch = this.#queued.splice(0)
     try {
       const s = this.#state
-      const draft: State = { ...s, services: { ...s.services }, nodes: { ...s.nodes } }
+      const draft: State = {
+        ...s,
+        services: { ...s.services },
+        nodes: { ...s.nodes },
+        secrets: { ...s.secrets },
+        bindings: { ...s.bindings },
+      }
       const results = batch.map(({ apply }) => apply(draft))
       await this.#write(this.file, `${JSON.stringify(draft, null, 2)}\n`)
       this.#state = draft

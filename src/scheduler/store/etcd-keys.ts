@@ -4,6 +4,8 @@
  *
  *   <prefix>/epoch                 last epoch handed out (decimal)
  *   <prefix>/signing-key           the Ed25519 key, written once
+ *   <prefix>/secrets/<name>        the mesh CA and the join secret, each written once
+ *   <prefix>/bindings/<id>         the hash of the key a node id is bound to
  *   <prefix>/services/<name>       a service document (JSON)
  *   <prefix>/nodes/<id>/ack        what a node last acknowledged (JSON)
  *   <prefix>/instructions/<id>     a node's current set, written by the leader (JSON)
@@ -24,6 +26,14 @@ export class EtcdKeys {
 
   get signingKey(): string {
     return `${this.prefix}/signing-key`
+  }
+
+  secret(name: string): string {
+    return `${this.prefix}/secrets/${name}`
+  }
+
+  binding(nodeId: string): string {
+    return `${this.prefix}/bindings/${encodeURIComponent(nodeId)}`
   }
 
   get services(): string {

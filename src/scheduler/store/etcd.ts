@@ -8,14 +8,16 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { Etcd3, type IOptions, type Watcher } from 'etcd3'
 import { z } from 'zod'
+import { PkiReadError } from '../../errors/pki.ts'
 import { SchedulerStoreRecordError, SchedulerStoreUnavailableError } from '../../errors/scheduler-ha.ts'
 import type { Logger } from '../../log/logger.ts'
 import { type ServiceDocument, serviceSchema } from '../config/schema.ts'
 import type { EtcdStoreSettings } from '../config/types.ts'
 import { EtcdKeys } from './etcd-keys.ts'
-import type { NodeAckRecord, SchedulerStore, ServiceChange } from './types.ts'
+import type { NodeAckRecord, SchedulerStore, SecretName, ServiceChange } from './types.ts'
 
 /** Epoch increments race between replicas starting at once; each retry sees the winner's value. */
 const EPOCH_ATTEMPTS = 20
@@ -42,6 +44,7 @@ const operationDeadline = new AsyncLocalStorage<number>()
 export function createEtcdClient(settings: EtcdStoreSettings): Etcd3 {
   return new Etcd3({
     hosts: [...settings.endpoints],
+    ...(settings.tls && { credentials: readEtcdCredentials(settings.tls) }),
     dialTimeout: settings.requestTimeoutMs,
     defaultCallOptions: (context) =>
       context.isStream
@@ -49,6 +52,27 @@ export function createEtcdClient(settings: EtcdStoreSettings): Etcd3 {
         : { deadline: operationDeadline.getStore() ?? Date.now() + settings.requestTimeoutMs },
     faultHandling: { watchBackoff: constantBackoff },
   })
+}
+
+/** etcd's client TLS files, read at start: a missing or unreadable one stops the replica with its key named. */
+function readEtcdCredentials(
+  tls: NonNullable<EtcdStoreSettings['tls']>,
+): NonNullable<IOptions['credentials']> {
+  const read = (key: string, file: string) => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      const errno = (err as NodeJS.ErrnoException).code ?? String(err)
+      throw new PkiReadError(`scheduler.store.tls.${key}`, file, errno, 'check the path in the config', {
+        cause: err,
+      })
+    }
+  }
+  return {
+    rootCertificate: read('ca', tls.caFile),
+    certChain: read('cert', tls.certFile),
+    privateKey: read('key', tls.keyFile),
+  }
 }
 
 export class EtcdStore implements SchedulerStore {
@@ -146,6 +170,44 @@ export class EtcdStore implements SchedulerStore {
     await this.call('storing the signing key', () =>
       this.client.if(k, 'Create', '==', 0).then(this.client.put(k).value(key)).commit(),
     )
+  }
+
+  async getSecret(name: SecretName): Promise<string | undefined> {
+    const value = await this.call(`reading the ${name}`, () =>
+      this.client.get(this.keys.secret(name)).string(),
+    )
+    return value ?? undefined
+  }
+
+  initSecret(name: SecretName, value: string): Promise<string> {
+    return this.#createOrRead(`storing the ${name}`, this.keys.secret(name), value)
+  }
+
+  bindNode(nodeId: string, keyHash: string): Promise<string> {
+    return this.#createOrRead(`binding node ${nodeId}`, this.keys.binding(nodeId), keyHash)
+  }
+
+  async unbindNode(nodeId: string): Promise<boolean> {
+    const result = await this.call(`unbinding node ${nodeId}`, async () => {
+      await this.#quorumNow()
+      return this.client.delete().key(this.keys.binding(nodeId)).exec()
+    })
+    return Number(result.deleted) > 0
+  }
+
+  /** Writes `value` at `key` unless something is there; returns what is there after (one transaction). */
+  async #createOrRead(operation: string, key: string, value: string): Promise<string> {
+    const result = await this.call(operation, () =>
+      this.client
+        .if(key, 'Create', '==', 0)
+        .then(this.client.put(key).value(value))
+        .else(this.client.get(key))
+        .commit(),
+    )
+    if (result.succeeded) return value
+    const kv = result.responses[0]?.response_range?.kvs[0]
+    if (kv === undefined) throw new SchedulerStoreRecordError(key, 'vanished between a read and a write')
+    return kv.value.toString()
   }
 
   async listServices(): Promise<ServiceDocument[]> {

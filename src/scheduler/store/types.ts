@@ -22,6 +22,9 @@ export interface NodeAckRecord {
   readonly issuedAt: number
 }
 
+/** Secrets a scheduler makes at its first start and replicas share: see scheduler/auth/. */
+export type SecretName = 'mesh-ca' | 'join-secret'
+
 export type ServiceChange =
   | { readonly kind: 'put'; readonly service: ServiceDocument }
   | { readonly kind: 'delete'; readonly name: string }
@@ -39,6 +42,14 @@ export interface SchedulerStore {
   deleteService(name: string): Promise<boolean>
   /** Calls `listener` after each change is persisted; returns the unsubscribe function. */
   watchServices(listener: (change: ServiceChange) => void): () => void
+  /** A secret (the mesh CA, the join secret); absent until the first start stores one. */
+  getSecret(name: SecretName): Promise<string | undefined>
+  /** Stores `value` unless the secret exists; returns the one stored (replicas starting together: the first wins). */
+  initSecret(name: SecretName, value: string): Promise<string>
+  /** Binds a node id to a key (its hash) unless it is bound; returns the hash it is bound to. */
+  bindNode(nodeId: string, keyHash: string): Promise<string>
+  /** Forgets a node id's key, so that the next key to join takes it; false when it had none. */
+  unbindNode(nodeId: string): Promise<boolean>
   getNodeAcks(): Promise<ReadonlyMap<string, NodeAckRecord>>
   setNodeAck(nodeId: string, record: NodeAckRecord): Promise<void>
   /** Waits for pending writes; later calls fail. */

@@ -26,7 +26,8 @@ export interface ChaosPorts {
   readonly schedulers: readonly { readonly id: string; readonly grpc: number; readonly api: number }[]
 }
 
-export function nodeYaml(id: ChaosNodeId, ports: ChaosPorts, stateDir: string): string {
+/** `joinToken`: what the replicas made at their first start (they share it through etcd). */
+export function nodeYaml(id: ChaosNodeId, ports: ChaosPorts, stateDir: string, joinToken: string): string {
   const peers = CHAOS_LINKS.filter((l) => l.from === id).map(
     (l) => `  - { name: ${l.to}, address: "127.0.0.1:${ports.links[`${l.from}>${l.to}`]}" }`,
   )
@@ -57,13 +58,20 @@ scheduler:
   connect_timeout: 2s
   retry_interval: 200ms
   heartbeat_interval: 1s
+  join_token: ${joinToken}
 `
+}
+
+/** Where a replica keeps what it makes for itself, its copy of the join token among them. */
+export function replicaStateDir(dir: string, replicaId: string): string {
+  return join(dir, `state-${replicaId}`)
 }
 
 export function schedulerYaml(
   replica: ChaosPorts['schedulers'][number],
   ports: ChaosPorts,
   etcd: readonly string[],
+  dir: string,
 ): string {
   const service = (name: string) => `  - name: ${name}
     ingress: [{ node: ${INGRESS}, listener: ${name} }]
@@ -75,6 +83,7 @@ export function schedulerYaml(
   id: ${replica.id}
   listen: 127.0.0.1:${replica.grpc}
   api: 127.0.0.1:${replica.api}
+  state_dir: ${JSON.stringify(replicaStateDir(dir, replica.id))}
   store: { type: etcd, endpoints: [${etcd.join(', ')}], prefix: /chaos, election_ttl: 2s, request_timeout: 1s }
   heartbeat_interval: 1s
   report_interval: 1s

@@ -4,14 +4,15 @@
  * emulator, and the echo backend behind the egresses. Everything is started here and killed here,
  * by PID.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type LinkEmulator, startLinkEmulator } from '../../../src/link-emulator/emulator.ts'
+import { JOIN_TOKEN_FILE } from '../../../src/scheduler/auth/authority.ts'
 import { type EtcdCluster, startEtcdCluster } from '../etcd.ts'
 import { dynproxySpec, ManagedProcess } from '../process.ts'
 import { refusedPort, startEchoServer, type TestServer } from '../tcp-servers.ts'
-import { type ChaosPorts, nodeYaml, schedulerYaml } from './configs.ts'
+import { type ChaosPorts, nodeYaml, replicaStateDir, schedulerYaml } from './configs.ts'
 import { CHAOS_LINKS, CHAOS_NODES, type ChaosNodeId, linkName } from './topology.ts'
 
 export const REPLICA_IDS = ['s1', 's2'] as const
@@ -97,7 +98,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<ChaosWorld
     const replicas = new Map<string, ManagedProcess>()
     for (const replica of ports.schedulers) {
       const file = join(dir, `${replica.id}.yaml`)
-      writeFileSync(file, schedulerYaml(replica, ports, etcd.endpoints))
+      writeFileSync(file, schedulerYaml(replica, ports, etcd.endpoints, dir))
       const api = `http://127.0.0.1:${replica.api}`
       const proc = new ManagedProcess(
         dynproxySpec(replica.id, ['scheduler', '-c', file], { ready: () => answers(`${api}/status`) }),
@@ -105,10 +106,14 @@ export async function startWorld(options: WorldOptions = {}): Promise<ChaosWorld
       closers.push(() => proc.kill())
       replicas.set(replica.id, proc)
     }
+    await Promise.all([...replicas.values()].map((p) => p.start()))
+    // Nodes join with the token the replicas made; each replica keeps a copy in its state_dir.
+    const first = ports.schedulers[0]?.id as string
+    const joinToken = readFileSync(join(replicaStateDir(dir, first), JOIN_TOKEN_FILE), 'utf8').trim()
     const nodes = new Map<ChaosNodeId, ManagedProcess>()
     for (const id of CHAOS_NODES) {
       const file = join(dir, `node-${id}.yaml`)
-      writeFileSync(file, nodeYaml(id, ports, dir))
+      writeFileSync(file, nodeYaml(id, ports, dir, joinToken))
       const admin = `http://127.0.0.1:${ports.admin[id]}`
       const proc = new ManagedProcess(
         dynproxySpec(`node ${id}`, ['-c', file], {
@@ -119,7 +124,6 @@ export async function startWorld(options: WorldOptions = {}): Promise<ChaosWorld
       closers.push(() => proc.kill())
       nodes.set(id, proc)
     }
-    await Promise.all([...replicas.values()].map((p) => p.start()))
     await Promise.all([...nodes.values()].map((p) => p.start()))
     return {
       dir,
