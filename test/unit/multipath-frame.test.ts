@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   encodeAck,
+  encodeDataFrame,
   encodeDataHeader,
   encodeFin,
   encodePing,
@@ -120,3 +121,10 @@ function lengthHeader(length: number): Buffer {
   h.writeUInt32BE(length, 9)
   return h
 }
+
+test('a whole DATA frame in one buffer is the header followed by the payload, and decodes alike', () => {
+  const payload = Buffer.from('one write per frame')
+  const frame = encodeDataFrame(2 ** 33 + 5, payload)
+  assert.deepEqual(frame, Buffer.concat([encodeDataHeader(2 ** 33 + 5, payload.length), payload]))
+  assert.deepEqual(decodeAll([frame]), [{ type: 'data', offset: 2 ** 33 + 5, payload }])
+})
