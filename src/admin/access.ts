@@ -16,7 +16,8 @@
  *    as text/plain, urlencoded or multipart.
  */
 import { isIP } from 'node:net'
-import { isLoopbackHost, readBearer, sameSecret } from './auth.ts'
+import { isLoopbackHost } from '../util/loopback.ts'
+import { readBearer, sameSecret } from './auth.ts'
 
 /** `public` endpoints carry no data (liveness, the UI's static page): probes and browsers reach them without a token. */
 export type AccessNeed = 'public' | 'read' | 'change'

@@ -15,7 +15,7 @@ import { ConsoleNotBuiltError } from '../errors/console.ts'
 
 export type ConsoleName = 'scheduler' | 'node'
 
-export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url))
+export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist', import.meta.url))
 
 export const CONSOLE_CSP = [
   "default-src 'none'",

@@ -7,7 +7,6 @@ export {
   type AccessVerdict,
   decideAccess,
 } from './access.ts'
-export { isLoopbackHost } from './auth.ts'
 export { guardOperatorApi, type RefusalError } from './http-access.ts'
 export { type ErrorBody, errorBody } from './replies.ts'
 export {

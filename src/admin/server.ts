@@ -16,8 +16,8 @@ import {
 import type { DynproxyError } from '../errors/base.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import { isLoopbackHost } from '../util/loopback.ts'
 import type { NodeView } from '../views/node-view.ts'
-import { isLoopbackHost } from './auth.ts'
 import { NodeHistory } from './history.ts'
 import { guardOperatorApi, pathOf, type RefusalErrorClasses, refusalErrors } from './http-access.ts'
 import {

@@ -4,7 +4,7 @@
  * value or a reason that quotes the input, so that schema checks and callers share one wording.
  */
 import { isIP } from 'node:net'
-import type { Read } from './read.ts'
+import type { Read } from '../util/read.ts'
 import type { AllowTarget, Cidr, HostPort } from './types.ts'
 
 const HOSTNAME =

@@ -1,8 +1,8 @@
 /** `routes[].allow` entries as the config reads them: `CIDR`, `host` or `*.domain`, each with an optional `:port`. */
 import { isIP } from 'node:net'
 import { serverNamePatternProblem } from '../sni/match.ts'
+import type { Read } from '../util/read.ts'
 import { readAllowTarget } from './address.ts'
-import type { Read } from './read.ts'
 import type { DestinationRule } from './types.ts'
 
 export function readDestinationRule(text: string): Read<DestinationRule> {

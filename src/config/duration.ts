@@ -3,7 +3,7 @@
  * unit, or several from the largest unit to the smallest. They resolve to whole milliseconds.
  */
 import { ConfigDurationError } from '../errors/config.ts'
-import type { Read } from './read.ts'
+import type { Read } from '../util/read.ts'
 
 /** Node clamps longer timers to 1 ms (with a warning), so a longer duration would fire at once. */
 export const MAX_DURATION_MS = 2 ** 31 - 1

@@ -1,3 +1,4 @@
+export type { Read } from '../util/read.ts'
 export type { HostPortOptions } from './address.ts'
 export { isWildcardHost, readAllowTarget, readCidr, readHostPort } from './address.ts'
 export { formatDuration, MAX_DURATION_MS, parseDuration, readDuration } from './duration.ts'
@@ -12,7 +13,6 @@ export {
   renderEffectiveConfig,
   validateConfig,
 } from './load.ts'
-export type { Read } from './read.ts'
 export type { ConfigDocument } from './schema.ts'
 export type { ConfigSource } from './source.ts'
 export type * from './types.ts'

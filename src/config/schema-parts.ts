@@ -3,10 +3,10 @@
  * report a bad value in the same words, naming the reader's own reason.
  */
 import { z } from 'zod'
+import type { Read } from '../util/read.ts'
 import { readHostPort } from './address.ts'
 import { readDuration } from './duration.ts'
 import { show } from './issues.ts'
-import type { Read } from './read.ts'
 
 /** A schema-level message for a wrong type: "expected <what>, got <value>". */
 export function expected(what: string) {

@@ -3,8 +3,9 @@
  * would collide at startup, timeouts that contradict each other. They run on a document that
  * passed the schema, so every value here already has its type and its default.
  */
-import { isLoopbackHost } from '../admin/auth.ts'
+
 import { formatHostPort } from '../util/host-port.ts'
+import { isLoopbackHost } from '../util/loopback.ts'
 import { isWildcardHost, readHostPort } from './address.ts'
 import { readDuration } from './duration.ts'
 import type { PathIssue } from './issues.ts'

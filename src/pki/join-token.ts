@@ -5,7 +5,7 @@
  * the scheduler that the node was given the token.
  */
 import { randomBytes } from 'node:crypto'
-import type { Read } from '../config/read.ts'
+import type { Read } from '../util/read.ts'
 
 export interface JoinToken {
   /** Lowercase hex SHA-256 of the CA certificate's DER. */

@@ -5,10 +5,16 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { MeshTlsConfig } from '../config/types.ts'
 import { PkiInvalidError, PkiReadError } from '../errors/pki.ts'
 import { type Clock, systemClock } from '../util/clock.ts'
 import { nodeIdentityOf } from './identity.ts'
+
+/** Where a node's mesh TLS material is: `mesh.tls` of the config. */
+export interface MeshTlsFiles {
+  readonly certFile: string
+  readonly keyFile: string
+  readonly caFile: string
+}
 
 export interface MeshTlsMaterial {
   /** PEM strings, as `tls.createServer`/`tls.connect` take them. */
@@ -122,7 +128,7 @@ function identityWarnings(identity: string | undefined, nodeId: string | undefin
 }
 
 export async function loadMeshTls(
-  files: MeshTlsConfig,
+  files: MeshTlsFiles,
   options: LoadMeshTlsOptions = {},
 ): Promise<MeshTlsMaterial> {
   const [certPem, keyPem, caPem] = await Promise.all([

@@ -11,27 +11,11 @@ import type { Logger } from '../log/logger.ts'
 import { readJoinToken } from '../pki/join-token.ts'
 import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
+import type { CredentialsContext, SchedulerCredentials, Transport } from './credential-types.ts'
 import { JoinedCredentials } from './joined-credentials.ts'
 
-export type Transport =
-  | { readonly kind: 'insecure' }
-  | { readonly kind: 'tls'; readonly key: string; readonly cert: string; readonly ca: string }
-
-export interface SchedulerCredentials {
-  /** What to dial `address` with; joins or renews first when due. Throws a DynproxyError. */
-  forAttempt(address: HostPort, timeoutMs: number): Promise<Transport>
-  /** Stops the renewal timer. */
-  close(): void
-}
-
-export interface CredentialsContext {
-  readonly nodeId: string
-  readonly stateDir: string
-  readonly clock: Clock
-  readonly logger: Logger
-}
-
 export { CREDENTIALS_DIR } from './joined-credentials.ts'
+export type { CredentialsContext, SchedulerCredentials, Transport }
 
 export function schedulerCredentials(
   config: SchedulerCredentialsConfig,

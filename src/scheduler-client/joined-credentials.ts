@@ -16,7 +16,7 @@ import { keyHashOf, pemFingerprintOf } from '../pki/fingerprint.ts'
 import { nodeIdentityOf } from '../pki/identity.ts'
 import type { JoinToken } from '../pki/join-token.ts'
 import { CLOCK_SKEW_MS } from '../pki/validity.ts'
-import type { CredentialsContext, SchedulerCredentials, Transport } from './credentials.ts'
+import type { CredentialsContext, SchedulerCredentials, Transport } from './credential-types.ts'
 import { discoverCa, requestCertificate, type SchedulerTls } from './join.ts'
 
 /** Files under `<state_dir>/scheduler-tls/`: the key (0600), the certificate and the CA. */

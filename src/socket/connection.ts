@@ -20,8 +20,8 @@
 import type { X509Certificate } from 'node:crypto'
 import { coarseClock } from './clock.ts'
 import { type CloseCause, closeCauseOf } from './close-cause.ts'
+import type { BunSocket, SocketEvents } from './events.ts'
 import { reportFault } from './faults.ts'
-import type { BunSocket, SocketEvents } from './handlers.ts'
 import type { Expiring, IdleSweep } from './idle-sweep.ts'
 
 export type { CloseCause }

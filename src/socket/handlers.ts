@@ -2,29 +2,10 @@
  * Bun's handlers for open connections, one set shared by every socket: each finds its state in
  * `socket.data`, a Connection once the socket is ours.
  */
-import type { Socket, SocketHandler } from 'bun'
+import type { SocketHandler } from 'bun'
 import { Connection } from './connection.ts'
+import { type BunSocket, DETACHED, type SocketEvents } from './events.ts'
 import { reportFault } from './faults.ts'
-
-/** What Bun's shared handlers call on `socket.data`. */
-export interface SocketEvents {
-  onSocketData(chunk: Buffer): void
-  onSocketDrain(): void
-  onSocketEnd(): void
-  onSocketClose(error: Error | undefined): void
-  onSocketHandshake(success: boolean, error: Error | null): void
-}
-
-export type BunSocket = Socket<SocketEvents>
-
-/** `socket.data` of a socket we no longer own (refused at accept, dialed too late): events go nowhere. */
-export const DETACHED: SocketEvents = {
-  onSocketData() {},
-  onSocketDrain() {},
-  onSocketEnd() {},
-  onSocketClose() {},
-  onSocketHandshake() {},
-}
 
 /** Bun's handlers for an open connection: shared by every socket, state found in `socket.data`. */
 export const connectionHandlers = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { isLoopbackHost } from '../../src/admin/index.ts'
+import { isLoopbackHost } from '../../src/util/loopback.ts'
 import { errorCodeOf, type RawResponse, rawRequest } from '../helpers/http.ts'
 import { type ErrorJson, type Harness, OPERATOR_TOKEN, request, startAdmin } from './admin-fixtures.ts'
 

@@ -16,7 +16,7 @@ import { type ConsoleDemo, startConsoleDemo } from './console-demo.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const skip = existsSync(CHROMIUM) ? false : 'Chromium is not installed (apt-get install chromium)'
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../artifacts', import.meta.url))
 const BASE = 25000
 
 /** Everything a page says went wrong: script errors, refused resources, CSP violations. */

@@ -28,7 +28,7 @@ import { ensureConsoleBuilt } from './console-demo.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const skip = existsSync(CHROMIUM) ? false : 'Chromium is not installed (apt-get install chromium)'
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../artifacts', import.meta.url))
 const NODES = 500
 const INGRESSES = 20
 const UPDATE_SECONDS = 10

@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
-import { isLoopbackHost } from '../../admin/auth.ts'
 import { readHostPort } from '../../config/address.ts'
 import { readDuration } from '../../config/duration.ts'
 import { fromZodIssues, locateAll, type PathIssue, zodMessage } from '../../config/issues.ts'
@@ -12,6 +11,7 @@ import { formatPath } from '../../config/path.ts'
 import { parseSource } from '../../config/source.ts'
 import type { HostPort } from '../../config/types.ts'
 import { ConfigInvalidError, ConfigReadError } from '../../errors/config.ts'
+import { isLoopbackHost } from '../../util/loopback.ts'
 import {
   readRatio,
   type SchedulerDocument,

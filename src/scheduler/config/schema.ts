@@ -4,8 +4,8 @@
  * service PUT over HTTP is checked exactly as one in the file.
  */
 import { z } from 'zod'
-import type { Read } from '../../config/read.ts'
 import { duration, expected, hostName, hostPort, int, name, textOf } from '../../config/schema-parts.ts'
+import type { Read } from '../../util/read.ts'
 
 /** "10%" or a ratio such as 0.1. */
 export function readRatio(text: string): Read<number> {
