@@ -190,6 +190,11 @@ export const PUSH_CHUNK = 250
 export const MISSED_HEARTBEATS = 3
 /** Link data older than this many report intervals counts as down. */
 export const STALE_REPORTS = 3
+/**
+ * A node whose replica's lease lapsed counts as gone after this many grace times: its replica may
+ * only be cut off from etcd, and links reported down by the nodes around it remove its paths first.
+ */
+export const UNHEARD_GRACES = 4
 
 export class SchedulerCore {
   readonly registry = new NodeRegistry()
@@ -444,6 +449,7 @@ export class SchedulerCore {
       this.links.forget(id)
       this.#lastPushed.delete(id)
       this.#lastRoutes.delete(id)
+      this.#o.cluster?.nodeChanged(id)
       this.#o.logger.info({ node: id }, 'node forgotten: disconnected for longer than forget_after')
     }
   }
@@ -591,6 +597,7 @@ export class SchedulerCore {
     const s = this.#o.settings
     return {
       graceMs: s.nodeGraceMs,
+      unheardMs: UNHEARD_GRACES * s.nodeGraceMs,
       firstReportMs: 2 * s.reportIntervalMs,
       staleAfterMs: STALE_REPORTS * s.reportIntervalMs,
     }

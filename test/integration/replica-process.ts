@@ -10,6 +10,8 @@ import { dynproxySpec, ManagedProcess } from '../helpers/process.ts'
 const START_TIMEOUT_MS = 15_000
 /** Lines kept per message, for tests that look at their fields. */
 const KEPT_PER_MSG = 1000
+/** The last log lines kept whole, for a failing test to show what the replica did. */
+const TAIL_LINES = 300
 
 export interface ReplicaProcess {
   readonly id: string
@@ -21,7 +23,12 @@ export interface ReplicaProcess {
   readonly logBytes: number
   /** Log lines whose `msg` matches, in order. */
   lines(msg: string): readonly Record<string, unknown>[]
+  /** The last log lines, oldest first. */
+  tail(): readonly string[]
   kill(): Promise<void>
+  /** SIGSTOP and SIGCONT: a replica cut off from everything, its sockets open and unanswered. */
+  pause(): void
+  resume(): void
   fetch(path: string, init?: RequestInit & { timeoutMs?: number }): Promise<Response>
 }
 
@@ -31,8 +38,11 @@ export async function startReplicaProcess(id: string, dir: string, yaml: string)
   writeFileSync(file, yaml)
   const counts = new Map<string, number>()
   const kept = new Map<string, Record<string, unknown>[]>()
+  const tail: string[] = []
   let addresses: { grpc: string; api: string } | undefined
   const onLine = (line: string) => {
+    tail.push(line)
+    if (tail.length > TAIL_LINES) tail.shift()
     let entry: Record<string, unknown>
     try {
       entry = JSON.parse(line) as Record<string, unknown>
@@ -68,7 +78,10 @@ export async function startReplicaProcess(id: string, dir: string, yaml: string)
       return proc.outputBytes
     },
     lines: (msg) => kept.get(msg) ?? [],
+    tail: () => [...tail],
     kill: () => proc.kill(),
+    pause: () => proc.pause(),
+    resume: () => proc.resume(),
     fetch(path, init = {}) {
       const { timeoutMs = 10_000, ...rest } = init
       return fetch(`http://${api}${path}`, { ...rest, signal: AbortSignal.timeout(timeoutMs) })

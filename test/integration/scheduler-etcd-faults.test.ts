@@ -179,6 +179,15 @@ async function leaseGrants(members: readonly EtcdMember[]): Promise<number> {
   return counts.reduce((x, y) => x + y, 0)
 }
 
+/** What a failure needs to be understood: the sets as sent, and what each replica logged last. */
+function explainEmptied(t: { diagnostic(message: string): void }, sets: readonly InstructionSet[]): void {
+  for (const s of sets) {
+    const routes = s.routes.map((r) => `${r.name}:${r.paths.map((p) => p.hops.join('>')).join('|')}`)
+    t.diagnostic(`set ${s.version?.epoch}.${s.version?.counter} routes: ${routes.join(' ') || 'none'}`)
+  }
+  for (const r of replicas) t.diagnostic(`${r.id} logged last:\n${r.tail().join('\n')}`)
+}
+
 interface Fault {
   readonly name: string
   /** Kills what the fault kills; returns the members to start again afterwards. */
@@ -240,11 +249,12 @@ for (const [round, fault] of [leaderKilled, quorumLost, leaderKilled].entries())
       `killed ${killed.map((m) => m.name).join(', ')}; ${leader.id} leads ${Date.now() - healthyAt}ms after etcd was whole again; ${grants} lease grants reached the surviving members; writes (status/ms): ${writes.map((w) => `${w.status}/${w.ms}`).join(' ')}`,
     )
 
-    const emptied = a.sim
+    const emptiedSets = a.sim
       .sets()
       .slice(seen)
       .filter((s) => webPaths(s) === 0)
-      .map((s) => `${s.version?.epoch}.${s.version?.counter}`)
+    if (emptiedSets.length > 0) explainEmptied(t, emptiedSets)
+    const emptied = emptiedSets.map((s) => `${s.version?.epoch}.${s.version?.counter}`)
     assert.deepEqual(emptied, [], 'sets that took the working route away from a')
     for (const [id, n] of nodes) assert.equal(n.sim.ended, false, `${id}'s stream stays up`)
     for (const w of writes) {

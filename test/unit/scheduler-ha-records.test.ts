@@ -72,14 +72,17 @@ test('telemetry round-trips and is checked', () => {
     region: 'eu',
     links: [{ peer: 'b', up: true, rttMs: 3, jitterMs: 0.5, loss: 0, throughputBps: 0, activeFlows: 2 }],
     reported: false,
+    connected: true,
   }
   assert.deepEqual(decodeTelemetry(encodeTelemetry(t)), { value: t })
+  const left = { ...t, links: [], connected: false }
+  assert.deepEqual(decodeTelemetry(encodeTelemetry(left)), { value: left }, 'a node its replica saw leave')
   assert.ok('error' in decodeTelemetry('{"replica":"r1"}'))
   const older = decodeTelemetry('{"replica":"r1","region":"eu","links":[]}')
   assert.deepEqual(
     older,
-    { value: { replica: 'r1', region: 'eu', links: [], reported: true } },
-    'written before the field: reported',
+    { value: { replica: 'r1', region: 'eu', links: [], reported: true, connected: true } },
+    'written before the fields: reported, connected',
   )
 })
 

@@ -8,7 +8,7 @@ import {
   nodeState,
 } from '../../src/scheduler/plan/knowledge.ts'
 
-const RULES = { graceMs: 10_000, firstReportMs: 2000, staleAfterMs: 3000 }
+const RULES = { graceMs: 10_000, unheardMs: 40_000, firstReportMs: 2000, staleAfterMs: 3000 }
 
 const cases: [string, NodeEvidence, number, ReturnType<typeof nodeState>][] = [
   ['connected, no report yet', { connected: true, since: 1000 }, 2000, { state: 'unknown', until: 3000 }],
@@ -38,6 +38,18 @@ const cases: [string, NodeEvidence, number, ReturnType<typeof nodeState>][] = [
     { state: 'unknown', until: 15_000 },
   ],
   ['left longer ago than the grace time', { connected: false, since: 5000 }, 15_000, { state: 'gone' }],
+  [
+    'unheard from (its replica lost its lease) for longer than the grace time: not seen to leave',
+    { connected: false, since: 5000, unheard: true },
+    20_000,
+    { state: 'unknown', until: 45_000 },
+  ],
+  [
+    'unheard from for longer than the wait for unheard nodes',
+    { connected: false, since: 5000, unheard: true },
+    45_000,
+    { state: 'gone' },
+  ],
 ]
 
 for (const [name, evidence, now, expected] of cases) {

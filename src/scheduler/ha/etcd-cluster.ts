@@ -3,7 +3,8 @@
  *
  * Every replica:
  * - writes each of its nodes to `<prefix>/telemetry/<node>` (region, last links) under its own
- *   lease: a dead replica's nodes vanish after the TTL, unless they reconnected elsewhere first;
+ *   lease, and that it left when it leaves: a dead (or cut off) replica's nodes vanish after the
+ *   TTL, unless they reconnected elsewhere first, and count as unheard from, not as gone;
  * - reads every published set (`<prefix>/instructions/`, loaded then watched) and hands the core
  *   those of its own nodes to send (core.deliver);
  * - campaigns for leadership.
@@ -30,6 +31,7 @@ import type { EtcdStore } from '../store/etcd.ts'
 import type { EtcdKeys } from '../store/etcd-keys.ts'
 import { type LinkSample, LinkTable, type LinkView } from '../telemetry.ts'
 import type { Timers } from '../throttle.ts'
+import { evidenceOnRecord, evidenceOnVanished } from './evidence.ts'
 import { keepaliveFresh, Leadership } from './leadership.ts'
 import {
   decodePublished,
@@ -266,16 +268,31 @@ export class EtcdCluster implements Cluster {
       const links = reported
         ? core.links.list(this.#o.clock.now(), Number.POSITIVE_INFINITY).filter((l) => l.from === nodeId)
         : []
-      const record = { replica: this.#o.replicaId, region: node.region, links: links.map(sampleOf), reported }
+      const record = this.#record(node.region, links.map(sampleOf), reported, true)
       await this.#o.store.call(`sharing node ${nodeId}`, () =>
         this.#client.put(key).value(encodeTelemetry(record)).lease(leaseId).exec(),
       )
       return
     }
     // Only while it is ours: the node may already be on another replica, which owns the key now.
+    if (node) {
+      // Said, not deleted: a record that vanishes is a replica's lease lapsing, not a node leaving.
+      const left = encodeTelemetry(this.#record(node.region, [], false, false))
+      await this.#o.store.call(`sharing that node ${nodeId} left`, () =>
+        this.#client
+          .if(key, 'Lease', '==', leaseId)
+          .then(this.#client.put(key).value(left).lease(leaseId))
+          .commit(),
+      )
+      return
+    }
     await this.#o.store.call(`forgetting node ${nodeId}`, () =>
       this.#client.if(key, 'Lease', '==', leaseId).then(this.#client.delete().key(key)).commit(),
     )
+  }
+
+  #record(region: string, links: LinkSample[], reported: boolean, connected: boolean): TelemetryRecord {
+    return { replica: this.#o.replicaId, region, links, reported, connected }
   }
 
   /**
@@ -357,35 +374,29 @@ export class EtcdCluster implements Cluster {
     const now = this.#o.clock.now()
     const record = decoded.value
     const joined = !this.#telemetry.has(nodeId)
+    this.#evidence.set(nodeId, evidenceOnRecord(this.#evidence.get(nodeId), record, joined, now))
+    if (!record.connected) {
+      this.#nodeAway(nodeId, 'left')
+      return
+    }
     const firstReport = record.reported && this.#evidence.get(nodeId)?.reportedAt === undefined
     this.#telemetry.set(nodeId, record)
     this.#links.record(nodeId, record.links, now)
-    this.#evidence.set(nodeId, evidenceAfter(this.#evidence.get(nodeId), record, joined, now))
     this.#core?.clusterChanged(`node ${nodeId} ${joined ? 'joined' : 'reported'}`, joined || firstReport)
   }
 
   #onTelemetryGone(kv: IKeyValue): void {
     const nodeId = this.#keys.nodeIdIn(kv.key.toString(), this.#keys.telemetry)
-    if (nodeId === undefined || !this.#telemetry.delete(nodeId)) return
-    this.#evidence.set(nodeId, { connected: false, since: this.#o.clock.now() })
-    this.#links.nodeGone(nodeId)
-    this.#core?.clusterChanged(`node ${nodeId} left`, true)
+    if (nodeId === undefined) return
+    this.#evidence.set(nodeId, evidenceOnVanished(this.#evidence.get(nodeId), this.#o.clock.now()))
+    this.#nodeAway(nodeId, 'is unheard from: its replica lost its etcd lease')
   }
-}
 
-/**
- * A record that says the node has not reported is a (re)connection: knowledge of it starts over.
- * One that says it has is a report, from a node connected since it joined or since it last had
- * not reported.
- */
-function evidenceAfter(
-  before: NodeEvidence | undefined,
-  record: TelemetryRecord,
-  joined: boolean,
-  now: number,
-): NodeEvidence {
-  const since = joined || !record.reported || !before?.connected ? now : before.since
-  return { connected: true, since, ...(record.reported && { reportedAt: now }) }
+  #nodeAway(nodeId: string, how: string): void {
+    if (!this.#telemetry.delete(nodeId)) return
+    this.#links.nodeGone(nodeId)
+    this.#core?.clusterChanged(`node ${nodeId} ${how}`, true)
+  }
 }
 
 function sampleOf(l: LinkView): LinkSample {

@@ -95,6 +95,11 @@ export interface TelemetryRecord {
    * Records written before this field existed read as reported.
    */
   readonly reported: boolean
+  /**
+   * False: the node left its replica, which saw it go (evidence that it is away). A record that
+   * vanishes instead went with its replica's lease: nobody saw the node leave.
+   */
+  readonly connected: boolean
 }
 
 const telemetrySchema = z.object({
@@ -112,6 +117,7 @@ const telemetrySchema = z.object({
     }),
   ),
   reported: z.boolean().default(true),
+  connected: z.boolean().default(true),
 })
 
 export function encodeTelemetry(t: TelemetryRecord): string {

@@ -4,7 +4,9 @@
  *   known    connected and reporting since it (re)connected: its links say what works
  *   unknown  not back yet since a start or a leader change, connected but not reported yet,
  *            gone for less than the grace time, reports gone stale, or the store unreadable
- *   gone     disconnected (or never back since the start) for longer than the grace time
+ *   gone     disconnected (or never back since the start) for longer than the grace time; with
+ *            replicas, a node whose replica's lease lapsed (the replica, not the node, went
+ *            silent) counts as gone only after a longer wait
  *
  * Only evidence removes a path (plan/guard.ts): a node gone, a link its known reporter says is
  * down, an operator's change. Pure: the core gives each node's evidence and the time.
@@ -21,11 +23,18 @@ export interface NodeEvidence {
   readonly since: number
   /** Its last report in the current connection. */
   readonly reportedAt?: number
+  /**
+   * Not connected as far as the store shows, but nobody saw it leave: its record went with its
+   * replica's lease (a replica cut off from etcd, or dead while the node reconnects elsewhere).
+   */
+  readonly unheard?: boolean
 }
 
 export interface KnowledgeRules {
   /** A node away this long counts as gone (scheduler.node_grace). */
   readonly graceMs: number
+  /** An unheard node (NodeEvidence.unheard) counts as gone after this long. */
+  readonly unheardMs: number
   /** A node connected this long without a report counts as known: it has nothing to say. */
   readonly firstReportMs: number
   /** A report older than this is stale (STALE_REPORTS report intervals). */
@@ -39,7 +48,7 @@ export interface NodeState {
 }
 
 export function nodeState(e: NodeEvidence, now: number, r: KnowledgeRules): NodeState {
-  if (!e.connected) return unknownUntil(e.since + r.graceMs, now, 'gone')
+  if (!e.connected) return unknownUntil(e.since + (e.unheard ? r.unheardMs : r.graceMs), now, 'gone')
   if (e.reportedAt === undefined) return unknownUntil(e.since + r.firstReportMs, now, 'known')
   const staleAt = e.reportedAt + r.staleAfterMs
   // Stale for longer than the grace time: what the node last said is what there is to go on.
