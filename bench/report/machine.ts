@@ -7,7 +7,8 @@ export interface MachineInfo {
   readonly cpu: string
   readonly memoryGiB: number
   readonly kernel: string
-  readonly node: string
+  /** What runs dynproxy, bun-pipe and the bench: Bun, with its version. */
+  readonly runtime: string
   readonly tools: Readonly<Record<string, string>>
 }
 
@@ -35,9 +36,10 @@ export function machineInfo(): MachineInfo {
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     kernel: `${os.type()} ${os.release()}`,
-    node: process.version,
+    runtime: `Bun ${Bun.version}`,
     tools: {
       haproxy: toolVersion('haproxy', ['-v']),
+      node: toolVersion('node', ['--version']),
       nginx: toolVersion('nginx', ['-v']),
       iperf3: toolVersion('iperf3', ['--version']),
       wrk: toolVersion('wrk', ['-v']),

@@ -70,7 +70,7 @@ export function machineLine(machine: MachineInfo): string {
   const tools = Object.entries(machine.tools)
     .map(([tool, version]) => `${tool} ${version}`)
     .join(', ')
-  return `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}; ${tools}`
+  return `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.kernel}, ${machine.runtime}; ${tools}`
 }
 
 export function summaryMarkdown(results: readonly ScenarioResult[]): string {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestPki } from '../../test/helpers/certs.ts'
@@ -234,8 +234,9 @@ async function measureKinds(
 }
 
 async function runSize(ctx: RunContext, count: number): Promise<SizeResult> {
-  const dir = join(ctx.tmpDir, `scheduler-${count}`)
-  mkdirSync(dir, { recursive: true })
+  // A directory per round: the scheduler's state binds each node id to the key it first joined
+  // with, and every round's simulated nodes have a key of their own.
+  const dir = mkdtempSync(join(ctx.tmpDir, `scheduler-${count}-`))
   const [grpcPort, apiPort] = [await freePort(), await freePort()]
   const file = join(dir, 'scheduler.yaml')
   const egress = egressIds(count, EGRESS_NODES)

@@ -15,6 +15,6 @@ export const machineFixture: MachineInfo = {
   cpu: 'Test CPU',
   memoryGiB: 8,
   kernel: 'Linux 6.1',
-  node: 'v24.0.0',
+  runtime: 'Bun 1.4.4',
   tools: { haproxy: '2.6.12', nginx: '1.22.1', iperf3: '3.12', wrk: '4.1.0' },
 }
