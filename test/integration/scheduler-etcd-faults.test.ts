@@ -9,17 +9,19 @@
  * - once etcd has a leader again, a replica leads again within a bound.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { InstructionSet } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
-import { createTestPki, type TestPkiFiles } from '../helpers/certs.ts'
-import { type EtcdCluster, type EtcdMember, etcdAvailable, startEtcdCluster } from '../helpers/etcd.ts'
-import { type NodeCertificates, nodeCertificates, nodeSessionOptions } from '../helpers/node-certs.ts'
+import { type EtcdCluster, type EtcdMember, etcdAvailable } from '../helpers/etcd.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-import { type ReplicaProcess, startReplicaProcess } from './replica-process.ts'
-import { link, SimNode } from './scheduler-fixtures.ts'
+import {
+  emptiedSince,
+  isLeader,
+  type ReplicaMesh,
+  type ReportingNode,
+  startReplicaMesh,
+  webPaths,
+} from './replica-fixtures.ts'
+import type { ReplicaProcess } from './replica-process.ts'
 
 const skip = etcdAvailable() ? false : 'etcd is not installed (apt-get install etcd-server)'
 const REPORT_MS = 500
@@ -31,63 +33,10 @@ const LEAD_AGAIN_MS = 8000
 
 /** The replicas share one operator token: a change may go through either. */
 const API_TOKEN = 'faults-operator-token-0123456789'
+let mesh: ReplicaMesh
 let etcd: EtcdCluster
-let dir: string
-/** The replicas issue from this CA; the simulated nodes' certificates come from it too. */
-let pki: TestPkiFiles
-let certs: NodeCertificates
-const replicas: ReplicaProcess[] = []
-const nodes = new Map<string, ReportingNode>()
-
-function config(id: string): string {
-  return `scheduler:
-  id: ${id}
-  listen: 127.0.0.1:0
-  api: 127.0.0.1:0
-  api_token: ${API_TOKEN}
-  store: { type: etcd, endpoints: [${etcd.endpoints.join(', ')}], prefix: /faults, election_ttl: 2s, request_timeout: ${REQUEST_TIMEOUT_MS}ms }
-  ca: { cert: ${JSON.stringify(pki.caFile)}, key: ${JSON.stringify(pki.caKeyFile)} }
-  heartbeat_interval: 2s
-  report_interval: ${REPORT_MS}ms
-  push_debounce: 50ms
-  log_level: info
-services:
-  - name: web
-    ingress: [{ node: a, listener: web }]
-    egress: [c]
-    targets: ["127.0.0.1:9"]
-`
-}
-
-/** Links each node reports: a reaches c directly (slow) and through b (fast). */
-const LINKS: Record<string, ReturnType<typeof link>[]> = {
-  a: [link('b', 5), link('c', 40)],
-  b: [link('a', 5), link('c', 5)],
-  c: [link('a', 40), link('b', 5)],
-}
-
-/** A simulated node that reports its links every interval and acks every set it gets. */
-class ReportingNode {
-  readonly sim: SimNode
-  readonly #timers: NodeJS.Timeout[]
-  #acked = 0
-
-  constructor(id: string, replica: ReplicaProcess) {
-    this.sim = new SimNode(replica.grpc, { nodeId: id, region: 'r1' }, certs.of(id).then(nodeSessionOptions))
-    const report = () => this.sim.report(LINKS[id] ?? [])
-    const ack = () => {
-      const sets = this.sim.sets()
-      for (; this.#acked < sets.length; this.#acked++) this.sim.ack(sets[this.#acked] as InstructionSet)
-    }
-    report()
-    this.#timers = [setInterval(report, REPORT_MS), setInterval(ack, 50)]
-  }
-
-  close(): void {
-    for (const t of this.#timers) clearInterval(t)
-    this.sim.close()
-  }
-}
+let replicas: readonly ReplicaProcess[]
+let nodes: ReadonlyMap<string, ReportingNode>
 
 /** etcd answers with errors while a member is down: those count as "not yet". */
 function quietly<T>(check: () => Promise<T>): () => Promise<T | undefined> {
@@ -95,14 +44,9 @@ function quietly<T>(check: () => Promise<T>): () => Promise<T | undefined> {
 }
 
 async function leading(): Promise<ReplicaProcess | undefined> {
-  for (const r of replicas) {
-    const status = (await (await r.fetch('/status', { timeoutMs: 2000 })).json()) as { leader: boolean }
-    if (status.leader) return r
-  }
+  for (const r of replicas) if (await isLeader(r)) return r
   return undefined
 }
-
-const webPaths = (set: InstructionSet) => set.routes.find((r) => r.name === 'web')?.paths.length ?? 0
 
 /** Long enough for etcd, two replicas and a fault with its recovery; Bun's default is 5 s. */
 const TEST_TIMEOUT_MS = 90_000
@@ -110,30 +54,25 @@ const TEST_TIMEOUT_MS = 90_000
 before(
   async () => {
     if (skip) return
-    dir = mkdtempSync(join(tmpdir(), 'dynproxy-faults-'))
-    const testPki = await createTestPki([])
-    pki = await testPki.writeTo(join(dir, 'pki'))
-    certs = await nodeCertificates(testPki.ca)
-    etcd = await startEtcdCluster({ size: 3, raft: { heartbeatMs: 100, electionMs: 1000 } })
-    for (const id of ['r1', 'r2']) replicas.push(await startReplicaProcess(id, dir, config(id)))
-    await waitFor(quietly(leading), 'a leader', 10_000)
-    const [r1, r2] = replicas as [ReplicaProcess, ReplicaProcess]
-    nodes.set('a', new ReportingNode('a', r1))
-    nodes.set('b', new ReportingNode('b', r1))
-    nodes.set('c', new ReportingNode('c', r2))
+    mesh = await startReplicaMesh({
+      etcd: { size: 3, raft: { heartbeatMs: 100, electionMs: 1000 } },
+      prefix: '/faults',
+      apiToken: API_TOKEN,
+      reportMs: REPORT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      extra: ['heartbeat_interval: 2s'],
+      async place(r1, r2) {
+        replicas = [r1, r2]
+        await waitFor(quietly(leading), 'a leader', 10_000)
+        return { a: r1, b: r1, c: r2 }
+      },
+    })
+    ;({ etcd, replicas, nodes } = mesh)
   },
   { timeout: TEST_TIMEOUT_MS },
 )
 
-after(
-  async () => {
-    for (const n of nodes.values()) n.close()
-    for (const r of replicas) await r.kill()
-    await etcd?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
-  },
-  { timeout: TEST_TIMEOUT_MS },
-)
+after(() => mesh?.close(), { timeout: TEST_TIMEOUT_MS })
 
 /** PUTs a service through `r` every 700 ms until `until`; returns each answer's status and time. */
 async function writesDuring(r: ReplicaProcess, until: number): Promise<{ status: number; ms: number }[]> {
@@ -180,12 +119,18 @@ async function leaseGrants(members: readonly EtcdMember[]): Promise<number> {
 }
 
 /** What a failure needs to be understood: the sets as sent, and what each replica logged last. */
-function explainEmptied(t: { diagnostic(message: string): void }, sets: readonly InstructionSet[]): void {
+type Diagnostics = { diagnostic(message: string): void }
+
+function showReplicaLogs(t: Diagnostics): void {
+  for (const r of replicas) t.diagnostic(`${r.id} logged last:\n${r.tail().join('\n')}`)
+}
+
+function explainEmptied(t: Diagnostics, sets: readonly InstructionSet[]): void {
   for (const s of sets) {
     const routes = s.routes.map((r) => `${r.name}:${r.paths.map((p) => p.hops.join('>')).join('|')}`)
     t.diagnostic(`set ${s.version?.epoch}.${s.version?.counter} routes: ${routes.join(' ') || 'none'}`)
   }
-  for (const r of replicas) t.diagnostic(`${r.id} logged last:\n${r.tail().join('\n')}`)
+  showReplicaLogs(t)
 }
 
 interface Fault {
@@ -244,17 +189,23 @@ for (const [round, fault] of [leaderKilled, quorumLost, leaderKilled].entries())
     for (const m of killed) await m.start()
     await etcd.waitHealthy()
     const healthyAt = Date.now()
-    const leader = await waitFor(quietly(leading), 'a replica to lead again', LEAD_AGAIN_MS)
+    const leader = await waitFor(quietly(leading), 'a replica to lead again', LEAD_AGAIN_MS).catch((err) => {
+      showReplicaLogs(t)
+      throw err
+    })
     t.diagnostic(
       `killed ${killed.map((m) => m.name).join(', ')}; ${leader.id} leads ${Date.now() - healthyAt}ms after etcd was whole again; ${grants} lease grants reached the surviving members; writes (status/ms): ${writes.map((w) => `${w.status}/${w.ms}`).join(' ')}`,
     )
 
-    const emptiedSets = a.sim
-      .sets()
-      .slice(seen)
-      .filter((s) => webPaths(s) === 0)
-    if (emptiedSets.length > 0) explainEmptied(t, emptiedSets)
-    const emptied = emptiedSets.map((s) => `${s.version?.epoch}.${s.version?.counter}`)
+    const emptied = emptiedSince(a.sim.sets(), seen)
+    if (emptied.length > 0)
+      explainEmptied(
+        t,
+        a.sim
+          .sets()
+          .slice(seen)
+          .filter((s) => webPaths(s) === 0),
+      )
     assert.deepEqual(emptied, [], 'sets that took the working route away from a')
     for (const [id, n] of nodes) assert.equal(n.sim.ended, false, `${id}'s stream stays up`)
     for (const w of writes) {

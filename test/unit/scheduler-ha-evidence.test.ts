@@ -82,6 +82,19 @@ function route(paths: string[][]): PlannedRoute {
   }
 }
 
+/** What the leader knows of a, b and c from `evidence`; no link reported down. */
+function knowledgeOf(evidence: Record<string, NodeEvidence>, now: number): KnowledgeView {
+  return new KnowledgeView({
+    evidence: (id) => evidence[id],
+    nodes: ['a', 'b', 'c'],
+    reportedDown: () => false,
+    viewStart: 0,
+    storeReadable: true,
+    now,
+    rules: RULES,
+  })
+}
+
 /**
  * The decision behind a set that emptied a working route after the etcd leader was killed: both
  * replicas' leases lapsed, so the records of b and c vanished; 17 s later (past node_grace) the
@@ -95,15 +108,7 @@ test('rule: nodes whose replica lost its lease past the grace time keep their pa
     b: evidenceOnVanished({ connected: true, since: 0, reportedAt: vanishedAt - 300 }, vanishedAt),
     c: evidenceOnVanished({ connected: true, since: 0, reportedAt: vanishedAt - 300 }, vanishedAt),
   }
-  const k = new KnowledgeView({
-    evidence: (id) => evidence[id],
-    nodes: ['a', 'b', 'c'],
-    reportedDown: () => false,
-    viewStart: 0,
-    storeReadable: true,
-    now,
-    rules: RULES,
-  })
+  const k = knowledgeOf(evidence, now)
   const held = [
     route([
       ['a', 'b', 'c'],
@@ -126,15 +131,7 @@ test('rule: a node its replica saw leave is gone after the grace time, and its p
     b: { connected: true, since: 0, reportedAt: now - 200 },
     c: evidenceOnRecord({ connected: true, since: 0 }, record({ connected: false }), false, 1000),
   }
-  const k = new KnowledgeView({
-    evidence: (id) => evidence[id],
-    nodes: ['a', 'b', 'c'],
-    reportedDown: () => false,
-    viewStart: 0,
-    storeReadable: true,
-    now,
-    rules: RULES,
-  })
+  const k = knowledgeOf(evidence, now)
   const guarded = guardRoutes('a', [route([['a', 'b', 'c']])], [route([])], k, new Map([['web', spec]]))
   assert.ok('send' in guarded)
   assert.deepEqual(guarded.send[0]?.paths, [])
