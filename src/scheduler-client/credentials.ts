@@ -4,12 +4,10 @@
  * connection), or a certificate got by joining with the token (joined-credentials.ts).
  */
 import { readFile } from 'node:fs/promises'
-import type { HostPort, SchedulerCredentialsConfig } from '../config/types.ts'
+import type { SchedulerCredentialsConfig } from '../config/types.ts'
 import { PkiReadError } from '../errors/pki.ts'
 import { SchedulerJoinTokenError, SchedulerNoCredentialsError } from '../errors/scheduler-auth.ts'
-import type { Logger } from '../log/logger.ts'
 import { readJoinToken } from '../pki/join-token.ts'
-import type { Clock } from '../util/clock.ts'
 import { formatHostPort } from '../util/host-port.ts'
 import type { CredentialsContext, SchedulerCredentials, Transport } from './credential-types.ts'
 import { JoinedCredentials } from './joined-credentials.ts'

@@ -4,7 +4,7 @@
  */
 import type { SocketHandler } from 'bun'
 import { Connection } from './connection.ts'
-import { type BunSocket, DETACHED, type SocketEvents } from './events.ts'
+import type { BunSocket, SocketEvents } from './events.ts'
 import { reportFault } from './faults.ts'
 
 /** Bun's handlers for an open connection: shared by every socket, state found in `socket.data`. */
