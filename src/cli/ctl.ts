@@ -285,7 +285,7 @@ function registerUnbindCommand(ctl: Command): void {
   ctl
     .command('unbind <node>')
     .description(
-      "forget the key a node id is bound to: the next key to join as it takes it (a replaced node's)",
+      "forget and revoke the key a node id is bound to: the next key to join as it takes it (a replaced node's)",
     )
     .action((node: string, _opts: unknown, cmd: Command) =>
       run(async () => {
@@ -294,7 +294,7 @@ function registerUnbindCommand(ctl: Command): void {
         process.stdout.write(
           o.json
             ? `${JSON.stringify({ unbound: node })}\n`
-            : `unbound node ${node}: it may join again with a new key\n`,
+            : `unbound node ${node}: its key is revoked; it may join again with a new key\n`,
         )
       }),
     )

@@ -40,6 +40,17 @@ export class SchedulerNodeBoundError extends DynproxyError {
   }
 }
 
+/** A key an operator unbound from its node id: it acts for no node any more. */
+export class SchedulerKeyRevokedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_SCHEDULER_AUTH_KEY_REVOKED'
+  constructor(nodeId: string) {
+    super(
+      `the key of this certificate for node ${JSON.stringify(nodeId)} was revoked when an operator unbound the node id ` +
+        `(hint: the node that replaces it joins with the join token and a key of its own: a state_dir without scheduler-tls/)`,
+    )
+  }
+}
+
 /** A join without a valid join token (or the certificate of the node it renews). */
 export class SchedulerJoinDeniedError extends DynproxyError {
   override readonly code = 'DYN_ERR_SCHEDULER_AUTH_JOIN_DENIED'

@@ -19,6 +19,7 @@ const CODE_OF: Readonly<Record<string, Code>> = {
   DYN_ERR_SCHEDULER_AUTH_JOIN_DENIED: Code.Unauthenticated,
   DYN_ERR_SCHEDULER_AUTH_IDENTITY: Code.PermissionDenied,
   DYN_ERR_SCHEDULER_AUTH_NODE_BOUND: Code.PermissionDenied,
+  DYN_ERR_SCHEDULER_AUTH_KEY_REVOKED: Code.PermissionDenied,
   DYN_ERR_SCHEDULER_AUTH_INSECURE: Code.FailedPrecondition,
   DYN_ERR_SCHEDULER_RESOLVE_NO_SESSION: Code.FailedPrecondition,
   DYN_ERR_SCHEDULER_LIMIT_STREAMS: Code.ResourceExhausted,

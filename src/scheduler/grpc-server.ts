@@ -18,6 +18,7 @@ import type { Authority } from './auth/authority.ts'
 import { NodeGate } from './auth/gate.ts'
 import type { JoinContext } from './auth/join.ts'
 import { peerOf } from './auth/peer.ts'
+import { cutRevokedSessions } from './auth/revocation.ts'
 import { serverTlsOptions } from './auth/server-tls.ts'
 import type { SchedulerSettings } from './config/types.ts'
 import type { SchedulerCore } from './core.ts'
@@ -103,6 +104,9 @@ export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
     sessions.add(session)
     session.once('close', () => sessions.delete(session))
   })
+  const stopCutting = security?.store.watchRevocations((keyHash) =>
+    cutRevokedSessions(sessions, keyHash, logger),
+  )
   await listen(server, settings)
   const bound = server.address() as AddressInfo
   const address = formatHostPort(bound.address, bound.port)
@@ -114,6 +118,7 @@ export async function listenGrpc(o: GrpcOptions): Promise<GrpcServer> {
     address,
     close() {
       if (renewal) clearInterval(renewal)
+      stopCutting?.()
       closing ??= closeServer(server, sessions, shutdown)
       return closing
     },

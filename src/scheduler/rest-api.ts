@@ -178,7 +178,10 @@ export async function listenApi(o: ApiOptions): Promise<ApiServer> {
   app.delete<{ Params: { id: string } }>('/nodes/:id/binding', async (request, reply) => {
     const { id } = request.params
     if (!(await store.unbindNode(id))) throw new SchedulerNodeNotFoundError(id)
-    logger.warn({ node: id }, 'node binding removed: the next key to join as this node takes it')
+    logger.warn(
+      { node: id },
+      'node binding removed and its key revoked: the next key to join as this node takes it',
+    )
     return reply.code(204).send()
   })
   app.setNotFoundHandler((request, reply) =>

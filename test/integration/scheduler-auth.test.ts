@@ -25,7 +25,7 @@ import { issueNodeCert } from '../../src/pki/issue.ts'
 import { readJoinToken } from '../../src/pki/join-token.ts'
 import { checkSchedulerIdentity } from '../../src/pki/scheduler-identity.ts'
 import { createTestPki } from '../helpers/certs.ts'
-import { type Harness, type SimNode, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
+import { ctl, type Harness, type SimNode, startHarness, webServiceConfig } from './scheduler-fixtures.ts'
 
 let h: Harness
 let na: SimNode
@@ -81,6 +81,30 @@ async function streamWith(
     out.close()
   }
 }
+
+/** A node stream left open: its first message, and how it ends (undefined: ended cleanly). */
+async function openStream(
+  client: ReturnType<typeof clientWith>,
+  hello: MessageInitShape<typeof HelloSchema>,
+): Promise<{ first: SchedulerMessage | undefined; ended: Promise<ConnectError | undefined> }> {
+  const out = createWritableIterable<NodeMessage>()
+  void out.write(create(NodeMessageSchema, { msg: { case: 'hello', value: hello } }))
+  const messages = client.connect(out, { timeoutMs: 30_000 })[Symbol.asyncIterator]()
+  const first = await messages.next()
+  const ended = (async () => {
+    try {
+      while (!(await messages.next()).done) {}
+      return undefined
+    } catch (err) {
+      return ConnectError.from(err)
+    } finally {
+      out.close()
+    }
+  })()
+  return { first: first.done ? undefined : first.value, ended }
+}
+
+const sleep = (ms: number) => new Promise((resume) => setTimeout(resume, ms))
 
 function secretOfToken(): string {
   const token = readJoinToken(h.scheduler.authority?.joinToken ?? '')
@@ -243,6 +267,38 @@ describe('joining', () => {
     const again = await join(anonymousTls(), 'nd', secretOfToken(), second)
     assert.equal(nodeIdentityOf(new X509Certificate(again.certificate)), 'nd')
     assert.equal((await h.api('/nodes/nobody/binding', { method: 'DELETE' })).status, 404)
+  })
+
+  test('unbinding revokes the old key: its stream is cut, and it can neither connect, renew nor take the id back', async () => {
+    const lost = await newNodeKey('ng')
+    const joined = await join(anonymousTls(), 'ng', secretOfToken(), lost)
+    const lostTls = { ...anonymousTls(), key: lost.keyPem, cert: joined.certificate }
+    const stream = await openStream(clientWith(lostTls), { nodeId: 'ng', region: 'r-lost' })
+    assert.equal(stream.first?.msg.case, 'welcome', 'the key acts for its node until it is revoked')
+
+    const unbound = await ctl(h, 'unbind', 'ng')
+    assert.equal(unbound.code, 0, unbound.err)
+    assert.equal(unbound.out, 'unbound node ng: its key is revoked; it may join again with a new key\n')
+    const cut = await Promise.race([stream.ended, sleep(3000).then(() => 'still open')])
+    assert.notEqual(cut, 'still open', "the revoked key's stream is cut at once")
+
+    const revoked = (err: unknown) => {
+      const e = ConnectError.from(err)
+      return e.code === Code.PermissionDenied && e.rawMessage.startsWith('DYN_ERR_SCHEDULER_AUTH_KEY_REVOKED')
+    }
+    const again = await streamWith(clientWith(lostTls), { nodeId: 'ng', region: 'r-lost' })
+    assert.deepEqual(again.received, [])
+    assert.ok(revoked(again.error), `connecting again: ${again.error?.rawMessage}`)
+    await assert.rejects(join(lostTls, 'ng', '', lost), revoked, 'no renewal')
+    await assert.rejects(
+      join(anonymousTls(), 'ng', secretOfToken(), lost),
+      revoked,
+      'not even with the token',
+    )
+
+    const replacement = await newNodeKey('ng')
+    const rejoined = await join(anonymousTls(), 'ng', secretOfToken(), replacement)
+    assert.equal(nodeIdentityOf(new X509Certificate(rejoined.certificate)), 'ng')
   })
 
   test('without the secret, or with a wrong one, or with the certificate of another node, is refused', async () => {

@@ -3,11 +3,9 @@
  * simulated node's stream, and so do the automatic capacity probes a throughput service needs.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import type { SchedulerMessage } from '../../src/gen/dynproxy/scheduler/v1/scheduler_pb.ts'
-import { type Harness, link, type SimNode, startHarness, WAIT_MS } from './scheduler-fixtures.ts'
+import { ctl, type Harness, link, type SimNode, startHarness, WAIT_MS } from './scheduler-fixtures.ts'
 
 type Directive = Extract<SchedulerMessage['msg'], { case: 'directive' }>['value']['kind']
 
@@ -42,25 +40,6 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
-}
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
-
-function ctl(h: Harness, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const argv = [
-      MAIN,
-      'ctl',
-      '--api',
-      `http://${h.scheduler.apiAddress}`,
-      '--token-file',
-      h.tokenFile,
-      ...args,
-    ]
-    execFile(process.execPath, argv, { timeout: 20_000 }, (err, out, errText) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, out, err: errText })
-    })
-  })
 }
 
 describe('directives an operator asks for', () => {

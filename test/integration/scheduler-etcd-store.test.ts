@@ -107,6 +107,25 @@ test('service changes are stored, then announced to the watchers of every replic
   assert.deepEqual(describe(), ['put web', 'delete web'], 'no change after unwatch')
 })
 
+test('unbinding revokes the bound key, and every replica hears of it', { skip }, async () => {
+  const one = await open('/bindings')
+  const other = await open('/bindings')
+  const heard: string[] = []
+  other.watchRevocations((keyHash) => heard.push(keyHash))
+  const [first, second] = await Promise.all([one.bindNode('na', 'key-1'), other.bindNode('na', 'key-2')])
+  assert.deepEqual([first, second].sort(), ['bound', 'taken'], 'replicas binding together: one key wins')
+  const winner = first === 'bound' ? 'key-1' : 'key-2'
+  const loser = first === 'bound' ? 'key-2' : 'key-1'
+  assert.equal(await other.bindNode('na', winner), 'bound', 'the same key again')
+  assert.equal(await one.unbindNode('na'), true)
+  assert.equal(await one.unbindNode('na'), false, 'nothing left to unbind')
+  await until(() => heard.length === 1, 'the other replica to hear of the revocation')
+  assert.deepEqual(heard, [winner])
+  assert.equal(await other.bindNode('na', winner), 'revoked', 'the old key cannot take the id back')
+  assert.equal(await other.bindNode('nb', winner), 'revoked', 'nor any other id')
+  assert.equal(await other.bindNode('na', loser), 'bound', 'a new key takes the freed id')
+})
+
 test('an unreadable service document is skipped, not fatal', { skip }, async () => {
   const store = await open('/bad')
   await store.putService(service('good'))

@@ -2,10 +2,12 @@
  * Simulated nodes for scheduler tests: real gRPC clients over loopback, no proxy behind them, each
  * with a certificate for its node id from the scheduler's CA, as a node that joined has.
  */
+import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import type http2 from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { create, type MessageInitShape } from '@bufbuild/protobuf'
 import { createClient } from '@connectrpc/connect'
 import { createWritableIterable } from '@connectrpc/connect/protocol'
@@ -240,4 +242,24 @@ ${timing.debounce ? `  push_debounce: ${timing.debounce}\n` : ''}services:
     egress: [a]
     targets: ["127.0.0.1:9"]
 `
+}
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+
+/** Runs `dynproxy ctl` against the harness's scheduler, with its operator token. */
+export function ctl(h: Harness, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const argv = [
+      MAIN,
+      'ctl',
+      '--api',
+      `http://${h.scheduler.apiAddress}`,
+      '--token-file',
+      h.tokenFile,
+      ...args,
+    ]
+    execFile(process.execPath, argv, { timeout: 20_000 }, (err, out, errText) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, out, err: errText })
+    })
+  })
 }

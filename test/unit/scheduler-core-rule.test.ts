@@ -53,12 +53,13 @@ function store(acks: Map<string, NodeAckRecord>): SchedulerStore {
     setSigningKey: async () => undefined,
     getSecret: async () => undefined,
     initSecret: async (_name, value) => value,
-    bindNode: async (_id, keyHash) => keyHash,
+    bindNode: async () => 'bound',
     unbindNode: async () => false,
     listServices: async () => [],
     putService: async () => undefined,
     deleteService: async () => false,
     watchServices: () => () => undefined,
+    watchRevocations: () => () => undefined,
     getNodeAcks: async () => acks,
     setNodeAck: async (id, r) => {
       acks.set(id, r)

@@ -31,8 +31,8 @@ class MemoryStore implements SchedulerStore {
   async initSecret(_name: string, value: string) {
     return value
   }
-  async bindNode(_id: string, keyHash: string) {
-    return keyHash
+  async bindNode() {
+    return 'bound' as const
   }
   async unbindNode() {
     return false
@@ -52,6 +52,9 @@ class MemoryStore implements SchedulerStore {
   watchServices(l: (c: ServiceChange) => void) {
     this.listeners.add(l)
     return () => this.listeners.delete(l)
+  }
+  watchRevocations() {
+    return () => undefined
   }
   async getNodeAcks() {
     return this.acks

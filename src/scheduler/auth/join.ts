@@ -3,9 +3,14 @@
  * with the join token's secret, or (a renewal) over mutual TLS with a certificate for that very
  * node id. A node id belongs to the first key that joined or connected with it: another key is
  * refused until an operator removes the binding (`DELETE /nodes/:id/binding`), so a token
- * holder cannot take over a node that exists.
+ * holder cannot take over a node that exists. Removing it revokes the old key: a lost machine's
+ * certificate can neither take the id back nor be renewed.
  */
-import { SchedulerJoinDeniedError, SchedulerNodeBoundError } from '../../errors/scheduler-auth.ts'
+import {
+  SchedulerJoinDeniedError,
+  SchedulerKeyRevokedError,
+  SchedulerNodeBoundError,
+} from '../../errors/scheduler-auth.ts'
 import { readCsr } from '../../pki/csr.ts'
 import { issueNodeCertForKey } from '../../pki/issue.ts'
 import { isNodeId } from '../../pki/names.ts'
@@ -62,8 +67,9 @@ function refusal(authority: Authority, request: JoinRequest, peer: Peer): string
   return request.secret === '' ? 'no join token secret was given' : 'the join token secret is wrong'
 }
 
-/** Binds the id to the key if it is free; throws when it belongs to another key. */
+/** Binds the id to the key if it is free; throws when it belongs to another key or the key is revoked. */
 export async function requireBinding(store: SchedulerStore, nodeId: string, keyHash: string): Promise<void> {
-  const bound = await store.bindNode(nodeId, keyHash)
-  if (bound !== keyHash) throw new SchedulerNodeBoundError(nodeId)
+  const outcome = await store.bindNode(nodeId, keyHash)
+  if (outcome === 'taken') throw new SchedulerNodeBoundError(nodeId)
+  if (outcome === 'revoked') throw new SchedulerKeyRevokedError(nodeId)
 }

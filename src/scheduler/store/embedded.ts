@@ -8,7 +8,7 @@ import { dirname } from 'node:path'
 import { z } from 'zod'
 import { SchedulerStoreReadError, SchedulerStoreWriteError } from '../../errors/scheduler.ts'
 import { type ServiceDocument, serviceSchema } from '../config/schema.ts'
-import type { NodeAckRecord, SchedulerStore, SecretName, ServiceChange } from './types.ts'
+import type { BindOutcome, NodeAckRecord, SchedulerStore, SecretName, ServiceChange } from './types.ts'
 
 const FORMAT = 1
 
@@ -20,6 +20,8 @@ const stateSchema = z.object({
   signingKey: z.string().optional(),
   secrets: z.record(z.string(), z.string()).default({}),
   bindings: z.record(z.string(), z.string()).default({}),
+  /** Keys unbound by an operator, by hash: none of them binds a node id again. */
+  revoked: z.record(z.string(), z.object({ nodeId: z.string(), revokedAt: z.number() })).default({}),
   services: z.record(z.string(), serviceSchema),
   nodes: z.record(
     z.string(),
@@ -28,6 +30,13 @@ const stateSchema = z.object({
 })
 
 type State = z.output<typeof stateSchema>
+
+/** The outcome already decided by the state, or undefined when the id is free for this key. */
+function bindOutcome(state: State, nodeId: string, keyHash: string): BindOutcome | undefined {
+  if (Object.hasOwn(state.revoked, keyHash)) return 'revoked'
+  if (!Object.hasOwn(state.bindings, nodeId)) return undefined
+  return state.bindings[nodeId] === keyHash ? 'bound' : 'taken'
+}
 
 /** Replaces `file` with `text` all at once, or throws and leaves it as it was. */
 export type WriteFile = (file: string, text: string) => Promise<void>
@@ -52,7 +61,7 @@ interface QueuedChange {
 }
 
 function emptyState(): State {
-  return { format: FORMAT, epoch: 0, services: {}, nodes: {}, secrets: {}, bindings: {} }
+  return { format: FORMAT, epoch: 0, services: {}, nodes: {}, secrets: {}, bindings: {}, revoked: {} }
 }
 
 export class EmbeddedStore implements SchedulerStore {
@@ -62,6 +71,7 @@ export class EmbeddedStore implements SchedulerStore {
   readonly #queued: QueuedChange[] = []
   #closed = false
   readonly #listeners = new Set<(change: ServiceChange) => void>()
+  readonly #revocationListeners = new Set<(keyHash: string) => void>()
 
   readonly #write: WriteFile
   readonly #ackDelayMs: number
@@ -109,21 +119,33 @@ export class EmbeddedStore implements SchedulerStore {
     })
   }
 
-  bindNode(nodeId: string, keyHash: string): Promise<string> {
-    const bound = this.#state.bindings[nodeId]
-    if (bound !== undefined) return Promise.resolve(bound)
+  bindNode(nodeId: string, keyHash: string): Promise<BindOutcome> {
+    const known = bindOutcome(this.#state, nodeId, keyHash)
+    if (known !== undefined) return Promise.resolve(known)
     return this.#change((s) => {
-      s.bindings[nodeId] ??= keyHash
-      return s.bindings[nodeId]
+      const outcome = bindOutcome(s, nodeId, keyHash)
+      if (outcome !== undefined) return outcome
+      s.bindings[nodeId] = keyHash
+      return 'bound' as const
     })
   }
 
   async unbindNode(nodeId: string): Promise<boolean> {
-    return this.#change((s) => {
-      if (!Object.hasOwn(s.bindings, nodeId)) return false
+    const revoked = await this.#change((s) => {
+      if (!Object.hasOwn(s.bindings, nodeId)) return undefined
+      const keyHash = s.bindings[nodeId] as string
       delete s.bindings[nodeId]
-      return true
+      s.revoked[keyHash] = { nodeId, revokedAt: Date.now() }
+      return keyHash
     })
+    if (revoked === undefined) return false
+    for (const listener of this.#revocationListeners) listener(revoked)
+    return true
+  }
+
+  watchRevocations(listener: (keyHash: string) => void): () => void {
+    this.#revocationListeners.add(listener)
+    return () => this.#revocationListeners.delete(listener)
   }
 
   async listServices(): Promise<ServiceDocument[]> {
@@ -165,6 +187,7 @@ export class EmbeddedStore implements SchedulerStore {
   async close(): Promise<void> {
     this.#closed = true
     this.#listeners.clear()
+    this.#revocationListeners.clear()
     if (this.#ackTimer) this.#flushSoon()
     await this.#writing.catch(() => undefined)
   }

@@ -6,6 +6,7 @@
  *   <prefix>/signing-key           the Ed25519 key, written once
  *   <prefix>/secrets/<name>        the mesh CA and the join secret, each written once
  *   <prefix>/bindings/<id>         the hash of the key a node id is bound to
+ *   <prefix>/revoked/<key hash>    a key unbound by an operator (JSON: node id, time)
  *   <prefix>/services/<name>       a service document (JSON)
  *   <prefix>/nodes/<id>/ack        what a node last acknowledged (JSON)
  *   <prefix>/instructions/<id>     a node's current set, written by the leader (JSON)
@@ -34,6 +35,19 @@ export class EtcdKeys {
 
   binding(nodeId: string): string {
     return `${this.prefix}/bindings/${encodeURIComponent(nodeId)}`
+  }
+
+  get revokedKeys(): string {
+    return `${this.prefix}/revoked/`
+  }
+
+  revokedKey(keyHash: string): string {
+    return `${this.revokedKeys}${encodeURIComponent(keyHash)}`
+  }
+
+  /** The key hash in `<prefix>/revoked/<hash>`, or undefined when the key is not of that shape. */
+  keyHashIn(key: string): string | undefined {
+    return this.nodeIdIn(key, this.revokedKeys)
   }
 
   get services(): string {

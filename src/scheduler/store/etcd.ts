@@ -17,7 +17,7 @@ import type { Logger } from '../../log/logger.ts'
 import { type ServiceDocument, serviceSchema } from '../config/schema.ts'
 import type { EtcdStoreSettings } from '../config/types.ts'
 import { EtcdKeys } from './etcd-keys.ts'
-import type { NodeAckRecord, SchedulerStore, SecretName, ServiceChange } from './types.ts'
+import type { BindOutcome, NodeAckRecord, SchedulerStore, SecretName, ServiceChange } from './types.ts'
 
 /** Epoch increments race between replicas starting at once; each retry sees the winner's value. */
 const EPOCH_ATTEMPTS = 20
@@ -82,6 +82,8 @@ export class EtcdStore implements SchedulerStore {
   readonly #logger: Logger
   readonly #listeners = new Set<(change: ServiceChange) => void>()
   readonly #watcher: Watcher
+  readonly #revocationListeners = new Set<(keyHash: string) => void>()
+  readonly #revocationWatcher: Watcher
   #closed = false
 
   private constructor(settings: EtcdStoreSettings, logger: Logger) {
@@ -94,13 +96,17 @@ export class EtcdStore implements SchedulerStore {
     this.#watcher.on('put', (kv) => this.#onServicePut(kv.key.toString(), kv.value.toString()))
     this.#watcher.on('delete', (kv) => this.#onServiceDelete(kv.key.toString()))
     this.#watcher.on('error', (err) => logger.error({ err }, 'etcd service watch failed'))
+    this.#revocationWatcher = this.client.watch().prefix(this.keys.revokedKeys).watcher()
+    this.#revocationWatcher.on('put', (kv) => this.#onRevoked(kv.key.toString()))
+    this.#revocationWatcher.on('error', (err) => logger.error({ err }, 'etcd revocation watch failed'))
   }
 
-  /** Resolves once the service watch is connected, so no change made after open is missed. */
+  /** Resolves once the watches are connected, so no change made after open is missed. */
   static async open(settings: EtcdStoreSettings, logger: Logger): Promise<EtcdStore> {
     const store = new EtcdStore(settings, logger)
     try {
       await store.call('watching services', () => once(store.#watcher, 'connected'))
+      await store.call('watching revoked keys', () => once(store.#revocationWatcher, 'connected'))
     } catch (err) {
       await store.close()
       throw err
@@ -183,16 +189,47 @@ export class EtcdStore implements SchedulerStore {
     return this.#createOrRead(`storing the ${name}`, this.keys.secret(name), value)
   }
 
-  bindNode(nodeId: string, keyHash: string): Promise<string> {
-    return this.#createOrRead(`binding node ${nodeId}`, this.keys.binding(nodeId), keyHash)
+  /** One transaction: the id must be free and the key not revoked for the binding to be written. */
+  async bindNode(nodeId: string, keyHash: string): Promise<BindOutcome> {
+    const binding = this.keys.binding(nodeId)
+    const revoked = this.keys.revokedKey(keyHash)
+    const result = await this.call(`binding node ${nodeId}`, () =>
+      this.client
+        .if(binding, 'Create', '==', 0)
+        .and(revoked, 'Create', '==', 0)
+        .then(this.client.put(binding).value(keyHash))
+        .else(this.client.get(binding), this.client.get(revoked))
+        .commit(),
+    )
+    if (result.succeeded) return 'bound'
+    if ((result.responses[1]?.response_range?.kvs.length ?? 0) > 0) return 'revoked'
+    const bound = result.responses[0]?.response_range?.kvs[0]?.value.toString()
+    if (bound === undefined)
+      throw new SchedulerStoreRecordError(binding, 'vanished between a read and a write')
+    return bound === keyHash ? 'bound' : 'taken'
   }
 
+  /** The binding is deleted only if it still holds the key read, which is revoked with it. */
   async unbindNode(nodeId: string): Promise<boolean> {
+    const binding = this.keys.binding(nodeId)
     const result = await this.call(`unbinding node ${nodeId}`, async () => {
       await this.#quorumNow()
-      return this.client.delete().key(this.keys.binding(nodeId)).exec()
+      const keyHash = await this.client.get(binding).string()
+      if (keyHash === null) return false
+      const record = JSON.stringify({ nodeId, revokedAt: Date.now() })
+      const txn = await this.client
+        .if(binding, 'Value', '==', keyHash)
+        .then(this.client.delete().key(binding), this.client.put(this.keys.revokedKey(keyHash)).value(record))
+        .commit()
+      if (!txn.succeeded) throw new SchedulerStoreRecordError(binding, 'changed while it was being unbound')
+      return true
     })
-    return Number(result.deleted) > 0
+    return result
+  }
+
+  watchRevocations(listener: (keyHash: string) => void): () => void {
+    this.#revocationListeners.add(listener)
+    return () => this.#revocationListeners.delete(listener)
   }
 
   /** Writes `value` at `key` unless something is there; returns what is there after (one transaction). */
@@ -277,12 +314,20 @@ export class EtcdStore implements SchedulerStore {
     if (this.#closed) return
     this.#closed = true
     this.#listeners.clear()
+    this.#revocationListeners.clear()
     await this.#watcher.cancel().catch(() => undefined)
+    await this.#revocationWatcher.cancel().catch(() => undefined)
     this.client.close()
   }
 
   #emit(change: ServiceChange): void {
     for (const listener of this.#listeners) listener(change)
+  }
+
+  #onRevoked(key: string): void {
+    const keyHash = this.keys.keyHashIn(key)
+    if (keyHash === undefined) return
+    for (const listener of this.#revocationListeners) listener(keyHash)
   }
 
   #onServicePut(key: string, value: string): void {

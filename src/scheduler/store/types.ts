@@ -29,6 +29,12 @@ export type ServiceChange =
   | { readonly kind: 'put'; readonly service: ServiceDocument }
   | { readonly kind: 'delete'; readonly name: string }
 
+/**
+ * What binding a key to a node id came to: bound (now or before), taken (the id belongs to another
+ * key) or revoked (the key was unbound once, and can never bind an id again).
+ */
+export type BindOutcome = 'bound' | 'taken' | 'revoked'
+
 export interface SchedulerStore {
   /** Increments the epoch, persists it, then returns it. Called once per scheduler start. */
   nextEpoch(): Promise<number>
@@ -46,10 +52,15 @@ export interface SchedulerStore {
   getSecret(name: SecretName): Promise<string | undefined>
   /** Stores `value` unless the secret exists; returns the one stored (replicas starting together: the first wins). */
   initSecret(name: SecretName, value: string): Promise<string>
-  /** Binds a node id to a key (its hash) unless it is bound; returns the hash it is bound to. */
-  bindNode(nodeId: string, keyHash: string): Promise<string>
-  /** Forgets a node id's key, so that the next key to join takes it; false when it had none. */
+  /** Binds a node id to a key (its hash) unless the id is bound or the key revoked, in one step. */
+  bindNode(nodeId: string, keyHash: string): Promise<BindOutcome>
+  /**
+   * Forgets a node id's key and revokes that key, in one step: the next key to join takes the id,
+   * and the old one (a lost machine's) can neither take it back nor renew. False when it had none.
+   */
   unbindNode(nodeId: string): Promise<boolean>
+  /** Calls `listener` with the hash of each key revoked from now on, by this replica or another. */
+  watchRevocations(listener: (keyHash: string) => void): () => void
   getNodeAcks(): Promise<ReadonlyMap<string, NodeAckRecord>>
   setNodeAck(nodeId: string, record: NodeAckRecord): Promise<void>
   /** Waits for pending writes; later calls fail. */
