@@ -1,6 +1,7 @@
 /**
  * `dynproxy cert`: a development PKI for mesh mTLS. `cert ca` creates the CA once; `cert node`
- * issues each node its certificate and prints the `mesh.tls` section that uses it.
+ * issues each node its certificate and prints the `mesh.tls` section that uses it; `cert revoke`
+ * (cert-revoke.ts) keeps the CA's revocation list.
  */
 import { X509Certificate } from 'node:crypto'
 import { resolve } from 'node:path'
@@ -8,6 +9,7 @@ import type { Command } from 'commander'
 import { stringify } from 'yaml'
 import { PkiArgumentError } from '../errors/pki.ts'
 import { assertCaName, assertNodeId, assertValidDays } from '../pki/names.ts'
+import { registerCertRevoke } from './cert-revoke.ts'
 
 /** Where the commands report: the `mesh.tls` snippet goes to `out`, progress to `err`. */
 export interface CertOutput {
@@ -113,7 +115,9 @@ export async function runCertNode(
 export function registerCertCommands(program: Command, output: CertOutput = processOutput): Command {
   const cert = program
     .command('cert')
-    .description('create a development CA and node certificates for mesh mTLS (see docs/mtls.md)')
+    .description(
+      'create a development CA, node certificates and revocation lists for mesh mTLS (see docs/mtls.md)',
+    )
   cert
     .command('ca')
     .description('create a CA: writes ca.pem and ca-key.pem (0600) into --out')
@@ -134,5 +138,6 @@ export function registerCertCommands(program: Command, output: CertOutput = proc
     .action((opts: Omit<CertNodeOptions, 'hosts'> & { host: string[] }) =>
       runCertNode({ ...opts, hosts: opts.host }, output),
     )
+  registerCertRevoke(cert, parseDays, output)
   return cert
 }

@@ -71,7 +71,14 @@ async function checkGroup(group: FileGroup, nodeId: string | undefined, now: Dat
       case 'mesh_tls': {
         const files = { certFile: group.cert.file, keyFile: group.key.file, caFile: group.ca.file }
         const material = await loadMeshTls(files, { ...(nodeId !== undefined && { nodeId }) })
-        return { issues: [], warnings: material.warnings }
+        if (group.crl === undefined) return { issues: [], warnings: material.warnings }
+        const { loadRevocationList, revocationWarnings } = await import('../pki/crl.ts')
+        try {
+          const list = await loadRevocationList(group.crl.file, material.ca)
+          return { issues: [], warnings: [...material.warnings, ...revocationWarnings(list, now.getTime())] }
+        } catch (err) {
+          return { issues: [{ path: group.crl.path, message: messageOf(err) }], warnings: material.warnings }
+        }
       }
       case 'plugin':
         await importPluginFactory({ name: group.name, module: group.module, options: {} })

@@ -28,6 +28,7 @@ export type FileGroup =
       readonly cert: FileRef
       readonly key: FileRef
       readonly ca: FileRef
+      readonly crl?: FileRef
     }
   | { readonly kind: 'plugin'; readonly at: KeyPath; readonly name: string; readonly module: string }
   | { readonly kind: 'scheduler_config'; readonly at: KeyPath; readonly file: FileRef }
@@ -86,9 +87,10 @@ function meshFiles(mesh: unknown): NamedFiles {
   const cert = ref([...at, 'cert'], tls.cert)
   const key = ref([...at, 'key'], tls.key)
   const ca = ref([...at, 'ca'], tls.ca)
-  const refs = [cert, key, ca].filter((r) => r !== undefined)
+  const crl = ref([...at, 'crl'], tls.crl)
+  const refs = [cert, key, ca, crl].filter((r) => r !== undefined)
   if (cert === undefined || key === undefined || ca === undefined) return { refs, groups: [] }
-  return { refs, groups: [{ kind: 'mesh_tls', at, cert, key, ca }] }
+  return { refs, groups: [{ kind: 'mesh_tls', at, cert, key, ca, ...(crl && { crl }) }] }
 }
 
 function pluginFiles(plugin: unknown, i: number): NamedFiles {

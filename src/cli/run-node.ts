@@ -57,5 +57,5 @@ async function reloadFrom(files: string[], node: ProxyNode | NodeSupervisor, log
       { keys: restartRequired },
       'config reload: these keys keep their running value until a restart',
     )
-  for (const err of errors) logger.error({ err }, 'config reload: a listener failed')
+  for (const err of errors) logger.error({ err }, 'config reload: a part of it did not apply')
 }

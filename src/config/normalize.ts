@@ -174,7 +174,14 @@ function peer(p: ConfigDocument['peers'][number]): PeerConfig {
 function mesh(m: NonNullable<ConfigDocument['mesh']>): MeshConfig {
   return {
     bind: hostPort(m.bind),
-    ...(m.tls && { tls: { certFile: m.tls.cert, keyFile: m.tls.key, caFile: m.tls.ca } }),
+    ...(m.tls && {
+      tls: {
+        certFile: m.tls.cert,
+        keyFile: m.tls.key,
+        caFile: m.tls.ca,
+        ...(m.tls.crl !== undefined && { crlFile: m.tls.crl }),
+      },
+    }),
     handshakeTimeoutMs: parseDuration(m.handshake_timeout),
     ...(m.token !== undefined && { token: m.token }),
     ...(m.allow_targets !== undefined && { allowTargets: m.allow_targets.map(allowTarget) }),

@@ -305,7 +305,20 @@ const peer = z.strictObject({
 
 const mesh = z.strictObject({
   bind: hostPort({ allowPortZero: true }).describe('Where peers connect to this node.'),
-  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1) }).optional(),
+  tls: z
+    .strictObject({
+      cert: z.string().min(1),
+      key: z.string().min(1),
+      ca: z.string().min(1),
+      crl: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'A certificate revocation list the mesh CA signed (dynproxy cert revoke): peers whose certificate it lists are refused, both ways. Read again on SIGHUP.',
+        ),
+    })
+    .optional(),
   handshake_timeout: duration()
     .default('10s')
     .describe('With tls: a connection that has not finished its TLS handshake by then is closed.'),

@@ -207,6 +207,8 @@ export interface MeshTlsConfig {
   readonly certFile: string
   readonly keyFile: string
   readonly caFile: string
+  /** Certificates the mesh CA revoked (pki/crl.ts); read again at each reload. */
+  readonly crlFile?: string
 }
 
 export interface Cidr {

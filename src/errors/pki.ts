@@ -66,6 +66,19 @@ export class PkiWriteError extends DynproxyError {
   }
 }
 
+/** A mesh peer presented a certificate that the mesh CA's revocation list (`mesh.tls.crl`) names. */
+export class PkiCertificateRevokedError extends DynproxyError {
+  override readonly code = 'DYN_ERR_PKI_REVOKED'
+  constructor(whose: string, serial: string, file: string) {
+    super(
+      withHint(
+        `the certificate of ${whose} (serial ${serial}) is revoked: mesh.tls.crl file ${file} lists it`,
+        'a replaced node needs a certificate of its own: dynproxy cert node',
+      ),
+    )
+  }
+}
+
 /**
  * A mesh peer presented a certificate, valid under the mesh CA, whose identity is not the node
  * that was dialed: a misdirected address or a certificate issued for another node id.

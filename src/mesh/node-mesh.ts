@@ -11,6 +11,7 @@ import { MeshProbeError, PeerUnknownError } from '../errors/index.ts'
 import { type FlowManager, MESH_LISTENER } from '../flow/index.ts'
 import type { Logger } from '../log/logger.ts'
 import { loadMeshTls, type MeshTlsMaterial } from '../pki/load.ts'
+import type { RevocationList } from '../pki/revocation-list.ts'
 import type { Connection } from '../socket/connection.ts'
 import { IdleSweep } from '../socket/idle-sweep.ts'
 import type { Clock } from '../util/clock.ts'
@@ -18,12 +19,13 @@ import type { LinkProbeResult, MeshStats, PeerState } from '../views/node-view.t
 import { FramedEgress } from './framed-egress.ts'
 import { openThroughPeer } from './outbound.ts'
 import { PeerLinks } from './peer-links.ts'
-import { meshServerTls } from './peer-tls.ts'
+import { meshServerTls, type PeerTlsOptions } from './peer-tls.ts'
 import { type ProbeLimits, probeRate, sendProbe, serveProbe } from './probe.ts'
 import { createRelay, type OnwardRoutes, type PeerConnections } from './relay.ts'
 import { importPublicKey } from './security/path-token.ts'
 import { targetAllowList } from './security/policy.ts'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache, type ReplayGuard } from './security/replay-cache.ts'
+import { Revocations } from './security/revocations.ts'
 import { MeshServer } from './server.ts'
 import { ID_BYTES, MESH_STATUS, type MeshStatus } from './wire/constants.ts'
 
@@ -72,7 +74,8 @@ export class NodeMesh implements PeerConnections {
   /** All three exist once start() has read the TLS material (if any). */
   #links: PeerLinks | undefined
   #server: MeshServer | undefined
-  #tls: MeshTlsMaterial | undefined
+  #tls: (MeshTlsMaterial & PeerTlsOptions) | undefined
+  readonly #revocations = new Revocations()
 
   constructor(config: NodeConfig, deps: NodeMeshDeps) {
     if (config.mesh === undefined) throw new TypeError('NodeMesh needs a mesh section')
@@ -110,6 +113,8 @@ export class NodeMesh implements PeerConnections {
   async start(routes: OnwardRoutes): Promise<void> {
     const tls = this.#mesh.tls ? await this.#loadTls() : undefined
     this.#tls = tls
+    const revoked = tls && (await this.#loadRevocations(tls.ca))
+    if (revoked !== undefined) this.#revocations.replace(revoked)
     this.#links = new PeerLinks({
       peers: this.#config.peers,
       mesh: this.#mesh,
@@ -119,7 +124,11 @@ export class NodeMesh implements PeerConnections {
     this.#server = new MeshServer({
       bind: this.#mesh.bind,
       reusePort: this.#deps.reusePort ?? false,
-      ...(tls && { tls: meshServerTls(tls), handshakeTimeoutMs: this.#mesh.handshakeTimeoutMs }),
+      ...(tls && {
+        tls: meshServerTls(tls),
+        handshakeTimeoutMs: this.#mesh.handshakeTimeoutMs,
+        refusePeer: (conn) => this.#refusedPeer(conn),
+      }),
       onOpen: this.#openHandler(tls !== undefined, routes),
       limits: {
         maxTotal: this.#mesh.maxUnauthenticated,
@@ -133,8 +142,28 @@ export class NodeMesh implements PeerConnections {
   }
 
   /** The mesh's TLS material, once start() has read it: the control channels use it too. */
-  get tls(): MeshTlsMaterial | undefined {
+  get tls(): (MeshTlsMaterial & PeerTlsOptions) | undefined {
     return this.#tls
+  }
+
+  /**
+   * Reads `mesh.tls.crl` again (SIGHUP) and closes the accepted connections whose certificate it
+   * now names. A list that does not load leaves the one in force, and is the error returned.
+   */
+  async reloadRevocations(): Promise<Error | undefined> {
+    const tls = this.#tls
+    if (tls === undefined || this.#mesh.tls?.crlFile === undefined) return undefined
+    try {
+      const list = await this.#loadRevocations(tls.ca)
+      if (list !== undefined) this.#revocations.replace(list)
+    } catch (err) {
+      this.#deps.logger.error({ err }, 'mesh.tls.crl did not load: the list in force stays')
+      return err as Error
+    }
+    const closed = this.#server?.closeRefused() ?? 0
+    if (closed > 0)
+      this.#deps.logger.warn({ closed }, 'closed mesh connections whose certificate is now revoked')
+    return undefined
   }
 
   /** A connection (control channel) proved who sent it: it no longer counts as unauthenticated. */
@@ -147,13 +176,31 @@ export class NodeMesh implements PeerConnections {
     this.#links?.setState(peer, state)
   }
 
-  async #loadTls(): Promise<MeshTlsMaterial> {
+  async #loadTls(): Promise<MeshTlsMaterial & PeerTlsOptions> {
     const material = await loadMeshTls(this.#mesh.tls!, {
       nodeId: this.#config.common.nodeId,
       clock: this.#deps.clock,
     })
     for (const warning of material.warnings) this.#deps.logger.warn(warning)
-    return material
+    return { ...material, revocations: this.#revocations }
+  }
+
+  /** The X.509 library that reads a CRL is loaded only by a node that names one. */
+  async #loadRevocations(caPem: string): Promise<RevocationList | undefined> {
+    const file = this.#mesh.tls?.crlFile
+    if (file === undefined) return undefined
+    const { loadRevocationList, revocationWarnings } = await import('../pki/crl.ts')
+    const list = await loadRevocationList(file, caPem)
+    for (const warning of revocationWarnings(list, this.#deps.clock.now())) this.#deps.logger.warn(warning)
+    this.#deps.logger.info({ file, revoked: list.serials.size }, 'mesh revocation list loaded')
+    return list
+  }
+
+  #refusedPeer(conn: Connection): Error | undefined {
+    const cert = this.#revocations.list === undefined ? undefined : conn.peerCertificate()
+    return cert === undefined
+      ? undefined
+      : this.#revocations.refusal(cert, `mesh client ${conn.remoteAddress}`)
   }
 
   #openHandler(tls: boolean, routes: OnwardRoutes): ReturnType<typeof createRelay> {

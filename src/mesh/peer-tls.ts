@@ -6,9 +6,13 @@
  */
 import type { MeshTlsKeys } from '../pki/tls-options.ts'
 import type { ClientTlsOptions, ServerTlsOptions } from '../socket/tls-options.ts'
+import type { Revocations } from './security/revocations.ts'
 
 /** PEM: this node's key and certificate, and the CA every node's certificate chains to. */
-export type PeerTlsOptions = MeshTlsKeys
+export interface PeerTlsOptions extends MeshTlsKeys {
+  /** Certificates the mesh CA revoked (`mesh.tls.crl`); absent: none. */
+  readonly revocations?: Revocations
+}
 
 /** Mesh connections are between dynproxy nodes only, so there is no older peer to accommodate. */
 const MIN_VERSION = 'TLSv1.3'
@@ -29,5 +33,8 @@ export function meshClientTls(keys: PeerTlsOptions, peerName: string): ClientTls
     ca: keys.ca,
     expectIdentity: peerName,
     minVersion: MIN_VERSION,
+    ...(keys.revocations && {
+      refuseCertificate: (cert) => keys.revocations?.refusal(cert, `peer ${peerName}`),
+    }),
   }
 }

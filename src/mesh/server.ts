@@ -39,6 +39,8 @@ export interface MeshServerOptions {
   /** mTLS: a client certificate from the mesh CA is required (`requestCert`). */
   readonly tls?: ServerTlsOptions
   readonly handshakeTimeoutMs?: number
+  /** With tls: refuses a peer whose certificate verified (a revocation list); undefined admits it. */
+  readonly refusePeer?: (conn: Connection) => Error | undefined
   readonly limits: UnauthenticatedLimits
   readonly onOpen: MeshConnectionHandler
   readonly onControl: MeshConnectionHandler
@@ -53,8 +55,11 @@ export class MeshServer {
   readonly #accepts: AcceptCounters = newAcceptCounters()
   #socket: Listener | undefined = undefined
   #lastFloodWarning = Number.NEGATIVE_INFINITY
+  #lastRevokedWarning = Number.NEGATIVE_INFINITY
   /** Refused after accept: garbage, wrong protocol, silence, pushed out by newer ones. */
   #refused = 0
+  /** Open connections that came with a certificate: a new revocation list may close some. */
+  readonly #certified = new Set<Connection>()
   port: number
 
   constructor(options: MeshServerOptions) {
@@ -112,7 +117,10 @@ export class MeshServer {
       ...(tls && { tls }),
       ...(handshakeTimeoutMs !== undefined && { handshakeTimeoutMs }),
       admit: (conn) => this.#admit(conn),
-      closed: (conn) => this.#unauthenticated.release(conn),
+      closed: (conn) => {
+        this.#unauthenticated.release(conn)
+        this.#certified.delete(conn)
+      },
     }
   }
 
@@ -148,7 +156,12 @@ export class MeshServer {
   async #accept(conn: Connection): Promise<void> {
     // Past a TLS handshake, the certificate the mesh CA signed is proof enough.
     const identity = this.#options.tls === undefined ? undefined : peerNodeId(conn)
-    if (this.#options.tls !== undefined) this.authenticated(conn)
+    if (this.#options.tls !== undefined) {
+      const revoked = this.#options.refusePeer?.(conn)
+      if (revoked !== undefined) return this.#refuseRevoked(conn, revoked)
+      this.authenticated(conn)
+      this.#certified.add(conn)
+    }
     let prefix: Buffer
     try {
       prefix = await peekPrefix(conn, FIRST_BYTES_TIMEOUT_MS)
@@ -164,6 +177,28 @@ export class MeshServer {
     if (kind === KIND_OPEN) this.#options.onOpen(conn, identity)
     else if (kind === KIND_CONTROL) this.#options.onControl(conn, identity)
     else this.#refuse(conn, `unknown connection kind ${kind}`)
+  }
+
+  /** Closes the open connections whose certificate is refused now (a new revocation list); returns how many. */
+  closeRefused(): number {
+    let closed = 0
+    for (const conn of this.#certified) {
+      const revoked = this.#options.refusePeer?.(conn)
+      if (revoked === undefined) continue
+      this.#certified.delete(conn)
+      this.#refuse(conn, revoked.message)
+      closed++
+    }
+    return closed
+  }
+
+  /** Each at debug, like any refusal; at warn at most once a minute, since anyone may retry at will. */
+  #refuseRevoked(conn: Connection, revoked: Error): void {
+    this.#refuse(conn, revoked.message)
+    const now = this.#options.now()
+    if (now - this.#lastRevokedWarning < FLOOD_WARNING_INTERVAL_MS) return
+    this.#lastRevokedWarning = now
+    this.#options.logger.warn({ err: revoked }, 'mesh connection refused: its certificate is revoked')
   }
 
   #refuse(conn: Connection, why: string): void {

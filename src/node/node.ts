@@ -65,8 +65,8 @@ export interface ReloadOutcome {
   readonly restartRequired: readonly string[]
   /**
    * Listeners whose change did not apply: a listener that was running keeps its old config and
-   * certificate (DYN_ERR_LISTENER_RELOAD_KEPT), a new one that cannot bind is left out. The rest
-   * of the reload holds.
+   * certificate (DYN_ERR_LISTENER_RELOAD_KEPT), a new one that cannot bind is left out; a
+   * `mesh.tls.crl` that does not load leaves the list in force. The rest of the reload holds.
    */
   readonly errors: readonly Error[]
   /** Those listeners by name, with the config each runs with now (undefined: not started). */
@@ -337,7 +337,9 @@ export class ProxyNode implements NodeView {
     const { config, applied } = withListenersKept(plan, listeners.kept)
     this.#config = config
     if (plan.helloChanged) this.#controlPlane?.rehello()
-    return { applied, restartRequired: plan.restartRequired, errors: listeners.errors, kept: listeners.kept }
+    const revocations = await this.#mesh?.reloadRevocations()
+    const errors = revocations === undefined ? listeners.errors : [...listeners.errors, revocations]
+    return { applied, restartRequired: plan.restartRequired, errors, kept: listeners.kept }
   }
 
   /** The admin server's bound address (its port differs from the config's when that is 0). */

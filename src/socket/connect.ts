@@ -7,6 +7,7 @@
  * and calls `open` before the handshake, so the handshake handler checks the chain (`authorized`)
  * and the node id the certificate stands for here.
  */
+import type { X509Certificate } from 'node:crypto'
 import type { TCPSocketConnectOptions } from 'bun'
 import { PkiPeerIdentityError } from '../errors/pki.ts'
 import { SocketDialCapError, SocketTlsVerifyError } from '../errors/socket.ts'
@@ -46,6 +47,7 @@ class Dial implements ConnectionOrigin {
   readonly startedAt = performance.now()
   readonly tls: boolean
   readonly expectIdentity: string | undefined
+  readonly refuseCertificate: ((cert: X509Certificate) => Error | undefined) | undefined
   readonly book: AbandonedDials
   readonly waiter: DialWaiter<unknown>
   readonly token: unknown
@@ -68,6 +70,7 @@ class Dial implements ConnectionOrigin {
     this.timeoutMs = options.timeoutMs
     this.tls = options.tls !== undefined
     this.expectIdentity = options.tls?.expectIdentity
+    this.refuseCertificate = options.tls?.refuseCertificate
     this.book = book
     this.waiter = waiter
     this.token = token
@@ -135,10 +138,13 @@ class Dial implements ConnectionOrigin {
       const identity = peerNodeId(conn)
       if (identity !== this.expectIdentity) return new PkiPeerIdentityError(this.expectIdentity, identity)
     }
-    if (conn.authorized) return undefined
-    const cause = conn.socket.getAuthorizationError() ?? error
-    const code = (cause as NodeJS.ErrnoException | null)?.code ?? 'unauthorized'
-    return new SocketTlsVerifyError(this.target, code, { cause })
+    if (!conn.authorized) {
+      const cause = conn.socket.getAuthorizationError() ?? error
+      const code = (cause as NodeJS.ErrnoException | null)?.code ?? 'unauthorized'
+      return new SocketTlsVerifyError(this.target, code, { cause })
+    }
+    const cert = this.refuseCertificate === undefined ? undefined : conn.peerCertificate()
+    return cert === undefined ? undefined : this.refuseCertificate?.(cert)
   }
 
   #succeed(conn: Connection): void {

@@ -2,6 +2,7 @@
  * TLS options as Bun takes them, built so that they can never mean plaintext: Bun treats a `tls`
  * object whose fields are all undefined as no TLS at all, on listeners and dials alike.
  */
+import type { X509Certificate } from 'node:crypto'
 import type { TLSOptions } from 'bun'
 import { SocketTlsOptionsError } from '../errors/socket.ts'
 
@@ -28,6 +29,8 @@ export interface ClientTlsOptions {
   readonly servername?: string
   /** The node id the server's certificate must stand for (`pki/identity.ts`). */
   readonly expectIdentity?: string
+  /** Checks the server's certificate further once it verified: an error refuses it (a revocation list). */
+  readonly refuseCertificate?: (cert: X509Certificate) => Error | undefined
   readonly minVersion?: TlsVersion
 }
 

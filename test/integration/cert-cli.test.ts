@@ -272,4 +272,35 @@ describe('dynproxy cert', () => {
     assert.equal(again.out, '')
     assert.match(again.err, /^dynproxy: DYN_ERR_PKI_FILE_EXISTS: refusing to overwrite .*edge-1\.pem/)
   })
+
+  it('revoke refuses a certificate another CA issued, a file that is no certificate, a bad serial and a foreign list', async () => {
+    const mine = join(dir, 'revoke-ca')
+    const theirs = join(dir, 'revoke-other-ca')
+    await dynproxy('cert', 'ca', '--out', mine)
+    await dynproxy('cert', 'ca', '--out', theirs, '--name', 'another CA')
+    await dynproxy('cert', 'node', '--ca', theirs, '--id', 'stranger', '--out', theirs)
+    const crl = join(dir, 'revoke.crl')
+    await fails(
+      ['cert', 'revoke', '--ca', mine, '--crl', crl, join(theirs, 'stranger.pem')],
+      'DYN_ERR_PKI_INVALID',
+      /^invalid certificate file .*stranger\.pem: not issued by the CA in --ca/,
+    )
+    await fails(
+      ['cert', 'revoke', '--ca', mine, '--crl', crl, join(theirs, 'stranger-key.pem')],
+      'DYN_ERR_PKI_INVALID',
+      /stranger-key\.pem: no PEM certificate in it/,
+    )
+    await fails(
+      ['cert', 'revoke', '--ca', mine, '--crl', crl, '--serial', '12zz'],
+      'DYN_ERR_PKI_INVALID_ARGUMENT',
+      /--serial "12zz"/,
+    )
+    await assert.rejects(stat(crl), { code: 'ENOENT' }, 'nothing written for a refused revocation')
+    await dynproxy('cert', 'revoke', '--ca', theirs, '--crl', crl)
+    await fails(
+      ['cert', 'revoke', '--ca', mine, '--crl', crl, '--serial', '01'],
+      'DYN_ERR_PKI_INVALID',
+      /the CRL to extend: not signed by the mesh CA/,
+    )
+  })
 })

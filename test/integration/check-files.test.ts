@@ -126,4 +126,29 @@ plugins:
     assert.match(err, /dynproxy: warning: mesh\.tls\.cert .* identifies node "n1", not this node "n2"/)
     assert.match(err, /good\.yaml: ok/)
   })
+
+  test('a mesh revocation list is loaded too: one the mesh CA did not sign fails check, naming the key', async () => {
+    await (await createTestPki([], 'another CA')).writeTo(join(dir, 'other'))
+    const foreign = join(dir, 'foreign.crl')
+    const { revokeSerials } = await import('../../src/pki/crl.ts')
+    const { readCaDir } = await import('../../src/pki/files.ts')
+    await writeFile(
+      foreign,
+      (await revokeSerials({ ca: await readCaDir(join(dir, 'other'), 'ca'), serials: [], validDays: 1 })).pem,
+    )
+    const file = await config(
+      'bad-crl.yaml',
+      `common: { node_id: n1 }
+mesh:
+  bind: "127.0.0.1:0"
+  tls: { cert: "${node('n1').certFile}", key: "${node('n1').keyFile}", ca: "${pki.caFile}", crl: "${foreign}" }
+`,
+    )
+    const { code, err } = await check(file)
+    assert.equal(code, 2, err)
+    assert.match(
+      err,
+      /bad-crl\.yaml:4: mesh\.tls\.crl: invalid mesh\.tls\.crl file .*foreign\.crl: not signed by the mesh CA/,
+    )
+  })
 })

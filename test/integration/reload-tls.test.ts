@@ -213,7 +213,7 @@ routes:
       await waitFor(() => logs.some((l) => l.msg === 'node listening'), 'the node to listen', 15_000)
       await writeFile(file, yaml(`{ cert: "${dir}/vanished.pem", key: "${pair.key}" }`, `127.0.0.1:${port}`))
       child.kill('SIGHUP')
-      const failed = () => logs.find((l) => l.msg === 'config reload: a listener failed')
+      const failed = () => logs.find((l) => l.msg === 'config reload: a part of it did not apply')
       await waitFor(() => failed() !== undefined, 'the reload to report the listener', 10_000)
       const err = failed()?.err as { code?: string; message?: string }
       assert.equal(err.code, 'DYN_ERR_LISTENER_RELOAD_KEPT')

@@ -246,9 +246,9 @@ routes:
 routes:
   - { name: web, match: { listener: web }, target: "${alpha.address}" }
 `),
-        /a listener failed/,
+        /a part of it did not apply/,
       )
-      const bindError = logs.find((l) => l.msg === 'config reload: a listener failed')
+      const bindError = logs.find((l) => l.msg === 'config reload: a part of it did not apply')
       assert.match(String((bindError?.err as { message?: string })?.message), /"blocked".*EADDRINUSE/)
       assert.equal(await readAll(ports.web as number), 'alpha')
       holder.close()
