@@ -541,9 +541,14 @@ export class SchedulerCore {
     const now = this.#now()
     const cluster = this.#o.cluster
     if (!cluster || cluster.leading()) {
-      const ctx = { ...this.#planContext(now), traffic: this.#reportedTraffic() }
+      const k = this.#knowledge(now)
+      const ctx = {
+        ...this.#planContext(now),
+        traffic: this.#reportedTraffic(),
+        unknownNodes: k.unknownNodes(),
+      }
       const previous = this.#plan
-      this.#plan = this.#guard(plan(this.specs(), ctx, this.#plan.choices, this.#plan.weights), now)
+      this.#plan = this.#guard(plan(this.specs(), ctx, this.#plan.choices, this.#plan.weights), now, k)
       this.#o.observer?.planned(previous, this.#plan)
       if (cluster) this.#publishAll(cluster, now)
     }
@@ -571,12 +576,8 @@ export class SchedulerCore {
   }
 
   /** The plan as it may be sent: the rule of plan/guard.ts applied to every node it goes to. */
-  #guard(planned: Plan, now: number): Plan {
+  #guard(planned: Plan, now: number, k: Knowledge & { readonly until: number }): Plan {
     const cluster = this.#o.cluster
-    const rules = this.#knowledgeRules()
-    const k = cluster
-      ? cluster.knowledge(now, rules)
-      : registryKnowledge(this.registry, this.links, [...this.#o.acks.keys()], this.startedAt, now, rules)
     const nodes = cluster
       ? cluster
           .view(now)
@@ -591,6 +592,15 @@ export class SchedulerCore {
     const waiting = guarded.held.size > 0 || guarded.kept.length > 0
     this.#planAgainAt(waiting ? k.until : Number.POSITIVE_INFINITY, now)
     return guarded.plan
+  }
+
+  /** What is known of every node now (plan/knowledge.ts): the leader's from every replica's telemetry. */
+  #knowledge(now: number): Knowledge & { readonly until: number } {
+    const cluster = this.#o.cluster
+    const rules = this.#knowledgeRules()
+    return cluster
+      ? cluster.knowledge(now, rules)
+      : registryKnowledge(this.registry, this.links, [...this.#o.acks.keys()], this.startedAt, now, rules)
   }
 
   #knowledgeRules(): KnowledgeRules {

@@ -56,6 +56,27 @@ describe('choosePath', () => {
     assert.equal(later.selection?.since, 10_000)
   })
 
+  it('a path chosen before every node was known is provisional: the dwell does not hold it', () => {
+    const first = choosePath(undefined, [path('A>B>C', 80)], policy, 0, false)
+    assert.deepEqual([first.reason, first.selection?.provisional], ['first', true])
+    const candidates = [path('A>D>C', 20), path('A>B>C', 80)]
+    const moved = choosePath(first.selection, candidates, policy, 1_000, true)
+    assert.deepEqual([moved.changed, moved.reason, moved.path?.nodes.join('>')], [true, 'improved', 'A>D>C'])
+    assert.equal(moved.selection?.provisional, undefined, 'chosen on a complete view')
+    const small = choosePath(first.selection, [path('A>D>C', 78), path('A>B>C', 80)], policy, 1_000, true)
+    assert.equal(small.reason, 'below_threshold', 'the margins still apply')
+  })
+
+  it('a provisional path kept once the view is complete is held by the dwell again', () => {
+    const first = choosePath(undefined, [path('A>B>C', 80)], policy, 0, false).selection
+    const stillIncomplete = choosePath(first, [path('A>B>C', 80)], policy, 500, false)
+    assert.equal(stillIncomplete.selection?.provisional, true)
+    const complete = choosePath(stillIncomplete.selection, [path('A>B>C', 80)], policy, 1_000, true)
+    assert.deepEqual([complete.reason, complete.selection?.provisional], ['current_best', undefined])
+    const later = choosePath(complete.selection, [path('A>D>C', 20), path('A>B>C', 80)], policy, 2_000, true)
+    assert.deepEqual([later.changed, later.reason], [false, 'dwell'])
+  })
+
   it('switches at once when the current path is gone, dwell or not', () => {
     const sel = start(path('A>B>C', 20))
     const choice = choosePath(sel, [path('A>D>C', 90)], policy, 1)

@@ -248,3 +248,21 @@ test('a node reconnecting with a set of its own is sent nothing until it reports
   core.report(again.session, LINKS.a ?? [], undefined)
   assert.deepEqual(webPaths(again.sets.at(-1)), ['b>c', 'c'])
 })
+
+test('a path chosen while a relay had not reported yet does not hold the route for min_dwell once it has', () => {
+  const time = new ManualTime()
+  const core = start(time, 1)
+  const nodes = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, connect(core, id)])) as Record<
+    string,
+    Node
+  >
+  const { b, ...early } = nodes
+  live(time, core, 2000, early)
+  assert.ok(b)
+  live(time, core, 3000, nodes)
+  assert.deepEqual(
+    webPaths(nodes.a?.sets.at(-1)),
+    ['b>c', 'c'],
+    'the path through b, known 3 s ago, is taken well within the 30 s dwell',
+  )
+})

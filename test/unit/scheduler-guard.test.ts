@@ -49,6 +49,7 @@ function knowing(
     state,
     linkDown: (from, to) => state(from) === 'known' && down.includes(`${from}>${to}`),
     complete: () => complete,
+    unknownNodes: () => new Set(Object.keys(states).filter((n) => states[n] === 'unknown')),
   }
 }
 

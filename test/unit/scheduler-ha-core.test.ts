@@ -59,6 +59,7 @@ class MemoryCluster implements Cluster {
       state: (id: string) => states.get(id) ?? 'known',
       linkDown: () => false,
       complete: () => [...states.values()].every((s) => s !== 'unknown'),
+      unknownNodes: () => new Set([...states].filter(([, s]) => s === 'unknown').map(([id]) => id)),
       until: Number.POSITIVE_INFINITY,
     }
   }

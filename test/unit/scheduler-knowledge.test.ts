@@ -92,6 +92,7 @@ test('knowledge: a link is down only when a known reporter says so', () => {
 test('knowledge: complete once every node heard of is known or gone; `until` says when that changes by itself', () => {
   const k = view()
   assert.equal(k.complete(), false)
+  assert.deepEqual([...k.unknownNodes()].sort(), ['b', 'c'])
   assert.equal(k.until, 11_000, 'b has two report intervals to report, c is gone at 18 000')
   const later: Record<string, NodeEvidence> = {
     ...EVIDENCE,
@@ -105,4 +106,5 @@ test('knowledge: with the store unreadable nothing is known and the view is neve
   assert.equal(k.state('a'), 'unknown')
   assert.equal(k.linkDown('a', 'b'), false)
   assert.equal(k.complete(), false)
+  assert.deepEqual([...k.unknownNodes()].sort(), ['a', 'b', 'c'])
 })

@@ -162,7 +162,8 @@ export function explain(input: WhyInput): WhyView {
   const { selection, objective, now } = input
   const choice = selection.choice
   const since = choice?.since ?? null
-  const margins = marginsOf(objective, input.hysteresis, since, now)
+  // A provisional choice (made on an incomplete view) is held by no dwell.
+  const margins = marginsOf(objective, input.hysteresis, choice?.provisional ? null : since, now)
   const left = (choice?.left ?? []).filter((l) => now - l.at < margins.flapWindowMs)
   const leftKeys = new Set(left.map((l) => l.key))
   const chosenKey = choice ? pathKey(choice.path.nodes) : undefined

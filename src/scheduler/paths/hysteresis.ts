@@ -3,7 +3,9 @@
  * cold warm pool, reordering on multipath), and measurements jitter, so a move must pay: the best
  * candidate must beat the current path by a relative AND an absolute margin, the current path
  * must have been in use for a while, and a path left recently must win by twice the margin to
- * come back (flap damping). A current path that is gone moves at once.
+ * come back (flap damping). A current path that is gone moves at once. A path chosen while the
+ * scheduler's view was incomplete (a node not reported yet since it connected or since a start)
+ * is provisional: the candidates it beat were not all known, so the dwell does not hold it.
  */
 import { PathArgumentError } from '../../errors/paths.ts'
 import { pathKey } from './edge-costs.ts'
@@ -44,6 +46,8 @@ export interface PathSelection {
   readonly path: ComputedPath
   readonly since: number
   readonly left: readonly LeftPath[]
+  /** Chosen, and kept since, while the view was incomplete: no dwell holds it. */
+  readonly provisional?: boolean
 }
 
 export type ChoiceReason =
@@ -81,30 +85,33 @@ export function choosePath(
   candidates: readonly ComputedPath[],
   policy: HysteresisPolicy,
   now: number,
+  viewComplete = true,
 ): PathChoice {
+  const provisional = !viewComplete
   const m = margins(policy)
   const left = (current?.left ?? []).filter((l) => now - l.at < m.flapWindowMs)
   const best = candidates[0]
   if (!best)
     return { path: undefined, changed: current !== undefined, reason: 'no_path', selection: undefined }
-  if (!current) return switchTo(best, 'first', left, now)
+  if (!current) return switchTo(best, 'first', left, now, provisional)
   const currentKey = pathKey(current.path.nodes)
   const fresh = candidates.find((c) => pathKey(c.nodes) === currentKey)
   const departed = [...left, { key: currentKey, at: now }]
-  if (!fresh) return switchTo(best, 'current_gone', departed, now)
+  if (!fresh) return switchTo(best, 'current_gone', departed, now, provisional)
+  const stillProvisional = current.provisional === true && provisional
   const stay = (reason: ChoiceReason): PathChoice => ({
     path: fresh,
     changed: false,
     reason,
-    selection: { path: fresh, since: current.since, left },
+    selection: { path: fresh, since: current.since, left, ...(stillProvisional && { provisional }) },
   })
   const bestKey = pathKey(best.nodes)
   if (bestKey === currentKey) return stay('current_best')
   const gain = improvement(policy.objective, fresh, best)
   if (!passes(gain, m, 1)) return stay('below_threshold')
   if (left.some((l) => l.key === bestKey) && !passes(gain, m, 2)) return stay('damped')
-  if (now - current.since < m.minDwellMs) return stay('dwell')
-  return switchTo(best, 'improved', departed, now)
+  if (!current.provisional && now - current.since < m.minDwellMs) return stay('dwell')
+  return switchTo(best, 'improved', departed, now, provisional)
 }
 
 function switchTo(
@@ -112,8 +119,14 @@ function switchTo(
   reason: ChoiceReason,
   left: readonly LeftPath[],
   now: number,
+  provisional: boolean,
 ): PathChoice {
-  return { path, changed: true, reason, selection: { path, since: now, left } }
+  return {
+    path,
+    changed: true,
+    reason,
+    selection: { path, since: now, left, ...(provisional && { provisional }) },
+  }
 }
 
 /** How much better `best` is than `current`, in the objective's natural unit and relatively. */

@@ -22,11 +22,15 @@ export interface PathEngine {
   disjoint(query: PathQuery): ComputedPath[]
   /** `nodes` as it measures now; undefined when it no longer works. */
   evaluate(query: PathQuery, nodes: readonly string[]): ComputedPath | undefined
-  /** Keeps `current` unless a candidate beats it by the policy's margins; undefined: no path. */
+  /**
+   * Keeps `current` unless a candidate beats it by the policy's margins; undefined: no path.
+   * `viewComplete` false: some node is not known yet, and the choice is provisional.
+   */
   choose(
     current: PathSelection | undefined,
     candidates: readonly ComputedPath[],
     policy: HysteresisPolicy,
     now: number,
+    viewComplete?: boolean,
   ): PathSelection | undefined
 }

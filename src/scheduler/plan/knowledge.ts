@@ -66,6 +66,8 @@ export interface Knowledge {
   linkDown(from: string, to: string): boolean
   /** Every node the scheduler has heard of is known or gone, and the store answers. */
   complete(): boolean
+  /** The nodes heard of that are unknown now: all of them while the store cannot be read. */
+  unknownNodes(): ReadonlySet<string>
 }
 
 export interface KnowledgeInputs {
@@ -117,9 +119,10 @@ export class KnowledgeView implements Knowledge {
   }
 
   complete(): boolean {
-    if (!this.#in.storeReadable) return false
-    let complete = true
-    for (const node of this.#in.nodes) if (this.state(node) === 'unknown') complete = false
-    return complete
+    return this.#in.storeReadable && this.unknownNodes().size === 0
+  }
+
+  unknownNodes(): ReadonlySet<string> {
+    return new Set(this.#in.nodes.filter((node) => this.state(node) === 'unknown'))
   }
 }

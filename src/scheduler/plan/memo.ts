@@ -47,6 +47,7 @@ export function memoized(engine: PathEngine): PathEngine {
     disjoint: (q) => recall(disjoint, q.graph, queryKey(q), () => engine.disjoint(q)),
     evaluate: (q, nodes) =>
       recall(evaluated, q.graph, `${queryKey(q)}|${JSON.stringify(nodes)}`, () => engine.evaluate(q, nodes)),
-    choose: (current, candidates, policy, now) => engine.choose(current, candidates, policy, now),
+    choose: (current, candidates, policy, now, viewComplete) =>
+      engine.choose(current, candidates, policy, now, viewComplete),
   }
 }

@@ -63,6 +63,11 @@ export interface PlanContext {
   readonly now: number
   readonly hysteresis: HysteresisSettings
   /**
+   * Nodes not known yet (plan/knowledge.ts): a choice made while one that could relay for a
+   * service is among them is provisional. Absent: none.
+   */
+  readonly unknownNodes?: ReadonlySet<string>
+  /**
    * What ingress nodes reported each multipath route's paths sent, by selection key
    * (traffic.ts). Absent: nothing new is learned, the weights in force stay.
    */
@@ -100,6 +105,16 @@ function constraintsOf(service: ServiceSpec): PathConstraints {
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i])
+}
+
+/**
+ * No node that could relay for the service is unknown. An egress's own links carry none of the
+ * service's paths (they end there), so an egress not reported yet leaves the view complete enough.
+ */
+function relaysKnown(service: ServiceSpec, unknown: ReadonlySet<string> | undefined): boolean {
+  if (unknown === undefined) return true
+  for (const node of unknown) if (!service.egress.includes(node)) return false
+  return true
 }
 
 /** hysteresis.absolute is a duration: it is the margin of the latency objective only. */
@@ -144,7 +159,14 @@ export function planIngress(
   }
   const found = service.multipath ? ctx.engine.disjoint(query) : ctx.engine.best(query)
   const candidates = withCurrent(ctx.engine, query, found, previous)
-  const choice = ctx.engine.choose(previous, candidates, policyOf(service.objective, ctx.hysteresis), ctx.now)
+  const policy = policyOf(service.objective, ctx.hysteresis)
+  const choice = ctx.engine.choose(
+    previous,
+    candidates,
+    policy,
+    ctx.now,
+    relaysKnown(service, ctx.unknownNodes),
+  )
   if (!choice) return { ...base, candidates }
   const chosen = choice.path
   const others = candidates.filter((c) => !samePath(c.nodes, chosen.nodes))
