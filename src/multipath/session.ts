@@ -435,6 +435,10 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     this.#maybeFinish()
   }
 
+  /**
+   * A send is recorded before its write: a write that fails ends its subflow at once (Bun closes a
+   * socket inside the failing write), and the subflow's loss must find the chunk it carried.
+   */
   #pump(): void {
     if (this.#state === 'closed') return
     if (this.#o.mode === 'redundant') {
@@ -444,8 +448,8 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     for (let c = this.#send.peekLost(); c !== undefined; c = this.#send.peekLost()) {
       const s = this.#pick(c.data.length)
       if (s === undefined) return
-      s.writeData(c.offset, c.data, true, this.#o.clock.now())
       this.#send.resent(c, s.index)
+      s.writeData(c.offset, c.data, true, this.#o.clock.now())
     }
     for (
       let c = this.#send.peekUnsent(this.#limit);
@@ -454,8 +458,8 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
     ) {
       const s = this.#pick(c.data.length)
       if (s === undefined) return
-      s.writeData(c.offset, c.data, false, this.#o.clock.now())
       this.#send.sent(c, s.index)
+      s.writeData(c.offset, c.data, false, this.#o.clock.now())
     }
   }
 
@@ -471,9 +475,10 @@ export class FramedSession extends EventEmitter<FramedSessionEvents> implements 
   }
 
   #sendRedundant(s: Subflow, c: Chunk): void {
-    s.writeData(c.offset, c.data, c.sends > 0, this.#o.clock.now())
+    const copy = c.sends > 0
     this.#send.sent(c, s.index)
     s.cursor = c.offset + c.data.length
+    s.writeData(c.offset, c.data, copy, this.#o.clock.now())
   }
 
   #pick(bytes: number): Subflow | undefined {
