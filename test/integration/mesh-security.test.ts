@@ -5,7 +5,7 @@ import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { MAX_RESPONSE_HEADER_BYTES } from '../../src/mesh/wire/constants.ts'
 import { encodeOpenRequest, type OpenRequest } from '../../src/mesh/wire/request.ts'
-import { openSockets } from '../helpers/handles.ts'
+import { heldConnections } from '../helpers/handles.ts'
 import { freePorts, startMeshNode, TEST_TOKEN } from '../helpers/mesh-harness.ts'
 import { readOpenResponse } from '../helpers/mesh-reads.ts'
 import type { TestNode } from '../helpers/node-harness.ts'
@@ -218,7 +218,7 @@ describe('mesh security: a relay forwards only what it should', () => {
   })
 
   test('garbage, truncated and oversized headers are closed; the node keeps serving and leaks nothing', async () => {
-    const socketsBefore = openSockets()
+    const clientPorts = new Set<number>()
     const valid = encodeOpenRequest(request({ target: echo.address }), { token: TEST_TOKEN, now: now() })
     const oversized = Buffer.from(valid)
     oversized.writeUInt16BE(0xffff, 6)
@@ -232,12 +232,14 @@ describe('mesh security: a relay forwards only what it should', () => {
       const socket = net.connect({ port: ports.relay, host: '127.0.0.1' })
       socket.on('error', () => {})
       await once(socket, 'connect')
+      clientPorts.add(socket.localPort as number)
       socket.write(bytes)
       assert.ok(await closedWithin(socket, 5000), `closed after ${bytes.subarray(0, 8).toString('hex')}`)
     }
     const truncated = net.connect({ port: ports.relay, host: '127.0.0.1' })
     truncated.on('error', () => {})
     await once(truncated, 'connect')
+    clientPorts.add(truncated.localPort as number)
     truncated.end(valid.subarray(0, 20))
     assert.ok(await closedWithin(truncated, 5000), 'a truncated header is closed')
     const ok = await ask(
@@ -245,8 +247,14 @@ describe('mesh security: a relay forwards only what it should', () => {
       encodeOpenRequest(request({ target: echo.address }), { token: TEST_TOKEN, now: now() }),
     )
     assert.equal(ok.status, 'ok', 'still serving')
+    clientPorts.add(ok.socket.localPort as number)
+    assert.equal(heldConnections(ports.relay, clientPorts), 1, 'the relay holds the one flow still open')
     ok.socket.destroy()
     await waitFor(() => relay.node.getFlows().length === 0, 'relayed flows to end', 5000)
-    await waitFor(() => openSockets() <= socketsBefore, 'sockets to be released', 5000)
+    await waitFor(
+      () => heldConnections(ports.relay, clientPorts) === 0,
+      'the relay to release the connections of every client',
+      5000,
+    )
   })
 })
