@@ -2,6 +2,7 @@
  * Meshes of real nodes in one process for tests: ports are drawn first so that every node's
  * config can name its peers' mesh addresses, then the nodes start from YAML like any other.
  */
+import type { MeshTlsConfig } from '../../src/config/types.ts'
 import { startTestNode, type TestNode } from './node-harness.ts'
 import { refusedPort } from './tcp-servers.ts'
 
@@ -55,4 +56,10 @@ ${spec.yaml ?? ''}`
 
 export function startMeshNode(spec: MeshNodeSpec): Promise<TestNode> {
   return startTestNode(meshNodeYaml(spec))
+}
+
+/** The `mesh.tls` lines of a node (for MeshNodeSpec.meshExtra), with a revocation list if given. */
+export function meshTlsYaml(files: MeshTlsConfig, crl?: string): string {
+  const crlKey = crl === undefined ? '' : `, crl: "${crl}"`
+  return `  tls: { cert: "${files.certFile}", key: "${files.keyFile}", ca: "${files.caFile}"${crlKey} }`
 }

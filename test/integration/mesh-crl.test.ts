@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { MeshTlsConfig } from '../../src/config/types.ts'
 import { createTestPki, type TestPkiFiles } from '../helpers/certs.ts'
-import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import { freePorts, meshTlsYaml, startMeshNode } from '../helpers/mesh-harness.ts'
 import type { TestNode } from '../helpers/node-harness.ts'
 import { startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
 import { waitFor } from '../helpers/wait-for.ts'
@@ -27,11 +27,6 @@ function dynproxy(...args: string[]): Promise<{ code: number; err: string }> {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, err: errText })
     })
   })
-}
-
-function tlsYaml(files: MeshTlsConfig, crl?: string): string {
-  const crlKey = crl === undefined ? '' : `, crl: "${crl}"`
-  return `  tls: { cert: "${files.certFile}", key: "${files.keyFile}", ca: "${files.caFile}"${crlKey} }`
 }
 
 /** An echo round trip through `port`: what came back before the connection ended or 2 s passed. */
@@ -77,31 +72,14 @@ describe('a mesh revocation list', () => {
     assert.equal(made.code, 0, made.err)
     echo = await startEchoServer()
     const p = await freePorts(['a', 'b', 'c', 'in-a', 'in-c'])
-    const node = (id: string) => files.nodes[id] as MeshTlsConfig
-    const via = (listener: string) =>
-      `listeners:\n  - { name: in, bind: "127.0.0.1:${p[listener as 'in-a' | 'in-c']}" }\nroutes:\n  - { name: through-b, match: { listener: in }, via: [b], target: "${echo.address}" }\n`
     b = await startMeshNode({
       id: 'b',
       meshPort: p.b,
       token: null,
-      meshExtra: `${tlsYaml(node('b'), crl)}\n  allow_targets: ["127.0.0.0/8"]`,
+      meshExtra: `${meshTlsYaml(files.nodes.b as MeshTlsConfig, crl)}\n  allow_targets: ["127.0.0.0/8"]`,
     })
-    a = await startMeshNode({
-      id: 'a',
-      meshPort: p.a,
-      token: null,
-      meshExtra: tlsYaml(node('a')),
-      peers: [{ id: 'b', port: p.b, type: 'tls' }],
-      yaml: via('in-a'),
-    })
-    c = await startMeshNode({
-      id: 'c',
-      meshPort: p.c,
-      token: null,
-      meshExtra: tlsYaml(node('c')),
-      peers: [{ id: 'b', port: p.b, type: 'tls' }],
-      yaml: via('in-c'),
-    })
+    a = await startIngress('a', p.a, p['in-a'], p.b)
+    c = await startIngress('c', p.c, p['in-c'], p.b)
     nodes.push(b, a, c)
   })
   after(async () => {
@@ -155,14 +133,7 @@ describe('a mesh revocation list', () => {
       0,
     )
     const p = await freePorts(['d', 'in-d'])
-    const d = await startMeshNode({
-      id: 'd',
-      meshPort: p.d,
-      token: null,
-      meshExtra: tlsYaml(files.nodes.d as MeshTlsConfig, own),
-      peers: [{ id: 'b', port: Number(b.node.meshAddress?.split(':').at(-1)), type: 'tls' }],
-      yaml: `listeners:\n  - { name: in, bind: "127.0.0.1:${p['in-d']}" }\nroutes:\n  - { name: through-b, match: { listener: in }, via: [b], target: "${echo.address}" }\n`,
-    })
+    const d = await startIngress('d', p.d, p['in-d'], Number(b.node.meshAddress?.split(':').at(-1)), own)
     nodes.push(d)
     assert.equal(await roundTrip(d.port('in')), '')
     await waitFor(
@@ -170,6 +141,18 @@ describe('a mesh revocation list', () => {
       'd to say why it refused b',
     )
   })
+
+  /** A node whose listener `in` relays through b to the echo server; `crl`: its own revocation list. */
+  async function startIngress(id: string, meshPort: number, inPort: number, bPort: number, crl?: string) {
+    return startMeshNode({
+      id,
+      meshPort,
+      token: null,
+      meshExtra: meshTlsYaml(files.nodes[id] as MeshTlsConfig, crl),
+      peers: [{ id: 'b', port: bPort, type: 'tls' }],
+      yaml: `listeners:\n  - { name: in, bind: "127.0.0.1:${inPort}" }\nroutes:\n  - { name: through-b, match: { listener: in }, via: [b], target: "${echo.address}" }\n`,
+    })
+  }
 
   function certFileOf(id: string): string {
     return (files.nodes[id] as MeshTlsConfig).certFile

@@ -6,14 +6,10 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { MeshTlsConfig } from '../../src/config/types.ts'
 import { createTestPki } from '../helpers/certs.ts'
-import { freePorts, startMeshNode } from '../helpers/mesh-harness.ts'
+import { freePorts, meshTlsYaml, startMeshNode } from '../helpers/mesh-harness.ts'
 import type { TestNode } from '../helpers/node-harness.ts'
 import { sendAndCollect, sha256, startEchoServer, type TestServer } from '../helpers/tcp-servers.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-
-function tlsYaml(files: MeshTlsConfig): string {
-  return `  tls: { cert: "${files.certFile}", key: "${files.keyFile}", ca: "${files.caFile}" }`
-}
 
 /** A → B → C over mutual TLS, no token: certificates alone authenticate every hop. */
 describe('a chain of three nodes over mTLS', () => {
@@ -36,14 +32,14 @@ describe('a chain of three nodes over mTLS', () => {
       id: 'c',
       meshPort: p.c,
       token: null,
-      meshExtra: tlsYaml(node('c')),
+      meshExtra: meshTlsYaml(node('c')),
       yaml: `routes:\n  - { name: to-echo, match: { port: ${p.in} }, target: "${echo.address}" }\n`,
     })
     b = await startMeshNode({
       id: 'b',
       meshPort: p.b,
       token: null,
-      meshExtra: tlsYaml(node('b')),
+      meshExtra: meshTlsYaml(node('b')),
       peers: [{ id: 'c', port: p.c, type: 'tls' }],
       yaml: `routes:\n  - { name: onward, match: { port: ${p.in} }, target: c }\n`,
     })
@@ -51,7 +47,7 @@ describe('a chain of three nodes over mTLS', () => {
       id: 'a',
       meshPort: p.a,
       token: null,
-      meshExtra: tlsYaml(node('a')),
+      meshExtra: meshTlsYaml(node('a')),
       peers: [{ id: 'b', port: p.b, type: 'tls' }],
       yaml: `listeners:\n  - { name: in, bind: "127.0.0.1:${p.in}" }\nroutes:\n  - { name: chain, match: { listener: in }, target: b }\n`,
     })
@@ -60,7 +56,7 @@ describe('a chain of three nodes over mTLS', () => {
       id: 'x',
       meshPort: p.x,
       token: null,
-      meshExtra: tlsYaml(other.nodes.x as MeshTlsConfig),
+      meshExtra: meshTlsYaml(other.nodes.x as MeshTlsConfig),
       peers: [{ id: 'b', port: p.b, type: 'tls' }],
       yaml: `listeners:\n  - { name: in, bind: "127.0.0.1:${p['via-x']}" }\nroutes:\n  - { name: sneak, match: { listener: in }, via: [b], target: "${echo.address}" }\n`,
     })
