@@ -4,11 +4,13 @@
  * replaced in one rename, so a node reading it on SIGHUP sees the old list or the new one.
  */
 import { X509Certificate } from 'node:crypto'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { PkiArgumentError, PkiInvalidError, PkiReadError, PkiWriteError } from '../errors/pki.ts'
+import { replaceFile } from '../util/replace-file.ts'
 import type { CertOutput } from './cert.ts'
+import { collect, parseDays } from './cert-options.ts'
 
 export interface CertRevokeOptions {
   readonly ca: string
@@ -63,11 +65,9 @@ async function serialsOf(files: readonly string[], caPem: string): Promise<strin
   return serials
 }
 
-async function replaceFile(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`
+async function writeList(file: string, pem: string): Promise<void> {
   try {
-    await writeFile(temporary, text, { mode: 0o644 })
-    await rename(temporary, file)
+    await replaceFile(file, pem, 0o644)
   } catch (err) {
     throw new PkiWriteError(file, errnoOf(err), { cause: err })
   }
@@ -94,7 +94,7 @@ export async function runCertRevoke(
     validDays: options.days,
     ...(previous !== undefined && { previous }),
   })
-  await replaceFile(crlFile, made.pem)
+  await writeList(crlFile, made.pem)
   const added = made.added.length === 0 ? 'no certificate added' : `revoked serial ${made.added.join(', ')}`
   output.err(
     `${added}; ${crlFile} lists ${made.total}, next update due ${made.nextUpdate.toISOString()}\n` +
@@ -102,16 +102,8 @@ export async function runCertRevoke(
   )
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
-}
-
 /** Adds `cert revoke` to `dynproxy cert`. */
-export function registerCertRevoke(
-  cert: Command,
-  parseDays: (value: string) => number,
-  output: CertOutput,
-): void {
+export function registerCertRevoke(cert: Command, output: CertOutput): void {
   cert
     .command('revoke')
     .description(

@@ -7,8 +7,8 @@ import { X509Certificate } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { stringify } from 'yaml'
-import { PkiArgumentError } from '../errors/pki.ts'
-import { assertCaName, assertNodeId, assertValidDays } from '../pki/names.ts'
+import { assertCaName, assertNodeId } from '../pki/names.ts'
+import { collect, parseDays } from './cert-options.ts'
 import { registerCertRevoke } from './cert-revoke.ts'
 
 /** Where the commands report: the `mesh.tls` snippet goes to `out`, progress to `err`. */
@@ -44,21 +44,10 @@ const processOutput: CertOutput = {
   err: (text) => process.stderr.write(text),
 }
 
-function parseDays(value: string): number {
-  if (!/^\d+$/.test(value)) throw new PkiArgumentError('--days', value, 'a whole number of days')
-  const days = Number(value)
-  assertValidDays(days, '--days')
-  return days
-}
-
 /** The X.509 library is large and a running node never needs it: loaded when a cert command runs. */
 async function pkiTools() {
   const [files, issue] = await Promise.all([import('../pki/files.ts'), import('../pki/issue.ts')])
   return { ...files, ...issue }
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
 }
 
 export async function runCertCa(options: CertCaOptions, output: CertOutput = processOutput): Promise<void> {
@@ -138,6 +127,6 @@ export function registerCertCommands(program: Command, output: CertOutput = proc
     .action((opts: Omit<CertNodeOptions, 'hosts'> & { host: string[] }) =>
       runCertNode({ ...opts, hosts: opts.host }, output),
     )
-  registerCertRevoke(cert, parseDays, output)
+  registerCertRevoke(cert, output)
   return cert
 }

@@ -14,7 +14,8 @@ import {
 } from '../errors/scheduler-client.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Clock } from '../util/clock.ts'
-import { fromPersistedJson, INSTRUCTIONS_FILE, toPersistedJson, writeFileAtomic } from './persist.ts'
+import { replaceFile } from '../util/replace-file.ts'
+import { fromPersistedJson, INSTRUCTIONS_FILE, toPersistedJson } from './persist.ts'
 import {
   type AppliedInstructions,
   compareVersions,
@@ -144,7 +145,7 @@ export class InstructionCache {
   async #persist(applied: AppliedInstructions): Promise<void> {
     try {
       await mkdir(this.#options.stateDir, { recursive: true })
-      await writeFileAtomic(this.#options.stateDir, INSTRUCTIONS_FILE, toPersistedJson(applied))
+      await replaceFile(this.#file, toPersistedJson(applied), 0o600)
     } catch (e) {
       throw new InstructionsPersistError(this.#file, errnoOf(e) ?? String(e), { cause: e })
     }

@@ -4,8 +4,6 @@
  * hand, written by an older version, or naming peers this node no longer has, is refused by the
  * same rules as a set from the scheduler.
  */
-import { open, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { create } from '@bufbuild/protobuf'
 import { z } from 'zod'
 import { InstructionSetSchema } from '../gen/dynproxy/scheduler/v1/scheduler_pb.ts'
@@ -121,37 +119,4 @@ function toProto(set: Persisted['set']) {
       })),
     })),
   })
-}
-
-/**
- * Write `name` in `dir` so that a crash at any moment leaves either the old file or the new one:
- * write a temporary file, fsync it, rename it over the old one, then fsync the directory so the
- * rename itself survives a power loss.
- */
-export async function writeFileAtomic(dir: string, name: string, data: string): Promise<void> {
-  const file = join(dir, name)
-  const tmp = `${file}.tmp`
-  try {
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(data, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, file)
-  } catch (e) {
-    await rm(tmp, { force: true })
-    throw e
-  }
-  await syncDir(dir)
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }

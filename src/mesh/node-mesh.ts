@@ -127,7 +127,9 @@ export class NodeMesh implements PeerConnections {
       ...(tls && {
         tls: meshServerTls(tls),
         handshakeTimeoutMs: this.#mesh.handshakeTimeoutMs,
-        refusePeer: (conn) => this.#refusedPeer(conn),
+        ...(this.#mesh.tls?.crlFile !== undefined && {
+          refusePeer: (conn: Connection) => this.#refusedPeer(conn),
+        }),
       }),
       onOpen: this.#openHandler(tls !== undefined, routes),
       limits: {

@@ -39,7 +39,10 @@ export interface MeshServerOptions {
   /** mTLS: a client certificate from the mesh CA is required (`requestCert`). */
   readonly tls?: ServerTlsOptions
   readonly handshakeTimeoutMs?: number
-  /** With tls: refuses a peer whose certificate verified (a revocation list); undefined admits it. */
+  /**
+   * With tls and a revocation list: refuses a peer whose certificate verified; undefined admits it.
+   * Only then are certified connections kept, for a new list to close.
+   */
   readonly refusePeer?: (conn: Connection) => Error | undefined
   readonly limits: UnauthenticatedLimits
   readonly onOpen: MeshConnectionHandler
@@ -160,7 +163,7 @@ export class MeshServer {
       const revoked = this.#options.refusePeer?.(conn)
       if (revoked !== undefined) return this.#refuseRevoked(conn, revoked)
       this.authenticated(conn)
-      this.#certified.add(conn)
+      if (this.#options.refusePeer !== undefined) this.#certified.add(conn)
     }
     let prefix: Buffer
     try {

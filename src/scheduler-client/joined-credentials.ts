@@ -8,7 +8,7 @@
  * The key is made once and kept: the scheduler binds the node id to it.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { HostPort } from '../config/types.ts'
 import { SchedulerCredentialsFileError } from '../errors/scheduler-auth.ts'
@@ -16,6 +16,7 @@ import { keyHashOf, pemFingerprintOf } from '../pki/fingerprint.ts'
 import { nodeIdentityOf } from '../pki/identity.ts'
 import type { JoinToken } from '../pki/join-token.ts'
 import { CLOCK_SKEW_MS } from '../pki/validity.ts'
+import { replaceFile } from '../util/replace-file.ts'
 import type { CredentialsContext, SchedulerCredentials, Transport } from './credential-types.ts'
 import { discoverCa, requestCertificate, type SchedulerTls } from './join.ts'
 
@@ -207,17 +208,9 @@ export class JoinedCredentials implements SchedulerCredentials {
   /** Temporary file, fsync, rename: a crash leaves the old file or the new one. */
   async #write(file: string, content: string, mode: number): Promise<void> {
     const path = join(this.#dir, file)
-    const tmp = `${path}.${process.pid}.tmp`
     try {
       await mkdir(this.#dir, { recursive: true, mode: 0o700 })
-      const handle = await open(tmp, 'w', mode)
-      try {
-        await handle.writeFile(content)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(tmp, path)
+      await replaceFile(path, content, mode)
     } catch (err) {
       throw new SchedulerCredentialsFileError(path, (err as Error).message, { cause: err })
     }

@@ -6,7 +6,7 @@
  * `dynproxy cert ca` made for the mesh's own mTLS.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { PkiInvalidError, PkiReadError } from '../../errors/pki.ts'
@@ -15,6 +15,7 @@ import { pemFingerprintOf } from '../../pki/fingerprint.ts'
 import { checkCaPair, createCa, type PemPair } from '../../pki/issue.ts'
 import { formatJoinToken, newJoinSecret } from '../../pki/join-token.ts'
 import type { Clock } from '../../util/clock.ts'
+import { replaceFile } from '../../util/replace-file.ts'
 import type { SchedulerSettings } from '../config/types.ts'
 import type { SchedulerStore } from '../store/types.ts'
 
@@ -69,11 +70,9 @@ export const JOIN_TOKEN_FILE = 'join-token'
  * directory may hand it to nodes. Temporary file and rename, so a reader never sees half of it.
  */
 export async function writeJoinTokenFile(file: string, token: string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`
   try {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 })
-    await writeFile(temp, `${token}\n`, { mode: 0o600 })
-    await rename(temp, file)
+    await replaceFile(file, `${token}\n`, 0o600)
   } catch (err) {
     throw new SchedulerCredentialsFileError(file, (err as Error).message, { cause: err })
   }

@@ -3,10 +3,10 @@
  * write goes to a temporary file that is fsynced and then renamed over the old one, so a crash
  * leaves either the old state or the new one, never half of each. Writes are serialized.
  */
-import { open, readFile, rename } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { SchedulerStoreReadError, SchedulerStoreWriteError } from '../../errors/scheduler.ts'
+import { replaceFile } from '../../util/replace-file.ts'
 import { type ServiceDocument, serviceSchema } from '../config/schema.ts'
 import type { BindOutcome, NodeAckRecord, SchedulerStore, SecretName, ServiceChange } from './types.ts'
 
@@ -269,31 +269,9 @@ async function readState(file: string): Promise<State> {
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
   try {
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(text)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, file)
-    await syncDirectory(dirname(file))
+    await replaceFile(file, text, 0o600)
   } catch (cause) {
     throw new SchedulerStoreWriteError(file, cause)
-  }
-}
-
-/** Makes the rename itself durable; some platforms cannot open a directory, which is fine there. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined
-  try {
-    handle = await open(dir, 'r')
-    await handle.sync()
-  } catch {
-    // Directory fsync is unsupported here (e.g. Windows): the rename is as durable as it gets.
-  } finally {
-    await handle?.close()
   }
 }
